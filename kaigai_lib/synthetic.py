@@ -1,0 +1,1008 @@
+"""The synthetic firm world: one seeded generator for every data set in the book.
+
+``generate(preset="book", seed=0, **params)`` returns a :class:`World` whose
+tables mirror the Japanese surveys the white paper used:
+
+* ``World.firms`` — a firm panel like 企業活動基本調査 (1995–2020);
+* ``World.establishments`` — a plant panel like 工業統計調査 (2012–2019);
+* ``World.foreign_demand`` — a yearly foreign-demand DI like the BoJ Tankan;
+* ``World.deflators`` — the investment deflator used to turn tangible fixed
+  assets into a real capital stock;
+* ``World.latent`` — what no survey records: true productivity, the firm's
+  unobserved level effect and every untreated potential outcome;
+* ``World.truth`` — every true parameter and every true effect path.
+
+How the world works (each piece is a parameter of :class:`WorldParams`):
+
+1. **Production.** Log value added is ``va = β_l·l + β_k·k + ω + ε`` with
+   industry-specific ``β``. Productivity ``ω`` is AR(1) (a first-order Markov
+   process, as Levinsohn–Petrin assume). Capital accumulates from lagged
+   investment, ``K[t+1] = (1−δ)·K[t] + I[t]``, so ``k`` is a state variable.
+   Labour responds to ``ω`` (so OLS is biased upward: transmission bias) and
+   to a labour shock that is neither ``ω`` nor ``k`` (the variation LP's first
+   stage needs; ``labour_shock_sd=0`` switches it off and shows the
+   Ackerberg–Caves–Frazer problem). Log intermediate inputs are an exact,
+   increasing function of ``ω`` given ``k`` — the LP proxy is valid.
+2. **Selection.** Each year a firm that has not yet started exporting (or
+   FDI) starts with a logit hazard that rises with its lagged productivity,
+   its lagged size and an unobserved firm level effect; yen-depreciation
+   years raise the hazard for everyone.
+3. **Effects.** Potential outcomes are explicit: for a starter,
+   ``log y(1) = log y(0) + τ(outcome, group, h)`` for ``h = 0, 1, …`` years
+   after the start (flat after 10). Export effects vary by size class at the
+   base year ``t−1``; FDI effects by manufacturing / non-manufacturing.
+4. **Spillovers.** Each domestic plant of a large manufacturing firm is a
+   centre. Exporting establishments within ``spillover_radius_km`` of it
+   share an export boost of ``spillover_opr_coefficient × OPR`` (the centre
+   firm's overseas production ratio, in percent) plus
+   ``spillover_di_coefficient × DI`` (foreign demand), split by their base
+   shipments. When catchments overlap, an establishment receives the boosts
+   of every centre in range (footnote 241's independence assumption holds
+   in the data-generating process; the estimator's problem is double
+   counting).
+
+Same seed and parameters give byte-identical tables on any machine: every
+random component has its own child stream of one ``numpy`` ``SeedSequence``
+and every table is rounded to a fixed precision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import BallTree
+
+EARTH_RADIUS_KM = 6371.0088
+
+# Industry table: code, English, Japanese (日本標準産業分類 based), manufacturing,
+# share of firms, true labour and capital coefficients, value added per employee
+# (million yen) and intermediate inputs per unit of value added.
+INDUSTRIES = pd.DataFrame(
+    [
+        ("food", "Food manufacturing", "食料品製造業", True, 0.07, 0.55, 0.30, 8.0, 2.2),
+        ("chemicals", "Chemicals", "化学工業", True, 0.06, 0.45, 0.40, 14.0, 1.8),
+        ("metals", "Iron, steel and metal products", "鉄鋼業・非鉄金属・金属製品製造業", True, 0.08, 0.55, 0.35, 10.0, 2.0),
+        ("machinery", "General-purpose and production machinery", "はん用・生産用・業務用機械器具製造業", True, 0.09, 0.60, 0.30, 10.0, 1.6),
+        ("electrical", "Electrical and electronic machinery", "電気機械・電子部品・情報通信機械器具製造業", True, 0.08, 0.60, 0.30, 10.0, 1.9),
+        ("transport", "Transport equipment", "輸送用機械器具製造業", True, 0.06, 0.55, 0.35, 11.0, 2.5),
+        ("wholesale", "Wholesale trade", "卸売業", False, 0.22, 0.65, 0.20, 10.0, 3.0),
+        ("retail", "Retail trade", "小売業", False, 0.14, 0.70, 0.15, 5.0, 2.0),
+        ("services", "Information, communications and services", "情報通信業・サービス業", False, 0.20, 0.70, 0.20, 7.0, 0.9),
+    ],
+    columns=[
+        "industry", "name_en", "name_ja", "manufacturing", "share",
+        "beta_labour", "beta_capital", "value_added_per_employee", "intermediates_per_value_added",
+    ],
+)
+
+OUTCOMES = ("employees", "sales", "capital_stock", "tfp", "compensation_per_employee")
+EXPORT_GROUPS = ("under 50", "50-99", "100-299", "300+")
+FDI_GROUPS = ("manufacturing", "non-manufacturing")
+MAX_HORIZON = 10
+
+# Industrial areas (approximate city centres), relative weight and spread in km.
+INDUSTRIAL_AREAS = pd.DataFrame(
+    [
+        ("Tokyo–Kawasaki", 35.56, 139.70, 10.0, 18.0),
+        ("Saitama", 35.90, 139.60, 5.0, 18.0),
+        ("Yokohama", 35.45, 139.60, 5.0, 12.0),
+        ("Chiba–Ichihara", 35.55, 140.10, 3.0, 15.0),
+        ("Ota–Kiryu (Gunma)", 36.30, 139.35, 3.0, 15.0),
+        ("Utsunomiya", 36.55, 139.88, 2.0, 15.0),
+        ("Hitachi–Mito", 36.50, 140.55, 2.0, 15.0),
+        ("Shizuoka", 34.98, 138.38, 2.5, 15.0),
+        ("Hamamatsu", 34.71, 137.73, 3.0, 12.0),
+        ("Nagoya", 35.17, 136.90, 8.0, 18.0),
+        ("Toyota–Okazaki", 35.00, 137.15, 4.0, 12.0),
+        ("Yokkaichi", 34.97, 136.62, 2.0, 12.0),
+        ("Gifu", 35.42, 136.76, 2.0, 12.0),
+        ("Osaka", 34.69, 135.50, 9.0, 15.0),
+        ("Higashi-Osaka–Sakai", 34.60, 135.55, 4.0, 10.0),
+        ("Kobe–Amagasaki", 34.71, 135.30, 4.0, 12.0),
+        ("Kyoto", 35.01, 135.76, 3.0, 12.0),
+        ("Himeji", 34.82, 134.69, 2.0, 12.0),
+        ("Okayama–Kurashiki", 34.62, 133.85, 2.5, 15.0),
+        ("Hiroshima", 34.40, 132.46, 3.0, 15.0),
+        ("Kitakyushu", 33.88, 130.88, 2.5, 12.0),
+        ("Fukuoka", 33.59, 130.40, 2.5, 12.0),
+        ("Kumamoto", 32.80, 130.74, 1.5, 15.0),
+        ("Oita", 33.24, 131.61, 1.0, 12.0),
+        ("Niigata", 37.90, 139.02, 2.0, 15.0),
+        ("Nagano–Matsumoto", 36.40, 138.10, 2.0, 20.0),
+        ("Toyama–Takaoka", 36.70, 137.10, 2.0, 15.0),
+        ("Kanazawa", 36.56, 136.65, 1.5, 12.0),
+        ("Fukui", 36.06, 136.22, 1.0, 12.0),
+        ("Sendai", 38.27, 140.87, 2.0, 15.0),
+        ("Koriyama", 37.40, 140.38, 1.5, 15.0),
+        ("Sapporo", 43.06, 141.35, 2.0, 15.0),
+        ("Takamatsu", 34.34, 134.05, 1.0, 12.0),
+        ("Matsuyama–Niihama", 33.90, 133.10, 1.0, 15.0),
+        ("Shunan–Ube", 34.05, 131.60, 1.0, 15.0),
+    ],
+    columns=["area", "latitude", "longitude", "weight", "spread_km"],
+)
+
+
+# --------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------
+
+def _default_export_effects() -> dict[str, dict[str, float]]:
+    # Small exporters gain sales and TFP; larger ones little (white paper Fig. II-2-4-1).
+    return {
+        "under 50": {"employees": 0.03, "sales": 0.15, "capital_stock": 0.03, "tfp": 0.08, "compensation_per_employee": 0.01},
+        "50-99": {"employees": 0.03, "sales": 0.15, "capital_stock": 0.03, "tfp": 0.08, "compensation_per_employee": 0.01},
+        "100-299": {"employees": 0.02, "sales": 0.05, "capital_stock": 0.02, "tfp": 0.02, "compensation_per_employee": 0.0},
+        "300+": {"employees": 0.0, "sales": 0.02, "capital_stock": 0.0, "tfp": 0.0, "compensation_per_employee": 0.0},
+    }
+
+
+def _default_fdi_effects() -> dict[str, dict[str, float]]:
+    # Manufacturing FDI starters gain sales, jobs and capital; nobody gains TFP.
+    return {
+        "manufacturing": {"employees": 0.08, "sales": 0.12, "capital_stock": 0.10, "tfp": 0.0, "compensation_per_employee": 0.02},
+        "non-manufacturing": {"employees": 0.03, "sales": 0.05, "capital_stock": 0.02, "tfp": 0.0, "compensation_per_employee": 0.0},
+    }
+
+
+def _doc(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"doc": text})
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """Every parameter of the synthetic world, with its meaning and default.
+
+    ``describe_parameters()`` lists them as a table. Log-point effects are
+    differences in natural logs (0.10 ≈ +10.5 %).
+    """
+
+    # Scale and time
+    n_firms: int = _doc("Firms in the firm panel each year (entrants replace exits).", 6_000)
+    n_establishments: int = _doc("Establishments in the plant panel each year.", 20_000)
+    start_year: int = _doc("First year of the firm panel.", 1995)
+    end_year: int = _doc("Last year of the firm panel.", 2020)
+    establishment_start_year: int = _doc("First year of the establishment panel.", 2012)
+    establishment_end_year: int = _doc("Last year of the establishment panel.", 2019)
+    burn_in_years: int = _doc("Years simulated before start_year so the panel starts in steady state.", 12)
+    exit_rate: float = _doc("Yearly probability that a firm leaves the survey (replaced by an entrant).", 0.03)
+    missing_rate: float = _doc("Probability that an active firm-year is missing (non-response), at random.", 0.02)
+
+    # Production
+    productivity_persistence: float = _doc("AR(1) coefficient ρ of log productivity ω.", 0.8)
+    productivity_shock_sd: float = _doc("Standard deviation of the innovation ξ of ω.", 0.12)
+    output_noise_sd: float = _doc("Standard deviation of ε in log value added (not seen by the firm).", 0.10)
+    labour_productivity_response: float = _doc("Response of log labour to ω (the source of transmission bias).", 0.5)
+    labour_capital_elasticity: float = _doc("Response of log labour to log capital.", 0.5)
+    labour_shock_sd: float = _doc(
+        "Stationary s.d. of the labour shock (wage shocks, hiring frictions): labour variation that is "
+        "neither ω nor k. 0 switches it off and LP cannot identify β_l (the ACF critique).", 0.30)
+    labour_shock_persistence: float = _doc("AR(1) coefficient of the labour shock.", 0.8)
+    depreciation_rate: float = _doc("Yearly depreciation rate δ of capital.", 0.08)
+    investment_productivity_response: float = _doc("Response of log investment to ω.", 1.5)
+    capital_adjustment: float = _doc("Speed at which capital returns to the firm's target κ.", 0.15)
+    investment_shock_sd: float = _doc("Standard deviation of log investment shocks.", 0.30)
+    capital_target_sd: float = _doc("Cross-firm s.d. of the log target capital stock (firm size dispersion).", 1.4)
+    median_employees: float = _doc("Median firm size (employees) at the median capital stock.", 160.0)
+    manufacturing_capital_trend: float = _doc(
+        "Yearly log change of manufacturing firms' target capital (negative: untreated manufacturers shrink).", -0.012)
+    non_manufacturing_capital_trend: float = _doc("Yearly log change of non-manufacturing firms' target capital.", 0.0)
+    sales_noise_sd: float = _doc("Standard deviation of yearly log sales noise beyond value added and inputs.", 0.05)
+
+    # Wages and ownership
+    wage_productivity_response: float = _doc("Response of log compensation per employee to ω (rent sharing).", 0.3)
+    wage_size_elasticity: float = _doc("Response of log compensation per employee to log employees.", 0.06)
+    wage_trend: float = _doc("Yearly log change of compensation per employee.", 0.003)
+    wage_noise_sd: float = _doc("Standard deviation of yearly log wage noise.", 0.05)
+    foreign_owned_share: float = _doc("Share of firms whose foreign capital ratio exceeds 33.3 %.", 0.03)
+    foreign_wage_premium: float = _doc("Log compensation premium of foreign-owned firms.", 0.25)
+    foreign_tfp_premium: float = _doc("Log productivity premium (in ω's long-run mean) of foreign-owned firms.", 0.05)
+
+    # Unobserved firm level effect
+    firm_effect_wage: float = _doc(
+        "Log compensation per employee per s.d. of the unobserved firm level effect (a level, never a trend).", 0.06)
+
+    # Selection into exporting and FDI (log-odds per standard deviation)
+    selection_strength: float = _doc("Multiplier on every selection slope below (0 = random starts).", 1.0)
+    export_base_rate: float = _doc("Yearly start probability of a typical non-exporter (all slopes at zero).", 0.015)
+    export_selection_tfp: float = _doc("Export hazard: log-odds per s.d. of lagged productivity.", 0.6)
+    export_selection_size: float = _doc("Export hazard: log-odds per s.d. of lagged log employees.", 0.4)
+    export_selection_firm_effect: float = _doc("Export hazard: log-odds per s.d. of the unobserved firm effect.", 0.5)
+    export_manufacturing_shift: float = _doc("Export hazard: log-odds shift for manufacturers.", 0.6)
+    fdi_base_rate: float = _doc("Yearly FDI start probability of a typical firm without affiliates abroad.", 0.007)
+    fdi_selection_tfp: float = _doc("FDI hazard: log-odds per s.d. of lagged productivity.", 0.7)
+    fdi_selection_size: float = _doc("FDI hazard: log-odds per s.d. of lagged log employees.", 0.7)
+    fdi_selection_firm_effect: float = _doc("FDI hazard: log-odds per s.d. of the unobserved firm effect.", 0.5)
+    fdi_manufacturing_shift: float = _doc("FDI hazard: log-odds shift for manufacturers.", 0.5)
+    depreciation_years: tuple[int, ...] = _doc(
+        "Yen-depreciation years that raise both hazards for every firm.", (1997, 1998, 2005, 2006, 2013, 2014, 2015))
+    depreciation_hazard_shift: float = _doc("Log-odds added to both hazards in depreciation years.", 0.4)
+
+    # Treatment effects
+    export_effects: Mapping[str, Mapping[str, float]] = _doc(
+        "Full (h ≥ effect_build_up_years) effect of starting to export, log points, by size class at t−1 "
+        "and outcome; missing entries take the default.", factory=_default_export_effects)
+    fdi_effects: Mapping[str, Mapping[str, float]] = _doc(
+        "Full effect of starting FDI, log points, by sector and outcome; missing entries take the default.",
+        factory=_default_fdi_effects)
+    effect_build_up_years: int = _doc(
+        "Years over which an effect builds up linearly: τ(h) = full·min(1, (h+1)/(build_up+1)).", 5)
+
+    # Overseas production
+    overseas_production_target_manufacturing: float = _doc(
+        "Mean long-run overseas production ratio (%) of manufacturing FDI firms.", 25.0)
+    overseas_production_target_non_manufacturing: float = _doc(
+        "Mean long-run overseas production ratio (%) of non-manufacturing FDI firms.", 8.0)
+    overseas_production_noise_sd: float = _doc("S.d. (percentage points) of a firm's yearly deviation.", 2.0)
+
+    # Spatial spillovers
+    global_firm_capital: float = _doc("Paid-in capital (million yen) from which a manufacturer's plants are centres.", 1_000.0)
+    spillover_radius_km: float = _doc("Radius (km) within which a centre's export boost reaches establishments.", 5.0)
+    spillover_opr_coefficient: float = _doc(
+        "Area exports (million yen) per percentage point of the centre firm's overseas production ratio.", 40.0)
+    spillover_di_coefficient: float = _doc("Area exports (million yen) per point of the foreign-demand DI.", 15.0)
+    catchment_overlap: float = _doc(
+        "Share (0–1) of centres placed inside another centre's catchment; 0 keeps catchments apart.", 0.1)
+    supplier_share: float = _doc("Share of small establishments located as suppliers near a centre.", 0.3)
+    establishment_exporter_share: float = _doc("Share of small establishments that export.", 0.25)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+def describe_parameters() -> pd.DataFrame:
+    """Every world parameter with its default and meaning, for docs and widgets."""
+    rows = []
+    defaults = WorldParams()
+    for f in dataclasses.fields(WorldParams):
+        rows.append({"parameter": f.name, "default": getattr(defaults, f.name), "meaning": f.metadata["doc"]})
+    return pd.DataFrame(rows)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {"n_firms": 1_500, "n_establishments": 4_000},
+    "book": {"n_firms": 6_000, "n_establishments": 20_000},
+    "national": {"n_firms": 30_000, "n_establishments": 185_000},
+}
+
+
+def _validate(p: WorldParams) -> None:
+    problems: list[str] = []
+
+    def positive_int(name: str, minimum: int = 1) -> None:
+        value = getattr(p, name)
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+            problems.append(f"{name}={value!r}: must be a whole number ≥ {minimum}")
+
+    def probability(name: str, upper_open: bool = False) -> None:
+        value = getattr(p, name)
+        if not (0.0 <= value <= 1.0) or (upper_open and value >= 1.0):
+            bound = "[0, 1)" if upper_open else "[0, 1]"
+            problems.append(f"{name}={value!r}: a probability or share, must lie in {bound}")
+
+    def non_negative(name: str) -> None:
+        if not getattr(p, name) >= 0:
+            problems.append(f"{name}={getattr(p, name)!r}: must be ≥ 0")
+
+    positive_int("n_firms", 50)
+    positive_int("n_establishments", 100)
+    positive_int("burn_in_years", 0)
+    positive_int("effect_build_up_years", 0)
+    for name in ("exit_rate", "missing_rate", "foreign_owned_share", "catchment_overlap",
+                 "supplier_share", "establishment_exporter_share"):
+        probability(name, upper_open=name in ("exit_rate", "missing_rate"))
+    for name in ("export_base_rate", "fdi_base_rate", "depreciation_rate"):
+        value = getattr(p, name)
+        if not (0.0 < value < 1.0):
+            problems.append(f"{name}={value!r}: a probability, must lie strictly between 0 and 1")
+    for name in ("productivity_shock_sd", "output_noise_sd", "labour_shock_sd", "investment_shock_sd",
+                 "capital_target_sd", "sales_noise_sd", "wage_noise_sd", "overseas_production_noise_sd",
+                 "selection_strength", "median_employees", "spillover_radius_km", "capital_adjustment",
+                 "global_firm_capital"):
+        non_negative(name)
+    if p.median_employees <= 0 or p.spillover_radius_km <= 0:
+        problems.append("median_employees and spillover_radius_km must be > 0")
+    for name in ("productivity_persistence", "labour_shock_persistence"):
+        if not (-1.0 < getattr(p, name) < 1.0):
+            problems.append(f"{name}={getattr(p, name)!r}: an AR(1) coefficient, must lie in (−1, 1)")
+    if p.end_year < p.start_year:
+        problems.append(f"end_year={p.end_year} is before start_year={p.start_year}: swap them")
+    if p.establishment_end_year < p.establishment_start_year:
+        problems.append(f"establishment_end_year={p.establishment_end_year} is before "
+                        f"establishment_start_year={p.establishment_start_year}: swap them")
+    if not (p.start_year + 1 <= p.establishment_start_year and p.establishment_end_year <= p.end_year):
+        problems.append(
+            f"the establishment years {p.establishment_start_year}–{p.establishment_end_year} must lie within "
+            f"the firm panel's years after the first ({p.start_year + 1}–{p.end_year})")
+    for name, groups, table in (("export_effects", EXPORT_GROUPS, p.export_effects),
+                                ("fdi_effects", FDI_GROUPS, p.fdi_effects)):
+        for group, effects in table.items():
+            if group not in groups:
+                problems.append(f"{name}: unknown group {group!r}; groups are {list(groups)}")
+                continue
+            for outcome, value in effects.items():
+                if outcome not in OUTCOMES:
+                    problems.append(f"{name}[{group!r}]: unknown outcome {outcome!r}; outcomes are {list(OUTCOMES)}")
+                elif not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2.0):
+                    problems.append(f"{name}[{group!r}][{outcome!r}]={value!r}: log-point effect must be finite, |τ| ≤ 2")
+    if problems:
+        raise ValueError("Invalid world parameters:\n  - " + "\n  - ".join(problems))
+
+
+def resolve_params(preset: str = "book", **params: Any) -> WorldParams:
+    """The parameters ``generate`` would use: preset values, then ``params`` on top."""
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}: choose one of {sorted(PRESETS)}.")
+    known = {f.name for f in dataclasses.fields(WorldParams)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"Unknown world parameter(s) {unknown}. See kaigai_lib.synthetic.describe_parameters() for the list.")
+    merged: dict[str, Any] = {**PRESETS[preset], **params}
+    for name, default_factory in (("export_effects", _default_export_effects), ("fdi_effects", _default_fdi_effects)):
+        if name in params:
+            table = default_factory()
+            for group, effects in params[name].items():
+                table.setdefault(group, {}).update(effects)
+            merged[name] = table
+    if "depreciation_years" in merged:
+        merged["depreciation_years"] = tuple(int(y) for y in merged["depreciation_years"])
+    return WorldParams(**merged)
+
+
+# --------------------------------------------------------------------------
+# Truth
+# --------------------------------------------------------------------------
+
+def effect_path(full_effect: float, build_up_years: int, max_horizon: int = MAX_HORIZON) -> np.ndarray:
+    """τ(h) for h = 0..max_horizon: a linear build-up to ``full_effect``, then flat."""
+    horizons = np.arange(max_horizon + 1)
+    return full_effect * np.minimum(1.0, (horizons + 1) / (build_up_years + 1))
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Every true parameter and effect of a world, ready to compare estimates with.
+
+    Attributes
+    ----------
+    params : the :class:`WorldParams` the world was drawn with.
+    production : one row per industry: true ``beta_labour``, ``beta_capital``,
+        the AR(1) ``productivity_persistence`` and whether it is manufacturing.
+    effects : tidy table ``analysis, group, outcome, horizon, effect`` with the
+        true effect in log points for ``analysis`` in {"export", "fdi"},
+        horizons 0–10 (the effect at horizon h is ``log y(1) − log y(0)``
+        h years after the start, for every starter of that group).
+    spillover : true spillover coefficients and realised catchment facts.
+    """
+
+    params: WorldParams
+    production: pd.DataFrame
+    effects: pd.DataFrame
+    spillover: dict[str, float]
+
+    def effect(self, analysis: str, outcome: str, group: str, horizon: int) -> float:
+        """The true effect (log points) for one analysis, outcome, group and horizon."""
+        rows = self.effects.query("analysis == @analysis and outcome == @outcome and group == @group")
+        if rows.empty:
+            raise KeyError(
+                f"No true effect for analysis={analysis!r}, outcome={outcome!r}, group={group!r}. "
+                f"Analyses: export (groups {list(EXPORT_GROUPS)}), fdi (groups {list(FDI_GROUPS)}); "
+                f"outcomes {list(OUTCOMES)}.")
+        h = min(int(horizon), MAX_HORIZON)
+        return float(rows.loc[rows["horizon"] == h, "effect"].iloc[0])
+
+
+def _truth_tables(p: WorldParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+    production = INDUSTRIES[["industry", "manufacturing", "beta_labour", "beta_capital"]].copy()
+    production["productivity_persistence"] = p.productivity_persistence
+    rows = []
+    for analysis, groups, table in (("export", EXPORT_GROUPS, p.export_effects), ("fdi", FDI_GROUPS, p.fdi_effects)):
+        for group in groups:
+            for outcome in OUTCOMES:
+                path = effect_path(table[group][outcome], p.effect_build_up_years)
+                for h, value in enumerate(path):
+                    rows.append((analysis, group, outcome, h, float(value)))
+    effects = pd.DataFrame(rows, columns=["analysis", "group", "outcome", "horizon", "effect"])
+    return production, effects
+
+
+# --------------------------------------------------------------------------
+# World
+# --------------------------------------------------------------------------
+
+@dataclass
+class World:
+    """A generated world: survey-like tables plus what the surveys cannot see."""
+
+    firms: pd.DataFrame
+    establishments: pd.DataFrame
+    foreign_demand: pd.DataFrame
+    deflators: pd.DataFrame
+    latent: pd.DataFrame
+    truth: Truth
+    preset: str
+    seed: int
+
+    def sample_att(self, analysis: str, outcome: str, group: str | None = None,
+                   horizon: int = 5, scale: str = "log") -> float:
+        """The realised ATT among observed starters, from the potential outcomes.
+
+        Starters are firms whose start year lies in the panel and that are
+        observed both at the base year (start − 1) and ``horizon`` years after
+        the start. ``scale="log"`` gives the mean of ``log y(1) − log y(0)``
+        (equal to the truth table's effect by construction); ``scale="percent"``
+        gives the mean difference of the percent changes from the base year,
+        ``100·(y(1)[t+h] − y(0)[t+h]) / y[t−1]``, which is what a percent-change
+        DiD estimates.
+        """
+        if analysis not in ("export", "fdi"):
+            raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'")
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome={outcome!r}: choose one of {list(OUTCOMES)}")
+        if scale not in ("log", "percent"):
+            raise ValueError(f"scale={scale!r}: choose 'log' or 'percent'")
+        lat = self.latent
+        start = lat[f"{analysis}_start_year_true"]
+        group_col = f"{analysis}_group"
+        starters = lat.loc[start.notna() & (start > self.truth.params.start_year)]
+        if group is not None:
+            starters = starters.loc[starters[group_col] == group]
+        base = starters.loc[starters["year"] == starters[f"{analysis}_start_year_true"] - 1,
+                            ["firm_id", f"{outcome}_observed"]]
+        later = starters.loc[starters["year"] == starters[f"{analysis}_start_year_true"] + horizon,
+                             ["firm_id", f"{outcome}_observed", f"{outcome}_{analysis}_effect"]]
+        pairs = base.merge(later, on="firm_id", suffixes=("_base", ""))
+        if pairs.empty:
+            raise ValueError(f"No {analysis} starters of group {group!r} observed at t−1 and t+{horizon}.")
+        log_y1 = pairs[f"{outcome}_observed"]
+        log_y0 = log_y1 - pairs[f"{outcome}_{analysis}_effect"]
+        if scale == "log":
+            return float((log_y1 - log_y0).mean())
+        base_log = pairs[f"{outcome}_observed_base"]
+        return float((100 * (np.exp(log_y1 - base_log) - np.exp(log_y0 - base_log))).mean())
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _zscore(x: np.ndarray, active: np.ndarray) -> np.ndarray:
+    mean = x[active].mean()
+    sd = x[active].std()
+    return (x - mean) / (sd if sd > 0 else 1.0)
+
+
+STREAMS = ("firms", "productivity", "capital", "labour", "output", "wages", "entry", "missing",
+           "selection", "overseas", "macro", "sites", "establishments")
+
+
+def generate(preset: str = "book", seed: int = 0, **params: Any) -> World:
+    """Draw a synthetic world.
+
+    Parameters
+    ----------
+    preset : "tiny" (tests, ~1 s), "book" (chapters, a few seconds) or
+        "national" (the real surveys' scale: ~30,000 firms a year over
+        1995–2020 and ~185,000 establishments a year over 2012–2019).
+    seed : any non-negative integer; the same seed and parameters give
+        byte-identical tables.
+    **params : any field of :class:`WorldParams` (see
+        ``describe_parameters()``), overriding the preset.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed={seed!r}: must be a non-negative whole number")
+    p = resolve_params(preset, **params)
+    streams = dict(zip(STREAMS, np.random.SeedSequence(int(seed)).spawn(len(STREAMS)), strict=True))
+    rng = {name: np.random.default_rng(s) for name, s in streams.items()}
+
+    macro = _macro_series(p, rng["macro"])
+    panel = _simulate_firms(p, rng, macro)
+    firms, latent = _firm_tables(p, panel, macro)
+    establishments, spill = _simulate_establishments(p, rng, panel, macro)
+    production, effects = _truth_tables(p)
+    truth = Truth(params=p, production=production, effects=effects, spillover=spill)
+    foreign_demand = macro.loc[macro["year"].between(p.start_year, p.end_year), ["year", "foreign_demand_di"]]
+    deflators = macro.loc[macro["year"].between(p.start_year, p.end_year), ["year", "investment_deflator"]]
+    return World(firms=firms, establishments=establishments,
+                 foreign_demand=foreign_demand.reset_index(drop=True),
+                 deflators=deflators.reset_index(drop=True),
+                 latent=latent, truth=truth, preset=preset, seed=int(seed))
+
+
+def _macro_series(p: WorldParams, rng: np.random.Generator) -> pd.DataFrame:
+    years = np.arange(p.start_year - p.burn_in_years, p.end_year + 1)
+    n = len(years)
+    di = np.empty(n)
+    level = -5.0
+    for i in range(n):
+        level = -5.0 + 0.6 * (level + 5.0) + rng.normal(0.0, 5.0)
+        di[i] = level
+    # Known downturns in foreign demand: Asian crisis, IT bust, global financial crisis, COVID-19.
+    for year, drop in ((1998, -10.0), (2001, -8.0), (2009, -20.0), (2020, -15.0)):
+        di[years == year] += drop
+    deflator = 100 + 0.25 * (2015 - years) * (years < 2005) - 0.15 * (years - 2015) * (years > 2015) * -1
+    deflator = deflator * np.exp(rng.normal(0.0, 0.005, n))
+    return pd.DataFrame({
+        "year": years,
+        "foreign_demand_di": np.round(di, 1),
+        "investment_deflator": np.round(deflator, 2),
+        "opr_common": np.cumsum(rng.normal(0.25, 0.8, n)),
+    })
+
+
+def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: pd.DataFrame) -> dict[str, Any]:
+    years = macro["year"].to_numpy()
+    n_years = len(years)
+    first_obs = p.burn_in_years  # index of start_year
+
+    # --- who is in the survey when: constant panel size, exits replaced by entrants
+    r = rng["entry"]
+    n_obs_years = p.end_year - p.start_year + 1
+    def lifetimes(count: int) -> np.ndarray:
+        if p.exit_rate == 0:
+            return np.full(count, n_obs_years + 1, dtype=np.int64)
+        return r.geometric(p.exit_rate, count).astype(np.int64)
+
+    entry = [np.zeros(p.n_firms, dtype=np.int64)]
+    last = [lifetimes(p.n_firms) - 1]
+    for k in range(1, n_obs_years):
+        n_new = int(sum((lst == k - 1).sum() for lst in last))  # replace last year's leavers
+        if n_new:
+            entry.append(np.full(n_new, k, dtype=np.int64))
+            last.append(k + lifetimes(n_new) - 1)
+    entry_idx = np.concatenate(entry) + first_obs
+    last_idx = np.concatenate(last) + first_obs
+    n = len(entry_idx)
+    year_idx = np.arange(n_years)
+    active = (year_idx[None, :] >= entry_idx[:, None]) & (year_idx[None, :] <= last_idx[:, None])
+
+    # --- firm attributes
+    r = rng["firms"]
+    ind = INDUSTRIES
+    industry_idx = r.choice(len(ind), size=n, p=(ind["share"] / ind["share"].sum()).to_numpy())
+    manufacturing = ind["manufacturing"].to_numpy()[industry_idx]
+    beta_l = ind["beta_labour"].to_numpy()[industry_idx]
+    beta_k = ind["beta_capital"].to_numpy()[industry_idx]
+    firm_effect = r.standard_normal(n)
+    foreign_draw = r.random(n)
+    foreign_owned = foreign_draw < p.foreign_owned_share
+    minority = (foreign_draw >= p.foreign_owned_share) & (foreign_draw < 2 * p.foreign_owned_share)
+    foreign_ratio = np.where(foreign_owned, r.uniform(33.4, 100.0, n), np.where(minority, r.uniform(1.0, 33.3, n), 0.0))
+    capital_target = 7.2 + p.capital_target_sd * r.standard_normal(n)
+    sales_margin = r.normal(0.0, 0.10, n)
+    paid_in_noise = r.normal(0.0, 0.8, n)
+    subsidiary_intercept = r.normal(-0.5, 0.6, n)
+
+    # --- productivity: AR(1) around the industry mean (plus the foreign premium)
+    r = rng["productivity"]
+    rho = p.productivity_persistence
+    stationary_sd = p.productivity_shock_sd / math.sqrt(1 - rho**2)
+    l_ref = math.log(p.median_employees)
+    k_ref = 7.2
+    va_per_emp = ind["value_added_per_employee"].to_numpy()[industry_idx]
+    mu_industry = np.log(va_per_emp) + l_ref - beta_l * l_ref - beta_k * k_ref
+    mu_firm = mu_industry + p.foreign_tfp_premium * foreign_owned
+    omega = np.empty((n, n_years))
+    omega[:, 0] = mu_firm + stationary_sd * r.standard_normal(n)
+    xi = p.productivity_shock_sd * r.standard_normal((n, n_years))
+    for t in range(1, n_years):
+        omega[:, t] = mu_firm + rho * (omega[:, t - 1] - mu_firm) + xi[:, t]
+
+    # --- capital from lagged investment, labour shock
+    r = rng["capital"]
+    trend = np.where(manufacturing, p.manufacturing_capital_trend, p.non_manufacturing_capital_trend)
+    calendar = (years - p.start_year).astype(float)
+    k = np.empty((n, n_years))
+    inv = np.empty((n, n_years))
+    k[:, 0] = capital_target + 0.2 * r.standard_normal(n)
+    inv_shock = p.investment_shock_sd * r.standard_normal((n, n_years))
+    # steady state: I/K = δ·exp(mean shock) keeps K constant when ω and k sit at their means
+    log_delta = math.log(p.depreciation_rate) - 0.5 * p.investment_shock_sd**2
+    for t in range(n_years):
+        target = capital_target + trend * calendar[t]
+        log_inv = (log_delta + k[:, t] + p.investment_productivity_response * (omega[:, t] - mu_firm)
+                   - p.capital_adjustment * (k[:, t] - target) + inv_shock[:, t])
+        inv[:, t] = np.exp(log_inv)
+        if t + 1 < n_years:
+            k[:, t + 1] = np.log((1 - p.depreciation_rate) * np.exp(k[:, t]) + inv[:, t])
+
+    r = rng["labour"]
+    nu = np.empty((n, n_years))
+    rho_nu = p.labour_shock_persistence
+    nu_innov_sd = p.labour_shock_sd * math.sqrt(1 - rho_nu**2)
+    nu[:, 0] = p.labour_shock_sd * r.standard_normal(n)
+    for t in range(1, n_years):
+        nu[:, t] = rho_nu * nu[:, t - 1] + nu_innov_sd * r.standard_normal(n)
+    labour = (l_ref + p.labour_productivity_response * (omega - mu_industry[:, None])
+              + p.labour_capital_elasticity * (k - k_ref) + nu)
+
+    # intermediates: exact, increasing function of ω given k (the LP proxy)
+    b_omega = beta_l * p.labour_productivity_response + 1.0
+    b_k = beta_l * p.labour_capital_elasticity + beta_k
+    va_ref = mu_industry + beta_l * l_ref + beta_k * k_ref
+    m_ratio = np.log(ind["intermediates_per_value_added"].to_numpy()[industry_idx])
+    m_intercept = m_ratio + va_ref
+
+    r = rng["output"]
+    eps = p.output_noise_sd * r.standard_normal((n, n_years))
+    sales_noise = p.sales_noise_sd * r.standard_normal((n, n_years))
+
+    r = rng["wages"]
+    wage_noise = p.wage_noise_sd * r.standard_normal((n, n_years))
+    wage_base = np.where(manufacturing, math.log(5.0), math.log(4.3))
+
+    # --- selection into export and FDI (absorbing), on the untreated lagged state
+    r = rng["selection"]
+    s = p.selection_strength
+    depreciation = np.isin(years, p.depreciation_years) * p.depreciation_hazard_shift
+    fdi_start = np.full(n, -1)
+    exp_start = np.full(n, -1)
+    u_fdi = r.random((n, n_years))
+    u_exp = r.random((n, n_years))
+    for t in range(1, n_years):
+        alive = np.ones(n, dtype=bool)
+        z_tfp = _zscore(omega[:, t - 1] - mu_industry, alive)
+        z_size = _zscore(labour[:, t - 1], alive)
+        for start, base, b_tfp, b_size, b_fe, shift, u in (
+            (fdi_start, p.fdi_base_rate, p.fdi_selection_tfp, p.fdi_selection_size,
+             p.fdi_selection_firm_effect, p.fdi_manufacturing_shift, u_fdi),
+            (exp_start, p.export_base_rate, p.export_selection_tfp, p.export_selection_size,
+             p.export_selection_firm_effect, p.export_manufacturing_shift, u_exp),
+        ):
+            index = (_logit(base) + s * (b_tfp * z_tfp + b_size * z_size + b_fe * firm_effect)
+                     + shift * (manufacturing - 0.5) + depreciation[t])
+            hazard = 1.0 / (1.0 + np.exp(-index))
+            new = (start < 0) & (u[:, t] < hazard)
+            start[new] = t
+
+    # --- treatment effects: τ(group, outcome, h) added to the untreated logs
+    def horizon(start: np.ndarray) -> np.ndarray:
+        h = year_idx[None, :] - start[:, None]
+        return np.where(start[:, None] >= 0, h, -1)
+
+    h_fdi = horizon(fdi_start)
+    h_exp = horizon(exp_start)
+    fdi_group = np.where(manufacturing, 0, 1)
+    untreated = {"employees": labour, "capital_stock": k, "tfp": omega}
+    effect_shift = {a: {o: np.zeros((n, n_years)) for o in OUTCOMES} for a in ("export", "fdi")}
+
+    def apply_paths(analysis: str, paths_by_group: dict[str, np.ndarray], group: np.ndarray, h: np.ndarray) -> None:
+        hh = np.clip(h, 0, MAX_HORIZON)
+        for o in OUTCOMES:
+            paths = paths_by_group[o][group]  # (n, MAX_HORIZON + 1)
+            effect_shift[analysis][o] = np.where(h >= 0, np.take_along_axis(paths, hh, axis=1), 0.0)
+
+    def paths_for(table: Mapping[str, Mapping[str, float]], groups: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return {o: np.stack([effect_path(table[g][o], p.effect_build_up_years) for g in groups]) for o in OUTCOMES}
+
+    fdi_group = np.where(manufacturing, 0, 1)
+    apply_paths("fdi", paths_for(p.fdi_effects, FDI_GROUPS), fdi_group, h_fdi)
+    # export groups: size class of observed employees at the base year t−1
+    rows = np.arange(n)
+    base_idx = np.clip(exp_start - 1, 0, n_years - 1)
+    base_employees = np.round(np.exp(labour[rows, base_idx] + effect_shift["fdi"]["employees"][rows, base_idx]))
+    export_group = np.digitize(base_employees, [50, 100, 300])
+    apply_paths("export", paths_for(p.export_effects, EXPORT_GROUPS), export_group, h_exp)
+    shifts = {o: effect_shift["export"][o] + effect_shift["fdi"][o] for o in OUTCOMES}
+
+    def observed_state(tau: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        l_ = untreated["employees"] + tau["employees"]
+        k_ = untreated["capital_stock"] + tau["capital_stock"]
+        w_ = untreated["tfp"] + tau["tfp"]
+        va_ = beta_l[:, None] * l_ + beta_k[:, None] * k_ + w_ + eps
+        m_ = (m_intercept[:, None] + b_omega[:, None] * (w_ - mu_industry[:, None])
+              + b_k[:, None] * (k_ - k_ref))
+        return {"labour": l_, "capital": k_, "omega": w_, "va": va_, "m": m_}
+
+    zero = {o: np.zeros((n, n_years)) for o in OUTCOMES}
+    state0 = observed_state(zero)
+    state1 = observed_state(shifts)
+    sales0 = np.log(np.exp(state0["va"]) + np.exp(state0["m"])) + sales_margin[:, None] + sales_noise
+    wage0 = (wage_base[:, None] + p.wage_trend * calendar[None, :]
+             + p.wage_productivity_response * (omega - mu_industry[:, None])
+             + p.wage_size_elasticity * (labour - l_ref)
+             + p.firm_effect_wage * firm_effect[:, None]
+             + p.foreign_wage_premium * foreign_owned[:, None] + wage_noise)
+    sales1 = sales0 + shifts["sales"]
+    wage1 = wage0 + shifts["compensation_per_employee"]
+
+    # investment consistent with the treated capital path: I[t] = K[t+1] − (1−δ)K[t]
+    cap1 = np.exp(state1["capital"])
+    inv1 = inv.copy()
+    inv1[:, :-1] = cap1[:, 1:] - (1 - p.depreciation_rate) * cap1[:, :-1]
+    bad = inv1 <= 0
+    if bad.any():
+        raise ValueError(
+            f"The capital-stock effect paths imply negative investment in {int(bad.sum())} firm-years: "
+            "effects on capital_stock may not fall faster than capital depreciates. Use a smaller negative "
+            "capital_stock effect or a longer effect_build_up_years.")
+
+    # --- overseas production ratio (percent) for firms with FDI
+    r = rng["overseas"]
+    target_mean = np.where(manufacturing, p.overseas_production_target_manufacturing,
+                           p.overseas_production_target_non_manufacturing)
+    concentration = 6.0
+    opr_target = 100 * r.beta(concentration * target_mean / 100, concentration * (1 - target_mean / 100))
+    opr_noise = p.overseas_production_noise_sd * r.standard_normal((n, n_years))
+    common = macro["opr_common"].to_numpy()
+    ramp = 1 - np.exp(-(h_fdi + 1) / 3.0)
+    opr = np.where(h_fdi >= 0,
+                   np.clip(opr_target[:, None] * ramp + 0.3 * opr_target[:, None] / 25 * common[None, :]
+                           + opr_noise, 0.1, 95.0), 0.0)
+
+    # paid-in capital (million yen): grows with the firm's target size, fixed over time
+    paid_in_capital = np.exp(4.2 + 1.0 * (capital_target - 7.2) + paid_in_noise)
+    subsidiaries = rng["firms"].poisson(np.exp(subsidiary_intercept[:, None] + 0.8 * (labour - l_ref)))
+
+    # --- non-response
+    missing = rng["missing"].random((n, n_years)) < p.missing_rate
+    observed = active & ~missing
+
+    return {
+        "years": years, "n": n, "active": active, "observed": observed, "first_obs": first_obs,
+        "industry_idx": industry_idx, "manufacturing": manufacturing, "firm_effect": firm_effect,
+        "foreign_ratio": foreign_ratio, "paid_in_capital": paid_in_capital, "subsidiaries": subsidiaries,
+        "state0": state0, "state1": state1, "sales0": sales0, "sales1": sales1, "wage0": wage0, "wage1": wage1,
+        "inv1": inv1, "opr": opr, "effect_shift": effect_shift, "exp_start": exp_start, "fdi_start": fdi_start,
+        "export_group": export_group, "fdi_group": fdi_group, "entry_idx": entry_idx,
+    }
+
+
+def _firm_tables(p: WorldParams, s: dict[str, Any], macro: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    years = s["years"]
+    first = s["first_obs"]
+    obs = s["observed"][:, first:]
+    fi, ti = np.nonzero(obs)  # row-major: sorted by firm then year
+    t_full = ti + first
+    n = s["n"]
+    firm_id = np.arange(1, n + 1)
+
+    def at(a: np.ndarray) -> np.ndarray:
+        return a[fi, t_full]
+
+    st0, st1 = s["state0"], s["state1"]
+    employees = np.maximum(1, np.round(np.exp(at(st1["labour"])))).astype(np.int64)
+    capital_stock = np.exp(at(st1["capital"]))
+    deflator = macro["investment_deflator"].to_numpy()[t_full]
+    value_added = np.exp(at(st1["va"]))
+    intermediates = np.exp(at(st1["m"]))
+    sales = np.exp(at(s["sales1"]))
+    wage = np.exp(at(s["wage1"]))
+    exp_start_idx = s["exp_start"][fi]
+    fdi_start_idx = s["fdi_start"][fi]
+    exporter = (exp_start_idx >= 0) & (exp_start_idx <= t_full)
+    fdi = (fdi_start_idx >= 0) & (fdi_start_idx <= t_full)
+    # A start year is recorded when it falls after the firm's first survey year.
+    entry_firm = s["entry_idx"][fi]
+
+    def start_year_column(start_idx: np.ndarray) -> pd.Series:
+        known = start_idx > entry_firm
+        return _nullable_years(np.where(known, years[np.maximum(start_idx, 0)], -1))
+
+    industries = INDUSTRIES["industry"].to_numpy()[s["industry_idx"][fi]]
+    firms = pd.DataFrame({
+        "firm_id": firm_id[fi],
+        "year": years[t_full],
+        "industry": industries,
+        "manufacturing": s["manufacturing"][fi],
+        "employees": employees,
+        "sales": np.round(sales, 3),
+        "value_added": np.round(value_added, 3),
+        "intermediate_inputs": np.round(intermediates, 3),
+        "tangible_fixed_assets": np.round(capital_stock * deflator / 100, 3),
+        "capital_stock": np.round(capital_stock, 3),
+        "investment": np.round(at(s["inv1"]), 3),
+        "compensation": np.round(wage * employees, 3),
+        "paid_in_capital": np.round(s["paid_in_capital"][fi], 1),
+        "foreign_capital_ratio": np.round(s["foreign_ratio"][fi], 1),
+        "domestic_subsidiaries": at(s["subsidiaries"]).astype(np.int64),
+        "exporter": exporter,
+        "export_start_year": start_year_column(exp_start_idx),
+        "fdi": fdi,
+        "fdi_start_year": start_year_column(fdi_start_idx),
+        "overseas_production_ratio": np.round(at(s["opr"]), 2),
+    })
+    firms["industry"] = firms["industry"].astype(str)
+
+    def group_label(names: tuple[str, ...], idx: np.ndarray, start: np.ndarray) -> np.ndarray:
+        return np.where(start >= 0, np.asarray(names, dtype=object)[idx], None)
+
+    true_start = {a: _nullable_years(np.where(st >= 0, years[np.maximum(st, 0)], -1))
+                  for a, st in (("export", exp_start_idx), ("fdi", fdi_start_idx))}
+    latent = pd.DataFrame({
+        "firm_id": firm_id[fi],
+        "year": years[t_full],
+        "tfp_true": at(st1["omega"]),
+        "firm_effect": s["firm_effect"][fi],
+        "export_start_year_true": true_start["export"],
+        "export_group": group_label(EXPORT_GROUPS, s["export_group"][fi], exp_start_idx),
+        "fdi_start_year_true": true_start["fdi"],
+        "fdi_group": group_label(FDI_GROUPS, s["fdi_group"][fi], fdi_start_idx),
+    })
+    observed_logs = {
+        "employees": np.log(employees),
+        "sales": at(s["sales1"]),
+        "capital_stock": at(st1["capital"]),
+        "tfp": at(st1["omega"]),
+        "compensation_per_employee": at(s["wage1"]),
+    }
+    for outcome, log_observed in observed_logs.items():
+        latent[f"{outcome}_observed"] = log_observed
+        for analysis in ("export", "fdi"):
+            latent[f"{outcome}_{analysis}_effect"] = at(s["effect_shift"][analysis][outcome])
+    return firms, latent
+
+
+def _nullable_years(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Years as a nullable integer array, with -1 meaning missing."""
+    return pd.array(values, dtype="Int64").__class__(values.astype(np.int64), values < 0)
+
+
+def _haversine_tree(lat: np.ndarray, lon: np.ndarray) -> BallTree:
+    return BallTree(np.radians(np.column_stack([lat, lon])), metric="haversine")
+
+
+def _offset(lat: np.ndarray, lon: np.ndarray, north_km: np.ndarray, east_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dlat = north_km / 111.2
+    dlon = east_km / (111.2 * np.cos(np.radians(lat)))
+    return lat + dlat, lon + dlon
+
+
+def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator], s: dict[str, Any],
+                             macro: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    years_all = s["years"]
+    est_years = np.arange(p.establishment_start_year, p.establishment_end_year + 1)
+    t_idx = np.searchsorted(years_all, est_years)
+    base_t = t_idx[0]
+    r = rng["establishments"]
+    sites = rng["sites"]
+
+    # Plants of manufacturing panel firms active in the first establishment year.
+    active0 = s["active"][:, base_t] & s["manufacturing"]
+    owners = np.nonzero(active0)[0]
+    employees_firm = np.exp(s["state1"]["labour"][owners, base_t])
+    n_plants = np.minimum(1 + r.poisson(employees_firm / 400.0), 15)
+    plant_owner = np.repeat(owners, n_plants)
+    large_owner = s["paid_in_capital"][plant_owner] >= p.global_firm_capital
+    n_panel_plants = len(plant_owner)
+    n_small = max(p.n_establishments - n_panel_plants, 0)
+
+    areas = INDUSTRIAL_AREAS
+    area_p = (areas["weight"] / areas["weight"].sum()).to_numpy()
+
+    def draw_from_areas(count: int, spread_factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        a = sites.choice(len(areas), size=count, p=area_p)
+        spread = areas["spread_km"].to_numpy()[a] * spread_factor
+        north = sites.standard_normal(count) * spread
+        east = sites.standard_normal(count) * spread
+        return _offset(areas["latitude"].to_numpy()[a], areas["longitude"].to_numpy()[a], north, east)
+
+    # Centres (plants of large manufacturers): kept apart unless chosen to overlap.
+    centre_idx = np.nonzero(large_owner)[0]
+    lat = np.empty(n_panel_plants)
+    lon = np.empty(n_panel_plants)
+    plat, plon = draw_from_areas(n_panel_plants)
+    lat[:], lon[:] = plat, plon
+    radius = p.spillover_radius_km
+    placed_lat: list[float] = []
+    placed_lon: list[float] = []
+    overlap_draw = sites.random(len(centre_idx))
+    for j, c in enumerate(centre_idx):
+        if placed_lat and overlap_draw[j] < p.catchment_overlap:
+            anchor = int(sites.integers(len(placed_lat)))
+            dist = sites.uniform(0.2, 1.0) * radius
+            angle = sites.uniform(0, 2 * math.pi)
+            la, lo = _offset(np.array([placed_lat[anchor]]), np.array([placed_lon[anchor]]),
+                             np.array([dist * math.cos(angle)]), np.array([dist * math.sin(angle)]))
+            cand_lat, cand_lon = float(la[0]), float(lo[0])
+        else:
+            cand_lat, cand_lon = float(plat[c]), float(plon[c])
+            if placed_lat:
+                tries_lat, tries_lon = draw_from_areas(60, spread_factor=1.8)
+                tries_lat = np.concatenate([[cand_lat], tries_lat])
+                tries_lon = np.concatenate([[cand_lon], tries_lon])
+                pl = np.radians(np.array(placed_lat))
+                po = np.radians(np.array(placed_lon))
+                tl = np.radians(tries_lat)[:, None]
+                to = np.radians(tries_lon)[:, None]
+                a = np.sin((pl - tl) / 2) ** 2 + np.cos(tl) * np.cos(pl) * np.sin((po - to) / 2) ** 2
+                nearest = (2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))).min(axis=1)
+                ok = np.nonzero(nearest > 2.2 * radius)[0]
+                pick = int(ok[0]) if len(ok) else int(np.argmax(nearest))
+                cand_lat, cand_lon = float(tries_lat[pick]), float(tries_lon[pick])
+        lat[c], lon[c] = cand_lat, cand_lon
+        placed_lat.append(cand_lat)
+        placed_lon.append(cand_lon)
+
+    # Small establishments: suppliers around centres, the rest across industrial areas.
+    n_suppliers = int(round(p.supplier_share * n_small)) if len(centre_idx) else 0
+    slat, slon = draw_from_areas(n_small - n_suppliers)
+    if n_suppliers:
+        anchor = centre_idx[sites.integers(len(centre_idx), size=n_suppliers)]
+        dist = np.abs(sites.normal(0.0, 0.6 * radius, n_suppliers))
+        angle = sites.uniform(0, 2 * math.pi, n_suppliers)
+        sup_lat, sup_lon = _offset(lat[anchor], lon[anchor], dist * np.cos(angle), dist * np.sin(angle))
+        slat = np.concatenate([sup_lat, slat])
+        slon = np.concatenate([sup_lon, slon])
+
+    n_est = n_panel_plants + n_small
+    est_lat = np.concatenate([lat, slat])
+    est_lon = np.concatenate([lon, slon])
+    owner_id = np.concatenate([plant_owner + 1, 10_000_001 + np.arange(n_small)])
+    is_panel_plant = np.arange(n_est) < n_panel_plants
+    receiver = np.ones(n_est, dtype=bool)
+    receiver[:n_panel_plants] = s["paid_in_capital"][plant_owner] < p.global_firm_capital
+
+    plant_emp = np.empty(n_est)
+    split = r.gamma(2.0, 1.0, n_panel_plants)
+    owner_total = np.bincount(np.repeat(np.arange(len(owners)), n_plants), weights=split)
+    owner_pos = np.repeat(np.arange(len(owners)), n_plants)
+    plant_emp[:n_panel_plants] = 0.7 * employees_firm[owner_pos] * split / owner_total[owner_pos]
+    plant_emp[n_panel_plants:] = np.exp(r.normal(math.log(18.0), 0.9, n_small))
+    plant_emp = np.maximum(4, np.round(plant_emp))
+    base_ship = plant_emp * 35.0 * np.exp(r.normal(0.0, 0.5, n_est))
+    exporter = np.where(is_panel_plant, r.random(n_est) < 0.6,
+                        r.random(n_est) < p.establishment_exporter_share * np.minimum(1.0, plant_emp / 30.0) * 1.6)
+    export_share = r.beta(2.0, 6.0, n_est)
+
+    n_years = len(est_years)
+    year_shock = r.normal(0.0, 0.03, n_years).cumsum()
+    ar = np.empty((n_est, n_years))
+    ar[:, 0] = r.normal(0.0, 0.08, n_est)
+    for t in range(1, n_years):
+        ar[:, t] = 0.6 * ar[:, t - 1] + r.normal(0.0, 0.08, n_est)
+    shipments = base_ship[:, None] * np.exp(year_shock[None, :] + ar)
+    export_noise = np.exp(r.normal(0.0, 0.10, (n_est, n_years)))
+    exports = np.where(exporter[:, None], export_share[:, None] * shipments * export_noise, 0.0)
+
+    # Spillover boosts: each centre's β·OPR + γ·(DI − min DI), split by base shipments
+    # among the receiving exporters within the radius.
+    tree = _haversine_tree(est_lat, est_lon)
+    centre_rows = centre_idx
+    neighbours = tree.query_radius(np.radians(np.column_stack([est_lat[centre_rows], est_lon[centre_rows]])),
+                                   r=radius / EARTH_RADIUS_KM)
+    di = macro.set_index("year").loc[est_years, "foreign_demand_di"].to_numpy()
+    di_shift = di - di.min()
+    opr = s["opr"][plant_owner[centre_rows]][:, t_idx]  # (centres, years)
+    coverage = np.zeros(n_est, dtype=np.int64)
+    boost = np.zeros((n_est, n_years))
+    for c, members in enumerate(neighbours):
+        members = members[receiver[members]]
+        coverage[members] += 1
+        members = members[exporter[members]]
+        if len(members) == 0:
+            continue
+        weights = base_ship[members] / base_ship[members].sum()
+        stream = p.spillover_opr_coefficient * opr[c] + p.spillover_di_coefficient * di_shift
+        boost[members] += weights[:, None] * stream[None, :]
+    exports = exports + boost
+
+    in_catchment = coverage > 0
+    spill = {
+        "opr_coefficient": p.spillover_opr_coefficient,
+        "di_coefficient": p.spillover_di_coefficient,
+        "radius_km": radius,
+        "catchment_overlap_parameter": p.catchment_overlap,
+        "n_centres": float(len(centre_rows)),
+        "share_in_several_catchments": float((coverage > 1).sum() / max(in_catchment.sum(), 1)),
+    }
+    establishments = pd.DataFrame({
+        "establishment_id": np.repeat(np.arange(1, n_est + 1), n_years),
+        "firm_id": np.repeat(owner_id, n_years),
+        "year": np.tile(est_years, n_est),
+        "latitude": np.repeat(np.round(est_lat, 5), n_years),
+        "longitude": np.repeat(np.round(est_lon, 5), n_years),
+        "employees": np.repeat(plant_emp.astype(np.int64), n_years),
+        "shipments": np.round(shipments.ravel(), 3),
+        "exports": np.round(exports.ravel(), 3),
+    })
+    return establishments, spill
