@@ -177,23 +177,23 @@ class WorldParams:
     missing_rate: float = _doc("Probability that an active firm-year is missing (non-response), at random.", 0.02)
 
     # Production
-    productivity_persistence: float = _doc("AR(1) coefficient ρ of log productivity ω.", 0.8)
-    productivity_shock_sd: float = _doc("Standard deviation of the innovation ξ of ω.", 0.12)
+    productivity_persistence: float = _doc("AR(1) coefficient ρ of log productivity ω.", 0.9)
+    productivity_shock_sd: float = _doc("Standard deviation of the innovation ξ of ω.", 0.10)
     output_noise_sd: float = _doc("Standard deviation of ε in log value added (not seen by the firm).", 0.10)
-    labour_productivity_response: float = _doc("Response of log labour to ω (the source of transmission bias).", 0.5)
+    labour_productivity_response: float = _doc("Response of log labour to ω (the source of transmission bias).", 0.35)
     labour_capital_elasticity: float = _doc("Response of log labour to log capital.", 0.5)
     labour_shock_sd: float = _doc(
         "Stationary s.d. of the labour shock (wage shocks, hiring frictions): labour variation that is "
-        "neither ω nor k. 0 switches it off and LP cannot identify β_l (the ACF critique).", 0.30)
-    labour_shock_persistence: float = _doc("AR(1) coefficient of the labour shock.", 0.8)
+        "neither ω nor k. 0 switches it off and LP cannot identify β_l (the ACF critique).", 0.25)
+    labour_shock_persistence: float = _doc("AR(1) coefficient of the labour shock.", 0.9)
     depreciation_rate: float = _doc("Yearly depreciation rate δ of capital.", 0.08)
     investment_productivity_response: float = _doc("Response of log investment to ω.", 1.5)
-    capital_adjustment: float = _doc("Speed at which capital returns to the firm's target κ.", 0.15)
+    capital_adjustment: float = _doc("Elasticity κ of investment to the gap between capital and its target.", 1.5)
     investment_shock_sd: float = _doc("Standard deviation of log investment shocks.", 0.30)
     capital_target_sd: float = _doc("Cross-firm s.d. of the log target capital stock (firm size dispersion).", 1.4)
     median_employees: float = _doc("Median firm size (employees) at the median capital stock.", 160.0)
     manufacturing_capital_trend: float = _doc(
-        "Yearly log change of manufacturing firms' target capital (negative: untreated manufacturers shrink).", -0.012)
+        "Yearly log change of manufacturing firms' target capital (negative: untreated manufacturers shrink).", -0.02)
     non_manufacturing_capital_trend: float = _doc("Yearly log change of non-manufacturing firms' target capital.", 0.0)
     sales_noise_sd: float = _doc("Standard deviation of yearly log sales noise beyond value added and inputs.", 0.05)
 
@@ -204,7 +204,7 @@ class WorldParams:
     wage_noise_sd: float = _doc("Standard deviation of yearly log wage noise.", 0.05)
     foreign_owned_share: float = _doc("Share of firms whose foreign capital ratio exceeds 33.3 %.", 0.03)
     foreign_wage_premium: float = _doc("Log compensation premium of foreign-owned firms.", 0.25)
-    foreign_tfp_premium: float = _doc("Log productivity premium (in ω's long-run mean) of foreign-owned firms.", 0.05)
+    foreign_tfp_premium: float = _doc("Log productivity premium (in ω's long-run mean) of foreign-owned firms.", 0.02)
 
     # Unobserved firm level effect
     firm_effect_wage: float = _doc(
@@ -218,7 +218,7 @@ class WorldParams:
     export_selection_firm_effect: float = _doc("Export hazard: log-odds per s.d. of the unobserved firm effect.", 0.5)
     export_manufacturing_shift: float = _doc("Export hazard: log-odds shift for manufacturers.", 0.6)
     fdi_base_rate: float = _doc("Yearly FDI start probability of a typical firm without affiliates abroad.", 0.007)
-    fdi_selection_tfp: float = _doc("FDI hazard: log-odds per s.d. of lagged productivity.", 0.7)
+    fdi_selection_tfp: float = _doc("FDI hazard: log-odds per s.d. of lagged productivity.", 1.0)
     fdi_selection_size: float = _doc("FDI hazard: log-odds per s.d. of lagged log employees.", 0.7)
     fdi_selection_firm_effect: float = _doc("FDI hazard: log-odds per s.d. of the unobserved firm effect.", 0.5)
     fdi_manufacturing_shift: float = _doc("FDI hazard: log-odds shift for manufacturers.", 0.5)
@@ -603,7 +603,7 @@ def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: 
     calendar = (years - p.start_year).astype(float)
     k = np.empty((n, n_years))
     inv = np.empty((n, n_years))
-    k[:, 0] = capital_target + 0.2 * r.standard_normal(n)
+    k[:, 0] = capital_target + trend * calendar[0] + 0.2 * r.standard_normal(n)
     inv_shock = p.investment_shock_sd * r.standard_normal((n, n_years))
     # steady state: I/K = δ·exp(mean shock) keeps K constant when ω and k sit at their means
     log_delta = math.log(p.depreciation_rate) - 0.5 * p.investment_shock_sd**2
@@ -795,13 +795,13 @@ def _firm_tables(p: WorldParams, s: dict[str, Any], macro: pd.DataFrame) -> tupl
         "industry": industries,
         "manufacturing": s["manufacturing"][fi],
         "employees": employees,
-        "sales": np.round(sales, 3),
-        "value_added": np.round(value_added, 3),
-        "intermediate_inputs": np.round(intermediates, 3),
-        "tangible_fixed_assets": np.round(capital_stock * deflator / 100, 3),
-        "capital_stock": np.round(capital_stock, 3),
-        "investment": np.round(at(s["inv1"]), 3),
-        "compensation": np.round(wage * employees, 3),
+        "sales": np.round(sales, 1),
+        "value_added": np.round(value_added, 1),
+        "intermediate_inputs": np.round(intermediates, 1),
+        "tangible_fixed_assets": np.round(capital_stock * deflator / 100, 1),
+        "capital_stock": np.round(capital_stock, 1),
+        "investment": np.round(at(s["inv1"]), 1),
+        "compensation": np.round(wage * employees, 1),
         "paid_in_capital": np.round(s["paid_in_capital"][fi], 1),
         "foreign_capital_ratio": np.round(s["foreign_ratio"][fi], 1),
         "domestic_subsidiaries": at(s["subsidiaries"]).astype(np.int64),
@@ -1002,7 +1002,55 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
         "latitude": np.repeat(np.round(est_lat, 5), n_years),
         "longitude": np.repeat(np.round(est_lon, 5), n_years),
         "employees": np.repeat(plant_emp.astype(np.int64), n_years),
-        "shipments": np.round(shipments.ravel(), 3),
-        "exports": np.round(exports.ravel(), 3),
+        "shipments": np.round(shipments.ravel(), 1),
+        "exports": np.round(exports.ravel(), 1),
     })
     return establishments, spill
+
+
+# How each published column is generated (for the data dictionary).
+COLUMN_GENERATION: dict[str, dict[str, str]] = {
+    "firms": {
+        "firm_id": "1, 2, … in order of entry; entrants replace firms that leave (exit_rate).",
+        "year": "Years a firm is in the survey, less random non-response (missing_rate).",
+        "industry": "Drawn once per firm from the industry shares in INDUSTRIES.",
+        "manufacturing": "From the industry.",
+        "employees": "exp(l) rounded, l = log median size + a_ω·(ω − μ) + a_k·(k − k̄) + labour shock (AR(1)), "
+                     "plus the export/FDI effects on employees after a start.",
+        "sales": "(value added + intermediate inputs) × a firm margin × yearly noise, plus the effects on sales.",
+        "value_added": "exp(β_l·l + β_k·k + ω + ε) with the industry's true β (truth.production).",
+        "intermediate_inputs": "exp of an exact increasing function of ω given k (the Levinsohn–Petrin proxy).",
+        "tangible_fixed_assets": "capital_stock × investment deflator / 100 (book value at current prices).",
+        "capital_stock": "K[t+1] = (1−δ)·K[t] + I[t], started at the firm's target, plus the effects on capital.",
+        "investment": "log I = log δ + k + response·(ω − μ) − κ·(k − target) + shock; after a start, the "
+                      "investment that delivers the treated capital path.",
+        "compensation": "employees × compensation per employee; log compensation per employee rises with ω, "
+                        "size, the unobserved firm effect and foreign ownership, plus the effects on it.",
+        "paid_in_capital": "Fixed per firm, rising with the firm's target capital (log-normal noise).",
+        "foreign_capital_ratio": "Fixed per firm: > 33.3 for foreign_owned_share of firms, 1–33.3 for as many "
+                                 "again, else 0.",
+        "domestic_subsidiaries": "Poisson, mean rising with employees.",
+        "exporter": "From the year the export hazard fires (absorbing).",
+        "export_start_year": "That year, when it falls after the firm's first survey year; else missing.",
+        "fdi": "From the year the FDI hazard fires (absorbing).",
+        "fdi_start_year": "That year, when it falls after the firm's first survey year; else missing.",
+        "overseas_production_ratio": "0 without FDI; after the start, a firm target (beta-distributed) "
+                                     "approached over ~3 years, a common yearly component and noise.",
+    },
+    "establishments": {
+        "establishment_id": "1, 2, …: plants of manufacturing panel firms first, then small establishments.",
+        "firm_id": "Owner: a panel firm's firm_id, or 10,000,001+ for small firms outside the panel.",
+        "year": "Every year of the establishment panel (a balanced panel).",
+        "latitude": "Around industrial areas (INDUSTRIAL_AREAS); centres placed by catchment_overlap; "
+                    "supplier_share of small establishments near a centre.",
+        "longitude": "As latitude.",
+        "employees": "Panel plants: a share of the owner's employees; small establishments: log-normal.",
+        "shipments": "Employees × a plant productivity × a common yearly factor × AR(1) noise.",
+        "exports": "Exporters: an export share × shipments × noise; plus, within spillover_radius_km of each "
+                   "centre, a share of spillover_opr_coefficient × OPR + spillover_di_coefficient × (DI − min DI).",
+    },
+    "foreign_demand": {
+        "year": "Every year of the firm panel.",
+        "foreign_demand_di": "AR(1) around −5 with drops in 1998, 2001, 2009 and 2020.",
+    },
+}
