@@ -31,7 +31,8 @@ def main() -> int:
     print(f"  peak memory (RSS)  : {peak_gb:6.2f} GB  (target < 6 GB)")
     print(f"  firm rows          : {len(world.firms):,} ({firms_per_year.min():,}–{firms_per_year.max():,} a year, "
           f"{world.firms['year'].min()}–{world.firms['year'].max()})")
-    print(f"  establishment rows : {len(world.establishments):,} ({est_per_year.min():,}–{est_per_year.max():,} a year, "
+    print(f"  establishment rows : {len(world.establishments):,} "
+          f"({est_per_year.min():,}–{est_per_year.max():,} a year, "
           f"{world.establishments['year'].min()}–{world.establishments['year'].max()})")
     print(f"  spillover centres  : {world.truth.spillover['n_centres']:.0f}")
     return 0

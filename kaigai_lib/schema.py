@@ -75,7 +75,8 @@ FIRMS = TableSchema(
         Column("sales", "float", "million yen (2015 prices)", "売上高", "Sales.", positive=True),
         Column("value_added", "float", "million yen (2015 prices)", "付加価値額",
                "Value added (operating profit + wages + depreciation + rents + taxes).", positive=True),
-        Column("intermediate_inputs", "float", "million yen (2015 prices)", "中間投入額 (売上原価+販管費−給与総額−減価償却費)",
+        Column("intermediate_inputs", "float", "million yen (2015 prices)",
+               "中間投入額 (売上原価+販管費−給与総額−減価償却費)",
                "Intermediate inputs: the Levinsohn–Petrin proxy.", positive=True),
         Column("tangible_fixed_assets", "float", "million yen (current prices)", "有形固定資産額",
                "Tangible fixed assets at book value.", required=False, positive=True),
@@ -189,9 +190,9 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
     Every problem is collected before raising, so one run lists them all.
     Nothing is dropped or modified: fix the data and validate again.
     """
-    schema = SCHEMAS[table] if isinstance(table, str) else table
     if isinstance(table, str) and table not in SCHEMAS:
         raise ValueError(f"Unknown table {table!r}: choose one of {sorted(SCHEMAS)}.")
+    schema = SCHEMAS[table] if isinstance(table, str) else table
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"validate() needs a pandas DataFrame, got {type(data).__name__}.")
     df = data.rename(columns=dict(rename)) if rename else data

@@ -67,13 +67,17 @@ INDUSTRIES = pd.DataFrame(
     [
         ("food", "Food manufacturing", "食料品製造業", True, 0.07, 0.55, 0.30, 8.0, 2.2),
         ("chemicals", "Chemicals", "化学工業", True, 0.06, 0.45, 0.40, 14.0, 1.8),
-        ("metals", "Iron, steel and metal products", "鉄鋼業・非鉄金属・金属製品製造業", True, 0.08, 0.55, 0.35, 10.0, 2.0),
-        ("machinery", "General-purpose and production machinery", "はん用・生産用・業務用機械器具製造業", True, 0.09, 0.60, 0.30, 10.0, 1.6),
-        ("electrical", "Electrical and electronic machinery", "電気機械・電子部品・情報通信機械器具製造業", True, 0.08, 0.60, 0.30, 10.0, 1.9),
+        ("metals", "Iron, steel and metal products", "鉄鋼業・非鉄金属・金属製品製造業",
+         True, 0.08, 0.55, 0.35, 10.0, 2.0),
+        ("machinery", "General-purpose and production machinery", "はん用・生産用・業務用機械器具製造業",
+         True, 0.09, 0.60, 0.30, 10.0, 1.6),
+        ("electrical", "Electrical and electronic machinery", "電気機械・電子部品・情報通信機械器具製造業",
+         True, 0.08, 0.60, 0.30, 10.0, 1.9),
         ("transport", "Transport equipment", "輸送用機械器具製造業", True, 0.06, 0.55, 0.35, 11.0, 2.5),
         ("wholesale", "Wholesale trade", "卸売業", False, 0.22, 0.65, 0.20, 10.0, 3.0),
         ("retail", "Retail trade", "小売業", False, 0.14, 0.70, 0.15, 5.0, 2.0),
-        ("services", "Information, communications and services", "情報通信業・サービス業", False, 0.20, 0.70, 0.20, 7.0, 0.9),
+        ("services", "Information, communications and services", "情報通信業・サービス業",
+         False, 0.20, 0.70, 0.20, 7.0, 0.9),
     ],
     columns=[
         "industry", "name_en", "name_ja", "manufacturing", "share",
@@ -133,21 +137,25 @@ INDUSTRIAL_AREAS = pd.DataFrame(
 # Parameters
 # --------------------------------------------------------------------------
 
+def _effects(employees: float, sales: float, capital: float, tfp: float, wage: float) -> dict[str, float]:
+    return dict(zip(OUTCOMES, (employees, sales, capital, tfp, wage), strict=True))
+
+
 def _default_export_effects() -> dict[str, dict[str, float]]:
     # Small exporters gain sales and TFP; larger ones little (white paper Fig. II-2-4-1).
     return {
-        "under 50": {"employees": 0.03, "sales": 0.15, "capital_stock": 0.03, "tfp": 0.08, "compensation_per_employee": 0.01},
-        "50-99": {"employees": 0.03, "sales": 0.15, "capital_stock": 0.03, "tfp": 0.08, "compensation_per_employee": 0.01},
-        "100-299": {"employees": 0.02, "sales": 0.05, "capital_stock": 0.02, "tfp": 0.02, "compensation_per_employee": 0.0},
-        "300+": {"employees": 0.0, "sales": 0.02, "capital_stock": 0.0, "tfp": 0.0, "compensation_per_employee": 0.0},
+        "under 50": _effects(employees=0.03, sales=0.15, capital=0.03, tfp=0.08, wage=0.01),
+        "50-99": _effects(employees=0.03, sales=0.15, capital=0.03, tfp=0.08, wage=0.01),
+        "100-299": _effects(employees=0.02, sales=0.05, capital=0.02, tfp=0.02, wage=0.0),
+        "300+": _effects(employees=0.0, sales=0.02, capital=0.0, tfp=0.0, wage=0.0),
     }
 
 
 def _default_fdi_effects() -> dict[str, dict[str, float]]:
     # Manufacturing FDI starters gain sales, jobs and capital; nobody gains TFP.
     return {
-        "manufacturing": {"employees": 0.08, "sales": 0.12, "capital_stock": 0.10, "tfp": 0.0, "compensation_per_employee": 0.02},
-        "non-manufacturing": {"employees": 0.03, "sales": 0.05, "capital_stock": 0.02, "tfp": 0.0, "compensation_per_employee": 0.0},
+        "manufacturing": _effects(employees=0.08, sales=0.12, capital=0.10, tfp=0.0, wage=0.02),
+        "non-manufacturing": _effects(employees=0.03, sales=0.05, capital=0.02, tfp=0.0, wage=0.0),
     }
 
 
@@ -244,7 +252,8 @@ class WorldParams:
     overseas_production_noise_sd: float = _doc("S.d. (percentage points) of a firm's yearly deviation.", 2.0)
 
     # Spatial spillovers
-    global_firm_capital: float = _doc("Paid-in capital (million yen) from which a manufacturer's plants are centres.", 1_000.0)
+    global_firm_capital: float = _doc(
+        "Paid-in capital (million yen) from which a manufacturer's plants are centres.", 1_000.0)
     spillover_radius_km: float = _doc("Radius (km) within which a centre's export boost reaches establishments.", 5.0)
     spillover_opr_coefficient: float = _doc(
         "Area exports (million yen) per percentage point of the centre firm's overseas production ratio.", 40.0)
@@ -332,7 +341,8 @@ def _validate(p: WorldParams) -> None:
                 if outcome not in OUTCOMES:
                     problems.append(f"{name}[{group!r}]: unknown outcome {outcome!r}; outcomes are {list(OUTCOMES)}")
                 elif not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2.0):
-                    problems.append(f"{name}[{group!r}][{outcome!r}]={value!r}: log-point effect must be finite, |τ| ≤ 2")
+                    problems.append(
+                        f"{name}[{group!r}][{outcome!r}]={value!r}: log-point effect must be finite, |τ| ≤ 2")
     if problems:
         raise ValueError("Invalid world parameters:\n  - " + "\n  - ".join(problems))
 
@@ -739,8 +749,9 @@ def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: 
                    np.clip(opr_target[:, None] * ramp + 0.3 * opr_target[:, None] / 25 * common[None, :]
                            + opr_noise, 0.1, 95.0), 0.0)
 
-    # paid-in capital (million yen): grows with the firm's target size, fixed over time
-    paid_in_capital = np.exp(4.2 + 1.0 * (capital_target - 7.2) + paid_in_noise)
+    # paid-in capital (million yen): fixed, grows with the firm's target size; the survey
+    # covers firms with at least 30 million yen
+    paid_in_capital = 30.0 + np.exp(4.0 + 1.0 * (capital_target - 7.2) + paid_in_noise)
     subsidiaries = rng["firms"].poisson(np.exp(subsidiary_intercept[:, None] + 0.8 * (labour - l_ref)))
 
     # --- non-response
@@ -769,7 +780,7 @@ def _firm_tables(p: WorldParams, s: dict[str, Any], macro: pd.DataFrame) -> tupl
     def at(a: np.ndarray) -> np.ndarray:
         return a[fi, t_full]
 
-    st0, st1 = s["state0"], s["state1"]
+    st1 = s["state1"]
     employees = np.maximum(1, np.round(np.exp(at(st1["labour"])))).astype(np.int64)
     capital_stock = np.exp(at(st1["capital"]))
     deflator = macro["investment_deflator"].to_numpy()[t_full]
@@ -851,7 +862,8 @@ def _haversine_tree(lat: np.ndarray, lon: np.ndarray) -> BallTree:
     return BallTree(np.radians(np.column_stack([lat, lon])), metric="haversine")
 
 
-def _offset(lat: np.ndarray, lon: np.ndarray, north_km: np.ndarray, east_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _offset(lat: np.ndarray, lon: np.ndarray, north_km: np.ndarray,
+            east_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dlat = north_km / 111.2
     dlon = east_km / (111.2 * np.cos(np.radians(lat)))
     return lat + dlat, lon + dlon
@@ -924,7 +936,7 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
         placed_lon.append(cand_lon)
 
     # Small establishments: suppliers around centres, the rest across industrial areas.
-    n_suppliers = int(round(p.supplier_share * n_small)) if len(centre_idx) else 0
+    n_suppliers = round(p.supplier_share * n_small) if len(centre_idx) else 0
     slat, slon = draw_from_areas(n_small - n_suppliers)
     if n_suppliers:
         anchor = centre_idx[sites.integers(len(centre_idx), size=n_suppliers)]
@@ -1026,7 +1038,8 @@ COLUMN_GENERATION: dict[str, dict[str, str]] = {
                       "investment that delivers the treated capital path.",
         "compensation": "employees × compensation per employee; log compensation per employee rises with ω, "
                         "size, the unobserved firm effect and foreign ownership, plus the effects on it.",
-        "paid_in_capital": "Fixed per firm, rising with the firm's target capital (log-normal noise).",
+        "paid_in_capital": "Fixed per firm: 30 (the survey's floor) + a log-normal amount rising with the "
+                           "firm's target capital.",
         "foreign_capital_ratio": "Fixed per firm: > 33.3 for foreign_owned_share of firms, 1–33.3 for as many "
                                  "again, else 0.",
         "domestic_subsidiaries": "Poisson, mean rising with employees.",
