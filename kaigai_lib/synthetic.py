@@ -391,7 +391,13 @@ class Truth:
         true effect in log points for ``analysis`` in {"export", "fdi"},
         horizons 0–10 (the effect at horizon h is ``log y(1) − log y(0)``
         h years after the start, for every starter of that group).
-    spillover : true spillover coefficients and realised catchment facts.
+    spillover : true spillover coefficients (``opr_coefficient``: area exports in
+        million yen per percentage point of the centre firm's overseas
+        production ratio; ``di_coefficient``: per DI point), the true
+        ``radius_km``, ``n_centres`` (plants of large manufacturers with
+        production abroad in some establishment year) and
+        ``share_in_several_catchments``: among the establishments inside at
+        least one catchment, the share inside two or more.
     """
 
     params: WorldParams
@@ -539,7 +545,8 @@ def _macro_series(p: WorldParams, rng: np.random.Generator) -> pd.DataFrame:
     # Known downturns in foreign demand: Asian crisis, IT bust, global financial crisis, COVID-19.
     for year, drop in ((1998, -10.0), (2001, -8.0), (2009, -20.0), (2020, -15.0)):
         di[years == year] += drop
-    deflator = 100 + 0.25 * (2015 - years) * (years < 2005) - 0.15 * (years - 2015) * (years > 2015) * -1
+    # Investment deflator (2015 = 100): drifts down until the mid-2000s, then up.
+    deflator = 100 + 0.012 * ((years - 2007) ** 2 - (2015 - 2007) ** 2)
     deflator = deflator * np.exp(rng.normal(0.0, 0.005, n))
     return pd.DataFrame({
         "year": years,
@@ -898,8 +905,10 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
         east = sites.standard_normal(count) * spread
         return _offset(areas["latitude"].to_numpy()[a], areas["longitude"].to_numpy()[a], north, east)
 
-    # Centres (plants of large manufacturers): kept apart unless chosen to overlap.
-    centre_idx = np.nonzero(large_owner)[0]
+    # Centres: plants of large manufacturers with production abroad in the establishment years
+    # (the white paper's global firms); kept apart unless chosen to overlap.
+    abroad = (s["opr"][plant_owner][:, t_idx] > 0).any(axis=1)
+    centre_idx = np.nonzero(large_owner & abroad)[0]
     lat = np.empty(n_panel_plants)
     lon = np.empty(n_panel_plants)
     plat, plon = draw_from_areas(n_panel_plants)

@@ -1,0 +1,365 @@
+"""Figures for the book, and the small tables behind them.
+
+Every function takes plain DataFrames plus column names whose defaults are
+the synthetic world's (``kaigai_lib.synthetic``), so the same calls run on
+企業活動基本調査 / 海外事業活動基本調査 / 工業統計調査 microdata once their
+columns are mapped. Plotting functions return a matplotlib ``Figure``; the
+tables they draw are public functions of their own (``panel_overview``,
+``starter_base_sample``, ``starter_comparison``, ``global_firm_plants``) so
+chapters and tests can print or check the numbers behind a figure.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import matplotlib_fontja  # noqa: F401  (importing it registers the IPAex font, so Japanese labels render)
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+# Start-year and status columns of the two treatments in the firm panel.
+ANALYSIS_COLUMNS: dict[str, tuple[str, str]] = {
+    "export": ("export_start_year", "exporter"),
+    "fdi": ("fdi_start_year", "fdi"),
+}
+ANALYSIS_LABELS = {"export": "Export starters (輸出開始企業)", "fdi": "FDI starters (海外直接投資開始企業)"}
+
+OUTCOME_LABELS = {
+    "employees": "Employees (雇用者数)",
+    "sales": "Sales (売上高)",
+    "capital_stock": "Capital stock (資本ストック)",
+    "tfp": "TFP (全要素生産性)",
+    "compensation_per_employee": "Compensation per employee\n(一人当たり雇用者報酬)",
+}
+
+# Pre-start variables compared by ``starter_comparison``; "tfp" is already a log.
+VARIABLE_LABELS = {
+    "tfp": "log TFP",
+    "log_employees": "log employees",
+    "log_sales": "log sales",
+}
+
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "x")
+
+# The white paper's export size classes (従業員規模) start at these employee counts.
+SIZE_THRESHOLDS = (50, 100, 300)
+
+
+def _require_columns(df: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{table} lacks column(s) {missing}; it has {list(df.columns)}. "
+            "Pass the names your data uses through the column-name arguments, or rename the columns.")
+
+
+def _new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float],
+                **subplot_kwargs: str | bool) -> tuple[Figure, np.ndarray]:
+    # pyplot (not a bare Figure) so a notebook's inline backend knows how to show it; closed at once so it
+    # is shown once — when returned by a cell — and figures do not pile up in pyplot's registry.
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=figsize, layout="constrained", **subplot_kwargs)
+    plt.close(fig)
+    return fig, axes
+
+
+# --------------------------------------------------------------------------
+# The firm panel
+# --------------------------------------------------------------------------
+
+def panel_overview(firms: pd.DataFrame, *, firm_col: str = "firm_id", year_col: str = "year",
+                   exporter_col: str = "exporter", fdi_col: str = "fdi") -> pd.DataFrame:
+    """Firms observed per year and the shares that export and that have FDI (overseas affiliates)."""
+    _require_columns(firms, [firm_col, year_col, exporter_col, fdi_col], "firms")
+    return (firms.groupby(year_col)
+            .agg(firms=(firm_col, "nunique"),
+                 share_exporting=(exporter_col, "mean"),
+                 share_fdi=(fdi_col, "mean"))
+            .reset_index())
+
+
+def plot_panel_overview(firms: pd.DataFrame, *, firm_col: str = "firm_id", year_col: str = "year",
+                        exporter_col: str = "exporter", fdi_col: str = "fdi") -> Figure:
+    """Two panels over the survey years: firms observed, and shares exporting / with FDI."""
+    table = panel_overview(firms, firm_col=firm_col, year_col=year_col, exporter_col=exporter_col, fdi_col=fdi_col)
+    fig, axes = _new_figure(1, 2, figsize=(10, 3.6))
+    left, right = axes[0]
+    left.bar(table[year_col], table["firms"], color="0.6")
+    left.set(title="Firms in the panel (調査対象企業数)", xlabel="year", ylabel="firms")
+    right.plot(table[year_col], 100 * table["share_exporting"], marker="o", ms=3, label="exporting (輸出企業)")
+    right.plot(table[year_col], 100 * table["share_fdi"], marker="s", ms=3, label="with FDI (海外直接投資企業)")
+    right.set(title="Share of firms going abroad", xlabel="year", ylabel="% of firms", ylim=(0, None))
+    right.legend(loc="upper left")
+    return fig
+
+
+def plot_size_distribution(firms: pd.DataFrame, *, employees_col: str = "employees", year_col: str = "year",
+                           year: int | None = None, thresholds: Sequence[int] = SIZE_THRESHOLDS,
+                           bins: int = 60) -> Figure:
+    """Histogram of employees on a log axis, with the white paper's size-class boundaries.
+
+    Each size class is labelled with its share of firm-years (of ``year`` only, if given).
+    """
+    _require_columns(firms, [employees_col, year_col], "firms")
+    data = firms if year is None else firms.loc[firms[year_col] == year]
+    if data.empty:
+        raise ValueError(f"No firm-years for year={year!r} in column {year_col!r}.")
+    employees = data[employees_col].to_numpy(dtype=float)
+    if (employees <= 0).any():
+        raise ValueError(f"{int((employees <= 0).sum())} rows have {employees_col} ≤ 0; a log axis needs > 0.")
+    edges = np.logspace(np.log10(employees.min()), np.log10(employees.max()), bins + 1)
+    edges[[0, -1]] = employees.min(), employees.max()  # 10**log10(x) can miss x and drop the largest firm
+    fig, axes = _new_figure(figsize=(8, 3.8))
+    ax = axes[0, 0]
+    ax.hist(employees, bins=edges, color="0.65")
+    ax.set_xscale("log")
+    # Shares per class, labelled between the boundaries (classes: below the first, between, above the last).
+    bounds = [employees.min(), *thresholds, employees.max()]
+    classes = np.digitize(employees, thresholds)
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        share = (classes == i).mean()
+        label = f"< {thresholds[0]}" if i == 0 else (f"{lo}+" if i == len(thresholds) else f"{lo}–{hi - 1}")
+        ax.text(np.sqrt(lo * hi), 0.97, f"{label}\n{share:.1%}", transform=ax.get_xaxis_transform(),
+                ha="center", va="top", fontsize=9)
+    for t in thresholds:
+        ax.axvline(t, color="C3", linestyle="--", linewidth=1)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.25)  # headroom for the class labels
+    when, unit = ("all years", "firm-years") if year is None else (str(year), "firms")
+    ax.set(title=f"Firm size (従業員数), {when}", xlabel="employees (log scale)", ylabel=unit)
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Selection: starters before they start
+# --------------------------------------------------------------------------
+
+def starter_base_sample(firms: pd.DataFrame, tfp: pd.DataFrame | None = None, *, analysis: str = "export",
+                        start_year_col: str | None = None, status_col: str | None = None,
+                        firm_col: str = "firm_id", year_col: str = "year", industry_col: str = "industry",
+                        tfp_col: str | None = "tfp_true", employees_col: str = "employees",
+                        sales_col: str = "sales") -> pd.DataFrame:
+    """Firm-years at risk of starting, one year before a possible start, flagged ``starter``.
+
+    A firm-year is at risk when the firm has not started yet (status false).
+    It is a starter's base year ``t−1`` when the recorded start year is the
+    next year. The last panel year is left out, as nobody can be seen to
+    start after it. Returns the variables ``tfp`` (if ``tfp_col`` is given;
+    taken from ``tfp`` merged on firm and year, or from ``firms``),
+    ``log_employees`` and ``log_sales``, and each of them ``*_relative``: its
+    distance from the mean of the non-starters of the same year and
+    industry — the comparison the white paper's matching makes.
+    """
+    if analysis not in ANALYSIS_COLUMNS:
+        raise ValueError(f"analysis={analysis!r}: choose one of {sorted(ANALYSIS_COLUMNS)}.")
+    default_start, default_status = ANALYSIS_COLUMNS[analysis]
+    start_year_col = start_year_col or default_start
+    status_col = status_col or default_status
+    needed = [firm_col, year_col, industry_col, start_year_col, status_col, employees_col, sales_col]
+    tfp_in_firms = tfp is None and tfp_col is not None and tfp_col in firms.columns
+    _require_columns(firms, needed, "firms")
+    panel = firms[[*needed, tfp_col]] if tfp_in_firms else firms[needed]
+    if tfp_col is not None and not tfp_in_firms:
+        if tfp is not None:
+            _require_columns(tfp, [firm_col, year_col, tfp_col], "tfp")
+            panel = panel.merge(tfp[[firm_col, year_col, tfp_col]], on=[firm_col, year_col], how="left",
+                                validate="one_to_one")
+        else:
+            raise ValueError(
+                f"No TFP column {tfp_col!r} in firms: pass tfp=<table with {firm_col}, {year_col}, {tfp_col}> "
+                "(e.g. world.latent, or estimated TFP), or tfp_col=None to compare size only.")
+    for col in (employees_col, sales_col):
+        bad = panel[col] <= 0
+        if bad.any():
+            raise ValueError(f"{int(bad.sum())} firm-years have {col} ≤ 0 (e.g. rows {list(panel.index[bad][:5])}); "
+                             "logs need positive values: drop or correct them first.")
+
+    at_risk = panel.loc[~panel[status_col].astype(bool) & (panel[year_col] < panel[year_col].max())]
+    sample = pd.DataFrame({
+        firm_col: at_risk[firm_col],
+        year_col: at_risk[year_col],
+        industry_col: at_risk[industry_col],
+        "starter": (at_risk[start_year_col] == at_risk[year_col] + 1).fillna(False).astype(bool),
+    })
+    variables = []
+    if tfp_col is not None:
+        sample["tfp"] = at_risk[tfp_col]
+        variables.append("tfp")
+    sample["log_employees"] = np.log(at_risk[employees_col])
+    sample["log_sales"] = np.log(at_risk[sales_col])
+    variables += ["log_employees", "log_sales"]
+    cell_means = (sample.loc[~sample["starter"]].groupby([year_col, industry_col])[variables].mean()
+                  .add_suffix("_cell_mean"))
+    sample = sample.join(cell_means, on=[year_col, industry_col])
+    for v in variables:
+        sample[f"{v}_relative"] = sample[v] - sample.pop(f"{v}_cell_mean")
+    return sample.reset_index(drop=True)
+
+
+def starter_comparison(firms: pd.DataFrame, tfp: pd.DataFrame | None = None, *, analysis: str = "export",
+                       **column_names: str | None) -> pd.DataFrame:
+    """How starters differ from non-starters one year before they start.
+
+    One row per variable (log TFP, log employees, log sales): the mean among
+    starters and among non-starters at ``t−1``, the raw gap, and the gap
+    within the same year and industry (log points; 0.10 ≈ 10.5 % higher),
+    with the counts behind them. ``column_names`` are passed to
+    :func:`starter_base_sample`.
+    """
+    sample = starter_base_sample(firms, tfp, analysis=analysis, **column_names)
+    starters = sample.loc[sample["starter"]]
+    others = sample.loc[~sample["starter"]]
+    if starters.empty:
+        raise ValueError(f"No {analysis} starters with a base-year (t−1) observation: nothing to compare.")
+    rows = []
+    for v in (c for c in VARIABLE_LABELS if c in sample.columns):
+        within = starters[f"{v}_relative"]
+        rows.append({
+            "variable": VARIABLE_LABELS[v],
+            "starters": starters[v].mean(),
+            "non_starters": others[v].mean(),
+            "raw_gap": starters[v].mean() - others[v].mean(),
+            "gap_within_year_industry": within.mean(),
+            "n_starters": len(starters),
+            "n_non_starters": len(others),
+            # starters alone in their year × industry cell have no comparison: counted, not hidden
+            "n_starters_without_comparison": int(within.isna().sum()),
+        })
+    return pd.DataFrame(rows).set_index("variable")
+
+
+def plot_starters_vs_others(firms: pd.DataFrame, tfp: pd.DataFrame | None = None, *,
+                            variables: Sequence[str] = ("tfp", "log_employees"),
+                            analyses: Sequence[str] = ("export", "fdi"), bins: int = 50,
+                            **column_names: str | None) -> Figure:
+    """Distributions at ``t−1`` of starters vs non-starters, relative to the same year-and-industry mean.
+
+    Rows are ``variables`` (``"tfp"``, ``"log_employees"``, ``"log_sales"``),
+    columns are ``analyses``; each panel gives the within gap in its title.
+    """
+    unknown = [v for v in variables if v not in VARIABLE_LABELS]
+    if unknown:
+        raise ValueError(f"variables {unknown} unknown: choose from {list(VARIABLE_LABELS)}.")
+    fig, axes = _new_figure(len(variables), len(analyses), figsize=(5 * len(analyses), 3.2 * len(variables)),
+                            sharex="row")
+    for j, analysis in enumerate(analyses):
+        sample = starter_base_sample(firms, tfp, analysis=analysis, **column_names)
+        for i, v in enumerate(variables):
+            ax = axes[i, j]
+            values = sample[f"{v}_relative"]
+            starter = sample["starter"]
+            edges = np.histogram_bin_edges(values.dropna(), bins=bins)
+            ax.hist(values[~starter].dropna(), bins=edges, density=True, color="0.6", alpha=0.7,
+                    label="non-starters (非開始企業)")
+            ax.hist(values[starter].dropna(), bins=edges, density=True, color="C0", alpha=0.6,
+                    label="starters (開始企業)")
+            gap = values[starter].mean()
+            ax.axvline(0, color="0.3", linewidth=1)
+            ax.axvline(gap, color="C0", linestyle="--", linewidth=1.5)
+            ax.set_title(f"{ANALYSIS_LABELS[analysis]}\n{VARIABLE_LABELS[v]} at t−1: gap {gap:+.2f}", fontsize=10)
+            ax.set(xlabel=f"{VARIABLE_LABELS[v]} minus non-starters' year×industry mean", ylabel="density")
+    axes[0, 0].legend(loc="upper left", fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------
+# True effects
+# --------------------------------------------------------------------------
+
+def plot_effect_paths(effects: pd.DataFrame, analysis: str, *, outcomes: Sequence[str] | None = None,
+                      analysis_col: str = "analysis", group_col: str = "group", outcome_col: str = "outcome",
+                      horizon_col: str = "horizon", effect_col: str = "effect") -> Figure:
+    """Effect paths τ(h) by group, one panel per outcome (e.g. ``world.truth.effects``, in log points)."""
+    _require_columns(effects, [analysis_col, group_col, outcome_col, horizon_col, effect_col], "effects")
+    data = effects.loc[effects[analysis_col] == analysis]
+    if data.empty:
+        found = sorted(effects[analysis_col].unique())
+        raise ValueError(f"No rows with {analysis_col} == {analysis!r}; found {found}.")
+    outcomes = list(outcomes) if outcomes is not None else list(dict.fromkeys(data[outcome_col]))
+    ncols = min(3, len(outcomes))
+    nrows = -(-len(outcomes) // ncols)
+    fig, axes = _new_figure(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows), sharey=True)
+    panels = axes.ravel()
+    for ax, outcome in zip(panels, outcomes, strict=False):
+        for k, (group, path) in enumerate(data.loc[data[outcome_col] == outcome].groupby(group_col, sort=False)):
+            # groups may share a path: distinct line styles and markers keep every one visible
+            ax.plot(path[horizon_col], path[effect_col], color=f"C{k}", label=group,
+                    linestyle=LINE_STYLES[k % len(LINE_STYLES)], marker=MARKERS[k % len(MARKERS)], ms=4)
+        ax.axhline(0, color="0.5", linewidth=0.8)
+        ax.set_title(OUTCOME_LABELS.get(outcome, outcome), fontsize=10)
+        ax.set_xlabel("years since start h")
+    for row in axes:
+        row[0].set_ylabel("effect τ(h), log points")
+    handles, labels = panels[0].get_legend_handles_labels()
+    spare = panels[len(outcomes):]
+    for ax in spare:
+        ax.set_axis_off()
+    # the legend goes into an empty panel if the grid has one
+    (spare[0] if len(spare) else panels[len(outcomes) - 1]).legend(handles, labels, title="group", loc="center")
+    fig.suptitle(f"{ANALYSIS_LABELS.get(analysis, analysis)}: effect paths")
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Establishments and foreign demand
+# --------------------------------------------------------------------------
+
+def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: int, *,
+                       min_capital: float = 1_000.0, firm_col: str = "firm_id", year_col: str = "year",
+                       capital_col: str = "paid_in_capital",
+                       overseas_ratio_col: str = "overseas_production_ratio") -> pd.DataFrame:
+    """Domestic plants of the white paper's "global firms" in ``year``.
+
+    A global firm has paid-in capital of at least ``min_capital`` (million
+    yen; ¥1bn) and an overseas production ratio above zero in that year.
+    Returns the establishments' rows of that year with the firm's two columns.
+    """
+    _require_columns(establishments, [firm_col, year_col], "establishments")
+    _require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
+    firm_year = firms.loc[firms[year_col] == year, [firm_col, capital_col, overseas_ratio_col]]
+    global_firms = firm_year.loc[(firm_year[capital_col] >= min_capital) & (firm_year[overseas_ratio_col] > 0)]
+    plants = establishments.loc[establishments[year_col] == year]
+    return plants.merge(global_firms, on=firm_col, how="inner", validate="many_to_one")
+
+
+def plot_establishment_map(establishments: pd.DataFrame, centres: pd.DataFrame | None = None, *,
+                           id_col: str = "establishment_id", lat_col: str = "latitude",
+                           lon_col: str = "longitude") -> Figure:
+    """Establishments as points on longitude/latitude, centres (e.g. global firms' plants) on top.
+
+    No base map is downloaded: the axes' aspect ratio is set to 1/cos(mean
+    latitude), so distances look right in both directions.
+    """
+    _require_columns(establishments, [id_col, lat_col, lon_col], "establishments")
+    points = establishments.drop_duplicates(id_col)  # locations are fixed; one point per establishment
+    fig, axes = _new_figure(figsize=(7, 7))
+    ax = axes[0, 0]
+    ax.scatter(points[lon_col], points[lat_col], s=1, color="0.45", alpha=0.4, linewidths=0,
+               label=f"establishments (事業所), n = {len(points):,}")
+    if centres is not None:
+        _require_columns(centres, [lat_col, lon_col], "centres")
+        ax.scatter(centres[lon_col], centres[lat_col], s=14, marker="^", color="C3",
+                   label=f"centres (中心事業所), n = {len(centres):,}")
+    ax.set_aspect(1 / np.cos(np.radians(points[lat_col].mean())))
+    ax.set(title="Establishment locations (事業所の所在地)", xlabel="longitude (経度)", ylabel="latitude (緯度)")
+    ax.legend(loc="upper left", markerscale=2)
+    return fig
+
+
+def plot_foreign_demand(foreign_demand: pd.DataFrame, *, year_col: str = "year",
+                        di_col: str = "foreign_demand_di", highlight: tuple[int, int] | None = None,
+                        highlight_label: str = "") -> Figure:
+    """The foreign-demand DI over time, with an optional shaded span of years (e.g. the establishment panel's)."""
+    _require_columns(foreign_demand, [year_col, di_col], "foreign_demand")
+    fig, axes = _new_figure(figsize=(8, 3.4))
+    ax = axes[0, 0]
+    if highlight is not None:
+        ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="C1", alpha=0.15, label=highlight_label or None)
+    ax.plot(foreign_demand[year_col], foreign_demand[di_col], marker="o", ms=3, color="C0", label="DI")
+    ax.axhline(0, color="0.4", linewidth=0.8)
+    ax.set(title="Foreign demand DI (海外での製商品需給判断DI)", xlabel="year",
+           ylabel="DI, % points")
+    ax.legend(loc="lower left")
+    return fig
