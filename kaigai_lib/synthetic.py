@@ -191,9 +191,13 @@ class WorldParams:
     labour_productivity_response: float = _doc("Response of log labour to ω (the source of transmission bias).", 0.35)
     labour_capital_elasticity: float = _doc("Response of log labour to log capital.", 0.5)
     labour_shock_sd: float = _doc(
-        "Stationary s.d. of the labour shock (wage shocks, hiring frictions): labour variation that is "
+        "S.d. of the labour shock (labour intensity, wage shocks, hiring frictions): labour variation that is "
         "neither ω nor k. 0 switches it off and LP cannot identify β_l (the ACF critique).", 0.25)
-    labour_shock_persistence: float = _doc("AR(1) coefficient of the labour shock.", 0.9)
+    labour_shock_permanent_share: float = _doc(
+        "Share of the labour shock's variance that is a permanent firm component (labour intensity); the "
+        "rest is a transitory AR(1). The mix keeps labour from being a Markov process like ω, which ACF "
+        "needs for identification.", 0.9)
+    labour_shock_persistence: float = _doc("AR(1) coefficient of the transitory labour shock.", 0.5)
     depreciation_rate: float = _doc("Yearly depreciation rate δ of capital.", 0.08)
     investment_productivity_response: float = _doc("Response of log investment to ω.", 1.5)
     capital_adjustment: float = _doc("Elasticity κ of investment to the gap between capital and its target.", 1.5)
@@ -306,7 +310,7 @@ def _validate(p: WorldParams) -> None:
     positive_int("burn_in_years", 0)
     positive_int("effect_build_up_years", 0)
     for name in ("exit_rate", "missing_rate", "foreign_owned_share", "catchment_overlap",
-                 "supplier_share", "establishment_exporter_share"):
+                 "labour_shock_permanent_share", "supplier_share", "establishment_exporter_share"):
         probability(name, upper_open=name in ("exit_rate", "missing_rate"))
     for name in ("export_base_rate", "fdi_base_rate", "depreciation_rate"):
         value = getattr(p, name)
@@ -635,10 +639,13 @@ def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: 
     r = rng["labour"]
     nu = np.empty((n, n_years))
     rho_nu = p.labour_shock_persistence
-    nu_innov_sd = p.labour_shock_sd * math.sqrt(1 - rho_nu**2)
-    nu[:, 0] = p.labour_shock_sd * r.standard_normal(n)
+    permanent_sd = p.labour_shock_sd * math.sqrt(p.labour_shock_permanent_share)
+    transitory_sd = p.labour_shock_sd * math.sqrt(1 - p.labour_shock_permanent_share)
+    labour_intensity = permanent_sd * r.standard_normal(n)
+    nu[:, 0] = transitory_sd * r.standard_normal(n)
     for t in range(1, n_years):
-        nu[:, t] = rho_nu * nu[:, t - 1] + nu_innov_sd * r.standard_normal(n)
+        nu[:, t] = rho_nu * nu[:, t - 1] + transitory_sd * math.sqrt(1 - rho_nu**2) * r.standard_normal(n)
+    nu += labour_intensity[:, None]
     labour = (l_ref + p.labour_productivity_response * (omega - mu_industry[:, None])
               + p.labour_capital_elasticity * (k - k_ref) + nu)
 
