@@ -233,6 +233,15 @@ def _check_sample(frame: pd.DataFrame, id: str, where: str, group: Any) -> None:
                          "Pool this industry with a similar one, or leave it out and report it.")
 
 
+def _least_squares(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """OLS coefficients by the normal equations (fast; designs here are well conditioned),
+    falling back to an SVD solve when the cross-product matrix is singular."""
+    try:
+        return np.linalg.solve(design.T @ design, design.T @ target)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(design, target, rcond=None)[0]
+
+
 def _polynomial(columns: list[np.ndarray], order: int) -> np.ndarray:
     """All monomials of the given columns up to ``order`` (no constant)."""
     from itertools import combinations_with_replacement
@@ -331,8 +340,10 @@ class _Panel:
         starts = np.searchsorted(self.ids, np.arange(n_firms))
         ends = np.searchsorted(self.ids, np.arange(n_firms), side="right")
         drawn = rng.integers(0, n_firms, n_firms)
-        rows = np.concatenate([np.arange(starts[f], ends[f]) for f in drawn])
-        new_ids = np.repeat(np.arange(n_firms), ends[drawn] - starts[drawn])
+        lengths = ends[drawn] - starts[drawn]
+        new_ids = np.repeat(np.arange(n_firms), lengths)
+        block_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        rows = np.repeat(starts[drawn], lengths) + np.arange(lengths.sum()) - block_start
         times = self.times[rows]
         return _Panel(self.y[rows], self.free[rows], self.state[rows], self.proxy[rows], new_ids, times,
                       _lag_index(new_ids, times))
@@ -344,7 +355,7 @@ def _lp_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int) -> di
     # Step 1: y on the free inputs and a polynomial in (state, proxy).
     poly = _polynomial([panel.state, panel.proxy], poly_order)
     design = np.column_stack([np.ones(len(panel.y)), panel.free, poly])
-    first, *_ = np.linalg.lstsq(design, panel.y, rcond=None)
+    first = _least_squares(design, panel.y)
     beta_free = first[1:1 + n_free]
     phi = design @ first - panel.free @ beta_free  # φ(k, m) = β_k·k + ω, up to a constant
     net_output = panel.y - panel.free @ beta_free
@@ -362,13 +373,16 @@ def _lp_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int) -> di
         omega = phi_now - k * theta[0]
         omega_lag = phi_lag - k_lag * theta[0]
         basis = np.column_stack([omega_lag**p for p in range(law_of_motion_order + 1)])
-        g, *_ = np.linalg.lstsq(basis, omega, rcond=None)
+        g = _least_squares(basis, omega)
         xi = resid_target - k * theta[0] - basis @ g
         return float(xi @ xi)
 
-    start = np.array([first[1 + n_free]])  # the first-stage coefficient on the state, as prodest
-    outcome = optimize.minimize(sum_of_squares, start, method="BFGS")
-    return {"beta_free": beta_free, "beta_state": float(outcome.x[0]), "first_stage": first,
+    # one-dimensional search (Brent) downhill from the first-stage coefficient on the state, as prodest
+    # starts its BFGS there; a scalar search needs a fraction of BFGS's evaluations
+    start = float(first[1 + n_free])
+    outcome = optimize.minimize_scalar(lambda b: sum_of_squares(np.array([b])), bracket=(start, start + 0.05),
+                                       method="brent", options={"xtol": 1e-10})
+    return {"beta_free": beta_free, "beta_state": float(outcome.x), "first_stage": first,
             "n_second_stage": int(has_lag.sum()), "optimizer": outcome,
             "proxy_derivative": _proxy_derivative(first[1 + n_free:], panel.state, panel.proxy, poly_order)}
 
@@ -484,7 +498,7 @@ def _acf_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int, star
     # Step 1: y on a polynomial in (free, state, proxy): φ̂ = E[y | l, k, m]; no coefficient is identified here.
     poly = _polynomial([*panel.free.T, panel.state, panel.proxy], poly_order)
     design = np.column_stack([np.ones(len(panel.y)), poly])
-    first, *_ = np.linalg.lstsq(design, panel.y, rcond=None)
+    first = _least_squares(design, panel.y)
     phi = design @ first
     has_lag = panel.lag >= 0
     if not has_lag.any():
@@ -500,7 +514,7 @@ def _acf_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int, star
         omega = phi_now - inputs_now @ theta
         omega_lag = phi_lag - inputs_lag @ theta
         basis = np.column_stack([omega_lag**p for p in range(law_of_motion_order + 1)])
-        g, *_ = np.linalg.lstsq(basis, omega, rcond=None)
+        g = _least_squares(basis, omega)
         xi = omega - basis @ g
         return instruments.T @ xi / len(xi)
 
