@@ -8,20 +8,64 @@
 * :func:`selection_explorer` — a slider over one world parameter (by default
   ``selection_strength``) that regenerates a small world and shows how far
   starters are ahead of non-starters before they start.
+* :func:`selection_bias_explorer` — a ``selection_strength`` slider with the
+  naive difference, the true ATT and the selection bias side by side.
+
+Instructor-set exercises are data, not code: a YAML (or TOML) file gives the
+world (preset, seed, fixed parameters, the ranges a trainee may move), the
+quantity to estimate, the tolerance, the unit and hints; see
+``book/instructors.md`` for the full field reference.
+
+* :func:`load_exercise` reads and validates a file (:class:`ExerciseError`
+  names the file and every bad field); shipped examples live in
+  ``kaigai_lib/exercise_files/`` (:func:`exercise_files`).
+* :func:`exercise_widget` renders one in a notebook: sliders, answer box,
+  Check button and feedback against the truth of the trainee's world.
+* :func:`make_datasets` writes each trainee's own data set and the answer
+  key; :func:`grade` grades a class's answers (``kaigai exercises make`` and
+  ``kaigai exercises grade`` on the command line).
 """
 
 from __future__ import annotations
 
+import base64
+import copy
+import csv
 import dataclasses
+import difflib
+import gzip
+import hashlib
 import html
+import io
+import json
 import math
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
+import yaml
+from matplotlib.figure import Figure
 
-from kaigai_lib.figures import ANALYSIS_COLUMNS, starter_comparison
-from kaigai_lib.synthetic import World, WorldParams, generate
+from kaigai_lib import snapshot
+from kaigai_lib.figures import ANALYSIS_COLUMNS, _new_figure, starter_comparison
+from kaigai_lib.selection import Decomposition, _check_world_args, decompose
+from kaigai_lib.synthetic import (
+    EXPORT_GROUPS,
+    FDI_GROUPS,
+    MAX_HORIZON,
+    OUTCOMES,
+    PRESETS,
+    World,
+    WorldParams,
+    generate,
+    resolve_params,
+)
 
 CORRECT_COLOUR = "#1a7f37"
 WRONG_COLOUR = "#b3261e"
@@ -159,3 +203,1040 @@ def selection_explorer(preset: str = "tiny", seed: int = 0, parameter: str = "se
     slider.observe(update, names="value")
     update()
     return widgets.VBox([intro, slider, table])
+
+
+# ==========================================================================
+# Selection bias explorer (chapter "Why naive comparisons mislead")
+# ==========================================================================
+
+def _png_data(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class SelectionBiasExplorer(widgets.VBox):
+    """A ``selection_strength`` slider; the naive difference, the true ATT and the selection bias update together.
+
+    Each move regenerates the world (same preset and seed) and runs
+    :func:`kaigai_lib.selection.decompose` for both measures, growth from
+    ``t − 1`` and the level at ``t + h``. ``results`` holds the two
+    :class:`~kaigai_lib.selection.Decomposition` objects; ``output`` (an
+    ipywidgets ``Output``) shows them as a table and a bar chart.
+    """
+
+    MEASURES = ("growth", "level")
+
+    def __init__(self, preset: str = "book", seed: int = 0, *, analysis: str = "export", outcome: str = "sales",
+                 group: str | None = "50-99", horizon: int = 5, minimum: float = 0.0, maximum: float = 2.0,
+                 step: float = 0.25, value: float | None = None) -> None:
+        _check_world_args(analysis, outcome, group)
+        default = WorldParams().selection_strength if value is None else float(value)
+        if not minimum <= default <= maximum:
+            raise ValueError(f"selection_strength={default} lies outside [{minimum}, {maximum}]: widen the range.")
+        self.preset, self.seed = preset, seed
+        self.analysis, self.outcome, self.group, self.horizon = analysis, outcome, group, horizon
+        who = f"{analysis} starters" + (f" with {group} employees" if analysis == "export" and group else
+                                        f" ({group})" if group else "")
+        intro = widgets.HTML(
+            f"<p>Move <code>selection_strength</code> (0 = starts at random, 1 = the default world) and compare "
+            f"{html.escape(who)} with non-starters: the naive difference in {html.escape(outcome)}, the true "
+            f"effect on the starters (ATT) and the selection bias, naive = ATT + bias (preset "
+            f"<code>{preset}</code>, seed {seed}, pooled over all start years).</p>")
+        self.slider = widgets.FloatSlider(
+            value=default, min=minimum, max=maximum, step=step, description="selection_strength",
+            continuous_update=False, readout_format=".2f", style={"description_width": "initial"},
+            layout=widgets.Layout(width="480px"))
+        self.output = widgets.Output(layout=widgets.Layout(min_height="330px"))
+        self.results: dict[str, Decomposition] = {}
+        super().__init__([intro, self.slider, self.output])
+        self.slider.observe(self._update, names="value")
+        self._update()
+
+    def table(self) -> pd.DataFrame:
+        """The current naive difference, ATT and selection bias (rows) for each measure (columns)."""
+        columns = {}
+        for measure, d in self.results.items():
+            label = (f"growth t−1 → t+{self.horizon}" if measure == "growth" else f"level at t+{self.horizon}")
+            columns[f"{label} (log points)"] = {"naive difference": d.naive, "ATT (true effect)": d.att,
+                                                "selection bias": d.selection_bias,
+                                                "naive: standard error": d.se,
+                                                "starters": d.n_starters, "non-starters": d.n_non_starters}
+        return pd.DataFrame(columns)
+
+    def _figure(self) -> Figure:
+        fig, axes = _new_figure(figsize=(7.2, 3.0))
+        ax = axes[0, 0]
+        terms = ["naive difference", "ATT (true effect)", "selection bias"]
+        colours = ["C0", "C2", "C3"]
+        x = np.arange(len(self.MEASURES))
+        width = 0.26
+        for k, (term, colour) in enumerate(zip(terms, colours, strict=True)):
+            values = [getattr(self.results[m], ("naive", "att", "selection_bias")[k]) for m in self.MEASURES]
+            bars = ax.bar(x + (k - 1) * width, values, width, color=colour, label=term)
+            ax.bar_label(bars, fmt="%+.2f", fontsize=7, padding=1)
+        ax.axhline(0, color="0.4", linewidth=0.8)
+        ax.set_xticks(x, [f"growth t−1 → t+{self.horizon}", f"level at t+{self.horizon}"])
+        ax.set_ylim(-0.3, 0.55)
+        ax.set(ylabel="log points", title=f"selection_strength = {self.slider.value:.2f}")
+        ax.legend(fontsize=8, loc="upper left", ncols=3)
+        return fig
+
+    def _update(self, _: object = None) -> None:
+        try:
+            world = generate(preset=self.preset, seed=self.seed, selection_strength=self.slider.value)
+            self.results = {m: decompose(world, self.analysis, self.outcome, self.group, self.horizon, measure=m)
+                            for m in self.MEASURES}
+        except ValueError as error:  # e.g. no starters left: say so in the widget
+            self.results = {}
+            self.output.outputs = ({"output_type": "display_data", "metadata": {}, "data": {
+                "text/html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>',
+                "text/plain": str(error)}},)
+            return
+        table = self.table()
+        shown = table.astype(object)
+        for row in table.index:
+            style = "{:,.0f}" if row in ("starters", "non-starters") else "{:.3f}" if "error" in row else "{:+.3f}"
+            shown.loc[row] = [style.format(v) for v in table.loc[row]]
+        caption = f"<p><b>selection_strength = {self.slider.value:.2f}</b></p>"
+        html_table = caption + shown.to_html(border=0)
+        self.output.outputs = (
+            {"output_type": "display_data", "metadata": {},
+             "data": {"text/html": html_table, "text/plain": table.to_string()}},
+            {"output_type": "display_data", "metadata": {},
+             "data": {"image/png": _png_data(self._figure()), "text/plain": "<bar chart>"}},
+        )
+
+
+def selection_bias_explorer(preset: str = "book", seed: int = 0, **options: Any) -> SelectionBiasExplorer:
+    """The chapter's widget: see :class:`SelectionBiasExplorer`."""
+    return SelectionBiasExplorer(preset, seed, **options)
+
+
+# ==========================================================================
+# Instructor-set exercises: files, truth, widget, personal data sets, grading
+# ==========================================================================
+
+EXERCISE_DIR = Path(__file__).resolve().parent / "exercise_files"
+EXERCISE_SUFFIXES = (".yml", ".yaml", ".toml")
+
+QUANTITY_KINDS: dict[str, str] = {
+    "true_effect": "the true effect τ(outcome, group, horizon) in world.truth; log points, or "
+                   "100·(exp(τ) − 1) % with scale: percent",
+    "sample_att": "the realised ATT of the starters observed at t−1 and t+h (World.sample_att), log points "
+                  "or percent",
+    "naive_difference": "the naive difference, starters minus non-starters "
+                        "(kaigai_lib.selection.decompose(...).naive)",
+    "selection_bias": "naive difference − ATT (kaigai_lib.selection.decompose(...).selection_bias)",
+}
+SURVEY_TABLES = ("firms", "establishments", "foreign_demand", "deflators")
+_TOP_KEYS = ("id", "title", "question", "world", "quantity", "tolerance", "unit", "hints", "tables")
+_WORLD_KEYS = ("preset", "seed", "params", "trainee_may_change", "vary_per_trainee")
+_QUANTITY_KEYS = ("kind", "analysis", "outcome", "group", "horizon", "scale", "measure", "start_year")
+_RANGE_KEYS = ("min", "max", "step")
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_EFFECT_TABLES = {"export_effects": EXPORT_GROUPS, "fdi_effects": FDI_GROUPS}
+
+
+class ExerciseError(ValueError):
+    """A malformed exercise file: ``problems`` lists ``(field, message)`` pairs; the message names the file."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {where}: {what}" for where, what in problems)
+        super().__init__(f"Exercise file {source} has {len(problems)} problem(s):\n{lines}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _world_problems(error: Exception) -> list[str]:
+    """The lines of a WorldParams validation error, without its header."""
+    lines = [line.strip().removeprefix("- ") for line in str(error).splitlines()]
+    return [line for line in lines if line and not line.startswith("Invalid world parameters")]
+
+
+def _scalar_fields() -> dict[str, type]:
+    """World parameters a slider can move: the int and float fields of WorldParams."""
+    defaults = WorldParams()
+    return {f.name: type(getattr(defaults, f.name)) for f in dataclasses.fields(WorldParams)
+            if type(getattr(defaults, f.name)) in (int, float)}
+
+
+def _nested_params(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"export_effects.50-99.sales": 0.2, "n_firms": 800}`` → keyword arguments of ``generate``."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        if "." in name:
+            table, group, outcome = name.split(".", 2)
+            out.setdefault(table, {}).setdefault(group, {})[outcome] = value
+        else:
+            out[name] = value
+    return out
+
+
+def _merge_params(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for name, value in _nested_params(changes).items():
+        if name in _EFFECT_TABLES and isinstance(value, Mapping):
+            table = merged.setdefault(name, {})
+            for group, effects in value.items():
+                table.setdefault(group, {}).update(effects)
+        else:
+            merged[name] = value
+    return merged
+
+
+def _current_value(params: WorldParams, name: str) -> float:
+    if "." in name:
+        table, group, outcome = name.split(".", 2)
+        return float(getattr(params, table)[group][outcome])
+    return getattr(params, name)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML loader that rejects duplicate keys (PyYAML would silently keep the last one)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass(frozen=True)
+class ParamRange:
+    """A world parameter a trainee may move with a slider, from ``min`` to ``max`` in steps of ``step``."""
+
+    name: str
+    min: float
+    max: float
+    step: float
+    integer: bool = False
+
+    def grid(self) -> list[float]:
+        """Every slider position."""
+        count = math.floor((self.max - self.min) / self.step + 1e-9) + 1
+        values = [self.min + i * self.step for i in range(count)]
+        return [round(v) for v in values] if self.integer else [round(v, 10) for v in values]
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """What the trainee estimates; :meth:`compute` reads it off a world (never typed in)."""
+
+    kind: str
+    analysis: str
+    outcome: str
+    group: str | None = None
+    horizon: int = 5
+    scale: str = "log"
+    measure: str = "growth"
+    start_year: int | None = None
+
+    def describe(self) -> str:
+        who = f"{self.analysis} starters" + (f" ({self.group})" if self.group else "")
+        scale = "log points" if self.scale == "log" else "percent"
+        if self.kind in ("naive_difference", "selection_bias"):
+            what = (f"{self.horizon}-year growth of {self.outcome}" if self.measure == "growth"
+                    else f"log {self.outcome} at t+{self.horizon}")
+            years = "all cohorts" if self.start_year is None else f"cohort {self.start_year}"
+            return f"{self.kind}: {what}, {who} vs non-starters, {years}, {scale}"
+        return f"{self.kind}: {self.outcome}, {who}, horizon {self.horizon}, {scale}"
+
+    def compute(self, world: World) -> float:
+        """The true value of the quantity in ``world``."""
+        if self.kind == "true_effect":
+            tau = world.truth.effect(self.analysis, self.outcome, self.group, self.horizon)
+            return tau if self.scale == "log" else 100 * math.expm1(tau)
+        if self.kind == "sample_att":
+            return world.sample_att(self.analysis, self.outcome, self.group, self.horizon, scale=self.scale)
+        d = decompose(world, self.analysis, self.outcome, self.group, self.horizon, self.start_year,
+                      measure=self.measure, scale=self.scale)
+        return d.naive if self.kind == "naive_difference" else d.selection_bias
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    """An instructor's exercise, read from a YAML (or TOML) file by :func:`load_exercise`.
+
+    ``params`` are the world parameters the exercise fixes (on top of the
+    preset); ``trainee_may_change`` the ones a trainee may move, with their
+    ranges; ``vary_per_trainee`` the ones ``kaigai exercises make`` draws
+    anew (from their range) for every trainee.
+    """
+
+    id: str
+    question: str
+    quantity: Quantity
+    tolerance: float
+    title: str = ""
+    preset: str = "book"
+    seed: int = 0
+    params: Mapping[str, Any] = field(default_factory=dict)
+    trainee_may_change: Mapping[str, ParamRange] = field(default_factory=dict)
+    vary_per_trainee: tuple[str, ...] = ()
+    unit: str = "log points"
+    hints: tuple[str, ...] = ()
+    tables: tuple[str, ...] = SURVEY_TABLES
+    source: str = "<exercise>"
+
+    def world_params(self, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``generate``: the exercise's params with ``changes`` (slider values) on top."""
+        return _merge_params(self.params, changes or {})
+
+    def default_values(self) -> dict[str, float]:
+        """Each movable parameter's value in the instructor's world (the slider's starting position)."""
+        resolved = resolve_params(self.preset, **self.world_params())
+        return {name: _current_value(resolved, name) for name in self.trainee_may_change}
+
+    def generate(self, seed: int | None = None, changes: Mapping[str, Any] | None = None) -> World:
+        """The world of this exercise (``seed`` defaults to the file's)."""
+        return generate(preset=self.preset, seed=self.seed if seed is None else seed, **self.world_params(changes))
+
+    def truth(self, world: World) -> float:
+        """The correct answer in ``world``."""
+        return self.quantity.compute(world)
+
+    def numeric_exercise(self, world: World) -> NumericExercise:
+        """The exercise for one world, as a :class:`NumericExercise` (its ``check`` judges answers)."""
+        return NumericExercise(question=self.question, answer=self.truth(world), tolerance=self.tolerance,
+                               unit=self.unit, hints=list(self.hints))
+
+    def widget(self, seed: int | None = None, trainee: str | None = None) -> ExerciseWidget:
+        """This exercise as a widget (see :class:`ExerciseWidget`)."""
+        return ExerciseWidget(self, seed=seed, trainee=trainee)
+
+
+def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
+    """Validate a mapping (a parsed exercise file); raise :class:`ExerciseError` listing every problem."""
+    problems: list[tuple[str, str]] = []
+
+    def problem(where: str, what: str) -> None:
+        problems.append((where, what))
+
+    if not isinstance(data, Mapping):
+        raise ExerciseError(source, [("(top level)", f"must be a mapping of fields ({', '.join(_TOP_KEYS)}), "
+                                                     f"got {type(data).__name__}")])
+    for key in data:
+        if key not in _TOP_KEYS:
+            problem(str(key), f"unknown field{_suggest(key, _TOP_KEYS)}. Fields are {', '.join(_TOP_KEYS)}.")
+
+    def text(key: str, required: bool) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                problem(key, "missing (required)")
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            problem(key, f"must be a non-empty text, got {value!r}")
+            return ""
+        return value.strip()
+
+    exercise_id = text("id", required=True)
+    if exercise_id and not _ID_PATTERN.match(exercise_id):
+        problem("id", f"{exercise_id!r}: use letters, digits, '-', '_' and '.' only (it names files and seeds)")
+    question = text("question", required=True)
+    title = text("title", required=False) or exercise_id
+
+    tolerance = data.get("tolerance")
+    if "tolerance" not in data:
+        problem("tolerance", "missing (required): the largest distance from the truth that counts as correct, "
+                             "in the answer's unit, e.g. tolerance: 0.01")
+    elif not _is_number(tolerance) or tolerance < 0:
+        problem("tolerance", f"must be a number ≥ 0, got {tolerance!r}")
+        tolerance = None
+
+    hints = data.get("hints", [])
+    if hints is None:
+        hints = []
+    if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+        problem("hints", f"must be a list of texts, got {hints!r}")
+        hints = []
+
+    tables = data.get("tables", list(SURVEY_TABLES))
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, str) for t in tables):
+        problem("tables", f"must be a non-empty list of table names from {list(SURVEY_TABLES)}, got {tables!r}")
+        tables = list(SURVEY_TABLES)
+    for t in tables:
+        if t not in SURVEY_TABLES:
+            problem("tables", f"unknown table {t!r}{_suggest(t, SURVEY_TABLES)}. Tables are {list(SURVEY_TABLES)}.")
+
+    # ---- world
+    world = data.get("world")
+    if world is None:
+        problem("world", "missing (required): at least `world: {preset: book}`")
+        world = {}
+    elif not isinstance(world, Mapping):
+        problem("world", f"must be a mapping ({', '.join(_WORLD_KEYS)}), got {world!r}")
+        world = {}
+    for key in world:
+        if key not in _WORLD_KEYS:
+            problem(f"world.{key}", f"unknown field{_suggest(key, _WORLD_KEYS)}. Fields are {', '.join(_WORLD_KEYS)}.")
+    preset = world.get("preset", "book")
+    if preset not in PRESETS:
+        problem("world.preset", f"unknown preset {preset!r}{_suggest(preset, PRESETS)}. Presets are {sorted(PRESETS)}.")
+        preset = "book"
+    seed = world.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        problem("world.seed", f"must be a whole number ≥ 0, got {seed!r}")
+        seed = 0
+
+    known = {f.name for f in dataclasses.fields(WorldParams)}
+    scalar = _scalar_fields()
+    params = world.get("params", {}) or {}
+    if not isinstance(params, Mapping):
+        problem("world.params", f"must be a mapping of world parameters, got {params!r}")
+        params = {}
+    params = dict(params)
+    params_ok = True
+    for name in list(params):
+        value = params[name]
+        if name not in known:
+            problem(f"world.params.{name}", f"unknown world parameter{_suggest(name, known)}. "
+                                            "See kaigai_lib.synthetic.describe_parameters() for the list.")
+            params.pop(name)
+        elif name in scalar:
+            if not _is_number(value):
+                problem(f"world.params.{name}", f"must be a number, got {value!r}")
+                params_ok = False
+            elif scalar[name] is float:
+                params[name] = float(value)
+        elif name in _EFFECT_TABLES:
+            if not (isinstance(value, Mapping) and all(
+                    isinstance(e, Mapping) and all(_is_number(v) for v in e.values()) for e in value.values())):
+                problem(f"world.params.{name}", "must map groups to {outcome: effect in log points}, e.g. "
+                                                f"{name}: {{\"{_EFFECT_TABLES[name][1]}\": {{sales: 0.2}}}}")
+                params_ok = False
+        elif name == "depreciation_years" and not (
+                isinstance(value, list) and all(isinstance(y, int) and not isinstance(y, bool) for y in value)):
+            problem(f"world.params.{name}", f"must be a list of years, got {value!r}")
+            params_ok = False
+    resolved = resolve_params(preset)
+    if params_ok:
+        try:
+            resolved = resolve_params(preset, **params)
+        except (ValueError, TypeError) as error:
+            params_ok = False
+            for line in _world_problems(error):
+                name = line.split("=", 1)[0].split("[", 1)[0].split(":", 1)[0].strip()
+                where = f"world.params.{name}" if name in known else "world.params"
+                problem(where, f"the world rejects it: {line}")
+
+    ranges: dict[str, ParamRange] = {}
+    may_change = world.get("trainee_may_change", {}) or {}
+    if not isinstance(may_change, Mapping):
+        problem("world.trainee_may_change", f"must be a mapping name → {{min, max, step}}, got {may_change!r}")
+        may_change = {}
+    for name, spec in may_change.items():
+        where = f"world.trainee_may_change.{name}"
+        name = str(name)
+        integer = False
+        if "." in name:
+            parts = name.split(".")
+            if (len(parts) != 3 or parts[0] not in _EFFECT_TABLES or parts[1] not in _EFFECT_TABLES[parts[0]]
+                    or parts[2] not in OUTCOMES):
+                problem(where, "an effect is named <table>.<group>.<outcome>, e.g. export_effects.50-99.sales; "
+                               f"tables {list(_EFFECT_TABLES)}, export groups {list(EXPORT_GROUPS)}, "
+                               f"FDI groups {list(FDI_GROUPS)}, outcomes {list(OUTCOMES)}")
+                continue
+        elif name not in scalar:
+            why = (f"{name} is not a number a slider can move" if name in known
+                   else f"unknown world parameter {name!r}{_suggest(name, known)}")
+            problem(where, f"{why}. Movable: the numeric parameters of describe_parameters(), or an effect "
+                           "such as export_effects.50-99.sales.")
+            continue
+        else:
+            integer = scalar[name] is int
+        if not isinstance(spec, Mapping):
+            problem(where, f"must be a mapping {{min: …, max: …, step: …}}, got {spec!r}")
+            continue
+        for key in spec:
+            if key not in _RANGE_KEYS:
+                problem(f"{where}.{key}", f"unknown field{_suggest(key, _RANGE_KEYS)}. Fields are min, max, step.")
+        bounds = {}
+        for key in ("min", "max"):
+            value = spec.get(key)
+            if value is None:
+                problem(f"{where}.{key}", "missing (required)")
+            elif not _is_number(value) or (integer and float(value) != int(value)):
+                problem(f"{where}.{key}", f"must be a {'whole ' if integer else ''}number, got {value!r}")
+            else:
+                bounds[key] = int(value) if integer else float(value)
+        if len(bounds) < 2:
+            continue
+        lo, hi = bounds["min"], bounds["max"]
+        if lo > hi:
+            problem(where, f"min ({lo}) is larger than max ({hi})")
+            continue
+        step = spec.get("step", 1 if integer else (hi - lo) / 20 or 1.0)
+        if not _is_number(step) or step <= 0 or (integer and float(step) != int(step)):
+            problem(f"{where}.step", f"must be a {'whole ' if integer else ''}number > 0, got {step!r}")
+            continue
+        accepted = True
+        for key, value in (("min", lo), ("max", hi)):
+            if not params_ok:  # the fixed params are already reported; a bound cannot be judged on top
+                break
+            try:
+                resolve_params(preset, **_merge_params(params, {name: value}))
+            except (ValueError, TypeError) as error:
+                accepted = False
+                reason = "; ".join(_world_problems(error))
+                problem(f"{where}.{key}", f"{value!r} is outside what the world accepts: {reason}")
+        if accepted and params_ok:
+            current = _current_value(resolved, name)
+            if not lo <= current <= hi:
+                source_of = "world.params" if name.split(".")[0] in params else "the preset's default"
+                problem(where, f"the exercise's own value {current!r} ({source_of}) lies outside "
+                               f"[{lo}, {hi}]: widen the range or change the value")
+        ranges[name] = ParamRange(name, lo, hi, int(step) if integer else float(step), integer)
+
+    vary = world.get("vary_per_trainee", []) or []
+    if not isinstance(vary, list) or not all(isinstance(v, str) for v in vary):
+        problem("world.vary_per_trainee", f"must be a list of names from trainee_may_change, got {vary!r}")
+        vary = []
+    for name in vary:
+        if name not in may_change:
+            problem("world.vary_per_trainee", f"{name!r} is not in world.trainee_may_change: only a parameter "
+                                              "with a range can be drawn per trainee")
+
+    # ---- quantity
+    quantity_data = data.get("quantity")
+    quantity = None
+    if quantity_data is None:
+        problem("quantity", "missing (required): what to estimate, e.g. {kind: true_effect, analysis: export, "
+                            "outcome: sales, group: 50-99, horizon: 5}")
+    elif not isinstance(quantity_data, Mapping):
+        problem("quantity", f"must be a mapping, got {quantity_data!r}")
+    else:
+        quantity = _parse_quantity(quantity_data, resolved, problem)
+
+    unit = data.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        problem("unit", f"must be a text such as 'log points' or '%', got {unit!r}")
+        unit = None
+    if unit is None and quantity is not None:
+        unit = "log points" if quantity.scale == "log" else "%"
+
+    if problems:
+        raise ExerciseError(source, problems)
+    assert quantity is not None and tolerance is not None
+    return ExerciseSpec(
+        id=exercise_id, title=title, question=question, quantity=quantity, tolerance=float(tolerance),
+        preset=preset, seed=seed, params=params, trainee_may_change=ranges, vary_per_trainee=tuple(vary),
+        unit=unit or "", hints=tuple(hints), tables=tuple(tables), source=source)
+
+
+def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable[[str, str], None]) -> Quantity | None:
+    ok = True
+
+    def bad(where: str, what: str) -> None:
+        nonlocal ok
+        ok = False
+        problem(f"quantity.{where}", what)
+
+    for key in q:
+        if key not in _QUANTITY_KEYS:
+            bad(str(key), f"unknown field{_suggest(key, _QUANTITY_KEYS)}. Fields are {', '.join(_QUANTITY_KEYS)}.")
+    kind = q.get("kind")
+    if kind not in QUANTITY_KINDS:
+        bad("kind", f"{'missing (required)' if kind is None else f'unknown kind {kind!r}'}"
+                    f"{_suggest(kind, QUANTITY_KINDS) if kind else ''}. Kinds are {list(QUANTITY_KINDS)}.")
+    analysis = q.get("analysis")
+    if analysis not in ("export", "fdi"):
+        bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export or fdi")
+    outcome = q.get("outcome")
+    if outcome not in OUTCOMES:
+        bad("outcome", f"{'missing (required)' if outcome is None else f'unknown outcome {outcome!r}'}"
+                       f"{_suggest(outcome, OUTCOMES) if outcome else ''}. Outcomes are {list(OUTCOMES)}.")
+    group = q.get("group")
+    if group is not None:
+        group = str(group)
+        groups = {"export": EXPORT_GROUPS, "fdi": FDI_GROUPS}.get(analysis)
+        if groups is not None and group not in groups:
+            bad("group", f"unknown {analysis} group {group!r}{_suggest(group, groups)}. Groups are {list(groups)}.")
+    elif kind == "true_effect":
+        bad("group", "missing: a true effect belongs to one group (export: size class, fdi: sector)")
+    horizon = q.get("horizon", 5)
+    panel_years = params.end_year - params.start_year
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 0:
+        bad("horizon", f"must be a whole number of years ≥ 0, got {horizon!r}")
+    elif kind in ("true_effect", "sample_att") and horizon > MAX_HORIZON:
+        bad("horizon", f"{horizon}: effects are defined up to {MAX_HORIZON} years after the start")
+    elif horizon > panel_years - 1:
+        bad("horizon", f"{horizon}: too long for the panel {params.start_year}–{params.end_year}")
+    scale = q.get("scale", "log")
+    if scale not in ("log", "percent"):
+        bad("scale", f"{scale!r}: choose log or percent")
+    measure = q.get("measure", "growth")
+    start_year = q.get("start_year")
+    if kind in ("naive_difference", "selection_bias"):
+        if measure not in ("growth", "level"):
+            bad("measure", f"{measure!r}: choose growth or level")
+        elif measure == "level" and scale == "percent":
+            bad("scale", "percent needs measure: growth (a percent change from t−1); levels are in logs")
+        if start_year is not None:
+            if isinstance(start_year, bool) or not isinstance(start_year, int):
+                bad("start_year", f"must be a year, got {start_year!r}")
+            elif isinstance(horizon, int) and not (
+                    params.start_year + 1 <= start_year <= params.end_year - horizon):
+                bad("start_year", f"{start_year}: a cohort needs data at t−1 and t+{horizon}; with the panel "
+                                  f"{params.start_year}–{params.end_year} choose "
+                                  f"{params.start_year + 1}–{params.end_year - horizon}, or leave it out to pool "
+                                  "all cohorts")
+    else:
+        if "measure" in q:
+            bad("measure", f"only for naive_difference and selection_bias, not {kind}")
+        if "start_year" in q:
+            bad("start_year", f"only for naive_difference and selection_bias, not {kind}")
+    if not ok:
+        return None
+    return Quantity(kind=kind, analysis=analysis, outcome=outcome, group=group, horizon=horizon, scale=scale,
+                    measure=measure, start_year=start_year)
+
+
+def exercise_files() -> dict[str, Path]:
+    """The example exercises shipped with kaigai_lib, by name (file name without suffix)."""
+    return {p.stem: p for p in sorted(EXERCISE_DIR.iterdir()) if p.suffix in EXERCISE_SUFFIXES}
+
+
+def load_exercise(path_or_name: str | Path) -> ExerciseSpec:
+    """Read and validate an exercise file (YAML or TOML), or a shipped example by name.
+
+    Raises :class:`ExerciseError` naming the file and every bad field.
+    """
+    path = Path(path_or_name)
+    if not path.exists():
+        shipped = exercise_files()
+        if str(path_or_name) in shipped:
+            path = shipped[str(path_or_name)]
+        else:
+            raise FileNotFoundError(
+                f"No exercise file {str(path_or_name)!r}. Shipped examples: {sorted(shipped)} "
+                "(see `kaigai exercises list`).")
+    source = str(path)
+    if path.suffix not in EXERCISE_SUFFIXES:
+        raise ExerciseError(source, [("(file)", f"unknown file type {path.suffix!r}: use .yml, .yaml or .toml")])
+    text_ = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text_) if path.suffix == ".toml" else yaml.load(text_, Loader=_StrictLoader)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as error:
+        raise ExerciseError(source, [("(file)", f"not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: "
+                                                f"{error}")]) from None
+    return parse_exercise(data, source=source)
+
+
+def _as_spec(spec_or_path: ExerciseSpec | str | Path) -> ExerciseSpec:
+    return spec_or_path if isinstance(spec_or_path, ExerciseSpec) else load_exercise(spec_or_path)
+
+
+class ExerciseWidget(widgets.VBox):
+    """An instructor's exercise as a widget: sliders for the parameters a trainee may move, an answer box,
+    a Check button and feedback.
+
+    Moving a slider regenerates the trainee's world (same seed), so the truth
+    follows. The current world's survey tables are ``.firms``,
+    ``.establishments``, ``.foreign_demand`` and ``.deflators``; ``.world`` is
+    the whole world, truth included.
+
+    With ``trainee="…"`` the widget draws that trainee's own world — the seed
+    and the ``vary_per_trainee`` values of ``kaigai exercises make`` — so it
+    checks answers against the same truth as the answer key. Otherwise it
+    uses ``seed`` (default: the file's).
+    """
+
+    def __init__(self, spec: ExerciseSpec | str | Path, seed: int | None = None,
+                 trainee: str | None = None) -> None:
+        self.spec = _as_spec(spec)
+        if trainee is not None and seed is not None:
+            raise ValueError("Give either seed or trainee: a trainee's seed is derived from the trainee id.")
+        self.trainee = trainee
+        if trainee is not None:
+            self.seed = trainee_seed(self.spec, trainee)
+        else:
+            self.seed = self.spec.seed if seed is None else int(seed)
+        title = widgets.HTML(f"<p><b>{html.escape(self.spec.title)}</b></p>")
+        question = widgets.HTMLMath(f"<p>{html.escape(self.spec.question)}</p>")
+        self.sliders: dict[str, widgets.FloatSlider | widgets.IntSlider] = {}
+        defaults = {**self.spec.default_values(), **(trainee_changes(self.spec, trainee) if trainee else {})}
+        for name, r in self.spec.trainee_may_change.items():
+            common = dict(value=defaults[name], min=r.min, max=r.max, step=r.step, description=name,
+                          continuous_update=False, style={"description_width": "initial"},
+                          layout=widgets.Layout(width="480px"))
+            slider = (widgets.IntSlider(**common) if r.integer
+                      else widgets.FloatSlider(readout_format=".2f" if r.step >= 0.01 else ".4f", **common))
+            slider.observe(self._regenerate, names="value")
+            self.sliders[name] = slider
+        self.status = widgets.HTML()
+        self.answer = widgets.FloatText(value=0.0, description="Answer:", layout=widgets.Layout(width="260px"))
+        self.check_button = widgets.Button(description="Check", button_style="primary", icon="check")
+        self.feedback = widgets.HTMLMath(value="")
+        self.check_button.on_click(self._on_check)
+        self.wrong_attempts = 0
+        self.world: World
+        self.exercise: NumericExercise
+        super().__init__([title, question, *self.sliders.values(), self.status,
+                          widgets.HBox([self.answer, widgets.Label(self.spec.unit), self.check_button]),
+                          self.feedback])
+        self._regenerate()
+
+    # the trainee's data
+    @property
+    def firms(self) -> pd.DataFrame:
+        return self.world.firms
+
+    @property
+    def establishments(self) -> pd.DataFrame:
+        return self.world.establishments
+
+    @property
+    def foreign_demand(self) -> pd.DataFrame:
+        return self.world.foreign_demand
+
+    @property
+    def deflators(self) -> pd.DataFrame:
+        return self.world.deflators
+
+    @property
+    def values(self) -> dict[str, float]:
+        """The sliders' current values."""
+        return {name: s.value for name, s in self.sliders.items()}
+
+    def check(self, value: float | None = None) -> Feedback:
+        """Judge ``value`` (default: the answer box) against the current world's truth."""
+        return self.exercise.check(self.answer.value if value is None else value)
+
+    def _regenerate(self, _: object = None) -> None:
+        self.status.value = "<p><i>Generating your world…</i></p>"
+        try:
+            self.world = self.spec.generate(self.seed, self.values)
+            self.exercise = self.spec.numeric_exercise(self.world)
+        except ValueError as error:
+            self.status.value = f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>'
+            self.check_button.disabled = True
+            return
+        self.check_button.disabled = False
+        settings = ", ".join(f"<code>{n}</code> = {v:g}" for n, v in self.values.items())
+        whose = (f"the world of trainee <code>{html.escape(self.trainee)}</code>" if self.trainee
+                 else f"preset <code>{self.spec.preset}</code>, seed {self.seed}")
+        self.status.value = (f"<p>Your world: {whose}"
+                             f"{', ' + settings if settings else ''}; {len(self.world.firms):,} firm-years in "
+                             f"<code>.firms</code>.</p>")
+        had_feedback = bool(self.feedback.value)
+        self.wrong_attempts = 0
+        self.feedback.value = ("<p><i>The world has changed: compute your answer again and press Check.</i></p>"
+                               if had_feedback else "")
+
+    def _on_check(self, _: widgets.Button | None = None) -> None:
+        result = self.check()
+        colour = CORRECT_COLOUR if result.correct else WRONG_COLOUR
+        text = f'<p style="color: {colour}"><b>{html.escape(result.message)}</b></p>'
+        if not result.correct and result.verdict != "not a number":
+            self.wrong_attempts += 1
+            hint = self.exercise.hint(self.wrong_attempts)
+            if hint:
+                text += f"<p>Hint: {html.escape(hint)}</p>"
+        self.feedback.value = text
+
+
+def exercise_widget(spec_or_path: ExerciseSpec | str | Path, seed: int | None = None,
+                    trainee: str | None = None) -> ExerciseWidget:
+    """The widget of an exercise file (or a shipped example's name, or an :class:`ExerciseSpec`).
+
+    ``trainee="s01"`` gives that trainee's own world, the one of their hand-out.
+    """
+    return ExerciseWidget(spec_or_path, seed=seed, trainee=trainee)
+
+
+# --------------------------------------------------------------------------
+# Personal data sets and the answer key
+# --------------------------------------------------------------------------
+
+KEY_COLUMNS = ("exercise_id", "trainee_id", "seed", "preset", "params", "quantity", "answer", "tolerance", "unit")
+_TRAINEE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _hash_int(*parts: object) -> int:
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def trainee_seed(spec: ExerciseSpec, trainee_id: str) -> int:
+    """A trainee's own seed: a hash of the exercise id, the file's seed and the trainee id (deterministic)."""
+    return _hash_int("kaigai-exercise", spec.id, spec.seed, trainee_id)
+
+
+def trainee_changes(spec: ExerciseSpec, trainee_id: str) -> dict[str, float]:
+    """The values of ``vary_per_trainee`` drawn for one trainee (a slider position, from a hash)."""
+    out = {}
+    for name in spec.vary_per_trainee:
+        grid = spec.trainee_may_change[name].grid()
+        out[name] = grid[_hash_int("kaigai-vary", spec.id, spec.seed, trainee_id, name) % len(grid)]
+    return out
+
+
+def read_roster(path: str | Path) -> list[str]:
+    """Trainee ids from a roster CSV with a ``trainee_id`` column (other columns are ignored)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Roster file {path} not found.")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "trainee_id" not in [f.strip() for f in reader.fieldnames]:
+            raise ValueError(f"{path}: the roster needs a header row with a trainee_id column "
+                             f"(found {reader.fieldnames}).")
+        problems = []
+        ids: list[str] = []
+        first_row: dict[str, int] = {}
+        for line, row in enumerate(reader, start=2):
+            row = {(k or "").strip(): v for k, v in row.items()}
+            tid = (row.get("trainee_id") or "").strip()
+            if not tid:
+                problems.append(f"row {line}: empty trainee_id")
+            elif not _TRAINEE_PATTERN.match(tid):
+                problems.append(f"row {line}: trainee_id {tid!r} — use letters, digits, '-', '_' and '.' only "
+                                "(it names the trainee's folder)")
+            elif tid in first_row:
+                problems.append(f"row {line}: trainee_id {tid!r} repeats row {first_row[tid]}")
+            else:
+                first_row[tid] = line
+                ids.append(tid)
+    if problems:
+        raise ValueError(f"{path}: {len(problems)} problem(s) in the roster:\n  - " + "\n  - ".join(problems))
+    if not ids:
+        raise ValueError(f"{path}: the roster lists no trainees.")
+    return ids
+
+
+def _gzip_bytes(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as handle:
+        handle.write(data)
+    return buffer.getvalue()
+
+
+def _trainee_readme(spec: ExerciseSpec, trainee_id: str, world: World) -> str:
+    from kaigai_lib import schema
+
+    lines = [f"# {spec.title}", "", f"Data set for trainee **{trainee_id}** (exercise `{spec.id}`).", "",
+             "## Question", "", spec.question, "",
+             f"Give your answer in {spec.unit or 'the unit asked for'}; it counts as correct within "
+             f"± {spec.tolerance:g}{' ' + spec.unit if spec.unit and spec.unit != '%' else spec.unit}.", ""]
+    if spec.hints:
+        lines += ["## Hints", "", *[f"- {h}" for h in spec.hints], ""]
+    lines += ["## Your data", "",
+              "Synthetic data: no row describes a real firm. Your data set is yours alone — other trainees' "
+              "data and answers differ. Money is in million yen.", ""]
+    for table in spec.tables:
+        frame = getattr(world, table)
+        lines.append(f"- `{table}{'.csv.gz' if table in ('firms', 'establishments') else '.csv'}`: "
+                     f"{len(frame):,} rows; columns {', '.join(frame.columns)}")
+    lines += ["", "Read a table with `pandas.read_csv(\"firms.csv.gz\")`."]
+    if "firms" in spec.tables:
+        lines += ["", "### Columns of firms", "", "| column | unit | meaning |", "| --- | --- | --- |"]
+        for _, row in schema.SCHEMAS["firms"].to_frame().iterrows():
+            if row["column"] in world.firms.columns:
+                lines.append(f"| {row['column']} | {row['unit']} | {row['description']} |")
+    lines += ["", "## Submitting", "", "Send one CSV line with your trainee id and your answer (a plain number, "
+              "decimal point, no unit), e.g.", "", "```", "trainee_id,answer", f"{trainee_id},0.123", "```", ""]
+    return "\n".join(lines)
+
+
+def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Path,
+                  key_path: str | Path | None = None, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Write each trainee's own data set into ``out/<trainee_id>/`` and the answer key; return the key.
+
+    Each trainee gets their own seed (:func:`trainee_seed`) and, for the
+    parameters in ``vary_per_trainee``, their own values. Only survey-like
+    tables (``spec.tables``) and a README are written for trainees; the
+    seed, parameters and answer go to the key only (default
+    ``out/answer_key.csv``).
+    """
+    out = Path(out)
+    trainee_ids = list(trainee_ids)
+    seeds = {tid: trainee_seed(spec, tid) for tid in trainee_ids}
+    if len(set(seeds.values())) != len(seeds):  # 32-bit hashes: a collision is unlikely, never silent
+        raise ValueError("Two trainees got the same seed; rename one trainee id or change world.seed.")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for tid in trainee_ids:
+        changes = trainee_changes(spec, tid)
+        try:
+            world = spec.generate(seeds[tid], changes)
+            answer = spec.truth(world)
+        except ValueError as error:
+            raise ValueError(f"{spec.source}: the world of trainee {tid!r} (preset {spec.preset}, seed {seeds[tid]}, "
+                             f"params {spec.world_params(changes)}) could not be generated or has no answer: "
+                             f"{error}") from error
+        folder = out / tid
+        folder.mkdir(exist_ok=True)
+        for table in spec.tables:
+            data = snapshot.csv_bytes(getattr(world, table))
+            if table in ("firms", "establishments"):
+                (folder / f"{table}.csv.gz").write_bytes(_gzip_bytes(data))
+            else:
+                (folder / f"{table}.csv").write_bytes(data)
+        (folder / "README.md").write_text(_trainee_readme(spec, tid, world), encoding="utf-8")
+        rows.append({"exercise_id": spec.id, "trainee_id": tid, "seed": seeds[tid], "preset": spec.preset,
+                     "params": json.dumps(spec.world_params(changes), sort_keys=True, ensure_ascii=False),
+                     "quantity": spec.quantity.describe(), "answer": answer,
+                     "tolerance": spec.tolerance, "unit": spec.unit})
+        if progress:
+            progress(tid)
+    key = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
+    key_path = Path(key_path) if key_path is not None else out / "answer_key.csv"
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key.to_csv(key_path, index=False, float_format="%.10g", lineterminator="\n")
+    return key
+
+
+# --------------------------------------------------------------------------
+# Grading
+# --------------------------------------------------------------------------
+
+GRADE_COLUMNS = ("row", "exercise_id", "trainee_id", "answer", "truth", "tolerance", "unit", "correct", "verdict",
+                 "message")
+
+
+def read_key(path: str | Path) -> pd.DataFrame:
+    """An answer key written by :func:`make_datasets` (several keys may be concatenated)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Answer key {path} not found.")
+    key = pd.read_csv(path, dtype={"trainee_id": str, "exercise_id": str})
+    missing = [c for c in ("exercise_id", "trainee_id", "answer", "tolerance") if c not in key.columns]
+    if missing:
+        raise ValueError(f"{path}: not an answer key — column(s) {missing} missing (found {list(key.columns)}).")
+    if "unit" not in key.columns:
+        key["unit"] = ""
+    key["unit"] = key["unit"].fillna("")
+    duplicated = key.duplicated(["exercise_id", "trainee_id"], keep=False)
+    if duplicated.any():
+        pairs = key.loc[duplicated, ["exercise_id", "trainee_id"]].drop_duplicates().values.tolist()
+        raise ValueError(f"{path}: the key lists these (exercise, trainee) pairs more than once: {pairs[:5]}.")
+    return key
+
+
+def grade(key: pd.DataFrame, answers_path: str | Path) -> pd.DataFrame:
+    """Grade a CSV of answers (columns ``trainee_id``, ``answer`` and, for several exercises, ``exercise_id``).
+
+    Returns one row per answer row, in file order, then one per trainee of
+    the key without an answer. Malformed rows are kept with a ``verdict``
+    ("malformed", "unknown trainee", "unknown exercise", "duplicate") and a
+    message naming the row; only the first answer of a trainee is graded.
+    """
+    path = Path(answers_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Answers file {path} not found.")
+    exercises = list(dict.fromkeys(key["exercise_id"]))
+    entries = {(r.exercise_id, r.trainee_id): r for r in key.itertuples(index=False)}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise ValueError(f"{path}: the answers file is empty; it needs a header row: trainee_id,answer")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in ("trainee_id", "answer") if c not in header]
+    if missing:
+        raise ValueError(f"{path}: the header row lacks column(s) {missing} (found {header}); "
+                         "it must read trainee_id,answer (plus exercise_id when grading several exercises).")
+    has_exercise = "exercise_id" in header
+    if not has_exercise and len(exercises) > 1:
+        raise ValueError(f"{path}: the key holds {len(exercises)} exercises ({exercises}); add an exercise_id "
+                         "column to the answers so each answer can be matched.")
+    col = {name: header.index(name) for name in header}
+
+    graded = []
+    seen: dict[tuple[str, str], int] = {}
+
+    def result(line: int | None, exercise_id: str, trainee_id: str, answer: str, verdict: str, message: str,
+               entry: Any = None, correct: bool = False) -> dict[str, Any]:
+        return {"row": line, "exercise_id": exercise_id, "trainee_id": trainee_id, "answer": answer,
+                "truth": getattr(entry, "answer", math.nan), "tolerance": getattr(entry, "tolerance", math.nan),
+                "unit": getattr(entry, "unit", ""), "correct": correct, "verdict": verdict, "message": message}
+
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        trainee_id = row[col["trainee_id"]].strip() if len(row) > col["trainee_id"] else ""
+        raw = row[col["answer"]].strip() if len(row) > col["answer"] else ""
+        exercise_id = (row[col["exercise_id"]].strip() if has_exercise and len(row) > col["exercise_id"]
+                       else exercises[0] if not has_exercise else "")
+        if len(row) != len(header):
+            entry = entries.get((exercise_id, trainee_id))
+            if entry is not None and (exercise_id, trainee_id) not in seen:
+                seen[(exercise_id, trainee_id)] = line  # the trainee did answer, in a broken row
+            graded.append(result(line, exercise_id, trainee_id, ",".join(row[col["answer"]:]), "malformed",
+                                 f"row {line} has {len(row)} fields but the header has {len(header)} "
+                                 f"({', '.join(header)}); a comma inside the answer? Use a decimal point.",
+                                 entry))
+            continue
+        if not trainee_id:
+            graded.append(result(line, exercise_id, trainee_id, raw, "malformed", f"row {line}: no trainee_id"))
+            continue
+        if exercise_id not in exercises:
+            graded.append(result(line, exercise_id, trainee_id, raw, "unknown exercise",
+                                 f"row {line}: exercise {exercise_id!r} is not in the key ({exercises})"))
+            continue
+        entry = entries.get((exercise_id, trainee_id))
+        if entry is None:
+            graded.append(result(line, exercise_id, trainee_id, raw, "unknown trainee",
+                                 f"row {line}: trainee {trainee_id!r} is not in the answer key of "
+                                 f"{exercise_id!r}; check the spelling"))
+            continue
+        if (exercise_id, trainee_id) in seen:
+            graded.append(result(line, exercise_id, trainee_id, raw, "duplicate",
+                                 f"row {line}: trainee {trainee_id!r} already answered in row "
+                                 f"{seen[(exercise_id, trainee_id)]}; only that first answer is graded", entry))
+            continue
+        seen[(exercise_id, trainee_id)] = line
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not raw or not math.isfinite(value):
+            what = "no answer given" if not raw else f"answer {raw!r} is not a number"
+            graded.append(result(line, exercise_id, trainee_id, raw, "malformed",
+                                 f"row {line}: {what}; write a plain number with a decimal point, e.g. 0.15", entry))
+            continue
+        feedback = NumericExercise(question="", answer=float(entry.answer), tolerance=float(entry.tolerance),
+                                   unit=str(entry.unit)).check(value)
+        graded.append(result(line, exercise_id, trainee_id, raw, feedback.verdict, feedback.message, entry,
+                             correct=feedback.correct))
+    for (exercise_id, trainee_id), entry in entries.items():
+        if (exercise_id, trainee_id) not in seen:
+            graded.append(result(None, exercise_id, trainee_id, "", "no answer", "no answer submitted", entry))
+    table = pd.DataFrame(graded, columns=list(GRADE_COLUMNS))
+    table["row"] = table["row"].astype("Int64")
+    return table
+
+
+def grade_summary(grades: pd.DataFrame) -> str:
+    """A few lines for the instructor: how many right and wrong, and every row that needs attention."""
+    verdict = grades["verdict"]
+    graded = verdict.isin(["correct", "too high", "too low"])
+    wrong = graded & ~grades["correct"]
+    lines = [f"Graded {int(graded.sum())} answer(s): {int(grades['correct'].sum())} correct, {int(wrong.sum())} "
+             f"wrong ({int((verdict == 'too high').sum())} too high, {int((verdict == 'too low').sum())} too low)."]
+    attention = grades.loc[~graded & (verdict != "no answer")]
+    if len(attention):
+        lines.append(f"{len(attention)} row(s) not graded — see the message column:")
+        lines += [f"  ! {message}" for message in attention["message"]]
+    missing = grades.loc[verdict == "no answer", "trainee_id"].tolist()
+    if missing:
+        lines.append(f"No answer from {len(missing)} trainee(s): {', '.join(missing)}")
+    return "\n".join(lines)

@@ -5,20 +5,23 @@ the synthetic world's (``kaigai_lib.synthetic``), so the same calls run on
 企業活動基本調査 / 海外事業活動基本調査 / 工業統計調査 microdata once their
 columns are mapped. Plotting functions return a matplotlib ``Figure``; the
 tables they draw are public functions of their own (``panel_overview``,
-``starter_base_sample``, ``starter_comparison``, ``global_firm_plants``) so
+``starter_base_sample``, ``starter_comparison``, ``global_firm_plants``,
+``ownership_groups``, ``ownership_comparison``) so
 chapters and tests can print or check the numbers behind a figure.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import matplotlib_fontja  # noqa: F401  (importing it registers the IPAex font, so Japanese labels render)
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from kaigai_lib.schema import require_columns as _require_columns
 
 # Start-year and status columns of the two treatments in the firm panel.
 ANALYSIS_COLUMNS: dict[str, tuple[str, str]] = {
@@ -47,14 +50,6 @@ MARKERS = ("o", "s", "^", "x")
 
 # The white paper's export size classes (従業員規模) start at these employee counts.
 SIZE_THRESHOLDS = (50, 100, 300)
-
-
-def _require_columns(df: pd.DataFrame, columns: Sequence[str], table: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{table} lacks column(s) {missing}; it has {list(df.columns)}. "
-            "Pass the names your data uses through the column-name arguments, or rename the columns.")
 
 
 def _new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float],
@@ -363,3 +358,222 @@ def plot_foreign_demand(foreign_demand: pd.DataFrame, *, year_col: str = "year",
            ylabel="DI, % points")
     ax.legend(loc="lower left")
     return fig
+
+
+# --------------------------------------------------------------------------
+# Production functions: estimates against the truth
+# --------------------------------------------------------------------------
+
+def plot_coefficients_vs_truth(estimates: Mapping[str, pd.DataFrame], truth: pd.DataFrame, *,
+                               labels: Mapping[str, str] | None = None) -> Figure:
+    """Estimated coefficients of several methods next to the true values, one panel per input.
+
+    ``estimates`` maps a method's name to a table with one row per group
+    (e.g. industry) and one column per input (e.g. ``GroupedProductionResult.coef``);
+    ``truth`` has the same rows and columns. ``labels`` names the inputs in the
+    panel titles. Each method is a marker per group; the truth is a black ×.
+    """
+    if not estimates:
+        raise ValueError("estimates is empty: pass {method name: coefficient table}.")
+    inputs = list(truth.columns)
+    groups = list(truth.index)
+    for method, table in estimates.items():
+        _require_columns(table, inputs, f"estimates[{method!r}]")
+        missing = [g for g in groups if g not in table.index]
+        if missing:
+            raise ValueError(f"estimates[{method!r}] has no row for group(s) {missing}; "
+                             f"it has {list(table.index)}.")
+    labels = dict(labels or {})
+    fig, axes = _new_figure(1, len(inputs), figsize=(4.2 * len(inputs), 0.9 + 0.42 * len(groups)), sharey=True)
+    positions = np.arange(len(groups))
+    offsets = np.linspace(-0.25, 0.25, len(estimates)) if len(estimates) > 1 else np.zeros(1)
+    for ax, column in zip(axes[0], inputs, strict=True):
+        for k, (method, table) in enumerate(estimates.items()):
+            ax.scatter(table.loc[groups, column], positions + offsets[k], marker=MARKERS[k % len(MARKERS)],
+                       color=f"C{k}", s=24, label=method, zorder=2)
+        ax.scatter(truth[column], positions, marker="x", color="black", s=50, linewidths=2, label="truth (真の値)",
+                   zorder=3)
+        ax.set_yticks(positions, groups)
+        ax.grid(axis="y", color="0.9", zorder=0)
+        ax.set(title=labels.get(column, column), xlabel="coefficient")
+    axes[0, 0].invert_yaxis()
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Ownership groups: Figures II-2-4-2 and II-2-4-3
+# --------------------------------------------------------------------------
+
+# The Basic Survey (and the white paper's footnote 236) counts a firm as foreign-owned when its foreign
+# capital ratio exceeds 33.3 %.
+FOREIGN_OWNED_THRESHOLD = 33.3
+OWNERSHIP_GROUPS = ("Japanese, with FDI", "Japanese, without FDI", "Foreign-owned")
+OWNERSHIP_LABELS = {
+    "Japanese, with FDI": "Japanese firms with FDI (海外直接投資を行っている日本企業)",
+    "Japanese, without FDI": "Japanese firms without FDI (海外直接投資を行っていない日本企業)",
+    "Foreign-owned": "Foreign-owned firms (外資系企業)",
+}
+
+
+def ownership_groups(firms: pd.DataFrame, *, fdi_col: str = "fdi", foreign_ratio_col: str = "foreign_capital_ratio",
+                     threshold: float = FOREIGN_OWNED_THRESHOLD) -> pd.Series:
+    """The white paper's three groups, one label per row of ``firms`` (an ordered categorical).
+
+    ``"Foreign-owned"``: foreign capital ratio (%) above ``threshold``,
+    whether or not the firm has FDI; ``"Japanese, with FDI"``: the other firms
+    that own an overseas affiliate; ``"Japanese, without FDI"``: the rest.
+    Missing values are an error, not a silent fourth group.
+    """
+    _require_columns(firms, [fdi_col, foreign_ratio_col], "firms")
+    problems = []
+    for col in (fdi_col, foreign_ratio_col):
+        missing = firms[col].isna()
+        if missing.any():
+            problems.append(f"{int(missing.sum())} rows have no {col} (e.g. rows {list(firms.index[missing][:5])})")
+    if problems:
+        raise ValueError("; ".join(problems) + ". The ownership group needs both: drop or fill those rows first, "
+                         "and report how many.")
+    foreign = firms[foreign_ratio_col].astype(float) > threshold
+    fdi = firms[fdi_col].astype(bool)
+    labels = np.where(foreign, OWNERSHIP_GROUPS[2], np.where(fdi, OWNERSHIP_GROUPS[0], OWNERSHIP_GROUPS[1]))
+    return pd.Series(pd.Categorical(labels, categories=OWNERSHIP_GROUPS, ordered=True), index=firms.index,
+                     name="ownership")
+
+
+def _ownership_sample(firms: pd.DataFrame, values: pd.Series, *, year: int | None, manufacturing_only: bool,
+                      year_col: str, manufacturing_col: str, fdi_col: str, foreign_ratio_col: str) -> pd.DataFrame:
+    needed = [fdi_col, foreign_ratio_col] + ([year_col] if year is not None else []) + (
+        [manufacturing_col] if manufacturing_only else [])
+    _require_columns(firms, needed, "firms")
+    keep = pd.Series(True, index=firms.index)
+    if year is not None:
+        keep &= firms[year_col] == year
+    if manufacturing_only:
+        keep &= firms[manufacturing_col].astype(bool)
+    if not keep.any():
+        raise ValueError(f"No firms left for year={year!r}, manufacturing_only={manufacturing_only}.")
+    data = firms.loc[keep]
+    sample = pd.DataFrame({
+        "ownership": ownership_groups(data, fdi_col=fdi_col, foreign_ratio_col=foreign_ratio_col),
+        "value": values.reindex(data.index),
+    })
+    missing = sample["value"].isna()
+    if missing.any():
+        raise ValueError(f"{int(missing.sum())} of the selected firm-years have no value "
+                         f"(e.g. rows {list(sample.index[missing][:5])}); compute it for every row first.")
+    return sample
+
+
+def ownership_comparison(firms: pd.DataFrame, value_col: str, *, year: int | None = None,
+                         manufacturing_only: bool = True, year_col: str = "year",
+                         manufacturing_col: str = "manufacturing", fdi_col: str = "fdi",
+                         foreign_ratio_col: str = "foreign_capital_ratio") -> pd.DataFrame:
+    """Firm-years, mean, quartiles and median of ``value_col`` for each ownership group.
+
+    The table behind :func:`plot_tfp_by_ownership` and
+    :func:`plot_compensation_by_ownership`: ``year`` (None = all years) and
+    ``manufacturing_only`` select the firm-years, as the white paper compares
+    manufacturing firms.
+    """
+    _require_columns(firms, [value_col], "firms")
+    sample = _ownership_sample(firms, firms[value_col], year=year, manufacturing_only=manufacturing_only,
+                               year_col=year_col, manufacturing_col=manufacturing_col, fdi_col=fdi_col,
+                               foreign_ratio_col=foreign_ratio_col)
+    grouped = sample.groupby("ownership", observed=False)["value"]
+    return pd.DataFrame({
+        "n": grouped.size(),
+        "mean": grouped.mean(),
+        "p25": grouped.quantile(0.25),
+        "median": grouped.median(),
+        "p75": grouped.quantile(0.75),
+    })
+
+
+def _plot_by_ownership(sample: pd.DataFrame, *, title: str, xlabel: str, clip: tuple[float, float]) -> Figure:
+    """Kernel densities (top) and box plots (bottom) of ``sample["value"]`` by ownership group."""
+    from matplotlib.cbook import boxplot_stats
+    from scipy.stats import gaussian_kde
+
+    fig, axes = _new_figure(2, 1, figsize=(8, 5.4), sharex=True, height_ratios=(3, 1.3))
+    top, bottom = axes[:, 0]
+    values = {g: sample.loc[sample["ownership"] == g, "value"].to_numpy(dtype=float) for g in OWNERSHIP_GROUPS}
+    present = [g for g in OWNERSHIP_GROUPS if len(values[g])]
+    stats = boxplot_stats([values[g] for g in present])
+    # x-range: every group's clip quantiles and whiskers, so a small group far from the others is not cut off
+    lo = min(min(np.quantile(values[g], clip[0]) for g in present), min(s["whislo"] for s in stats))
+    hi = max(max(np.quantile(values[g], clip[1]) for g in present), max(s["whishi"] for s in stats))
+    grid = np.linspace(lo, hi, 300)
+    for k, group in enumerate(OWNERSHIP_GROUPS):
+        group_values = values[group]
+        if len(group_values) == 0:
+            continue
+        style = {"color": f"C{k}", "linestyle": LINE_STYLES[k % len(LINE_STYLES)]}
+        label = f"{OWNERSHIP_LABELS[group]}, n = {len(group_values):,}"
+        if len(group_values) > 1 and np.ptp(group_values) > 0:
+            top.plot(grid, gaussian_kde(group_values)(grid), linewidth=2, label=label, **style)
+        else:  # one value (or all equal): no density to draw, but the group is still shown and counted
+            top.plot([], [], linewidth=2, label=label, **style)
+        top.axvline(np.median(group_values), linewidth=1, alpha=0.8, **style)
+    top.plot([], [], color="0.4", linewidth=1, label="vertical lines: medians (中央値)")
+    top.set(title=title, ylabel="density (密度)")
+    top.set_ylim(0, top.get_ylim()[1] * 1.45)  # headroom for the legend
+    top.legend(loc="upper left", fontsize=8)
+    parts = bottom.bxp(stats, orientation="horizontal", showfliers=False, widths=0.6, patch_artist=True,
+                       medianprops={"color": "black"})
+    for patch, group in zip(parts["boxes"], present, strict=True):
+        patch.set(facecolor=f"C{OWNERSHIP_GROUPS.index(group)}", alpha=0.45)
+    bottom.set_yticks(np.arange(1, len(present) + 1), present)
+    bottom.invert_yaxis()
+    bottom.set_xlabel(xlabel)
+    bottom.set_xlim(lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo))
+    return fig
+
+
+def plot_tfp_by_ownership(firms: pd.DataFrame, tfp_col: str = "log_tfp_relative", *, year: int | None = None,
+                          manufacturing_only: bool = True, year_col: str = "year",
+                          manufacturing_col: str = "manufacturing", fdi_col: str = "fdi",
+                          foreign_ratio_col: str = "foreign_capital_ratio",
+                          clip: tuple[float, float] = (0.005, 0.995)) -> Figure:
+    """Figure II-2-4-2: the distribution of (log) TFP by ownership group.
+
+    ``tfp_col`` should be comparable across industries, e.g. log TFP minus its
+    industry-year mean. The x-axis spans the ``clip`` quantiles of every
+    group (the densities and medians use every value); the box plots omit
+    outliers. The white paper compares manufacturing firms
+    (``manufacturing_only``); ``year=None`` pools all years.
+    """
+    _require_columns(firms, [tfp_col], "firms")
+    sample = _ownership_sample(firms, firms[tfp_col], year=year, manufacturing_only=manufacturing_only,
+                               year_col=year_col, manufacturing_col=manufacturing_col, fdi_col=fdi_col,
+                               foreign_ratio_col=foreign_ratio_col)
+    scope = ("manufacturing, " if manufacturing_only else "") + ("all years" if year is None else str(year))
+    return _plot_by_ownership(sample, clip=clip, xlabel="log TFP relative to the industry-year mean",
+                              title=f"Figure II-2-4-2 replica (第II-2-4-2図)\nTFP (全要素生産性の比較), {scope}")
+
+
+def plot_compensation_by_ownership(firms: pd.DataFrame, *, compensation_col: str = "compensation",
+                                   employees_col: str = "employees", year: int | None = None,
+                                   manufacturing_only: bool = True, year_col: str = "year",
+                                   manufacturing_col: str = "manufacturing", fdi_col: str = "fdi",
+                                   foreign_ratio_col: str = "foreign_capital_ratio",
+                                   clip: tuple[float, float] = (0.005, 0.995)) -> Figure:
+    """Figure II-2-4-3: the distribution of compensation per employee by ownership group.
+
+    Compensation per employee is ``compensation_col / employees_col`` (in the
+    synthetic world, million yen at 2015 prices per person).
+    """
+    _require_columns(firms, [compensation_col, employees_col], "firms")
+    employees = firms[employees_col].astype(float)
+    bad = ~(employees > 0)
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} rows have {employees_col} ≤ 0 or missing "
+                         f"(e.g. rows {list(firms.index[bad][:5])}); compensation per employee needs > 0.")
+    per_employee = firms[compensation_col].astype(float) / employees
+    sample = _ownership_sample(firms, per_employee, year=year, manufacturing_only=manufacturing_only,
+                               year_col=year_col, manufacturing_col=manufacturing_col, fdi_col=fdi_col,
+                               foreign_ratio_col=foreign_ratio_col)
+    scope = ("manufacturing, " if manufacturing_only else "") + ("all years" if year is None else str(year))
+    return _plot_by_ownership(sample, clip=clip, xlabel="compensation per employee, million yen (百万円)",
+                              title=f"Figure II-2-4-3 replica (第II-2-4-3図)\ncompensation per employee "
+                                    f"(一人当たり雇用者報酬の比較), {scope}")

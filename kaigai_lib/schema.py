@@ -12,7 +12,7 @@ concerned and the fix.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,6 +137,22 @@ FOREIGN_DEMAND = TableSchema(
 )
 
 SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (FIRMS, ESTABLISHMENTS, FOREIGN_DEMAND)}
+
+
+class MissingColumnsError(KeyError, ValueError):
+    """Columns an analysis needs are not in the data (a KeyError and a ValueError, for either habit)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> None:
+    """Raise :class:`MissingColumnsError` naming every column of ``columns`` that ``data`` lacks."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"{where}: column(s) {missing} not in the data; it has {list(data.columns)}. Pass the names your "
+            "data uses through the column-name arguments, or rename the columns.")
 
 
 class SchemaError(ValueError):

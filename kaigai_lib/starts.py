@@ -61,22 +61,33 @@ def risk_set(firms: pd.DataFrame, status: str, id: str = "firm_id", time: str = 
     panel = firms.sort_values([id, time])
     following = panel[[id, time, status]].assign(**{time: panel[time] - 1}).rename(columns={status: "_next"})
     untreated = panel.loc[~panel[status].astype(bool)]
+    # the window applies to the start year t = base year + 1, before anything is counted as excluded
+    if first_start_year is not None:
+        untreated = untreated.loc[untreated[time] + 1 >= first_start_year]
+    if last_start_year is not None:
+        untreated = untreated.loc[untreated[time] + 1 <= last_start_year]
     rows = untreated.merge(following, on=[id, time], how="left", validate="one_to_one")
     rows.index = untreated.index
     unobserved_next = rows["_next"].isna()
     rows = rows.loc[~unobserved_next]
     rows["start"] = rows.pop("_next").astype(int)
     rows["start_year"] = rows[time] + 1
-    if first_start_year is not None:
-        rows = rows.loc[rows["start_year"] >= first_start_year]
-    if last_start_year is not None:
-        rows = rows.loc[rows["start_year"] <= last_start_year]
     excluded = pd.Series({"not observed the next year": int(unobserved_next.sum())}, name="firm-years")
     return RiskSet(rows=rows, excluded=excluded)
 
 
 def size_class(employees: pd.Series | np.ndarray, bounds: tuple[int, ...] = (50, 100, 300),
                labels: tuple[str, ...] = ("under 50", "50-99", "100-299", "300+")) -> pd.Categorical:
-    """The white paper's size classes (50–99, 100–299, 300+ employees; below 50 kept as its own class)."""
-    codes = np.digitize(np.asarray(employees, dtype=float), bounds)
+    """The white paper's size classes (従業員規模区分: 50–99, 100–299, 300+; below 50 kept as its own class).
+
+    Missing employee counts give a missing class.
+    """
+    values = np.asarray(employees, dtype=float)
+    codes = np.where(np.isnan(values), -1, np.digitize(values, bounds))
     return pd.Categorical.from_codes(codes, categories=list(labels))
+
+
+def sector(manufacturing: pd.Series | np.ndarray) -> np.ndarray:
+    """ "manufacturing" / "non-manufacturing" from a True/False column (the white paper's FDI groups)."""
+    values = np.asarray(manufacturing, dtype=bool)
+    return np.where(values, "manufacturing", "non-manufacturing").astype(object)

@@ -778,7 +778,7 @@ def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: 
         "foreign_ratio": foreign_ratio, "paid_in_capital": paid_in_capital, "subsidiaries": subsidiaries,
         "state0": state0, "state1": state1, "sales0": sales0, "sales1": sales1, "wage0": wage0, "wage1": wage1,
         "inv1": inv1, "opr": opr, "effect_shift": effect_shift, "exp_start": exp_start, "fdi_start": fdi_start,
-        "export_group": export_group, "fdi_group": fdi_group, "entry_idx": entry_idx,
+        "export_group": export_group, "fdi_group": fdi_group, "entry_idx": entry_idx, "last_idx": last_idx,
     }
 
 
@@ -806,11 +806,11 @@ def _firm_tables(p: WorldParams, s: dict[str, Any], macro: pd.DataFrame) -> tupl
     fdi_start_idx = s["fdi_start"][fi]
     exporter = (exp_start_idx >= 0) & (exp_start_idx <= t_full)
     fdi = (fdi_start_idx >= 0) & (fdi_start_idx <= t_full)
-    # A start year is recorded when it falls after the firm's first survey year.
     entry_firm = s["entry_idx"][fi]
+    last_firm = s["last_idx"][fi]
 
     def start_year_column(start_idx: np.ndarray) -> pd.Series:
-        known = start_idx > entry_firm
+        known = (start_idx > entry_firm) & (start_idx <= last_firm)  # seen starting while in the survey
         return _nullable_years(np.where(known, years[np.maximum(start_idx, 0)], -1))
 
     industries = INDUSTRIES["industry"].to_numpy()[s["industry_idx"][fi]]
@@ -996,8 +996,8 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
     # among the receiving exporters within the radius.
     tree = _haversine_tree(est_lat, est_lon)
     centre_rows = centre_idx
-    neighbours = tree.query_radius(np.radians(np.column_stack([est_lat[centre_rows], est_lon[centre_rows]])),
-                                   r=radius / EARTH_RADIUS_KM)
+    neighbours = (tree.query_radius(np.radians(np.column_stack([est_lat[centre_rows], est_lon[centre_rows]])),
+                                    r=radius / EARTH_RADIUS_KM) if len(centre_rows) else [])
     di = macro.set_index("year").loc[est_years, "foreign_demand_di"].to_numpy()
     di_shift = di - di.min()
     opr = s["opr"][plant_owner[centre_rows]][:, t_idx]  # (centres, years)
@@ -1060,9 +1060,9 @@ COLUMN_GENERATION: dict[str, dict[str, str]] = {
                                  "again, else 0.",
         "domestic_subsidiaries": "Poisson, mean rising with employees.",
         "exporter": "From the year the export hazard fires (absorbing).",
-        "export_start_year": "That year, when it falls after the firm's first survey year; else missing.",
+        "export_start_year": "That year, when the firm is in the survey then and was in it before; else missing.",
         "fdi": "From the year the FDI hazard fires (absorbing).",
-        "fdi_start_year": "That year, when it falls after the firm's first survey year; else missing.",
+        "fdi_start_year": "That year, when the firm is in the survey then and was in it before; else missing.",
         "overseas_production_ratio": "0 without FDI; after the start, a firm target (beta-distributed) "
                                      "approached over ~3 years, a common yearly component and noise.",
     },

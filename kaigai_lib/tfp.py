@@ -43,11 +43,25 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
+from kaigai_lib.schema import require_columns as _require_columns
+
 MIN_FIRMS = 20  # fewer firms than this cannot support a semiparametric two-step estimate
 
 
 class ProxyWarning(UserWarning):
     """The proxy does not behave as the control-function approach needs."""
+
+
+class OptimizerWarning(UserWarning):
+    """The second-stage optimiser stopped without converging: the estimate is not a minimum."""
+
+
+def _warn_if_not_converged(outcome: Any, where: str) -> None:
+    if not getattr(outcome, "success", True):
+        warnings.warn(f"{where}: the second-stage optimiser did not converge ({getattr(outcome, 'message', '')!s}; "
+                      f"{getattr(outcome, 'nfev', '?')} evaluations). The estimate is not a minimum of the "
+                      "criterion: try another start value, or check identification (see the ACF discussion).",
+                      OptimizerWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------- results
@@ -163,12 +177,6 @@ class GroupedProductionResult:
 
 
 # --------------------------------------------------------------------------- input checks
-
-def _require_columns(data: pd.DataFrame, columns: Sequence[str], where: str) -> None:
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise KeyError(f"{where}: column(s) {missing} not in the data; available: {list(data.columns)}")
-
 
 def log_columns(data: pd.DataFrame, columns: Sequence[str], prefix: str = "log_") -> pd.DataFrame:
     """Add ``prefix + column`` = log(column) for each column; refuse non-positive values.
@@ -460,14 +468,15 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     panel = _Panel.build(frame, output, free, state, proxy, id, time)
     estimate = _lp_estimate(panel, poly_order, law_of_motion_order)
     _warn_if_not_monotone(estimate["proxy_derivative"], proxy, where)
+    _warn_if_not_converged(estimate["optimizer"], where)
 
     coef = pd.Series([*estimate["beta_free"], estimate["beta_state"]], index=[*free, state])
-    draws = _bootstrap(lambda p: _lp_estimate(p, poly_order, law_of_motion_order), panel, bootstrap, seed,
-                       progress, f"LP bootstrap{f' [{group}]' if group is not None else ''}")
+    draws, failures = _bootstrap(lambda p: _lp_estimate(p, poly_order, law_of_motion_order), panel, bootstrap,
+                                 seed, progress, f"LP bootstrap{f' [{group}]' if group is not None else ''}")
     se = pd.Series(draws.std(axis=0, ddof=1) if bootstrap > 1 else np.nan, index=coef.index)
     return ProductionResult("LP", coef, se, output, n_obs=len(frame), n_firms=int(panel.ids.max() + 1),
                             n_second_stage=estimate["n_second_stage"], bootstrap=bootstrap, group=group,
-                            details={**estimate, "bootstrap_draws": draws})
+                            details={**estimate, "bootstrap_draws": draws, "bootstrap_not_converged": failures})
 
 
 def _warn_if_not_monotone(derivative: np.ndarray, proxy: str, where: str) -> None:
@@ -480,15 +489,18 @@ def _warn_if_not_monotone(derivative: np.ndarray, proxy: str, where: str) -> Non
             ProxyWarning, stacklevel=3)
 
 
-def _bootstrap(estimator, panel: _Panel, replications: int, seed: Any, progress: bool, label: str) -> np.ndarray:
+def _bootstrap(estimator, panel: _Panel, replications: int, seed: Any, progress: bool,
+               label: str) -> tuple[np.ndarray, int]:
+    """Replicated estimates (one row per draw) and how many draws' optimiser did not converge."""
     if replications <= 0:
-        return np.empty((0, panel.free.shape[1] + 1))
+        return np.empty((0, panel.free.shape[1] + 1)), 0
     rng = np.random.default_rng(seed)
-    draws = []
+    draws, failures = [], 0
     for _ in tqdm(range(replications), desc=label, disable=not progress, leave=False):
         result = estimator(panel.resample(rng))
+        failures += not getattr(result["optimizer"], "success", True)
         draws.append([*np.atleast_1d(result["beta_free"]), result["beta_state"]])
-    return np.asarray(draws)
+    return np.asarray(draws), failures
 
 
 # --------------------------------------------------------------------------- Ackerberg–Caves–Frazer
@@ -565,10 +577,13 @@ def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence
         start = np.linalg.lstsq(design, panel.y, rcond=None)[0][1:]
     start = np.asarray(start, dtype=float)
     estimate = _acf_estimate(panel, poly_order, law_of_motion_order, start)
+    _warn_if_not_converged(estimate["optimizer"], where)
     coef = pd.Series([*estimate["beta_free"], estimate["beta_state"]], index=[*free, state])
-    draws = _bootstrap(lambda p: _acf_estimate(p, poly_order, law_of_motion_order, coef.to_numpy()), panel,
-                       bootstrap, seed, progress, f"ACF bootstrap{f' [{group}]' if group is not None else ''}")
+    draws, failures = _bootstrap(lambda p: _acf_estimate(p, poly_order, law_of_motion_order, coef.to_numpy()),
+                                 panel, bootstrap, seed, progress,
+                                 f"ACF bootstrap{f' [{group}]' if group is not None else ''}")
     se = pd.Series(draws.std(axis=0, ddof=1) if bootstrap > 1 else np.nan, index=coef.index)
     return ProductionResult("ACF", coef, se, output, n_obs=len(frame), n_firms=int(panel.ids.max() + 1),
                             n_second_stage=estimate["n_second_stage"], bootstrap=bootstrap, group=group,
-                            details={**estimate, "bootstrap_draws": draws, "start": start})
+                            details={**estimate, "bootstrap_draws": draws, "bootstrap_not_converged": failures,
+                                     "start": start})

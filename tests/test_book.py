@@ -47,7 +47,9 @@ def test_chapters_are_executed_with_outputs_and_no_errors(built_site: Path) -> N
         html = (built_site / f"{chapter}.html").read_text(encoding="utf-8")
         assert "cell_output" in html, f"{chapter} has no executed output"
         assert re.search(r"<img[^>]+src=\"[^\"]*_images/", html), f"{chapter} has no figure"
-        assert "Traceback" not in html and "Error</span>" not in html, f"{chapter} shows an error"
+        # an error output (myst-nb renders tracebacks in an "output traceback" block); code that merely
+        # mentions an exception, e.g. `except FileNotFoundError`, is fine
+        assert 'class="output traceback' not in html, f"{chapter} shows an error"
 
 
 @pytest.mark.book

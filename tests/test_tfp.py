@@ -189,3 +189,13 @@ def test_duplicate_keys_and_missing_columns(tiny_world: World) -> None:
         tfp.levinsohn_petrin(pd.concat([data, data.head(3)]), **SPEC)
     with pytest.raises(KeyError, match="log_sales"):
         tfp.levinsohn_petrin(data, **{**SPEC, "output": "log_sales"})
+
+
+def test_an_optimiser_that_did_not_converge_is_reported() -> None:
+    class Stopped:
+        success = False
+        message = "Maximum number of iterations has been exceeded."
+        nfev = 4000
+
+    with pytest.warns(tfp.OptimizerWarning, match="did not converge.*4000 evaluations"):
+        tfp._warn_if_not_converged(Stopped(), "ackerberg_caves_frazer [food]")

@@ -1,0 +1,152 @@
+"""The ``kaigai`` command.
+
+    kaigai exercises list                         the shipped example exercises
+    kaigai exercises check FILE [FILE ...]        validate exercise files; show each truth in the default world
+    kaigai exercises make --exercise FILE --roster roster.csv --out DIR [--key KEY] [--force]
+    kaigai exercises grade --key KEY --answers ANSWERS [--out GRADES]
+
+Also ``python -m kaigai_lib …``. User errors (a malformed file, a missing
+column) print a message on stderr and exit with status 2, without a
+traceback. ``main(argv)`` returns the exit status, so tests and notebooks can
+call it directly; new command groups (``generate``, ``replicate``) are added
+as further sub-parsers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+USER_ERROR = 2
+
+
+class UserError(Exception):
+    """An error caused by the command's input, reported without a traceback."""
+
+
+def _exercises_list(args: argparse.Namespace) -> int:
+    from kaigai_lib.exercises import exercise_files, load_exercise
+
+    for name, path in exercise_files().items():
+        spec = load_exercise(path)
+        print(f"{name}\n    {spec.title}\n    {spec.quantity.describe()}\n    {path}")
+    return 0
+
+
+def _exercises_check(args: argparse.Namespace) -> int:
+    from kaigai_lib.exercises import load_exercise
+
+    for file in args.files:
+        spec = load_exercise(file)
+        ranges = ", ".join(f"{r.name} {r.min:g}–{r.max:g} (step {r.step:g})"
+                           for r in spec.trainee_may_change.values()) or "none"
+        print(f"{spec.source}: OK")
+        print(f"  id:        {spec.id}")
+        print(f"  world:     preset {spec.preset}, seed {spec.seed}, params {dict(spec.params) or '{}'}")
+        print(f"  sliders:   {ranges}")
+        if spec.vary_per_trainee:
+            print(f"  per trainee: {', '.join(spec.vary_per_trainee)}")
+        print(f"  quantity:  {spec.quantity.describe()}")
+        truth = spec.truth(spec.generate())
+        print(f"  truth in the default world: {truth:.4f} {spec.unit} (correct within ± {spec.tolerance:g})")
+    return 0
+
+
+def _exercises_make(args: argparse.Namespace) -> int:
+    from kaigai_lib.exercises import load_exercise, make_datasets, read_roster
+
+    spec = load_exercise(args.exercise)
+    trainees = read_roster(args.roster)
+    out = Path(args.out)
+    key_path = Path(args.key) if args.key else out / "answer_key.csv"
+    existing = [p for p in [key_path, *(out / t for t in trainees)] if p.exists()]
+    if existing and not args.force:
+        raise UserError(f"{existing[0]} already exists: choose another --out, or add --force to overwrite.")
+    started = time.perf_counter()
+
+    def progress(trainee: str) -> None:  # only on a terminal: logs and notebooks stay clean
+        done = trainees.index(trainee) + 1
+        print(f"\r  {done}/{len(trainees)} data sets", end="\n" if done == len(trainees) else "",
+              file=sys.stderr, flush=True)
+
+    key = make_datasets(spec, trainees, out, key_path=key_path, progress=progress if sys.stderr.isatty() else None)
+    seconds = time.perf_counter() - started
+    print(f"Exercise {spec.id}: {spec.quantity.describe()}")
+    print(f"Wrote {len(key)} personal data sets (preset {spec.preset}, one seed per trainee) into {out}/ "
+          f"in {seconds:.1f} s:")
+    shown = list(key["trainee_id"])
+    print("  " + ", ".join(f"{t}/" for t in shown[:5]) + (f", … ({len(shown) - 5} more)" if len(shown) > 5 else ""))
+    print(f"  each with {', '.join(spec.tables)} and README.md")
+    print(f"Answer key: {key_path} — keep it; hand out only the trainee folders.")
+    answers = key["answer"]
+    print(f"Answers range from {answers.min():.4f} to {answers.max():.4f} {spec.unit} "
+          f"(tolerance ± {spec.tolerance:g}).")
+    return 0
+
+
+def _exercises_grade(args: argparse.Namespace) -> int:
+    from kaigai_lib.exercises import grade, grade_summary, read_key
+
+    key = read_key(args.key)
+    grades = grade(key, args.answers)
+    answers = Path(args.answers)
+    out = Path(args.out) if args.out else answers.with_name(f"{answers.stem}_graded.csv")
+    grades.to_csv(out, index=False, float_format="%.10g", lineterminator="\n")
+    print(grade_summary(grades))
+    print(f"Grades: {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kaigai", description="kaigai: causal evaluation of firms' overseas expansion (teaching kit).")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    exercises = commands.add_parser("exercises", help="instructor-set exercises: check, hand out, grade",
+                                    description="Instructor-set exercises (see book/instructors.md).")
+    actions = exercises.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    p = actions.add_parser("list", help="list the example exercises shipped with kaigai_lib")
+    p.set_defaults(func=_exercises_list)
+
+    p = actions.add_parser("check", help="validate exercise files and show the truth in the default world")
+    p.add_argument("files", nargs="+", metavar="FILE", help="exercise file (.yml/.yaml/.toml) or shipped name")
+    p.set_defaults(func=_exercises_check)
+
+    p = actions.add_parser("make", help="write each trainee's own data set and the answer key")
+    p.add_argument("--exercise", required=True, metavar="FILE", help="exercise file or shipped name")
+    p.add_argument("--roster", required=True, metavar="CSV", help="CSV with a trainee_id column")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the trainees' data sets")
+    p.add_argument("--key", metavar="CSV", help="where to write the answer key (default DIR/answer_key.csv)")
+    p.add_argument("--force", action="store_true", help="overwrite existing data sets and key")
+    p.set_defaults(func=_exercises_make)
+
+    p = actions.add_parser("grade", help="grade a class's answers against the answer key")
+    p.add_argument("--key", required=True, metavar="CSV", help="answer key written by `make`")
+    p.add_argument("--answers", required=True, metavar="CSV", help="CSV with trainee_id, answer [, exercise_id]")
+    p.add_argument("--out", metavar="CSV", help="graded CSV (default ANSWERS_graded.csv next to the answers)")
+    p.set_defaults(func=_exercises_grade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``kaigai`` command with ``argv`` (default: the process's arguments); return the exit status."""
+    from kaigai_lib.exercises import ExerciseError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # usage errors and --help: argparse has printed the message
+        return int(exit_.code or 0)
+    try:
+        return args.func(args)
+    except (UserError, ExerciseError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        print(f"kaigai: error: {error}", file=sys.stderr)
+        return USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
