@@ -4,6 +4,8 @@
     kaigai exercises check FILE [FILE ...]        validate exercise files; show each truth in the default world
     kaigai exercises make --exercise FILE --roster roster.csv --out DIR [--key KEY] [--force]
     kaigai exercises grade --key KEY --answers ANSWERS [--out GRADES]
+    kaigai generate --preset national --seed 0 --out DIR   a synthetic world in the input schema
+    kaigai check-disclosure DIR                    re-check a results folder; non-zero exit if anything fails
 
 Also ``python -m kaigai_lib …``. User errors (a malformed file, a missing
 column) print a message on stderr and exit with status 2, without a
@@ -100,6 +102,66 @@ def _exercises_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+WORLD_FILE = "kaigai_world.json"
+
+
+def _generate(args: argparse.Namespace) -> int:
+    """Write firms, establishments and foreign_demand (Parquet and CSV), plus the world's truth."""
+    import json
+    import shutil
+    import tempfile
+
+    from kaigai_lib.synthetic import generate
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise UserError(f"{out} is not empty: choose another --out, or add --force to replace it.")
+    started = time.perf_counter()
+    world = generate(preset=args.preset, seed=args.seed)
+    staging = Path(tempfile.mkdtemp(prefix=".kaigai-generate-", dir=out.parent if out.parent.exists() else None))
+    try:
+        tables = {"firms": world.firms, "establishments": world.establishments,
+                  "foreign_demand": world.foreign_demand}
+        for name, table in tables.items():
+            table.to_parquet(staging / f"{name}.parquet", index=False)
+            table.to_csv(staging / f"{name}.csv", index=False)
+        truth_dir = staging / "truth"
+        truth_dir.mkdir()
+        world.truth.effects.to_csv(truth_dir / "effects.csv", index=False)
+        world.truth.production.to_csv(truth_dir / "production.csv", index=False)
+        (truth_dir / "spillover.json").write_text(json.dumps(world.truth.spillover, indent=2), encoding="utf-8")
+        (staging / WORLD_FILE).write_text(json.dumps(
+            {"generator": "kaigai_lib.synthetic.generate", "preset": args.preset, "seed": args.seed,
+             "truth": "truth/"}, indent=2), encoding="utf-8")
+        staging.chmod(0o755)  # mkdtemp makes it private; the world is an ordinary output folder
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    print(f"Wrote a synthetic world (preset {args.preset}, seed {args.seed}) to {out}/ in "
+          f"{time.perf_counter() - started:.1f} s: {len(world.firms):,} firm-years, "
+          f"{len(world.establishments):,} establishment-years; truth in {out}/truth/.")
+    return 0
+
+
+def _check_disclosure(args: argparse.Namespace) -> int:
+    from kaigai_lib.disclosure import check_folder
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder.")
+    problems = check_folder(folder)
+    if problems:
+        print(f"{folder}: {len(problems)} disclosure problem(s):", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(f"{folder}: every table and figure passes disclosure control.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kaigai", description="kaigai: causal evaluation of firms' overseas expansion (teaching kit).")
@@ -129,6 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", required=True, metavar="CSV", help="CSV with trainee_id, answer [, exercise_id]")
     p.add_argument("--out", metavar="CSV", help="graded CSV (default ANSWERS_graded.csv next to the answers)")
     p.set_defaults(func=_exercises_grade)
+
+    p = commands.add_parser("generate", help="write a synthetic world in the input schema (Parquet and CSV)")
+    p.add_argument("--preset", default="book", choices=["tiny", "book", "national"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.set_defaults(func=_generate)
+
+    p = commands.add_parser("check-disclosure", help="re-check a results folder against its disclosure rules")
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(func=_check_disclosure)
     return parser
 
 
