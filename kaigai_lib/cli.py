@@ -5,6 +5,7 @@
     kaigai exercises make --exercise FILE --roster roster.csv --out DIR [--key KEY] [--force]
     kaigai exercises grade --key KEY --answers ANSWERS [--out GRADES]
     kaigai generate --preset national --seed 0 --out DIR   a synthetic world in the input schema
+    kaigai replicate --firms F --establishments F --foreign-demand F [--config TOML] --out DIR
     kaigai check-disclosure DIR                    re-check a results folder; non-zero exit if anything fails
 
 Also ``python -m kaigai_lib …``. User errors (a malformed file, a missing
@@ -162,6 +163,14 @@ def _check_disclosure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replicate(args: argparse.Namespace) -> int:
+    from kaigai_lib.replicate import replicate
+
+    replicate(args.firms, args.establishments, args.foreign_demand, args.out, args.config, force=args.force,
+              progress=sys.stderr.isatty())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kaigai", description="kaigai: causal evaluation of firms' overseas expansion (teaching kit).")
@@ -199,6 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.set_defaults(func=_generate)
 
+    p = commands.add_parser("replicate", help="run the white paper's pipeline on your files (outputs pass "
+                                              "disclosure control)")
+    p.add_argument("--firms", required=True, metavar="FILE", help="firm panel (CSV or Parquet)")
+    p.add_argument("--establishments", required=True, metavar="FILE", help="establishment panel (CSV or Parquet)")
+    p.add_argument("--foreign-demand", required=True, metavar="FILE", help="foreign-demand DI by year")
+    p.add_argument("--config", metavar="TOML", help="column mapping, disclosure rules, analysis settings")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    p.set_defaults(func=_replicate)
+
     p = commands.add_parser("check-disclosure", help="re-check a results folder against its disclosure rules")
     p.add_argument("folder", metavar="DIR")
     p.set_defaults(func=_check_disclosure)
@@ -208,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``kaigai`` command with ``argv`` (default: the process's arguments); return the exit status."""
     from kaigai_lib.exercises import ExerciseError
+    from kaigai_lib.replicate import ReplicationError
 
     parser = build_parser()
     try:
@@ -216,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         return args.func(args)
-    except (UserError, ExerciseError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+    except (UserError, ExerciseError, ReplicationError, ValueError, FileNotFoundError, IsADirectoryError,
+            PermissionError) as error:
         print(f"kaigai: error: {error}", file=sys.stderr)
         return USER_ERROR
 

@@ -310,13 +310,13 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
     A global firm has paid-in capital of at least ``min_capital`` (million
     yen; ¥1bn) and an overseas production ratio above zero in that year.
     Returns the establishments' rows of that year with the firm's two columns.
+    The definition lives in :func:`kaigai_lib.spatial.global_firm_plants`.
     """
-    _require_columns(establishments, [firm_col, year_col], "establishments")
-    _require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
-    firm_year = firms.loc[firms[year_col] == year, [firm_col, capital_col, overseas_ratio_col]]
-    global_firms = firm_year.loc[(firm_year[capital_col] >= min_capital) & (firm_year[overseas_ratio_col] > 0)]
-    plants = establishments.loc[establishments[year_col] == year]
-    return plants.merge(global_firms, on=firm_col, how="inner", validate="many_to_one")
+    from kaigai_lib import spatial  # spatial imports this module: import here, not at the top
+
+    return spatial.global_firm_plants(establishments, firms, year, min_capital=min_capital, firm_col=firm_col,
+                                      year_col=year_col, capital_col=capital_col,
+                                      overseas_ratio_col=overseas_ratio_col)
 
 
 def plot_establishment_map(establishments: pd.DataFrame, centres: pd.DataFrame | None = None, *,
@@ -577,3 +577,79 @@ def plot_compensation_by_ownership(firms: pd.DataFrame, *, compensation_col: str
     return _plot_by_ownership(sample, clip=clip, xlabel="compensation per employee, million yen (百万円)",
                               title=f"Figure II-2-4-3 replica (第II-2-4-3図)\ncompensation per employee "
                                     f"(一人当たり雇用者報酬の比較), {scope}")
+
+
+# --------------------------------------------------------------------------
+# Figure II-2-4-1: growth of starters and matched non-starters (difference-in-differences)
+# --------------------------------------------------------------------------
+
+GROWTH_OUTCOME_LABELS = {"sales": "Sales\n売上高", "employees": "Employees\n雇用者数",
+                         "capital_stock": "Capital\n資本ストック", "tfp": "TFP\n全要素生産性",
+                         "compensation_per_employee": "Pay per\nemployee\n一人当たり報酬"}
+GROUP_LABELS = {
+    ("export", "under 50"): "Export starters, < 50 employees\n輸出開始企業（従業員50人未満）",
+    ("export", "50-99"): "Export starters, 50–99 employees\n輸出開始企業（従業員50～99人）",
+    ("export", "100-299"): "Export starters, 100–299 employees\n輸出開始企業（従業員100～299人）",
+    ("export", "300+"): "Export starters, 300+ employees\n輸出開始企業（従業員300人以上）",
+    ("fdi", "manufacturing"): "FDI starters, manufacturing\n海外直接投資開始企業（製造業）",
+    ("fdi", "non-manufacturing"): "FDI starters, non-manufacturing\n海外直接投資開始企業（非製造業）",
+}
+
+
+def plot_growth_bars(growth: pd.DataFrame, *, faded_alpha: float = 0.35, level: float = 0.05,
+                     show_truth: bool = True, ncols: int = 3, unit: str = "%") -> Figure:
+    """Figure II-2-4-1 replica: average growth of starters and matched non-starters, one panel per group.
+
+    ``growth`` has one row per analysis × group × outcome with ``analysis``
+    ("export"/"fdi"), ``group``, ``outcome``, ``starters`` and
+    ``non_starters`` (average change from t−1 to t+h), ``p_value`` of the
+    difference-in-differences and, optionally, ``counterfactual`` (the
+    starters' true growth without the start) and ``horizon`` — e.g.
+    ``WhitePaperDid.growth()`` of kaigai_lib.did, concatenated over analyses.
+    As in the white paper, an outcome whose difference is not significant at
+    ``level`` is drawn faded (``faded_alpha``). With ``show_truth``, a black
+    tick on the non-starters' bar marks the counterfactual.
+    """
+    _require_columns(growth, ["analysis", "group", "outcome", "starters", "non_starters", "p_value"], "growth")
+    panels = list(dict.fromkeys(zip(growth["analysis"], growth["group"], strict=True)))
+    if not panels:
+        raise ValueError("growth is empty: nothing to draw.")
+    ncols = min(ncols, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = _new_figure(nrows, ncols, figsize=(3.9 * ncols, 3.3 * nrows), sharey=True)
+    truth = show_truth and "counterfactual" in growth.columns
+    colours = {"export": ("C0", "0.6"), "fdi": ("C3", "0.6")}
+    for ax, (analysis, group) in zip(axes.ravel(), panels, strict=False):
+        part = growth.loc[(growth["analysis"] == analysis) & (growth["group"] == group)]
+        x = np.arange(len(part))
+        faded = ~(part["p_value"].to_numpy() < level)  # NaN (too few firms) counts as not significant
+        alphas = np.where(faded, faded_alpha, 1.0)
+        starter_colour, other_colour = colours.get(analysis, ("C0", "0.6"))
+        for k, (xi, a) in enumerate(zip(x, alphas, strict=True)):
+            row = part.iloc[k]
+            ax.bar(xi - 0.2, row["starters"], width=0.4, color=starter_colour, alpha=a)
+            ax.bar(xi + 0.2, row["non_starters"], width=0.4, color=other_colour, alpha=a)
+            if truth and np.isfinite(row["counterfactual"]):
+                ax.plot([xi + 0.02, xi + 0.38], [row["counterfactual"]] * 2, color="black", linewidth=2.2)
+        ax.axhline(0, color="0.3", linewidth=0.8)
+        ax.set_xticks(x, [GROWTH_OUTCOME_LABELS.get(o, o) for o in part["outcome"]], fontsize=8)
+        ax.set_title(GROUP_LABELS.get((analysis, group), f"{analysis}: {group}"), fontsize=9)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_axis_off()
+    horizon = int(growth["horizon"].iloc[0]) if "horizon" in growth.columns else 5
+    for row in axes:
+        row[0].set_ylabel(f"growth t−1 → t+{horizon} ({unit})\n{horizon}年後の成長率")
+    handles = [plt.Rectangle((0, 0), 1, 1, color="C0"), plt.Rectangle((0, 0), 1, 1, color="C3"),
+               plt.Rectangle((0, 0), 1, 1, color="0.6"),
+               plt.Rectangle((0, 0), 1, 1, color="0.6", alpha=faded_alpha)]
+    labels = ["export starters (輸出開始企業)", "FDI starters (海外直接投資開始企業)",
+              "matched non-starters (非開始企業)", f"faded: not significant at {level:.0%} (有意でない)"]
+    if truth:
+        handles.append(plt.Line2D([], [], color="black", linewidth=2.2))
+        labels.append("truth: starters' growth without the start (真の反実仮想)")
+    present = {"export": 0, "fdi": 1}
+    keep = [i for i in range(len(handles)) if i >= 2 or any(a == name for a, _ in panels
+                                                           for name, j in present.items() if j == i)]
+    fig.legend([handles[i] for i in keep], [labels[i] for i in keep], loc="outside lower center", ncols=3,
+               fontsize=8, frameon=False)
+    return fig

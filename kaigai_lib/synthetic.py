@@ -187,7 +187,7 @@ class WorldParams:
     # Production
     productivity_persistence: float = _doc("AR(1) coefficient ρ of log productivity ω.", 0.9)
     productivity_shock_sd: float = _doc("Standard deviation of the innovation ξ of ω.", 0.10)
-    output_noise_sd: float = _doc("Standard deviation of ε in log value added (not seen by the firm).", 0.10)
+    output_noise_sd: float = _doc("Standard deviation of ε in log value added (not seen by the firm).", 0.05)
     labour_productivity_response: float = _doc("Response of log labour to ω (the source of transmission bias).", 0.35)
     labour_capital_elasticity: float = _doc("Response of log labour to log capital.", 0.5)
     labour_shock_sd: float = _doc(

@@ -110,8 +110,11 @@ def test_bad_inputs(book_world: World) -> None:
         did.event_changes(panel, matched, ["sales"])
     with pytest.raises(KeyError, match="_pair"):
         did.event_changes(panel, matched.drop(columns="_pair"), ["employees"])
+    # (a matched sample needs both starters and controls since the checks added with white_paper_did, so the
+    # scale check now runs on a valid pair: one starter and one control)
+    pair = panel.head(2).assign(_treated=[1, 0], _pair=[0, 0])
     with pytest.raises(ValueError, match="scale="):
-        did.matched_did(did.event_changes(panel.assign(sales=1.0), matched, ["sales"]), scale="levels")
+        did.matched_did(did.event_changes(panel.assign(sales=1.0), pair, ["sales"], pre_horizons=()), scale="levels")
 
 
 def test_small_cells_give_missing_estimates_not_errors(book_world: World) -> None:
@@ -121,3 +124,162 @@ def test_small_cells_give_missing_estimates_not_errors(book_world: World) -> Non
     table = did.matched_did(changes, controls=[]).table
     assert table["estimate"].isna().all() and (table["n_treated"] <= 1).all()
     assert isinstance(table, pd.DataFrame)
+
+
+# --------------------------------------------------------------------------- the white paper's design
+
+@pytest.fixture(scope="module")
+def white_paper(book_world: World) -> dict[str, did.WhitePaperDid]:
+    return {analysis: did.white_paper_did(book_world, analysis) for analysis in ("export", "fdi")}
+
+
+def test_white_paper_did_structure(white_paper: dict[str, did.WhitePaperDid]) -> None:
+    export, fdi = white_paper["export"], white_paper["fdi"]
+    assert export.groups == ("50-99", "100-299", "300+") and fdi.groups == ("manufacturing", "non-manufacturing")
+    assert sorted(export.result.table["horizon"].unique()) == [-3, -2, 1, 2, 3, 4, 5]
+    assert sorted(fdi.result.table["horizon"].unique()) == [-3, -2, *range(1, 11)]
+    assert list(export.result.table.columns) == did.TIDY_COLUMNS
+    # the world's "under 50" starters are dropped with their partners, and counted
+    assert export.dropped.set_index("group").loc["under 50", "pairs"] > 0
+    assert "under 50" not in set(export.changes.table["group"])
+    # a control takes its starter's group; exports are matched within size class as well
+    by_pair = export.changes.table.groupby("pair")[["group", "size", "cohort"]].nunique()
+    assert (by_pair == 1).all().all()
+    assert export.controls == ["cohort", "industry", "size"] and fdi.controls == ["cohort", "industry"]
+
+
+def test_estimates_cover_the_truth_in_most_cells(white_paper: dict[str, did.WhitePaperDid]) -> None:
+    """≥ 90 % of the outcome × group cells at t+5 have the true (realised, percent-scale) ATT in their 95 % CI.
+
+    25 cells (5 outcomes × 3 size classes + 2 sectors); the figure's 20 (without compensation) as well.
+    """
+    cells = pd.concat([wp.compare(5) for wp in white_paper.values()])
+    assert len(cells) == 25 and cells["estimate"].notna().all()
+    assert cells["covered"].mean() >= 0.9, cells.loc[~cells["covered"]]
+    figure = cells.loc[cells["outcome"].isin(did.FIGURE_OUTCOMES)]
+    assert figure["covered"].mean() >= 0.9, figure.loc[~figure["covered"]]
+    # the white paper's headline findings hold in the replica
+    growth = did.growth_table(white_paper.values()).set_index(["group", "outcome"])
+    assert growth.loc[("50-99", "sales"), "significant"]
+    # small exporters' TFP gain (truth 8 %) is estimated from ~150 pairs (SE ≈ 3 pp): positive and covered,
+    # but not always significant at 5 % in one draw
+    assert growth.loc[("50-99", "tfp"), "estimate"] > 0 and growth.loc[("50-99", "tfp"), "covered"]
+    for outcome in ("sales", "employees", "capital_stock"):
+        assert growth.loc[("manufacturing", outcome), "significant"]
+    assert not growth.loc[("manufacturing", "tfp"), "significant"]
+    assert growth.loc[("manufacturing", "employees"), "non_starters"] < 0
+    assert growth.loc[("manufacturing", "capital_stock"), "non_starters"] < 0
+
+
+def test_percent_truth_is_the_realised_att(book_world: World, white_paper: dict[str, did.WhitePaperDid]) -> None:
+    wp = white_paper["export"]
+    rows = did.starter_truth(wp.changes, book_world, "export").query("outcome == 'sales' and horizon == 5")
+    latent = book_world.latent.set_index(["firm_id", "year"])
+    row = rows.iloc[0]
+    log_y1 = latent.loc[(row.firm_id, row.cohort + 5), "sales_observed"]
+    log_base = latent.loc[(row.firm_id, row.cohort - 1), "sales_observed"]
+    log_y0 = log_y1 - latent.loc[(row.firm_id, row.cohort + 5), "sales_export_effect"]
+    expected = 100 * (np.exp(log_y1 - log_base) - np.exp(log_y0 - log_base))
+    assert row.true_pct == pytest.approx(expected, abs=0.05)  # the panel's sales are rounded to 0.1
+    truth = book_world.truth.effect("export", "sales", row.group, 5)
+    assert row.true_log == pytest.approx(truth)
+    log_table = did.true_effects(wp.changes, book_world, "export").query("horizon == 5")
+    assert np.allclose(log_table.merge(book_world.truth.effects.query("analysis == 'export'"),
+                                       on=["outcome", "group", "horizon"])
+                       .eval("true_log - effect"), 0)
+
+
+def test_naive_designs_are_biased_in_the_stated_direction(white_paper: dict[str, did.WhitePaperDid]) -> None:
+    table = did.design_comparison(white_paper["export"]).set_index(["design", "outcome", "group"])
+    groups = white_paper["export"].groups
+    for group in groups:
+        # levels against every non-starter: starters were bigger and more productive all along
+        assert table.loc[("naive", "sales", group), "bias"] > 0
+        assert table.loc[("naive", "tfp", group), "bias"] > 0
+        # DiD without matching: starters start at a productivity peak and regress to the mean
+        assert table.loc[("did_unmatched", "tfp", group), "bias"] < 0
+        assert table.loc[("did_unmatched", "sales", group), "bias"] < 0
+        # matching alone: the unobserved firm effect raises the starters' wage level
+        assert table.loc[("psm_levels", "compensation_per_employee", group), "bias"] >= -0.01
+    assert (table.xs("psm_levels", level="design").xs("compensation_per_employee", level="outcome")["bias"]
+            .mean() > 0.02)
+    psm_did = table.xs("psm_did", level="design")
+    assert psm_did["covered"].mean() >= 0.8
+    assert table.xs("did_unmatched", level="design")["covered"].mean() < 0.5
+
+
+def test_growth_bars_fade_what_is_not_significant(white_paper: dict[str, did.WhitePaperDid]) -> None:
+    from kaigai_lib import figures
+
+    growth = did.growth_table(white_paper.values())
+    fig = figures.plot_growth_bars(growth)
+    panels = [ax for ax in fig.axes if ax.patches]
+    assert len(panels) == 5
+    first = growth.loc[growth["analysis"].eq("export") & growth["group"].eq("50-99")]
+    alphas = [p.get_alpha() for p in panels[0].patches]
+    expected = [1.0 if s else 0.35 for s in first["significant"] for _ in range(2)]
+    assert [a if a is not None else 1.0 for a in alphas] == pytest.approx(expected)
+    # the truth ticks are drawn only when asked
+    assert len(panels[0].lines) > 1
+    plain = figures.plot_growth_bars(growth, show_truth=False)
+    assert len(next(ax for ax in plain.axes if ax.patches).lines) == 1  # the zero line only
+
+
+def test_event_study_plot_with_truth(white_paper: dict[str, did.WhitePaperDid]) -> None:
+    fig = white_paper["fdi"].plot_event_study("sales")
+    assert len(fig.axes) == 2
+    truth = white_paper["fdi"].event_study_truth("sales")
+    assert (truth.loc[truth["horizon"] < 0, "effect"] == 0).all()
+
+
+def test_white_paper_did_bad_inputs(book_world: World, white_paper: dict[str, did.WhitePaperDid]) -> None:
+    wp = white_paper["export"]
+    with pytest.raises(ValueError, match="outside the panel"):
+        did.white_paper_did(book_world, "export", first_start_year=1990)
+    with pytest.raises(ValueError, match="beyond the data"):
+        did.white_paper_did(book_world, "export", horizons=range(1, 30))
+    with pytest.raises(ValueError, match="no matched starters in group"):
+        did.white_paper_did(book_world, "fdi", groups=["50-99"])
+    panel = wp.panel
+    # an unmatched sample passed in
+    with pytest.raises(TypeError, match=r"\*before\* matching"):
+        did.event_changes(panel, wp.sample, ["sales"])
+    with pytest.raises(KeyError, match="unmatched sample"):
+        did.event_changes(panel, wp.sample.rows, ["sales"])
+    with pytest.raises(ValueError, match="no rows"):
+        did.event_changes(panel, wp.match.matched.iloc[:0], ["sales"])
+    with pytest.raises(ValueError, match="exactly one starter"):
+        did.event_changes(panel, wp.match.matched.query("_treated == 1 or _pair > 3"), ["sales"])
+    # start year outside the panel
+    shifted = wp.match.matched.assign(year=wp.match.matched["year"] - 30)
+    with pytest.raises(ValueError, match="start year t outside the panel"):
+        did.event_changes(panel, shifted, ["sales"])
+    # horizon beyond the data
+    with pytest.raises(ValueError, match=r"horizon\(s\) \[25\] lie beyond the data"):
+        did.event_changes(panel, wp.match.matched, ["sales"], horizons=[1, 25])
+    # base year missing for some firms: counted, reported and warned about, never filled
+    pairs = wp.match.matched.loc[wp.match.matched["_pair"] < 40]
+    units = pairs.loc[pairs["_pair"] < 5, ["firm_id", "year"]]
+    holes = panel.merge(units, on=["firm_id", "year"], how="left", indicator=True)
+    holes = holes.loc[holes.pop("_merge") == "left_only"]
+    with pytest.warns(UserWarning, match="base year t − 1 is missing .* for 10 unit"):
+        changes = did.event_changes(holes, pairs, ["sales", "employees"], horizons=[1, 5])
+    assert len(changes.base_missing) == 10 and changes.base_missing["treated"].sum() == 5
+    missing = changes.missing.set_index(["outcome", "horizon"])
+    assert (missing["base_missing_starters"] == 5).all() and (missing["base_missing_controls"] == 5).all()
+    assert (missing["missing_starters"] >= 5).all()
+    assert not changes.table.query("pair < 5").size
+
+
+def test_staggered_event_study_shows_the_pre_trend(tiny_world: World) -> None:
+    study = did.staggered_event_study(tiny_world, "export", "sales", estimators=("twfe", "twfe_dynamic"))
+    assert study.dropped["treated before entering the panel (start unknown)"] > 0
+    assert set(study.dynamic["horizon"]) == set(range(-5, 11)) - {-1}
+    lead = study.dynamic.set_index("horizon").loc[-5, "estimate"]
+    assert lead < 0  # starters grow into their start: selection on a productivity peak
+    assert study.truth is not None and (study.truth.query("horizon < 0")["truth"] == 0).all()
+    assert {"estimate", "truth", "bias"} <= set(study.static.columns)
+    fig = study.plot()
+    assert fig.axes
+    with pytest.raises(ValueError, match="unknown"):
+        did.staggered_event_study(tiny_world, estimators=["csdid"])

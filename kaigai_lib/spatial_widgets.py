@@ -1,0 +1,165 @@
+"""Widgets for the spillover chapter.
+
+:class:`RadiusExplorer` — a radius slider (1–20 km) over catchments built
+once at the largest radius: each position keeps the establishments within
+that radius of every centre, re-fits the white paper's panel model and
+shows the estimated spillover coefficient (with its 95 % interval and the
+truth, if known) and the share of establishments in more than one
+catchment. Results are cached per radius, so going back is instant.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kaigai_lib.figures import _new_figure
+from kaigai_lib.spatial import OPR, Catchments, _truth_values, build_catchments, fit_spillover
+
+WRONG_COLOUR = "#b3261e"
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class RadiusExplorer(widgets.VBox):
+    """A radius slider; the spillover estimate and the overlap share update together.
+
+    Parameters
+    ----------
+    catchments : built with the *largest* radius the slider may reach (its
+        ``radius_km`` is the slider's maximum).
+    foreign_demand : the yearly DI table for :func:`~kaigai_lib.spatial.fit_spillover`.
+    truth : ``world.truth`` (or its ``spillover`` dict): draws the true
+        coefficient and the true radius.
+    minimum, step, value : the slider's range and start (km).
+    fit_options : passed to ``fit_spillover`` (e.g. ``design``, ``time_effects``).
+
+    Attributes
+    ----------
+    slider : the ``FloatSlider`` (km); set ``slider.value`` to move it.
+    summary, figure : ``HTML`` widgets with the numbers and the plot.
+    results : the numbers of every radius visited (dict radius → dict).
+    current : the numbers shown now.
+    """
+
+    def __init__(self, catchments: Catchments, foreign_demand: pd.DataFrame, *, truth: Any = None,
+                 minimum: float = 1.0, step: float = 0.5, value: float = 5.0, **fit_options: Any) -> None:
+        maximum = catchments.radius_km
+        if not 0 < minimum <= value <= maximum:
+            raise ValueError(f"value={value} km must lie in [minimum={minimum}, {maximum:g}] (the catchments' "
+                             "radius is the largest the slider can reach; build them with a larger one).")
+        self.catchments, self.foreign_demand = catchments, foreign_demand
+        self.truth = truth
+        self.true_coefficient = _truth_values(truth).get(OPR)
+        spill = getattr(truth, "spillover", truth) if truth is not None else {}
+        self.true_radius = spill.get("radius_km") if isinstance(spill, dict) else None
+        self.fit_options = fit_options
+        self.results: dict[float, dict[str, Any]] = {}
+        self.current: dict[str, Any] = {}
+        intro = widgets.HTML(
+            "<p>Move the catchment radius (km). Each position counts the establishments within that distance of "
+            "every global firm's plant, re-estimates the white paper's panel model and shows the coefficient of "
+            "the overseas production ratio (million yen of the area's exports per percentage point) with its 95 % "
+            "interval, and the share of establishments that lie in more than one catchment.</p>")
+        self.slider = widgets.FloatSlider(
+            value=value, min=minimum, max=maximum, step=step, description="radius (km)", continuous_update=False,
+            readout_format=".1f", style={"description_width": "initial"}, layout=widgets.Layout(width="520px"))
+        self.summary = widgets.HTML()
+        self.figure = widgets.HTML(layout=widgets.Layout(min_height="300px"))
+        super().__init__([intro, self.slider, self.summary, self.figure])
+        self.slider.observe(self._update, names="value")
+        self._update()
+
+    def at(self, radius_km: float) -> dict[str, Any]:
+        """The estimate and overlap at ``radius_km`` (computed once, then cached)."""
+        key = round(float(radius_km), 6)
+        if key not in self.results:
+            c = self.catchments.with_radius(key)
+            result = fit_spillover(c, self.foreign_demand, truth=self.truth, **self.fit_options)
+            table = result.table().loc[OPR]
+            self.results[key] = {
+                "radius_km": key, "estimate": float(table["estimate"]), "se": float(table["std_error"]),
+                "ci_low": float(table["ci_low"]), "ci_high": float(table["ci_high"]),
+                "overlap_share": c.overlap_share, "areas": result.counts["observations"],
+                "receivers_in_catchments": int((c.coverage() >= 1).sum()),
+            }
+        return self.results[key]
+
+    def sweep(self, radii: Any) -> pd.DataFrame:
+        """:meth:`at` for every radius in ``radii``: one row each (also fills the cache)."""
+        return pd.DataFrame([self.at(r) for r in radii]).set_index("radius_km")
+
+    def table(self) -> pd.DataFrame:
+        """Every radius visited so far, in order of radius."""
+        return pd.DataFrame(self.results.values()).set_index("radius_km").sort_index()
+
+    def _figure(self) -> Figure:
+        visited = self.table()
+        fig, axes = _new_figure(1, 2, figsize=(10, 3.6))
+        left, right = axes[0]
+        x = visited.index.to_numpy()
+        left.errorbar(x, visited["estimate"], yerr=[visited["estimate"] - visited["ci_low"],
+                                                     visited["ci_high"] - visited["estimate"]],
+                      fmt="o", color="C0", ecolor="C0", capsize=3, alpha=0.45, label="radii visited")
+        c = self.current
+        left.errorbar([c["radius_km"]], [c["estimate"]], yerr=[[c["estimate"] - c["ci_low"]],
+                                                               [c["ci_high"] - c["estimate"]]],
+                      fmt="o", color="C3", capsize=4, ms=8, label=f"now: {c['radius_km']:g} km")
+        if self.true_coefficient is not None:
+            left.axhline(self.true_coefficient, color="black", linestyle="--", linewidth=1.2,
+                         label="true coefficient (真の値)")
+        for ax in (left, right):
+            if self.true_radius is not None:
+                ax.axvline(self.true_radius, color="0.5", linestyle=":", linewidth=1.2, label="true radius")
+            ax.set_xlim(self.slider.min - 0.5, self.slider.max + 0.5)
+            ax.set_xlabel("catchment radius, km (周辺地域の半径)")
+        left.axhline(0, color="0.6", linewidth=0.8)
+        left.set(ylabel="million yen per point", title="Coefficient of the overseas production ratio (海外生産比率)")
+        left.legend(loc="best", fontsize=7)
+        right.plot(x, 100 * visited["overlap_share"], "o", color="C1", alpha=0.45)
+        right.plot([c["radius_km"]], [100 * c["overlap_share"]], "o", color="C3", ms=8)
+        right.set_ylim(0, 100)
+        right.set(ylabel="% of establishments in catchments",
+                  title="In two or more catchments (重複する周辺地域)")
+        return fig
+
+    def _update(self, _: object = None) -> None:
+        try:
+            self.current = self.at(self.slider.value)
+        except ValueError as error:  # e.g. no establishment within a tiny radius: say so in the widget
+            self.current = {}
+            self.summary.value = f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>'
+            self.figure.value = ""
+            return
+        c = self.current
+        truth = (f"; true coefficient <b>{self.true_coefficient:g}</b>" if self.true_coefficient is not None else "")
+        self.summary.value = (
+            f"<p><b>radius = {c['radius_km']:g} km</b>: {c['areas']:,} area-years; "
+            f"{c['receivers_in_catchments']:,} establishment-years in a catchment, "
+            f"<b>{c['overlap_share']:.1%}</b> of them in two or more. Coefficient of the overseas production "
+            f"ratio <b>{c['estimate']:+.2f}</b> (s.e. {c['se']:.2f}; 95 % CI [{c['ci_low']:+.2f}, "
+            f"{c['ci_high']:+.2f}]){truth}.</p>")
+        self.figure.value = f'<img src="data:image/png;base64,{_png(self._figure())}" />'
+
+
+def radius_explorer(establishments: pd.DataFrame, firms: pd.DataFrame, foreign_demand: pd.DataFrame, *,
+                    maximum: float = 20.0, truth: Any = None, minimum: float = 1.0, step: float = 0.5,
+                    value: float = 5.0, build_options: dict[str, Any] | None = None,
+                    **fit_options: Any) -> RadiusExplorer:
+    """Build catchments at ``maximum`` km once and return the chapter's :class:`RadiusExplorer`."""
+    catchments = build_catchments(establishments, firms, radius_km=maximum, **(build_options or {}))
+    return RadiusExplorer(catchments, foreign_demand, truth=truth, minimum=minimum, step=step, value=value,
+                          **fit_options)
+
+
+__all__ = ["RadiusExplorer", "radius_explorer"]

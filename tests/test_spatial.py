@@ -1,0 +1,264 @@
+"""Spatial spillovers: catchments, the panel model against the truth, overlap, bad inputs, the radius widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from kaigai_lib import figures, spatial
+from kaigai_lib.schema import MissingColumnsError
+from kaigai_lib.spatial import DI, OPR, SpatialInputError
+from kaigai_lib.spatial_widgets import RadiusExplorer
+from kaigai_lib.synthetic import World, generate
+
+HEAVY_OVERLAP = 0.6
+
+
+@pytest.fixture(scope="module")
+def book_catchments(book_world: World) -> spatial.Catchments:
+    return spatial.build_catchments(book_world.establishments, book_world.firms)
+
+
+@pytest.fixture(scope="module")
+def heavy_world() -> World:
+    return generate(preset="book", seed=0, catchment_overlap=HEAVY_OVERLAP)
+
+
+@pytest.fixture(scope="module")
+def heavy_catchments(heavy_world: World) -> spatial.Catchments:
+    return spatial.build_catchments(heavy_world.establishments, heavy_world.firms)
+
+
+# --------------------------------------------------------------------------
+# Catchments
+# --------------------------------------------------------------------------
+
+def test_membership_equals_a_brute_force_great_circle_search(tiny_world):
+    est, firms = tiny_world.establishments, tiny_world.firms
+    c = spatial.build_catchments(est, firms, radius_km=5.0)
+    centres = spatial.global_firm_plants(est, firms)
+    capital = firms.groupby("firm_id")["paid_in_capital"].max()
+    receivers = est.loc[~(est["firm_id"].map(capital) >= 1_000)]
+    expected = []
+    for year, rec in receivers.groupby("year"):
+        cen = centres.loc[centres["year"] == year]
+        d = spatial.haversine_km(cen["latitude"].to_numpy()[:, None], cen["longitude"].to_numpy()[:, None],
+                                 rec["latitude"].to_numpy()[None, :], rec["longitude"].to_numpy()[None, :])
+        i, j = np.nonzero(d <= 5.0)
+        expected.append(pd.DataFrame({"centre_id": cen["establishment_id"].to_numpy()[i], "year": year,
+                                      "establishment_id": rec["establishment_id"].to_numpy()[j],
+                                      "distance_km": d[i, j]}))
+    expected = pd.concat(expected).sort_values(["centre_id", "year", "establishment_id"]).reset_index(drop=True)
+    got = c.members.sort_values(["centre_id", "year", "establishment_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[["centre_id", "year", "establishment_id"]],
+                                  expected[["centre_id", "year", "establishment_id"]], check_dtype=False)
+    np.testing.assert_allclose(got["distance_km"], expected["distance_km"], rtol=1e-9)
+    # areas are the sums over the members
+    sums = got.merge(est, on=["establishment_id", "year"]).groupby(["centre_id", "year"])["exports"].sum()
+    areas = c.areas.set_index(["centre_id", "year"])["exports"]
+    np.testing.assert_allclose(areas.loc[sums.index], sums)
+
+
+def test_centres_are_global_firms_plants_and_large_firms_never_receive(book_world, book_catchments):
+    c = book_catchments
+    firms = book_world.firms.set_index(["firm_id", "year"])
+    cf = firms.loc[list(zip(c.centres["firm_id"], c.centres["year"], strict=True))]
+    assert (cf["paid_in_capital"] >= 1_000).all() and (cf["overseas_production_ratio"] > 0).all()
+    large_firms = book_world.firms.loc[book_world.firms["paid_in_capital"] >= 1_000, "firm_id"].unique()
+    owners = c.members.merge(book_world.establishments[["establishment_id", "year", "firm_id"]],
+                             on=["establishment_id", "year"])["firm_id"]
+    assert not owners.isin(large_firms).any()
+    # the figures module's helper is the same definition
+    pd.testing.assert_frame_equal(figures.global_firm_plants(book_world.establishments, book_world.firms, 2015),
+                                  spatial.global_firm_plants(book_world.establishments, book_world.firms, 2015))
+    assert c.drops.set_index("step")["count"].ge(0).all()
+    assert "footnote 242" in c.summary()
+
+
+def test_overlap_share_tracks_the_worlds_overlap_parameter(book_world, book_catchments, heavy_world,
+                                                           heavy_catchments):
+    for world, c in ((book_world, book_catchments), (heavy_world, heavy_catchments)):
+        assert c.overlap_share == pytest.approx(world.truth.spillover["share_in_several_catchments"], abs=0.05)
+        table = c.overlap()
+        assert table.loc["all", "share_in_several"] == pytest.approx(c.overlap_share)
+    assert heavy_catchments.overlap_share > 5 * book_catchments.overlap_share
+    # overlap clusters: more centres share a cluster when catchments overlap
+    assert heavy_catchments.components().nunique() < book_catchments.components().nunique()
+
+
+def test_with_radius_equals_building_at_that_radius(tiny_world):
+    wide = spatial.build_catchments(tiny_world.establishments, tiny_world.firms, radius_km=12.0)
+    narrow = spatial.build_catchments(tiny_world.establishments, tiny_world.firms, radius_km=3.0)
+    cut = wide.with_radius(3.0)
+    pd.testing.assert_frame_equal(cut.areas, narrow.areas)
+    assert cut.overlap_share == pytest.approx(narrow.overlap_share)
+    with pytest.raises(ValueError, match="at most the 12 km"):
+        wide.with_radius(15.0)
+
+
+# --------------------------------------------------------------------------
+# The panel model against the truth
+# --------------------------------------------------------------------------
+
+def test_little_overlap_recovers_the_true_coefficients(book_world, book_catchments):
+    for time_effects in (False, True):
+        result = spatial.fit_spillover(book_catchments, book_world.foreign_demand, time_effects=time_effects,
+                                       truth=book_world.truth)
+        table = result.table()
+        assert abs(table.loc[OPR, "bias_in_se"]) < 2, result.summary()
+        if not time_effects:
+            assert abs(table.loc[DI, "bias_in_se"]) < 2, result.summary()
+        else:
+            assert DI not in table.index and "absorb" in " ".join(result.notes)
+    assert result.counts["centres"] == book_catchments.centres["centre_id"].nunique()
+
+
+def test_heavy_overlap_biases_the_white_paper_design_and_not_the_exposure_design(heavy_world, heavy_catchments):
+    truth = heavy_world.truth
+    table = spatial.compare_designs(heavy_catchments, heavy_world.foreign_demand, truth=truth)
+    wp = table.loc[("white_paper", False)]
+    # every neighbour's DI response is counted in the area: the DI coefficient is far above the truth
+    assert wp["di"] > truth.spillover["di_coefficient"] + 3 * wp["di_se"]
+    # the bias formula predicts the direction: up for both, less for the ratio once year effects are in
+    bias = spatial.overlap_bias(heavy_catchments, heavy_world.foreign_demand, truth)
+    bias_te = spatial.overlap_bias(heavy_catchments, heavy_world.foreign_demand, truth, time_effects=True)
+    assert bias.loc[DI, "expected_bias"] > truth.spillover["di_coefficient"]
+    assert 0 < bias_te.loc[OPR, "expected_bias"] < bias.loc[OPR, "expected_bias"]
+    assert wp["opr"] > truth.spillover["opr_coefficient"]
+    # the exposure design recovers the ratio's coefficient and comes far closer on the DI
+    exposure = table.loc[("exposure", False)]
+    assert abs(exposure["opr"] - exposure["opr_truth"]) < 2 * exposure["opr_se"]
+    assert abs(exposure["di"] - exposure["di_truth"]) < abs(wp["di"] - wp["di_truth"]) / 3
+    # nearest-centre assignment loses each centre's effect on establishments nearer to another centre
+    nearest = table.loc[("nearest", False)]
+    assert nearest["opr"] < nearest["opr_truth"] - 2 * nearest["opr_se"]
+
+
+def test_decomposition_adds_up_and_is_drawn(book_world, book_catchments):
+    for time_effects in (False, True):
+        result = spatial.fit_spillover(book_catchments, book_world.foreign_demand, time_effects=time_effects,
+                                       truth=book_world.truth)
+        d = result.decomposition()
+        parts = d.drop(index="total")["contribution"]
+        assert parts.sum() == pytest.approx(d.loc["total", "contribution"])
+        assert d.loc[OPR, "contribution"] == pytest.approx(d.loc[OPR, "mean_change"] * result.coef(OPR))
+        assert d.loc[OPR, "true_contribution"] == pytest.approx(40.0 * d.loc[OPR, "mean_change"])
+        assert ("year_effects" in d.index) == time_effects
+        fig = result.plot_decomposition()
+        (ax,) = fig.axes
+        np.testing.assert_allclose([p.get_width() for p in ax.patches[: len(d)]], d["contribution"])
+        assert "II-2-4-4" in ax.get_title()
+    with pytest.raises(ValueError, match="pick two years"):
+        result.decomposition(2019, 2012)
+
+
+def test_figures(book_world, book_catchments, heavy_world, heavy_catchments):
+    fig = book_catchments.plot_map()
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    circles = [line for line in fig.axes[1].get_lines() if line.get_color() == "C3"]
+    assert len(circles) >= 2  # the default window shows an overlap
+    table = spatial.compare_designs(heavy_catchments, heavy_world.foreign_demand, truth=heavy_world.truth,
+                                    designs=("white_paper", "exposure"), time_effects=(False,))
+    fig = spatial.plot_design_comparison(table)
+    assert len(fig.axes) == 2
+
+
+def test_other_column_names(tiny_world):
+    est = tiny_world.establishments.rename(columns={"latitude": "ido", "longitude": "keido", "exports": "yushutsu"})
+    firms = tiny_world.firms.rename(columns={"overseas_production_ratio": "kaigai_seisan_hiritsu"})
+    c = spatial.build_catchments(est, firms, lat_col="ido", lon_col="keido", exports_col="yushutsu",
+                                 overseas_ratio_col="kaigai_seisan_hiritsu")
+    default = spatial.build_catchments(tiny_world.establishments, tiny_world.firms)
+    pd.testing.assert_frame_equal(c.areas, default.areas)
+    with pytest.raises(MissingColumnsError, match="latitude"):
+        spatial.build_catchments(est, firms)
+
+
+# --------------------------------------------------------------------------
+# Bad inputs: clear messages with counts
+# --------------------------------------------------------------------------
+
+def test_missing_coordinates_raise_or_are_dropped_and_counted(tiny_world):
+    est = tiny_world.establishments.copy()
+    est.loc[est.index[:3], "latitude"] = np.nan
+    with pytest.raises(SpatialInputError, match=r"3 establishment-year\(s\) \(1 establishment\(s\)\) have no"):
+        spatial.build_catchments(est, tiny_world.firms)
+    c = spatial.build_catchments(est, tiny_world.firms, missing_coordinates="drop")
+    row = c.drops.set_index("step").loc["establishment-years without coordinates"]
+    assert row["count"] == 3 and row["kind"] == "dropped"
+
+
+def test_coordinates_outside_japan_raise_with_counts_and_a_hint(tiny_world):
+    est = tiny_world.establishments.copy()
+    rows = est.index[:8]
+    est.loc[rows, ["latitude", "longitude"]] = est.loc[rows, ["longitude", "latitude"]].to_numpy()
+    with pytest.raises(SpatialInputError, match=r"8 row\(s\) \(1 establishment\(s\)\).*swapped"):
+        spatial.build_catchments(est, tiny_world.firms)
+    est = tiny_world.establishments.copy()
+    est.loc[est.index[:2], "latitude"] = 3_900_000.0  # projected metres
+    with pytest.raises(SpatialInputError, match=r"2 row\(s\).*WGS84 degrees"):
+        spatial.build_catchments(est, tiny_world.firms)
+
+
+def test_no_centres_found_says_why(tiny_world):
+    firms = tiny_world.firms.assign(paid_in_capital=lambda f: f["paid_in_capital"] / 1_000)  # thousand million yen
+    n_firm_years = len(firms)
+    with pytest.raises(SpatialInputError, match=rf"No centres found: of {n_firm_years:,} firm-years, 0 have"):
+        spatial.build_catchments(tiny_world.establishments, firms)
+
+
+def test_centre_firm_without_overseas_production_data(tiny_world):
+    firms = tiny_world.firms.copy()
+    centre_years = spatial.global_firm_plants(tiny_world.establishments, firms)[["firm_id", "year"]]
+    big = firms.reset_index().merge(centre_years.drop_duplicates().head(4), on=["firm_id", "year"])["index"]
+    firms.loc[big, "overseas_production_ratio"] = np.nan
+    n_firms = firms.loc[big, "firm_id"].nunique()
+    with pytest.raises(SpatialInputError, match=rf"4 firm-year\(s\) of {n_firms} firm\(s\) with 'paid_in_capital'"):
+        spatial.build_catchments(tiny_world.establishments, firms)
+    c = spatial.build_catchments(tiny_world.establishments, firms, missing_overseas_ratio="drop")
+    dropped = c.drops.loc[c.drops["step"].str.startswith("plant-years of large firms without"), "count"]
+    plants = tiny_world.establishments.merge(firms.loc[big, ["firm_id", "year"]], on=["firm_id", "year"])
+    assert int(dropped.iloc[0]) == len(plants)
+    assert not c.centres.merge(firms.loc[big, ["firm_id", "year"]], on=["firm_id", "year"]).shape[0]
+
+
+def test_other_bad_inputs(tiny_world, book_catchments):
+    est = pd.concat([tiny_world.establishments, tiny_world.establishments.iloc[:2]])
+    with pytest.raises(SpatialInputError, match="4 rows share a key"):
+        spatial.build_catchments(est, tiny_world.firms)
+    est = tiny_world.establishments.copy()
+    est.loc[est.index[:5], "exports"] = np.nan
+    with pytest.raises(SpatialInputError, match=r"'exports' has 5 missing"):
+        spatial.build_catchments(est, tiny_world.firms)
+    with pytest.raises(ValueError, match="radius_km"):
+        spatial.build_catchments(tiny_world.establishments, tiny_world.firms, radius_km=0)
+    short = tiny_world.foreign_demand.query("year != 2015")
+    with pytest.raises(SpatialInputError, match=r"year\(s\) \[2015\]"):
+        spatial.fit_spillover(book_catchments, short)
+    with pytest.raises(ValueError, match="design="):
+        spatial.fit_spillover(book_catchments, tiny_world.foreign_demand, design="voronoi")
+
+
+# --------------------------------------------------------------------------
+# The radius widget
+# --------------------------------------------------------------------------
+
+def test_radius_widget_moves_the_estimate_and_the_overlap(book_world):
+    wide = spatial.build_catchments(book_world.establishments, book_world.firms, radius_km=20.0)
+    explorer = RadiusExplorer(wide, book_world.foreign_demand, truth=book_world.truth)
+    assert explorer.slider.min == 1.0 and explorer.slider.max == 20.0 and explorer.slider.value == 5.0
+    at_five = dict(explorer.current)
+    assert "radius = 5 km" in explorer.summary.value and explorer.figure.value.startswith("<img")
+    explorer.slider.value = 1.5
+    small = dict(explorer.current)
+    assert small["radius_km"] == 1.5 and small["estimate"] < at_five["estimate"] / 2  # most of the boost is missed
+    explorer.slider.value = 15.0
+    large = dict(explorer.current)
+    assert large["overlap_share"] > 3 * at_five["overlap_share"]
+    assert large["receivers_in_catchments"] > at_five["receivers_in_catchments"]
+    explorer.slider.value = 5.0
+    assert explorer.current is explorer.results[5.0]  # cached, not re-fitted
+    assert explorer.current == at_five
+    assert list(explorer.table().index) == [1.5, 5.0, 15.0]
