@@ -190,6 +190,7 @@ class Run:
     figures: dict[str, list[str]] = field(default_factory=dict)  # figure -> source tables
     firms: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    peak_memory_gb: dict[str, float] = field(default_factory=dict)  # process peak RSS after each stage
 
     def write(self, name: str, table: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
         table.to_csv(self.out / name, index=False)
@@ -346,6 +347,12 @@ def stage_spatial(run: Run) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- the command
 
+def _peak_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kilobytes on Linux
+
+
 def _world_for(firms_path: Path) -> Any:
     """The generated world behind the inputs, if they came from ``kaigai generate``."""
     marker = firms_path.parent / "kaigai_world.json"
@@ -376,8 +383,11 @@ def _report(run: Run, effects: pd.DataFrame) -> None:
 
 def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str | Path, out: str | Path,
               config: str | Path | None = None, *, force: bool = False, progress: bool = True,
-              echo: Callable[[str], None] = print) -> Path:
-    """Run the whole pipeline; write the outputs into ``out`` only if everything succeeds."""
+              echo: Callable[[str], None] = print) -> Run:
+    """Run the whole pipeline; write the outputs into ``out`` only if everything succeeds.
+
+    Returns the :class:`Run` (stage times and peak memory, the tables and figures written).
+    """
     from tqdm.auto import tqdm
 
     out = Path(out)
@@ -422,7 +432,9 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
             except (ValueError, KeyError) as error:
                 raise ReplicationError(f"stage '{stage}': {error}") from error
             run.timings[stage] = time.perf_counter() - started
-            log.info("stage %s done in %.1f s", stage, run.timings[stage])
+            run.peak_memory_gb[stage] = _peak_rss_gb()
+            log.info("stage %s done in %.1f s (peak memory so far %.2f GB)", stage, run.timings[stage],
+                     run.peak_memory_gb[stage])
         effects = pd.concat(effects_parts, ignore_index=True)
         order = [*EFFECT_COLUMNS, *(["truth"] if "truth" in effects else []),
                  "n_firms", "dominance_share", "suppressed", "suppression_reason"]
@@ -448,7 +460,8 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
     total = sum(run.timings.values())
     echo(f"kaigai replicate: wrote {len(run.tables)} tables and {len(run.figures)} figure files to {out}/ "
          f"in {total:.0f} s ({', '.join(f'{k}: {v:.0f} s' for k, v in run.timings.items())}).")
-    return out
+    run.out = out
+    return run
 
 
 def _growth_figure(run: Run, effects: pd.DataFrame) -> None:
