@@ -1,13 +1,24 @@
 # The two commands: `make book` builds the site, `make test` runs every test.
-# Both create .venv (if absent) and install the pinned set from requirements.lock.
+# Both create .venv (if absent) and install the pinned set from requirements.lock,
+# and install the site's browser assets (MathJax, require.js, the widget manager)
+# from the npm packages pinned in tools/web/package-lock.json (npm ci), so the
+# site serves them itself and works with no internet.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kaigai-installed
 PIP_VERSION := 26.3
+NPM    ?= npm
+WEB    := tools/web
+WEB_STAMP := $(WEB)/node_modules/.kaigai-installed
+# SOLUTIONS=show (default: the public site, solutions in dropdowns) or SOLUTIONS=hide
+# (a course build for trainees: no solution anywhere in the site)
+SOLUTIONS ?= show
+# KAIGAI_REPOSITORY=owner/name (GitHub) in the environment turns on the Colab buttons and lets the
+# downloadable notebooks install kaigai_lib from that repository; unset, the book builds without them.
 
-.PHONY: book test lint lock clean snapshot benchmark
+.PHONY: book test lint lock clean snapshot benchmark serve
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found " + sys.version.split()[0] + "): set PYTHON=python3.11")'
@@ -17,16 +28,27 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-## book: build the static site into _build/html, executing every chapter; any warning or error fails
-book: $(STAMP)
-	$(BIN)/jupyter-book build . -n -W --keep-going
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "npm (Node.js >= 18) is required to install the site's browser assets (tools/web)"; exit 1; }
+	cd $(WEB) && $(NPM) ci --ignore-scripts --no-audit --no-fund
+	touch $(WEB_STAMP)
 
-## test: the whole test suite, including a build of the book
-test: $(STAMP)
+## book: build the static site into _build/html, executing every chapter; any warning or error fails.
+##       `make book SOLUTIONS=hide` builds the course edition without solutions.
+book: $(STAMP) $(WEB_STAMP)
+	@case "$(SOLUTIONS)" in show|hide) ;; *) echo "SOLUTIONS must be show or hide (got '$(SOLUTIONS)')"; exit 1;; esac
+	KAIGAI_HIDE_SOLUTIONS=$(if $(filter hide,$(SOLUTIONS)),1,0) $(BIN)/jupyter-book build . -n -W --keep-going
+
+## test: the whole test suite, including builds of the book and browser tests of the site
+test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest
 
+## serve: serve the built site on http://127.0.0.1:8000 (it needs no internet)
+serve:
+	$(or $(wildcard $(BIN)/python),$(PYTHON)) -m http.server --bind 127.0.0.1 --directory _build/html 8000
+
 lint: $(STAMP)
-	$(BIN)/ruff check kaigai_lib tests benchmarks
+	$(BIN)/ruff check kaigai_lib tests benchmarks tools/kaigai_site.py
 
 ## snapshot: regenerate synthetic_data/ (the test suite checks it is identical)
 snapshot: $(STAMP)

@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kaigai_lib.synthetic import World, generate
@@ -13,3 +19,46 @@ def tiny_world() -> World:
 @pytest.fixture(scope="session")
 def book_world() -> World:
     return generate(preset="book", seed=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# The book, built once per test session and shared by test_book.py and test_site.py
+
+ROOT = Path(__file__).resolve().parents[1]
+# The public build is made with a repository set, so its launch buttons and install cells are tested;
+# this value only appears in the test build (see tools/kaigai_site.py for the real setting).
+TEST_REPOSITORY = "test-owner/kaigai-test"
+
+
+def build_book(out: Path, *, hide_solutions: bool, repository: str = "") -> Path:
+    """`jupyter-book build` as `make book` does (-n -W --keep-going) into ``out``; returns the html folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAIGAI_REPOSITORY")}
+    env["KAIGAI_HIDE_SOLUTIONS"] = "1" if hide_solutions else "0"
+    if repository:
+        env["KAIGAI_REPOSITORY"] = repository
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "-n", "-W", "--keep-going", "--path-output", str(out)],
+        capture_output=True, text=True, timeout=1800, env=env)
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The public site (solutions shown in dropdowns), built once. KAIGAI_TEST_SITE=<html folder> reuses one."""
+    if os.environ.get("KAIGAI_TEST_SITE"):
+        return Path(os.environ["KAIGAI_TEST_SITE"])
+    return build_book(tmp_path_factory.mktemp("book"), hide_solutions=False, repository=TEST_REPOSITORY)
+
+
+@pytest.fixture(scope="session")
+def course_site(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The course edition (no solutions, no repository), re-using the public build's execution cache."""
+    if os.environ.get("KAIGAI_TEST_COURSE_SITE"):
+        return Path(os.environ["KAIGAI_TEST_COURSE_SITE"])
+    out = tmp_path_factory.mktemp("course")
+    cache = built_site.parent / ".jupyter_cache"
+    if cache.is_dir():
+        shutil.copytree(cache, out / "_build" / ".jupyter_cache")
+    return build_book(out, hide_solutions=True)

@@ -1,10 +1,11 @@
-"""The book builds with every chapter executed and no warning (the same command as `make book`)."""
+"""The book builds with every chapter executed and no warning (the same command as `make book`).
+
+The build itself is the session fixture `built_site` (tests/conftest.py), shared with test_site.py.
+"""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,22 +15,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _toc_files() -> list[str]:
+    """Every file of _toc.yml, in reading order (root, parts, chapters and their nested sections)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("chapters", []) + entry.get("sections", []))
+
+    walk(toc.get("parts", []) + toc.get("chapters", []))
     return files
-
-
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "-n", "-W", "--keep-going", "--path-output", str(out)],
-        capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-    return out / "_build" / "html"
 
 
 @pytest.mark.book
