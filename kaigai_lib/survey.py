@@ -53,22 +53,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from kaigai_lib.figures import _new_figure
+from kaigai_lib.survey_data.decode import CSV_FILES
 
 DATA_DIR = Path(__file__).resolve().parent / "survey_data"
 
-FILES = {
-    "export_plans": "jetro_export_plans.csv",
-    "export_challenges": "jetro_export_challenges.csv",
-    "expansion_reasons": "jetro_expansion_reasons.csv",
-    "items": "jetro_items.csv",
-    "thailand_vietnam_indicators": "thailand_vietnam_indicators.csv",
-    "investment_environment": "investment_environment.csv",
-    "sme_support_organisations": "sme_support_organisations.csv",
-    "sme_support_programmes": "sme_support_programmes.csv",
-    "wp_viewpoints": "wp_viewpoints.csv",
-    "wp_policy_tools": "wp_policy_tools.csv",
-    "sources": "sources.csv",
-}
+FILES = CSV_FILES  # one list of the shipped tables, shared with the decoder that writes them
 
 # The columns each loader returns (documented in survey_data/README.md).
 _DESTINATION_COLUMNS = ["table", "figure", "item", "symbol", "label_ja", "label_en", "label_source",
