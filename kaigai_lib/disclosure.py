@@ -104,11 +104,16 @@ def protect(table: pd.DataFrame, cells: Mapping[Any, tuple[Sequence[Any], Sequen
     contributors never pass). Values in ``value_columns`` of failing rows
     are blanked.
     """
-    out = table.copy()
     checks = [check_cell(*cells[label], rules) if label in cells
-              else CellCheck(0, np.nan, False, "contributors unknown") for label in out.index]
+              else CellCheck(0, np.nan, False, "contributors unknown") for label in table.index]
+    return apply_checks(table, checks, value_columns)
+
+
+def apply_checks(table: pd.DataFrame, checks: Sequence[CellCheck], value_columns: Iterable[str]) -> pd.DataFrame:
+    """Add the protection columns from one :class:`CellCheck` per row and blank the failing rows' values."""
+    out = table.copy()
     out["n_firms"] = [c.n_firms for c in checks]
-    out["dominance_share"] = [round(c.dominance_share, 6) for c in checks]
+    out["dominance_share"] = [round(float(c.dominance_share), 6) for c in checks]
     out["suppressed"] = [not c.passes for c in checks]
     out["suppression_reason"] = [c.reason for c in checks]
     columns = list(value_columns)

@@ -37,7 +37,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.disclosure import DisclosureRules, check_cell, check_folder, write_manifest
+from kaigai_lib.disclosure import (
+    CellCheck,
+    DisclosureRules,
+    apply_checks,
+    check_cell,
+    check_folder,
+    write_manifest,
+)
 from kaigai_lib.schema import SCHEMAS, SchemaError, validate
 
 TABLES = ("firms", "establishments", "foreign_demand")
@@ -158,23 +165,12 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
 # --------------------------------------------------------------------------- disclosure helpers
 
 def _pair_check(treated: tuple[np.ndarray, np.ndarray], control: tuple[np.ndarray, np.ndarray],
-                rules: DisclosureRules) -> tuple[int, float, bool, str]:
+                rules: DisclosureRules) -> CellCheck:
     """A difference of two groups' means: both groups must pass on their own."""
     a, b = check_cell(*treated, rules), check_cell(*control, rules)
     reason = "; ".join(f"{who}: {c.reason}" for who, c in (("starters", a), ("controls", b)) if not c.passes)
-    return min(a.n_firms, b.n_firms), max(a.dominance_share, b.dominance_share), a.passes and b.passes, reason
-
-
-def _apply_checks(table: pd.DataFrame, checks: list[tuple[int, float, bool, str]],
-                  value_columns: list[str]) -> pd.DataFrame:
-    out = table.copy()
-    out["n_firms"] = [c[0] for c in checks]
-    out["dominance_share"] = [round(float(c[1]), 6) for c in checks]
-    out["suppressed"] = [not c[2] for c in checks]
-    out["suppression_reason"] = [c[3] for c in checks]
-    out[value_columns] = out[value_columns].astype(float)
-    out.loc[out["suppressed"], value_columns] = np.nan
-    return out
+    return CellCheck(min(a.n_firms, b.n_firms), max(a.dominance_share, b.dominance_share), a.passes and b.passes,
+                     reason)
 
 
 # --------------------------------------------------------------------------- stages
@@ -221,15 +217,15 @@ def stage_tfp(run: Run) -> None:
     checks = []
     for industry in table["industry"]:
         rows = firms.loc[firms["industry"] == industry]
-        c = check_cell(rows["firm_id"].to_numpy(), rows["value_added"].to_numpy(), run.config.disclosure)
-        checks.append((c.n_firms, c.dominance_share, c.passes, c.reason))
+        checks.append(check_cell(rows["firm_id"].to_numpy(), rows["value_added"].to_numpy(),
+                                 run.config.disclosure))
     if run.world is not None:
         truth = run.world.truth.production.set_index("industry")
         names = {"log_employees": "beta_labour", "log_capital_stock": "beta_capital"}
         table["truth"] = [truth.loc[i, names[x]] if i in truth.index else np.nan
                           for i, x in zip(table["industry"], table["input"], strict=True)]
     values = ["coef", "std_error", "z", "ci_low", "ci_high"]
-    run.write("production.csv", _apply_checks(table, checks, values), values)
+    run.write("production.csv", apply_checks(table, checks, values), values)
     run.log.info("TFP: LP by industry for %d industries", table["industry"].nunique())
 
 
@@ -260,7 +256,7 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
         keys = ["outcome", "group", "horizon"]
         table = table.merge(truth[[*keys, "truth"]], on=keys, how="left")
         table.loc[table["horizon"] < 0, "truth"] = table.loc[table["horizon"] < 0, "truth"].fillna(0.0)
-    table = _apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
+    table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
     run.log.info("%s: %d matched starters; %d cells, %d suppressed", analysis,
                  int(wp.match.counts["matched_treated"]), len(table), int(table["suppressed"].sum()))
     return table
@@ -289,9 +285,9 @@ def stage_distributions(run: Run) -> None:
                 lo = max(0, min(centre - k // 2, len(ordered) - k))
                 stats[f"p{q}"] = float(ordered[lo:lo + k].mean()) if len(ordered) >= k else np.nan
             rows.append({"variable": variable, "group": group, **stats})
-            checks.append((c.n_firms, c.dominance_share, c.passes, c.reason))
+            checks.append(c)
     values = ["mean", "p10", "p25", "p50", "p75", "p90"]
-    table = _apply_checks(pd.DataFrame(rows), checks, values)
+    table = apply_checks(pd.DataFrame(rows), checks, values)
     run.write("distributions.csv", table, values)
     figure = _plot_distribution_table(table)
     run.save_figure(figure, "fig_II-2-4-2_3_distributions", ["distributions.csv"])
@@ -331,13 +327,12 @@ def stage_spatial(run: Run) -> pd.DataFrame:
         on=["establishment_id", "year"], how="left")
     c = check_cell(members["firm_id"].to_numpy(), members["exports"].to_numpy(), run.config.disclosure)
     values = [col for col in table.columns if table[col].dtype.kind == "f" and col != "truth"]
-    protected = _apply_checks(table, [(c.n_firms, c.dominance_share, c.passes, c.reason)] * len(table), values)
+    protected = apply_checks(table, [c] * len(table), values)
     run.write("spillover.csv", protected, values)
     decomposition = result.decomposition().reset_index()
     dvalues = [col for col in decomposition.columns if decomposition[col].dtype.kind == "f"]
     run.write("spillover_decomposition.csv",
-              _apply_checks(decomposition, [(c.n_firms, c.dominance_share, c.passes, c.reason)]
-                            * len(decomposition), dvalues), dvalues)
+              apply_checks(decomposition, [c] * len(decomposition), dvalues), dvalues)
     if c.passes:
         run.save_figure(result.plot_decomposition(), "fig_II-2-4-4_spillover_decomposition",
                         ["spillover.csv", "spillover_decomposition.csv"])
