@@ -383,7 +383,8 @@ def stage_spatial(run: Run) -> pd.DataFrame:
     for term, coefficient in zip(decomposition["term"], decomposition["coefficient"], strict=True):
         check = combine(groups, rules, residual_df=residual_df if pd.notna(coefficient) else None)
         if term in shown_terms and not shown_terms[term]:
-            check = replace(check, passes=False, reason=f"its coefficient is suppressed in spillover.csv; {check.reason}")
+            check = replace(check, passes=False,
+                            reason=f"its coefficient is suppressed in spillover.csv; {check.reason}")
         checks.append(check)
     if not all(c.passes for c in checks[:-1]):
         # "other" is the total minus every contribution: beside the total it would give a hidden term back

@@ -20,8 +20,15 @@ from kaigai_lib.disclosure import (
     combine,
     suppress_differences,
 )
-from kaigai_lib.replicate import Config, Run, percentile_window, stage_did, stage_distributions, stage_spatial, \
-    stage_tfp
+from kaigai_lib.replicate import (
+    Config,
+    Run,
+    percentile_window,
+    stage_did,
+    stage_distributions,
+    stage_spatial,
+    stage_tfp,
+)
 
 RULES = DisclosureRules()
 OFF = DisclosureRules(min_firms=1, dominance_share=1.0, p_percent=0.0, min_firms_coefficient=1, min_residual_df=0)
@@ -153,8 +160,8 @@ def one_firm_world(tiny_inputs: Path, tmp_path_factory: pytest.TempPathFactory) 
     own_growth = changes.loc[(changes["treated"] == 1) & (changes["group"] == "300+"), "change_pct"]
     spillover = stage_spatial(loose)
     decomposition = pd.read_csv(folder / "loose" / "spillover_decomposition.csv")
-    return {"out": out, "effects": effects, "own_growth": own_growth.tolist(), "spillover": spillover, "decomposition": decomposition,
-            "global_firm": global_firm, "firms": firms}
+    return {"out": out, "effects": effects, "own_growth": own_growth.tolist(), "spillover": spillover,
+            "decomposition": decomposition, "global_firm": global_firm, "firms": firms}
 
 
 def test_a_single_global_firm_reaches_no_file(one_firm_world: dict) -> None:
