@@ -558,7 +558,7 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
         if kind == "table":
             try:
                 table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
+            except Exception as error:  # any unreadable table is a problem of the folder, listed
                 report.problems.append(f"{name}: not a readable CSV ({type(error).__name__}).")
                 continue
             report.problems += _check_table(name, table, entry, rules)

@@ -4,6 +4,7 @@ secure room (never those written in the folder). Exit 0 passes, 1 problems liste
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -121,6 +122,13 @@ def _manifest_escape(folder: Path) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
+def _garbage_table(folder: Path) -> None:
+    (folder / "effects.csv").write_bytes(bytes(range(256)) * 40)
+    manifest = _manifest(folder)
+    manifest["files"]["effects.csv"]["sha256"] = sha256_of(folder / "effects.csv")
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
 def _ids(n: int) -> list[str]:
     return [f"F{100000 + i}" for i in range(n)]
 
@@ -186,6 +194,9 @@ TAMPERING: dict[str, tuple[Callable[[Path], None], int, str]] = {
     "manifest without files": (_manifest_text('{"rules": {}}'), 2, "unreadable manifest"),
     "manifest pointing outside": (_manifest_escape, 2, "points outside the folder"),
     "no manifest": (_delete(MANIFEST), 2, "no disclosure manifest"),
+    "manifest that is a list": (_manifest_text("[1, 2]"), 2, "unreadable manifest"),
+    "binary garbage as a table, resealed": (_garbage_table, 1, "effects.csv:"),
+    "a named pipe": (lambda folder: os.mkfifo(folder / "pipe"), 1, "pipe: not in the manifest"),
 }
 
 
@@ -228,9 +239,10 @@ def test_rules_come_from_the_secure_room_config(copy: Path, tmp_path: Path, caps
     assert "min_firms" in err and "nothing was checked" in err
 
 
-def test_not_a_folder_cannot_be_checked(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_not_a_folder_cannot_be_checked(copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "file.csv").write_text("a\n1\n")
-    for target in (tmp_path / "file.csv", tmp_path / "missing"):
+    (tmp_path / "link").symlink_to(copy)
+    for target in (tmp_path / "file.csv", tmp_path / "missing", tmp_path / "link"):
         assert main(["check-disclosure", str(target)]) == 2
         assert "is not a folder" in capsys.readouterr().err
 
