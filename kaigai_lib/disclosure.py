@@ -160,23 +160,21 @@ def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float]
                      members={group: frozenset(ids.dropna().tolist())})
 
 
-def combine(checks: Mapping[str, CellCheck], rules: DisclosureRules, *, residual_df: float | None = None,
-            identifying: Mapping[str, int] | None = None) -> CellCheck:
+def combine(checks: Mapping[str, CellCheck], rules: DisclosureRules, *, residual_df: float | None = None) -> CellCheck:
     """One cell computed from several groups: each group must pass on its own.
 
     With ``residual_df`` the cell is a regression coefficient: every group
-    (and ``identifying``, the distinct firms whose variation identifies it,
-    where that is fewer) needs ``min_firms_coefficient`` firms, and the fit
-    ``min_residual_df`` residual degrees of freedom.
+    (pass the firms whose variation identifies it) needs
+    ``min_firms_coefficient`` firms, and the fit ``min_residual_df`` residual
+    degrees of freedom.
     """
     groups = {name: c.n_firms for name, c in checks.items()}
-    groups.update(identifying or {})
     reasons = [f"{name}: {c.reason}" for name, c in checks.items() if c.reason]
     coefficient = residual_df is not None
     if coefficient:
         need = max(rules.min_firms, rules.min_firms_coefficient)
         reasons += [f"{name}: fewer than {need} firms identify the coefficient" for name, n in groups.items()
-                    if n < need and not (name in checks and checks[name].n_firms < rules.min_firms)]
+                    if rules.min_firms <= n < need]
         if not (residual_df >= rules.min_residual_df):
             reasons.append(f"{residual_df:g} residual degrees of freedom (fewer than {rules.min_residual_df})")
     ratios = [c.p_ratio for c in checks.values() if not np.isnan(c.p_ratio)]
