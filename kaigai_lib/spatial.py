@@ -599,7 +599,7 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     where = establishments.index
     for col, name in ((year_col, "year"), (lat_col, "latitude"), (lon_col, "longitude")):
         est[name] = _numeric_column(est[name], col, "establishments", where)
-    _check_years(est["year"], year_col, "establishments", where)
+    est["year"] = _whole_years(est["year"], year_col, "establishments", where)
     _check_keys(est, ["establishment_id", "year"], "establishments", (id_col, year_col))
     for col, name in ((exports_col, "exports"), (shipments_col, SHIPMENTS), (employees_col, "employees")):
         values = _numeric_column(est[name], col, "establishments", where)
@@ -655,7 +655,7 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     f = firms[[firm_col, year_col, capital_col, overseas_ratio_col]].reset_index(drop=True)
     f.columns = ["firm_id", "year", "capital", "opr"]
     f["year"] = _numeric_column(f["year"], year_col, "firms", firms.index)
-    _check_years(f["year"], year_col, "firms", firms.index)
+    f["year"] = _whole_years(f["year"], year_col, "firms", firms.index)
     if industry_col is not None and industry_col in firms.columns:
         _check_industries(firms, firm_col, year_col, industry_col)
     _check_keys(f, ["firm_id", "year"], "firms", (firm_col, year_col))
@@ -760,11 +760,12 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     return catchments
 
 
-def _check_years(years: pd.Series, column: str, table: str, index: pd.Index) -> None:
+def _whole_years(years: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
     bad = (years.isna() | (years != years.round())).to_numpy()
     if bad.any():
         raise SpatialInputError(f"{table}: column '{column}' is missing or not a whole year in {int(bad.sum())} "
                                 f"row(s) (rows {_rows(index[bad])}); fix or drop them first.")
+    return years.astype(np.int64)
 
 
 def _check_id_types(est_ids: pd.Series, firm_ids: pd.Series, column: str) -> None:
@@ -1106,14 +1107,13 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     else:
         data[OPR] = panel[OPR].to_numpy()
         data[DI] = panel["year"].map(di).to_numpy()
-    if control in (SHIPMENTS, DOMESTIC_SHIPMENTS, NON_EXPORTER_SHIPMENTS):
-        data[control] = panel[control].to_numpy()
     data = data.set_index(["centre_id", "year"]).sort_index()
     notes = []
+    if control != "none":
+        data[control] = _control_column(panel, control).reindex(data.index)
     if control == LAGGED_SHIPMENTS:
-        lagged = _lagged(panel, SHIPMENTS).reindex(data.index)
+        lagged = data[LAGGED_SHIPMENTS]
         design_counts = {**design_counts, "area_years_without_previous_year": int(lagged.isna().sum())}
-        data[LAGGED_SHIPMENTS] = lagged
         data = data.loc[lagged.notna()]
         notes.append(f"{design_counts['area_years_without_previous_year']:,} area-years without the area's "
                      "shipments of the year before (each centre's first year) are left out.")
@@ -1159,13 +1159,16 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
                            notes=notes, radius_km=catchments.radius_km, control=control)
 
 
-def _lagged(panel: pd.DataFrame, column: str) -> pd.Series:
-    """``column`` of the same centre's area in the year before (missing when that area-year is not in the panel)."""
-    current = panel.set_index(["centre_id", "year"])[column]
+def _control_column(panel: pd.DataFrame, control: str) -> pd.Series:
+    """The area's shipments control, indexed by (centre_id, year); lagged: the same centre's area a year before."""
+    column = SHIPMENTS if control == LAGGED_SHIPMENTS else control
+    current = panel.set_index(["centre_id", "year"])[column].rename(control)
+    if control != LAGGED_SHIPMENTS:
+        return current
     before = current.copy()
     before.index = pd.MultiIndex.from_arrays([before.index.get_level_values(0),
                                               before.index.get_level_values(1) + 1], names=["centre_id", "year"])
-    return before.reindex(current.index)
+    return before.reindex(current.index)  # missing when that area-year is not in the panel
 
 
 def _fit_with_errors(model: PanelOLS, data: pd.DataFrame, cluster: str, catchments: Catchments) -> tuple[Any, int]:
@@ -1211,7 +1214,8 @@ def compare_designs(catchments: Catchments, foreign_demand: pd.DataFrame, *, des
 
 
 def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: Any, *, time_effects: bool = False,
-                 unknown_sources: str = "carry", di_col: str = DI, year_col: str = "year") -> pd.DataFrame:
+                 control: str = SHIPMENTS, unknown_sources: str = "carry", di_col: str = DI,
+                 year_col: str = "year") -> pd.DataFrame:
     """The omitted-variable bias of the white paper's design, from the neighbours' terms it leaves out.
 
     If a centre's effect is shared as the exposure design assumes, an area's
@@ -1220,19 +1224,25 @@ def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: An
     (reach − 1)·DI. The white paper's regression leaves them out, so each of
     its coefficients is off by ``Γ·(β, γ)``, where ``Γ`` holds the
     coefficients of a regression of ``N_opr`` and ``N_di`` on the included
-    regressors with the same fixed effects. Returns, per included
-    regressor, ``Γ`` and the expected bias.
+    regressors (``control`` as in :func:`fit_spillover`) with the same
+    fixed effects. Returns, per included regressor, ``Γ`` and the expected
+    bias. It is the overlap's bias only: a bad control adds its own.
     """
     values = _truth_values(truth)
     if OPR not in values or DI not in values:
         raise ValueError("overlap_bias needs the true coefficients of both the ratio and the DI (truth=world.truth).")
+    _check_choice("control", control, CONTROLS)
     panel, _ = catchments.exposure_areas(unknown_sources)
     di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), di_col, year_col)
     data = pd.DataFrame({"centre_id": panel["centre_id"], "year": panel["year"], OPR: panel[OPR],
-                         DI: panel["year"].map(di), SHIPMENTS: panel[SHIPMENTS],
-                         "N_opr": panel["opr_neighbours"],
+                         DI: panel["year"].map(di), "N_opr": panel["opr_neighbours"],
                          "N_di": panel["reach_neighbours"] * panel["year"].map(di)}).set_index(["centre_id", "year"])
-    included = [OPR, SHIPMENTS] if time_effects else [OPR, DI, SHIPMENTS]
+    controls = []
+    if control != "none":
+        data[control] = _control_column(panel, control).reindex(data.index)
+        data = data.loc[data[control].notna()]
+        controls = [control]
+    included = [OPR] + ([] if time_effects else [DI]) + controls
     gamma = {}
     for omitted in ("N_opr", "N_di"):
         fit = PanelOLS(data[omitted], data[included], entity_effects=True, time_effects=time_effects).fit()

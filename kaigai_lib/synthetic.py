@@ -276,7 +276,7 @@ class WorldParams:
         "製造品出荷額等 (so area shipments are a bad control); False keeps the boost out of shipments.", True)
     establishment_export_year_shock_sd: float = _doc(
         "S.d. of a common yearly log shock to every establishment's own exports (foreign demand the DI misses): "
-        "areas' errors are correlated within a year, so errors clustered by centre are too small.", 0.15)
+        "areas' errors are correlated within a year, so errors clustered by centre are too small.", 0.05)
 
     def __post_init__(self) -> None:
         _validate(self)
