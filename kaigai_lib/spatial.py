@@ -16,7 +16,13 @@ export more when that firm produces more abroad. Its recipe, rebuilt here:
    ``PanelOLS``, centre effects, optional year effects, standard errors
    clustered by centre) of the area's exports on the centre firm's overseas
    production ratio (海外生産比率), the foreign-demand DI (外需DI) and the
-   area's shipments.
+   area's shipments. In 工業統計調査 shipments include exports, so that
+   control moves with the spillover (a bad control); ``control=`` offers
+   shipments less exports, never-exporters' shipments and last year's
+   shipments instead. ``cluster=`` offers errors clustered by the centre's
+   firm (its plants share its ratio), by year, and Driscoll–Kraay errors:
+   the DI is one value per year, so its coefficient rests on as many values
+   as there are years.
 3. :meth:`SpilloverResult.decomposition` — the mean change of each
    regressor between the first and last year times its coefficient: the
    contributions behind Figure II-2-4-4 (:meth:`SpilloverResult.plot_decomposition`).

@@ -136,7 +136,7 @@ def test_shipments_that_include_exports_are_a_bad_control(book_world, book_catch
         clean = spatial.build_catchments(other, shipments_without_exports.firms)
     fd, truth = book_world.foreign_demand, book_world.truth
     for time_effects in (False, True):
-        def fit(catchments, control):
+        def fit(catchments, control, time_effects=time_effects):
             return spatial.fit_spillover(catchments, fd, control=control, time_effects=time_effects, truth=truth)
         bad, before = fit(book_catchments, "shipments"), fit(clean, "shipments")
         # same draws, same areas: only the control changed, and it takes part of the effect away

@@ -152,7 +152,8 @@ def test_nan_and_negative_values_and_exports_above_shipments():
     est, firms, _ = hand_built()
     bad = est.copy()
     bad.loc[[5, 14], "longitude"] = np.nan
-    with pytest.raises(SpatialInputError, match=r"2 establishment-year\(s\) \(1 establishment\(s\)\) have no .* \(rows 5, 14\)"):
+    with pytest.raises(SpatialInputError,
+                       match=r"2 establishment-year\(s\) \(1 establishment\(s\)\) have no .* \(rows 5, 14\)"):
         spatial.build_catchments(bad, firms)
     c = spatial.build_catchments(bad, firms, missing_coordinates="drop")
     assert c.drops.set_index("step").loc["establishment-years without coordinates", "count"] == 2
