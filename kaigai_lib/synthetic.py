@@ -415,9 +415,9 @@ class Truth:
         production abroad in some establishment year) and
         ``share_in_several_catchments``: among the establishments inside at
         least one catchment, the share inside two or more;
-        ``shipments_include_exports`` (1.0 or 0.0) and ``export_year_shock``
-        (the common yearly log shock to establishments' own exports, one
-        value per establishment year, 0 for the first).
+        ``shipments_include_exports`` (1.0 or 0.0) and
+        ``export_year_shock_<year>`` for every establishment year (the common
+        log shock to establishments' own exports; 0 in the first year).
     """
 
     params: WorldParams
@@ -1007,7 +1007,7 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
     activity = base_ship[:, None] * np.exp(year_shock[None, :] + ar)
     export_noise = np.exp(r.normal(0.0, 0.10, (n_est, n_years)))
     planned_exports = np.where(exporter[:, None], export_share[:, None] * activity, 0.0)
-    # Drawn after every earlier draw of this stream, so switching the shock off changes nothing else.
+    # Drawn last from this stream (a zero s.d. draws as many), so the shock's size changes nothing else.
     export_year_shock = np.concatenate([[0.0], r.normal(0.0, p.establishment_export_year_shock_sd, n_years - 1)])
     exports = planned_exports * export_noise * np.exp(export_year_shock[None, :])
 
