@@ -146,6 +146,11 @@ def _numeric_column(values: pd.Series, column: str, table: str, index: pd.Index)
         raise SpatialInputError(f"{table}: column '{column}' is true/false; it must hold numbers.")
     if pd.api.types.is_numeric_dtype(values):
         return values.astype(float)
+    if values.dtype == object and not values.map(lambda v: isinstance(v, str)).any():
+        try:  # numbers in an object column (e.g. Decimal, or ints mixed with None): not text
+            return pd.to_numeric(values).astype(float)
+        except (TypeError, ValueError):
+            pass
     text = values.astype("string").str.strip()
     text = text.mask(text == "")
     separated = text.str.fullmatch(_THOUSANDS.pattern).fillna(False).to_numpy(dtype=bool)

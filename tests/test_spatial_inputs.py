@@ -84,6 +84,15 @@ def test_numbers_stored_as_text_with_thousands_separators_are_read_with_a_warnin
             spatial.build_catchments(text, firms)
 
 
+def test_numbers_in_an_object_column_are_not_text():
+    est, firms, _ = hand_built()
+    boxed = est.assign(exports=est["exports"].astype(object))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = spatial.build_catchments(boxed, firms)
+    pd.testing.assert_frame_equal(got.areas, spatial.build_catchments(est, firms).areas)
+
+
 def test_capital_as_text_with_separators_keeps_every_centre():
     """The old path read "2,000" as missing: the global firm vanished and its plants were no centres."""
     est, firms, _ = hand_built()
