@@ -16,7 +16,13 @@ export more when that firm produces more abroad. Its recipe, rebuilt here:
    ``PanelOLS``, centre effects, optional year effects, standard errors
    clustered by centre) of the area's exports on the centre firm's overseas
    production ratio (海外生産比率), the foreign-demand DI (外需DI) and the
-   area's shipments.
+   area's shipments. In 工業統計調査 shipments include exports, so that
+   control moves with the spillover (a bad control); ``control=`` offers
+   shipments less exports, never-exporters' shipments and last year's
+   shipments instead. ``cluster=`` offers errors clustered by the centre's
+   firm (its plants share its ratio), by year, and Driscoll–Kraay errors:
+   the DI is one value per year, so its coefficient rests on as many values
+   as there are years.
 3. :meth:`SpilloverResult.decomposition` — the mean change of each
    regressor between the first and last year times its coefficient: the
    contributions behind Figure II-2-4-4 (:meth:`SpilloverResult.plot_decomposition`).
@@ -47,6 +53,8 @@ left out, and why.
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -82,10 +90,34 @@ DESIGN_LABELS = {
 OPR = "overseas_production_ratio"
 DI = "foreign_demand_di"
 SHIPMENTS = "shipments"
+DOMESTIC_SHIPMENTS = "domestic_shipments"
+NON_EXPORTER_SHIPMENTS = "non_exporter_shipments"
+LAGGED_SHIPMENTS = "lagged_shipments"
+# The area-shipments controls fit_spillover offers: the white paper's (a bad control when shipments include
+# exports, as 製造品出荷額等 do) and three that the spillover does not move.
+CONTROLS = (SHIPMENTS, DOMESTIC_SHIPMENTS, NON_EXPORTER_SHIPMENTS, LAGGED_SHIPMENTS, "none")
+CONTROL_LABELS = {
+    SHIPMENTS: "area shipments (white paper; include exports)",
+    DOMESTIC_SHIPMENTS: "area shipments less exports",
+    NON_EXPORTER_SHIPMENTS: "shipments of never-exporting establishments",
+    LAGGED_SHIPMENTS: "area shipments of the year before",
+    "none": "no shipments control",
+}
+# Standard errors fit_spillover offers; the DI varies by year only, so only the last two allow for a common
+# yearly shock to every area.
+CLUSTERS = ("entity", "component", "firm", "year", "driscoll_kraay", "none")
+CLUSTER_LABELS = {
+    "entity": "clustered by centre", "component": "clustered by overlap component",
+    "firm": "clustered by centre firm", "year": "clustered by year (year blocks)",
+    "driscoll_kraay": "Driscoll–Kraay (Bartlett kernel over years)", "none": "heteroskedasticity-robust",
+}
 TERM_LABELS = {
     OPR: "Overseas production ratio (海外生産比率)",
     DI: "Foreign demand DI (外需DI)",
     SHIPMENTS: "Area shipments (地域の出荷額)",
+    DOMESTIC_SHIPMENTS: "Area shipments less exports (輸出を除く出荷額)",
+    NON_EXPORTER_SHIPMENTS: "Non-exporters' shipments (非輸出事業所の出荷額)",
+    LAGGED_SHIPMENTS: "Area shipments, year before (前年の出荷額)",
     "year_effects": "Year effects (年効果)",
     "other": "Other (その他: residual)",
     "total": "Average change in exports (輸出額の平均変化)",
@@ -94,6 +126,50 @@ TERM_LABELS = {
 
 class SpatialInputError(ValueError):
     """Bad input to the spatial analysis: the message names the column, the counts and the fix."""
+
+
+class SpatialInputWarning(UserWarning):
+    """Input the spatial analysis repaired or could not check (numbers stored as text, reused firm ids, …)."""
+
+
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def _numeric_column(values: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
+    """``values`` as floats; text is read as numbers with a warning naming the column and rows, or refused.
+
+    Numbers stored as text (as ``read_csv`` leaves "1,234") are read, thousands
+    separators included, with a :class:`SpatialInputWarning`; text that is not
+    a number raises. Missing values stay missing (the caller decides).
+    """
+    if pd.api.types.is_bool_dtype(values):
+        raise SpatialInputError(f"{table}: column '{column}' is true/false; it must hold numbers.")
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    if values.dtype == object and not values.map(lambda v: isinstance(v, str)).any():
+        try:  # numbers in an object column (e.g. Decimal, or ints mixed with None): not text
+            return pd.to_numeric(values).astype(float)
+        except (TypeError, ValueError):
+            pass
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    separated = text.str.fullmatch(_THOUSANDS.pattern).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.to_numeric(text.str.replace(",", "", regex=False).where(separated, text), errors="coerce")
+    bad = (parsed.isna() & text.notna()).to_numpy()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in text[bad].unique()[:3])
+        raise SpatialInputError(
+            f"{table}: column '{column}' holds {int(bad.sum())} value(s) that are not numbers (rows "
+            f"{_rows(index[bad])}, e.g. {examples}); fix or blank them before building catchments.")
+    as_text = text.notna().to_numpy()
+    if as_text.any():
+        detail = (f", {int(separated.sum())} of them with thousands separators (e.g. {text[separated].iloc[0]!r})"
+                  if separated.any() else "")
+        warnings.warn(
+            f"{table}: column '{column}' holds numbers stored as text in {int(as_text.sum())} row(s) (rows "
+            f"{_rows(index[as_text])}){detail}; read as numbers. Load it as numbers to silence this (e.g. "
+            "pd.read_csv(..., thousands=',')).", SpatialInputWarning, stacklevel=3)
+    return parsed.astype(float)
 
 
 def _rows(index: Sequence[Any], limit: int = 5) -> str:
@@ -210,14 +286,23 @@ class Catchments:
         })
 
     def _aggregate(self, src: np.ndarray, rec: np.ndarray) -> pd.DataFrame:
-        """Sum receivers' exports, shipments, employees and count them per source row (areas with ≥ 1 member)."""
+        """Sum receivers' exports, shipments, employees and count them per source row (areas with ≥ 1 member).
+
+        Besides the white paper's sums: ``domestic_shipments`` (shipments less
+        exports) and ``non_exporter_shipments`` (shipments of establishments
+        with no exports in any year), controls the spillover does not move.
+        """
         n = len(self.sources)
         r = self.receivers
         counts = np.bincount(src, minlength=n)
         exporting = (r["exports"].to_numpy() > 0)[rec]
+        shipments = r[SHIPMENTS].to_numpy()[rec]
         table = pd.DataFrame({
             "exports": np.bincount(src, weights=r["exports"].to_numpy()[rec], minlength=n),
-            SHIPMENTS: np.bincount(src, weights=r[SHIPMENTS].to_numpy()[rec], minlength=n),
+            SHIPMENTS: np.bincount(src, weights=shipments, minlength=n),
+            # controls the spillover cannot move: shipments less exports, and never-exporters' shipments
+            DOMESTIC_SHIPMENTS: np.bincount(src, weights=shipments - r["exports"].to_numpy()[rec], minlength=n),
+            NON_EXPORTER_SHIPMENTS: np.bincount(src, weights=shipments * self._never_exports()[rec], minlength=n),
             "employees": np.bincount(src, weights=r["employees"].to_numpy()[rec], minlength=n),
             "n_establishments": counts,
             "n_exporting": np.bincount(src, weights=exporting, minlength=n).astype(np.int64),
@@ -226,6 +311,14 @@ class Catchments:
                           axis=1)
         keep = self.sources["is_centre"].to_numpy() & (counts > 0)
         return table.loc[keep].reset_index(drop=True)
+
+    def _never_exports(self) -> np.ndarray:
+        """For each receiver row: the establishment has no exports in any year of the table."""
+        if "never_exports" not in self._cache:
+            r = self.receivers
+            ever = r.groupby("establishment_id")["exports"].transform("max").to_numpy() > 0
+            self._cache["never_exports"] = ~ever
+        return self._cache["never_exports"]
 
     @property
     def areas(self) -> pd.DataFrame:
@@ -460,7 +553,7 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
                      firm_col: str = "firm_id", year_col: str = "year", lat_col: str = "latitude",
                      lon_col: str = "longitude", exports_col: str = "exports", shipments_col: str = "shipments",
                      employees_col: str = "employees", capital_col: str = "paid_in_capital",
-                     overseas_ratio_col: str = OPR) -> Catchments:
+                     overseas_ratio_col: str = OPR, industry_col: str | None = "industry") -> Catchments:
     """Find, for every centre and year, the establishments within ``radius_km``.
 
     Parameters
@@ -486,9 +579,18 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         whether its plants are centres is unknown; "drop" keeps them out of
         the centres (and, as large firms' plants, out of every area), counted.
 
+    industry_col : if the firm table has this column, a firm id that stands
+        for firms of different industries in one year raises, and one whose
+        industry changes between years warns (an id reused across industries
+        links plants to the wrong firm); ``None`` skips the check.
+
     Other arguments name the columns. Raises :class:`SpatialInputError`
     (a ``ValueError``) with counts for bad coordinates, duplicate keys,
-    missing values, ratios missing for large firms, or when no centre is found.
+    missing, negative or non-numeric values, exports that are 0 everywhere,
+    firm ids of different types in the two tables, ratios missing for large
+    firms, or when no centre is found. Warns (:class:`SpatialInputWarning`)
+    when numbers stored as text are read, when exports exceed shipments
+    (in 工業統計調査 shipments include exports) and when a firm id changes industry.
     """
     _check_choice("missing_coordinates", missing_coordinates, ("raise", "drop"))
     _check_choice("missing_overseas_ratio", missing_overseas_ratio, ("raise", "drop"))
@@ -505,20 +607,32 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
 
     est = establishments[est_cols].reset_index(drop=True)
     est.columns = ["establishment_id", "firm_id", "year", "latitude", "longitude", "exports", SHIPMENTS, "employees"]
+    where = establishments.index
+    for col, name in ((year_col, "year"), (lat_col, "latitude"), (lon_col, "longitude")):
+        est[name] = _numeric_column(est[name], col, "establishments", where)
+    est["year"] = _whole_years(est["year"], year_col, "establishments", where)
     _check_keys(est, ["establishment_id", "year"], "establishments", (id_col, year_col))
     for col, name in ((exports_col, "exports"), (shipments_col, SHIPMENTS), (employees_col, "employees")):
-        values = pd.to_numeric(est[name], errors="coerce")
+        values = _numeric_column(est[name], col, "establishments", where)
         bad = values.isna()
         if bad.any():
             raise SpatialInputError(
                 f"establishments: column '{col}' has {int(bad.sum())} missing or non-numeric value(s) "
-                f"(rows {_rows(establishments.index[bad.to_numpy()])}); the area sums need every value: fill them "
+                f"(rows {_rows(where[bad.to_numpy()])}); the area sums need every value: fill them "
                 f"(0 for establishments that do not export) or drop those rows first and report how many.")
-        est[name] = values.astype(float)
+        negative = (values < 0).to_numpy()
+        if negative.any():
+            raise SpatialInputError(
+                f"establishments: column '{col}' is negative in {int(negative.sum())} row(s) (rows "
+                f"{_rows(where[negative])}); amounts and counts cannot be below 0: fix them (a code for "
+                "'missing' read as a number?) or drop those rows first and report how many.")
+        est[name] = values
+    _check_exports(est, exports_col, shipments_col, where)
+    origin = where  # the caller's row labels of est's rows, for messages
 
     # --- coordinates
-    lat = pd.to_numeric(est["latitude"], errors="coerce").to_numpy(dtype=float)
-    lon = pd.to_numeric(est["longitude"], errors="coerce").to_numpy(dtype=float)
+    lat = est["latitude"].to_numpy(dtype=float)
+    lon = est["longitude"].to_numpy(dtype=float)
     missing = np.isnan(lat) | np.isnan(lon)
     outside = ~missing & ((lat < LATITUDE_RANGE[0]) | (lat > LATITUDE_RANGE[1])
                           | (lon < LONGITUDE_RANGE[0]) | (lon > LONGITUDE_RANGE[1]))
@@ -545,14 +659,20 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
                       int(missing.sum()), "unit": f"establishment-years ({n_est} establishments)"})
         est = est.loc[~missing].reset_index(drop=True)
         lat, lon = lat[~missing], lon[~missing]
+        origin = origin[~missing]
     est["latitude"], est["longitude"] = lat, lon
 
     # --- firm attributes per establishment-year
     f = firms[[firm_col, year_col, capital_col, overseas_ratio_col]].reset_index(drop=True)
     f.columns = ["firm_id", "year", "capital", "opr"]
+    f["year"] = _numeric_column(f["year"], year_col, "firms", firms.index)
+    f["year"] = _whole_years(f["year"], year_col, "firms", firms.index)
+    if industry_col is not None and industry_col in firms.columns:
+        _check_industries(firms, firm_col, year_col, industry_col)
     _check_keys(f, ["firm_id", "year"], "firms", (firm_col, year_col))
-    f["capital"] = pd.to_numeric(f["capital"], errors="coerce")
-    f["opr"] = pd.to_numeric(f["opr"], errors="coerce")
+    _check_id_types(est["firm_id"], f["firm_id"], firm_col)
+    f["capital"] = _numeric_column(f["capital"], capital_col, "firms", firms.index)
+    f["opr"] = _numeric_column(f["opr"], overseas_ratio_col, "firms", firms.index)
     est = est.merge(f, on=["firm_id", "year"], how="left", validate="many_to_one")
     in_firm_table = est["firm_id"].isin(f["firm_id"]).to_numpy()
     capital = est["capital"].to_numpy(dtype=float, copy=True)
@@ -613,6 +733,12 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     receiver = ~large & ~ever  # a centre never receives (it matters if large_firm_capital > min_capital)
     receivers = est.loc[receiver, ["establishment_id", "firm_id", "year", "latitude", "longitude", "exports",
                                    SHIPMENTS, "employees"]].reset_index(drop=True)
+    if len(receivers) and not (receivers["exports"] > 0).any():
+        raise SpatialInputError(
+            f"establishments: column '{exports_col}' is 0 in every one of the {len(receivers):,} establishment-years "
+            f"that can receive a spillover (rows {_rows(origin[receiver])}): there is no export to explain, and the "
+            "model would report 0 ± 0. Check that the column holds "
+            "direct exports (直接輸出額) and was not lost on loading.")
     drops.append({"kind": "dropped", "step": f"establishment-years of large firms (capital ≥ {large_firm_capital:g}): "
                   "not counted in any area (footnote 242)", "count": int(large.sum()), "unit": "establishment-years"})
     if (ever & ~large).any():
@@ -643,6 +769,58 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         "kind": "note", "step": "receiving establishment-years outside every catchment", "count": outside,
         "unit": "establishment-years"}])], ignore_index=True)
     return catchments
+
+
+def _whole_years(years: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
+    bad = (years.isna() | (years != years.round())).to_numpy()
+    if bad.any():
+        raise SpatialInputError(f"{table}: column '{column}' is missing or not a whole year in {int(bad.sum())} "
+                                f"row(s) (rows {_rows(index[bad])}); fix or drop them first.")
+    return years.astype(np.int64)
+
+
+def _check_id_types(est_ids: pd.Series, firm_ids: pd.Series, column: str) -> None:
+    """Numbers never equal text: ids of different kinds would link no plant to its firm."""
+    kinds = {pd.api.types.is_numeric_dtype(est_ids), pd.api.types.is_numeric_dtype(firm_ids)}
+    if len(kinds) == 2:
+        raise SpatialInputError(
+            f"'{column}' is {est_ids.dtype} in establishments but {firm_ids.dtype} in firms: no plant would link "
+            "to its firm. Convert both to the same type (e.g. .astype('int64') or .astype(str)).")
+
+
+def _check_industries(firms: pd.DataFrame, firm_col: str, year_col: str, industry_col: str) -> None:
+    """A firm id used by firms of several industries: an error within a year, a warning across years."""
+    codes = firms[[firm_col, year_col, industry_col]].dropna(subset=[industry_col])
+    per_year = codes.groupby([firm_col, year_col])[industry_col].nunique()
+    clash = per_year[per_year > 1]
+    if len(clash):
+        ids = clash.index.get_level_values(0).unique()
+        rows = firms.index[(firms[firm_col].isin(ids)
+                            & firms.set_index([firm_col, year_col]).index.isin(clash.index)).to_numpy()]
+        raise SpatialInputError(
+            f"firms: {len(ids)} '{firm_col}' value(s) stand for firms of different '{industry_col}' in the same "
+            f"year (ids {_rows(ids)}; rows {_rows(rows)}): ids reused across industries. Make them unique "
+            "(e.g. combine the industry code and the id) in both tables.")
+    per_firm = codes.groupby(firm_col)[industry_col].nunique()
+    moved = per_firm.index[per_firm > 1]
+    if len(moved):
+        rows = firms.index[firms[firm_col].isin(moved).to_numpy()]
+        warnings.warn(
+            f"firms: {len(moved)} '{firm_col}' value(s) change '{industry_col}' between years (ids {_rows(moved)}; "
+            f"rows {_rows(rows)}). If ids are numbered within industries, one id is several firms and their "
+            "plants get the wrong capital and overseas production ratio: make the ids unique; if the firms "
+            "changed industry, ignore this.", SpatialInputWarning, stacklevel=3)
+
+
+def _check_exports(est: pd.DataFrame, exports_col: str, shipments_col: str, index: pd.Index) -> None:
+    """Exports above shipments: in 工業統計調査 shipments include exports, so a column is wrong or in other units."""
+    above = (est["exports"] > est[SHIPMENTS] * (1 + 1e-9) + 0.05).to_numpy()  # 0.05: rounding to 0.1
+    if above.any():
+        warnings.warn(
+            f"establishments: '{exports_col}' exceeds '{shipments_col}' in {int(above.sum())} row(s) (rows "
+            f"{_rows(index[above])}). In 工業統計調査 shipments (製造品出荷額等) include direct exports; check the "
+            f"units, or — if your shipments exclude exports — do not use control='{DOMESTIC_SHIPMENTS}'.",
+            SpatialInputWarning, stacklevel=3)
 
 
 def _check_keys(table: pd.DataFrame, key: list[str], name: str, shown: tuple[str, ...]) -> None:
@@ -758,7 +936,7 @@ class SpilloverResult:
 
     Attributes
     ----------
-    design, time_effects, cluster : how it was fitted.
+    design, time_effects, cluster, control : how it was fitted.
     data : the regression panel (index ``centre_id``, ``year``): ``exports``
         and the regressors (for ``design="exposure"`` the regressors are the
         exposures, under the same names).
@@ -779,6 +957,7 @@ class SpilloverResult:
     counts: dict[str, int]
     notes: list[str]
     radius_km: float
+    control: str = SHIPMENTS
 
     @property
     def params(self) -> pd.Series:
@@ -811,7 +990,8 @@ class SpilloverResult:
     def summary(self) -> str:
         effects = "centre and year effects" if self.time_effects else "centre effects"
         lines = [f"Spillover panel, design '{self.design}' ({DESIGN_LABELS[self.design]}), radius "
-                 f"{self.radius_km:g} km, {effects}, SEs clustered by {self.cluster}",
+                 f"{self.radius_km:g} km, {effects}, control: {CONTROL_LABELS[self.control]}, standard errors "
+                 f"{CLUSTER_LABELS[self.cluster]}",
                  f"  {self.counts['observations']:,} area-years of {self.counts['centres']:,} centres "
                  f"({self.counts['clusters']:,} clusters), {self.counts['years']} years",
                  self.table().round(4).to_string()]
@@ -882,11 +1062,12 @@ def _design_panel(catchments: Catchments, design: str, unknown_sources: str) -> 
 
 
 def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, design: str = "white_paper",
-                  time_effects: bool = False, cluster: str = "entity", unknown_sources: str = "carry",
-                  truth: Any = None, di_col: str = DI, year_col: str = "year") -> SpilloverResult:
+                  time_effects: bool = False, cluster: str = "entity", control: str = SHIPMENTS,
+                  unknown_sources: str = "carry", truth: Any = None, di_col: str = DI,
+                  year_col: str = "year") -> SpilloverResult:
     """The white paper's panel fixed-effects model of the areas' exports (or an overlap-aware variant).
 
-    ``exports[c, t] = b_opr·OPR[c, t] + b_di·DI[t] + b_ship·shipments[c, t] + α_c (+ λ_t) + ε[c, t]``,
+    ``exports[c, t] = b_opr·OPR[c, t] + b_di·DI[t] + b_ship·control[c, t] + α_c (+ λ_t) + ε[c, t]``,
     fitted with linearmodels ``PanelOLS`` (centre effects ``α_c``; year
     effects ``λ_t`` if ``time_effects``, which absorb the DI: it is then left
     out and a note says so).
@@ -896,15 +1077,32 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
         white paper's areas, with ``OPR`` and ``DI`` replaced by their sums over
         every centre reaching into the area, ``Σ_s φ[c, s]·OPR[s, t]`` and
         ``Σ_s φ[c, s]·DI[t]``; see :meth:`Catchments.exposure_areas`).
+    control : the area's shipments term. "shipments" is the white paper's
+        area shipments; in 工業統計調査 they include exports, so they move
+        with the very spillover being estimated — a *bad control* that takes
+        part of the effect away. The alternatives the spillover does not move:
+        "domestic_shipments" (shipments less exports), "non_exporter_shipments"
+        (shipments of establishments with no exports in any year) and
+        "lagged_shipments" (the area's shipments of the year before: the
+        first year of each centre is lost, counted; it still carries last
+        year's spillover, so it helps only when the ratio moves from year to
+        year); "none" leaves the term out.
     cluster : "entity" (by centre, as the white paper), "component" (by
         overlap cluster, :meth:`Catchments.components`: areas that share
-        establishments share their errors) or "none" (heteroskedasticity-robust).
+        establishments share their errors), "firm" (by the centre's firm:
+        every centre of a firm has the same ratio each year), "year" (year
+        blocks: any correlation within a year), "driscoll_kraay"
+        (linearmodels' kernel covariance: correlation across areas within a
+        year and over a few years) or "none" (heteroskedasticity-robust). The
+        last three before "none" allow for a common yearly shock; with 8 years
+        they rest on 8 yearly sums and are themselves noisy.
     unknown_sources : for ``design="exposure"``: "carry" or "drop" (see
         :meth:`Catchments.exposure_areas`).
     truth : ``world.truth`` (or a mapping) to set the true coefficients beside the estimates.
     """
     _check_choice("design", design, DESIGNS)
-    _check_choice("cluster", cluster, ("entity", "component", "none"))
+    _check_choice("cluster", cluster, CLUSTERS)
+    _check_choice("control", control, CONTROLS)
     panel, design_counts = _design_panel(catchments, design, unknown_sources)
     if panel.empty:
         raise SpatialInputError(f"No area has a receiving establishment within {catchments.radius_km:g} km: "
@@ -912,7 +1110,7 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), di_col, year_col)
     data = pd.DataFrame({
         "centre_id": panel["centre_id"].to_numpy(), "year": panel["year"].to_numpy(),
-        "exports": panel["exports"].to_numpy(),
+        "firm_id": panel["firm_id"].to_numpy(), "exports": panel["exports"].to_numpy(),
     })
     if design == "exposure":
         data[OPR] = panel["opr_exposure"].to_numpy()
@@ -920,16 +1118,27 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     else:
         data[OPR] = panel[OPR].to_numpy()
         data[DI] = panel["year"].map(di).to_numpy()
-    data[SHIPMENTS] = panel[SHIPMENTS].to_numpy()
     data = data.set_index(["centre_id", "year"]).sort_index()
     notes = []
-    regressors = [OPR, DI, SHIPMENTS]
+    if control != "none":
+        data[control] = _control_column(panel, control).reindex(data.index)
+    if control == LAGGED_SHIPMENTS:
+        lagged = data[LAGGED_SHIPMENTS]
+        design_counts = {**design_counts, "area_years_without_previous_year": int(lagged.isna().sum())}
+        data = data.loc[lagged.notna()]
+        notes.append(f"{design_counts['area_years_without_previous_year']:,} area-years without the area's "
+                     "shipments of the year before (each centre's first year) are left out.")
+    elif control == SHIPMENTS:
+        notes.append("The shipments control includes exports (as 製造品出荷額等 do), so it moves with the spillover: "
+                     "a bad control that takes part of the effect away. Compare control='domestic_shipments' or "
+                     "'non_exporter_shipments'.")
+    regressors = [OPR, DI] + ([] if control == "none" else [control])
     if time_effects:
         if design == "exposure":
             notes.append("With year effects, the DI exposure (reach × DI) keeps only the variation across areas "
                          "in reach; the common DI is absorbed.")
         else:
-            regressors = [OPR, SHIPMENTS]
+            regressors.remove(DI)
             notes.append("Year effects absorb the foreign-demand DI (the same for every area in a year): its "
                          "coefficient is not identified and it is left out.")
     if design == "exposure":
@@ -940,26 +1149,57 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     singles = data.groupby(level="centre_id").size()
     if n_years < 2:
         raise SpatialInputError("The areas cover a single year: fixed effects need at least two years.")
+    if not (data["exports"].groupby(level="centre_id").nunique() > 1).any():
+        raise SpatialInputError(
+            "The areas' exports never change within an area (e.g. 0 in every year): after the centre effects "
+            "there is nothing to explain; check the exports column.")
+    if DI in regressors and design != "exposure":
+        notes.append(f"The DI is one number per year: its coefficient rests on {n_years} yearly values, whatever "
+                     "the number of areas; only errors that allow for a common yearly shock (cluster='year' or "
+                     "'driscoll_kraay') reflect that.")
     model = PanelOLS(data["exports"], data[regressors], entity_effects=True, time_effects=time_effects)
-    if cluster == "entity":
-        fitted = model.fit(cov_type="clustered", cluster_entity=True)
-        n_clusters = int(data.index.get_level_values("centre_id").nunique())
-    elif cluster == "component":
-        comp = catchments.components()
-        groups = pd.DataFrame({"component": comp.reindex(data.index.get_level_values("centre_id")).to_numpy()},
-                              index=data.index)
-        fitted = model.fit(cov_type="clustered", clusters=groups)
-        n_clusters = int(groups["component"].nunique())
-    else:
-        fitted = model.fit(cov_type="robust")
-        n_clusters = len(data)
-    if cluster != "none" and n_clusters < 30:
+    fitted, n_clusters = _fit_with_errors(model, data, cluster, catchments)
+    if cluster not in ("none", "year", "driscoll_kraay") and n_clusters < 30:
         notes.append(f"Only {n_clusters} clusters: clustered standard errors are unreliable with so few.")
+    if cluster in ("year", "driscoll_kraay"):
+        notes.append(f"{CLUSTER_LABELS[cluster]} errors rest on {n_years} years: they are noisy themselves.")
     counts = {"observations": len(data), "centres": int(singles.size), "years": int(n_years),
               "clusters": n_clusters, "centres_with_one_year": int((singles == 1).sum()), **design_counts}
-    return SpilloverResult(design=design, time_effects=time_effects, cluster=cluster, data=data,
+    return SpilloverResult(design=design, time_effects=time_effects, cluster=cluster, data=data.drop(columns="firm_id"),
                            regressors=regressors, fitted=fitted, truth=_truth_values(truth), counts=counts,
-                           notes=notes, radius_km=catchments.radius_km)
+                           notes=notes, radius_km=catchments.radius_km, control=control)
+
+
+def _control_column(panel: pd.DataFrame, control: str) -> pd.Series:
+    """The area's shipments control, indexed by (centre_id, year); lagged: the same centre's area a year before."""
+    column = SHIPMENTS if control == LAGGED_SHIPMENTS else control
+    current = panel.set_index(["centre_id", "year"])[column].rename(control)
+    if control != LAGGED_SHIPMENTS:
+        return current
+    before = current.copy()
+    before.index = pd.MultiIndex.from_arrays([before.index.get_level_values(0),
+                                              before.index.get_level_values(1) + 1], names=["centre_id", "year"])
+    return before.reindex(current.index)  # missing when that area-year is not in the panel
+
+
+def _fit_with_errors(model: PanelOLS, data: pd.DataFrame, cluster: str, catchments: Catchments) -> tuple[Any, int]:
+    """Fit with the requested standard errors; returns the result and the number of clusters (or years)."""
+    if cluster == "entity":
+        return (model.fit(cov_type="clustered", cluster_entity=True),
+                int(data.index.get_level_values("centre_id").nunique()))
+    if cluster in ("component", "firm"):
+        if cluster == "component":
+            labels = catchments.components().reindex(data.index.get_level_values("centre_id")).to_numpy()
+        else:
+            labels = pd.factorize(data["firm_id"])[0]
+        groups = pd.DataFrame({cluster: labels}, index=data.index)
+        return model.fit(cov_type="clustered", clusters=groups), int(groups[cluster].nunique())
+    n_years = int(data.index.get_level_values("year").nunique())
+    if cluster == "year":
+        return model.fit(cov_type="clustered", cluster_time=True), n_years
+    if cluster == "driscoll_kraay":
+        return model.fit(cov_type="kernel", kernel="bartlett"), n_years
+    return model.fit(cov_type="robust"), len(data)
 
 
 def compare_designs(catchments: Catchments, foreign_demand: pd.DataFrame, *, designs: Sequence[str] = DESIGNS,
@@ -985,7 +1225,8 @@ def compare_designs(catchments: Catchments, foreign_demand: pd.DataFrame, *, des
 
 
 def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: Any, *, time_effects: bool = False,
-                 unknown_sources: str = "carry", di_col: str = DI, year_col: str = "year") -> pd.DataFrame:
+                 control: str = SHIPMENTS, unknown_sources: str = "carry", di_col: str = DI,
+                 year_col: str = "year") -> pd.DataFrame:
     """The omitted-variable bias of the white paper's design, from the neighbours' terms it leaves out.
 
     If a centre's effect is shared as the exposure design assumes, an area's
@@ -994,19 +1235,25 @@ def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: An
     (reach − 1)·DI. The white paper's regression leaves them out, so each of
     its coefficients is off by ``Γ·(β, γ)``, where ``Γ`` holds the
     coefficients of a regression of ``N_opr`` and ``N_di`` on the included
-    regressors with the same fixed effects. Returns, per included
-    regressor, ``Γ`` and the expected bias.
+    regressors (``control`` as in :func:`fit_spillover`) with the same
+    fixed effects. Returns, per included regressor, ``Γ`` and the expected
+    bias. It is the overlap's bias only: a bad control adds its own.
     """
     values = _truth_values(truth)
     if OPR not in values or DI not in values:
         raise ValueError("overlap_bias needs the true coefficients of both the ratio and the DI (truth=world.truth).")
+    _check_choice("control", control, CONTROLS)
     panel, _ = catchments.exposure_areas(unknown_sources)
     di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), di_col, year_col)
     data = pd.DataFrame({"centre_id": panel["centre_id"], "year": panel["year"], OPR: panel[OPR],
-                         DI: panel["year"].map(di), SHIPMENTS: panel[SHIPMENTS],
-                         "N_opr": panel["opr_neighbours"],
+                         DI: panel["year"].map(di), "N_opr": panel["opr_neighbours"],
                          "N_di": panel["reach_neighbours"] * panel["year"].map(di)}).set_index(["centre_id", "year"])
-    included = [OPR, SHIPMENTS] if time_effects else [OPR, DI, SHIPMENTS]
+    controls = []
+    if control != "none":
+        data[control] = _control_column(panel, control).reindex(data.index)
+        data = data.loc[data[control].notna()]
+        controls = [control]
+    included = [OPR] + ([] if time_effects else [DI]) + controls
     gamma = {}
     for omitted in ("N_opr", "N_di"):
         fit = PanelOLS(data[omitted], data[included], entity_effects=True, time_effects=time_effects).fit()
@@ -1039,7 +1286,8 @@ def plot_decomposition(table: pd.DataFrame, *, ax: Axes | None = None) -> Figure
     else:
         fig = ax.figure
     terms = list(table.index)
-    colours = {OPR: "C3", DI: "C0", SHIPMENTS: "0.6", "year_effects": "C2", "other": "0.85", "total": "0.25"}
+    colours = {OPR: "C3", DI: "C0", SHIPMENTS: "0.6", DOMESTIC_SHIPMENTS: "0.6", NON_EXPORTER_SHIPMENTS: "0.6",
+               LAGGED_SHIPMENTS: "0.6", "year_effects": "C2", "other": "0.85", "total": "0.25"}
     y = np.arange(len(terms))
     values = table["contribution"].to_numpy(dtype=float)
     bars = ax.barh(y, values, color=[colours.get(t, "C4") for t in terms], edgecolor="0.3", linewidth=0.6)

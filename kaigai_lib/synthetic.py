@@ -39,7 +39,12 @@ How the world works (each piece is a parameter of :class:`WorldParams`):
    shipments. When catchments overlap, an establishment receives the boosts
    of every centre in range (footnote 241's independence assumption holds
    in the data-generating process; the estimator's problem is double
-   counting).
+   counting). As in 工業統計調査, an establishment's shipments include its
+   exports, boost included (``shipments_include_exports``): area shipments
+   respond to the centre's ratio, so the white paper's shipments control is
+   a bad control. Establishments' own exports share a common yearly shock
+   (``establishment_export_year_shock_sd``), so areas' errors are correlated
+   within a year.
 
 Same seed and parameters give byte-identical tables on any machine: every
 random component has its own child stream of one ``numpy`` ``SeedSequence``
@@ -266,6 +271,12 @@ class WorldParams:
         "Share (0–1) of centres placed inside another centre's catchment; 0 keeps catchments apart.", 0.1)
     supplier_share: float = _doc("Share of small establishments located as suppliers near a centre.", 0.3)
     establishment_exporter_share: float = _doc("Share of small establishments that export.", 0.25)
+    shipments_include_exports: bool = _doc(
+        "Establishments' shipments include their exports, spillover boost included, as in 工業統計調査's "
+        "製造品出荷額等 (so area shipments are a bad control); False keeps the boost out of shipments.", True)
+    establishment_export_year_shock_sd: float = _doc(
+        "S.d. of a common yearly log shock to every establishment's own exports (foreign demand the DI misses): "
+        "areas' errors are correlated within a year, so errors clustered by centre are too small.", 0.05)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -319,8 +330,10 @@ def _validate(p: WorldParams) -> None:
     for name in ("productivity_shock_sd", "output_noise_sd", "labour_shock_sd", "investment_shock_sd",
                  "capital_target_sd", "sales_noise_sd", "wage_noise_sd", "overseas_production_noise_sd",
                  "selection_strength", "median_employees", "spillover_radius_km", "capital_adjustment",
-                 "global_firm_capital"):
+                 "global_firm_capital", "establishment_export_year_shock_sd"):
         non_negative(name)
+    if not isinstance(p.shipments_include_exports, (bool, np.bool_)):
+        problems.append(f"shipments_include_exports={p.shipments_include_exports!r}: must be True or False")
     if p.median_employees <= 0 or p.spillover_radius_km <= 0:
         problems.append("median_employees and spillover_radius_km must be > 0")
     for name in ("productivity_persistence", "labour_shock_persistence"):
@@ -401,7 +414,10 @@ class Truth:
         ``radius_km``, ``n_centres`` (plants of large manufacturers with
         production abroad in some establishment year) and
         ``share_in_several_catchments``: among the establishments inside at
-        least one catchment, the share inside two or more.
+        least one catchment, the share inside two or more;
+        ``shipments_include_exports`` (1.0 or 0.0) and
+        ``export_year_shock_<year>`` for every establishment year (the common
+        log shock to establishments' own exports; 0 in the first year).
     """
 
     params: WorldParams
@@ -988,9 +1004,12 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
     ar[:, 0] = r.normal(0.0, 0.08, n_est)
     for t in range(1, n_years):
         ar[:, t] = 0.6 * ar[:, t - 1] + r.normal(0.0, 0.08, n_est)
-    shipments = base_ship[:, None] * np.exp(year_shock[None, :] + ar)
+    activity = base_ship[:, None] * np.exp(year_shock[None, :] + ar)
     export_noise = np.exp(r.normal(0.0, 0.10, (n_est, n_years)))
-    exports = np.where(exporter[:, None], export_share[:, None] * shipments * export_noise, 0.0)
+    planned_exports = np.where(exporter[:, None], export_share[:, None] * activity, 0.0)
+    # Drawn last from this stream (a zero s.d. draws as many), so the shock's size changes nothing else.
+    export_year_shock = np.concatenate([[0.0], r.normal(0.0, p.establishment_export_year_shock_sd, n_years - 1)])
+    exports = planned_exports * export_noise * np.exp(export_year_shock[None, :])
 
     # Spillover boosts: each centre's β·OPR + γ·(DI − min DI), split by base shipments
     # among the receiving exporters within the radius.
@@ -1013,6 +1032,9 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
         stream = p.spillover_opr_coefficient * opr[c] + p.spillover_di_coefficient * di_shift
         boost[members] += weights[:, None] * stream[None, :]
     exports = exports + boost
+    # 製造品出荷額等 include exports: domestic shipments plus every export, the spillover boost included.
+    domestic = activity - planned_exports
+    shipments = domestic + exports if p.shipments_include_exports else activity
 
     in_catchment = coverage > 0
     spill = {
@@ -1022,6 +1044,8 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
         "catchment_overlap_parameter": p.catchment_overlap,
         "n_centres": float(len(centre_rows)),
         "share_in_several_catchments": float((coverage > 1).sum() / max(in_catchment.sum(), 1)),
+        "shipments_include_exports": float(p.shipments_include_exports),
+        **{f"export_year_shock_{year}": float(v) for year, v in zip(est_years, export_year_shock, strict=True)},
     }
     establishments = pd.DataFrame({
         "establishment_id": np.repeat(np.arange(1, n_est + 1), n_years),
@@ -1074,9 +1098,12 @@ COLUMN_GENERATION: dict[str, dict[str, str]] = {
                     "supplier_share of small establishments near a centre.",
         "longitude": "As latitude.",
         "employees": "Panel plants: a share of the owner's employees; small establishments: log-normal.",
-        "shipments": "Employees × a plant productivity × a common yearly factor × AR(1) noise.",
-        "exports": "Exporters: an export share × shipments × noise; plus, within spillover_radius_km of each "
-                   "centre, a share of spillover_opr_coefficient × OPR + spillover_di_coefficient × (DI − min DI).",
+        "shipments": "Activity (employees × a plant productivity × a common yearly factor × AR(1) noise) less "
+                     "the planned exports, plus the exports (spillover boost included) when "
+                     "shipments_include_exports, as in 製造品出荷額等; else the activity.",
+        "exports": "Exporters: an export share × activity × noise × a common yearly shock "
+                   "(establishment_export_year_shock_sd); plus, within spillover_radius_km of each centre, a share "
+                   "of spillover_opr_coefficient × OPR + spillover_di_coefficient × (DI − min DI).",
     },
     "foreign_demand": {
         "year": "Every year of the firm panel.",
