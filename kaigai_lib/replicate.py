@@ -269,22 +269,28 @@ def _scan_csv(path: Path, table: str) -> str:
 def _scan_rows(reader: Any, path: Path, option: str) -> None:
     import csv
 
+    line = 1  # where the record being read starts: a quoted field may span lines
     try:
         header = next(reader, [])
         repeated = sorted({c for c in header if header.count(c) > 1})
         if repeated:
             raise ReplicationError(f"{option}: {path} has the column name(s) {repeated} more than once in its "
                                    "header (line 1); rename or drop the copies so each column is read once.")
+        line = reader.line_num + 1
         for row in reader:
             if row and len(row) != len(header):
                 raise ReplicationError(
-                    f"{option}: {path} line {reader.line_num} has {len(row)} field(s) but the header has "
-                    f"{len(header)}; a comma inside a value needs quotes (\"1,5\"), and a short row is not "
-                    "filled in: fix that line.")
+                    f"{option}: {path} line {line} has {len(row)} field(s) but the header has {len(header)}; a "
+                    f"comma inside a value needs quotes (\"1,5\"), a quote (\") must be closed, and a short row "
+                    "is not filled in: fix that line.")
+            if "\x00" in "".join(row):
+                raise ReplicationError(f"{option}: {path} line {line} holds a NUL byte (a binary or damaged file); "
+                                       "export the table again as CSV.")
+            line = reader.line_num + 1
     except csv.Error as error:
-        hint = ("; a field this long usually means a quote (\") that is never closed" if "field larger" in str(error)
-                else "")
-        raise ReplicationError(f"{option}: {path} line {reader.line_num}: {error}{hint} — fix that line.") from None
+        hint = ("; a field this long usually means a quote (\") opened there is never closed" if "field larger"
+                in str(error) else "")
+        raise ReplicationError(f"{option}: {path} line {line}: {error}{hint} — fix that line.") from None
 
 
 def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> pd.DataFrame:
@@ -344,7 +350,7 @@ def _value_problems(data: pd.DataFrame, table: str) -> list[str]:
                                 "that long is usually an unclosed quote — fix those lines.")
             continue
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            if column.kind == "year" and series.dtype == object:
+            if column.kind == "year":
                 dates = pd.to_datetime(series, errors="coerce", format="mixed")
                 if dates.notna().mean() > 0.5:
                     problems.append(f"{where} holds dates (e.g. {series.dropna().iloc[0]!r}); give the fiscal "
