@@ -394,9 +394,10 @@ def write_file_atomically(path: str | os.PathLike[str], write: Any, *, inputs: I
         with signals_as_exceptions():
             write(Path(temporary))
             os.chmod(temporary, 0o644)
-            os.replace(temporary, target)
+            with signals_deferred():
+                os.replace(temporary, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with signals_deferred(), contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     return target
