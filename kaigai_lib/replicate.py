@@ -250,7 +250,7 @@ def _scan_csv(path: Path, table: str) -> str:
     import gzip
 
     option = f"--{table.replace('_', '-')}"
-    opener: Any = gzip.open if path.suffix == ".gz" else open
+    opener: Any = gzip.open if path.suffix.lower() == ".gz" else open
     with opener(path, "rb") as handle:
         if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
             raise ReplicationError(f"{option}: {path} is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
@@ -276,6 +276,9 @@ def _scan_rows(reader: Any, path: Path, option: str) -> None:
         if repeated:
             raise ReplicationError(f"{option}: {path} has the column name(s) {repeated} more than once in its "
                                    "header (line 1); rename or drop the copies so each column is read once.")
+        if len(header) == 1 and (separator := next((c for c in ";\t|" if c in header[0]), None)):
+            raise ReplicationError(f"{option}: {path} is separated by {separator!r}, not commas (its header is one "
+                                   f"column, {header[0][:60]!r}…); save it as comma-separated CSV.")
         line = reader.line_num + 1
         for row in reader:
             if row and len(row) != len(header):
@@ -306,7 +309,7 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> 
         raise ReplicationError(f"{option}: {path} is a folder; give the {table} file inside it.")
     if path.stat().st_size == 0:
         raise ReplicationError(f"{option}: {path} is empty.")
-    suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+    suffix = ("".join(path.suffixes[-2:]) if path.suffix.lower() == ".gz" else path.suffix).lower()
     try:
         if suffix in (".parquet", ".pq"):
             data = pd.read_parquet(path)
@@ -314,10 +317,11 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> 
             encoding = _scan_csv(path, table)
             if encoding == "cp932" and notes is not None:
                 notes.append(f"{option}: {path} is not UTF-8; read it as Shift-JIS (cp932).")
-            data = pd.read_csv(path, encoding=encoding)
+            data = pd.read_csv(path, encoding=encoding, compression="gzip" if suffix.endswith(".gz") else None)
         else:
+            excel = " In Excel: Save as → 'CSV UTF-8 (comma delimited)'." if suffix in (".xlsx", ".xls") else ""
             raise ReplicationError(f"{option}: {path} is neither CSV (.csv, .csv.gz) nor "
-                                   "Parquet (.parquet); convert it to one of them.")
+                                   f"Parquet (.parquet); convert it to one of them.{excel}")
     except ReplicationError:
         raise
     except Exception as error:  # pyarrow and the CSV parser raise many kinds

@@ -7,6 +7,7 @@ folder, no lock file).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -230,6 +231,17 @@ INPUT_CASES: dict[str, tuple[Mutation, str | list[str]]] = {
                          + b"\xff\xfe\x00"), "neither UTF-8 nor Shift-JIS"),
     "not gzip": (text("firms", lambda content: content, name="firms.csv.gz"), ["cannot read", "firms.csv.gz"]),
     "a folder": (lambda frames, folder: {"firms": folder}, "is a folder; give the firms file"),
+    "semicolon-separated": (text("firms", lambda content: content.replace(",", ";")),
+                            ["firms.csv is separated by ';', not commas", "comma-separated"]),
+    "tab-separated": (text("establishments", lambda content: content.replace(",", "\t")),
+                      "establishments.csv is separated by '\\t'"),
+    "Excel workbook": (text("firms", lambda content: b"PK\x03\x04", name="firms.xlsx"),
+                       ["firms.xlsx is neither CSV", "Save as"]),
+    "upper-case .CSV.GZ is read": (  # read (not refused as 'neither CSV'), so its bad value is what is reported
+        lambda frames, folder: {"establishments": _write(folder / "E.CSV.GZ", gzip.compress(
+            frames["establishments"].assign(exports=lambda d: d["exports"].where(d.index != 3, -np.inf))
+            .to_csv(index=False).encode()))},
+        ["establishments: column 'exports'", "infinite values at rows 3"]),
     "Excel serial dates in year": (frame("firms", excel_serials),
                                    ["column 'year'", "must be a year in 1900–2100", "Excel serial dates"]),
     "Excel serial start years": (frame("firms", set_cell("export_start_year", 0, 36526.0)),
