@@ -213,7 +213,13 @@ class _Lock:
 
     def acquire(self) -> None:
         while True:
-            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            try:  # never through a link: truncating the lock file must not truncate what a link points to
+                descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as error:
+                raise OutputError(f"{self.what}: cannot use the lock file {self.path} ({error.strerror}); if it is "
+                                  "a link or a folder, someone else made it: remove it, or choose another "
+                                  "folder.") from None
+            handle = os.fdopen(descriptor, "r+", encoding="utf-8")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:

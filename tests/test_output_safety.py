@@ -420,3 +420,12 @@ def test_two_runs_into_the_same_out_exactly_one_succeeds(world: Path, tmp_path: 
     assert marker is not None and marker["command"] == "replicate" and "effects.csv" in marker["files"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging, no lock
     assert main(["check-disclosure", str(out)]) == 0
+
+
+def test_a_link_planted_as_the_lock_file_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("precious")
+    os.symlink(tmp_path / "precious.txt", tmp_path / ".out.kaigai-lock")
+    before = snapshot(tmp_path)
+    with pytest.raises(OutputError, match="cannot use the lock file"):
+        OutputFolder(tmp_path / "out", command="generate").__enter__()
+    assert snapshot(tmp_path) == before and (tmp_path / "precious.txt").read_text() == "precious"
