@@ -355,9 +355,12 @@ def _value_problems(data: pd.DataFrame, table: str) -> list[str]:
             continue
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             if column.kind == "year":
-                dates = pd.to_datetime(series, errors="coerce", format="mixed")
-                if dates.notna().mean() > 0.5:
-                    problems.append(f"{where} holds dates (e.g. {series.dropna().iloc[0]!r}); give the fiscal "
+                text = series.dropna()
+                if not pd.api.types.is_datetime64_any_dtype(text):  # "2015" is a year; "2015-04-01" is not
+                    text = text[pd.to_numeric(text, errors="coerce").isna()]
+                dates = pd.to_datetime(text, errors="coerce", format="mixed")
+                if len(text) and dates.notna().mean() > 0.5:
+                    problems.append(f"{where} holds dates (e.g. {text.iloc[0]!r}); give the fiscal "
                                     f"year as a number, e.g. df['{column.name}'] = dates.dt.year.")
             continue
         values = series.astype(float)

@@ -248,6 +248,11 @@ INPUT_CASES: dict[str, tuple[Mutation, str | list[str]]] = {
                                  ["column 'export_start_year'", "Excel serial dates"]),
     "dates as text in year": (frame("firms", lambda d: d.assign(year=d["year"].astype(str) + "-04-01")),
                               ["column 'year'", "holds dates", "'1995-04-01'"]),
+    "dates in a Parquet year column": (frame("firms", lambda d: d.assign(year=pd.to_datetime(d["year"].astype(str)
+                                                                                          + "-04-01")), "parquet"),
+                                       ["column 'year'", "holds dates"]),
+    "a stray word in a year column": (frame("firms", set_cell("year", 5, "unknown")),
+                                      "column 'year' (調査対象年度, fiscal year) should be year"),
     "fractional year": (frame("firms", lambda d: set_cell("year", 2, 2001.5)(d.astype({"year": float}))),
                         "column 'year'"),
     "1e300 sales": (frame("firms", set_cell("sales", 7, 1e300)),
