@@ -28,6 +28,7 @@ import logging
 import math
 import time
 import tomllib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,7 +318,9 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> 
             encoding = _scan_csv(path, table)
             if encoding == "cp932" and notes is not None:
                 notes.append(f"{option}: {path} is not UTF-8; read it as Shift-JIS (cp932).")
-            data = pd.read_csv(path, encoding=encoding, compression="gzip" if suffix.endswith(".gz") else None)
+            with warnings.catch_warnings():  # mixed types in a column are reported by validate_inputs, by name
+                warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+                data = pd.read_csv(path, encoding=encoding, compression="gzip" if suffix.endswith(".gz") else None)
         else:
             excel = " In Excel: Save as → 'CSV UTF-8 (comma delimited)'." if suffix in (".xlsx", ".xls") else ""
             raise ReplicationError(f"{option}: {path} is neither CSV (.csv, .csv.gz) nor "
