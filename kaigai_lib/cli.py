@@ -6,7 +6,7 @@
     kaigai exercises grade --key KEY --answers ANSWERS [--out GRADES]
     kaigai generate --preset national --seed 0 --out DIR   a synthetic world in the input schema
     kaigai replicate --firms F --establishments F --foreign-demand F [--config TOML] --out DIR
-    kaigai check-disclosure DIR                    re-check a results folder; non-zero exit if anything fails
+    kaigai check-disclosure DIR [--config TOML]   re-check a results folder; 0 passes, 1 problems, 2 cannot check
 
 Also ``python -m kaigai_lib …``. User errors (a malformed file, a missing
 column) print a message on stderr and exit with status 2, without a
@@ -138,19 +138,40 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+CHECK_PROBLEMS = 1  # check-disclosure: the folder was checked and fails
+
+
 def _check_disclosure(args: argparse.Namespace) -> int:
-    from kaigai_lib.disclosure import check_folder
+    """Exit 0: passes; 1: problems (listed); 2: could not check (no folder, unreadable manifest or config)."""
+    from kaigai_lib.disclosure import DisclosureRules, check_results
+    from kaigai_lib.replicate import ReplicationError, read_config
 
     folder = Path(args.folder)
-    if not folder.is_dir():
-        raise UserError(f"{folder} is not a folder.")
-    problems = check_folder(folder)
-    if problems:
-        print(f"{folder}: {len(problems)} disclosure problem(s):", file=sys.stderr)
-        for problem in problems:
+    if not folder.is_dir() or folder.is_symlink():
+        raise UserError(f"{folder} is not a folder (give the results folder written by kaigai replicate); "
+                        "nothing was checked.")
+    try:  # the secure room's rules: the config given here, or the defaults — never rules found in the folder
+        rules = read_config(args.config).disclosure if args.config else DisclosureRules()
+    except ReplicationError as error:
+        raise UserError(f"--config: {error}; nothing was checked.") from error
+    try:
+        report = check_results(folder, rules)
+    except Exception as error:  # a file the checks could not read: never a traceback, and never a pass
+        raise UserError(f"{folder}: could not check ({type(error).__name__}: {error}); nothing was "
+                        "checked.") from error
+    if report.cannot_check:
+        raise UserError(f"{report.cannot_check} Nothing was checked.")
+    source = f"the rules of {args.config}" if args.config else "the default rules"
+    if report.problems:
+        print(f"{folder}: {len(report.problems)} disclosure problem(s) against {source} ({rules.describe()}):",
+              file=sys.stderr)
+        for problem in report.problems:
             print(f"  - {problem}", file=sys.stderr)
-        return 1
-    print(f"{folder}: every table and figure passes disclosure control.")
+        return CHECK_PROBLEMS
+    print(f"{folder}: every table and figure passes disclosure control against {source} ({report.files} files; "
+          "rules written in the folder are not used).")
+    for review in report.reviews:
+        print(f"  review by the output checker: {review}")
     return 0
 
 
@@ -209,8 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.set_defaults(func=_replicate)
 
-    p = commands.add_parser("check-disclosure", help="re-check a results folder against its disclosure rules")
+    p = commands.add_parser("check-disclosure", help="re-check a results folder against the secure room's "
+                                                     "disclosure rules (exit 0 passes, 1 problems, 2 cannot check)")
     p.add_argument("folder", metavar="DIR")
+    p.add_argument("--config", metavar="TOML", help="the secure room's replicate.toml whose [disclosure] rules "
+                                                    "apply (default: the built-in defaults)")
     p.set_defaults(func=_check_disclosure)
     return parser
 

@@ -23,6 +23,7 @@ by ``kaigai generate`` (a ``kaigai_world.json`` beside the firm file) get a
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import math
@@ -30,7 +31,7 @@ import time
 import tomllib
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,14 @@ import numpy as np
 import pandas as pd
 
 from kaigai_lib.disclosure import (
+    PROTECTION_COLUMNS,
     CellCheck,
     DisclosureRules,
     apply_checks,
     check_cell,
     check_folder,
+    combine,
+    suppress_differences,
     write_manifest,
 )
 from kaigai_lib.schema import SCHEMAS, SchemaError, validate
@@ -469,11 +473,25 @@ def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
 
 def _pair_check(treated: tuple[np.ndarray, np.ndarray], control: tuple[np.ndarray, np.ndarray],
                 rules: DisclosureRules) -> CellCheck:
-    """A difference of two groups' means: both groups must pass on their own."""
-    a, b = check_cell(*treated, rules), check_cell(*control, rules)
-    reason = "; ".join(f"{who}: {c.reason}" for who, c in (("starters", a), ("controls", b)) if not c.passes)
-    return CellCheck(min(a.n_firms, b.n_firms), max(a.dominance_share, b.dominance_share), a.passes and b.passes,
-                     reason)
+    """A difference of two groups' means: the starters and the controls must each pass on their own."""
+    return combine({"starters": check_cell(*treated, rules), "controls": check_cell(*control, rules)}, rules)
+
+
+def percentile_window(values: np.ndarray, firm_ids: np.ndarray, q: float, k: int) -> np.ndarray:
+    """Rows of the ``k`` distinct firms nearest in rank to the ``q``-th percentile, one row per firm.
+
+    The published percentile is the mean of these rows: walking outwards from the percentile's rank, each
+    firm enters once (with its observation nearest the percentile), so a firm with many firm-years around
+    the percentile weighs 1/k like every other, and no single firm's value is shown. Empty if the group has
+    fewer than ``k`` firms.
+    """
+    order = np.argsort(values, kind="stable")
+    centre = q / 100 * (len(order) - 1)
+    nearest = order[np.argsort(np.abs(np.arange(len(order)) - centre), kind="stable")]
+    _, first = np.unique(firm_ids[nearest], return_index=True)  # each firm's nearest row
+    if len(first) < k:
+        return np.array([], dtype=int)
+    return nearest[np.sort(first)[:k]]
 
 
 # --------------------------------------------------------------------------- stages
@@ -491,7 +509,13 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     peak_memory_gb: dict[str, float] = field(default_factory=dict)  # process peak RSS after each stage
 
+    others: dict[str, str] = field(default_factory=dict)  # report, log -> what they hold (for the checker)
+
     def write(self, name: str, table: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
+        """Write a protected table; it must carry the protection columns (:func:`apply_checks`)."""
+        missing = [c for c in PROTECTION_COLUMNS if c not in table]
+        if missing:
+            raise ReplicationError(f"internal: {name} lacks the disclosure columns {missing}; not written.")
         table.to_csv(self.out / name, index=False)
         self.tables[name] = value_columns
         return table
@@ -517,11 +541,14 @@ def stage_tfp(run: Run) -> None:
     firms["compensation_per_employee"] = firms["compensation"] / firms["employees"]
     run.firms = firms
     table = result.summary()
+    rules, order = run.config.disclosure, int(run.config.tfp["poly_order"])
+    # first stage: the labour coefficient and a constant + polynomial in (k, m) of order p: (p+1)(p+2)/2 terms
+    n_parameters = 1 + (order + 1) * (order + 2) // 2
     checks = []
-    for industry in table["industry"]:
+    for industry, n_obs in zip(table["industry"], table["n_obs"], strict=True):
         rows = firms.loc[firms["industry"] == industry]
-        checks.append(check_cell(rows["firm_id"].to_numpy(), rows["value_added"].to_numpy(),
-                                 run.config.disclosure))
+        firms_check = check_cell(rows["firm_id"].to_numpy(), rows["value_added"].to_numpy(), rules)
+        checks.append(combine({"firms": firms_check}, rules, residual_df=float(n_obs) - n_parameters))
     if run.world is not None:
         truth = run.world.truth.production.set_index("industry")
         names = {"log_employees": "beta_labour", "log_capital_stock": "beta_capital"}
@@ -553,6 +580,10 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
         checks.append(_pair_check((treated[wp.changes.id].to_numpy(), treated[column].to_numpy()),
                                   (control[wp.changes.id].to_numpy(), control[column].to_numpy()),
                                   run.config.disclosure))
+    # a group and its subgroup (e.g. "all" beside size classes) of one outcome × horizon may not differ by
+    # fewer than min_firms starters or controls
+    checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
+                                  table["group"].astype(str).tolist(), run.config.disclosure)
     if wp.truth is not None:
         # the realised ATT of the matched starters in each cell, on the estimate's scale
         truth = wp.truth.rename(columns={"true_pct" if wp.scale == "percent" else "true_log": "truth"})
@@ -576,19 +607,18 @@ def stage_distributions(run: Run) -> None:
     rows, checks = [], []
     for variable in ("tfp_relative", "compensation_per_employee"):
         for group, part in firms.groupby("ownership"):
-            values = part[variable].to_numpy(float)
-            c = check_cell(part["firm_id"].to_numpy(), np.abs(values), rules)
-            # each percentile is the mean of the 2·min_firms observations nearest to it in rank,
-            # so no single firm's value is ever shown
-            k = 2 * rules.min_firms
-            ordered = np.sort(values)
+            values, ids = part[variable].to_numpy(float), part["firm_id"].to_numpy()
+            groups = {"firms": check_cell(ids, np.abs(values), rules)}
+            # each percentile: the mean over 2·min_firms distinct firms around it, one row each
+            # (percentile_window); each window is a group of its own for the count rule
             stats = {"mean": float(values.mean())}
             for q in (10, 25, 50, 75, 90):
-                centre = round(q / 100 * (len(ordered) - 1))
-                lo = max(0, min(centre - k // 2, len(ordered) - k))
-                stats[f"p{q}"] = float(ordered[lo:lo + k].mean()) if len(ordered) >= k else np.nan
+                window = percentile_window(values, ids, q, 2 * rules.min_firms)
+                stats[f"p{q}"] = float(values[window].mean()) if len(window) else np.nan
+                if len(window):
+                    groups[f"p{q} window"] = check_cell(ids[window], None, rules)
             rows.append({"variable": variable, "group": group, **stats})
-            checks.append(c)
+            checks.append(combine(groups, rules))
     values = ["mean", "p10", "p25", "p50", "p75", "p90"]
     table = apply_checks(pd.DataFrame(rows), checks, values)
     run.write("distributions.csv", table, values)
@@ -615,29 +645,63 @@ def _plot_distribution_table(table: pd.DataFrame) -> Any:
 
 
 def stage_spatial(run: Run) -> pd.DataFrame:
+    """The spillover model and its decomposition; each checked on its centre firms and receiving firms."""
     from kaigai_lib import spatial
 
-    settings = run.config.analysis
-    catchments = spatial.build_catchments(run.inputs["establishments"], run.inputs["firms"],
+    settings, rules = run.config.analysis, run.config.disclosure
+    establishments = run.inputs["establishments"]
+    catchments = spatial.build_catchments(establishments, run.inputs["firms"],
                                           radius_km=float(settings["radius_km"]),
                                           min_capital=float(settings["global_firm_capital"]))
     result = spatial.fit_spillover(catchments, run.inputs["foreign_demand"],
                                    truth=run.world.truth.spillover if run.world is not None else None)
+    areas = catchments.areas[["centre_id", "firm_id", "year", spatial.OPR]]
+    receivers = catchments.members.merge(establishments[["establishment_id", "year", "firm_id", "exports"]],
+                                         on=["establishment_id", "year"], how="left")
+    # centre firms: only those whose ratio moves within a centre identify its coefficient (centre effects
+    # absorb the rest); each weighs its squared within-centre variation
+    within = areas[spatial.OPR] - areas.groupby("centre_id")[spatial.OPR].transform("mean")
+    moving = within.abs() > 1e-12
+    centre_firms = check_cell(areas.loc[moving, "firm_id"].to_numpy(), (within[moving] ** 2).to_numpy(), rules)
+    receiving = check_cell(receivers["firm_id"].to_numpy(), receivers["exports"].to_numpy(), rules)
+    residual_df = float(result.fitted.df_resid)
+    model = combine({"centre firms": centre_firms, "receiving firms": receiving}, rules, residual_df=residual_df)
     table = result.table().reset_index()
-    # contributors: the firms owning the receiving establishments, weighted by their exports
-    members = catchments.members.merge(
-        run.inputs["establishments"][["establishment_id", "year", "firm_id", "exports"]],
-        on=["establishment_id", "year"], how="left")
-    c = check_cell(members["firm_id"].to_numpy(), members["exports"].to_numpy(), run.config.disclosure)
     values = [col for col in table.columns if table[col].dtype.kind == "f" and col != "truth"]
-    protected = apply_checks(table, [c] * len(table), values)
+    protected = apply_checks(table, [model] * len(table), values)
     run.write("spillover.csv", protected, values)
+
     decomposition = result.decomposition().reset_index()
+    start, end = decomposition.attrs.get("start"), decomposition.attrs.get("end")
+    shown_terms = dict(zip(protected["regressor"], ~protected["suppressed"], strict=True))
+    # the areas observed in both years: the mean changes rest on their centre firms and receiving firms
+    both = set(areas.loc[areas["year"] == start, "centre_id"]) & set(areas.loc[areas["year"] == end, "centre_id"])
+    ends = areas.loc[areas["centre_id"].isin(both) & areas["year"].isin([start, end])]
+    change = ends.pivot_table(index=["centre_id", "firm_id"], columns="year", values=spatial.OPR).reset_index()
+    change_size = (change.get(end, 0.0) - change.get(start, 0.0)).abs().to_numpy()
+    in_both = receivers.loc[receivers["centre_id"].isin(both) & receivers["year"].isin([start, end])]
+    groups = {"centre firms": check_cell(change["firm_id"].to_numpy(), change_size, rules),
+              "receiving firms": check_cell(in_both["firm_id"].to_numpy(), in_both["exports"].to_numpy(), rules)}
+    checks = []
+    for term, coefficient in zip(decomposition["term"], decomposition["coefficient"], strict=True):
+        check = combine(groups, rules, residual_df=residual_df if pd.notna(coefficient) else None)
+        if term in shown_terms and not shown_terms[term]:
+            check = replace(check, passes=False,
+                            reason=f"its coefficient is suppressed in spillover.csv; {check.reason}")
+        checks.append(check)
+    if not all(c.passes for c in checks[:-1]):
+        # "other" is the total minus every contribution: beside the total it would give a hidden term back
+        for i, term in enumerate(decomposition["term"]):
+            if term == "other" and checks[i].passes:
+                checks[i] = replace(checks[i], passes=False,
+                                    reason="differencing: with a term suppressed, the rest would reveal it")
     dvalues = [col for col in decomposition.columns if decomposition[col].dtype.kind == "f"]
-    run.write("spillover_decomposition.csv",
-              apply_checks(decomposition, [c] * len(decomposition), dvalues), dvalues)
-    if c.passes:
-        run.save_figure(result.plot_decomposition(), "fig_II-2-4-4_spillover_decomposition",
+    shown = run.write("spillover_decomposition.csv", apply_checks(decomposition, checks, dvalues), dvalues)
+    if not shown["suppressed"].any():
+        # drawn from the protected table, never from the estimates in memory
+        figure_table = shown.set_index("term")
+        figure_table.attrs.update(decomposition.attrs)
+        run.save_figure(spatial.plot_decomposition(figure_table), "fig_II-2-4-4_spillover_decomposition",
                         ["spillover.csv", "spillover_decomposition.csv"])
     run.log.info("spillovers: %d centres, overlap share %.3f", len(catchments.centres), catchments.overlap_share)
     return protected
@@ -692,9 +756,8 @@ def _report(run: Run, effects: pd.DataFrame) -> None:
              "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
              "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
              "</head><body>", "<h1>kaigai replication report</h1>",
-             f"<p>Disclosure rules: at least {run.config.disclosure.min_firms} firms per cell; the "
-             f"{run.config.disclosure.dominance_n} largest firms may hold at most "
-             f"{run.config.disclosure.dominance_share:.0%} of a cell. Suppressed cells are blank.</p>",
+             f"<p>Disclosure rules: {html.escape(run.config.disclosure.describe())}. Suppressed cells are "
+             "blank; results.json lists every file with its status, rule and counts.</p>",
              "<h2>Stage times</h2>", pd.Series(run.timings, name="seconds").round(1).to_frame().to_html()]
     for figure in sorted(f for f in run.figures if f.endswith(".png")):
         parts.append(f"<h2>{figure[:-4]}</h2><img src='{figure}' style='max-width:100%'>")
@@ -784,17 +847,36 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
         run.peak_memory_gb[stage] = _peak_rss_gb()
         run.log.info("stage %s done in %.1f s (peak memory so far %.2f GB)", stage, run.timings[stage],
                      run.peak_memory_gb[stage])
-    effects = pd.concat(effects_parts, ignore_index=True)
-    order = [*EFFECT_COLUMNS, *(["truth"] if "truth" in effects else []),
-             "n_firms", "dominance_share", "suppressed", "suppression_reason"]
-    effects = effects[order]
+    effects = _effects_table(effects_parts)
     run.write("effects.csv", effects, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
     _growth_figure(run, effects)
     _report(run, effects)
-    write_manifest(run.out, run.config.disclosure, run.tables, run.figures)
-    problems = check_folder(run.out)
+    problems = publish_disclosure(run)
     if problems:
         raise ReplicationError("disclosure check failed on the results:\n  - " + "\n  - ".join(problems))
+
+
+def _effects_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    effects = pd.concat(parts, ignore_index=True)
+    return effects[[*EFFECT_COLUMNS, *(["truth"] if "truth" in effects else []), *PROTECTION_COLUMNS]]
+
+
+def publish_disclosure(run: Run) -> list[str]:
+    """Write results.json and the manifest for every file in ``run.out``; re-check the folder with the run's rules.
+
+    The run's log is closed first, so that the sha256 recorded for it stays true.
+    """
+    for handler in list(run.log.handlers):
+        if isinstance(handler, logging.FileHandler) \
+                and Path(handler.baseFilename).resolve().parent == Path(run.out).resolve():
+            run.log.removeHandler(handler)
+            handler.close()
+    others = {"report.html": "the figures and the protected effects table on one page",
+              "run.log": "stage times, peak memory and aggregate counts (no microdata values)"}
+    settings = {**run.config.analysis, **{f"tfp.{k}": v for k, v in run.config.tfp.items()}}
+    write_manifest(run.out, run.config.disclosure, run.tables, run.figures,
+                   {name: what for name, what in others.items() if (run.out / name).exists()}, settings)
+    return check_folder(run.out, run.config.disclosure)
 
 
 def _growth_figure(run: Run, effects: pd.DataFrame) -> None:

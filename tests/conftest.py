@@ -62,3 +62,26 @@ def course_site(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     if cache.is_dir():
         shutil.copytree(cache, out / "_build" / ".jupyter_cache")
     return build_book(out, hide_solutions=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# A tiny world written by `kaigai generate` and one `kaigai replicate` of it, shared by the disclosure tests
+
+@pytest.fixture(scope="session")
+def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kaigai_lib.cli import main
+
+    folder = tmp_path_factory.mktemp("tiny-inputs") / "tiny"
+    assert main(["generate", "--preset", "tiny", "--seed", "3", "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_results(tiny_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kaigai_lib.cli import main
+
+    out = tmp_path_factory.mktemp("tiny-results") / "results"
+    assert main(["replicate", "--firms", str(tiny_inputs / "firms.parquet"), "--establishments",
+                 str(tiny_inputs / "establishments.csv"), "--foreign-demand", str(tiny_inputs / "foreign_demand.csv"),
+                 "--out", str(out)]) == 0
+    return out

@@ -1,0 +1,263 @@
+"""``kaigai check-disclosure``: every kind of tampering with a results folder is caught, with the rules of the
+secure room (never those written in the folder). Exit 0 passes, 1 problems listed, 2 could not check."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kaigai_lib.cli import main
+from kaigai_lib.disclosure import MANIFEST, OUTPUT_MARKER, sha256_of
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+
+
+def _reseal(folder: Path, name: str) -> None:
+    """What a careful forger does after an edit: record the file's new sha256 and columns in the manifest, so
+    only the rules themselves can catch the change."""
+    manifest = _manifest(folder)
+    entry = manifest["files"][name]
+    entry["sha256"] = sha256_of(folder / name)
+    if entry["kind"] == "table":
+        entry["columns"] = pd.read_csv(folder / name, nrows=0).columns.tolist()
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _edit_table(name: str, change: Callable[[pd.DataFrame], pd.DataFrame], *, reseal: bool = True,
+                declare: bool = True) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        change(table).to_csv(folder / name, index=False)
+        if reseal:
+            columns = _manifest(folder)["files"][name]["columns"]
+            _reseal(folder, name)
+            if not declare:  # the sha256 is made to fit but the new column stays undeclared
+                manifest = _manifest(folder)
+                manifest["files"][name]["columns"] = columns
+                (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    return mutate
+
+
+def _set_first_shown(column: str, value: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def change(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[table.index[table["suppressed"] == "False"][0], column] = value
+        return table
+    return change
+
+
+def _add_column(column: str, values: Callable[[int], list]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def change(table: pd.DataFrame) -> pd.DataFrame:
+        table.insert(0, column, values(len(table)))
+        return table
+    return change
+
+
+def _write(relative: str, content: bytes) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return mutate
+
+
+def _append(name: str, content: bytes) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        with open(folder / name, "ab") as handle:
+            handle.write(content)
+    return mutate
+
+
+def _loosen_rules_in_folder(folder: Path) -> None:
+    """Edit the rules written in the folder to min_firms = 1 and show a one-firm row, resealed."""
+    manifest = _manifest(folder)
+    manifest["rules_when_written"]["min_firms"] = 1
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    _edit_table("effects.csv", lambda t: t.assign(**{"n_firms": ["1"] * len(t)}))(folder)
+
+
+def _suppress_but_keep_value(table: pd.DataFrame) -> pd.DataFrame:
+    table.loc[table.index[0], "suppressed"] = "True"
+    return table
+
+
+def _marker(folder: Path, **changes: object) -> None:
+    """The marker kaigai_lib.outputs.OutputFolder.commit writes, then ``changes``."""
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                   if p.is_file() and p.name != OUTPUT_MARKER)  # replicate's own marker is replaced, not listed
+    marker = {"written_by": "kaigai", "command": "replicate", "created": "2026-11-30T03:00:00", "files": files,
+              "sha256": {f: sha256_of(folder / f) for f in files}}
+    marker.update(changes)
+    (folder / OUTPUT_MARKER).write_text(json.dumps(marker), encoding="utf-8")
+
+
+def _marker_with_wrong_hash(folder: Path) -> None:
+    _marker(folder)
+    marker = json.loads((folder / OUTPUT_MARKER).read_text())
+    marker["sha256"]["effects.csv"] = "0" * 64
+    (folder / OUTPUT_MARKER).write_text(json.dumps(marker))
+
+
+def _symlink(folder: Path) -> None:
+    (folder / "link.csv").symlink_to(folder / "effects.csv")
+
+
+def _delete(name: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).unlink()
+
+
+def _manifest_text(text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def _manifest_escape(folder: Path) -> None:
+    manifest = _manifest(folder)
+    manifest["files"]["../outside.csv"] = manifest["files"]["effects.csv"]
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _garbage_table(folder: Path) -> None:
+    (folder / "effects.csv").write_bytes(bytes(range(256)) * 40)
+    manifest = _manifest(folder)
+    manifest["files"]["effects.csv"]["sha256"] = sha256_of(folder / "effects.csv")
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _ids(n: int) -> list[str]:
+    return [f"F{100000 + i}" for i in range(n)]
+
+
+TAMPERING: dict[str, tuple[Callable[[Path], None], int, str]] = {
+    "edited png figure": (_append("fig_II-2-4-1_effects.png", b"\x00"), 1,
+                          "fig_II-2-4-1_effects.png: sha256 differs"),
+    "edited svg figure": (_append("fig_II-2-4-2_3_distributions.svg", b"<!-- 123.456 -->"), 1,
+                          "fig_II-2-4-2_3_distributions.svg: sha256 differs"),
+    "edited report.html": (_append("report.html", b"<p>firm 17: sales 1234.5</p>"), 1, "report.html: sha256 differs"),
+    "edited run.log": (_append("run.log", b"firm 17 sales 1234.5\n"), 1, "run.log: sha256 differs"),
+    "edited value, not resealed": (_edit_table("effects.csv", _set_first_shown("estimate", "0.5"), reseal=False), 1,
+                                   "effects.csv: sha256 differs"),
+    "extra csv": (_write("extra.csv", b"firm,sales\n1,10\n"), 1, "extra.csv: not in the manifest"),
+    "extra parquet": (_write("microdata.parquet", b"PAR1...."), 1, "microdata.parquet: not in the manifest"),
+    "extra file without extension": (_write("notes", b"1234.5"), 1, "notes: not in the manifest"),
+    "extra hidden file": (_write(".cache", b"1234.5"), 1, ".cache: not in the manifest"),
+    "extra file, other case": (_write("EFFECTS.CSV", b"estimate\n1\n"), 1, "EFFECTS.CSV: not in the manifest"),
+    "extra file in a sub-folder": (_write("sub/effects.csv", b"estimate\n1\n"), 1, "sub/effects.csv: not in the "
+                                                                                  "manifest"),
+    "empty sub-folder": (lambda folder: (folder / "empty").mkdir(), 1, "empty/: a folder not in the manifest"),
+    "symbolic link": (_symlink, 1, "link.csv: a symbolic link"),
+    "listed file deleted": (_delete("spillover.csv"), 1, "spillover.csv: listed in the manifest but missing"),
+    "edited rules in the folder": (_loosen_rules_in_folder, 1, "fewer than 3 firms but shown"),
+    "blanked count": (_edit_table("effects.csv", _set_first_shown("n_firms", "")), 1,
+                      "blank or non-numeric count in 'n_firms'"),
+    "non-numeric count": (_edit_table("effects.csv", _set_first_shown("n_treated", "many")), 1,
+                          "blank or non-numeric count in 'n_treated'"),
+    "blanked group counts": (_edit_table("effects.csv", _set_first_shown("groups", "")), 1,
+                             "without the firm count of each group"),
+    "one group below the rule": (_edit_table("effects.csv", _set_first_shown("groups", "starters=1;controls=90")), 1,
+                                 "with a group of fewer than 3 firms but shown"),
+    "dominance raised": (_edit_table("distributions.csv", _set_first_shown("dominance_share", "0.99")), 1,
+                         "dominance share above 0.85"),
+    "p % rule broken": (_edit_table("effects.csv", _set_first_shown("p_ratio", "0.01")), 1, "below the p % rule"),
+    "coefficient without residual df": (_edit_table("spillover.csv", _set_first_shown("residual_df", "4")), 1,
+                                        "fewer than 10 residual degrees of freedom"),
+    "coefficient on few firms": (_edit_table("production.csv", _set_first_shown("groups", "firms=5")), 1,
+                                 "a coefficient identified by fewer than 10 firms"),
+    "suppressed with its value kept": (_edit_table("effects.csv", _suppress_but_keep_value), 1,
+                                       "suppressed but values still present"),
+    "suppressed flag not boolean": (_edit_table("effects.csv", _set_first_shown("suppressed", "no")), 1,
+                                    "'suppressed' must be True or False"),
+    "text in a value column": (_edit_table("effects.csv", _set_first_shown("estimate", "F000123")), 1,
+                               "holds text where a number belongs"),
+    "firm_id column": (_edit_table("effects.csv", _add_column("firm_id", lambda n: list(range(n)))), 1,
+                       "identifier column(s) ['firm_id']"),
+    "企業番号 column": (_edit_table("distributions.csv", _add_column("企業番号", lambda n: list(range(n)))), 1,
+                    "identifier column(s) ['企業番号']"),
+    "Firm ID in full-width letters": (_edit_table("production.csv", _add_column("Ｆｉｒｍ ＩＤ", _ids)), 1,
+                                      "identifier column(s) ['Ｆｉｒｍ ＩＤ']"),
+    "事業所番号 column": (_edit_table("spillover.csv", _add_column("事業所番号", _ids)), 1, "identifier column(s)"),
+    "column of id-like values": (_edit_table("effects.csv", _add_column("code", _ids)), 1,
+                                 "column 'code' holds values that look like identifiers"),
+    "undeclared column": (_edit_table("effects.csv", _add_column("note", lambda n: ["x"] * n), declare=False), 1,
+                          "column(s) ['note'] not declared in the manifest"),
+    "marker smuggling a list": (lambda folder: _marker(folder, extra=[1234.5, 17]), 1,
+                                "key 'extra' holds more than a plain value"),
+    "marker with a wrong sha256": (_marker_with_wrong_hash, 1, "sha256 of effects.csv differs from the file"),
+    "marker listing an unknown file": (lambda folder: _marker(folder, files=["secret.csv"], sha256={}), 1,
+                                       "lists files that are not in the disclosure manifest"),
+    "unreadable manifest": (_manifest_text("{not json"), 2, "unreadable manifest"),
+    "manifest without files": (_manifest_text('{"rules": {}}'), 2, "unreadable manifest"),
+    "manifest pointing outside": (_manifest_escape, 2, "points outside the folder"),
+    "no manifest": (_delete(MANIFEST), 2, "no disclosure manifest"),
+    "manifest that is a list": (_manifest_text("[1, 2]"), 2, "unreadable manifest"),
+    "binary garbage as a table, resealed": (_garbage_table, 1, "effects.csv:"),
+    "a named pipe": (lambda folder: os.mkfifo(folder / "pipe"), 1, "pipe: not in the manifest"),
+}
+
+
+@pytest.fixture
+def copy(tiny_results: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "results"
+    shutil.copytree(tiny_results, folder, symlinks=True)
+    return folder
+
+
+def test_the_untouched_folder_passes_and_a_valid_marker_is_accepted(copy: Path,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    assert main(["check-disclosure", str(copy)]) == 0
+    _marker(copy, elapsed_seconds=12.5)
+    assert main(["check-disclosure", str(copy)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "passes disclosure control against the default rules" in out and "review by the output checker" in out
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERING))
+def test_tampering_is_caught(case: str, copy: Path, capsys: pytest.CaptureFixture) -> None:
+    mutate, status, message = TAMPERING[case]
+    mutate(copy)
+    code = main(["check-disclosure", str(copy)])
+    err = capsys.readouterr().err
+    assert code == status, err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_rules_come_from_the_secure_room_config(copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    strict = tmp_path / "room.toml"
+    strict.write_text("[disclosure]\nmin_firms = 100000\n", encoding="utf-8")
+    assert main(["check-disclosure", str(copy), "--config", str(strict)]) == 1
+    assert "fewer than 100000 firms but shown" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[disclosure]\nmin_firms = true\n", encoding="utf-8")
+    assert main(["check-disclosure", str(copy), "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "min_firms" in err and "nothing was checked" in err
+
+
+def test_not_a_folder_cannot_be_checked(copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "file.csv").write_text("a\n1\n")
+    (tmp_path / "link").symlink_to(copy)
+    for target in (tmp_path / "file.csv", tmp_path / "missing", tmp_path / "link"):
+        assert main(["check-disclosure", str(target)]) == 2
+        assert "is not a folder" in capsys.readouterr().err
+
+
+def test_results_json_lists_every_file_with_status_rule_counts_and_sha256(tiny_results: Path) -> None:
+    report = json.loads((tiny_results / "results.json").read_text(encoding="utf-8"))
+    listed = {entry["file"]: entry for entry in report["files"]}
+    on_disk = {p.name for p in tiny_results.iterdir()} - {"results.json", MANIFEST, OUTPUT_MARKER}
+    assert set(listed) == on_disk
+    for name, entry in listed.items():
+        assert entry["status"] in {"pass", "review", "fail"} and entry["rule"]
+        assert entry["sha256"] == sha256_of(tiny_results / name)
+    effects = listed["effects.csv"]
+    assert effects["status"] == "pass"
+    assert effects["counts"]["rows"] == len(pd.read_csv(tiny_results / "effects.csv"))
+    assert all(g.startswith("starters=") and ";controls=" in g for g in effects["counts"]["groups_per_row"])
+    assert report["rules"]["p_percent"] == 10.0 and report["settings"]["radius_km"] == 5.0
