@@ -103,24 +103,21 @@ def _exercises_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-WORLD_FILE = "kaigai_world.json"
-
-
 def _generate(args: argparse.Namespace) -> int:
     """Write firms, establishments and foreign_demand (Parquet and CSV), plus the world's truth."""
     import json
-    import shutil
-    import tempfile
 
+    from kaigai_lib.outputs import OutputFolder
+    from kaigai_lib.replicate import WORLD_FILE
     from kaigai_lib.synthetic import generate
 
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise UserError(f"{out} is not empty: choose another --out, or add --force to replace it.")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: give a whole number ≥ 0.")
+    folder = OutputFolder(args.out, command="generate", force=args.force)  # refuses an unsafe --out up front
     started = time.perf_counter()
-    world = generate(preset=args.preset, seed=args.seed)
-    staging = Path(tempfile.mkdtemp(prefix=".kaigai-generate-", dir=out.parent if out.parent.exists() else None))
-    try:
+    with folder:
+        world = generate(preset=args.preset, seed=args.seed)
+        staging = folder.path
         tables = {"firms": world.firms, "establishments": world.establishments,
                   "foreign_demand": world.foreign_demand}
         for name, table in tables.items():
@@ -134,14 +131,8 @@ def _generate(args: argparse.Namespace) -> int:
         (staging / WORLD_FILE).write_text(json.dumps(
             {"generator": "kaigai_lib.synthetic.generate", "preset": args.preset, "seed": args.seed,
              "truth": "truth/"}, indent=2), encoding="utf-8")
-        staging.chmod(0o755)  # mkdtemp makes it private; the world is an ordinary output folder
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    print(f"Wrote a synthetic world (preset {args.preset}, seed {args.seed}) to {out}/ in "
+        out = folder.commit()
+    print(f"Wrote a synthetic world (preset {args.preset}, seed {args.seed}) to {args.out}/ in "
           f"{time.perf_counter() - started:.1f} s: {len(world.firms):,} firm-years, "
           f"{len(world.establishments):,} establishment-years; truth in {out}/truth/.")
     return 0
@@ -248,10 +239,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stopped(signum: int) -> int:
+    """One line for a run stopped by a signal; the exit status is the shell's 128 + signal number."""
+    import signal
+
+    name = signal.Signals(signum).name
+    how = "Ctrl-C" if signum == signal.SIGINT else name
+    print(f"kaigai: stopped by {how}; nothing half-written was left (the staging folder is removed and --out is "
+          "as before, or complete if the signal came during the final move).", file=sys.stderr)
+    return 128 + signum
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``kaigai`` command with ``argv`` (default: the process's arguments); return the exit status."""
-    from kaigai_lib.exercises import ExerciseError
-    from kaigai_lib.replicate import ReplicationError
+    """Run the ``kaigai`` command with ``argv`` (default: the process's arguments); return the exit status.
+
+    Every error becomes one line on stderr and exit status 2 (``check-disclosure``: 1 = problems found);
+    Ctrl-C, SIGTERM and SIGHUP stop the command with 128 + the signal number, after the clean-up. A traceback
+    is shown only for a bug in kaigai itself and only with ``KAIGAI_DEBUG=1``.
+    """
+    import os
+    import signal
+
+    from kaigai_lib.outputs import Interrupted, signals_as_exceptions
 
     parser = build_parser()
     try:
@@ -259,11 +268,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # usage errors and --help: argparse has printed the message
         return int(exit_.code or 0)
     try:
-        return args.func(args)
-    except (UserError, ExerciseError, ReplicationError, ValueError, FileNotFoundError, IsADirectoryError,
-            PermissionError) as error:
-        print(f"kaigai: error: {error}", file=sys.stderr)
+        with signals_as_exceptions():
+            return args.func(args)
+    except KeyboardInterrupt:
+        return _stopped(signal.SIGINT)
+    except Interrupted as stop:
+        return _stopped(stop.signum)
+    except MemoryError:
+        print("kaigai: error: out of memory; close other programs, or run on a machine with more memory "
+              "(the national-scale run needs about 8 GB).", file=sys.stderr)
         return USER_ERROR
+    except (UserError, ValueError, OSError) as error:  # OutputError, ReplicationError, ExerciseError are ValueErrors
+        print(f"kaigai: error: {_describe(error)}", file=sys.stderr)
+        return USER_ERROR
+    except Exception as error:  # a bug in kaigai: still one line, and how to see more
+        if os.environ.get("KAIGAI_DEBUG"):
+            raise
+        print(f"kaigai: unexpected error ({type(error).__name__}: {error}). This is a bug in kaigai; please "
+              "report it with the command you ran (set KAIGAI_DEBUG=1 to see the traceback).", file=sys.stderr)
+        return USER_ERROR
+
+
+def _describe(error: BaseException) -> str:
+    """The error's message; an OS error also names its file (``str(OSError)`` alone can be bare)."""
+    if isinstance(error, UnicodeDecodeError):
+        return (f"a file is not UTF-8 ({error}); save it as UTF-8 (e.g. iconv -f CP932 -t UTF-8 in > out) and "
+                "run again.")
+    if isinstance(error, OSError) and error.filename and str(error.filename) not in str(error):
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error)
 
 
 if __name__ == "__main__":

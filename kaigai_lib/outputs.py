@@ -6,10 +6,14 @@ Rules (DESIGN.md, "Never lose a file"):
   an input file or folder or an ancestor of one, a symlink, an existing file, or a folder whose parent is
   missing;
 - an existing, non-empty ``--out`` is replaced only with ``force=True`` and only if its marker
-  (:data:`OUTPUT_MARKER`) says kaigai wrote it *and* it holds nothing but the files that marker lists;
+  (:data:`OUTPUT_MARKER`) says kaigai wrote it *and* it holds nothing but the files that marker lists, each
+  unchanged (sha256); a file added or changed in ``--out`` during the run stops the final move instead;
 - results are written into a staging folder beside ``--out`` and moved into place in one rename at the end;
-  an error, Ctrl-C, SIGTERM or SIGHUP removes the staging folder and leaves ``--out`` as it was;
-- one run at a time per ``--out`` (a lock beside it); a second run is refused with a clear message.
+  an error, Ctrl-C, SIGTERM or SIGHUP removes the staging folder and leaves ``--out`` as it was (the moves
+  and the clean-up themselves run with those signals held, so they are never cut in half; a signal that
+  was ignored when the command started, e.g. SIGHUP under ``nohup``, stays ignored);
+- one run at a time per ``--out`` (a lock beside it); a second run is refused with a clear message. What a
+  killed run (SIGKILL) left beside ``--out`` is tidied by the next run under the lock.
 
 Usage::
 
@@ -114,8 +118,12 @@ def check_output_path(out: str | os.PathLike[str], *, command: str, inputs: Iter
         raise OutputError(f"{option} {out} is a symbolic link: give a real folder path (kaigai never writes "
                           "through links, so it cannot replace what the link points to).")
     target = Path(os.path.abspath(raw))
+    if target.parent.exists() and not target.parent.is_dir():
+        raise OutputError(f"{option} {out}: {target.parent} is a file, not a folder; give a path inside a folder.")
     if not target.parent.is_dir():
         raise OutputError(f"{option} {out}: its parent folder {target.parent} does not exist; create it first.")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {out}: you cannot write into {target.parent}; choose a folder you own.")
     resolved = target.parent.resolve() / target.name
     cwd = Path.cwd().resolve()
     if resolved == cwd or _is_relative_to(cwd, resolved):
@@ -124,11 +132,13 @@ def check_output_path(out: str | os.PathLike[str], *, command: str, inputs: Iter
         raise OutputError(f"{option} {out} is an existing file: give a folder path that is new or was written "
                           f"by 'kaigai {command}'.")
     for item in inputs:
-        source = Path(os.path.abspath(item))
-        source = source.parent.resolve() / source.name if source.parent.exists() else source
-        if source == resolved or _is_relative_to(source, resolved):
-            raise OutputError(f"{option} {out} is, or contains, the input {item}: write the results to another "
-                              "folder so no input can be replaced.")
+        literal = Path(os.path.abspath(item))
+        # the path as given and the file it finally points to: a link to an input is that input too
+        for source in {literal.parent.resolve() / literal.name if literal.parent.exists() else literal,
+                       literal.resolve()}:
+            if source == resolved or _is_relative_to(source, resolved):
+                raise OutputError(f"{option} {out} is, or contains, the input {item}: write the results to "
+                                  "another folder so no input can be replaced.")
     if resolved.is_dir() and any(resolved.iterdir()):
         marker = read_marker(resolved)
         if not force:
@@ -140,9 +150,31 @@ def check_output_path(out: str | os.PathLike[str], *, command: str, inputs: Iter
                               "folder.")
         extra = foreign_entries(resolved)
         if extra:
-            raise OutputError(f"{option} {out} holds files kaigai did not write ({', '.join(extra[:5])}"
-                              f"{' …' if len(extra) > 5 else ''}): move them out, or choose a new folder.")
+            raise OutputError(f"{option} {out} holds files kaigai did not write ({_some(extra)}): move them out, "
+                              "or choose a new folder.")
+        edited = edited_entries(resolved)
+        if edited:
+            raise OutputError(f"{option} {out} holds files changed since kaigai wrote them ({_some(edited)}): "
+                              "move them out (or restore them), or choose a new folder.")
     return resolved
+
+
+def _some(entries: list[str]) -> str:
+    return ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+
+
+def edited_entries(folder: Path) -> list[str]:
+    """Files of a kaigai output folder whose content differs from the sha256 its marker recorded."""
+    marker = read_marker(folder)
+    recorded = marker.get("sha256", {}) if marker else {}
+    if not isinstance(recorded, dict):
+        return []
+    edited = []
+    for name, digest in sorted(recorded.items()):
+        path = folder / name
+        if path.is_symlink() or (path.exists() and (not path.is_file() or sha256_of(path) != digest)):
+            edited.append(name)
+    return edited
 
 
 @contextlib.contextmanager
@@ -157,6 +189,8 @@ def signals_as_exceptions() -> Iterator[None]:
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_IGN:  # e.g. SIGHUP under nohup: the user asked to ignore it
+            continue
         previous[signum] = signal.signal(signum, raise_interrupted)
     try:
         yield
@@ -179,7 +213,13 @@ class _Lock:
 
     def acquire(self) -> None:
         while True:
-            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            try:  # never through a link: truncating the lock file must not truncate what a link points to
+                descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as error:
+                raise OutputError(f"{self.what}: cannot use the lock file {self.path} ({error.strerror}); if it is "
+                                  "a link or a folder, someone else made it: remove it, or choose another "
+                                  "folder.") from None
+            handle = os.fdopen(descriptor, "r+", encoding="utf-8")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:
@@ -211,6 +251,23 @@ class _Lock:
         self.handle = None
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, so a move into place or a clean-up is never cut
+    in half; a signal that arrived meanwhile is delivered (and raised) right after it."""
+    if not _in_main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class OutputFolder:
     """A staging folder that becomes ``out`` in one move on :meth:`commit`, and vanishes on any failure."""
 
@@ -226,17 +283,39 @@ class OutputFolder:
         self._signals: contextlib.AbstractContextManager[None] | None = None
 
     def __enter__(self) -> OutputFolder:
-        self._lock.acquire()
-        try:  # another run may have finished between the first check and the lock
-            self.out = check_output_path(self.requested, command=self.command, inputs=self.inputs,
-                                         force=self.force, option=self.option)
-            self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kaigai-staging-", dir=self.out.parent))
-        except BaseException:
-            self._lock.release()
-            raise
         self._signals = signals_as_exceptions()
         self._signals.__enter__()
+        try:
+            with signals_deferred():
+                self._lock.acquire()
+                self._recover()
+                # another run may have finished between the first check and the lock
+                self.out = check_output_path(self.requested, command=self.command, inputs=self.inputs,
+                                             force=self.force, option=self.option)
+                self.path = Path(tempfile.mkdtemp(prefix=self._prefix("staging"), dir=self.out.parent))
+        except BaseException:
+            self._lock.release()
+            self._signals.__exit__(None, None, None)
+            raise
         return self
+
+    def _prefix(self, kind: str) -> str:
+        return f".{self.out.name}.kaigai-{kind}-"
+
+    def _recover(self) -> None:
+        """Under the lock, no other run is live: tidy what a killed run (SIGKILL, power loss) left beside ``out``.
+
+        A staging folder is an unfinished result and goes; an earlier result parked for replacement goes back
+        to ``out`` if ``out`` is missing (the run died between the two moves), and goes otherwise.
+        """
+        kinds = (self._prefix("old"), self._prefix("staging"))
+        for leftover in sorted(self.out.parent.iterdir()):
+            if not leftover.name.startswith(kinds) or leftover.is_symlink() or not leftover.is_dir():
+                continue
+            parked = leftover / "previous"
+            if leftover.name.startswith(self._prefix("old")) and parked.is_dir() and not self.out.exists():
+                os.rename(parked, self.out)
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def commit(self, extra: dict[str, Any] | None = None) -> Path:
         """Write the marker (every file with its sha256) and move the staging folder onto ``out``."""
@@ -247,33 +326,55 @@ class OutputFolder:
         (self.path / OUTPUT_MARKER).write_text(json.dumps(marker, indent=2, ensure_ascii=False) + "\n",
                                                encoding="utf-8")
         self.path.chmod(0o755)  # mkdtemp makes it private; results are an ordinary folder
-        old = None
-        if self.out.exists():
-            if any(self.out.iterdir()):
-                extra_files = foreign_entries(self.out)
-                if read_marker(self.out) is None or extra_files:
-                    raise OutputError(f"{self.option} {self.requested} changed during the run "
-                                      f"({', '.join(extra_files[:5]) or 'its kaigai marker is gone'}): nothing was "
-                                      "replaced; move those files out and run again.")
-                old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.kaigai-old-", dir=self.out.parent))
-                os.rename(self.out, old / "previous")
-            else:
-                self.out.rmdir()
-        os.rename(self.path, self.out)
-        self.path = self.out
-        self.committed = True
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with signals_deferred():
+            old = self._park_previous()
+            os.rename(self.path, self.out)
+            self.path = self.out
+            self.committed = True
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         return self.out
+
+    def _park_previous(self) -> Path | None:
+        """Move an earlier result out of the way (to a folder beside ``out``); refuse if someone added or
+        changed a file in ``out`` during the run, so nothing of theirs is deleted."""
+        if not self.out.exists() and not self.out.is_symlink():
+            return None
+
+        def changed(folder: Path) -> OutputError | None:
+            if folder.is_symlink() or not folder.is_dir():
+                return OutputError(f"{self.option} {self.requested} was replaced by a file or link during the run: "
+                                   "nothing was replaced; choose another folder and run again.")
+            if not any(folder.iterdir()):
+                return None
+            added = foreign_entries(folder) + edited_entries(folder)
+            if read_marker(folder) is None or added:
+                return OutputError(f"{self.option} {self.requested} changed during the run "
+                                   f"({_some(added) if added else 'files appeared in it'}): nothing was replaced; "
+                                   "move those files out and run again.")
+            return None
+
+        problem = changed(self.out)
+        if problem:
+            raise problem
+        old = Path(tempfile.mkdtemp(prefix=self._prefix("old"), dir=self.out.parent))
+        os.rename(self.out, old / "previous")
+        problem = changed(old / "previous")  # a file may have landed between the check and the move
+        if problem:
+            os.rename(old / "previous", self.out)
+            old.rmdir()
+            raise problem
+        return old
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
-            if not self.committed:
-                shutil.rmtree(self.path, ignore_errors=True)
+            with signals_deferred():
+                if not self.committed:
+                    shutil.rmtree(self.path, ignore_errors=True)
+                self._lock.release()
         finally:
             if self._signals is not None:
                 self._signals.__exit__(None, None, None)
-            self._lock.release()
 
 
 def write_file_atomically(path: str | os.PathLike[str], write: Any, *, inputs: Iterable[str | os.PathLike[str]] = (),
@@ -299,9 +400,10 @@ def write_file_atomically(path: str | os.PathLike[str], write: Any, *, inputs: I
         with signals_as_exceptions():
             write(Path(temporary))
             os.chmod(temporary, 0o644)
-            os.replace(temporary, target)
+            with signals_deferred():
+                os.replace(temporary, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with signals_deferred(), contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     return target

@@ -26,10 +26,10 @@ from __future__ import annotations
 import html
 import json
 import logging
-import shutil
-import tempfile
+import math
 import time
 import tomllib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,79 +66,354 @@ class ReplicationError(ValueError):
     """A problem with the inputs or the config, reported without a traceback."""
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One ``[analysis]``/``[tfp]`` key of replicate.toml: its type, range and meaning (for the messages)."""
+
+    kind: str  # "int", "number" or "int list"
+    minimum: float
+    maximum: float
+    meaning: str
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable, or None. A bool is never a number (TOML ``true`` is not 1)."""
+        items = value if self.kind == "int list" else [value]
+        if self.kind == "int list" and (not isinstance(value, list) or not value):
+            return f"must be a list of whole numbers, e.g. [-3, -2] ({self.meaning})"
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int | float) \
+                    or (self.kind != "number" and not isinstance(item, int)):
+                what = "a number" if self.kind == "number" else "a whole number"
+                return f"must be {what}, not {type(item).__name__} {item!r} ({self.meaning})"
+            if not (math.isfinite(item) and self.minimum <= item <= self.maximum):
+                return f"{item!r} is out of range: {self.minimum:g}–{self.maximum:g} ({self.meaning})"
+        return None
+
+
+ANALYSIS_SETTINGS: dict[str, Setting] = {
+    "export_horizons": Setting("int", 1, 15, "years after the start of exporting, the white paper's 5"),
+    "fdi_horizons": Setting("int", 1, 15, "years after the start of FDI, the white paper's 10"),
+    "placebo_horizons": Setting("int list", -15, -2, "placebo years before the start; −1 is the base year"),
+    "first_export_start_year": Setting("int", 1900, 2100, "earliest export start year evaluated"),
+    "first_fdi_start_year": Setting("int", 1900, 2100, "earliest FDI start year evaluated"),
+    "radius_km": Setting("number", 0.01, 500, "catchment radius around a global firm's plant, in km"),
+    "global_firm_capital": Setting("number", 0, 1e9, "paid-in capital of a global firm, million yen"),
+    "foreign_owned_ratio": Setting("number", 0, 100, "foreign capital ratio above which a firm is foreign-owned, %"),
+}
+TFP_SETTINGS: dict[str, Setting] = {"poly_order": Setting("int", 2, 3, "order of the LP first-stage polynomial")}
+
+
 @dataclass
 class Config:
     columns: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in TABLES})
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
     analysis: dict[str, Any] = field(default_factory=lambda: dict(ANALYSIS_DEFAULTS))
     tfp: dict[str, Any] = field(default_factory=lambda: dict(TFP_DEFAULTS))
+    notes: list[str] = field(default_factory=list)  # e.g. "read as cp932": shown to the user and logged
+
+
+HOW_TO_CONVERT = "save it as UTF-8 (in an editor: Save as… → Encoding UTF-8; or iconv -f CP932 -t UTF-8 {0} > new)"
+
+
+def read_text_any(path: Path, what: str) -> tuple[str, str | None]:
+    """The text of a small file in UTF-8 (with or without BOM) or, failing that, Japanese Windows' cp932
+    (Shift-JIS); returns (text, a note if it was not UTF-8). Anything else is an error saying how to convert."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as error:
+        raise ReplicationError(f"{what} {path} not found.") from error
+    except IsADirectoryError as error:
+        raise ReplicationError(f"{what} {path} is a folder; give the file.") from error
+    except OSError as error:
+        raise ReplicationError(f"{what} {path} cannot be read: {error.strerror or error}.") from error
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReplicationError(f"{what} {path} is UTF-16 (Excel's 'Unicode text'); "
+                               + HOW_TO_CONVERT.format(path).replace("CP932", "UTF-16") + ".")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp932"), (f"{what} {path} is not UTF-8; read it as Shift-JIS (cp932). To be sure of "
+                                     f"the reading, {HOW_TO_CONVERT.format(path)}.")
+    except UnicodeDecodeError as error:
+        raise ReplicationError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932) (byte {error.start}); "
+                               + HOW_TO_CONVERT.format(path) + ".") from None
 
 
 def read_config(path: str | Path | None) -> Config:
-    """Read ``replicate.toml``; every unknown section or key is an error naming it."""
+    """Read ``replicate.toml``; every unknown section or key, wrong type or value out of range is an error
+    naming it (all of them at once), before any data is read."""
     config = Config()
     if path is None:
         return config
     path = Path(path)
+    text, note = read_text_any(path, "config")
+    if note:
+        config.notes.append(note)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ReplicationError(f"config {path} not found.") from error
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ReplicationError(f"config {path} is not valid TOML: {error}") from error
+        raise ReplicationError(f"config {path} is not valid TOML: {error}. Strings need quotes, e.g. "
+                               'radius_km = 5.0 and jugyoin = "employees".') from error
     problems = []
     for section in sorted(set(raw) - {"columns", "disclosure", "analysis", "tfp"}):
         problems.append(f"unknown section [{section}] (use columns, disclosure, analysis, tfp)")
-    for table, mapping in raw.get("columns", {}).items():
-        if table not in TABLES:
-            problems.append(f"[columns.{table}]: unknown table (use {', '.join(TABLES)})")
-            continue
-        known = {c.name for c in SCHEMAS[table].columns}
-        for source, target in mapping.items():
-            if target not in known:
-                problems.append(f"[columns.{table}] {source} = {target!r}: {target!r} is not a column of the "
-                                f"{table} schema")
-        config.columns[table] = dict(mapping)
-    for section, defaults, target in (("analysis", ANALYSIS_DEFAULTS, config.analysis),
-                                      ("tfp", TFP_DEFAULTS, config.tfp)):
+    for section in ("columns", "disclosure", "analysis", "tfp"):
+        if section in raw and not isinstance(raw[section], dict):
+            problems.append(f"{section} = {raw.pop(section)!r}: [{section}] must be a section (a table), e.g. "
+                            f"[{section}] on its own line followed by key = value lines")
+    problems += _read_columns(raw.get("columns", {}), config)
+    for section, settings, target in (("analysis", ANALYSIS_SETTINGS, config.analysis),
+                                      ("tfp", TFP_SETTINGS, config.tfp)):
         for key, value in raw.get(section, {}).items():
-            if key not in defaults:
-                problems.append(f"[{section}] {key}: unknown setting (known: {', '.join(defaults)})")
+            if key not in settings:
+                problems.append(f"[{section}] {key}: unknown setting (known: {', '.join(settings)})")
+            elif (problem := settings[key].problem(value)) is not None:
+                problems.append(f"[{section}] {key} = {_toml(value)}: {problem}")
             else:
                 target[key] = value
-    try:
-        config.disclosure = DisclosureRules.from_mapping(raw.get("disclosure"))
-    except (TypeError, ValueError) as error:
-        problems.append(f"[disclosure]: {error}")
+    disclosure = raw.get("disclosure", {})
+    typed = _disclosure_type_problems(disclosure)
+    problems += typed
+    if not typed:
+        try:
+            config.disclosure = DisclosureRules.from_mapping(disclosure)
+        except (TypeError, ValueError) as error:
+            problems.append(f"[disclosure]: {error}")
     if problems:
         raise ReplicationError(f"config {path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return config
 
 
-def read_table(path: str | Path, table: str) -> pd.DataFrame:
-    """Read a CSV or Parquet file; a missing, empty or unreadable file is a clear error."""
+def _toml(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str | bool) else repr(value)
+
+
+def _read_columns(columns: dict[str, Any], config: Config) -> list[str]:
+    problems = []
+    for table, mapping in columns.items():
+        if table not in TABLES:
+            problems.append(f"[columns.{table}]: unknown table (use {', '.join(TABLES)})")
+            continue
+        if not isinstance(mapping, dict):
+            problems.append(f"[columns] {table} = {_toml(mapping)}: must be a section [columns.{table}] with "
+                            'lines like your_name = "schema_name"')
+            continue
+        known = {c.name for c in SCHEMAS[table].columns}
+        targets: dict[str, str] = {}
+        for source, target in mapping.items():
+            if not isinstance(target, str):
+                problems.append(f"[columns.{table}] {source} = {_toml(target)}: the schema column name must be a "
+                                f'quoted string, e.g. {source} = "employees"')
+            elif target not in known:
+                problems.append(f"[columns.{table}] {source} = {target!r}: {target!r} is not a column of the "
+                                f"{table} schema")
+            elif target in targets:
+                problems.append(f"[columns.{table}] {targets[target]} and {source} both map onto {target!r}: keep "
+                                "one")
+            else:
+                targets[target] = source
+        config.columns[table] = {k: v for k, v in mapping.items() if isinstance(v, str)}
+    return problems
+
+
+def _disclosure_type_problems(values: dict[str, Any]) -> list[str]:
+    """Types of the [disclosure] keys, from DisclosureRules' own defaults (a bool is never a count or share)."""
+    import dataclasses
+
+    defaults = {f.name: f.default for f in dataclasses.fields(DisclosureRules)}
+    problems = []
+    for key, value in values.items():
+        if key not in defaults:
+            continue  # DisclosureRules.from_mapping names unknown keys
+        default = defaults[key]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        else:  # no plain default to compare with: DisclosureRules checks it itself
+            ok = True
+        if not ok:
+            want = {bool: "true or false", int: "a whole number", float: "a number"}.get(type(default), "text")
+            problems.append(f"[disclosure] {key} = {_toml(value)}: must be {want} (default {default!r})")
+    return problems
+
+
+def _scan_csv(path: Path, table: str) -> str:
+    """Read the CSV's raw rows once with the csv module, which pandas does not, and return its encoding.
+
+    UTF-8 (with or without BOM) or else Japanese Windows' cp932 (Shift-JIS); anything else is an error saying
+    how to convert. A field over the csv field limit (an unclosed quote, usually), a row with more or fewer
+    fields than the header, or a repeated column name is refused with its line number, rather than read as
+    something else (pandas fills a short row with blanks and renames a repeated column silently).
+    """
+    import csv
+    import gzip
+
+    option = f"--{table.replace('_', '-')}"
+    opener: Any = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as handle:
+        if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            raise ReplicationError(f"{option}: {path} is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
+                                   "or run iconv -f UTF-16 -t UTF-8.")
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            with opener(path, "rt", encoding=encoding, newline="") as handle:
+                _scan_rows(csv.reader(handle), path, option)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise ReplicationError(f"{option}: {path} is neither UTF-8 nor Shift-JIS (cp932); "
+                           + HOW_TO_CONVERT.format(path) + ".")
+
+
+def _scan_rows(reader: Any, path: Path, option: str) -> None:
+    import csv
+
+    line = 1  # where the record being read starts: a quoted field may span lines
+    try:
+        header = next(reader, [])
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        if repeated:
+            raise ReplicationError(f"{option}: {path} has the column name(s) {repeated} more than once in its "
+                                   "header (line 1); rename or drop the copies so each column is read once.")
+        if len(header) == 1 and (separator := next((c for c in ";\t|" if c in header[0]), None)):
+            raise ReplicationError(f"{option}: {path} is separated by {separator!r}, not commas (its header is one "
+                                   f"column, {header[0][:60]!r}…); save it as comma-separated CSV.")
+        line = reader.line_num + 1
+        for row in reader:
+            if row and len(row) != len(header):
+                raise ReplicationError(
+                    f"{option}: {path} line {line} has {len(row)} field(s) but the header has {len(header)}; a "
+                    f"comma inside a value needs quotes (\"1,5\"), a quote (\") must be closed, and a short row "
+                    "is not filled in: fix that line.")
+            if "\x00" in "".join(row):
+                raise ReplicationError(f"{option}: {path} line {line} holds a NUL byte (a binary or damaged file); "
+                                       "export the table again as CSV.")
+            line = reader.line_num + 1
+    except csv.Error as error:
+        hint = ("; a field this long usually means a quote (\") opened there is never closed" if "field larger"
+                in str(error) else "")
+        raise ReplicationError(f"{option}: {path} line {line}: {error}{hint} — fix that line.") from None
+
+
+def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file; a missing, empty, unreadable or ragged file is a clear error.
+
+    A CSV in Shift-JIS (cp932) is read as such and a note appended to ``notes``.
+    """
     path = Path(path)
+    option = f"--{table.replace('_', '-')}"
     if not path.exists():
-        raise ReplicationError(f"--{table.replace('_', '-')}: {path} does not exist.")
+        raise ReplicationError(f"{option}: {path} does not exist.")
+    if path.is_dir():
+        raise ReplicationError(f"{option}: {path} is a folder; give the {table} file inside it.")
     if path.stat().st_size == 0:
-        raise ReplicationError(f"--{table.replace('_', '-')}: {path} is empty.")
-    suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+        raise ReplicationError(f"{option}: {path} is empty.")
+    suffix = ("".join(path.suffixes[-2:]) if path.suffix.lower() == ".gz" else path.suffix).lower()
     try:
         if suffix in (".parquet", ".pq"):
             data = pd.read_parquet(path)
         elif suffix in (".csv", ".csv.gz"):
-            data = pd.read_csv(path)
+            encoding = _scan_csv(path, table)
+            if encoding == "cp932" and notes is not None:
+                notes.append(f"{option}: {path} is not UTF-8; read it as Shift-JIS (cp932).")
+            with warnings.catch_warnings():  # mixed types in a column are reported by validate_inputs, by name
+                warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+                data = pd.read_csv(path, encoding=encoding, compression="gzip" if suffix.endswith(".gz") else None)
         else:
-            raise ReplicationError(f"--{table.replace('_', '-')}: {path} is neither CSV (.csv, .csv.gz) nor "
-                                   "Parquet (.parquet); convert it to one of them.")
+            excel = " In Excel: Save as → 'CSV UTF-8 (comma delimited)'." if suffix in (".xlsx", ".xls") else ""
+            raise ReplicationError(f"{option}: {path} is neither CSV (.csv, .csv.gz) nor "
+                                   f"Parquet (.parquet); convert it to one of them.{excel}")
     except ReplicationError:
         raise
     except Exception as error:  # pyarrow and the CSV parser raise many kinds
-        raise ReplicationError(f"--{table.replace('_', '-')}: cannot read {path} as {suffix[1:]}: "
+        raise ReplicationError(f"{option}: cannot read {path} as {suffix[1:]}: "
                                f"{type(error).__name__}: {error}") from error
     if data.empty:
-        raise ReplicationError(f"--{table.replace('_', '-')}: {path} has no rows.")
+        raise ReplicationError(f"{option}: {path} has no rows.")
     return data
+
+
+# Largest believable value per unit: beyond it the column is in the wrong unit (yen, not million yen) or
+# corrupt (1e300 overflows every sum and log).
+CEILINGS = {"million yen": 1e10, "persons": 1e7, "count": 1e6}
+YEAR_RANGE = (1900, 2100)
+
+
+def _value_problems(data: pd.DataFrame, table: str) -> list[str]:
+    """What the schema cannot see: infinite or absurd magnitudes, years that are dates, endless text."""
+    problems = []
+    for column in SCHEMAS[table].columns:
+        if column.name not in data.columns:
+            continue
+        series = data[column.name]
+        where = f"column '{column.name}' ({column.unit})"
+        if column.kind == "str":
+            lengths = series.astype(str).str.len()
+            long = lengths > 1000
+            if long.any():
+                problems.append(f"{where} has text of {int(lengths.max()):,} characters at {_rows(long)}; a value "
+                                "that long is usually an unclosed quote — fix those lines.")
+            continue
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            if column.kind == "year":
+                text = series.dropna()
+                if not pd.api.types.is_datetime64_any_dtype(text):  # "2015" is a year; "2015-04-01" is not
+                    text = text[pd.to_numeric(text, errors="coerce").isna()]
+                dates = pd.to_datetime(text, errors="coerce", format="mixed")
+                if len(text) and dates.notna().mean() > 0.5:
+                    problems.append(f"{where} holds dates (e.g. {text.iloc[0]!r}); give the fiscal "
+                                    f"year as a number, e.g. df['{column.name}'] = dates.dt.year.")
+            continue
+        values = series.astype(float)
+        infinite = np.isinf(values)
+        if infinite.any():
+            problems.append(f"{where} has infinite values at {_rows(infinite)}; fix them in the source.")
+        if column.kind == "year":
+            low, high = YEAR_RANGE
+            odd = values.notna() & ((values < low) | (values > high))
+            if odd.any():
+                serial = odd & values.between(20000, 80000)
+                hint = (" — these look like Excel serial dates (36526 = 2000-01-01): convert them with "
+                        "=YEAR(cell) in Excel before saving" if serial.any() else "")
+                problems.append(f"{where} must be a year in {low}–{high}; {int(odd.sum())} value(s) are not (e.g. "
+                                f"{values[odd].iloc[0]:g}) at {_rows(odd)}{hint}.")
+            continue
+        ceiling = next((limit for unit, limit in CEILINGS.items() if unit in column.unit), None)
+        if ceiling is not None:
+            absurd = values.notna() & ~infinite & (values.abs() > ceiling)
+            if absurd.any():
+                problems.append(f"{where} has {int(absurd.sum())} value(s) above {ceiling:g} (e.g. "
+                                f"{values[absurd].iloc[0]:g}) at {_rows(absurd)}: no firm is that large — check "
+                                "the unit (yen vs million yen) or the source.")
+    return problems
+
+
+def _rows(mask: pd.Series) -> str:
+    index = mask.index[mask.to_numpy()]
+    shown = ", ".join(str(i) for i in index[:5])
+    return f"rows {shown}{f' and {len(index) - 5} more' if len(index) > 5 else ''}"
+
+
+def _mapping_problems(data: pd.DataFrame, table: str, mapping: dict[str, str]) -> list[str]:
+    """A [columns] line must rename a column the file has, onto a name the file does not already use."""
+    problems = []
+    renamed_away = set(mapping)
+    for source, target in mapping.items():
+        key = f"[columns.{table}] {source} = {target!r}"
+        if source not in data.columns:
+            problems.append(f"{key}: the file has no column {source!r} (it has {list(data.columns)[:12]}); fix the "
+                            "name on the left")
+        elif target != source and target in data.columns and target not in renamed_away:
+            problems.append(f"{key}: the file already has a column {target!r}, so two columns would be called "
+                            f"{target!r}; drop one of them from the file, or delete this line")
+    return problems
 
 
 def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str, pd.DataFrame]:
@@ -146,10 +421,20 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
     problems: list[str] = []
     checked = {}
     for name, data in tables.items():
+        mapping = config.columns.get(name) or {}
+        mapping_problems = _mapping_problems(data, name, mapping)
+        if mapping_problems:
+            problems += [f"{name}: {p}" for p in mapping_problems]
+            continue
+        renamed = data.rename(columns=mapping) if mapping else data
+        value_problems = _value_problems(renamed, name)
         try:
-            checked[name] = validate(data, name, rename=config.columns.get(name) or None)
+            checked[name] = validate(data, name, rename=mapping or None)
         except SchemaError as error:
             problems += [f"{name}: {p}" for p in error.problems]
+        problems += [f"{name}: {p}" for p in value_problems]
+        if value_problems:
+            checked.pop(name, None)
     if "firms" in checked:
         firms = checked["firms"]
         if firms["industry"].nunique() < 2:
@@ -161,9 +446,27 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
             if not started.any():
                 problems.append(f"firms: no firm switches '{status}' from 0 to 1, so there are no starters to "
                                 "evaluate.")
+        problems += _settings_problems(config, firms)
     if problems:
         raise ReplicationError(f"the inputs have {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return checked
+
+
+def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
+    """The [analysis] years and horizons must fit the firm panel's years (checked before any stage runs)."""
+    first, last = int(firms["year"].min()), int(firms["year"].max())
+    settings = config.analysis
+    problems = []
+    for analysis in ("export", "fdi"):
+        start_key, horizon_key = f"first_{analysis}_start_year", f"{analysis}_horizons"
+        start, horizons = int(settings[start_key]), int(settings[horizon_key])
+        if not first + 1 <= start <= last:
+            problems.append(f"[analysis] {start_key} = {start}: outside the firm panel ({first}–{last}); a start "
+                            f"year needs the year before it in the data, so use {first + 1}–{last}")
+        elif start + horizons > last:
+            problems.append(f"[analysis] {horizon_key} = {horizons}: with {start_key} = {start} the last horizon "
+                            f"lies beyond the panel's last year {last}; use {horizon_key} ≤ {last - start}")
+    return problems
 
 
 # --------------------------------------------------------------------------- disclosure helpers
@@ -412,15 +715,40 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kilobytes on Linux
 
 
-def _world_for(firms_path: Path) -> Any:
-    """The generated world behind the inputs, if they came from ``kaigai generate``."""
-    marker = firms_path.parent / "kaigai_world.json"
+WORLD_FILE = "kaigai_world.json"
+
+
+def _world_for(firms_path: Path, firms: pd.DataFrame) -> Any:
+    """The generated world behind the inputs, if they came from ``kaigai generate`` (a kaigai_world.json
+    beside the firm file); a malformed file, or data that are not that world's, is an error naming it."""
+    marker = firms_path.parent / WORLD_FILE
     if not marker.exists():
         return None
-    from kaigai_lib.synthetic import generate
+    from kaigai_lib.synthetic import PRESETS, generate
 
-    meta = json.loads(marker.read_text(encoding="utf-8"))
-    return generate(preset=meta["preset"], seed=int(meta["seed"]))
+    fix = (f"it is written by 'kaigai generate'; if these are your own data, delete or rename {marker}, "
+           "otherwise regenerate the world")
+    text, _ = read_text_any(marker, "world file")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ReplicationError(f"{marker} is not valid JSON ({error}): {fix}.") from None
+    if not isinstance(meta, dict):
+        raise ReplicationError(f"{marker} must hold a JSON object with preset and seed: {fix}.")
+    preset, seed = meta.get("preset"), meta.get("seed")
+    if preset not in PRESETS:
+        raise ReplicationError(f"{marker}: preset {preset!r} is not one of {sorted(PRESETS)}: {fix}.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ReplicationError(f"{marker}: seed {seed!r} is not a whole number ≥ 0: {fix}.")
+    world = generate(preset=preset, seed=seed)
+    keys = ["firm_id", "year"]
+    same = len(world.firms) == len(firms) and world.firms[keys].sort_values(keys).reset_index(drop=True).equals(
+        firms[keys].astype(world.firms[keys].dtypes.to_dict()).sort_values(keys).reset_index(drop=True))
+    if not same:
+        raise ReplicationError(f"{marker} says preset {preset}, seed {seed}, but {firms_path} is not that world's "
+                               f"firm panel ({len(firms):,} rows vs {len(world.firms):,}, or other firms and years), "
+                               f"so its truth would be wrong: {fix}.")
+    return world
 
 
 def _report(run: Run, effects: pd.DataFrame) -> None:
@@ -444,78 +772,88 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
               echo: Callable[[str], None] = print) -> Run:
     """Run the whole pipeline; write the outputs into ``out`` only if everything succeeds.
 
+    Before any stage runs: ``--out`` is checked (:func:`kaigai_lib.outputs.check_output_path`), the config
+    read and every key checked, and the three inputs read and validated; one error lists every problem.
+    The results are written into a staging folder and moved onto ``out`` at the end (``OutputFolder``).
     Returns the :class:`Run` (stage times and peak memory, the tables and figures written).
     """
     from tqdm.auto import tqdm
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise ReplicationError(f"--out {out} is not empty: choose another folder, or add --force to replace it.")
-    settings = read_config(config)
+    from kaigai_lib.outputs import OutputFolder
+
     paths = {"firms": Path(firms), "establishments": Path(establishments), "foreign_demand": Path(foreign_demand)}
-    inputs = {name: read_table(path, name) for name, path in paths.items()}
-    inputs = validate_inputs(inputs, settings)
-    parent = out.parent if out.parent.exists() else Path.cwd()
-    staging = Path(tempfile.mkdtemp(prefix=".kaigai-replicate-", dir=parent))
-    log = logging.getLogger(f"kaigai.replicate.{staging.name}")
-    log.setLevel(logging.INFO)
-    log.propagate = False  # the run's log goes to run.log; the terminal shows the progress bar
-    handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    log.addHandler(handler)
-    try:
-        run = Run(inputs=inputs, config=settings, out=staging, log=log, world=_world_for(paths["firms"]))
-        if run.world is not None:
-            log.info("inputs written by kaigai generate: truth attached")
-        stages = ["TFP (Levinsohn–Petrin)", "exports: matching + DiD", "FDI: matching + DiD",
-                  "TFP and wage distributions", "spatial spillovers"]
-        effects_parts = []
-        bar = tqdm(stages, desc="kaigai replicate", disable=not progress, leave=False)
-        for stage in bar:
-            bar.set_postfix_str(stage)
-            started = time.perf_counter()
-            try:
-                if stage.startswith("TFP ("):
-                    stage_tfp(run)
-                elif stage.startswith("exports"):
-                    effects_parts.append(stage_did(run, "export"))
-                elif stage.startswith("FDI"):
-                    effects_parts.append(stage_did(run, "fdi"))
-                elif stage.startswith("TFP and"):
-                    stage_distributions(run)
-                else:
-                    stage_spatial(run)
-            except ReplicationError:
-                raise
-            except (ValueError, KeyError) as error:
-                raise ReplicationError(f"stage '{stage}': {error}") from error
-            run.timings[stage] = time.perf_counter() - started
-            run.peak_memory_gb[stage] = _peak_rss_gb()
-            log.info("stage %s done in %.1f s (peak memory so far %.2f GB)", stage, run.timings[stage],
-                     run.peak_memory_gb[stage])
-        effects = _effects_table(effects_parts)
-        run.write("effects.csv", effects, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
-        _growth_figure(run, effects)
-        _report(run, effects)
-        problems = publish_disclosure(run)
-        if problems:
-            raise ReplicationError("disclosure check failed on the results:\n  - " + "\n  - ".join(problems))
-        log.removeHandler(handler)
-        handler.close()
-        staging.chmod(0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        log.removeHandler(handler)
-        handler.close()
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    inputs_read = [*paths.values(), *([Path(config)] if config is not None else [])]
+    folder = OutputFolder(out, command="replicate", inputs=inputs_read, force=force)  # refuses a bad --out now
+    settings = read_config(config)
+    for note in settings.notes:
+        echo(f"kaigai replicate: note: {note}")
+    with folder:  # holds the lock on --out from here; any error or signal removes the staging folder
+        notes: list[str] = []
+        inputs = {name: read_table(path, name, notes) for name, path in paths.items()}
+        for note in notes:
+            echo(f"kaigai replicate: note: {note}")
+        inputs = validate_inputs(inputs, settings)
+        world = _world_for(paths["firms"], inputs["firms"])
+        staging = folder.path
+        log = logging.getLogger(f"kaigai.replicate.{staging.name}")
+        log.setLevel(logging.INFO)
+        log.propagate = False  # the run's log goes to run.log; the terminal shows the progress bar
+        handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
+        try:
+            for note in [*settings.notes, *notes]:
+                log.info("note: %s", note)
+            run = Run(inputs=inputs, config=settings, out=staging, log=log, world=world)
+            if run.world is not None:
+                log.info("inputs written by kaigai generate: truth attached")
+            _run_stages(run, tqdm, progress)
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+        folder.commit()
     total = sum(run.timings.values())
     echo(f"kaigai replicate: wrote {len(run.tables)} tables and {len(run.figures)} figure files to {out}/ "
          f"in {total:.0f} s ({', '.join(f'{k}: {v:.0f} s' for k, v in run.timings.items())}).")
-    run.out = out
+    run.out = folder.out
     return run
+
+
+def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
+    """The five stages, then effects.csv, the figure, the report and the disclosure manifest (checked)."""
+    stages = ["TFP (Levinsohn–Petrin)", "exports: matching + DiD", "FDI: matching + DiD",
+              "TFP and wage distributions", "spatial spillovers"]
+    effects_parts = []
+    bar = tqdm(stages, desc="kaigai replicate", disable=not progress, leave=False)
+    for stage in bar:
+        bar.set_postfix_str(stage)
+        started = time.perf_counter()
+        try:
+            if stage.startswith("TFP ("):
+                stage_tfp(run)
+            elif stage.startswith("exports"):
+                effects_parts.append(stage_did(run, "export"))
+            elif stage.startswith("FDI"):
+                effects_parts.append(stage_did(run, "fdi"))
+            elif stage.startswith("TFP and"):
+                stage_distributions(run)
+            else:
+                stage_spatial(run)
+        except ReplicationError:
+            raise
+        except (ValueError, KeyError) as error:
+            raise ReplicationError(f"stage '{stage}': {error}") from error
+        run.timings[stage] = time.perf_counter() - started
+        run.peak_memory_gb[stage] = _peak_rss_gb()
+        run.log.info("stage %s done in %.1f s (peak memory so far %.2f GB)", stage, run.timings[stage],
+                     run.peak_memory_gb[stage])
+    effects = _effects_table(effects_parts)
+    run.write("effects.csv", effects, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
+    _growth_figure(run, effects)
+    _report(run, effects)
+    problems = publish_disclosure(run)
+    if problems:
+        raise ReplicationError("disclosure check failed on the results:\n  - " + "\n  - ".join(problems))
 
 
 def _effects_table(parts: list[pd.DataFrame]) -> pd.DataFrame:

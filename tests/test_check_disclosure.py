@@ -90,7 +90,8 @@ def _suppress_but_keep_value(table: pd.DataFrame) -> pd.DataFrame:
 
 def _marker(folder: Path, **changes: object) -> None:
     """The marker kaigai_lib.outputs.OutputFolder.commit writes, then ``changes``."""
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                   if p.is_file() and p.name != OUTPUT_MARKER)  # replicate's own marker is replaced, not listed
     marker = {"written_by": "kaigai", "command": "replicate", "created": "2026-11-30T03:00:00", "files": files,
               "sha256": {f: sha256_of(folder / f) for f in files}}
     marker.update(changes)

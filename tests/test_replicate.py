@@ -15,6 +15,7 @@ import pytest
 
 from kaigai_lib.cli import USER_ERROR, main
 from kaigai_lib.disclosure import check_folder
+from kaigai_lib.outputs import OUTPUT_MARKER, OutputFolder
 
 
 @pytest.fixture(scope="module")
@@ -172,16 +173,19 @@ def test_malformed_inputs_give_a_clear_message_and_leave_out_untouched(
     paths = {t: generated / f"{t}.csv" for t in ("firms", "establishments", "foreign_demand")}
     paths.update(mutate(tables, tmp_path))
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("an earlier result")
+    with OutputFolder(out, command="replicate") as earlier:  # an earlier result, which --force may replace
+        (earlier.path / "keep.txt").write_text("an earlier result")
+        earlier.commit()
+    before = sorted(p.name for p in tmp_path.iterdir())
     status = main(["replicate", "--firms", str(paths["firms"]), "--establishments", str(paths["establishments"]),
                    "--foreign-demand", str(paths["foreign_demand"]), "--out", str(out), "--force"])
     err = capsys.readouterr().err
     assert status == USER_ERROR, err
     assert message in err, err
     assert "Traceback" not in err
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    assert not list(tmp_path.glob(".kaigai-replicate-*"))  # no staging folder left behind
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, "keep.txt"]
+    assert (out / "keep.txt").read_text() == "an earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no staging folder or lock left behind
 
 
 def test_bad_config_names_section_and_key(generated: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
