@@ -277,7 +277,7 @@ class WorldParams:
         "Take-up: log-odds per s.d. of lagged log employees (negative: an SME programme).", -0.6)
     support_takeup_tfp: float = _doc("Take-up: log-odds per s.d. of lagged productivity (industry-demeaned).", 0.4)
     support_takeup_motivation: float = _doc(
-        "Take-up: log-odds per unit of the unobserved motivation (time-invariant part has s.d. 1).", 0.8)
+        "Take-up: log-odds per unit of the unobserved motivation (time-invariant part has s.d. 1).", 1.2)
     support_takeup_hub_distance: float = _doc(
         "Take-up: log-odds per s.d. of log distance to the nearest support hub (negative: nearer firms "
         "take up more). Ties to a hub shift take-up only; they have no effect on outcomes.", -0.5)
@@ -293,7 +293,7 @@ class WorldParams:
         "Stationary s.d. of a time-varying motivation component (AR(1)); 0 (default) makes motivation "
         "time-invariant. When > 0 it enters take-up and the growth of sales and exports, so matching + DiD "
         "is biased.", 0.0)
-    support_motivation_persistence: float = _doc("AR(1) coefficient of the time-varying motivation.", 0.7)
+    support_motivation_persistence: float = _doc("AR(1) coefficient of the time-varying motivation.", 0.8)
     support_motivation_growth: float = _doc(
         "Yearly log growth of sales and exports per unit of the time-varying motivation.", 0.08)
     support_effects: Mapping[str, Mapping[str, float]] = _doc(
@@ -548,11 +548,15 @@ def _simulate_support(p: WorldParams, r: np.random.Generator, s: dict[str, Any])
     size and productivity, the unobserved motivation (a time-invariant part
     correlated with the firm's sales margin, plus an optional AR(1) part that
     also drives growth) and ties to a support hub (distance, network
-    membership), which shift take-up only. Effects by size class at ``t−1``.
+    membership), which shift take-up only. Effects by size class at ``t−1``
+    (of the untreated employees: the observed class except for the few
+    export/FDI starters whose effect on employees moves them across a class
+    boundary).
     """
     years, n, active = s["years"], s["n"], s["active"]
     n_years = len(years)
-    labour, omega = s["state1"]["labour"], s["state1"]["omega"]
+    # the untreated state, as for export and FDI starts: the programme does not move when their effects do
+    labour, omega = s["state0"]["labour"], s["state0"]["omega"]
     # every draw is made whatever the parameters, so one parameter does not move another's draws
     log_distance = math.log(p.support_hub_distance_median_km) + 0.8 * r.standard_normal(n)
     z_distance = (log_distance - log_distance.mean()) / log_distance.std()
