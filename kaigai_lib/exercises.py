@@ -771,8 +771,8 @@ def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable
                     f"{_suggest(kind, QUANTITY_KINDS) if kind else ''}. Kinds are {list(QUANTITY_KINDS)}.")
     analysis = q.get("analysis")
     if analysis not in ("export", "fdi", "support"):
-        bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export, fdi or "
-                        "support (the support programme: true_effect only)")
+        bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export or fdi "
+                        "(or support: the support programme, kind true_effect only)")
     outcome = q.get("outcome")
     if analysis == "support":
         if kind != "true_effect":
