@@ -160,6 +160,7 @@ last_start_year = 2015
 
 def test_replicate_evaluates_a_treatment_from_the_config(generated: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    assert (generated / "truth" / "support.csv").exists()
     assert _replicate(generated, out, TREATMENT_CONFIG) == 0
     assert check_folder(out) == []
     effects = pd.read_csv(out / "effects.csv")
