@@ -40,6 +40,18 @@ How the world works (each piece is a parameter of :class:`WorldParams`):
    of every centre in range (footnote 241's independence assumption holds
    in the data-generating process; the estimator's problem is double
    counting).
+5. **Support programme** (中小企業の海外展開支援). From ``support_first_year``
+   firms take up export support (absorbing): a logit hazard in lagged size
+   (negative: an SME programme) and productivity, an unobserved motivation
+   (time-invariant and correlated with the firm's sales margin by default;
+   ``support_motivation_time_varying_sd`` adds an AR(1) part that also drives
+   growth, which breaks matching + DiD) and ties to a support hub (distance,
+   network membership: they shift take-up only). The effect on log exports
+   and log sales, by size class at ``t−1``, is ``truth.support``. Its draws
+   come from their own stream, so with zero effects every other table is
+   byte-identical to a world without it; the firm panel gains ``exports``,
+   ``hub_distance_km``, ``support_network``, ``supported`` and
+   ``support_start_year``.
 
 Same seed and parameters give byte-identical tables on any machine: every
 random component has its own child stream of one ``numpy`` ``SeedSequence``
