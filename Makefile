@@ -18,7 +18,7 @@ SOLUTIONS ?= show
 # KAIGAI_REPOSITORY=owner/name (GitHub) in the environment turns on the Colab buttons and lets the
 # downloadable notebooks install kaigai_lib from that repository; unset, the book builds without them.
 
-.PHONY: book test lint lock clean snapshot benchmark serve
+.PHONY: book test lint lock clean snapshot benchmark serve lab
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found " + sys.version.split()[0] + "): set PYTHON=python3.11")'
@@ -42,6 +42,10 @@ book: $(STAMP) $(WEB_STAMP)
 ## test: the whole test suite, including builds of the book and browser tests of the site
 test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest
+
+## lab: open JupyterLab on the chapters (right-click notebooks/*.md › Open With › Notebook; jupytext saves back)
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. notebooks
 
 ## serve: serve the built site on http://127.0.0.1:8000 (it needs no internet)
 serve:

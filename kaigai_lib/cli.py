@@ -127,6 +127,7 @@ def _generate(args: argparse.Namespace) -> int:
         truth_dir.mkdir()
         world.truth.effects.to_csv(truth_dir / "effects.csv", index=False)
         world.truth.production.to_csv(truth_dir / "production.csv", index=False)
+        world.truth.support.to_csv(truth_dir / "support.csv", index=False)  # the support programme's effects
         (truth_dir / "spillover.json").write_text(json.dumps(world.truth.spillover, indent=2), encoding="utf-8")
         (staging / WORLD_FILE).write_text(json.dumps(
             {"generator": "kaigai_lib.synthetic.generate", "preset": args.preset, "seed": args.seed,

@@ -61,6 +61,7 @@ from kaigai_lib.synthetic import (
     MAX_HORIZON,
     OUTCOMES,
     PRESETS,
+    SUPPORT_OUTCOMES,
     World,
     WorldParams,
     generate,
@@ -462,13 +463,24 @@ class Quantity:
     def compute(self, world: World) -> float:
         """The true value of the quantity in ``world``."""
         if self.kind == "true_effect":
-            tau = world.truth.effect(self.analysis, self.outcome, self.group, self.horizon)
+            tau = (world.truth.effect(self.analysis, self.outcome, self.group, self.horizon)
+                   if self.analysis != "support" else support_effect(world, self.outcome, self.group, self.horizon))
             return tau if self.scale == "log" else 100 * math.expm1(tau)
         if self.kind == "sample_att":
             return world.sample_att(self.analysis, self.outcome, self.group, self.horizon, scale=self.scale)
         d = decompose(world, self.analysis, self.outcome, self.group, self.horizon, self.start_year,
                       measure=self.measure, scale=self.scale)
         return d.naive if self.kind == "naive_difference" else d.selection_bias
+
+
+def support_effect(world: World, outcome: str, group: str, horizon: int) -> float:
+    """The support programme's true effect (log points) from ``World.truth.support``."""
+    table = world.truth.support
+    rows = table.loc[(table["outcome"] == outcome) & (table["group"] == group)
+                     & (table["horizon"] == min(int(horizon), MAX_HORIZON)), "effect"]
+    if rows.empty:
+        raise KeyError(f"No support-programme effect for outcome={outcome!r}, group={group!r}.")
+    return float(rows.iloc[0])
 
 
 @dataclass(frozen=True)
@@ -758,16 +770,22 @@ def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable
         bad("kind", f"{'missing (required)' if kind is None else f'unknown kind {kind!r}'}"
                     f"{_suggest(kind, QUANTITY_KINDS) if kind else ''}. Kinds are {list(QUANTITY_KINDS)}.")
     analysis = q.get("analysis")
-    if analysis not in ("export", "fdi"):
-        bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export or fdi")
+    if analysis not in ("export", "fdi", "support"):
+        bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export or fdi "
+                        "(or support: the support programme, kind true_effect only)")
     outcome = q.get("outcome")
-    if outcome not in OUTCOMES:
+    if analysis == "support":
+        if kind != "true_effect":
+            bad("kind", f"{kind!r}: the support programme has kind true_effect only")
+        if outcome not in SUPPORT_OUTCOMES:
+            bad("outcome", f"{outcome!r}: the support programme's outcomes are {list(SUPPORT_OUTCOMES)}")
+    elif outcome not in OUTCOMES:
         bad("outcome", f"{'missing (required)' if outcome is None else f'unknown outcome {outcome!r}'}"
                        f"{_suggest(outcome, OUTCOMES) if outcome else ''}. Outcomes are {list(OUTCOMES)}.")
     group = q.get("group")
     if group is not None:
         group = str(group)
-        groups = {"export": EXPORT_GROUPS, "fdi": FDI_GROUPS}.get(analysis)
+        groups = {"export": EXPORT_GROUPS, "fdi": FDI_GROUPS, "support": EXPORT_GROUPS}.get(analysis)
         if groups is not None and group not in groups:
             bad("group", f"unknown {analysis} group {group!r}{_suggest(group, groups)}. Groups are {list(groups)}.")
     elif kind == "true_effect":

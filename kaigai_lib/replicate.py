@@ -110,6 +110,7 @@ class Config:
     analysis: dict[str, Any] = field(default_factory=lambda: dict(ANALYSIS_DEFAULTS))
     tfp: dict[str, Any] = field(default_factory=lambda: dict(TFP_DEFAULTS))
     notes: list[str] = field(default_factory=list)  # e.g. "read as cp932": shown to the user and logged
+    treatment: dict[str, Any] | None = None  # the [treatment] section: any binary treatment (parse_treatment)
 
 
 HOW_TO_CONVERT = "save it as UTF-8 (in an editor: Save as… → Encoding UTF-8; or iconv -f CP932 -t UTF-8 {0} > new)"
@@ -157,8 +158,10 @@ def read_config(path: str | Path | None) -> Config:
         raise ReplicationError(f"config {path} is not valid TOML: {error}. Strings need quotes, e.g. "
                                'radius_km = 5.0 and jugyoin = "employees".') from error
     problems = []
-    for section in sorted(set(raw) - {"columns", "disclosure", "analysis", "tfp"}):
-        problems.append(f"unknown section [{section}] (use columns, disclosure, analysis, tfp)")
+    for section in sorted(set(raw) - {"columns", "disclosure", "analysis", "tfp", "treatment"}):
+        problems.append(f"unknown section [{section}] (use columns, disclosure, analysis, tfp, treatment)")
+    config.treatment, treatment_problems = parse_treatment(raw.get("treatment"))
+    problems += treatment_problems
     for section in ("columns", "disclosure", "analysis", "tfp"):
         if section in raw and not isinstance(raw[section], dict):
             problems.append(f"{section} = {raw.pop(section)!r}: [{section}] must be a section (a table), e.g. "
@@ -184,6 +187,48 @@ def read_config(path: str | Path | None) -> Config:
     if problems:
         raise ReplicationError(f"config {path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return config
+
+
+TREATMENT_DEFAULTS: dict[str, Any] = {
+    "name": "treatment", "column": None, "start_year_column": None, "outcomes": None, "groups": None,
+    "horizons": 5, "placebo_horizons": [-3, -2], "sample": None, "first_start_year": None,
+    "last_start_year": None, "covariates": None, "exact": ["year", "industry", "size"],
+}
+
+
+def parse_treatment(section: Any) -> tuple[dict[str, Any] | None, list[str]]:
+    """The ``[treatment]`` section: a binary treatment evaluated like exports (matching + DiD), with checks."""
+    if section is None:
+        return None, []
+    if not isinstance(section, dict):
+        return None, ["[treatment] must be a table of settings"]
+    problems = [f"[treatment] {key}: unknown setting (known: {', '.join(TREATMENT_DEFAULTS)})"
+                for key in section if key not in TREATMENT_DEFAULTS]
+    settings = {**TREATMENT_DEFAULTS, **{k: v for k, v in section.items() if k in TREATMENT_DEFAULTS}}
+    if settings["column"] is None and settings["start_year_column"] is None:
+        problems.append("[treatment]: give column (0/1, on from the take-up year) and/or start_year_column")
+    for key in ("name", "column", "start_year_column", "sample", "covariates"):
+        if settings[key] is not None and not (isinstance(settings[key], str) and settings[key].strip()):
+            problems.append(f"[treatment] {key} = {settings[key]!r}: must be a non-empty string")
+    for key, required in (("outcomes", True), ("groups", False), ("exact", False)):
+        value = settings[key]
+        if value is None and not required:
+            continue
+        if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+            problems.append(f"[treatment] {key} = {value!r}: must be a non-empty list of column names or labels, "
+                            f"e.g. {key} = [\"sales\"]")
+    horizons = settings["horizons"]
+    if isinstance(horizons, bool) or not isinstance(horizons, int) or horizons < 1:
+        problems.append(f"[treatment] horizons = {horizons!r}: the last year after the start, a whole number ≥ 1")
+    placebo = settings["placebo_horizons"]
+    if not (isinstance(placebo, list) and all(isinstance(h, int) and not isinstance(h, bool) and h <= -2
+                                              for h in placebo)):
+        problems.append(f"[treatment] placebo_horizons = {placebo!r}: a list of years ≤ −2 (t − 1 is the base)")
+    for key in ("first_start_year", "last_start_year"):
+        value = settings[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(f"[treatment] {key} = {value!r}: must be a year")
+    return settings, problems
 
 
 def _toml(value: Any) -> str:
@@ -570,16 +615,8 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
                          world=run.world)
     table = wp.result.table.copy()
     table.insert(0, "analysis", analysis)
-    changes = wp.changes.table
-    column = "change_pct" if wp.scale == "percent" else "change_log"
-    checks = []
-    for row in table.itertuples():
-        cell = changes.loc[(changes["outcome"] == row.outcome) & (changes["horizon"] == row.horizon)
-                           & (changes["group"] == row.group)]
-        treated, control = cell.loc[cell["treated"] == 1], cell.loc[cell["treated"] == 0]
-        checks.append(_pair_check((treated[wp.changes.id].to_numpy(), treated[column].to_numpy()),
-                                  (control[wp.changes.id].to_numpy(), control[column].to_numpy()),
-                                  run.config.disclosure))
+    checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.id,
+                         "change_pct" if wp.scale == "percent" else "change_log", run.config.disclosure)
     # a group and its subgroup (e.g. "all" beside size classes) of one outcome × horizon may not differ by
     # fewer than min_firms starters or controls
     checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
@@ -594,6 +631,59 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
     run.log.info("%s: %d matched starters; %d cells, %d suppressed", analysis,
                  int(wp.match.counts["matched_treated"]), len(table), int(table["suppressed"].sum()))
     return table
+
+
+def _did_checks(table: pd.DataFrame, changes: pd.DataFrame, id: str, column: str,
+                rules: DisclosureRules) -> list[CellCheck]:
+    """One check per DiD cell (outcome × group × horizon): its starters and its controls must each pass."""
+    checks = []
+    for row in table.itertuples():
+        cell = changes.loc[(changes["outcome"] == row.outcome) & (changes["horizon"] == row.horizon)
+                           & (changes["_group"].astype(str) == str(row.group))]
+        treated, control = cell.loc[cell["treated"] == 1], cell.loc[cell["treated"] == 0]
+        checks.append(_pair_check((treated[id].to_numpy(), treated[column].to_numpy()),
+                                  (control[id].to_numpy(), control[column].to_numpy()), rules))
+    return checks
+
+
+def stage_treatment(run: Run) -> pd.DataFrame:
+    """Matched DiD for the config's [treatment] (log points); returns its protected rows of effects.csv."""
+    from kaigai_lib.programme import DEFAULT_COVARIATES, treatment_did
+
+    settings = run.config.treatment
+    firms = run.firms
+    named = {key: settings[key] for key in ("column", "start_year_column") if settings[key] is not None}
+    named.update({f"outcomes[{i}]": o for i, o in enumerate(settings["outcomes"])})
+    absent = [f"{key} = {name!r}" for key, name in named.items() if name not in firms.columns]
+    if absent:
+        raise ReplicationError(f"[treatment]: column(s) not in the firm file: {', '.join(absent)}. Add them to the "
+                               "firm file, or map your names with [columns.firms].")
+    design = treatment_did(firms, settings["column"], start_year=settings["start_year_column"],
+                           outcomes=settings["outcomes"], covariates=settings["covariates"] or DEFAULT_COVARIATES,
+                           exact=settings["exact"], groups=settings["groups"],
+                           horizons=range(1, int(settings["horizons"]) + 1),
+                           pre_horizons=settings["placebo_horizons"], sample=settings["sample"],
+                           first_start_year=settings["first_start_year"],
+                           last_start_year=settings["last_start_year"], truth=_treatment_truth(run, settings))
+    table = design.table().drop(columns=["bias"], errors="ignore")
+    table.insert(0, "analysis", settings["name"])
+    checks = _did_checks(table, design.changes.table.rename(columns={"size": "_group"}), design.changes.id,
+                         "change_log", run.config.disclosure)
+    checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
+                                  table["group"].astype(str).tolist(), run.config.disclosure)
+    table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
+    run.log.info("%s: %d starters matched of %d; %d cells, %d suppressed (log points)", settings["name"],
+                 int(design.match.counts["matched_treated"]), int(design.match.counts["treated"]), len(table),
+                 int(table["suppressed"].sum()))
+    return table
+
+
+def _treatment_truth(run: Run, settings: dict[str, Any]) -> pd.DataFrame | None:
+    """The support programme's true effects, when the inputs are a generated world's and the treatment is it."""
+    if run.world is None or not ({settings["column"], settings["start_year_column"]}
+                                 & {"supported", "support_start_year"}):
+        return None
+    return run.world.truth.support
 
 
 def stage_distributions(run: Run) -> None:
@@ -823,6 +913,8 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
     """The five stages, then effects.csv, the figure, the report and the disclosure manifest (checked)."""
     stages = ["TFP (Levinsohn–Petrin)", "exports: matching + DiD", "FDI: matching + DiD",
               "TFP and wage distributions", "spatial spillovers"]
+    if run.config.treatment is not None:
+        stages.insert(3, f"treatment '{run.config.treatment['name']}': matching + DiD")
     effects_parts = []
     bar = tqdm(stages, desc="kaigai replicate", disable=not progress, leave=False)
     for stage in bar:
@@ -835,6 +927,8 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
                 effects_parts.append(stage_did(run, "export"))
             elif stage.startswith("FDI"):
                 effects_parts.append(stage_did(run, "fdi"))
+            elif stage.startswith("treatment"):
+                effects_parts.append(stage_treatment(run))
             elif stage.startswith("TFP and"):
                 stage_distributions(run)
             else:

@@ -104,6 +104,18 @@ FIRMS = TableSchema(
         Column("overseas_production_ratio", "float", "percent", f"海外生産比率 ({KAIGAI})",
                "Overseas production ratio: overseas affiliates' sales over (their sales + domestic sales); "
                "0 without FDI.", required=False, minimum=0, maximum=100),
+        Column("exports", "float", "million yen (2015 prices)", "直接輸出額",
+               "Direct exports; 0 for non-exporters.", required=False, minimum=0),
+        Column("hub_distance_km", "float", "km", "最寄りの海外展開支援拠点までの距離 (支援機関の所在地から作成)",
+               "Distance to the nearest support hub (支援センター, JETRO office, 交流会).", required=False,
+               minimum=0),
+        Column("support_network", "bool", "flag", "地域の支援ネットワークへの参加 (支援機関の会員名簿)",
+               "True if the firm belongs to a local support network.", required=False),
+        Column("supported", "bool", "flag", "海外展開支援の利用 (支援機関の支援記録)",
+               "True from the year the firm takes up export support (consultation, matching, subsidies).",
+               required=False),
+        Column("support_start_year", "year", "fiscal year", "支援開始年度 (支援記録)",
+               "First year of support; missing for firms never supported.", required=False, nullable=True),
     ),
 )
 

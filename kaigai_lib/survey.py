@@ -471,13 +471,15 @@ class DestinationExplorer(widgets.VBox):
         self.table = widgets.Dropdown(
             options=[("輸出の課題 Export challenges (Fig. II-2-4-7)", "export_challenges"),
                      ("拡大先の選択理由 Reasons for expansion (Fig. II-2-4-9)", "expansion_reasons")],
-            value=table, description="Table:", layout=widgets.Layout(width="460px"))
+            value=table, description="Table:", style={"description_width": "initial"},
+            layout=widgets.Layout(width="max-content", min_width="460px"))  # never clip the labels
         names = destination_names(table)
         if destination not in names:
             raise ValueError(f"destination={destination!r}: choose one of {list(names)}.")
         self.destination = widgets.Dropdown(options=[(label, key) for key, label in names.items()],
                                             value=destination, description="Destination:",
-                                            style={"description_width": "initial"})
+                                            style={"description_width": "initial"},
+                                            layout=widgets.Layout(width="max-content"))
         self.summary = widgets.HTML()
         self.figure = widgets.HTML(layout=widgets.Layout(min_height="320px"))
         self.current: pd.DataFrame | None = None

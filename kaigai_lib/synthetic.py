@@ -45,6 +45,18 @@ How the world works (each piece is a parameter of :class:`WorldParams`):
    a bad control. Establishments' own exports share a common yearly shock
    (``establishment_export_year_shock_sd``), so areas' errors are correlated
    within a year.
+5. **Support programme** (中小企業の海外展開支援). From ``support_first_year``
+   firms take up export support (absorbing): a logit hazard in lagged size
+   (negative: an SME programme) and productivity, an unobserved motivation
+   (time-invariant and correlated with the firm's sales margin by default;
+   ``support_motivation_time_varying_sd`` adds an AR(1) part that also drives
+   growth, which breaks matching + DiD) and ties to a support hub (distance,
+   network membership: they shift take-up only). The effect on log exports
+   and log sales, by size class at ``t−1``, is ``truth.support``. Its draws
+   come from their own stream, so with zero effects every other table is
+   byte-identical to a world without it; the firm panel gains ``exports``,
+   ``hub_distance_km``, ``support_network``, ``supported`` and
+   ``support_start_year``.
 
 Same seed and parameters give byte-identical tables on any machine: every
 random component has its own child stream of one ``numpy`` ``SeedSequence``
@@ -164,6 +176,19 @@ def _default_fdi_effects() -> dict[str, dict[str, float]]:
     }
 
 
+SUPPORT_OUTCOMES = ("exports", "sales")
+
+
+def _default_support_effects() -> dict[str, dict[str, float]]:
+    # Support helps small firms most: exports (the intensive margin of firms already exporting) and sales.
+    return {
+        "under 50": {"exports": 0.25, "sales": 0.06},
+        "50-99": {"exports": 0.20, "sales": 0.05},
+        "100-299": {"exports": 0.10, "sales": 0.02},
+        "300+": {"exports": 0.03, "sales": 0.0},
+    }
+
+
 def _doc(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
     if factory is not dataclasses.MISSING:
         return field(default_factory=factory, metadata={"doc": text})
@@ -259,6 +284,39 @@ class WorldParams:
     overseas_production_target_non_manufacturing: float = _doc(
         "Mean long-run overseas production ratio (%) of non-manufacturing FDI firms.", 8.0)
     overseas_production_noise_sd: float = _doc("S.d. (percentage points) of a firm's yearly deviation.", 2.0)
+
+    # Support programme (中小企業の海外展開支援: consultation, matching, subsidies from local support hubs)
+    support_first_year: int = _doc(
+        "First year firms can take up the export support programme (national/local support from 2010/11).", 2011)
+    support_base_rate: float = _doc(
+        "Yearly take-up probability of a typical firm (every take-up slope at zero).", 0.03)
+    support_takeup_size: float = _doc(
+        "Take-up: log-odds per s.d. of lagged log employees (negative: an SME programme).", -0.6)
+    support_takeup_tfp: float = _doc("Take-up: log-odds per s.d. of lagged productivity (industry-demeaned).", 0.4)
+    support_takeup_motivation: float = _doc(
+        "Take-up: log-odds per unit of the unobserved motivation (time-invariant part has s.d. 1).", 1.2)
+    support_takeup_hub_distance: float = _doc(
+        "Take-up: log-odds per s.d. of log distance to the nearest support hub (negative: nearer firms "
+        "take up more). Ties to a hub shift take-up only; they have no effect on outcomes.", -0.5)
+    support_takeup_network: float = _doc(
+        "Take-up: log-odds for members of a local support network (つながり: 交流会, 支援センター).", 0.8)
+    support_hub_distance_median_km: float = _doc("Median distance (km) from a firm to its nearest support hub.", 15.0)
+    support_network_share: float = _doc(
+        "Share of firms in a local support network at the median distance (falls with distance).", 0.25)
+    support_motivation_sales_correlation: float = _doc(
+        "Correlation of the time-invariant motivation with the firm's unobserved sales margin (a level "
+        "difference: DiD removes it).", 0.6)
+    support_motivation_time_varying_sd: float = _doc(
+        "Stationary s.d. of a time-varying motivation component (AR(1)); 0 (default) makes motivation "
+        "time-invariant. When > 0 it enters take-up and the growth of sales and exports, so matching + DiD "
+        "is biased.", 0.0)
+    support_motivation_persistence: float = _doc("AR(1) coefficient of the time-varying motivation.", 0.8)
+    support_motivation_growth: float = _doc(
+        "Yearly log growth of sales and exports per unit of the time-varying motivation.", 0.08)
+    support_effects: Mapping[str, Mapping[str, float]] = _doc(
+        "Full effect of taking up support, log points, by size class at t−1 (under 50, 50-99, 100-299, 300+) "
+        "and outcome (exports, sales); missing entries take the default.", factory=_default_support_effects)
+    support_build_up_years: int = _doc("Years over which the support effect builds up linearly.", 2)
 
     # Spatial spillovers
     global_firm_capital: float = _doc(
@@ -360,6 +418,7 @@ def _validate(p: WorldParams) -> None:
                 elif not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2.0):
                     problems.append(
                         f"{name}[{group!r}][{outcome!r}]={value!r}: log-point effect must be finite, |τ| ≤ 2")
+    problems += _support_problems(p)
     if problems:
         raise ValueError("Invalid world parameters:\n  - " + "\n  - ".join(problems))
 
@@ -374,7 +433,8 @@ def resolve_params(preset: str = "book", **params: Any) -> WorldParams:
         raise ValueError(
             f"Unknown world parameter(s) {unknown}. See kaigai_lib.synthetic.describe_parameters() for the list.")
     merged: dict[str, Any] = {**PRESETS[preset], **params}
-    for name, default_factory in (("export_effects", _default_export_effects), ("fdi_effects", _default_fdi_effects)):
+    for name, default_factory in (("export_effects", _default_export_effects), ("fdi_effects", _default_fdi_effects),
+                                  ("support_effects", _default_support_effects)):
         if name in params:
             table = default_factory()
             for group, effects in params[name].items():
@@ -418,12 +478,17 @@ class Truth:
         ``shipments_include_exports`` (1.0 or 0.0) and
         ``export_year_shock_<year>`` for every establishment year (the common
         log shock to establishments' own exports; 0 in the first year).
+    support : tidy table ``group, outcome, horizon, effect``: the true effect
+        (log points) of taking up the support programme on ``exports`` and
+        ``sales``, by size class at ``t−1``, horizons 0–10 (see
+        :func:`support_truth`).
     """
 
     params: WorldParams
     production: pd.DataFrame
     effects: pd.DataFrame
     spillover: dict[str, float]
+    support: pd.DataFrame | None = None  # the support programme's effects: group, outcome, horizon, effect
 
     def effect(self, analysis: str, outcome: str, group: str, horizon: int) -> float:
         """The true effect (log points) for one analysis, outcome, group and horizon."""
@@ -449,6 +514,152 @@ def _truth_tables(p: WorldParams) -> tuple[pd.DataFrame, pd.DataFrame]:
                     rows.append((analysis, group, outcome, h, float(value)))
     effects = pd.DataFrame(rows, columns=["analysis", "group", "outcome", "horizon", "effect"])
     return production, effects
+
+
+# --------------------------------------------------------------------------
+# The support programme (支援策): take-up, effects, truth
+# --------------------------------------------------------------------------
+
+SUPPORT_STREAM = 7_001  # the programme's own random stream: [seed, SUPPORT_STREAM]
+SUPPORT_SLOPES = ("support_takeup_size", "support_takeup_tfp", "support_takeup_motivation",
+                  "support_takeup_hub_distance", "support_takeup_network", "support_motivation_growth")
+
+
+def _support_problems(p: WorldParams) -> list[str]:
+    problems = []
+    for name in ("support_base_rate", "support_network_share"):
+        if not 0.0 < getattr(p, name) < 1.0:
+            problems.append(f"{name}={getattr(p, name)!r}: a probability or share, must lie strictly between 0 and 1")
+    for name in SUPPORT_SLOPES:
+        if not math.isfinite(getattr(p, name)):
+            problems.append(f"{name}={getattr(p, name)!r}: must be a finite number")
+    if not p.support_hub_distance_median_km > 0:
+        problems.append(f"support_hub_distance_median_km={p.support_hub_distance_median_km!r}: must be > 0")
+    if not p.support_motivation_time_varying_sd >= 0:
+        problems.append(f"support_motivation_time_varying_sd={p.support_motivation_time_varying_sd!r}: must be ≥ 0")
+    if not -1.0 < p.support_motivation_persistence < 1.0:
+        problems.append(f"support_motivation_persistence={p.support_motivation_persistence!r}: an AR(1) "
+                        "coefficient, must lie in (−1, 1)")
+    if not -1.0 <= p.support_motivation_sales_correlation <= 1.0:
+        problems.append(f"support_motivation_sales_correlation={p.support_motivation_sales_correlation!r}: a "
+                        "correlation, must lie in [−1, 1]")
+    for name in ("support_first_year", "support_build_up_years"):
+        value = getattr(p, name)
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+            problems.append(f"{name}={value!r}: must be a whole number ≥ 0")
+    for group, effects in p.support_effects.items():
+        if group not in EXPORT_GROUPS:
+            problems.append(f"support_effects: unknown group {group!r}; groups are {list(EXPORT_GROUPS)}")
+            continue
+        for outcome, value in effects.items():
+            if outcome not in SUPPORT_OUTCOMES:
+                problems.append(f"support_effects[{group!r}]: unknown outcome {outcome!r}; outcomes are "
+                                f"{list(SUPPORT_OUTCOMES)}")
+            elif not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2.0):
+                problems.append(f"support_effects[{group!r}][{outcome!r}]={value!r}: log-point effect must be "
+                                "finite, |τ| ≤ 2")
+    return problems
+
+
+def support_truth(p: WorldParams) -> pd.DataFrame:
+    """The programme's true effect path: ``group, outcome, horizon, effect`` (log points, h = 0…10)."""
+    rows = [(group, outcome, h, float(value))
+            for group in EXPORT_GROUPS for outcome in SUPPORT_OUTCOMES
+            for h, value in enumerate(effect_path(p.support_effects[group][outcome], p.support_build_up_years))]
+    return pd.DataFrame(rows, columns=["group", "outcome", "horizon", "effect"])
+
+
+def _simulate_support(p: WorldParams, r: np.random.Generator, s: dict[str, Any]) -> dict[str, Any]:
+    """Take-up of export support and its effects, on top of the simulated firms (which it does not change).
+
+    Take-up (absorbing) from ``support_first_year``: a logit hazard in lagged
+    size and productivity, the unobserved motivation (a time-invariant part
+    correlated with the firm's sales margin, plus an optional AR(1) part that
+    also drives growth) and ties to a support hub (distance, network
+    membership), which shift take-up only. Effects by size class at ``t−1``
+    (of the untreated employees: the observed class except for the few
+    export/FDI starters whose effect on employees moves them across a class
+    boundary).
+    """
+    years, n, active = s["years"], s["n"], s["active"]
+    n_years = len(years)
+    # the untreated state, as for export and FDI starts: the programme does not move when their effects do
+    labour, omega = s["state0"]["labour"], s["state0"]["omega"]
+    # every draw is made whatever the parameters, so one parameter does not move another's draws
+    log_distance = math.log(p.support_hub_distance_median_km) + 0.8 * r.standard_normal(n)
+    z_distance = (log_distance - log_distance.mean()) / log_distance.std()
+    network = r.random(n) < 1.0 / (1.0 + np.exp(-(_logit(p.support_network_share) - 1.0 * z_distance)))
+    rho_m = p.support_motivation_sales_correlation
+    margin_sd = s["sales_margin"].std()
+    motivation_fixed = (rho_m * s["sales_margin"] / (margin_sd if margin_sd > 0 else 1.0)
+                        + math.sqrt(1 - rho_m**2) * r.standard_normal(n))
+    innovations = r.standard_normal((n, n_years))
+    uniforms = r.random((n, n_years))
+    export_share = r.beta(2.5, 12.0, n)
+
+    sd, rho = p.support_motivation_time_varying_sd, p.support_motivation_persistence
+    varying = np.zeros((n, n_years))
+    if sd > 0:
+        varying[:, 0] = sd * innovations[:, 0]
+        for t in range(1, n_years):
+            varying[:, t] = rho * varying[:, t - 1] + sd * math.sqrt(1 - rho**2) * innovations[:, t]
+    motivation = motivation_fixed[:, None] + varying
+
+    start = np.full(n, -1)
+    tfp_gap = omega - s["mu_industry"][:, None]
+    for t in range(max(1, int(np.searchsorted(years, p.support_first_year))), n_years):
+        alive = active[:, t]
+        index = (_logit(p.support_base_rate) + p.support_takeup_size * _zscore(labour[:, t - 1], alive)
+                 + p.support_takeup_tfp * _zscore(tfp_gap[:, t - 1], alive)
+                 + p.support_takeup_motivation * motivation[:, t]
+                 + p.support_takeup_hub_distance * z_distance + p.support_takeup_network * network)
+        new = alive & (start < 0) & (uniforms[:, t] < 1.0 / (1.0 + np.exp(-index)))
+        start[new] = t
+
+    rows = np.arange(n)
+    base_employees = np.round(np.exp(labour[rows, np.clip(start - 1, 0, n_years - 1)]))
+    group = np.digitize(base_employees, [50, 100, 300])
+    h = np.arange(n_years)[None, :] - start[:, None]
+    h = np.where(start[:, None] >= 0, h, -1)
+    effects = {}
+    for outcome in SUPPORT_OUTCOMES:
+        paths = np.stack([effect_path(p.support_effects[g][outcome], p.support_build_up_years) for g in EXPORT_GROUPS])
+        effects[outcome] = np.where(h >= 0, paths[group[:, None], np.clip(h, 0, MAX_HORIZON)], 0.0)
+    growth = p.support_motivation_growth * np.cumsum(varying, axis=1)  # zero when motivation is time-invariant
+    return {
+        "start": start, "group": group, "hub_distance": np.exp(log_distance), "network": network,
+        "motivation": motivation, "effects": effects, "sales_shift": effects["sales"] + growth,
+        # log exports = log sales + log export share + (τ_exports − τ_sales): the effect on exports is τ_exports
+        "log_export_share": np.log(export_share)[:, None] + effects["exports"] - effects["sales"],
+    }
+
+
+def _support_columns(s: dict[str, Any], support: dict[str, Any], firms: pd.DataFrame,
+                     latent: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The programme's columns, appended to the firm panel (observed) and to ``latent`` (unobserved)."""
+    first = s["first_obs"]
+    fi, ti = np.nonzero(s["observed"][:, first:])  # the same rows, in the same order, as _firm_tables
+    t_full = ti + first
+    start = support["start"][fi]
+    log_sales = (s["sales1"] + support["sales_shift"])[fi, t_full]
+    log_exports = log_sales + support["log_export_share"][fi, t_full]
+    exporter = firms["exporter"].to_numpy()
+    firms = firms.assign(
+        exports=np.where(exporter, np.round(np.exp(log_exports), 1), 0.0),
+        hub_distance_km=np.round(support["hub_distance"][fi], 1),
+        support_network=support["network"][fi],
+        supported=(start >= 0) & (start <= t_full),
+        support_start_year=_nullable_years(np.where(start >= 0, s["years"][np.maximum(start, 0)], -1)),
+    )
+    latent = latent.assign(
+        support_start_year_true=firms["support_start_year"].to_numpy(),
+        support_group=np.where(start >= 0, np.asarray(EXPORT_GROUPS, dtype=object)[support["group"][fi]], None),
+        motivation=support["motivation"][fi, t_full],
+        exports_observed=np.where(exporter, log_exports, np.nan),
+        exports_support_effect=support["effects"]["exports"][fi, t_full],
+        sales_support_effect=support["effects"]["sales"][fi, t_full],
+    )
+    return firms, latent
 
 
 # --------------------------------------------------------------------------
@@ -542,10 +753,13 @@ def generate(preset: str = "book", seed: int = 0, **params: Any) -> World:
 
     macro = _macro_series(p, rng["macro"])
     panel = _simulate_firms(p, rng, macro)
-    firms, latent = _firm_tables(p, panel, macro)
+    # the support programme draws from its own stream, so the other streams (and tables) stay as they were
+    support = _simulate_support(p, np.random.default_rng([int(seed), SUPPORT_STREAM]), panel)
+    firms, latent = _firm_tables(p, {**panel, "sales1": panel["sales1"] + support["sales_shift"]}, macro)
+    firms, latent = _support_columns(panel, support, firms, latent)
     establishments, spill = _simulate_establishments(p, rng, panel, macro)
     production, effects = _truth_tables(p)
-    truth = Truth(params=p, production=production, effects=effects, spillover=spill)
+    truth = Truth(params=p, production=production, effects=effects, spillover=spill, support=support_truth(p))
     foreign_demand = macro.loc[macro["year"].between(p.start_year, p.end_year), ["year", "foreign_demand_di"]]
     deflators = macro.loc[macro["year"].between(p.start_year, p.end_year), ["year", "investment_deflator"]]
     return World(firms=firms, establishments=establishments,
@@ -795,6 +1009,7 @@ def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: 
         "state0": state0, "state1": state1, "sales0": sales0, "sales1": sales1, "wage0": wage0, "wage1": wage1,
         "inv1": inv1, "opr": opr, "effect_shift": effect_shift, "exp_start": exp_start, "fdi_start": fdi_start,
         "export_group": export_group, "fdi_group": fdi_group, "entry_idx": entry_idx, "last_idx": last_idx,
+        "sales_margin": sales_margin, "mu_industry": mu_industry,
     }
 
 
@@ -1089,6 +1304,14 @@ COLUMN_GENERATION: dict[str, dict[str, str]] = {
         "fdi_start_year": "That year, when the firm is in the survey then and was in it before; else missing.",
         "overseas_production_ratio": "0 without FDI; after the start, a firm target (beta-distributed) "
                                      "approached over ~3 years, a common yearly component and noise.",
+        "exports": "Exporters: sales × a firm export share (beta) ramping up after the start, plus the support "
+                   "programme's export effect; 0 for non-exporters.",
+        "hub_distance_km": "Fixed per firm: log-normal distance to the nearest support hub "
+                           "(support_hub_distance_median_km).",
+        "support_network": "Fixed per firm: member of a local support network, more likely near a hub.",
+        "supported": "From the year the support take-up hazard fires (absorbing): size, TFP, unobserved "
+                     "motivation, hub distance and network membership.",
+        "support_start_year": "That year (programme records: known even for a firm's first survey year).",
     },
     "establishments": {
         "establishment_id": "1, 2, …: plants of manufacturing panel firms first, then small establishments.",
