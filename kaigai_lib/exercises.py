@@ -847,7 +847,8 @@ class ExerciseWidget(StaticWidget):
     """
 
     def __init__(self, spec: ExerciseSpec | str | Path, seed: int | None = None,
-                 trainee: str | None = None, *, precompute: bool = True, max_settings: int = 60) -> None:
+                 trainee: str | None = None, *, precompute: bool = True, max_settings: int = 60,
+                 course: bool | None = None) -> None:
         self.spec = _as_spec(spec)
         if trainee is not None and seed is not None:
             raise ValueError("Give either seed or trainee: a trainee's seed is derived from the trainee id.")
@@ -875,16 +876,19 @@ class ExerciseWidget(StaticWidget):
         super().__init__(controls, kind="exercise", title=self.spec.title,
                          check={"question": html.escape(self.spec.question), "unit": self.spec.unit,
                                 "hints": [html.escape(h) for h in self.spec.hints]},
-                         precompute=precompute)
+                         precompute=precompute, course=course)
 
     def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         world = self.spec.generate(self.seed, setting)
-        settings = ", ".join(f"<code>{n}</code> = {v:g}" for n, v in setting.items())
         whose = (f"the world of trainee <code>{html.escape(self.trainee)}</code>" if self.trainee
                  else f"preset <code>{self.spec.preset}</code>, seed {self.seed}")
-        view = {"html": f"<p>Your world: {whose}{', ' + settings if settings else ''}; "
-                        f"{number('firm_years', len(world.firms), '{:,}')} firm-years in <code>.firms</code>.</p>",
-                "numbers": {"firm_years": len(world.firms)}}
+        starts = f"{self.spec.quantity.analysis}_start_year"
+        starters = int(world.firms.loc[world.firms[starts].notna(), "firm_id"].nunique())
+        shown = "".join(f"<code>{html.escape(n)}</code> = {number(n, v, '{:g}')}, " for n, v in setting.items())
+        view = {"html": f"<p>Your world: {whose}{', ' + shown[:-2] if shown else ''}; "
+                        f"{number('firm_years', len(world.firms), '{:,}')} firm-years in <code>.firms</code>, "
+                        f"{number('starters', starters, '{:,}')} {self.spec.quantity.analysis} starters.</p>",
+                "numbers": {"firm_years": len(world.firms), "starters": starters, **setting}}
         if self.course:
             return view, None
         return view, answer_key(self.spec.truth(world), self.spec.tolerance, self.spec.unit,

@@ -216,10 +216,11 @@ class StaticWidget(anywidget.AnyWidget):
 
     def __init__(self, controls: Sequence[Control] = (), *, kind: str, title: str = "", intro: str = "",
                  check: Mapping[str, Any] | None = None, precompute: bool = True,
-                 keep_key_in_course: bool = False) -> None:
+                 keep_key_in_course: bool = False, course: bool | None = None) -> None:
         super().__init__()
         self.controls = {c.name: c for c in controls}
-        self.course = hide_solutions() and not keep_key_in_course
+        # the course edition (default: KAIGAI_HIDE_SOLUTIONS) computes no answer key
+        self.course = (hide_solutions() if course is None else course) and not keep_key_in_course
         self._cache: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         spec: dict[str, Any] = {"kaigai": 1, "kind": kind, "title": title, "intro": intro,
                                 "controls": [c.as_json() for c in controls],
