@@ -39,7 +39,7 @@ def main(site: str) -> None:
     print(f"{'page':40} {'HTML KB':>9} {'+ loaded KB':>12} {'= total KB':>11}")
     for page in pages:
         w = page_weight(root, page)
-        print(f"{str(page.relative_to(root)):40} {w['html'] / 1024:9.0f} {w['loaded'] / 1024:12.0f} "
+        print(f"{page.relative_to(root)!s:40} {w['html'] / 1024:9.0f} {w['loaded'] / 1024:12.0f} "
               f"{w['total'] / 1024:11.0f}")
     total = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
     print(f"site total: {total / 1024 ** 2:.1f} MB in {sum(1 for f in root.rglob('*') if f.is_file())} files")

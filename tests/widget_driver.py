@@ -28,10 +28,13 @@ _FIND_WIDGETS = """() => {
   });
   document.querySelectorAll('script[type="application/vnd.kaigai-widget+json"]').forEach((s) => {
     const host = s.nextElementSibling;
-    found.push({state: JSON.parse(s.textContent).state,
-                root: host && host.classList.contains("kaigai-widget-host") ? host.querySelector(".kaigai-widget") : null});
+    const hosted = host && host.classList.contains("kaigai-widget-host");
+    found.push({state: JSON.parse(s.textContent).state, root: hosted ? host.querySelector(".kaigai-widget") : null});
   });
-  return found.map((f, i) => { if (f.root) f.root.dataset.testIndex = String(i); return {state: f.state, rendered: !!f.root}; });
+  return found.map((f, i) => {
+    if (f.root) f.root.dataset.testIndex = String(i);
+    return {state: f.state, rendered: !!f.root};
+  });
 }"""
 
 _READ_VIEW = """(root) => ({
@@ -68,10 +71,7 @@ def _shown_equals(text: str, value: float) -> bool:
 
 def _pick(options: list[str], start: str) -> list[str]:
     """At least 3 options (all when there are 3 or fewer): the first, the middle, the last, then back."""
-    if len(options) <= 3:
-        chosen = list(options)
-    else:
-        chosen = [options[0], options[len(options) // 2], options[-1]]
+    chosen = list(options) if len(options) <= 3 else [options[0], options[len(options) // 2], options[-1]]
     return [*chosen, start] if start not in chosen[-1:] else chosen
 
 

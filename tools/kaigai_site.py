@@ -70,6 +70,7 @@ CHAPTER_PREFIX = "notebooks/"  # documents that are chapters (download + launch)
 NOTEBOOKS_BRANCH = "gh-pages"  # the branch .github/workflows/pages.yml publishes _build/html to
 COLAB_URL = "https://colab.research.google.com"
 INSTALL_TAG = "kaigai-install"
+INSTRUCTOR_ONLY_CLASS = "tag_instructor-only"  # myst-nb's class for a cell tagged instructor-only
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -156,6 +157,19 @@ class RemoveSolutions(SphinxTransform):
                 for name in node["names"]:
                     self.document.nameids.pop(name, None)
                     self.document.nametypes.pop(name, None)
+                node.parent.remove(node)
+
+
+class RemoveInstructorOnly(SphinxTransform):
+    """In a course build, remove the cells tagged ``instructor-only`` (e.g. a demo class's answer key)."""
+
+    default_priority = 11
+
+    def apply(self, **kwargs: Any) -> None:
+        if not self.config.kaigai_hide_solutions:
+            return
+        for node in list(self.document.findall(nodes.Element)):
+            if INSTRUCTOR_ONLY_CLASS in node.get("classes", []) and node.parent is not None:
                 node.parent.remove(node)
 
 
@@ -448,6 +462,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _config_inited, priority=900)  # after sphinx-exercise and jupyter-book
     app.connect("builder-inited", _builder_inited)
     app.add_transform(RemoveSolutions)
+    app.add_transform(RemoveInstructorOnly)
     app.add_js_file(None, body=THEME_MODE, priority=100)
     app.connect("html-page-context", _page_notebook, priority=400)
     app.connect("html-page-context", _page_launch_button, priority=900)
