@@ -86,6 +86,11 @@ class RadiusExplorer(StaticWidget):
             }
         return self.results[key]
 
+    @property
+    def current(self) -> dict[str, Any]:
+        """The numbers of the radius shown now (the dict of :meth:`at`)."""
+        return self.at(self.setting["radius_km"])
+
     def sweep(self, radii: Any) -> pd.DataFrame:
         """:meth:`at` for every radius in ``radii``: one row each (also fills the cache)."""
         return pd.DataFrame([self.at(r) for r in radii]).set_index("radius_km")
