@@ -2,7 +2,8 @@
 
 * :class:`NumericExercise` — a question whose answer is a number known from
   the synthetic world's truth. ``check`` is a pure function (testable, and
-  usable for grading); ``widget`` wraps it in ipywidgets for a notebook.
+  usable for grading); ``widget`` makes the answer box, which judges answers
+  in the page itself (kaigai_lib.static_widgets: no kernel needed).
   Instructors build the answer from ``world.truth`` or the data, never by
   typing it in, so a change of world parameters changes the answer too.
 * :func:`selection_explorer` — a slider over one world parameter (by default
@@ -19,8 +20,9 @@ quantity to estimate, the tolerance, the unit and hints; see
 * :func:`load_exercise` reads and validates a file (:class:`ExerciseError`
   names the file and every bad field); shipped examples live in
   ``kaigai_lib/exercise_files/`` (:func:`exercise_files`).
-* :func:`exercise_widget` renders one in a notebook: sliders, answer box,
-  Check button and feedback against the truth of the trainee's world.
+* :func:`exercise_widget` renders one — in a notebook or on the static site:
+  sliders, answer box, Check and Hint buttons and feedback against the truth
+  of the trainee's world (precomputed for every slider position).
 * :func:`make_datasets` writes each trainee's own data set and the answer
   key; :func:`grade` grades a class's answers (``kaigai exercises make`` and
   ``kaigai exercises grade`` on the command line).

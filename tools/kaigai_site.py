@@ -1,6 +1,6 @@
 """Sphinx extension for the kaigai book: an offline site, course builds, notebooks to download and launch.
 
-Loaded by ``_config.yml`` (``sphinx.local_extensions``). It does four things:
+Loaded by ``_config.yml`` (``sphinx.local_extensions``). It does five things:
 
 1. **Offline assets.** MathJax, require.js and the Jupyter widgets HTML manager are taken from the npm
    packages pinned in ``tools/web/package-lock.json`` (installed by ``make`` with ``npm ci``) and copied
@@ -20,6 +20,12 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). It does four things:
    button and the page header a repository button. Colab opens the notebook from the branch the site is
    published to (``gh-pages``, see ``.github/workflows/pages.yml``). With no repository the book builds
    without them (and the install cell explains how to install the library by hand).
+5. **Widgets without a kernel.** Every widget is an anywidget (``kaigai_lib/static_widgets.py``) whose
+   views and answer keys were computed over its controls' grid at build time; ``anywidget``'s AMD bundle
+   is vendored next to the widget manager and found by require.js. In a course build every answer key is
+   taken out of the saved widget state (the execution cache is shared with the public build). The
+   ``{kaigai-exercise} path.yml`` directive puts an instructor's exercise on any page, run by
+   ``_static/kaigai/widget-host.js``.
 """
 
 from __future__ import annotations
