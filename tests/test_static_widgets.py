@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_site import CHROMIUM, CHROMIUM_ARGS, PageLog, _QuietHandler, browser_test
+from test_site import PageLog, _QuietHandler, browser_test
 from widget_driver import drive_widgets
 
 from kaigai_lib.cli import main
@@ -151,22 +151,20 @@ def page_server(exercise_pages: dict[str, Path]) -> Iterator[str]:
 @browser_test
 @pytest.mark.browser
 @pytest.mark.parametrize("edition", ["public", "course"])
-def test_exercises_page_works_offline_in_a_browser(page_server: str, edition: str) -> None:
+def test_exercises_page_works_offline_in_a_browser(chromium, page_server: str, edition: str) -> None:
     from urllib.parse import urlsplit
 
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        local = urlsplit(page_server).netloc
-        context.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).netloc == local else r.abort())
+    context = chromium.new_context()
+    local = urlsplit(page_server).netloc
+    context.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).netloc == local else r.abort())
+    try:
         page = context.new_page()
         log = PageLog(page, local)
         page.goto(page_server + f"{edition}.html", wait_until="load")
         counts = drive_widgets(page, course=edition == "course")
         page.wait_for_timeout(200)
-        browser.close()
+    finally:
+        context.close()
     assert counts["widgets"] == 1 and counts["settings"] >= 3 and counts["checks"] == 1, counts
     assert not log.foreign, log.foreign
     assert not log.errors, log.errors
