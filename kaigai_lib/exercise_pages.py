@@ -68,6 +68,9 @@ def write_exercise_page(exercise: str | Path, out: str | Path, *, course: bool, 
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(page)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would keep a page meant for sharing private
         os.replace(temporary, out)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -107,6 +107,9 @@ def test_exercises_page_refuses_to_overwrite_a_file_it_did_not_write(tmp_path: P
     assert main(["exercises", "page", "selection-bias-export-tfp", "--out", str(other)]) == 2
     assert "was not written by" in capsys.readouterr().err
     assert other.read_text(encoding="utf-8") == "<p>my notes</p>"
+    mine = tmp_path / "page.html"
+    assert main(["exercises", "page", "selection-bias-export-tfp", "--out", str(mine), "--course"]) == 0
+    assert mine.stat().st_mode & 0o044, "a page meant for sharing must not be private to its writer"
     assert main(["exercises", "page", "no-such-exercise", "--out", str(tmp_path / "x.html")]) == 2
     assert not (tmp_path / "x.html").exists()
 
