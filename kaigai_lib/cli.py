@@ -4,6 +4,7 @@
     kaigai exercises check FILE [FILE ...]        validate exercise files; show each truth in the default world
     kaigai exercises make --exercise FILE --roster roster.csv --out DIR [--key KEY] [--force]
     kaigai exercises grade --key KEY --answers ANSWERS [--out GRADES]
+    kaigai exercises page FILE --out page.html [--course] [--seed N]   one self-contained offline HTML page
     kaigai generate --preset national --seed 0 --out DIR   a synthetic world in the input schema
     kaigai replicate --firms F --establishments F --foreign-demand F [--config TOML] --out DIR
     kaigai check-disclosure DIR [--config TOML]   re-check a results folder; 0 passes, 1 problems, 2 cannot check
@@ -100,6 +101,18 @@ def _exercises_grade(args: argparse.Namespace) -> int:
     grades.to_csv(out, index=False, float_format="%.10g", lineterminator="\n")
     print(grade_summary(grades))
     print(f"Grades: {out}")
+    return 0
+
+
+def _exercises_page(args: argparse.Namespace) -> int:
+    from kaigai_lib.exercise_pages import write_exercise_page
+
+    try:
+        out = write_exercise_page(args.exercise, args.out, course=args.course, seed=args.seed, force=args.force)
+    except FileExistsError as error:
+        raise UserError(str(error)) from None
+    edition = "course edition (no truth in the file; answers are submitted)" if args.course else "public edition"
+    print(f"Wrote {out} ({out.stat().st_size / 1024:.0f} KB, {edition}): open it in any browser, no internet needed.")
     return 0
 
 
@@ -213,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", required=True, metavar="CSV", help="CSV with trainee_id, answer [, exercise_id]")
     p.add_argument("--out", metavar="CSV", help="graded CSV (default ANSWERS_graded.csv next to the answers)")
     p.set_defaults(func=_exercises_grade)
+
+    p = actions.add_parser("page", help="write one self-contained offline HTML page with the exercise's widget")
+    p.add_argument("exercise", metavar="FILE", help="exercise file (.yml/.yaml/.toml) or shipped name")
+    p.add_argument("--out", required=True, metavar="HTML", help="the page to write (e.g. exercise.html)")
+    p.add_argument("--course", action="store_true",
+                   help="course edition: no truth or answer key in the page; it says how to submit instead")
+    p.add_argument("--seed", type=int, default=None, help="the world's seed (default: the file's)")
+    p.add_argument("--force", action="store_true", help="replace an --out this command did not write")
+    p.set_defaults(func=_exercises_page)
 
     p = commands.add_parser("generate", help="write a synthetic world in the input schema (Parquet and CSV)")
     p.add_argument("--preset", default="book", choices=["tiny", "book", "national"])

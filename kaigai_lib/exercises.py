@@ -2,7 +2,8 @@
 
 * :class:`NumericExercise` — a question whose answer is a number known from
   the synthetic world's truth. ``check`` is a pure function (testable, and
-  usable for grading); ``widget`` wraps it in ipywidgets for a notebook.
+  usable for grading); ``widget`` makes the answer box, which judges answers
+  in the page itself (kaigai_lib.static_widgets: no kernel needed).
   Instructors build the answer from ``world.truth`` or the data, never by
   typing it in, so a change of world parameters changes the answer too.
 * :func:`selection_explorer` — a slider over one world parameter (by default
@@ -19,8 +20,9 @@ quantity to estimate, the tolerance, the unit and hints; see
 * :func:`load_exercise` reads and validates a file (:class:`ExerciseError`
   names the file and every bad field); shipped examples live in
   ``kaigai_lib/exercise_files/`` (:func:`exercise_files`).
-* :func:`exercise_widget` renders one in a notebook: sliders, answer box,
-  Check button and feedback against the truth of the trainee's world.
+* :func:`exercise_widget` renders one — in a notebook or on the static site:
+  sliders, answer box, Check and Hint buttons and feedback against the truth
+  of the trainee's world (precomputed for every slider position).
 * :func:`make_datasets` writes each trainee's own data set and the answer
   key; :func:`grade` grades a class's answers (``kaigai exercises make`` and
   ``kaigai exercises grade`` on the command line).
@@ -28,7 +30,6 @@ quantity to estimate, the tolerance, the unit and hints; see
 
 from __future__ import annotations
 
-import base64
 import copy
 import csv
 import dataclasses
@@ -46,7 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import yaml
@@ -55,6 +55,7 @@ from matplotlib.figure import Figure
 from kaigai_lib import snapshot
 from kaigai_lib.figures import ANALYSIS_COLUMNS, _new_figure, starter_comparison
 from kaigai_lib.selection import Decomposition, _check_world_args, decompose
+from kaigai_lib.static_widgets import AnswerCheck, Control, StaticWidget, answer_key, hide_solutions, number, png
 from kaigai_lib.synthetic import (
     EXPORT_GROUPS,
     FDI_GROUPS,
@@ -127,29 +128,10 @@ class NumericExercise:
             return None
         return self.hints[min(wrong_attempts, len(self.hints)) - 1]
 
-    def widget(self) -> widgets.VBox:
-        """Question, answer box, Check button and feedback, as one ipywidgets box."""
-        question = widgets.HTMLMath(value=f"<p>{self.question}</p>")
-        answer = widgets.FloatText(value=0.0, description="Answer:", layout=widgets.Layout(width="260px"))
-        unit = widgets.Label(self.unit)
-        button = widgets.Button(description="Check", button_style="primary", icon="check")
-        feedback = widgets.HTMLMath(value="")
-        wrong_attempts = 0
-
-        def on_check(_: widgets.Button) -> None:
-            nonlocal wrong_attempts
-            result = self.check(answer.value)
-            colour = CORRECT_COLOUR if result.correct else WRONG_COLOUR
-            text = f'<p style="color: {colour}"><b>{html.escape(result.message)}</b></p>'
-            if not result.correct and result.verdict != "not a number":
-                wrong_attempts += 1
-                hint = self.hint(wrong_attempts)
-                if hint:
-                    text += f"<p>Hint: {hint}</p>"
-            feedback.value = text
-
-        button.on_click(on_check)
-        return widgets.VBox([question, widgets.HBox([answer, unit, button]), feedback])
+    def widget(self) -> AnswerCheck:
+        """Question, answer box, Check and Hint buttons and feedback, judged in the page (no kernel)."""
+        key = None if hide_solutions() else answer_key(self.answer, self.tolerance, self.unit)
+        return AnswerCheck(self.question, key, self.unit, self.hints)
 
 
 def selection_gaps(world: World) -> pd.DataFrame:
@@ -164,66 +146,75 @@ def selection_gaps(world: World) -> pd.DataFrame:
     return gaps
 
 
-def selection_explorer(preset: str = "tiny", seed: int = 0, parameter: str = "selection_strength",
-                       minimum: float = 0.0, maximum: float = 3.0, step: float = 0.25) -> widgets.VBox:
-    """A slider over one numeric world parameter; each change regenerates the world and shows ``selection_gaps``.
+def _grid(minimum: float, maximum: float, step: float) -> list[float]:
+    count = math.floor((maximum - minimum) / step + 1e-9) + 1
+    return [round(minimum + i * step, 10) for i in range(count)]
 
-    The seed stays fixed, so only the parameter changes between worlds.
-    Keep ``preset="tiny"``: the world is regenerated on every move.
-    """
-    fields = {f.name: f for f in dataclasses.fields(WorldParams)}
-    if parameter not in fields:
-        raise ValueError(f"parameter={parameter!r} is not a world parameter; see synthetic.describe_parameters().")
-    default = getattr(WorldParams(), parameter)
-    if not isinstance(default, float):
-        raise ValueError(f"parameter={parameter!r} is not a decimal number (default {default!r}); pick one that is.")
-    if not minimum <= default <= maximum:
-        raise ValueError(f"The default {parameter}={default} lies outside [{minimum}, {maximum}]: widen the range.")
 
-    intro = widgets.HTML(
-        f"<p>Move <code>{parameter}</code> ({html.escape(fields[parameter].metadata['doc'])}) and see how far "
-        f"starters are ahead of non-starters of the same year and industry one year before they start "
-        f"(log points; preset <code>{preset}</code>, seed {seed}).</p>")
-    slider = widgets.FloatSlider(value=default, min=minimum, max=maximum, step=step, description=parameter,
-                                 continuous_update=False, readout_format=".2f",
-                                 style={"description_width": "initial"}, layout=widgets.Layout(width="480px"))
-    table = widgets.HTML()
+def _slider(name: str, values: list[float], start: float, fmt: str = "{:.2f}") -> Control:
+    labels = [fmt.format(v) for v in values]
+    at = min(range(len(values)), key=lambda i: abs(values[i] - start))
+    return Control(name, name, labels, labels[at], mapping=dict(zip(labels, values, strict=True)))
 
-    def update(_: object = None) -> None:
-        table.value = "<p><i>Generating the world…</i></p>"
+
+class SelectionExplorer(StaticWidget):
+    """A slider over one numeric world parameter; each position is a world (same seed) and shows
+    ``selection_gaps``. Keep ``preset="tiny"``: every position of the grid is generated once."""
+
+    def __init__(self, preset: str = "tiny", seed: int = 0, parameter: str = "selection_strength",
+                 minimum: float = 0.0, maximum: float = 3.0, step: float = 0.25) -> None:
+        fields = {f.name: f for f in dataclasses.fields(WorldParams)}
+        if parameter not in fields:
+            raise ValueError(f"parameter={parameter!r} is not a world parameter; see "
+                             "synthetic.describe_parameters().")
+        default = getattr(WorldParams(), parameter)
+        if not isinstance(default, float):
+            raise ValueError(f"parameter={parameter!r} is not a decimal number (default {default!r}); pick one "
+                             "that is.")
+        if not minimum <= default <= maximum:
+            raise ValueError(f"The default {parameter}={default} lies outside [{minimum}, {maximum}]: widen the "
+                             "range.")
+        self.preset, self.seed, self.parameter = preset, seed, parameter
+        intro = (f"<p>Move <code>{parameter}</code> ({html.escape(fields[parameter].metadata['doc'])}) and see "
+                 f"how far starters are ahead of non-starters of the same year and industry one year before "
+                 f"they start (log points; preset <code>{preset}</code>, seed {seed}).</p>")
+        super().__init__([_slider(parameter, _grid(minimum, maximum, step), default)], kind="explorer",
+                         intro=intro)
+
+    def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        value = setting[self.parameter]
         try:
-            world = generate(preset=preset, seed=seed, **{parameter: slider.value})
+            world = generate(preset=self.preset, seed=self.seed, **{self.parameter: value})
         except ValueError as error:  # an invalid value: say so in the widget rather than in a hidden log
-            table.value = f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>'
-            return
+            return {"html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>', "numbers": {}}, None
         gaps = selection_gaps(world)
         counts = ", ".join(f"{n:,} {analysis} starters" for analysis, n in gaps.attrs["n_starters"].items())
-        table.value = (f"<p>{parameter} = {slider.value:.2f} ({counts})</p>"
-                       + gaps.to_html(float_format=lambda x: f"{x:+.3f}"))
+        numbers = {f"{row}/{column}": float(gaps.loc[row, column]) for row in gaps.index for column in gaps.columns}
+        shown = gaps.apply(lambda column: [number(f"{row}/{column.name}", v, "{:+.3f}")
+                                           for row, v in column.items()])
+        return {"html": f"<p>{self.parameter} = {value:.2f} ({counts})</p>" + shown.to_html(escape=False),
+                "numbers": numbers}, None
 
-    slider.observe(update, names="value")
-    update()
-    return widgets.VBox([intro, slider, table])
+
+def selection_explorer(preset: str = "tiny", seed: int = 0, parameter: str = "selection_strength",
+                       minimum: float = 0.0, maximum: float = 3.0, step: float = 0.25) -> SelectionExplorer:
+    """A slider over one numeric world parameter; see :class:`SelectionExplorer`."""
+    return SelectionExplorer(preset, seed, parameter, minimum, maximum, step)
 
 
 # ==========================================================================
 # Selection bias explorer (chapter "Why naive comparisons mislead")
 # ==========================================================================
 
-def _png_data(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
-
-class SelectionBiasExplorer(widgets.VBox):
+class SelectionBiasExplorer(StaticWidget):
     """A ``selection_strength`` slider; the naive difference, the true ATT and the selection bias update together.
 
-    Each move regenerates the world (same preset and seed) and runs
+    Each position is a world (same preset and seed) and runs
     :func:`kaigai_lib.selection.decompose` for both measures, growth from
-    ``t − 1`` and the level at ``t + h``. ``results`` holds the two
-    :class:`~kaigai_lib.selection.Decomposition` objects; ``output`` (an
-    ipywidgets ``Output``) shows them as a table and a bar chart.
+    ``t − 1`` and the level at ``t + h``: a table and a bar chart. ``results``
+    holds the two :class:`~kaigai_lib.selection.Decomposition` objects of the
+    current position; :meth:`table` shows them.
     """
 
     MEASURES = ("growth", "level")
@@ -237,27 +228,24 @@ class SelectionBiasExplorer(widgets.VBox):
             raise ValueError(f"selection_strength={default} lies outside [{minimum}, {maximum}]: widen the range.")
         self.preset, self.seed = preset, seed
         self.analysis, self.outcome, self.group, self.horizon = analysis, outcome, group, horizon
+        self._results: dict[float, dict[str, Decomposition]] = {}
         who = f"{analysis} starters" + (f" with {group} employees" if analysis == "export" and group else
                                         f" ({group})" if group else "")
-        intro = widgets.HTML(
-            f"<p>Move <code>selection_strength</code> (0 = starts at random, 1 = the default world) and compare "
-            f"{html.escape(who)} with non-starters: the naive difference in {html.escape(outcome)}, the true "
-            f"effect on the starters (ATT) and the selection bias, naive = ATT + bias (preset "
-            f"<code>{preset}</code>, seed {seed}, pooled over all start years).</p>")
-        self.slider = widgets.FloatSlider(
-            value=default, min=minimum, max=maximum, step=step, description="selection_strength",
-            continuous_update=False, readout_format=".2f", style={"description_width": "initial"},
-            layout=widgets.Layout(width="480px"))
-        self.output = widgets.Output(layout=widgets.Layout(min_height="330px"))
-        self.results: dict[str, Decomposition] = {}
-        super().__init__([intro, self.slider, self.output])
-        self.slider.observe(self._update, names="value")
-        self._update()
+        intro = (f"<p>Move <code>selection_strength</code> (0 = starts at random, 1 = the default world) and "
+                 f"compare {html.escape(who)} with non-starters: the naive difference in {html.escape(outcome)}, "
+                 f"the true effect on the starters (ATT) and the selection bias, naive = ATT + bias (preset "
+                 f"<code>{preset}</code>, seed {seed}, pooled over all start years).</p>")
+        super().__init__([_slider("selection_strength", _grid(minimum, maximum, step), default)],
+                         kind="explorer", intro=intro)
 
-    def table(self) -> pd.DataFrame:
-        """The current naive difference, ATT and selection bias (rows) for each measure (columns)."""
+    @property
+    def results(self) -> dict[str, Decomposition]:
+        return self._results.get(self.setting["selection_strength"], {})
+
+    def table(self, results: Mapping[str, Decomposition] | None = None) -> pd.DataFrame:
+        """The naive difference, ATT and selection bias (rows) for each measure (columns), now or of ``results``."""
         columns = {}
-        for measure, d in self.results.items():
+        for measure, d in (self.results if results is None else results).items():
             label = (f"growth t−1 → t+{self.horizon}" if measure == "growth" else f"level at t+{self.horizon}")
             columns[f"{label} (log points)"] = {"naive difference": d.naive, "ATT (true effect)": d.att,
                                                 "selection bias": d.selection_bias,
@@ -265,7 +253,7 @@ class SelectionBiasExplorer(widgets.VBox):
                                                 "starters": d.n_starters, "non-starters": d.n_non_starters}
         return pd.DataFrame(columns)
 
-    def _figure(self) -> Figure:
+    def _figure(self, results: Mapping[str, Decomposition], strength: float) -> Figure:
         fig, axes = _new_figure(figsize=(7.2, 3.0))
         ax = axes[0, 0]
         terms = ["naive difference", "ATT (true effect)", "selection bias"]
@@ -273,40 +261,37 @@ class SelectionBiasExplorer(widgets.VBox):
         x = np.arange(len(self.MEASURES))
         width = 0.26
         for k, (term, colour) in enumerate(zip(terms, colours, strict=True)):
-            values = [getattr(self.results[m], ("naive", "att", "selection_bias")[k]) for m in self.MEASURES]
+            values = [getattr(results[m], ("naive", "att", "selection_bias")[k]) for m in self.MEASURES]
             bars = ax.bar(x + (k - 1) * width, values, width, color=colour, label=term)
             ax.bar_label(bars, fmt="%+.2f", fontsize=7, padding=1)
         ax.axhline(0, color="0.4", linewidth=0.8)
         ax.set_xticks(x, [f"growth t−1 → t+{self.horizon}", f"level at t+{self.horizon}"])
         ax.set_ylim(-0.3, 0.55)
-        ax.set(ylabel="log points", title=f"selection_strength = {self.slider.value:.2f}")
+        ax.set(ylabel="log points", title=f"selection_strength = {strength:.2f}")
         ax.legend(fontsize=8, loc="upper left", ncols=3)
         return fig
 
-    def _update(self, _: object = None) -> None:
+    def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        strength = setting["selection_strength"]
         try:
-            world = generate(preset=self.preset, seed=self.seed, selection_strength=self.slider.value)
-            self.results = {m: decompose(world, self.analysis, self.outcome, self.group, self.horizon, measure=m)
-                            for m in self.MEASURES}
+            world = generate(preset=self.preset, seed=self.seed, selection_strength=strength)
+            results = {m: decompose(world, self.analysis, self.outcome, self.group, self.horizon, measure=m)
+                       for m in self.MEASURES}
         except ValueError as error:  # e.g. no starters left: say so in the widget
-            self.results = {}
-            self.output.outputs = ({"output_type": "display_data", "metadata": {}, "data": {
-                "text/html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>',
-                "text/plain": str(error)}},)
-            return
-        table = self.table()
+            return {"html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>', "numbers": {}}, None
+        self._results[strength] = results
+        table = self.table(results)
         shown = table.astype(object)
+        numbers = {}
         for row in table.index:
             style = "{:,.0f}" if row in ("starters", "non-starters") else "{:.3f}" if "error" in row else "{:+.3f}"
-            shown.loc[row] = [style.format(v) for v in table.loc[row]]
-        caption = f"<p><b>selection_strength = {self.slider.value:.2f}</b></p>"
-        html_table = caption + shown.to_html(border=0)
-        self.output.outputs = (
-            {"output_type": "display_data", "metadata": {},
-             "data": {"text/html": html_table, "text/plain": table.to_string()}},
-            {"output_type": "display_data", "metadata": {},
-             "data": {"image/png": _png_data(self._figure()), "text/plain": "<bar chart>"}},
-        )
+            for column in table.columns:
+                name = f"{row}/{column}"
+                numbers[name] = float(table.loc[row, column])
+                shown.loc[row, column] = number(name, table.loc[row, column], style)
+        caption = f"<p><b>selection_strength = {strength:.2f}</b></p>"
+        return {"html": caption + shown.to_html(border=0, escape=False) + png(self._figure(results, strength)),
+                "numbers": numbers}, None
 
 
 def selection_bias_explorer(preset: str = "book", seed: int = 0, **options: Any) -> SelectionBiasExplorer:
@@ -863,14 +848,17 @@ def _as_spec(spec_or_path: ExerciseSpec | str | Path) -> ExerciseSpec:
     return spec_or_path if isinstance(spec_or_path, ExerciseSpec) else load_exercise(spec_or_path)
 
 
-class ExerciseWidget(widgets.VBox):
+class ExerciseWidget(StaticWidget):
     """An instructor's exercise as a widget: sliders for the parameters a trainee may move, an answer box,
-    a Check button and feedback.
+    a Check button, hints one at a time and feedback — on the static site too.
 
-    Moving a slider regenerates the trainee's world (same seed), so the truth
-    follows. The current world's survey tables are ``.firms``,
-    ``.establishments``, ``.foreign_demand`` and ``.deflators``; ``.world`` is
-    the whole world, truth included.
+    Each slider position is a world (same seed), so the truth follows. At construction the widget
+    computes, for every position of the sliders' grid (their product, up to ``max_settings``), the
+    world's description and — except in the course edition — the answer key
+    (:func:`~kaigai_lib.static_widgets.answer_key`: truth, tolerance, unit slips, the naive estimate, the
+    sign); the page judges answers with no kernel. The current world's survey tables are ``.firms``,
+    ``.establishments``, ``.foreign_demand`` and ``.deflators``; ``.world`` is the whole world, truth
+    included; :meth:`set` moves sliders, :meth:`check` judges an answer in Python.
 
     With ``trainee="…"`` the widget draws that trainee's own world — the seed
     and the ``vary_per_trainee`` values of ``kaigai exercises make`` — so it
@@ -879,7 +867,8 @@ class ExerciseWidget(widgets.VBox):
     """
 
     def __init__(self, spec: ExerciseSpec | str | Path, seed: int | None = None,
-                 trainee: str | None = None) -> None:
+                 trainee: str | None = None, *, precompute: bool = True, max_settings: int = 60,
+                 course: bool | None = None) -> None:
         self.spec = _as_spec(spec)
         if trainee is not None and seed is not None:
             raise ValueError("Give either seed or trainee: a trainee's seed is derived from the trainee id.")
@@ -888,32 +877,57 @@ class ExerciseWidget(widgets.VBox):
             self.seed = trainee_seed(self.spec, trainee)
         else:
             self.seed = self.spec.seed if seed is None else int(seed)
-        title = widgets.HTML(f"<p><b>{html.escape(self.spec.title)}</b></p>")
-        question = widgets.HTMLMath(f"<p>{html.escape(self.spec.question)}</p>")
-        self.sliders: dict[str, widgets.FloatSlider | widgets.IntSlider] = {}
         defaults = {**self.spec.default_values(), **(trainee_changes(self.spec, trainee) if trainee else {})}
+        controls = []
+        settings = 1
         for name, r in self.spec.trainee_may_change.items():
-            common = dict(value=defaults[name], min=r.min, max=r.max, step=r.step, description=name,
-                          continuous_update=False, style={"description_width": "initial"},
-                          layout=widgets.Layout(width="480px"))
-            slider = (widgets.IntSlider(**common) if r.integer
-                      else widgets.FloatSlider(readout_format=".2f" if r.step >= 0.01 else ".4f", **common))
-            slider.observe(self._regenerate, names="value")
-            self.sliders[name] = slider
-        self.status = widgets.HTML()
-        self.answer = widgets.FloatText(value=0.0, description="Answer:", layout=widgets.Layout(width="260px"))
-        self.check_button = widgets.Button(description="Check", button_style="primary", icon="check")
-        self.feedback = widgets.HTMLMath(value="")
-        self.check_button.on_click(self._on_check)
-        self.wrong_attempts = 0
-        self.world: World
-        self.exercise: NumericExercise
-        super().__init__([title, question, *self.sliders.values(), self.status,
-                          widgets.HBox([self.answer, widgets.Label(self.spec.unit), self.check_button]),
-                          self.feedback])
-        self._regenerate()
+            grid = r.grid()
+            fmt = "{:d}" if r.integer else ("{:.2f}" if r.step >= 0.01 else "{:.4f}")
+            labels = [fmt.format(v) for v in grid]
+            start = min(range(len(grid)), key=lambda i: abs(grid[i] - defaults[name]))
+            controls.append(Control(name, name, labels, labels[start],
+                                    mapping={label: v for label, v in zip(labels, grid, strict=True)}))
+            settings *= len(grid)
+        if settings > max_settings:
+            raise ValueError(f"{self.spec.source}: the sliders make {settings} settings, more than "
+                             f"max_settings={max_settings} the page can precompute; use larger steps or "
+                             "fewer sliders (or pass max_settings=…).")
+        self._world: tuple[str, World] | None = None
+        super().__init__(controls, kind="exercise", title=self.spec.title,
+                         check={"question": html.escape(self.spec.question), "unit": self.spec.unit,
+                                "hints": [html.escape(h) for h in self.spec.hints]},
+                         precompute=precompute, course=course)
+
+    def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        world = self.spec.generate(self.seed, setting)
+        whose = (f"the world of trainee <code>{html.escape(self.trainee)}</code>" if self.trainee
+                 else f"preset <code>{self.spec.preset}</code>, seed {self.seed}")
+        starts = f"{self.spec.quantity.analysis}_start_year"
+        starters = int(world.firms.loc[world.firms[starts].notna(), "firm_id"].nunique())
+        shown = "".join(f"<code>{html.escape(n)}</code> = {number(n, v, '{:g}')}, " for n, v in setting.items())
+        view = {"html": f"<p>Your world: {whose}{', ' + shown[:-2] if shown else ''}; "
+                        f"{number('firm_years', len(world.firms), '{:,}')} firm-years in <code>.firms</code>, "
+                        f"{number('starters', starters, '{:,}')} {self.spec.quantity.analysis} starters.</p>",
+                "numbers": {"firm_years": len(world.firms), "starters": starters, **setting}}
+        if self.course:
+            return view, None
+        return view, answer_key(self.spec.truth(world), self.spec.tolerance, self.spec.unit,
+                                naive=_naive_slip(self.spec.quantity, world))
 
     # the trainee's data
+    @property
+    def world(self) -> World:
+        """The current setting's world (generated again when the sliders moved)."""
+        key = self.key(self.values)
+        if self._world is None or self._world[0] != key:
+            self._world = (key, self.spec.generate(self.seed, self.setting))
+        return self._world[1]
+
+    @property
+    def exercise(self) -> NumericExercise:
+        """The exercise of the current world (its ``answer`` is the truth)."""
+        return self.spec.numeric_exercise(self.world)
+
     @property
     def firms(self) -> pd.DataFrame:
         return self.world.firms
@@ -930,46 +944,23 @@ class ExerciseWidget(widgets.VBox):
     def deflators(self) -> pd.DataFrame:
         return self.world.deflators
 
-    @property
-    def values(self) -> dict[str, float]:
-        """The sliders' current values."""
-        return {name: s.value for name, s in self.sliders.items()}
+    def check(self, value: float | None) -> Feedback:
+        """Judge ``value`` against the current world's truth."""
+        return self.exercise.check(value)
 
-    def check(self, value: float | None = None) -> Feedback:
-        """Judge ``value`` (default: the answer box) against the current world's truth."""
-        return self.exercise.check(self.answer.value if value is None else value)
 
-    def _regenerate(self, _: object = None) -> None:
-        self.status.value = "<p><i>Generating your world…</i></p>"
-        try:
-            self.world = self.spec.generate(self.seed, self.values)
-            self.exercise = self.spec.numeric_exercise(self.world)
-        except ValueError as error:
-            self.status.value = f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>'
-            self.check_button.disabled = True
-            return
-        self.check_button.disabled = False
-        settings = ", ".join(f"<code>{n}</code> = {v:g}" for n, v in self.values.items())
-        whose = (f"the world of trainee <code>{html.escape(self.trainee)}</code>" if self.trainee
-                 else f"preset <code>{self.spec.preset}</code>, seed {self.seed}")
-        self.status.value = (f"<p>Your world: {whose}"
-                             f"{', ' + settings if settings else ''}; {len(self.world.firms):,} firm-years in "
-                             f"<code>.firms</code>.</p>")
-        had_feedback = bool(self.feedback.value)
-        self.wrong_attempts = 0
-        self.feedback.value = ("<p><i>The world has changed: compute your answer again and press Check.</i></p>"
-                               if had_feedback else "")
-
-    def _on_check(self, _: widgets.Button | None = None) -> None:
-        result = self.check()
-        colour = CORRECT_COLOUR if result.correct else WRONG_COLOUR
-        text = f'<p style="color: {colour}"><b>{html.escape(result.message)}</b></p>'
-        if not result.correct and result.verdict != "not a number":
-            self.wrong_attempts += 1
-            hint = self.exercise.hint(self.wrong_attempts)
-            if hint:
-                text += f"<p>Hint: {html.escape(hint)}</p>"
-        self.feedback.value = text
+def _naive_slip(quantity: Quantity, world: World) -> float | None:
+    """The naive estimate a trainee might give instead of the quantity (None where it is the quantity)."""
+    if quantity.kind == "naive_difference":
+        return None
+    if quantity.kind == "selection_bias":
+        return decompose(world, quantity.analysis, quantity.outcome, quantity.group, quantity.horizon,
+                         quantity.start_year, measure=quantity.measure, scale=quantity.scale).naive
+    try:
+        return decompose(world, quantity.analysis, quantity.outcome, quantity.group, quantity.horizon,
+                         scale=quantity.scale).naive
+    except ValueError:  # no starters or no comparison group in this world: no naive slip to recognise
+        return None
 
 
 def exercise_widget(spec_or_path: ExerciseSpec | str | Path, seed: int | None = None,

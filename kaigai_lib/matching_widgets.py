@@ -9,13 +9,10 @@ matched starters. Results are cached, so going back to a caliper is instant.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -23,14 +20,9 @@ from matplotlib.figure import Figure
 from kaigai_lib.figures import _new_figure
 from kaigai_lib.matching import MatchResult
 from kaigai_lib.samples import DEFAULT_CALIPERS, MatchingSample, caliper_label
+from kaigai_lib.static_widgets import Control, StaticWidget, number, png
 
 WRONG_COLOUR = "#b3261e"
-
-
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _exact_terms(result: MatchResult, names: Sequence[str]) -> list[str]:
@@ -39,18 +31,17 @@ def _exact_terms(result: MatchResult, names: Sequence[str]) -> list[str]:
     return [c for c in names if any(c.startswith(f"C({e})") or c.startswith(f"C(`{e}`)") or c == e for e in exact)]
 
 
-class CaliperExplorer(widgets.VBox):
-    """A caliper slider; matched starters, balance and the estimate update together.
+class CaliperExplorer(StaticWidget):
+    """A caliper slider; matched starters, balance and the estimate update together (on the static site
+    too: every caliper is matched when the widget is made).
 
     Attributes
     ----------
-    slider : the ``SelectionSlider`` of calipers, labelled in SD of the logit
-        ("none" = no caliper); set ``slider.value`` to a label such as "0.05".
-    summary : an ``HTML`` widget with the counts, balance and estimate.
-    figure : an ``HTML`` widget with the Love plot and the estimate (PNG).
-    results : the :class:`~kaigai_lib.matching.MatchResult` of every caliper visited.
+    calipers : label ("none", "0.2", …) → caliper in SD of the logit (None = no caliper);
+        :meth:`set` (``caliper=0.05``) moves the slider.
+    results : the :class:`~kaigai_lib.matching.MatchResult` of every caliper computed.
     current : the numbers shown now (a dict: caliper, matched, treated,
-        max_abs_smd, n_above_threshold, estimate, se, truth_matched).
+        max_abs_smd, n_above_threshold, estimate, se, ci_low, ci_high, truth_matched).
     """
 
     def __init__(self, sample: MatchingSample, outcome: str = "sales", measure: str = "change", *,
@@ -65,23 +56,15 @@ class CaliperExplorer(widgets.VBox):
         self.threshold = threshold
         self.match_options = match_options
         self.results: dict[float | None, MatchResult] = {}
-        self.current: dict[str, Any] = {}
-        intro = widgets.HTML(
+        intro = (
             f"<p>Move the caliper (the largest distance allowed within a pair, in standard deviations of the "
             f"logit of the propensity score; <i>none</i> = no limit) and watch three things move together: how "
             f"many {html.escape(sample.analysis)} starters find a match, how well the covariates are balanced, "
             f"and the estimated ATT on the {html.escape(measure)} of log {html.escape(outcome)} "
             f"(t−1 → t+{sample.horizon}).</p>")
-        # the options are labels ("none", "0.2", …): a None value means "nothing selected" to ipywidgets
         self.calipers = {caliper_label(c): c for c in calipers}
-        self.slider = widgets.SelectionSlider(
-            options=list(self.calipers), value=caliper_label(value), description="caliper (SD)",
-            continuous_update=False, style={"description_width": "initial"}, layout=widgets.Layout(width="520px"))
-        self.summary = widgets.HTML()
-        self.figure = widgets.HTML(layout=widgets.Layout(min_height="300px"))
-        super().__init__([intro, self.slider, self.summary, self.figure])
-        self.slider.observe(self._update, names="value")
-        self._update()
+        super().__init__([Control("caliper", "caliper (SD)", list(self.calipers), caliper_label(value),
+                                  mapping=dict(self.calipers))], kind="explorer", intro=intro)
 
     def result(self, caliper: float | None) -> MatchResult:
         """The match at ``caliper`` (computed once, then cached)."""
@@ -89,7 +72,7 @@ class CaliperExplorer(widgets.VBox):
             self.results[caliper] = self.sample.match(caliper=caliper, **self.match_options)
         return self.results[caliper]
 
-    def _figure(self, result: MatchResult, balance: pd.DataFrame) -> Figure:
+    def _figure(self, result: MatchResult, balance: pd.DataFrame, c: dict[str, Any]) -> Figure:
         fig, axes = _new_figure(1, 2, figsize=(9.5, 0.9 + 0.3 * len(balance)), width_ratios=[3, 2])
         love, estimate = axes[0]
         y = np.arange(len(balance))
@@ -101,7 +84,6 @@ class CaliperExplorer(widgets.VBox):
         love.set_xlim(0, max(0.6, float(balance["smd_before"].abs().max()) * 1.1))
         love.set(xlabel="|standardised mean difference|", title="balance (year × industry exact: 0)")
         love.legend(loc="lower right", fontsize=7)
-        c = self.current
         estimate.errorbar([0], [c["estimate"]], yerr=[[c["estimate"] - c["ci_low"]], [c["ci_high"] - c["estimate"]]],
                           fmt="o", color="C0", capsize=3, label="matched ATT, 95 % CI")
         if c.get("truth_matched") is not None:
@@ -116,37 +98,35 @@ class CaliperExplorer(widgets.VBox):
         estimate.legend(loc="upper left", fontsize=7)
         return fig
 
-    def _update(self, _: object = None) -> None:
-        caliper = self.calipers[self.slider.value]
+    def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        caliper = setting["caliper"]
         try:
             result = self.result(caliper)
         except ValueError as error:  # e.g. no overlap at all within a tiny caliper: say so in the widget
-            self.current = {}
-            self.summary.value = f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>'
-            self.figure.value = ""
-            return
+            return {"html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>', "numbers": {}}, None
         att = result.att(self.column)
         full = result.balance()
         smd = full["smd_after"].abs()
         balance = full.drop(index=_exact_terms(result, list(full.index)))
         truth = self.sample.true_att(result, self.outcome) if self.sample.has_truth else None
         counts = result.counts
-        self.current = {"caliper": caliper, "matched": counts["matched_treated"], "treated": counts["treated"],
-                        "max_abs_smd": float(smd.max()), "n_above_threshold": int((smd > self.threshold).sum()),
-                        "estimate": att.estimate, "se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
-                        "truth_matched": truth}
+        c = {"caliper": caliper, "matched": counts["matched_treated"], "treated": counts["treated"],
+             "max_abs_smd": float(smd.max()), "n_above_threshold": int((smd > self.threshold).sum()),
+             "estimate": att.estimate, "se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
+             "truth_matched": truth}
         unmatched = counts["treated"] - counts["matched_treated"]
-        truth_text = (f"; truth for these matched starters <b>{truth:+.4f}</b>" if truth is not None else "")
-        self.summary.value = (
+        truth_text = (f"; truth for these matched starters {number('truth_matched', truth)}"
+                      if truth is not None else "")
+        summary = (
             f"<p><b>caliper = {caliper_label(caliper)}</b>"
             + (f" ({result.settings['caliper_width']:.4f} in logit units)" if caliper is not None else "")
-            + f": <b>{counts['matched_treated']:,}</b> of {counts['treated']:,} starters matched "
-            f"({counts['matched_treated'] / counts['treated']:.1%}; {unmatched:,} unmatched). "
-            f"Largest |SMD| after matching <b>{smd.max():.3f}</b> "
+            + f": {number('matched', counts['matched_treated'], '{:,}')} of {counts['treated']:,} starters "
+            f"matched ({counts['matched_treated'] / counts['treated']:.1%}; {unmatched:,} unmatched). "
+            f"Largest |SMD| after matching {number('max_abs_smd', smd.max(), '{:.3f}')} "
             f"({int((smd > self.threshold).sum())} covariate(s) above {self.threshold}). "
-            f"ATT <b>{att.estimate:+.4f}</b> (s.e. {att.se:.4f}; 95 % CI [{att.ci_low:+.4f}, {att.ci_high:+.4f}])"
-            f"{truth_text}.</p>")
-        self.figure.value = f'<img src="data:image/png;base64,{_png(self._figure(result, balance))}" />'
+            f"ATT {number('estimate', att.estimate)} (s.e. {att.se:.4f}; 95 % CI [{att.ci_low:+.4f}, "
+            f"{att.ci_high:+.4f}]){truth_text}.</p>")
+        return {"html": summary + png(self._figure(result, balance, c)), "numbers": c}, None
 
 
 def caliper_explorer(sample: MatchingSample, outcome: str = "sales", **options: Any) -> CaliperExplorer:

@@ -10,29 +10,23 @@ catchment. Results are cached per radius, so going back is instant.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import Any
 
-import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from kaigai_lib.figures import _new_figure
 from kaigai_lib.spatial import OPR, Catchments, _truth_values, build_catchments, fit_spillover
+from kaigai_lib.static_widgets import Control, StaticWidget, number, png
 
 WRONG_COLOUR = "#b3261e"
 
 
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-class RadiusExplorer(widgets.VBox):
-    """A radius slider; the spillover estimate and the overlap share update together.
+class RadiusExplorer(StaticWidget):
+    """A radius slider; the spillover estimate and the overlap share update together (on the static site
+    too: every radius of the slider is fitted when the widget is made).
 
     Parameters
     ----------
@@ -46,10 +40,8 @@ class RadiusExplorer(widgets.VBox):
 
     Attributes
     ----------
-    slider : the ``FloatSlider`` (km); set ``slider.value`` to move it.
-    summary, figure : ``HTML`` widgets with the numbers and the plot.
-    results : the numbers of every radius visited (dict radius → dict).
-    current : the numbers shown now.
+    results : the numbers of every radius computed (dict radius → dict).
+    current : the numbers shown now; :meth:`set` (``radius_km=…``) moves the slider.
     """
 
     def __init__(self, catchments: Catchments, foreign_demand: pd.DataFrame, *, truth: Any = None,
@@ -64,21 +56,20 @@ class RadiusExplorer(widgets.VBox):
         spill = getattr(truth, "spillover", truth) if truth is not None else {}
         self.true_radius = spill.get("radius_km") if isinstance(spill, dict) else None
         self.fit_options = fit_options
+        self.minimum, self.maximum = minimum, maximum
         self.results: dict[float, dict[str, Any]] = {}
-        self.current: dict[str, Any] = {}
-        intro = widgets.HTML(
-            "<p>Move the catchment radius (km). Each position counts the establishments within that distance of "
-            "every global firm's plant, re-estimates the white paper's panel model and shows the coefficient of "
-            "the overseas production ratio (million yen of the area's exports per percentage point) with its 95 % "
-            "interval, and the share of establishments that lie in more than one catchment.</p>")
-        self.slider = widgets.FloatSlider(
-            value=value, min=minimum, max=maximum, step=step, description="radius (km)", continuous_update=False,
-            readout_format=".1f", style={"description_width": "initial"}, layout=widgets.Layout(width="520px"))
-        self.summary = widgets.HTML()
-        self.figure = widgets.HTML(layout=widgets.Layout(min_height="300px"))
-        super().__init__([intro, self.slider, self.summary, self.figure])
-        self.slider.observe(self._update, names="value")
-        self._update()
+        count = int(np.floor((maximum - minimum) / step + 1e-9)) + 1
+        radii = [round(minimum + i * step, 6) for i in range(count)]
+        self.sweep(radii)  # every radius first: each picture shows them all
+        labels = [f"{r:g}" for r in radii]
+        start = labels[int(np.argmin([abs(r - value) for r in radii]))]
+        intro = ("<p>Move the catchment radius (km). Each position counts the establishments within that "
+                 "distance of every global firm's plant, re-estimates the white paper's panel model and shows "
+                 "the coefficient of the overseas production ratio (million yen of the area's exports per "
+                 "percentage point) with its 95 % interval, and the share of establishments that lie in more "
+                 "than one catchment.</p>")
+        super().__init__([Control("radius_km", "radius (km)", labels, start,
+                                  mapping=dict(zip(labels, radii, strict=True)))], kind="explorer", intro=intro)
 
     def at(self, radius_km: float) -> dict[str, Any]:
         """The estimate and overlap at ``radius_km`` (computed once, then cached)."""
@@ -95,23 +86,27 @@ class RadiusExplorer(widgets.VBox):
             }
         return self.results[key]
 
+    @property
+    def current(self) -> dict[str, Any]:
+        """The numbers of the radius shown now (the dict of :meth:`at`)."""
+        return self.at(self.setting["radius_km"])
+
     def sweep(self, radii: Any) -> pd.DataFrame:
         """:meth:`at` for every radius in ``radii``: one row each (also fills the cache)."""
         return pd.DataFrame([self.at(r) for r in radii]).set_index("radius_km")
 
     def table(self) -> pd.DataFrame:
-        """Every radius visited so far, in order of radius."""
+        """Every radius computed so far, in order of radius."""
         return pd.DataFrame(self.results.values()).set_index("radius_km").sort_index()
 
-    def _figure(self) -> Figure:
+    def _figure(self, c: dict[str, Any]) -> Figure:
         visited = self.table()
         fig, axes = _new_figure(1, 2, figsize=(10, 3.6))
         left, right = axes[0]
         x = visited.index.to_numpy()
         left.errorbar(x, visited["estimate"], yerr=[visited["estimate"] - visited["ci_low"],
                                                      visited["ci_high"] - visited["estimate"]],
-                      fmt="o", color="C0", ecolor="C0", capsize=3, alpha=0.45, label="radii visited")
-        c = self.current
+                      fmt="o", color="C0", ecolor="C0", capsize=3, alpha=0.45, label="every radius")
         left.errorbar([c["radius_km"]], [c["estimate"]], yerr=[[c["estimate"] - c["ci_low"]],
                                                                [c["ci_high"] - c["estimate"]]],
                       fmt="o", color="C3", capsize=4, ms=8, label=f"now: {c['radius_km']:g} km")
@@ -121,7 +116,7 @@ class RadiusExplorer(widgets.VBox):
         for ax in (left, right):
             if self.true_radius is not None:
                 ax.axvline(self.true_radius, color="0.5", linestyle=":", linewidth=1.2, label="true radius")
-            ax.set_xlim(self.slider.min - 0.5, self.slider.max + 0.5)
+            ax.set_xlim(self.minimum - 0.5, self.maximum + 0.5)
             ax.set_xlabel("catchment radius, km (周辺地域の半径)")
         left.axhline(0, color="0.6", linewidth=0.8)
         left.set(ylabel="million yen per point", title="Coefficient of the overseas production ratio (海外生産比率)")
@@ -133,23 +128,21 @@ class RadiusExplorer(widgets.VBox):
                   title="In two or more catchments (重複する周辺地域)")
         return fig
 
-    def _update(self, _: object = None) -> None:
+    def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         try:
-            self.current = self.at(self.slider.value)
+            c = self.at(setting["radius_km"])
         except ValueError as error:  # e.g. no establishment within a tiny radius: say so in the widget
-            self.current = {}
-            self.summary.value = f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>'
-            self.figure.value = ""
-            return
-        c = self.current
+            return {"html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>', "numbers": {}}, None
         truth = (f"; true coefficient <b>{self.true_coefficient:g}</b>" if self.true_coefficient is not None else "")
-        self.summary.value = (
-            f"<p><b>radius = {c['radius_km']:g} km</b>: {c['areas']:,} area-years; "
-            f"{c['receivers_in_catchments']:,} establishment-years in a catchment, "
-            f"<b>{c['overlap_share']:.1%}</b> of them in two or more. Coefficient of the overseas production "
-            f"ratio <b>{c['estimate']:+.2f}</b> (s.e. {c['se']:.2f}; 95 % CI [{c['ci_low']:+.2f}, "
-            f"{c['ci_high']:+.2f}]){truth}.</p>")
-        self.figure.value = f'<img src="data:image/png;base64,{_png(self._figure())}" />'
+        summary = (
+            f"<p><b>radius = {c['radius_km']:g} km</b>: {number('areas', c['areas'], '{:,}')} area-years; "
+            f"{number('receivers', c['receivers_in_catchments'], '{:,}')} establishment-years in a catchment, "
+            f"{number('overlap_pct', 100 * c['overlap_share'], '{:.1f}')} % of them in two or more. Coefficient "
+            f"of the overseas production ratio {number('estimate', c['estimate'], '{:+.2f}')} (s.e. "
+            f"{number('se', c['se'], '{:.2f}')}; 95 % CI [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]){truth}.</p>")
+        numbers = {"areas": c["areas"], "receivers": c["receivers_in_catchments"],
+                   "overlap_pct": 100 * c["overlap_share"], "estimate": c["estimate"], "se": c["se"]}
+        return {"html": summary + png(self._figure(c)), "numbers": numbers}, None
 
 
 def radius_explorer(establishments: pd.DataFrame, firms: pd.DataFrame, foreign_demand: pd.DataFrame, *,

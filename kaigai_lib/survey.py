@@ -37,15 +37,14 @@ widget :func:`destination_explorer`.
 
 from __future__ import annotations
 
-import base64
 import functools
 import html
 import io
 import re
 import warnings
 from pathlib import Path
+from typing import Any, ClassVar
 
-import ipywidgets as widgets
 import matplotlib_fontja  # noqa: F401  (registers the IPAex font: Japanese labels render)
 import numpy as np
 import pandas as pd
@@ -53,6 +52,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from kaigai_lib.figures import _new_figure
+from kaigai_lib.static_widgets import Control, StaticWidget, number, png
 from kaigai_lib.survey_data.decode import CSV_FILES
 
 DATA_DIR = Path(__file__).resolve().parent / "survey_data"
@@ -453,54 +453,51 @@ def plot_thailand_vietnam() -> Figure:
 # Widget
 # --------------------------------------------------------------------------
 
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-class DestinationExplorer(widgets.VBox):
+class DestinationExplorer(StaticWidget):
     """Pick a destination (and the table): its shares against the other four, and where it stands out.
 
-    Attributes: ``destination`` and ``table`` (Dropdowns), ``summary`` (HTML), ``figure`` (HTML with a
-    PNG), ``current`` (the :func:`destination_contrast` table shown now).
+    Both drop-downs run over every choice on the static site. :meth:`set` (``table=…``,
+    ``destination=…``) moves them; ``current`` holds the numbers shown and ``contrast`` the
+    :func:`destination_contrast` table shown now.
     """
+
+    TABLES: ClassVar[dict[str, str]] = {"export_challenges": "輸出の課題 Export challenges (Fig. II-2-4-7)",
+              "expansion_reasons": "拡大先の選択理由 Reasons for expansion (Fig. II-2-4-9)"}
 
     def __init__(self, destination: str = "vietnam", table: str = "export_challenges") -> None:
         _check_table(table)
-        self.table = widgets.Dropdown(
-            options=[("輸出の課題 Export challenges (Fig. II-2-4-7)", "export_challenges"),
-                     ("拡大先の選択理由 Reasons for expansion (Fig. II-2-4-9)", "expansion_reasons")],
-            value=table, description="Table:", style={"description_width": "initial"},
-            layout=widgets.Layout(width="max-content", min_width="460px"))  # never clip the labels
         names = destination_names(table)
         if destination not in names:
             raise ValueError(f"destination={destination!r}: choose one of {list(names)}.")
-        self.destination = widgets.Dropdown(options=[(label, key) for key, label in names.items()],
-                                            value=destination, description="Destination:",
-                                            style={"description_width": "initial"},
-                                            layout=widgets.Layout(width="max-content"))
-        self.summary = widgets.HTML()
-        self.figure = widgets.HTML(layout=widgets.Layout(min_height="320px"))
-        self.current: pd.DataFrame | None = None
-        self.table.observe(self._update, names="value")
-        self.destination.observe(self._update, names="value")
-        super().__init__([widgets.HBox([self.table, self.destination]), self.summary, self.figure])
-        self._update()
+        every = {key: label for t in self.TABLES for key, label in destination_names(t).items()}
+        super().__init__([
+            Control("table", "Table:", list(self.TABLES), table, kind="select", mapping={t: t for t in self.TABLES},
+                    option_labels=list(self.TABLES.values())),
+            Control("destination", "Destination:", list(every), destination, kind="select",
+                    mapping={k: k for k in every}, option_labels=list(every.values())),
+        ], kind="explorer")
 
-    def _update(self, _: object = None) -> None:
-        table, destination = self.table.value, self.destination.value
+    @property
+    def contrast(self) -> pd.DataFrame:
+        return destination_contrast(self.setting["destination"], self.setting["table"])
+
+    def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        table, destination = setting["table"], setting["destination"]
+        if destination not in destination_names(table):
+            return {"html": f"<p>{html.escape(destination)} is not in this table: choose another destination.</p>",
+                    "numbers": {}}, None
         contrast = destination_contrast(destination, table)
-        self.current = contrast
         highest = contrast.loc[contrast["highest"], "symbol"].tolist()
         lowest = contrast.loc[contrast["rank"] == 5, "symbol"].tolist()
         top = contrast.loc[contrast["difference"].idxmax()]
         name = destination_names(table)[destination]
-        self.summary.value = (
+        summary = (
             f"<p><b>{html.escape(name)}</b>: highest of the five for {', '.join(highest) or 'no item'}; "
             f"lowest for {', '.join(lowest) or 'no item'}. Largest gap above the others' mean: {top['symbol']} "
-            f"({top['value']:.1f}% vs {top['others_mean']:.1f}%, {top['difference']:+.1f} points).</p>")
-        self.figure.value = f'<img src="data:image/png;base64,{_png(plot_destination_profile(destination, table))}"/>'
+            f"({number('top_value', top['value'], '{:.1f}')}% vs {top['others_mean']:.1f}%, "
+            f"{number('top_difference', top['difference'], '{:+.1f}')} points).</p>")
+        numbers = {"top_value": float(top["value"]), "top_difference": float(top["difference"])}
+        return {"html": summary + png(plot_destination_profile(destination, table)), "numbers": numbers}, None
 
 
 def destination_explorer(destination: str = "vietnam", table: str = "export_challenges") -> DestinationExplorer:

@@ -85,3 +85,25 @@ def tiny_results(tiny_inputs: Path, tmp_path_factory: pytest.TempPathFactory) ->
                  str(tiny_inputs / "establishments.csv"), "--foreign-demand", str(tiny_inputs / "foreign_demand.csv"),
                  "--out", str(out)]) == 0
     return out
+# Chromium for the browser tests (test_site.py, test_static_widgets.py)
+
+CHROMIUM = Path(os.environ.get("KAIGAI_CHROMIUM", "/usr/bin/chromium"))
+# the flags this machine's closed network needs (no background requests to Google's hosts), and every
+# host but localhost made unresolvable: the site is read with the network off
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium for the whole session (Playwright's sync API allows one running instance at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright starts Chromium with a new, empty --user-data-dir of its own
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -14,7 +14,6 @@ import math
 import textwrap
 from pathlib import Path
 
-import ipywidgets as widgets
 import pandas as pd
 import pytest
 
@@ -30,6 +29,7 @@ from kaigai_lib.exercises import (
     selection_bias_explorer,
 )
 from kaigai_lib.selection import decompose
+from kaigai_lib.static_widgets import StaticWidget, judge
 from kaigai_lib.synthetic import generate
 
 NAIVE_TINY = """\
@@ -207,37 +207,37 @@ def test_the_cli_reports_a_malformed_file_without_a_traceback(tmp_path: Path, ca
 
 # --------------------------------------------------------------------------- the exercise widget
 
-def _answer_and_check(widget: ExerciseWidget, value: float) -> str:
-    widget.answer.value = value
-    widget.check_button.click()
-    return widget.feedback.value
+def _verdict(widget: ExerciseWidget, value: float) -> str:
+    """What the page says to ``value`` at the widget's current setting (the page's judge, in Python)."""
+    return judge(value, widget.current_answer_key, widget.spec.unit).verdict
 
 
 def test_exercise_widget_checks_answers_against_the_trainees_world(tmp_path: Path) -> None:
     box = exercise_widget(write(tmp_path, NAIVE_TINY))
-    assert isinstance(box, widgets.VBox)
-    slider = box.sliders["selection_strength"]
-    assert isinstance(slider, widgets.FloatSlider) and slider in box.children
-    assert (slider.value, slider.min, slider.max, slider.step) == (1.0, 0.0, 2.0, 0.5)
-    assert "seed 0" in box.status.value and "selection_strength</code> = 1" in box.status.value
-    assert box.feedback.value == ""
+    assert isinstance(box, StaticWidget)
+    control = box.controls["selection_strength"]
+    assert control.options == ["0.00", "0.50", "1.00", "1.50", "2.00"] and box.values == {"selection_strength": "1.00"}
+    assert "seed 0" in box.view_html and 'data-kaigai-number="selection_strength">1<' in box.view_html
+    assert set(box.answer_keys) == set(control.options)  # every slider position, for the static page
+    assert box.setup["check"]["hints"] == ["Use kaigai_lib.selection.naive_difference.", "group=&#x27;50-99&#x27;"]
 
     truth = decompose(generate(preset="tiny", seed=0), "export", "sales", "50-99").naive
-    assert "Correct" in _answer_and_check(box, truth + 0.004)
-    feedback = _answer_and_check(box, truth + 0.05)
-    assert "Too high" in feedback and "Hint: Use kaigai_lib.selection.naive_difference." in feedback
-    feedback = _answer_and_check(box, truth - 0.05)
-    assert "Too low" in feedback and "Hint: group=&#x27;50-99&#x27;" in feedback
+    assert _verdict(box, truth + 0.004) == "correct"
+    assert _verdict(box, truth + 0.05) == "too high"
+    assert _verdict(box, truth - 0.05) == "too low"
+    assert _verdict(box, 100 * truth) == "unit slip"
 
     # a person moves the slider: a new world, a new truth, the old answer no longer counts
-    slider.value = 0.0
-    assert "selection_strength</code> = 0" in box.status.value
-    assert "The world has changed" in box.feedback.value
+    box.set(selection_strength=0.0)
+    assert box.values == {"selection_strength": "0.00"}
+    assert 'data-kaigai-number="selection_strength">0<' in box.view_html
     new_truth = decompose(generate(preset="tiny", seed=0, selection_strength=0.0), "export", "sales", "50-99").naive
     assert abs(new_truth - truth) > 0.01
     assert box.exercise.answer == pytest.approx(new_truth, abs=1e-12)
-    assert "Too low" in _answer_and_check(box, truth)
-    assert "Correct" in _answer_and_check(box, new_truth)
+    assert box.answer_keys["0.00"]["truth"] == pytest.approx(new_truth, abs=1e-12)
+    assert _verdict(box, truth) == "too low"
+    assert _verdict(box, new_truth) == "correct"
+    assert box.check(new_truth).correct
     assert box.firms.equals(generate(preset="tiny", seed=0, selection_strength=0.0).firms)
 
 
@@ -253,30 +253,36 @@ def test_exercise_widget_for_a_true_effect_slider(tmp_path: Path) -> None:
         tolerance: 0.001
         """)
     box = exercise_widget(path)
-    slider = box.sliders["fdi_effects.manufacturing.employees"]
-    assert slider.value == pytest.approx(0.08)  # the world's default effect
+    name = "fdi_effects.manufacturing.employees"
+    assert box.setting[name] == pytest.approx(0.08)  # the world's default effect
     build_up = 4 / 6  # horizon 3 of a 5-year linear build-up: (h + 1) / (B + 1)
-    assert "Correct" in _answer_and_check(box, 0.08 * build_up)
-    slider.value = 0.2
+    assert _verdict(box, 0.08 * build_up) == "correct"
+    assert _verdict(box, -0.08 * build_up) == "sign error"
+    box.set(**{name: 0.2})
     assert box.world.truth.effect("fdi", "employees", "manufacturing", 3) == pytest.approx(0.2 * build_up)
-    assert "Too low" in _answer_and_check(box, 0.08 * build_up)
-    assert "Correct" in _answer_and_check(box, 0.2 * build_up)
+    assert _verdict(box, 0.08 * build_up) == "too low"
+    assert _verdict(box, 0.2 * build_up) == "correct"
     assert "Enter a number" in box.check(float("nan")).message
+
+
+def test_exercise_widget_refuses_a_grid_too_large_for_a_page(tmp_path: Path) -> None:
+    path = write(tmp_path, NAIVE_TINY.replace("step: 0.5", "step: 0.01"), "fine.yml")
+    with pytest.raises(ValueError, match="201 settings"):
+        exercise_widget(path)
 
 
 def test_selection_bias_explorer_updates_naive_truth_and_bias_together() -> None:
     explorer = selection_bias_explorer(preset="tiny", seed=0)
-    assert isinstance(explorer.output, widgets.Output)
-    before = explorer.output.outputs
-    assert "selection_strength = 1.00" in before[0]["data"]["text/html"] and "image/png" in before[1]["data"]
+    assert isinstance(explorer, StaticWidget) and len(explorer.views) == 9  # 0 to 2 by 0.25
+    before = explorer.view_html
+    assert "selection_strength = 1.00" in before and "<img" in before
     growth = explorer.results["growth"]
     expected = decompose(generate(preset="tiny", seed=0), "export", "sales", "50-99", measure="growth")
-    assert growth.naive == pytest.approx(expected.naive) and f"{expected.naive:+.3f}" in before[0]["data"]["text/html"]
+    assert growth.naive == pytest.approx(expected.naive) and f"{expected.naive:+.3f}" in before
 
-    explorer.slider.value = 0.0
-    after = explorer.output.outputs
-    html_after = after[0]["data"]["text/html"]
-    assert after != before and "selection_strength = 0.00" in html_after
+    explorer.set(selection_strength=0.0)
+    html_after = explorer.view_html
+    assert html_after != before and "selection_strength = 0.00" in html_after
     world0 = generate(preset="tiny", seed=0, selection_strength=0.0)
     for measure, d in explorer.results.items():
         again = decompose(world0, "export", "sales", "50-99", measure=measure)
@@ -331,10 +337,10 @@ def test_a_trainees_widget_checks_against_the_answer_key(handout: dict[str, Path
     key = pd.read_csv(handout["key"], dtype={"trainee_id": str}).set_index("trainee_id")
     box = exercise_widget(handout["exercise"], trainee="s07")
     assert box.seed == key.loc["s07", "seed"]
-    assert box.values == {"selection_strength": json.loads(key.loc["s07", "params"])["selection_strength"]}
+    assert box.setting == {"selection_strength": json.loads(key.loc["s07", "params"])["selection_strength"]}
     assert box.exercise.answer == pytest.approx(key.loc["s07", "answer"], abs=1e-9)
-    assert "trainee <code>s07</code>" in box.status.value and str(box.seed) not in box.status.value
-    assert "Correct" in _answer_and_check(box, key.loc["s07", "answer"])
+    assert "trainee <code>s07</code>" in box.view_html and str(box.seed) not in json.dumps(box.state())
+    assert _verdict(box, key.loc["s07", "answer"]) == "correct"
     with pytest.raises(ValueError, match="either seed or trainee"):
         exercise_widget(handout["exercise"], seed=1, trainee="s07")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
@@ -13,6 +12,7 @@ from matplotlib.patches import Rectangle
 
 from kaigai_lib import figures
 from kaigai_lib.exercises import NumericExercise, selection_explorer, selection_gaps
+from kaigai_lib.static_widgets import judge
 from kaigai_lib.synthetic import EXPORT_GROUPS, FDI_GROUPS, OUTCOMES, World, generate
 
 
@@ -161,31 +161,18 @@ def test_exercise_rejects_bad_setup():
         NumericExercise("q", answer=float("nan"), tolerance=1)
 
 
-def _parts(box: widgets.VBox) -> tuple[widgets.FloatText, widgets.Button, widgets.HTMLMath]:
-    row = next(c for c in box.children if isinstance(c, widgets.HBox))
-    answer = next(c for c in row.children if isinstance(c, widgets.FloatText))
-    button = next(c for c in row.children if isinstance(c, widgets.Button))
-    feedback = box.children[-1]
-    return answer, button, feedback
-
-
-def test_widget_gives_feedback_when_check_is_pressed(exercise):
+def test_widget_carries_the_answer_key_and_hints_for_the_page(exercise):
     box = exercise.widget()
-    answer, button, feedback = _parts(box)
-    assert exercise.question in box.children[0].value
-    assert feedback.value == ""
-
-    answer.value = exercise.answer + 5
-    button.click()
-    assert "Too high" in feedback.value and "Use world.truth.effect." in feedback.value
-
-    answer.value = exercise.answer - 5
-    button.click()
-    assert "Too low" in feedback.value and "exp(τ) − 1" in feedback.value
-
-    answer.value = round(exercise.answer, 1)
-    button.click()
-    assert "Correct" in feedback.value and "Hint" not in feedback.value
+    assert box.setup["check"]["question"] == exercise.question
+    assert box.setup["check"]["hints"] == list(exercise.hints)
+    key = box.answer_keys[""]
+    unit = exercise.unit
+    assert judge(exercise.answer + 5, key, unit).verdict == "too high"
+    assert judge(exercise.answer - 5, key, unit).verdict == "too low"
+    assert judge(round(exercise.answer, 1), key, unit).correct
+    # the page's judge and NumericExercise.check agree on right and wrong
+    for value in (exercise.answer, exercise.answer + 0.6, exercise.answer - 3):
+        assert judge(value, key, unit).correct == exercise.check(value).correct
 
 
 # --------------------------------------------------------------------------
@@ -201,14 +188,14 @@ def test_selection_gaps_vanish_without_selection():
 
 def test_selection_explorer_updates_when_the_slider_moves():
     box = selection_explorer(preset="tiny", seed=0)
-    slider = next(c for c in box.children if isinstance(c, widgets.FloatSlider))
-    table = box.children[-1]
-    assert slider.value == 1.0 and "<table" in table.value
-    before = table.value
-    slider.value = 0.0
-    assert table.value != before and "selection_strength = 0.00" in table.value
+    assert box.values == {"selection_strength": "1.00"} and "<table" in box.view_html
+    before = box.view_html
+    box.set(selection_strength=0.0)
+    assert box.view_html != before and "selection_strength = 0.00" in box.view_html
     for variable in ("log TFP", "log employees", "log sales"):
-        assert variable in table.value
+        assert variable in box.view_html
+    assert box.current["log TFP/export"] == pytest.approx(
+        selection_gaps(generate(preset="tiny", seed=0, selection_strength=0.0)).loc["log TFP", "export"])
 
 
 def test_selection_explorer_rejects_a_non_numeric_parameter():

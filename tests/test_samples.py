@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import pytest
@@ -186,19 +185,20 @@ def test_figures(export_sample, export_match):
 def test_caliper_widget_moves_counts_balance_and_estimate_together(export_sample):
     box = caliper_explorer(export_sample, "sales", calipers=(None, 0.2, 0.01), value=0.2)
     assert isinstance(box, CaliperExplorer)
-    assert isinstance(box.slider, widgets.SelectionSlider) and box.slider.options == ("none", "0.2", "0.01")
+    assert box.controls["caliper"].options == ["none", "0.2", "0.01"] and box.values == {"caliper": "0.2"}
+    assert set(box.views) == {"none", "0.2", "0.01"}  # every caliper precomputed for the static page
     first = dict(box.current)
-    summary, picture = box.summary.value, box.figure.value
-    assert "caliper = 0.2" in summary and picture.startswith("<img")
-    box.slider.value = "0.01"
+    view = box.view_html
+    assert "caliper = 0.2" in view and "<img" in view
+    box.set(caliper=0.01)
     narrow = dict(box.current)
     assert narrow["matched"] < first["matched"]
     assert narrow["estimate"] != first["estimate"] and narrow["max_abs_smd"] != first["max_abs_smd"]
     assert narrow["se"] > first["se"]
-    assert box.summary.value != summary and box.figure.value != picture
-    assert f"<b>{narrow['matched']:,}</b> of {narrow['treated']:,}" in box.summary.value
-    box.slider.value = "none"
-    assert box.current["matched"] == box.current["treated"]
+    assert box.view_html != view
+    assert f'data-kaigai-number="matched">{narrow["matched"]:,}</b> of {narrow["treated"]:,}' in box.view_html
+    box.set(caliper=None)
+    assert box.values == {"caliper": "none"} and box.current["matched"] == box.current["treated"]
     assert set(box.results) == {None, 0.2, 0.01}
     result = box.results[0.01]
     assert box.results[0.01] is box.result(0.01) is result  # cached

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import re
 import sys
 import threading
@@ -29,8 +28,9 @@ import nbformat
 import pytest
 import snowballstemmer
 from bs4 import BeautifulSoup
-from conftest import TEST_REPOSITORY
+from conftest import CHROMIUM, TEST_REPOSITORY
 from test_book import _toc_files
+from widget_driver import drive_widgets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -38,14 +38,6 @@ import kaigai_site  # noqa: E402
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-CHROMIUM = Path(os.environ.get("KAIGAI_CHROMIUM", "/usr/bin/chromium"))
-# the flags this machine's closed network needs (no background requests to Google's hosts), and every
-# host but localhost made unresolvable: the site is read with the network off
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 SEARCH_TERM = "propensity"
 
 PAGES = _toc_files()
@@ -154,7 +146,11 @@ def test_maths_and_widget_manager_are_served_by_the_site(built_site: Path) -> No
         if "application/vnd.jupyter.widget-state+json" in text:
             assert "_static/vendor/requirejs/require.js" in text, page
             assert "_static/vendor/@jupyter-widgets/html-manager/dist/embed-amd.js" in text, page
+            assert '"paths": {"anywidget": "anywidget/index"}' in text, page  # require.js finds anywidget here
+        if "application/vnd.kaigai-widget+json" in text:
+            assert f"_static/{kaigai_site.WIDGET_HOST}" in text, page
     static = built_site / "_static" / "vendor"
+    assert (static / "anywidget" / "index.js").is_file() and (static / "anywidget" / "LICENSE").is_file()
     assert (static / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()  # MathJax's own fonts
 
 
@@ -181,7 +177,7 @@ def test_status_page_lists_every_chapter_and_the_versions(built_site: Path) -> N
     for package in ("kaigai_lib", "jupyter-book", "myst-nb", "numpy", "pandas"):
         assert f"{package} {metadata.version(package)}" in versions, package
     lock = json.loads((ROOT / "tools" / "web" / "package-lock.json").read_text(encoding="utf-8"))["packages"]
-    for package in ("mathjax", "requirejs", "@jupyter-widgets/html-manager"):
+    for package in ("mathjax", "requirejs", "@jupyter-widgets/html-manager", "anywidget"):
         assert f"{package} {lock[f'node_modules/{package}']['version']}" in versions, package
 
 
@@ -435,29 +431,23 @@ def server(built_site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_context(server: str) -> Iterator[tuple[object, dict]]:
-    from playwright.sync_api import sync_playwright
-
+def browser_context(server: str, chromium) -> Iterator[tuple[object, dict]]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     report: dict = {"server": server, "pages": {}}
-    with sync_playwright() as playwright:
-        # Playwright starts Chromium with a new, empty --user-data-dir of its own
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
-        context.set_default_timeout(60_000)
-        local = urlsplit(server).netloc
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
+    context.set_default_timeout(60_000)
+    local = urlsplit(server).netloc
 
-        def route(request_route) -> None:
-            if urlsplit(request_route.request.url).netloc == local:
-                request_route.continue_()
-            else:
-                report.setdefault("foreign", []).append(request_route.request.url)
-                request_route.abort()
+    def route(request_route) -> None:
+        if urlsplit(request_route.request.url).netloc == local:
+            request_route.continue_()
+        else:
+            report.setdefault("foreign", []).append(request_route.request.url)
+            request_route.abort()
 
-        context.route("**/*", route)
-        yield context, report
-        context.close()
-        browser.close()
+    context.route("**/*", route)
+    yield context, report
+    context.close()
     (ARTIFACTS / "browser-report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
@@ -537,7 +527,11 @@ def test_page_in_a_browser(browser_context, server: str, page_name: str) -> None
                     'script[type="application/vnd.jupyter.widget-view+json"]')]
                 .every(s => s.previousElementSibling
                     && s.previousElementSibling.classList.contains('widget-subarea')
-                    && s.previousElementSibling.querySelector('.jupyter-widgets'))""")
+                    && s.previousElementSibling.querySelector('.jupyter-widgets, .kaigai-widget'))""")
+
+        # kaigai widgets: each control through at least 3 values, the numbers drawn equal Python's; each
+        # Check with a right, a wrong and a unit-slip answer (tests/widget_driver.py)
+        checks.update({f"kaigai_{k}": v for k, v in drive_widgets(page, course=False).items()})
 
         # figures: every image loaded
         page.evaluate("""() => Promise.all([...document.images].map(img => img.complete ? null
@@ -575,6 +569,107 @@ def test_search_finds_a_term(browser_context, server: str) -> None:
         report["search"] = {"term": SEARCH_TERM, "results": results}
         assert any("notebooks/matching.html" in url for url in results), results
         assert not log.foreign and not log.errors, log.foreign + log.errors
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Widgets in the course edition, and no truth in it
+
+
+def _widget_states(site: Path) -> Iterator[tuple[str, dict]]:
+    """Every kaigai widget's saved state on every page of ``site``: (page, state)."""
+    for page in _html_pages(site):
+        soup = _soup(page)
+        for script in soup.find_all("script", attrs={"type": "application/vnd.jupyter.widget-state+json"}):
+            for model in json.loads(script.string or "{}").get("state", {}).values():
+                if (model.get("state", {}).get("setup") or {}).get("kaigai"):
+                    yield str(page.relative_to(site)), model["state"]
+        for script in soup.find_all("script", attrs={"type": "application/vnd.kaigai-widget+json"}):
+            yield str(page.relative_to(site)), json.loads(script.string)["state"]
+
+
+# Known: the chapter's worked example (the naive difference of small exporters' sales growth in the book's
+# world, a result table) is the naive-export-sales exercise at its default setting. A course that grades
+# this exercise hands out per-trainee worlds (kaigai exercises make); the page's widget carries no answer.
+CHAPTER_WORKED_EXAMPLES = {"notebooks/selection_bias.html"}
+
+
+def exercise_truths(site: Path) -> dict[str, set[str]]:
+    """The renderings (full, 6 significant digits, 6 decimals) of every graded widget's truth, by page."""
+    truths: dict[str, set[str]] = {}
+    for page, state in _widget_states(site):
+        if state["setup"].get("keep_key_in_course"):
+            continue  # concept checks: self-assessment, kept on purpose
+        for key in state["answer_keys"].values():
+            value = key["truth"]
+            # renderings with at least 5 significant digits: a round truth (an effect set on a slider,
+            # e.g. 0.12) cannot be told apart from any other 0.12 on the site
+            found = {t for t in (repr(value), f"{value:.6g}", f"{value:.6f}") if _significant_digits(t) >= 5}
+            if found:
+                truths.setdefault(page, set()).update(found)
+    return truths
+
+
+def _significant_digits(text: str) -> int:
+    mantissa = re.sub(r"e.*$", "", text.lstrip("+-")).replace(".", "").lstrip("0")
+    return len(mantissa.rstrip("0"))
+
+
+@pytest.mark.book
+def test_course_edition_carries_no_exercise_truth(built_site: Path, course_site: Path) -> None:
+    truths = exercise_truths(built_site)
+    assert sum(len(v) for v in truths.values()) >= 30, "the public build should carry the exercises' answer keys"
+    every = sorted({t for v in truths.values() for t in v}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(t) for t in every).encode())
+    leaks, worked_examples = [], []
+    for path in course_site.rglob("*"):
+        if path.is_file():
+            found = {m.group().decode() for m in pattern.finditer(path.read_bytes())}
+            where = str(path.relative_to(course_site))
+            if where in CHAPTER_WORKED_EXAMPLES and found:
+                # only a chapter's own result table may hold it, never a widget, a script or the search index
+                cells = {_normal(td.get_text()) for td in _soup(path).select("div.cell_output td")}
+                worked_examples += [f"{where}: {t}" for t in sorted(found) if t in cells]
+                found = {t for t in found if t not in cells}
+            leaks += [f"{where}: {t}" for t in sorted(found)]
+    assert not leaks, f"{len(leaks)} exercise truths in the course edition:\n" + "\n".join(leaks[:40])
+    assert len(worked_examples) <= 1, worked_examples
+    states = list(_widget_states(course_site))
+    assert states and all(not s["answer_keys"] for _, s in states if not s["setup"].get("keep_key_in_course"))
+
+
+@pytest.fixture(scope="session")
+def course_browser(course_site: Path, chromium) -> Iterator[tuple[object, str]]:
+    """A browser context on the course edition."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            functools.partial(_QuietHandler, directory=str(course_site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    server = f"http://127.0.0.1:{httpd.server_port}/"
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
+    context.set_default_timeout(60_000)
+    local = urlsplit(server).netloc
+    context.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).netloc == local else r.abort())
+    yield context, server
+    context.close()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@browser_test
+@pytest.mark.book
+@pytest.mark.browser
+@pytest.mark.parametrize("page_name", [p for p in PAGES if _is_notebook(p) or p == "book/exercise_pages"])
+def test_course_edition_widgets_in_a_browser(course_browser, page_name: str) -> None:
+    context, server = course_browser
+    page = context.new_page()
+    log = PageLog(page, urlsplit(server).netloc)
+    try:
+        page.goto(server + f"{page_name}.html", wait_until="load")
+        drive_widgets(page, course=True)
+        page.wait_for_timeout(300)
+        assert not log.foreign, f"requests to another host: {log.foreign}"
+        assert not log.errors, "\n".join(log.errors)
     finally:
         page.close()
 

@@ -317,18 +317,24 @@ def test_other_bad_inputs(tiny_world, book_catchments):
 
 def test_radius_widget_moves_the_estimate_and_the_overlap(book_world):
     wide = spatial.build_catchments(book_world.establishments, book_world.firms, radius_km=20.0)
-    explorer = RadiusExplorer(wide, book_world.foreign_demand, truth=book_world.truth)
-    assert explorer.slider.min == 1.0 and explorer.slider.max == 20.0 and explorer.slider.value == 5.0
+    # six radii keep the test quick: every one is fitted when the widget is made, for the static page
+    explorer = RadiusExplorer(wide, book_world.foreign_demand, truth=book_world.truth, minimum=1.5, step=3.5)
+    radii = explorer.controls["radius_km"].options
+    assert radii == ["1.5", "5", "8.5", "12", "15.5", "19"] and explorer.values["radius_km"] == "5"
+    assert len(explorer.views) == len(radii)
     at_five = dict(explorer.current)
-    assert "radius = 5 km" in explorer.summary.value and explorer.figure.value.startswith("<img")
-    explorer.slider.value = 1.5
+    assert "radius = 5 km" in explorer.view_html and "<img" in explorer.view_html
+    explorer.set(radius_km=1.5)
     small = dict(explorer.current)
     assert small["radius_km"] == 1.5 and small["estimate"] < at_five["estimate"] / 2  # most of the boost is missed
-    explorer.slider.value = 15.0
+    assert explorer.views["1.5"]["numbers"]["estimate"] == small["estimate"]
+    explorer.set(radius_km=15.5)
     large = dict(explorer.current)
     assert large["overlap_share"] > 3 * at_five["overlap_share"]
     assert large["receivers_in_catchments"] > at_five["receivers_in_catchments"]
-    explorer.slider.value = 5.0
+    explorer.set(radius_km=5.0)
     assert explorer.current is explorer.results[5.0]  # cached, not re-fitted
     assert explorer.current == at_five
-    assert list(explorer.table().index) == [1.5, 5.0, 15.0]
+    explorer.set(radius_km=3.0)  # off the grid (a live kernel): fitted on demand, sent alone
+    assert explorer.live["key"] == "3" and "radius = 3 km" in explorer.live["view"]["html"]
+    assert len(explorer.table()) == 7

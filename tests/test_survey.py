@@ -11,7 +11,6 @@ import math
 import re
 from pathlib import Path
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
@@ -432,12 +431,13 @@ def test_missing_glyphs_raise():
 
 def test_destination_explorer_updates():
     explorer = survey.destination_explorer("vietnam")
-    assert isinstance(explorer, widgets.VBox)
-    assert "ベトナム" in explorer.summary.value and "<img" in explorer.figure.value
-    assert explorer.current.set_index("item").loc[1, "highest"]
-    explorer.destination.value = "us"
-    assert "米国" in explorer.summary.value
-    explorer.table.value = "expansion_reasons"
-    assert len(explorer.current) == 8
+    assert isinstance(explorer, survey.DestinationExplorer)
+    assert "ベトナム" in explorer.view_html and "<img" in explorer.view_html
+    assert explorer.contrast.set_index("item").loc[1, "highest"]
+    assert len(explorer.views) == 10  # both tables × five destinations, precomputed for the static page
+    explorer.set(destination="us")
+    assert "米国" in explorer.view_html
+    explorer.set(table="expansion_reasons")
+    assert len(explorer.contrast) == 8
     with pytest.raises(ValueError):
         survey.destination_explorer("japan")

@@ -1,6 +1,6 @@
 """Sphinx extension for the kaigai book: an offline site, course builds, notebooks to download and launch.
 
-Loaded by ``_config.yml`` (``sphinx.local_extensions``). It does four things:
+Loaded by ``_config.yml`` (``sphinx.local_extensions``). It does five things:
 
 1. **Offline assets.** MathJax, require.js and the Jupyter widgets HTML manager are taken from the npm
    packages pinned in ``tools/web/package-lock.json`` (installed by ``make`` with ``npm ci``) and copied
@@ -20,6 +20,12 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). It does four things:
    button and the page header a repository button. Colab opens the notebook from the branch the site is
    published to (``gh-pages``, see ``.github/workflows/pages.yml``). With no repository the book builds
    without them (and the install cell explains how to install the library by hand).
+5. **Widgets without a kernel.** Every widget is an anywidget (``kaigai_lib/static_widgets.py``) whose
+   views and answer keys were computed over its controls' grid at build time; ``anywidget``'s AMD bundle
+   is vendored next to the widget manager and found by require.js. In a course build every answer key is
+   taken out of the saved widget state (the execution cache is shared with the public build). The
+   ``{kaigai-exercise} path.yml`` directive puts an instructor's exercise on any page, run by
+   ``_static/kaigai/widget-host.js``.
 """
 
 from __future__ import annotations
@@ -29,13 +35,16 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import nbformat
+from docutils import nodes
+from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
+from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "tools" / "web"
@@ -55,12 +64,19 @@ VENDORED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "@jupyter-widgets/html-manager/dist": ("@jupyter-widgets/html-manager", "dist",
                                            ("embed-amd.js", *(f"*.{ext}" for ext in FONTS))),
     "@jupyter-widgets": ("@jupyter-widgets/html-manager", "dist", tuple(f"*.{ext}" for ext in FONTS)),
+    # anywidget's AMD bundle (every kaigai widget is an anywidget; its ES module travels in the saved
+    # widget state): require.js finds it as the module "anywidget" (REQUIRE_PATHS)
+    "anywidget": ("anywidget", "dist", ("index.js",)),
 }
+# require.js module ids -> paths under _static/vendor/ (without .js)
+REQUIRE_PATHS = {"anywidget": "anywidget/index"}
+WIDGET_HOST = "kaigai/widget-host.js"  # under _static/: runs {kaigai-exercise} widgets (kaigai_lib/static/host.js)
 
 CHAPTER_PREFIX = "notebooks/"  # documents that are chapters (download + launch)
 NOTEBOOKS_BRANCH = "gh-pages"  # the branch .github/workflows/pages.yml publishes _build/html to
 COLAB_URL = "https://colab.research.google.com"
 INSTALL_TAG = "kaigai-install"
+INSTRUCTOR_ONLY_CLASS = "tag_instructor-only"  # myst-nb's class for a cell tagged instructor-only
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -147,6 +163,19 @@ class RemoveSolutions(SphinxTransform):
                 for name in node["names"]:
                     self.document.nameids.pop(name, None)
                     self.document.nametypes.pop(name, None)
+                node.parent.remove(node)
+
+
+class RemoveInstructorOnly(SphinxTransform):
+    """In a course build, remove the cells tagged ``instructor-only`` (e.g. a demo class's answer key)."""
+
+    default_priority = 11
+
+    def apply(self, **kwargs: Any) -> None:
+        if not self.config.kaigai_hide_solutions:
+            return
+        for node in list(self.document.findall(nodes.Element)):
+            if INSTRUCTOR_ONLY_CLASS in node.get("classes", []) and node.parent is not None:
                 node.parent.remove(node)
 
 
@@ -274,8 +303,75 @@ def _page_widgets(app: Sphinx, pagename: str, templatename: str, context: dict, 
         return
     base = context["pathto"](f"_static/{VENDOR_DIR}/", 1)
     # a global `require` object set before require.js loads is its configuration
-    app.add_js_file(None, body=f"var require = {{baseUrl: {json.dumps(base)}}};", priority=400)
+    config = {"baseUrl": base, "paths": REQUIRE_PATHS}
+    app.add_js_file(None, body=f"var require = {json.dumps(config)};", priority=400)
     app.add_js_file(None, body=MATHJAX_HUB_SHIM, priority=400)
+
+
+def _page_course_widgets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """In a course build, take every answer key out of the page's saved widget state (before myst-nb adds
+    it to the page): the execution cache is shared with the public build, so the state was saved with them."""
+    from myst_nb.core.render import sanitize_script_content
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    from kaigai_lib.static_widgets import redact_state
+
+    if doctree is None or not app.config.kaigai_hide_solutions:
+        return
+    js_files = NbMetadataCollector.get_js_files(app.env, pagename)
+    if "ipywidgets_state" not in js_files:
+        return
+    uri, kwargs = js_files["ipywidgets_state"]
+    state = redact_state(json.loads(kwargs["body"]))
+    js_files["ipywidgets_state"] = (uri, {**kwargs, "body": sanitize_script_content(json.dumps(state))})
+
+
+def _page_widget_host(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Pages with a {kaigai-exercise} directive load the script that runs its widget."""
+    if doctree is not None and pagename in getattr(app.env, "kaigai_exercise_pages", set()):
+        app.add_js_file(WIDGET_HOST)
+
+
+# --------------------------------------------------------------------------------------------------
+# {kaigai-exercise} path/to/exercise.yml: an instructor's exercise as a widget on any page
+
+
+class ExerciseDirective(SphinxDirective):
+    """```{kaigai-exercise} path/to/exercise.yml``` (relative to the page; ``/…`` from the book's root),
+    with ``:seed:`` optional: the exercise's question, data tables and widget (sliders, answer box, hints),
+    computed when the book is built and working with no kernel. A course build carries no answer key."""
+
+    required_arguments = 1
+    option_spec: ClassVar[dict[str, Any]] = {"seed": directives.nonnegative_int}
+
+    def run(self) -> list[nodes.Node]:
+        from kaigai_lib.exercise_pages import exercise_intro_html
+        from kaigai_lib.exercises import ExerciseError, ExerciseWidget, load_exercise
+        from kaigai_lib.static_widgets import widget_script
+
+        relative, path = self.env.relfn2path(self.arguments[0], self.env.docname)
+        self.env.note_dependency(relative)
+        try:
+            spec = load_exercise(path)
+        except (ExerciseError, FileNotFoundError) as error:
+            raise self.error(f"kaigai-exercise: {error}") from None
+        course = bool(self.config.kaigai_hide_solutions)
+        widget = ExerciseWidget(spec, seed=self.options.get("seed"), course=course)
+        if not hasattr(self.env, "kaigai_exercise_pages"):
+            self.env.kaigai_exercise_pages = set()
+        self.env.kaigai_exercise_pages.add(self.env.docname)
+        html_text = exercise_intro_html(spec) + widget_script(widget, course=course)
+        return [nodes.raw("", html_text, format="html")]
+
+
+def _env_merge(app: Sphinx, env: Any, docnames: set[str], other: Any) -> None:
+    if not hasattr(env, "kaigai_exercise_pages"):
+        env.kaigai_exercise_pages = set()
+    env.kaigai_exercise_pages |= getattr(other, "kaigai_exercise_pages", set())
+
+
+def _env_purge(app: Sphinx, env: Any, docname: str) -> None:
+    getattr(env, "kaigai_exercise_pages", set()).discard(docname)
 
 
 def _page_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -347,6 +443,11 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
             raise ExtensionError(f"{path} is loaded from another host: the site must work offline")
         if not (static / path).exists():
             raise ExtensionError(f"{path} is configured but was not copied into _static/")
+    host = static / WIDGET_HOST
+    host.parent.mkdir(parents=True, exist_ok=True)
+    from kaigai_lib.static_widgets import host_script
+
+    host.write_text(host_script(), encoding="utf-8")
     if app.config.kaigai_hide_solutions:
         for source in (outdir / "_sources").rglob("*"):
             if source.suffix == ".md" or source.name.endswith(".md.txt"):
@@ -367,10 +468,16 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _config_inited, priority=900)  # after sphinx-exercise and jupyter-book
     app.connect("builder-inited", _builder_inited)
     app.add_transform(RemoveSolutions)
+    app.add_transform(RemoveInstructorOnly)
     app.add_js_file(None, body=THEME_MODE, priority=100)
     app.connect("html-page-context", _page_notebook, priority=400)
     app.connect("html-page-context", _page_launch_button, priority=900)
+    app.connect("html-page-context", _page_course_widgets, priority=450)  # before myst-nb adds the state (500)
     app.connect("html-page-context", _page_widgets, priority=600)  # after myst-nb's widget scripts (500)
+    app.connect("html-page-context", _page_widget_host, priority=600)
+    app.add_directive("kaigai-exercise", ExerciseDirective)
+    app.connect("env-merge-info", _env_merge)
+    app.connect("env-purge-doc", _env_purge)
     app.connect("html-page-context", _page_scripts, priority=990)
     app.connect("build-finished", _build_finished)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
