@@ -30,6 +30,8 @@ from formulaic import model_matrix
 
 ORDERS = ("largest", "smallest", "random", "data")
 CALIPER_SDS = ("all", "pooled")
+# Text that reads as a number once formatted: thousands separators, a sign, spaces ("1,234", "-5 000.5")
+NUMBER_LIKE = r"[+\-−]?[\d][\d,.\s']*"
 DISCARDS = ("none", "treated", "control", "both")
 
 
@@ -402,7 +404,7 @@ def _clean_covariate_types(data: pd.DataFrame, covariates: str | Sequence[str]) 
                 changed[column] = pd.to_numeric(values.astype(str).str.strip().where(values.notna()),
                                                 errors="coerce").astype(float)
                 notes.append(f"'{column}': numbers stored as text read as numbers")
-            elif numbers.notna().any() and numbers.notna().mean() >= 0.5:
+            elif numbers.notna().any() or text.str.fullmatch(NUMBER_LIKE).any():
                 bad = text[numbers.isna()]
                 raise ValueError(
                     f"propensity_match: covariate '{column}' holds numbers stored as text, but "

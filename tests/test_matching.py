@@ -250,7 +250,7 @@ def test_a_stata_round_trip_gives_the_same_match(job_training: pd.DataFrame, tmp
     data = job_training.drop(columns=["data_id"]).assign(
         schooling=pd.Categorical(np.where(job_training["educ"] < 12, "dropout", "graduate")))
     path = tmp_path / "jobs.dta"
-    data.to_stata(path, write_index=False, convert_strl=[])
+    data.to_stata(path, write_index=False)
     back = pd.read_stata(path)
     assert back["age"].dtype == np.int8 and back["re74"].dtype == np.float32
     formula = JOB_FORMULA + " + C(schooling)"
