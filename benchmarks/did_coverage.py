@@ -1,62 +1,99 @@
-"""Coverage of the matched DiD's 95 % intervals over seeded replications of a small world.
+"""Coverage and mean z of the matched DiD's 95 % intervals, per group × outcome, for both matching designs.
 
-Run: ``.venv/bin/python benchmarks/did_coverage.py [replications] [jobs]``
-(defaults: 200 replications, 2 parallel jobs).
+Run: ``.venv/bin/python benchmarks/did_coverage.py [--replications 200] [--jobs 1] [--preset tiny]
+[--first-seed 0] [--designs white_paper robust] [--cells cells.csv]``; with ``--cells`` every
+replication is appended to the file as it ends, and a second run with the same file resumes.
+For national scale: ``--preset national --replications 3 --first-seed 20261201``.
 
-Each replication draws a fresh ``tiny`` world (1,500 firms a year,
-1995–2020; establishments cut to 100, which the DiD does not use) with seed
-``r``, and runs the white paper's whole pipeline through the public API,
-``kaigai_lib.did.white_paper_did``: Levinsohn–Petrin TFP by industry, the
-risk set, 1:1 propensity score matching within start year × industry (×
-size class for exports), the percent change from t−1 to t+5 of employees,
-sales, capital stock, TFP and compensation per employee, and one regression
-per outcome × group with the white paper's controls and standard errors
-clustered by firm. Groups: exports 50–99, 100–299, 300+ employees; FDI
+Each replication draws a fresh world of ``preset`` (``tiny``: 1,500 firms a
+year, 1995–2020; ``national``: 30,000; establishments cut to 100, which the
+DiD does not use) with seed ``first_seed + r``, and runs the white paper's
+whole pipeline through the public API, ``kaigai_lib.did.white_paper_did``,
+once per matching design: Levinsohn–Petrin TFP by industry, the risk set,
+1:1 propensity score matching within start year × industry (× size class for
+exports) — on the white paper's covariates at t−1 (``white_paper``) or also
+on the growth t−2→t−1 of employees and sales and TFP at t−2 (``robust``) —,
+the percent change from t−1 to t+5 of employees, sales, capital stock, TFP
+and compensation per employee, and one regression per outcome × group with
+the white paper's controls and standard errors clustered by firm and pair
+(the library's default). Groups: exports 50–99, 100–299, 300+ employees; FDI
 manufacturing, non-manufacturing. The truth of each cell is the realised
 percent-scale ATT of the matched starters in that regression
 (``did.true_effects``).
 
-Printed: one line per outcome, ``coverage <outcome> = 0.xxx`` (share of the
-intervals, pooled over the five groups and all replications, that contain
-the truth), then the same with its binomial standard error, the mean and
-standard deviation of z = (estimate − truth) / SE by outcome and by group,
-and the wall time. Nominal: 0.95; with 1,000 intervals per outcome the
-binomial standard error is about 0.007, but the five groups of one world
-share a sample, so the effective number is somewhat smaller.
+Printed, for each design: coverage (share of intervals containing the truth)
+and mean z = (estimate − truth) / SE, a row per group and a column per
+outcome; then coverage, its binomial SE, mean and SD of z by design ×
+outcome, the pooled coverage and the wall time. Nominal: 0.95. With 200
+replications one cell's coverage has a binomial SE of about 0.015 and its
+mean z one of about 0.07.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
+from pathlib import Path
 
 import pandas as pd
 
 from kaigai_lib import did
 
 
-def main(replications: int = 200, jobs: int = 2) -> pd.DataFrame:
+def per_cell_tables(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Coverage and mean z, one table per design: rows analysis × group, columns outcome."""
+    summary = did.coverage_summary(cells, ["design", "analysis", "group", "outcome"]).reset_index()
+    tables = {}
+    for design, part in summary.groupby("design", sort=False):
+        coverage = part.pivot(index=["analysis", "group"], columns="outcome", values="coverage")
+        mean_z = part.pivot(index=["analysis", "group"], columns="outcome", values="mean_z")
+        tables[design] = pd.concat({"coverage": coverage, "mean z": mean_z}, axis=1)
+    return tables
+
+
+def _run(seeds: range, args: argparse.Namespace) -> pd.DataFrame:
+    """The replications, appended seed by seed to ``--cells`` (a run that is stopped resumes where it was)."""
+    path = Path(args.cells) if args.cells else None
+    done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame(columns=["seed"])
+    todo = [s for s in seeds if s not in set(done["seed"])]
+    frames = [done.loc[done["seed"].isin(seeds)]] if len(done) else []
+    for chunk in range(0, len(todo), max(args.jobs, 1)):
+        part = did.coverage_study(todo[chunk:chunk + max(args.jobs, 1)], n_jobs=args.jobs, preset=args.preset,
+                                  designs=tuple(args.designs))
+        frames.append(part)
+        if path is not None:
+            part.to_csv(path, mode="a", header=not path.exists(), index=False)
+    return pd.concat(frames, ignore_index=True)
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replications", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--designs", nargs="+", default=["white_paper", "robust"])
+    parser.add_argument("--cells", help="also write every cell (estimate, SE, truth) to this CSV")
+    args = parser.parse_args(argv)
     start = time.perf_counter()
-    cells = did.coverage_study(range(replications), n_jobs=jobs)
+    seeds = range(args.first_seed, args.first_seed + args.replications)
+    cells = _run(seeds, args)
     elapsed = time.perf_counter() - start
-    by_outcome = did.coverage_summary(cells, "outcome")
-    for outcome, row in by_outcome.iterrows():
-        print(f"coverage {outcome} = {row['coverage']:.3f}")
-    pd.set_option("display.width", 160)
+    pd.set_option("display.width", 200)
+    print(f"{args.replications} replications of the '{args.preset}' world (seeds {seeds.start}–{seeds.stop - 1}), "
+          f"horizon 5, percent scale, SEs clustered by firm + pair; {int(cells['estimate'].notna().sum())} "
+          f"intervals, {int(cells['estimate'].isna().sum())} cells without an estimate (too few firms)")
+    for design, table in per_cell_tables(cells).items():
+        print(f"\n== design: {design} — coverage and mean z per group × outcome")
+        print(table.round(3).to_string())
     print()
-    print(f"{replications} replications of the 'tiny' world, horizon 5, percent scale; "
-          f"{int(cells['estimate'].notna().sum())} intervals, {int(cells['estimate'].isna().sum())} cells "
-          "without an estimate (too few firms)")
-    print(by_outcome.round(3).to_string())
+    print(did.coverage_summary(cells, ["design", "outcome"]).round(3).to_string())
     print()
-    print(did.coverage_summary(cells, ["analysis", "group"]).round(3).to_string())
-    print()
-    print(f"pooled coverage = {cells['covered'].mean():.3f}")
-    print(f"time = {elapsed:.1f} s ({elapsed / replications:.2f} s per replication, {jobs} job(s))")
+    for design, part in cells.groupby("design", sort=False):
+        print(f"pooled coverage ({design}) = {part['covered'].mean():.3f}")
+    print(f"time = {elapsed:.1f} s ({elapsed / args.replications:.2f} s per replication, {args.jobs} job(s))")
     return cells
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    j = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    main(n, j)
+    main()

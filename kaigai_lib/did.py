@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
-                "n_treated", "n_control"]
+                "n_treated", "n_control", "scale"]
 SCALES = {"log": "change_log", "percent": "change_pct", "level": "level_log"}
 SCALE_UNITS = {"log": "log points", "percent": "percentage points", "level": "log points"}
 
@@ -277,6 +277,12 @@ class DidResult:
     scale: str
     controls: list[str]
     pair_effects: bool
+    cluster: list[str] = field(default_factory=list)
+
+    @property
+    def units(self) -> str:
+        """The unit of every estimate, e.g. "percentage points" (the ``scale`` column of ``table`` says the same)."""
+        return SCALE_UNITS[self.scale]
 
     def estimate(self, outcome: str, group: str | None = None, horizon: int = 5) -> pd.Series:
         rows = self.table.query("outcome == @outcome and horizon == @horizon")
@@ -318,8 +324,23 @@ class DidResult:
         return fig
 
 
+def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None) -> list[str]:
+    """Cluster variables: None → firm and pair (two-way) for a matched sample, firm for an unmatched one."""
+    if cluster is None:
+        cluster = "firm+pair" if changes.matched else "firm"
+    names = cluster.split("+") if isinstance(cluster, str) else list(cluster)
+    columns = [changes.id if name.strip() == "firm" else name.strip() for name in names]
+    if len(columns) > 2 or not columns:
+        raise ValueError(f"matched_did: cluster={cluster!r}: give one or two cluster variables, e.g. 'firm', "
+                         "'pair' or 'firm+pair'.")
+    if "pair" in columns and not changes.matched:
+        raise ValueError("matched_did: cluster by pair needs a matched sample; these changes are unmatched "
+                         "(pair=None).")
+    return columns
+
+
 def matched_did(changes: EventChanges, *, group: str | None = None, controls: Sequence[str] = ("cohort",),
-                cluster: str | None = None, pair_effects: bool = False, scale: str = "percent",
+                cluster: str | Sequence[str] | None = None, pair_effects: bool = False, scale: str = "percent",
                 outcomes: Sequence[str] | None = None, horizons: Sequence[int] | None = None) -> DidResult:
     """One regression per outcome × horizon × group of the change on the starter dummy.
 
@@ -329,6 +350,13 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     ``["cohort", "industry", "size"]``), standard errors clustered by
     ``cluster`` (default: the firm id), estimated with pyfixest. ``τ`` is the
     DiD estimate of the ATT at that horizon (negative horizons: placebo).
+    ``cluster``: "firm" (the id column), "pair", "firm+pair" (two-way,
+    CRV1, as pyfixest's ``vcov={"CRV1": "firm_id+pair"}``) or one or two
+    column names. Default: firm + pair for a matched sample — a starter
+    and its control share their cohort's shocks, and a firm that is a
+    control in several cohorts appears in several pairs, so neither
+    one-way clustering covers both (the DiD chapter shows the difference) —
+    and firm for an unmatched one.
     ``scale``: "percent" (the white paper's percent change from ``t − 1``),
     "log" (log points) or "level" (the log level at ``t + h``: no
     difference, i.e. matching alone). ``n_treated``/``n_control`` count the
@@ -339,9 +367,9 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     column = _scale_column(scale)
     if not isinstance(changes, EventChanges):
         raise TypeError(f"matched_did: pass the EventChanges from event_changes(), not {type(changes).__name__}.")
-    cluster = cluster or changes.id
+    clusters = _cluster_columns(changes, cluster)
     data = changes.table
-    for name in (*controls, cluster, *([group] if group else [])):
+    for name in (*controls, *clusters, *([group] if group else [])):
         if name not in data.columns:
             raise KeyError(f"matched_did: column '{name}' is not in the event changes; add it with keep=[...].")
     if pair_effects and not changes.matched:
@@ -374,12 +402,13 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message=".*inplace keyword.*")
             warnings.filterwarnings("ignore", message=".*singleton fixed effect.*")
-            fit = pf.feols(formula, part, vcov={"CRV1": cluster})
+            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)})
         tidy = fit.tidy().loc["treated"]
         rows.append([key[0], label, key[1], tidy["Estimate"], tidy["Std. Error"], tidy["Pr(>|t|)"],
                      tidy["2.5%"], tidy["97.5%"], n_treated, n_control])
-    table = pd.DataFrame(rows, columns=TIDY_COLUMNS)
-    return DidResult(table=table, scale=scale, controls=list(controls), pair_effects=pair_effects)
+    table = pd.DataFrame(rows, columns=TIDY_COLUMNS[:-1]).assign(scale=scale)
+    return DidResult(table=table, scale=scale, controls=list(controls), pair_effects=pair_effects,
+                     cluster=clusters)
 
 
 # --------------------------------------------------------------------------- the truth
@@ -455,6 +484,10 @@ class WhitePaperDid:
     panel : the outcome panel (levels; TFP in logs) the changes were read from.
     groups : the groups kept.
     dropped : matched pairs left out because their starter's group is not kept (e.g. "under 50").
+    lost : per outcome × group × horizon, the matched pairs (``pairs_matched``), those with every
+        member observed at ``t − 1`` and ``t + h`` (``pairs_used``) and the difference (``pairs_lost``):
+        late cohorts cannot reach long horizons, and firms leave the panel.
+    design : the matching specification ("white_paper" or "robust").
     truth : with a world, the true effects of the starters in each cell (:func:`true_effects`).
     """
 
@@ -469,6 +502,8 @@ class WhitePaperDid:
     controls: list[str]
     truth: pd.DataFrame | None = None
     world: Any = None
+    lost: pd.DataFrame = field(default_factory=pd.DataFrame)
+    design: str = "white_paper"
 
     @property
     def scale(self) -> str:
@@ -585,13 +620,20 @@ class WhitePaperDid:
         return self.result.plot_event_study(outcome, truth=truth, groups=groups or list(self.groups))
 
     def summary(self) -> pd.DataFrame:
-        """Counts behind the estimates: starters, matched pairs, pairs in the kept groups and those dropped."""
+        """Counts behind the estimates, pairs lost per horizon, and the design, scale and clustering used."""
         counts = self.match.counts
+        kept = int(self.lost.groupby("group")["pairs_matched"].max().sum()) if len(self.lost) else 0
         rows = [("starters at risk", counts["treated"]), ("matched pairs", counts["matched_treated"]),
-                ("pairs in the groups kept", int(self.changes.table.drop_duplicates("pair")["pair"].size)),
+                ("pairs in the groups kept", kept),
                 ("pairs dropped (group not kept)", int(self.dropped["pairs"].sum()) if len(self.dropped) else 0),
                 ("distinct control firms", int(self.match.matched.loc[lambda m: m["_treated"] == 0,
                                                                       self.sample.firm_col].nunique()))]
+        if len(self.lost):
+            by_horizon = self.lost.groupby(["horizon", "outcome"])["pairs_lost"].sum().groupby("horizon").max()
+            rows += [(f"pairs not observed at t{h:+d} (largest over outcomes)", int(n))
+                     for h, n in by_horizon.items()]
+        rows += [("matching design", self.design), ("scale", f"{self.scale} ({SCALE_UNITS[self.scale]})"),
+                 ("standard errors clustered by", " + ".join(self.result.cluster))]
         return pd.DataFrame(rows, columns=["count", "value"]).set_index("count")
 
 
@@ -641,6 +683,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                     groups: Sequence[str] | str | None = None, scale: str = "percent", pair_effects: bool = False,
                     first_start_year: int | None = None, last_start_year: int | None = None,
                     match_options: dict[str, Any] | None = None, exact_size: bool = True, world: Any = None,
+                    design: str = "white_paper", cluster: str | Sequence[str] | None = None,
                     **sample_options: Any) -> WhitePaperDid:
     """The white paper's matched difference-in-differences for exports or FDI, from a World or a firm panel.
 
@@ -673,8 +716,15 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         TFP, and the comparison within a size class is then no longer
         balanced. ``False`` gives that looser reading.
     first_start_year, last_start_year : start years ``t`` (defaults: the
-        white paper's first year — 1998 for exports — and the last year with
-        data at ``t + min(horizons)``); outside the panel is an error.
+        white paper's first year — 1998 for exports — and the panel's last
+        year but one); outside the panel is an error. The matched sample
+        does not depend on ``horizons``: every start year is matched once,
+        and each horizon uses the pairs whose members are all observed at
+        ``t − 1`` and ``t + h``; the pairs lost per horizon are in ``lost``.
+    design : "white_paper" (the white paper's covariates at ``t − 1``) or
+        "robust" (also the growth ``t − 2 → t − 1`` of employees and sales
+        and TFP at ``t − 2``; :func:`~kaigai_lib.samples.matching_sample`).
+    cluster : standard errors' clusters (:func:`matched_did`; default firm + pair).
     sample_options : column names etc. for ``matching_sample`` (``firm_col``, ``tfp_col``, …).
     """
     from kaigai_lib.samples import ANALYSES, matching_sample
@@ -706,9 +756,9 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
             raise ValueError(f"white_paper_did: {name}={value} is outside the panel: a start year t needs t − 1 "
                              f"and t in {first_year}–{last_year}, so {first_year + 1}–{last_year}.")
     if last_start_year is None:
-        last_start_year = last_year - min(horizons)
-    if last_start_year < first_year + 1:
-        raise ValueError(f"white_paper_did: horizon {min(horizons)} lies beyond the data ({first_year}–{last_year}).")
+        # The design (risk set, score, matches) must not depend on which horizons are reported: every start
+        # year with a year after it is matched, and each horizon keeps the pairs observed at t + h.
+        last_start_year = last_year - 1
     earliest = first_start_year or {"export": 1998, "fdi": first_year + 1}[analysis]
     if earliest + max(horizons) > last_year:
         raise ValueError(f"white_paper_did: horizon {max(horizons)} lies beyond the data: the earliest start year "
@@ -716,7 +766,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                          f"{last_year - earliest}.")
 
     sample = matching_sample(firms, analysis, horizon=0, outcomes=outcomes, first_start_year=first_start_year,
-                             last_start_year=last_start_year, world=world, **sample_options)
+                             last_start_year=last_start_year, world=world, design=design, **sample_options)
     match_options = dict(match_options or {})
     if analysis == "export" and exact_size:
         match_options.setdefault("exact", [*sample.exact, "size"])
@@ -750,10 +800,33 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     panel = outcome_panel(firms, sample, outcomes, **column_options)
     changes = event_changes(panel, matched, outcomes, id=firm_col, time=year_col, horizons=horizons,
                             pre_horizons=pre_horizons, log_outcomes=["tfp"], keep=keep)
-    result = matched_did(changes, group="group", controls=controls, scale=scale, pair_effects=pair_effects)
+    changes, lost = _complete_pairs(changes, matched)
+    result = matched_did(changes, group="group", controls=controls, scale=scale, pair_effects=pair_effects,
+                         cluster=cluster)
     truth = true_effects(changes, world, analysis) if world is not None else None
     return WhitePaperDid(analysis=analysis, sample=sample, match=match, changes=changes, result=result,
-                         panel=panel, groups=groups, dropped=dropped, controls=controls, truth=truth, world=world)
+                         panel=panel, groups=groups, dropped=dropped, controls=controls, truth=truth, world=world,
+                         lost=lost, design=design)
+
+
+def _complete_pairs(changes: EventChanges, matched: pd.DataFrame) -> tuple[EventChanges, pd.DataFrame]:
+    """Keep, at each outcome × horizon, the pairs whose starter and control(s) are all observed; count the rest."""
+    table = changes.table
+    per_pair = matched.groupby("_pair").size().rename("members")
+    observed = table.groupby(["outcome", "horizon", "pair"]).size().rename("observed").reset_index()
+    observed["complete"] = observed["observed"].to_numpy() == observed["pair"].map(per_pair).to_numpy()
+    complete = observed.loc[observed["complete"], ["outcome", "horizon", "pair"]]
+    kept = table.merge(complete, on=["outcome", "horizon", "pair"], how="inner")
+    pairs = matched.loc[matched["_treated"] == 1, ["_pair", "group"]].rename(columns={"_pair": "pair"})
+    grid = (pd.MultiIndex.from_product([table["outcome"].unique(), changes.horizons, pairs["pair"]],
+                                       names=["outcome", "horizon", "pair"]).to_frame(index=False)
+            .merge(pairs, on="pair").merge(complete.assign(kept=True), on=["outcome", "horizon", "pair"],
+                                           how="left"))
+    grid["kept"] = grid["kept"].fillna(False).astype(bool)
+    lost = (grid.groupby(["outcome", "group", "horizon"], observed=True)
+            .agg(pairs_matched=("pair", "size"), pairs_used=("kept", "sum")).reset_index())
+    lost["pairs_lost"] = lost["pairs_matched"] - lost["pairs_used"]
+    return _subset(changes, kept), lost
 
 
 # --------------------------------------------------------------------------- PSM alone, DiD alone, both
@@ -970,8 +1043,15 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
                          "fewer than two untreated years": int(thin.sum())}, name="firm-years")
     keep = ~censored & ~thin
     if world is not None:
-        effect = world.latent[f"{outcome}_{analysis}_effect"].to_numpy()
-        panel["effect"] = effect
+        # by key, never by position: the data may be sorted or filtered differently from world.latent
+        latent = world.latent.set_index(["firm_id", "year"])[f"{outcome}_{analysis}_effect"]
+        keys = pd.MultiIndex.from_arrays([panel["firm_id"], panel["year"]])
+        panel["effect"] = latent.reindex(keys).to_numpy()
+        unknown = panel["effect"].isna() & keep
+        if unknown.any():
+            examples = panel.loc[unknown, ["firm_id", "year"]].head(5).values.tolist()
+            raise ValueError(f"staggered_event_study: {int(unknown.sum())} firm-year(s) of the data are not in "
+                             f"world.latent (e.g. (firm, year) = {examples}): is the data from this world?")
     panel = panel.loc[keep].reset_index(drop=True)
     treated_firm = panel["g"] > 0
     panel["rel"] = np.where(treated_firm, panel["year"] - panel["g"], -1)
@@ -1029,13 +1109,15 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
 
 def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
                          analyses: Sequence[str] = ("export", "fdi"), scale: str = "percent",
+                         designs: Sequence[str] = ("white_paper",), cluster: str | Sequence[str] | None = None,
                          world_params: dict[str, Any] | None = None) -> pd.DataFrame:
     """One replication of the coverage study: a fresh world, the white paper's whole DiD, estimates vs truth.
 
     The whole pipeline runs — Levinsohn–Petrin TFP, matching, event-time
     changes, regressions — at one ``horizon``; the truth is the realised
     ATT of the starters in each cell (:func:`true_effects`). Returns one
-    row per analysis × group × outcome with ``seed``, the estimate, its
+    row per design × analysis × group × outcome with ``seed``, ``design``
+    (each of ``designs``: "white_paper", "robust"), the estimate, its
     interval, the truth and ``covered``; a cell with too few firms for a
     regression has NaN estimates and ``covered`` NaN (counted apart, never as a miss).
     """
@@ -1044,9 +1126,11 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
     params = {"n_establishments": 100, **(world_params or {})}
     world = generate(preset=preset, seed=int(seed), **params)
     frames = []
-    for analysis in analyses:
-        wp = white_paper_did(world, analysis, horizons=[horizon], pre_horizons=[], scale=scale)
-        frames.append(wp.compare(horizon))
+    for design in designs:
+        for analysis in analyses:
+            wp = white_paper_did(world, analysis, horizons=[horizon], pre_horizons=[], scale=scale, design=design,
+                                 cluster=cluster)
+            frames.append(wp.compare(horizon).assign(design=design))
     out = pd.concat(frames, ignore_index=True).assign(seed=int(seed))
     out["covered"] = out["covered"].where(out["estimate"].notna())
     return out

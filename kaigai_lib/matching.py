@@ -16,6 +16,7 @@ caliper, discarded off common support) are counted in ``summary()``.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ import statsmodels.api as sm
 from formulaic import model_matrix
 
 ORDERS = ("largest", "smallest", "random", "data")
+CALIPER_SDS = ("all", "pooled")
+# Text that reads as a number once formatted: thousands separators, a sign, spaces ("1,234", "-5 000.5")
+NUMBER_LIKE = r"[+\-−]?[\d][\d,.\s']*"
 DISCARDS = ("none", "treated", "control", "both")
 
 
@@ -102,27 +106,33 @@ class MatchResult:
         s = self.settings
         head = (f"Propensity score matching: 1:{s['ratio']} nearest neighbour on the logit score, "
                 f"{'with' if s['replace'] else 'without'} replacement, caliper "
-                f"{s['caliper']} SD ({s['caliper_width']:.4f} in logit units)"
+                f"{s['caliper']} SD ({s.get('caliper_sd', 'all')}; {s['caliper_width']:.4f} in logit units)"
                 if s["caliper"] is not None else
                 f"Propensity score matching: 1:{s['ratio']} nearest neighbour on the logit score, "
                 f"{'with' if s['replace'] else 'without'} replacement, no caliper")
         if s["exact"]:
             head += f", exact on {s['exact']}"
-        return head + "\n" + self.summary().to_string()
+        notes = "".join(f"\nnote: {n}" for n in s.get("notes", []))
+        return head + "\n" + self.summary().to_string() + notes
 
     # ------------------------------------------------------------ balance
     def balance(self, addl: Sequence[str] = ()) -> pd.DataFrame:
-        """Balance of every covariate before and after matching.
+        """Balance of every covariate before and after matching, with cobalt's conventions (ATT).
 
-        ``smd``: (treated mean − control mean) / SD of the treated group
-        before matching (the same denominator before and after, so the
-        change is the change in the means); ``variance_ratio``: treated /
-        control variance; ``ecdf_max``: the largest difference between the
-        two empirical CDFs. After matching, controls are weighted by
-        ``_weight``. ``addl``: further numeric columns of ``data`` that are
-        not in the logit (an outcome's pre-period level, a variable the
-        score should not use), appended below the covariates (as cobalt's
-        ``addl=``).
+        ``type``: "binary" (two values, e.g. a dummy of ``C(industry)``) or
+        "contin." ; ``diff``: cobalt's ``Diff`` — the standardised mean
+        difference for a continuous covariate, the raw difference in
+        proportions for a binary one; ``smd``: (treated mean − control
+        mean) / SD of the treated group before matching for every covariate
+        (the same denominator before and after, so the change is the change
+        in the means); ``variance_ratio``: treated / control variance,
+        continuous covariates only (NaN for binary ones, whose variance is
+        fixed by the mean); ``ecdf_mean`` and ``ecdf_max``: the mean and the
+        largest absolute difference between the two empirical CDFs. After
+        matching, controls are weighted by ``_weight``. ``addl``: further
+        numeric columns of ``data`` that are not in the logit (an outcome's
+        pre-period level, a variable the score should not use), appended
+        below the covariates (as cobalt's ``addl=``).
         """
         addl = list(addl)
         missing = [c for c in addl if c not in self.data.columns]
@@ -141,20 +151,21 @@ class MatchResult:
         after = design.loc[matched_index]
         for column in [*self.covariates, *addl]:
             x = design[column].to_numpy(float)
+            binary = len(np.unique(x)) <= 2
             sd_treated = x[treated].std(ddof=1) if treated.sum() > 1 else np.nan
             xa = after[column].to_numpy(float)
             before_stats = _balance_stats(x[treated], x[~treated], np.ones(treated.sum()),
-                                          np.ones((~treated).sum()), sd_treated)
+                                          np.ones((~treated).sum()), sd_treated, binary)
             after_stats = _balance_stats(xa[matched_treated], xa[~matched_treated], weights[matched_treated],
-                                         weights[~matched_treated], sd_treated)
-            rows.append({"covariate": column,
+                                         weights[~matched_treated], sd_treated, binary)
+            rows.append({"covariate": column, "type": "binary" if binary else "contin.",
                          **{f"{k}_before": v for k, v in before_stats.items()},
                          **{f"{k}_after": v for k, v in after_stats.items()}})
         return pd.DataFrame(rows).set_index("covariate")
 
     def plot_balance(self, threshold: float = 0.1, ax: plt.Axes | None = None,
                      covariates: Sequence[str] | None = None) -> plt.Axes:
-        """Love plot: |SMD| of each covariate before and after matching, with a line at ``threshold``.
+        """Love plot: cobalt's |diff| (SMD; raw for binary) of each covariate before and after matching.
 
         ``covariates``: the rows to draw (default: all), e.g. without the
         dummies of ``exact`` strata, which are balanced by construction.
@@ -164,13 +175,13 @@ class MatchResult:
             table = table.loc[list(covariates)]
         ax = ax or plt.subplots(figsize=(6, 0.8 + 0.32 * len(table)))[1]
         positions = np.arange(len(table))
-        ax.scatter(table["smd_before"].abs(), positions, marker="o", facecolors="none", edgecolors="grey",
+        ax.scatter(table["diff_before"].abs(), positions, marker="o", facecolors="none", edgecolors="grey",
                    label="before matching")
-        ax.scatter(table["smd_after"].abs(), positions, marker="o", color="tab:blue", label="after matching")
-        ax.axvline(threshold, color="tab:red", linestyle="--", linewidth=1, label=f"|SMD| = {threshold}")
+        ax.scatter(table["diff_after"].abs(), positions, marker="o", color="tab:blue", label="after matching")
+        ax.axvline(threshold, color="tab:red", linestyle="--", linewidth=1, label=f"|diff| = {threshold}")
         ax.set_yticks(positions, table.index)
         ax.invert_yaxis()
-        ax.set_xlabel("absolute standardised mean difference")
+        ax.set_xlabel("absolute mean difference (standardised; raw for binary covariates)")
         ax.legend(loc="lower right", fontsize="small")
         return ax
 
@@ -192,12 +203,16 @@ class MatchResult:
         return fig
 
     # ------------------------------------------------------------ effects
-    def att(self, outcome: str, level: float = 0.95) -> ATTResult:
+    def att(self, outcome: str, level: float = 0.95, *, firm: str | None = None) -> ATTResult:
         """ATT of ``outcome``: mean over matched treated rows of (own outcome − mean of its controls).
 
         Standard errors: without replacement, a regression of the outcome on
         the treatment dummy in the matched sample (controls weighted 1/k),
-        clustered by pair — the approach MatchIt's documentation recommends;
+        clustered by pair — the approach MatchIt's documentation recommends —
+        or, given ``firm`` (a column of firm ids), two-way by firm and pair
+        (Cameron–Gelbach–Miller; statsmodels' two-column ``groups``): in a
+        panel a firm is a control in several start years (and may be a
+        starter later), so its rows are not independent across pairs;
         with replacement, the Abadie–Imbens (2006) estimator for the
         population ATT, with the conditional variances from J = 2 same-group
         neighbours on the logit score. Neither accounts for the estimation
@@ -226,10 +241,16 @@ class MatchResult:
         else:
             matched = self.matched
             exog = sm.add_constant(matched["_treated"].astype(float))
+            groups = matched["_pair"].to_numpy()
+            if firm is not None:
+                if firm not in matched.columns:
+                    raise KeyError(f"att(): firm column '{firm}' is not in the data.")
+                groups = np.column_stack([pd.factorize(matched[firm])[0], groups])
             fit = sm.WLS(matched[outcome].astype(float), exog, weights=matched["_weight"]).fit(
-                cov_type="cluster", cov_kwds={"groups": matched["_pair"].to_numpy()})
+                cov_type="cluster", cov_kwds={"groups": groups})
             se = float(fit.bse["_treated"])
-            method = "regression on the matched sample, clustered by pair"
+            method = ("regression on the matched sample, clustered by pair"
+                      + (f" and by firm ('{firm}', two-way)" if firm is not None else ""))
         z = stats.norm.ppf(0.5 + level / 2)
         return ATTResult(outcome, estimate, se, estimate - z * se, estimate + z * se,
                          n_treated=len(by_pair), n_control=int(pairs["control"].nunique()), se_method=method)
@@ -243,9 +264,10 @@ def _weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     return mean, var
 
 
-def _weighted_ecdf_max(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray) -> float:
+def _weighted_ecdf_gaps(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray) -> tuple[float, float]:
+    """Mean and maximum absolute difference between two weighted eCDFs, over the pooled values (cobalt's)."""
     if len(a) == 0 or len(b) == 0:
-        return np.nan
+        return np.nan, np.nan
     values = np.unique(np.concatenate([a, b]))
     order_a, order_b = np.argsort(a), np.argsort(b)
     cdf_a = np.cumsum(wa[order_a]) / wa.sum()
@@ -254,17 +276,20 @@ def _weighted_ecdf_max(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndar
     at_b = np.searchsorted(b[order_b], values, side="right")
     fa = np.where(at_a > 0, cdf_a[np.maximum(at_a - 1, 0)], 0.0)
     fb = np.where(at_b > 0, cdf_b[np.maximum(at_b - 1, 0)], 0.0)
-    return float(np.max(np.abs(fa - fb)))
+    gaps = np.abs(fa - fb)
+    return float(np.mean(gaps)), float(np.max(gaps))
 
 
 def _balance_stats(xt: np.ndarray, xc: np.ndarray, wt: np.ndarray, wc: np.ndarray,
-                   sd_treated: float) -> dict[str, float]:
+                   sd_treated: float, binary: bool = False) -> dict[str, float]:
     mean_t, var_t = _weighted_mean_var(xt, wt)
     mean_c, var_c = _weighted_mean_var(xc, wc)
     smd = (mean_t - mean_c) / sd_treated if sd_treated and sd_treated > 0 else np.nan
-    return {"mean_treated": mean_t, "mean_control": mean_c, "smd": smd,
-            "variance_ratio": var_t / var_c if var_c and var_c > 0 else np.nan,
-            "ecdf_max": _weighted_ecdf_max(xt, wt, xc, wc)}
+    ecdf_mean, ecdf_max = _weighted_ecdf_gaps(xt, wt, xc, wc)
+    return {"mean_treated": mean_t, "mean_control": mean_c, "diff": mean_t - mean_c if binary else smd,
+            "smd": smd,
+            "variance_ratio": var_t / var_c if not binary and var_c and var_c > 0 else np.nan,
+            "ecdf_mean": ecdf_mean, "ecdf_max": ecdf_max}
 
 
 def _abadie_imbens_se(result: MatchResult, y: pd.Series, by_pair: pd.DataFrame, estimate: float) -> float:
@@ -332,6 +357,65 @@ def _treatment_indicator(data: pd.DataFrame, treatment: str) -> np.ndarray:
     if indicator.sum() == len(indicator):
         raise ValueError(f"no control units: '{treatment}' is 1 for every row.")
     return indicator
+
+
+def _check_index(data: pd.DataFrame) -> None:
+    """Rows are told apart by their index labels (pairs, balance): a repeated label would mix rows up."""
+    if data.index.has_duplicates:
+        repeated = data.index[data.index.duplicated(keep=False)]
+        raise ValueError(
+            f"propensity_match: the data's index has {int(data.index.duplicated().sum())} repeated label(s) "
+            f"(e.g. {list(pd.unique(repeated))[:5]}), e.g. from pd.concat without ignore_index=True; pairs are "
+            "recorded by index label, so the rows cannot be told apart. Pass data.reset_index(drop=True) (or "
+            "pd.concat(..., ignore_index=True)).")
+
+
+def _formula_columns(data: pd.DataFrame, covariates: str | Sequence[str]) -> list[Any]:
+    """The columns of ``data`` that the covariates name (column names, or words of a formula)."""
+    if not isinstance(covariates, str):
+        return [c for c in covariates if c in data.columns]
+    return [c for c in data.columns if isinstance(c, str) and (
+        f"`{c}`" in covariates or (c.isidentifier() and re.search(rf"(?<![\w.]){re.escape(c)}(?!\w)", covariates)))]
+
+
+def _clean_covariate_types(data: pd.DataFrame, covariates: str | Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Drop unused categories and read numbers stored as text; say what was done (warning + notes).
+
+    An unused category becomes an all-zero dummy that makes the logit's Hessian singular (a false "perfect
+    separation"); a number stored as text becomes one dummy per distinct value. Text that is partly numbers
+    (e.g. "1,234" with a thousands separator) is refused, naming the column and values.
+    """
+    notes, changed = [], {}
+    for column in _formula_columns(data, covariates):
+        values = data[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            unused = [c for c in values.cat.categories if c not in set(values.dropna().unique())]
+            if unused:
+                changed[column] = values.cat.remove_unused_categories()
+                notes.append(f"'{column}': dropped {len(unused)} unused categor{'y' if len(unused) == 1 else 'ies'} "
+                             f"{unused[:5]} (no row has them)")
+        elif (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)) and not (
+                isinstance(covariates, str) and re.search(rf"C\(\s*`?{re.escape(column)}\b", covariates)):
+            # (text inside C(...) is meant as categories, whatever it looks like)
+            present = values.dropna()
+            text = present.astype(str).str.strip()
+            numbers = pd.to_numeric(text, errors="coerce")
+            if len(present) and numbers.notna().all():
+                changed[column] = pd.to_numeric(values.astype(str).str.strip().where(values.notna()),
+                                                errors="coerce").astype(float)
+                notes.append(f"'{column}': numbers stored as text read as numbers")
+            elif numbers.notna().any() or text.str.fullmatch(NUMBER_LIKE).any():
+                bad = text[numbers.isna()]
+                raise ValueError(
+                    f"propensity_match: covariate '{column}' holds numbers stored as text, but "
+                    f"{len(bad)} value(s) are not numbers (e.g. {list(pd.unique(bad))[:5]} at index "
+                    f"{list(bad.index[:5])}), e.g. thousands separators or codes for missing values. Convert "
+                    f"the column with pd.to_numeric after fixing those values (or wrap it in C() for a "
+                    "categorical made of text).")
+    if changed:
+        data = data.assign(**changed)
+        warnings.warn("propensity_match: " + "; ".join(notes) + ".", UserWarning, stacklevel=3)
+    return data, notes
 
 
 def _covariate_design(data: pd.DataFrame, covariates: str | Sequence[str]) -> pd.DataFrame:
@@ -429,7 +513,7 @@ class _Available:
 def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Sequence[str], *,
                      exact: str | Sequence[str] | None = None, caliper: float | None = 0.2,
                      replace: bool = False, ratio: int = 1, order: str = "largest", discard: str = "none",
-                     unit: str | None = None, random_state: int = 0) -> MatchResult:
+                     unit: str | None = None, random_state: int = 0, caliper_sd: str = "all") -> MatchResult:
     """Nearest-neighbour propensity score matching.
 
     Parameters
@@ -439,8 +523,12 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
     covariates : column names, or a formula right-hand side such as
         ``"age + I(age**2) + educ*black + C(industry)"`` (formulaic syntax).
     exact : column(s) that matched pairs must share (e.g. ``["year", "industry"]``).
-    caliper : maximum distance in standard deviations of the logit score
-        (over all rows); ``None`` for no caliper.
+    caliper : maximum distance in standard deviations of the logit score;
+        ``None`` for no caliper. Matching is on the logit of the score
+        (MatchIt's ``distance = "glm", link = "linear.logit"``).
+    caliper_sd : the SD the caliper is measured in: "all" (default, as
+        MatchIt: the SD of the logit over every row used in the logit) or
+        "pooled" (Austin 2011: √((s²_treated + s²_control)/2)).
     replace : whether a control may be matched to several treated rows.
     ratio : controls per treated row (1:k).
     order : order in which treated rows pick their controls (matters
@@ -461,6 +549,10 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
         raise ValueError(f"ratio={ratio!r}: must be a whole number ≥ 1.")
     if caliper is not None and not caliper > 0:
         raise ValueError(f"caliper={caliper!r}: must be > 0 (in SDs of the logit score), or None.")
+    if caliper_sd not in CALIPER_SDS:
+        raise ValueError(f"caliper_sd={caliper_sd!r}: choose 'all' (SD of the logit over every row) or 'pooled'.")
+    _check_index(data)
+    data, notes = _clean_covariate_types(data, covariates)
     exact_cols = [exact] if isinstance(exact, str) else list(exact or [])
     needed = [*exact_cols, *([unit] if unit else [])]
     missing = [c for c in needed if c not in data.columns]
@@ -479,7 +571,11 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
     frame["_treated"] = treated
     frame["_logit"] = linear
     frame["_score"] = 1 / (1 + np.exp(-linear))
-    caliper_width = caliper * float(np.std(linear, ddof=1)) if caliper is not None else np.inf
+    if caliper_sd == "pooled":
+        sd = float(np.sqrt((np.var(linear[treated == 1], ddof=1) + np.var(linear[treated == 0], ddof=1)) / 2))
+    else:
+        sd = float(np.std(linear, ddof=1))
+    caliper_width = caliper * sd if caliper is not None else np.inf
 
     strata = _strata_codes(frame, exact_cols)
     keep = _common_support(linear, treated, strata, discard)
@@ -537,7 +633,8 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
     control_part["_weight"] = 1.0 / per_treated
     matched = pd.concat([treated_part, control_part]).sort_values("_pair", kind="stable")
     settings = {"treatment": treatment, "exact": exact_cols, "caliper": caliper, "caliper_width": caliper_width,
-                "replace": replace, "ratio": int(ratio), "order": order, "discard": discard, "unit": unit}
+                "replace": replace, "ratio": int(ratio), "order": order, "discard": discard, "unit": unit,
+                "caliper_sd": caliper_sd, "notes": notes}
     return MatchResult(data=frame, matched=matched, pairs=pairs, model=fit, covariates=list(design.columns),
                        design=design, settings=settings, counts=counts, strata_without_controls=strata_without)
 

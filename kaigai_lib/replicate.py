@@ -58,6 +58,7 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     "export_horizons": 5, "fdi_horizons": 10, "placebo_horizons": [-3, -2],
     "first_export_start_year": 1998, "first_fdi_start_year": 1996,
     "radius_km": 5.0, "global_firm_capital": 1000.0, "foreign_owned_ratio": 33.3,
+    "did_design": "white_paper",  # or "robust": also match on growth t−2→t−1 and TFP at t−2 (did.white_paper_did)
 }
 TFP_DEFAULTS: dict[str, Any] = {"poly_order": 3}
 
@@ -612,7 +613,7 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
     horizons = range(1, int(settings[f"{analysis}_horizons"]) + 1)
     wp = white_paper_did(run.firms, analysis, horizons=horizons, pre_horizons=list(settings["placebo_horizons"]),
                          first_start_year=int(settings[f"first_{analysis}_start_year"]), tfp_col="tfp",
-                         world=run.world)
+                         world=run.world, design=str(settings["did_design"]))
     table = wp.result.table.copy()
     table.insert(0, "analysis", analysis)
     checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.id,

@@ -49,6 +49,13 @@ MEASURES = ("change", "level")
 # 1998, FDI starts over its whole 1995–2020 window, i.e. from the panel's second year).
 STATUS_COLUMNS = {"export": "exporter", "fdi": "fdi"}
 FIRST_START_YEARS = {"export": 1998, "fdi": None}
+# The matching specifications: the white paper's (covariates at t − 1) and a robust one that also matches on
+# the pre-period trend and a second, earlier reading of TFP.
+MATCHING_DESIGNS = {
+    "white_paper": "white paper: employees, sales, capital, TFP at t−1 (+ size / subsidiaries)",
+    "robust": "robust: + growth t−2→t−1 of employees and sales, TFP at t−2",
+}
+PRE_PERIOD_COVARIATES = ("log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag")
 DEFAULT_CALIPERS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005)
 
 
@@ -164,7 +171,7 @@ class MatchingSample:
             for measure in measures:
                 column = self.column(outcome, measure)
                 naive, naive_se = self.naive(outcome, measure)
-                att = result.att(column)
+                att = result.att(column, firm=self.firm_col)  # a firm can be a control in several years
                 row = {"outcome": outcome, "measure": measure, "naive": naive, "naive_se": naive_se,
                        "matched": att.estimate, "matched_se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
                        "n_matched": att.n_treated}
@@ -195,7 +202,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                     capital_col: str = "capital_stock", subsidiaries_col: str = "domestic_subsidiaries",
                     compensation_col: str = "compensation", manufacturing_col: str = "manufacturing",
                     value_added_col: str = "value_added",
-                    intermediates_col: str = "intermediate_inputs") -> MatchingSample:
+                    intermediates_col: str = "intermediate_inputs", design: str = "white_paper") -> MatchingSample:
     """The white paper's matching sample: firms at risk of starting, at ``t − 1``, with outcomes at ``t + h``.
 
     Parameters
@@ -218,6 +225,15 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         when ``data`` is a World).
     *_col : the panel's column names. ``status_col`` defaults to "exporter"
         or "fdi".
+    design : "white_paper" (the white paper's covariates, all at ``t − 1``) or
+        "robust": also the pre-period growth of log employees and log sales
+        (``t − 2 → t − 1``) and log TFP at ``t − 2`` (``*_growth_pre``,
+        ``tfp_lag``). One year of LP TFP is a noisy reading of productivity;
+        matched on it alone, starters keep an edge in true productivity that
+        mean-reverts and biases the DiD (see the DiD chapter); a second
+        reading and the recent trend close most of that gap. Firms not
+        observed at ``t − 2`` are left out of the robust design and counted in
+        ``excluded``.
 
     Firms not observed in ``t`` (their start cannot be read) or at ``t + h``
     (no outcome) are left out and counted in ``excluded``. A non-starter may
@@ -230,6 +246,8 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         firms = data
     if analysis not in ANALYSES:
         raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
+    if design not in MATCHING_DESIGNS:
+        raise ValueError(f"design={design!r}: choose one of {list(MATCHING_DESIGNS)}.")
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
         raise ValueError(f"horizon={horizon!r}: must be a whole number of years ≥ 0.")
     unknown = [o for o in outcomes if o not in OUTCOMES]
@@ -305,6 +323,12 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         index=pd.Index(["not observed in t (start unknown)", f"not observed at t+{horizon}"], name="reason"),
         columns=["starters", "non-starters", "all"], dtype="Int64")
     rows = rows.loc[~unobserved].copy()
+    if design == "robust":
+        rows, lost = _pre_period(rows, panel, firm_col, year_col, tfp_name)
+        n_start_lost = int(rows.loc[lost, "start"].sum())
+        excluded.loc["not observed at t−2 (robust design)"] = [n_start_lost, int(lost.sum()) - n_start_lost,
+                                                               int(lost.sum())]
+        rows = rows.loc[~lost].copy()
     rows["starts_within_horizon"] = (rows["start"] == 0) & rows.pop("_status_end").astype(bool)
 
     for outcome in outcomes:
@@ -324,6 +348,8 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
 
     covariates = ["log_employees", "log_sales", "log_capital_stock", _term(tfp_name)]
     covariates += [_term(subsidiaries_col)] if analysis == "fdi" else ["C(size)"]
+    if design == "robust":
+        covariates += list(PRE_PERIOD_COVARIATES)
     covariates += ["C(start_year)", f"C({_term(industry_col)})"]
     if world is not None:
         rows = _attach_truth(rows, world, analysis, horizon, outcomes, firm_col, year_col)
@@ -331,7 +357,20 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                           covariates=covariates, exact=["start_year", industry_col], excluded=excluded,
                           tfp_model=tfp_model, firm_col=firm_col,
                           settings={"first_start_year": first, "last_start_year": last, "status_col": status_col,
-                                    "year_col": year_col, "industry_col": industry_col})
+                                    "year_col": year_col, "industry_col": industry_col, "design": design})
+
+
+def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str,
+                tfp_name: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The robust design's covariates read from the firm's own row at t − 2; a mask of rows without one."""
+    earlier = panel[[firm_col, year_col, "log_employees", "log_sales", tfp_name]]
+    earlier = earlier.assign(**{year_col: earlier[year_col] + 1}).rename(
+        columns={"log_employees": "_employees_lag", "log_sales": "_sales_lag", tfp_name: "tfp_lag"})
+    out = rows.merge(earlier, on=[firm_col, year_col], how="left", validate="one_to_one").set_axis(rows.index)
+    out["log_employees_growth_pre"] = out["log_employees"] - out.pop("_employees_lag")
+    out["log_sales_growth_pre"] = out["log_sales"] - out.pop("_sales_lag")
+    lost = out[list(PRE_PERIOD_COVARIATES)].isna().any(axis=1)
+    return out, lost
 
 
 def _term(name: str) -> str:

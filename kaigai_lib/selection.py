@@ -97,10 +97,17 @@ class NaiveDifference:
     n_starters_without_comparison: int
     by_cohort: pd.DataFrame = field(repr=False)
     sample: pd.DataFrame = field(repr=False)
+    outcome_is_log: bool = False
 
     @property
     def unit(self) -> str:
         return "log points" if self.scale == "log" else "%"
+
+    @property
+    def transform(self) -> str:
+        """What was done to the outcome column before comparing: its log taken, or used as a log already."""
+        return (f"'{self.outcome}' taken as a log already (outcome_is_log=True)" if self.outcome_is_log
+                else f"log of '{self.outcome}' taken (outcome_is_log=False)")
 
     def describe(self) -> str:
         """What was compared, in words."""
@@ -109,7 +116,7 @@ class NaiveDifference:
         who = f"{self.analysis} starters" + (f" ({self.group})" if self.group else "")
         years = (f"cohort {self.cohorts[0]}" if len(self.cohorts) == 1
                  else f"cohorts {self.cohorts[0]}–{self.cohorts[-1]} pooled")
-        return f"{what}: {who} minus non-starters, {years}, in {self.unit}"
+        return f"{what}: {who} minus non-starters, {years}, in {self.unit}; {self.transform}"
 
     def summary(self) -> pd.DataFrame:
         """One-row table: means, difference, SE, 95 % interval and counts."""
@@ -120,6 +127,7 @@ class NaiveDifference:
             "n_starters": self.n_starters, "n_non_starters": self.n_non_starters,
             "n_starters_unobserved": self.n_starters_unobserved,
             "n_starters_without_comparison": self.n_starters_without_comparison,
+            "scale": self.unit, "outcome_transform": self.transform,
         }], index=pd.Index([self.describe()], name="comparison"))
 
     def plot(self, truth: float | pd.Series | None = None, *, truth_label: str = "truth") -> Figure:
@@ -326,7 +334,7 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
         starters_mean=starters_mean, non_starters_mean=non_starters_mean, se=se,
         n_starters=n_total, n_non_starters=int(by_cohort["n_non_starters"].sum()),
         n_starters_unobserved=n_unobserved, n_starters_without_comparison=n_without,
-        by_cohort=by_cohort, sample=sample)
+        by_cohort=by_cohort, sample=sample, outcome_is_log=bool(outcome_is_log))
 
 
 # --------------------------------------------------------------------------

@@ -283,3 +283,99 @@ def test_staggered_event_study_shows_the_pre_trend(tiny_world: World) -> None:
     assert fig.axes
     with pytest.raises(ValueError, match="unknown"):
         did.staggered_event_study(tiny_world, estimators=["csdid"])
+
+
+# --------------------------------------------------------------------------- issue 14: keys, horizons, designs
+
+def test_staggered_truth_is_attached_by_key_not_position(tiny_world: World) -> None:
+    shuffled = tiny_world.firms.sample(frac=1.0, random_state=7)
+    assert not shuffled.index.equals(tiny_world.firms.index)
+    ordered = did.staggered_event_study(tiny_world, "export", "sales", estimators=("twfe",))
+    study = did.staggered_event_study(shuffled, "export", "sales", estimators=("twfe",), world=tiny_world)
+    # the truth at each horizon is the mean latent effect of the starters' firm-years, read by (firm, year)
+    latent = tiny_world.latent.set_index(["firm_id", "year"])["sales_export_effect"]
+    panel = study.panel.loc[(study.panel["g"] > 0) & (study.panel["rel"].between(0, 10))]
+    expected = latent.reindex(pd.MultiIndex.from_arrays([panel["firm_id"], panel["year"]])).groupby(
+        panel["rel"].to_numpy()).mean()
+    truth = study.truth.set_index("horizon")["truth"]
+    np.testing.assert_allclose(truth.loc[expected.index], expected.to_numpy())
+    pd.testing.assert_frame_equal(study.truth, ordered.truth)
+    assert study.static["truth"].iloc[0] == pytest.approx(ordered.static["truth"].iloc[0])
+    with pytest.raises(ValueError, match=r"not in world\.latent"):
+        did.staggered_event_study(shuffled.assign(firm_id=shuffled["firm_id"] + 10**7), "export", "sales",
+                                  estimators=("twfe",), world=tiny_world)
+
+
+@pytest.fixture(scope="module")
+def tiny_exports(tiny_world: World) -> dict[str, did.WhitePaperDid]:
+    return {"default": did.white_paper_did(tiny_world, "export"),
+            "h5": did.white_paper_did(tiny_world, "export", horizons=[5], pre_horizons=[])}
+
+
+def test_the_design_does_not_depend_on_the_horizons_reported(tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+    full, h5 = tiny_exports["default"], tiny_exports["h5"]
+    pd.testing.assert_frame_equal(full.match.pairs, h5.match.pairs)
+    np.testing.assert_array_equal(full.match.data["_logit"], h5.match.data["_logit"])
+    columns = ["outcome", "group", "estimate", "std_error", "n_treated", "n_control"]
+    first = full.result.table.query("horizon == 5")[columns].reset_index(drop=True)
+    second = h5.result.table.query("horizon == 5")[columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, second)
+    pd.testing.assert_frame_equal(full.compare(5), h5.compare(5))
+
+
+def test_each_horizon_uses_the_complete_pairs_and_counts_the_rest(tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+    wp = tiny_exports["default"]
+    table, lost = wp.changes.table, wp.lost.set_index(["outcome", "group", "horizon"])
+    members = table.groupby(["outcome", "horizon", "pair"])["treated"].agg(["size", "sum"])
+    assert (members["sum"] == 1).all() and (members["size"] == 2).all()  # 1:1: starter and control both present
+    used = table.loc[table["treated"] == 1].groupby(["outcome", "group", "horizon"]).size()
+    pd.testing.assert_series_equal(lost.loc[used.index, "pairs_used"], used, check_names=False)
+    assert (lost["pairs_used"] + lost["pairs_lost"] == lost["pairs_matched"]).all()
+    sales = lost.xs("sales", level="outcome").groupby("horizon")["pairs_lost"].sum()
+    assert sales.loc[5] > sales.loc[1] > 0  # the last cohorts reach t+1 but not t+5
+    summary = wp.summary()["value"]
+    assert summary["pairs not observed at t+5 (largest over outcomes)"] >= sales.loc[5]
+    assert summary["scale"] == "percent (percentage points)"
+    assert summary["standard errors clustered by"] == "firm_id + pair"
+    assert (wp.result.table["scale"] == "percent").all() and wp.result.units == "percentage points"
+
+
+def test_robust_design_matches_on_the_pre_period(tiny_world: World) -> None:
+    robust = did.white_paper_did(tiny_world, "export", horizons=[5], pre_horizons=[], design="robust")
+    sample = robust.sample
+    assert {"log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag"} <= set(sample.covariates)
+    assert sample.excluded.loc["not observed at t−2 (robust design)", "all"] > 0
+    # the covariates are the firm's own rows at t − 2
+    firms = tiny_world.firms.set_index(["firm_id", "year"])
+    row = sample.rows.iloc[0]
+    earlier = firms.loc[(row["firm_id"], row["year"] - 1)]
+    assert row["log_sales_growth_pre"] == pytest.approx(row["log_sales"] - np.log(earlier["sales"]))
+    balance = robust.match.balance().loc[["log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag"]]
+    # matched on them, the pre-period covariates are balanced up to sampling error: an SMD between two
+    # independent samples of n pairs has SE ≈ √(2/n); 2.5 SE bounds it
+    bound = 2.5 * np.sqrt(2 / robust.match.counts["matched_treated"])
+    assert (balance["smd_after"].abs() < bound).all(), balance
+    # starters' earlier TFP is well above non-starters' before matching (selection on productivity)
+    assert balance.loc["tfp_lag", "smd_before"] > bound
+    assert robust.summary().loc["matching design", "value"] == "robust"
+    assert robust.compare(5)["truth"].notna().all()
+    with pytest.raises(ValueError, match="design="):
+        did.white_paper_did(tiny_world, "export", design="careful")
+
+
+def test_two_way_clustering_matches_statsmodels(tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+    import statsmodels.api as sm
+
+    changes = tiny_exports["h5"].changes
+    cell = changes.table.query("outcome == 'sales' and horizon == 5")
+    subset = did._subset(changes, cell)
+    exog = sm.add_constant(cell["treated"].astype(float))
+    for cluster, groups in (("pair", cell["pair"]), ("firm", cell["firm_id"]),
+                            ("firm+pair", np.column_stack([pd.factorize(cell["firm_id"])[0], cell["pair"]]))):
+        result = did.matched_did(subset, controls=[], cluster=cluster, scale="log")
+        fit = sm.OLS(cell["change_log"], exog).fit(cov_type="cluster", cov_kwds={"groups": np.asarray(groups)})
+        assert result.table["estimate"].iloc[0] == pytest.approx(fit.params["treated"])
+        assert result.table["std_error"].iloc[0] == pytest.approx(fit.bse["treated"], rel=0.02), cluster
+    assert did.matched_did(subset, controls=[]).cluster == ["firm_id", "pair"]  # the default
+    with pytest.raises(ValueError, match="cluster"):
+        did.matched_did(subset, cluster="firm+pair+year")

@@ -194,3 +194,100 @@ def test_love_plot_and_overlap_plot(small: pd.DataFrame) -> None:
     fig = result.plot_overlap()
     assert len(fig.axes) == 2
     assert "Propensity score matching" in str(result)
+
+
+# --------------------------------------------------------------------------- data the kit did not generate (issue 14)
+
+JOB_FORMULA = "age + I(age**2) + educ + black + hisp + marr + nodegree + re74 + re75"
+
+
+def _clean_job_match(data: pd.DataFrame, formula: str, **options) -> matching.MatchResult:
+    """The reference: the same frame with tidy dtypes, matched with the same options."""
+    return matching.propensity_match(data.reset_index(drop=True), "treat", formula, **options)
+
+
+def test_unused_categories_are_dropped_and_said_not_perfect_separation(job_training: pd.DataFrame) -> None:
+    data = job_training.copy()
+    data["schooling"] = pd.Categorical(np.where(data["educ"] < 12, "dropout", "graduate"),
+                                       categories=["dropout", "graduate", "doctorate", "unknown"])
+    formula = JOB_FORMULA + " + C(schooling)"
+    reference = _clean_job_match(data.assign(schooling=data["schooling"].cat.remove_unused_categories()), formula)
+    with pytest.warns(UserWarning, match=r"'schooling': dropped 2 unused categories \['doctorate', 'unknown'\]"):
+        result = matching.propensity_match(data, "treat", formula)
+    pd.testing.assert_frame_equal(result.pairs, reference.pairs)
+    assert result.att("re78").estimate == pytest.approx(reference.att("re78").estimate, abs=1e-9)
+    assert "dropped 2 unused categories" in str(result)
+
+
+def test_numbers_stored_as_text_are_read_as_numbers(job_training: pd.DataFrame) -> None:
+    as_text = job_training.assign(age=job_training["age"].astype(str), re75=job_training["re75"].map("{:.4f}".format))
+    reference = _clean_job_match(job_training.assign(re75=as_text["re75"].astype(float)), JOB_FORMULA)
+    with pytest.warns(UserWarning, match="'age': numbers stored as text read as numbers"):
+        result = matching.propensity_match(as_text, "treat", JOB_FORMULA)
+    pd.testing.assert_frame_equal(result.pairs, reference.pairs)
+    np.testing.assert_allclose(result.data["_logit"], reference.data["_logit"], rtol=1e-9)
+
+
+def test_text_with_thousands_separators_is_refused_naming_the_column(job_training: pd.DataFrame) -> None:
+    text = job_training["re74"].map("{:,.0f}".format)
+    assert text.str.contains(",").any() and (~text.str.contains(",")).any()
+    with pytest.raises(ValueError, match=r"covariate 're74' holds numbers stored as text.*'\d{1,3},\d{3}'"):
+        matching.propensity_match(job_training.assign(re74=text), "treat", JOB_FORMULA)
+
+
+def test_a_duplicated_index_is_refused_with_the_fix(job_training: pd.DataFrame) -> None:
+    nsw = job_training.loc[job_training["treat"] == 1]
+    stacked = pd.concat([nsw, job_training.loc[job_training["treat"] == 0]])  # both keep their own 0, 1, …
+    stacked.index = np.r_[np.arange(len(nsw)), np.arange(len(stacked) - len(nsw))]
+    with pytest.raises(ValueError, match=r"repeated label.*reset_index\(drop=True\)"):
+        matching.propensity_match(stacked, "treat", JOB_FORMULA)
+    # the fix the message names gives the match of the clean frame
+    fixed = matching.propensity_match(stacked.reset_index(drop=True), "treat", JOB_FORMULA)
+    pd.testing.assert_frame_equal(fixed.pairs, _clean_job_match(job_training, JOB_FORMULA).pairs)
+
+
+def test_a_stata_round_trip_gives_the_same_match(job_training: pd.DataFrame, tmp_path) -> None:
+    data = job_training.drop(columns=["data_id"]).assign(
+        schooling=pd.Categorical(np.where(job_training["educ"] < 12, "dropout", "graduate")))
+    path = tmp_path / "jobs.dta"
+    data.to_stata(path, write_index=False)
+    back = pd.read_stata(path)
+    assert back["age"].dtype == np.int8 and back["re74"].dtype == np.float32
+    formula = JOB_FORMULA + " + C(schooling)"
+    wide = back.assign(**{c: back[c].astype(float) for c in back.columns if c != "schooling"})
+    result = matching.propensity_match(back, "treat", formula)
+    reference = matching.propensity_match(wide, "treat", formula)
+    pd.testing.assert_frame_equal(result.pairs, reference.pairs)
+    assert result.att("re78").estimate == pytest.approx(reference.att("re78").estimate, rel=1e-9)
+
+
+def test_balance_follows_cobalt_conventions(job_training: pd.DataFrame) -> None:
+    result = matching.propensity_match(job_training, "treat", JOB_FORMULA)
+    table = result.balance()
+    binary = ["black", "hisp", "marr", "nodegree"]
+    assert (table.loc[binary, "type"] == "binary").all()
+    assert (table.drop(index=binary)["type"] == "contin.").all()
+    assert table.loc[binary, ["variance_ratio_before", "variance_ratio_after"]].isna().all().all()
+    assert table.drop(index=binary)["variance_ratio_before"].notna().all()
+    # binary: raw difference in proportions; continuous: standardised by the treated SD before matching
+    treated, controls = (job_training.loc[job_training["treat"] == t] for t in (1, 0))
+    assert table.loc["black", "diff_before"] == pytest.approx(treated["black"].mean() - controls["black"].mean())
+    expected = (treated["age"].mean() - controls["age"].mean()) / treated["age"].std(ddof=1)
+    assert table.loc["age", "diff_before"] == pytest.approx(expected)
+    # eCDF mean and max, computed directly for one covariate
+    grid = np.unique(job_training["educ"])
+    gaps = np.abs([(treated["educ"] <= v).mean() - (controls["educ"] <= v).mean() for v in grid])
+    assert table.loc["educ", "ecdf_max_before"] == pytest.approx(gaps.max())
+    assert table.loc["educ", "ecdf_mean_before"] == pytest.approx(gaps.mean())
+
+
+def test_caliper_in_pooled_sd(job_training: pd.DataFrame) -> None:
+    pooled = matching.propensity_match(job_training, "treat", JOB_FORMULA, caliper=0.1, caliper_sd="pooled")
+    logit, treated = pooled.data["_logit"], pooled.data["_treated"] == 1
+    sd = np.sqrt((logit[treated].var(ddof=1) + logit[~treated].var(ddof=1)) / 2)
+    assert pooled.settings["caliper_width"] == pytest.approx(0.1 * sd)
+    assert pooled.pairs["distance"].max() <= 0.1 * sd
+    every = matching.propensity_match(job_training, "treat", JOB_FORMULA, caliper=0.1)
+    assert every.settings["caliper_width"] == pytest.approx(0.1 * logit.std(ddof=1))
+    with pytest.raises(ValueError, match="caliper_sd="):
+        matching.propensity_match(job_training, "treat", JOB_FORMULA, caliper_sd="treated")

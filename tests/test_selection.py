@@ -172,3 +172,17 @@ def test_without_selection_the_bias_vanishes_within_sampling_error(book_world: W
             without = selection.decompose(no_selection_world, "export", outcome, "50-99", measure=measure)
             assert abs(without.selection_bias) < Z * without.se, (measure, outcome)
             assert abs(without.selection_bias) < abs(with_selection.selection_bias) / 2, (measure, outcome)
+
+
+def test_the_result_says_which_scale_and_transform_it_used(tiny_world) -> None:
+    """Issue 14: a flag the user can forget (outcome_is_log) is stated in the result and its summary."""
+    firms = tiny_world.firms.assign(log_sales=np.log(tiny_world.firms["sales"]).astype("float32"))
+    levels = selection.naive_difference(firms, outcome="sales", start_year=2005)
+    logs = selection.naive_difference(firms, outcome="log_sales", outcome_is_log=True, start_year=2005)
+    assert logs.difference == pytest.approx(levels.difference, abs=1e-5)  # float32 logs: 1e-7 relative
+    assert "log of 'sales' taken (outcome_is_log=False)" in levels.describe()
+    assert "'log_sales' taken as a log already (outcome_is_log=True)" in logs.describe()
+    summary = logs.summary().iloc[0]
+    assert summary["scale"] == "log points" and "outcome_is_log=True" in summary["outcome_transform"]
+    percent = selection.naive_difference(firms, outcome="sales", start_year=2005, scale="percent")
+    assert percent.summary().iloc[0]["scale"] == "%"
