@@ -1166,6 +1166,102 @@ def exercise_widget(spec_or_path: ExerciseSpec | str | Path, seed: int | None = 
 
 
 # --------------------------------------------------------------------------
+# Exercise quality: truth and estimator over a sample of trainee worlds
+# --------------------------------------------------------------------------
+
+def naive_for(spec: ExerciseSpec, world: World) -> float:
+    """The naive starter/non-starter growth difference for an effect question (the classic wrong answer), or NaN."""
+    q = spec.quantity
+    if q.kind not in ("true_effect", "sample_att") or q.horizon < 1:
+        return math.nan
+    try:
+        return decompose(world, q.analysis, q.outcome, q.group, q.horizon, measure="growth", scale=q.scale).naive
+    except (ValueError, KeyError):
+        return math.nan
+
+
+def estimate_for(spec: ExerciseSpec, world: World) -> float:
+    """What the library's public estimator gives on the trainee's data: the white paper's matched DiD for
+    effects; for data-determined kinds (naive difference, matching counts) the value itself; else NaN."""
+    q = spec.quantity
+    if q.kind in ("true_effect", "sample_att"):
+        from kaigai_lib.did import white_paper_did
+
+        result = white_paper_did(world, q.analysis, outcomes=[q.outcome], horizons=[q.horizon],
+                                 groups=[q.group] if q.group else None, scale=q.scale)
+        rows = result.table.query("outcome == @q.outcome and horizon == @q.horizon")
+        if q.group:
+            rows = rows.loc[rows["group"] == q.group]
+        return float(rows["estimate"].iloc[0]) if len(rows) == 1 else math.nan
+    if q.kind in ("naive_difference", *MATCHING_KINDS):
+        return spec.truth(world)
+    return math.nan
+
+
+@dataclass
+class QualityReport:
+    """``table``: one row per sampled trainee world (truth, estimate, naive, would-pass flags)."""
+
+    spec: ExerciseSpec
+    table: pd.DataFrame
+    warnings: list[str]
+    suggested_tolerance: float
+
+    def summary(self) -> str:
+        t = self.table
+        lines = [f"  truth over {len(t)} trainee worlds: mean {t['truth'].mean():.4f}, SD {t['truth'].std():.4f} "
+                 f"{self.spec.unit}"]
+        if t["estimate"].notna().any():
+            error = t["estimate"] - t["truth"]
+            lines.append(f"  estimator: mean {t['estimate'].mean():.4f}, SD {t['estimate'].std():.4f}; error vs "
+                         f"truth mean {error.mean():+.4f}, SD {error.std():.4f}")
+        if math.isfinite(self.suggested_tolerance):
+            lines.append(f"  suggested tolerance: {self.suggested_tolerance:.3g} (file: {self.spec.tolerance:g})")
+        lines += [f"  WARNING: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def quality_report(spec: ExerciseSpec, sample: int = 5, estimate: bool = True) -> QualityReport:
+    """Draw ``sample`` trainee worlds as ``kaigai exercises make`` would and judge the exercise.
+
+    Suggested tolerance: 2 × the root mean square of the estimator's error against the truth (about a 95 %
+    band for an honest estimate). Warnings: a truth the same for everyone; the naive estimate, a unit slip
+    (×100 or ÷100) or a sign error that would pass in some worlds.
+    """
+    rows = []
+    for i in range(1, sample + 1):
+        tid = f"quality-sample-{i}"
+        world = spec.generate(trainee_seed(spec, tid), trainee_changes(spec, tid))
+        truth = spec.truth(world)
+        rows.append({"world": tid, "truth": truth, "estimate": estimate_for(spec, world) if estimate else math.nan,
+                     "naive": naive_for(spec, world)})
+    table = pd.DataFrame(rows)
+    tol = spec.tolerance
+
+    def passes(values: pd.Series) -> pd.Series:
+        return ((values - table["truth"]).abs() <= tol) & values.notna()
+
+    checks = {"the naive estimate": table["naive"], "a unit slip (×100)": 100 * table["truth"],
+              "a unit slip (÷100)": table["truth"] / 100, "a sign error": -table["truth"]}
+    warnings = []
+    if table["truth"].nunique() == 1 and sample > 1:
+        warnings.append("the truth is the same for every trainee: answers can be shared (vary a parameter per "
+                        "trainee, or accept it; the README says so)")
+    for what, values in checks.items():
+        n = int(passes(values).sum())
+        if what.startswith("a unit slip (÷") and (table["truth"].abs() <= tol).all():
+            n = 0  # a truth within the tolerance of 0 is already flagged by the sign check
+        if n:
+            table[f"passes: {what}"] = passes(values)
+            warnings.append(f"{what} would pass in {n} of {sample} worlds: tighten the tolerance or change "
+                            "the question")
+    error = table["estimate"] - table["truth"]
+    # an answer the data determine exactly (naive difference, matching) has no sampling error to cover
+    suggested = 2 * math.sqrt(float((error ** 2).mean())) if (error.abs() > 0).any() else math.nan
+    return QualityReport(spec, table, warnings, suggested)
+
+
+# --------------------------------------------------------------------------
 # Personal data sets and the answer key
 # --------------------------------------------------------------------------
 
@@ -1387,9 +1483,8 @@ def read_key(path: str | Path) -> pd.DataFrame:
     """An answer key written by :func:`make_datasets` (several keys may be concatenated)."""
     path = Path(path)
     text = read_text(path, "Answer key")
-    try:  # round_trip: the truth must read back to the very float that was written (tolerance: 0)
-        key = pd.read_csv(io.StringIO(text), dtype={"trainee_id": str, "exercise_id": str},
-                          float_precision="round_trip")
+    try:  # pandas ≥ 3 reads floats back exactly (round trip): tolerance: 0 accepts exactly the truth
+        key = pd.read_csv(io.StringIO(text), dtype={"trainee_id": str, "exercise_id": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ValueError(f"{path}: not an answer key written by kaigai ({error}).") from None
     missing = [c for c in ("exercise_id", "trainee_id", "answer", "tolerance") if c not in key.columns]
