@@ -96,7 +96,6 @@ def _exercises_make(args: argparse.Namespace) -> int:
 
 def _exercises_grade(args: argparse.Namespace) -> int:
     from kaigai_lib.exercises import grade, grade_summary, read_key
-
     from kaigai_lib.outputs import write_file_atomically
 
     key = read_key(args.key)
@@ -147,7 +146,7 @@ def _course_grade(args: argparse.Namespace) -> int:
 
     result = grade_course(args.key, args.answers, args.out, force=args.force)
     book, detail = result["gradebook"], result["detail"]
-    total = [c for c in book.columns if c.startswith("total")][0]
+    total = next(c for c in book.columns if c.startswith("total"))
     print(f"Graded {int((detail['status'] == 'graded').sum())} answer(s) of {len(book)} trainee(s): mean "
           f"{book[total].mean():.2f} {total.removeprefix('total ')}; {int(book['late'].sum())} late.")
     attention = detail.loc[~detail["status"].isin(["graded"])]

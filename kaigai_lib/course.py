@@ -45,8 +45,8 @@ from kaigai_lib.exercises import (
     _hash_int,
     _StrictLoader,
     given_for_handout,
-    naive_for,
     load_exercise,
+    naive_for,
     parse_number,
     read_csv_rows,
     read_roster_table,
@@ -202,7 +202,7 @@ def parse_assignment(data: Any, source: str = "<assignment>", base: Path | None 
                                                             f"started, got {penalty!r}"))
             penalty = 0.0
         accept = late.get("accept_days", math.inf)
-        if not _number(accept) and accept != math.inf or (_number(accept) and accept < 0):
+        if (not _number(accept) and accept != math.inf) or (_number(accept) and accept < 0):
             problems.append(("late_policy.accept_days", f"must be a number of days ≥ 0, got {accept!r}"))
             accept = math.inf
     submit = data.get("submit", "")
@@ -317,7 +317,8 @@ _TEXT = {
            "dictionary": "Columns of firms", "given": "Given",
            "synthetic": "Synthetic data: no row describes a real firm. Money is in million yen."},
     "ja": {"for": "配布資料：", "questions": "設問", "points": "点", "unit": "単位", "tolerance": "正解の許容幅 ±",
-           "same": "この設問の答えは全員同じです。", "differs": "データは一人ひとり異なり、答えも人によって異なります。",
+           "same": "この設問の答えは全員同じです。",
+           "differs": "データは一人ひとり異なり、答えも人によって異なります。",
            "data": "データ", "setup": "準備（2つのコマンド）", "submit": "提出方法と期限", "deadline": "締切",
            "late": "遅れた解答は開始日ごとに配点の {p:.0%} を減点", "late_until": "、{d:g} 日を過ぎると受け付けません",
            "template": "`answers.csv` に設問ごとに1行、数値（小数点、単位なし）を記入して提出してください。",
@@ -529,14 +530,17 @@ class CourseMade:
 
 def make_course(assignment_path: str | Path, roster_path: str | Path, out: str | Path, key_dir: str | Path, *,
                 engine: str = "processes", workers: int | None = None, scheduler: str | None = None,
-                force: bool = False, progress: bool = False) -> CourseMade:
-    """Hand-outs for a roster into ``out`` and the key into ``key_dir`` (apart; both all-or-nothing)."""
+                force: bool = False, progress: bool = False, salt: str | None = None) -> CourseMade:
+    """Hand-outs for a roster into ``out`` and the key into ``key_dir`` (apart; both all-or-nothing).
+
+    ``salt``: the course's secret (default: a fresh random one); give one only to reproduce a class in tests.
+    """
     started = time.perf_counter()
     assignment = load_assignment(assignment_path)
     trainees = read_roster_table(roster_path)
     _check_apart(Path(out), Path(key_dir))
     inputs = [assignment_path, roster_path, *(q.exercise.source for q in assignment.questions)]
-    salt = secrets.token_hex(16)
+    salt = salt or secrets.token_hex(16)
     handouts = OutputFolder(out, command="course make", inputs=inputs, force=force)
     keys = OutputFolder(key_dir, command="course key", inputs=inputs, force=force, option="--key")
     with handouts as h_stage, keys as k_stage:
@@ -755,7 +759,7 @@ def _gradebook(assignment: Assignment, roster: pd.DataFrame, table: pd.DataFrame
         book[f"{q.id} ({q.points:g})"] = book["trainee_id"].map(points).fillna(0.0).round(4)
     book[f"total ({assignment.total_points:g})"] = book.filter(like=" (").sum(axis=1).round(4)
     late = counted.groupby("trainee_id")["late"].any()
-    book["late"] = book["trainee_id"].map(late).fillna(False).astype(bool)
+    book["late"] = book["trainee_id"].isin(late.index[late])
     answered = table.groupby("trainee_id").size()
     book["answered"] = book["trainee_id"].map(answered).fillna(0).astype(int)
     return book
@@ -818,7 +822,7 @@ def _figure(table: pd.DataFrame) -> Any:
 
 def _feedback(assignment: Assignment, tid: str, name: str, table: pd.DataFrame, gradebook: pd.DataFrame) -> str:
     row = gradebook.set_index("trainee_id").loc[tid]
-    total = [c for c in gradebook.columns if c.startswith("total")][0]
+    total = next(c for c in gradebook.columns if c.startswith("total"))
     lines = [f"# {assignment.title} — {name or tid}", "", f"Total: {row[total]:g} of {assignment.total_points:g} "
              "points" + (" (late)" if row["late"] else ""), ""]
     mine = table.loc[table["trainee_id"] == tid]
@@ -854,23 +858,43 @@ def handout_texts(handouts: str | Path) -> Iterator[tuple[str, str]]:
             yield from decoded(str(path), path.read_bytes())
 
 
-def truth_leaks(handouts: str | Path, key: pd.DataFrame, meta: Mapping[str, Any], digits: int = 4) -> list[str]:
-    """Where a trainee could read a truth or the way to it: the salt or a seed in any file; a truth (to
-    ``digits`` decimals) in any text that is not a data table (README, notebook, template, marker)."""
+def truth_leaks(handouts: str | Path, key: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
+    """Where a trainee could read a truth or the way to it: the salt or a seed in any file; in any text that is
+    not a data table (README, notebook, template, marker), a number with 3+ decimals that rounds a truth."""
+    import re
+
     found = []
     secrets_ = [str(meta["salt"]), *map(str, key["seed"])]
+    truths = np.array([t for t in key["truth"] if t != 0 and math.isfinite(t)])
     for name, text in handout_texts(handouts):
         for secret in secrets_:
             if secret in text:
                 found.append(f"{name}: holds the key's secret {secret}")
         if name.endswith((".csv", ".csv.gz")) and not name.endswith("answers.csv"):
-            continue  # data: a number there is a firm's value, not the answer (which it is not a column of)
-        for truth in key["truth"]:
-            if truth != 0 and f"{truth:.{digits}f}" in text:
-                found.append(f"{name}: holds a truth {truth!r}")
+            continue  # data: a number there is a firm's value, and no column is the answer
+        for number in set(re.findall(r"-?\d+\.\d{3,}", text)):
+            decimals = len(number.split(".")[1])
+            close = np.abs(truths - float(number)) <= 0.5 * 10.0 ** -decimals + 1e-15
+            if close.any():
+                found.append(f"{name}: {number} is a truth ({truths[close][0]!r}) rounded")
     return found
 
 
-__all__ = ["Assignment", "AssignmentError", "Band", "CourseMade", "EFFECT_KINDS", "Question", "add_trainees",
-           "build_trainee", "handout_texts", "truth_leaks", "diagnose", "grade_course", "load_assignment",
-           "make_course", "read_course_key", "run_all"]
+__all__ = [
+    "EFFECT_KINDS",
+    "Assignment",
+    "AssignmentError",
+    "Band",
+    "CourseMade",
+    "Question",
+    "add_trainees",
+    "build_trainee",
+    "diagnose",
+    "grade_course",
+    "handout_texts",
+    "load_assignment",
+    "make_course",
+    "read_course_key",
+    "run_all",
+    "truth_leaks",
+]
