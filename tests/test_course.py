@@ -108,7 +108,7 @@ def test_each_trainee_gets_a_folder_a_zip_a_readme_data_and_a_starter_notebook(c
 
 
 def test_no_truth_and_no_way_to_it_in_any_handout_file(course) -> None:
-    assignment, key, roster, meta = read_course_key(course["key"])
+    _, key, _, meta = read_course_key(course["key"])
     assert truth_leaks(course["handouts"], key, meta) == []
     assert truth_leaks(course["late"], key, meta) == []
     # the check itself finds a planted truth and a planted seed (it is not vacuous)
