@@ -339,7 +339,7 @@ def trainee_readme(assignment: Assignment, trainee: Trainee, givens: Mapping[str
         spec = q.exercise
         lines += [f"### {i}. `{q.id}` — {spec.title} ({q.points:g} {t['points']})", "", spec.question, "",
                   f"- {t['unit']}: {spec.unit or '—'}; {t['tolerance']}{spec.tolerance:g}",
-                  f"- {t['same'] if q.exercise.quantity.same_for_everyone else t['differs']}",
+                  f"- {t['same'] if q.exercise.same_for_everyone else t['differs']}",
                   f"- {t['data']}: " + ", ".join(f"`{q.id}/{name}`" for name in files[q.id])]
         if givens.get(q.id):
             lines += [f"- {t['given']}: {givens[q.id]}"]
@@ -512,7 +512,8 @@ def _write_key(staging: Path, assignment: Assignment, key: pd.DataFrame, roster:
     key.to_csv(staging / KEY_FILE, index=False, lineterminator="\n")  # floats as repr: exact truth
     roster.to_csv(staging / ROSTER_FILE, index=False, lineterminator="\n")
     (staging / "assignment.yml").write_text(assignment.text, encoding="utf-8")
-    same = [q for q, truths in key.groupby("question")["truth"] if truths.nunique() == 1 and len(truths) > 1]
+    same = [q.id for q in assignment.questions if q.exercise.same_for_everyone
+            or (len(key) > 1 and key.loc[key["question"] == q.id, "truth"].nunique() == 1)]
     meta = {"assignment": assignment.id, "source": assignment.source, "salt": salt,
             "handouts": [str(handouts)], "same_for_everyone": same,
             "exercises": {q.id: str(Path(q.exercise.source).resolve()) for q in assignment.questions}}

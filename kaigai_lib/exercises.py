@@ -489,10 +489,6 @@ class Quantity:
             return f"{self.kind}: {what}, {who} vs non-starters, {years}, {scale}"
         return f"{self.kind}: {self.outcome}, {who}, horizon {self.horizon}, {scale}"
 
-    @property
-    def same_for_everyone(self) -> bool:
-        """True when no world parameter can change the answer (it is a constant of the generator)."""
-        return self.kind == "lp_coefficient"
 
     def compute(self, world: World) -> float:
         """The true value of the quantity in ``world`` (for matching kinds: what the public pipeline gives on
@@ -556,6 +552,14 @@ class ExerciseSpec:
     def generate(self, seed: int | None = None, changes: Mapping[str, Any] | None = None) -> World:
         """The world of this exercise (``seed`` defaults to the file's)."""
         return generate(preset=self.preset, seed=self.seed if seed is None else seed, **self.world_params(changes))
+
+    @property
+    def same_for_everyone(self) -> bool:
+        """True when every trainee's answer is the same: a truth read off the world's parameters (not its
+        data) with nothing drawn per trainee, or an LP coefficient (a constant of the generator)."""
+        kind = self.quantity.kind
+        return kind == "lp_coefficient" or (kind in ("true_effect", "spillover_coefficient")
+                                             and not self.vary_per_trainee)
 
     def truth(self, world: World) -> float:
         """The correct answer in ``world``."""
@@ -1195,6 +1199,19 @@ def estimate_for(spec: ExerciseSpec, world: World) -> float:
         return float(rows["estimate"].iloc[0]) if len(rows) == 1 else math.nan
     if q.kind in ("naive_difference", *MATCHING_KINDS):
         return spec.truth(world)
+    if q.kind == "lp_coefficient":
+        from kaigai_lib.tfp import levinsohn_petrin, log_columns
+
+        firms = world.firms.loc[world.firms["industry"] == q.industry]
+        data = log_columns(firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+        result = levinsohn_petrin(data, "log_value_added", "log_employees", "log_capital_stock",
+                                  "log_intermediate_inputs", id="firm_id", time="year", progress=False)
+        return float(result.coef[f"log_{'employees' if q.coefficient == 'labour' else 'capital_stock'}"])
+    if q.kind == "spillover_coefficient":
+        from kaigai_lib.spatial import DI, OPR, build_catchments, fit_spillover
+
+        result = fit_spillover(build_catchments(world.establishments, world.firms), world.foreign_demand)
+        return result.coef(OPR if q.coefficient == "opr" else DI)
     return math.nan
 
 
@@ -1244,7 +1261,7 @@ def quality_report(spec: ExerciseSpec, sample: int = 5, estimate: bool = True) -
     checks = {"the naive estimate": table["naive"], "a unit slip (×100)": 100 * table["truth"],
               "a unit slip (÷100)": table["truth"] / 100, "a sign error": -table["truth"]}
     warnings = []
-    if table["truth"].nunique() == 1 and sample > 1:
+    if spec.same_for_everyone or (table["truth"].nunique() == 1 and sample > 1):
         warnings.append("the truth is the same for every trainee: answers can be shared (vary a parameter per "
                         "trainee, or accept it; the README says so)")
     for what, values in checks.items():
@@ -1356,7 +1373,8 @@ def _trainee_readme(spec: ExerciseSpec, trainee_id: str, world: World) -> str:
         lines += ["## Given", "", given, ""]
     lines += ["## Your data", "",
               "Synthetic data: no row describes a real firm. Your data set is yours alone — other trainees' "
-              "data and answers differ. Money is in million yen.", ""]
+              "data differ" + ("; the answer to this question is the same for everyone." if spec.same_for_everyone
+                               else ", and so do their answers.") + " Money is in million yen.", ""]
     for table in spec.tables:
         frame = getattr(world, table)
         lines.append(f"- `{table}{'.csv.gz' if table in ('firms', 'establishments') else '.csv'}`: "
