@@ -767,7 +767,9 @@ def _gradebook(assignment: Assignment, roster: pd.DataFrame, table: pd.DataFrame
 
 
 def _copy_check(table: pd.DataFrame, key: pd.DataFrame) -> pd.DataFrame:
-    """Counted answers closer to another trainee's truth (within its tolerance) than to their own."""
+    """Counted answers that are wrong for the trainee's own world but right (within the tolerance) for a
+    classmate's, and closer to that classmate's truth than to their own. An answer right for one's own world
+    is never flagged, however close a classmate's truth lies."""
     rows = []
     counted = table.loc[table["counted"]]
     for question, answers in counted.groupby("question"):
@@ -779,7 +781,7 @@ def _copy_check(table: pd.DataFrame, key: pd.DataFrame) -> pd.DataFrame:
             distances = (others - r.value).abs()
             nearest = distances.idxmin()
             own = abs(r.value - r.truth)
-            if distances[nearest] < own and distances[nearest] <= r.tolerance:
+            if own > r.tolerance and distances[nearest] < own and distances[nearest] <= r.tolerance:
                 rows.append({"trainee_id": r.trainee_id, "question": question, "line": r.line,
                              "answer": r.answer, "distance_to_own_truth": own, "closest_classmate": nearest,
                              "distance_to_classmate_truth": float(distances[nearest])})
