@@ -403,16 +403,19 @@ def run_all(task: Callable[..., TraineeResult], items: list[Any], *, engine: str
 
         # fork: workers start with the library already imported (seconds saved per worker); the main
         # process runs no threads of its own at this point
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_worker_signals) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_signals)
+        try:
             futures = [pool.submit(task, *item) for item in items]
-            try:
-                for future in as_completed(futures):
-                    yield future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped: stop now, not after the
+            # running tasks (shutdown() would wait for them); _processes is the only handle on the workers
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         return
     if engine == "dask":
         from distributed import Client, LocalCluster, as_completed

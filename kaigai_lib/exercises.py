@@ -1354,7 +1354,8 @@ def read_roster(path: str | Path) -> list[str]:
 
 def _gzip_bytes(data: bytes) -> bytes:
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as handle:
+    # level 1: a third of level 6's time for ~15 % more bytes; making a class is dominated by this and CSV
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=1, mtime=0) as handle:
         handle.write(data)
     return buffer.getvalue()
 

@@ -270,3 +270,51 @@ def test_assignment_errors_name_every_field(tmp_path, capsys) -> None:
                   "questions[1].partial_credit[1]"):
         assert field in err
     assert not (tmp_path / "h").exists() and not (tmp_path / "k").exists()
+
+
+def test_sigterm_during_a_parallel_make_stops_it_and_leaves_nothing(course, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    roster = write(tmp_path, "roster.csv", "trainee_id\n" + "".join(f"t{i:02d}\n" for i in range(40)))
+    process = subprocess.Popen([sys.executable, "-m", "kaigai_lib", "course", "make", str(course["root"] / "week1.yml"),
+                                "--roster", str(roster), "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k"),
+                                "--workers", "2"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("staging" in p.name for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(2.0)  # the first trainee is made and workers are busy
+    assert process.poll() is None
+    os.kill(process.pid, signal.SIGTERM)
+    started = time.monotonic()
+    process.wait(timeout=60)
+    assert time.monotonic() - started < 30  # workers are stopped, not waited for
+    assert process.returncode != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roster.csv"]  # no hand-outs, no key, no staging, no lock
+
+
+def test_dask_local_cluster_makes_the_same_class(course, tmp_path) -> None:
+    pytest.importorskip("distributed")
+    roster = write(tmp_path, "roster.csv", "trainee_id\ns01\ns02\ns03\n")
+    made = make_course(course["root"] / "week1.yml", roster, tmp_path / "h", tmp_path / "k", engine="dask",
+                       workers=2, salt="test-course")
+    key = pd.read_csv(made.key / "key.csv", dtype={"trainee_id": str})
+    original = pd.read_csv(course["key"] / "key.csv", dtype={"trainee_id": str})
+    merged = key.merge(original, on=["trainee_id", "question"], suffixes=("", "_serial"))
+    assert len(merged) == 6 and (merged["seed"] == merged["seed_serial"]).all()
+    assert (merged["truth"] == merged["truth_serial"]).all()
+    assert (tmp_path / "h" / "s02" / "effect" / "firms.csv.gz").read_bytes() == (
+        course["handouts"] / "s02" / "effect" / "firms.csv.gz").read_bytes()
+
+
+def test_a_japanese_course_gets_japanese_readmes(course, tmp_path) -> None:
+    root = course["root"]
+    assignment = write(root, "week1_ja.yml", ASSIGNMENT.replace("language: en", "language: ja").replace(
+        "id: week1", "id: week1-ja"))
+    roster = write(tmp_path, "roster.csv", "trainee_id,name\nj1,山田太郎\n", encoding="cp932")
+    make_course(assignment, roster, tmp_path / "h", tmp_path / "k", engine="serial")
+    readme = (tmp_path / "h" / "j1" / "README.md").read_text(encoding="utf-8")
+    assert "山田太郎" in readme and "設問" in readme and "締切" in readme and "提出方法と期限" in readme
