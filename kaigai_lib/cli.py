@@ -72,10 +72,14 @@ def _exercises_make(args: argparse.Namespace) -> int:
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out / "answer_key.csv"
     started = time.perf_counter()
+    done = 0
 
     def progress(trainee: str) -> None:  # only on a terminal: logs and notebooks stay clean
-        done = trainees.index(trainee) + 1
-        print(f"\r  {done}/{len(trainees)} data sets", end="\n" if done == len(trainees) else "",
+        nonlocal done
+        done += 1
+        elapsed = time.perf_counter() - started
+        estimate = f", about {elapsed / done * (len(trainees) - done):.0f} s left" if done < len(trainees) else ""
+        print(f"\r  {done}/{len(trainees)} data sets{estimate}   ", end="\n" if done == len(trainees) else "",
               file=sys.stderr, flush=True)
 
     key = make_datasets(spec, trainees, out, key_path=key_path, progress=progress if sys.stderr.isatty() else None,
