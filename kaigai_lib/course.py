@@ -347,7 +347,7 @@ def trainee_readme(assignment: Assignment, trainee: Trainee, givens: Mapping[str
     lines += [f"### {t['dictionary']}", "", "| column | unit | meaning |", "| --- | --- | --- |"]
     for _, row in schema.SCHEMAS["firms"].to_frame().iterrows():
         lines.append(f"| {row['column']} | {row['unit']} | {row['description']} |")
-    lines += ["", f"## {t['setup']}", "", "```", "python -m pip install kaigai-lib pandas jupyterlab",
+    lines += ["", f"## {t['setup']}", "", "```", "python -m pip install pandas jupyterlab",
               "jupyter lab starter.ipynb", "```", "", f"## {t['submit']}", "",
               f"- {t['deadline']}: {assignment.deadline.isoformat()}"]
     if assignment.penalty_per_day:
