@@ -288,8 +288,14 @@ def build_trainee(assignment: Assignment, trainee: Trainee, salt: str) -> Traine
         spec = question.exercise
         seed = course_seed(salt, question, trainee.id)
         changes = trainee_changes(spec, f"{salt}:{trainee.id}")
-        world = spec.generate(seed, changes)
-        truth = spec.truth(world)
+        try:
+            world = spec.generate(seed, changes)
+            truth = spec.truth(world)
+        except (ValueError, KeyError) as error:  # name the trainee and question: this may run on a worker
+            raise ValueError(f"{spec.source}: the world of trainee {trainee.id!r} for question {question.id!r} "
+                             f"(preset {spec.preset}, params {spec.world_params(changes)}) could not be generated "
+                             f"or has no answer: {error}. Widen the world (e.g. more firms) or change the "
+                             "question.") from None
         for name, data in trainee_files(spec, world).items():
             files[f"{question.id}/{name}"] = data
         givens[question.id] = given_for_handout(spec, world)
@@ -418,11 +424,20 @@ def run_all(task: Callable[..., TraineeResult], items: list[Any], *, engine: str
         pool.shutdown(wait=True)
         return
     if engine == "dask":
-        from distributed import Client, LocalCluster, as_completed
+        try:
+            from distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise ValueError("--engine dask needs the packages dask and distributed: python -m pip install "
+                             "dask distributed (or use --engine processes)") from None
 
         cluster = None
         if scheduler:
-            client = Client(scheduler, timeout="20s")
+            try:
+                client = Client(scheduler, timeout="20s")
+            except (OSError, ValueError, TypeError) as error:
+                raise ValueError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({error}); "
+                                 "start one with `dask scheduler`, check the address (tcp://host:8786), or leave "
+                                 "--scheduler out for a local cluster.") from None
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)

@@ -318,3 +318,13 @@ def test_a_japanese_course_gets_japanese_readmes(course, tmp_path) -> None:
     make_course(assignment, roster, tmp_path / "h", tmp_path / "k", engine="serial")
     readme = (tmp_path / "h" / "j1" / "README.md").read_text(encoding="utf-8")
     assert "山田太郎" in readme and "設問" in readme and "締切" in readme and "提出方法と期限" in readme
+
+
+def test_an_unreachable_dask_scheduler_is_one_clear_error(course, tmp_path, capsys) -> None:
+    pytest.importorskip("distributed")
+    roster = write(tmp_path, "roster.csv", "trainee_id\na\nb\n")
+    assert main(["course", "make", str(course["root"] / "week1.yml"), "--roster", str(roster), "--out",
+                 str(tmp_path / "h"), "--key", str(tmp_path / "k"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler tcp://127.0.0.1:9: cannot connect" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roster.csv"]

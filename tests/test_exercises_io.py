@@ -145,3 +145,12 @@ def test_interrupted_make_leaves_no_half_class_and_no_key(made, tmp_path: Path) 
     assert process.returncode != 0
     assert not (tmp_path / "class").exists() and not (tmp_path / "key.csv").exists()
     assert leftovers(tmp_path) == []
+
+
+def test_a_field_over_the_csv_limit_is_one_clear_error(made, tmp_path: Path, capsys) -> None:
+    roster = write(tmp_path, "roster.csv", "trainee_id,name\na1,\"" + "x" * 200_000 + "\"\n")
+    assert main(["exercises", "make", "--exercise", str(made["exercise"]), "--roster", str(roster),
+                 "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert str(roster) in err and "field larger than field limit" in err and "Traceback" not in err
+    assert not (tmp_path / "c").exists()
