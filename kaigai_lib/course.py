@@ -29,7 +29,7 @@ import secrets
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from kaigai_lib.exercises import (
     trainee_files,
 )
 from kaigai_lib.outputs import OutputError, OutputFolder
+from kaigai_lib.parallel import run_all
 
 LANGUAGES = ("en", "ja")
 ATTEMPTS = ("last", "best", "first")
@@ -390,77 +391,6 @@ def starter_notebook(assignment: Assignment, files: Mapping[str, bytes]) -> str:
 # --------------------------------------------------------------------------
 # Running many trainees: serial, processes or Dask
 # --------------------------------------------------------------------------
-
-def run_all(task: Callable[..., TraineeResult], items: list[Any], *, engine: str = "processes",
-            workers: int | None = None, scheduler: str | None = None) -> Iterator[TraineeResult]:
-    """Yield ``task(item)`` for every item as they finish: ``serial``, ``processes`` or ``dask``.
-
-    ``dask`` connects to ``scheduler`` (an address such as ``tcp://host:8786``) or, without one, starts a
-    local cluster of ``workers`` processes.
-    """
-    workers = workers or os.cpu_count() or 1
-    if engine == "serial" or (engine == "processes" and (workers == 1 or len(items) <= 1)):
-        for item in items:
-            yield task(*item)
-        return
-    if engine == "processes":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        # fork: workers start with the library already imported (seconds saved per worker); the main
-        # process runs no threads of its own at this point
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_worker_signals)
-        try:
-            futures = [pool.submit(task, *item) for item in items]
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped: stop now, not after the
-            # running tasks (shutdown() would wait for them); _processes is the only handle on the workers
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-        return
-    if engine == "dask":
-        try:
-            from distributed import Client, LocalCluster, as_completed
-        except ImportError:
-            raise ValueError("--engine dask needs the packages dask and distributed: python -m pip install "
-                             "dask distributed (or use --engine processes)") from None
-
-        cluster = None
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout="20s")
-            except (OSError, ValueError, TypeError) as error:
-                raise ValueError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({error}); "
-                                 "start one with `dask scheduler`, check the address (tcp://host:8786), or leave "
-                                 "--scheduler out for a local cluster.") from None
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        try:
-            futures = [client.submit(task, *item, pure=False) for item in items]
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-        return
-    raise ValueError(f"engine={engine!r}: choose serial, processes or dask")
-
-
-def _worker_signals() -> None:
-    """Workers leave SIGINT/SIGTERM/SIGHUP to the parent, which cancels them and removes the staging folder."""
-    import signal
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)
-
 
 def _zip_bytes(files: Mapping[str, bytes], folder: str) -> bytes:
     buffer = io.BytesIO()
@@ -916,6 +846,5 @@ __all__ = [
     "load_assignment",
     "make_course",
     "read_course_key",
-    "run_all",
     "truth_leaks",
 ]
