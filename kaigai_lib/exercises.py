@@ -21,9 +21,17 @@ quantity to estimate, the tolerance, the unit and hints; see
   ``kaigai_lib/exercise_files/`` (:func:`exercise_files`).
 * :func:`exercise_widget` renders one in a notebook: sliders, answer box,
   Check button and feedback against the truth of the trainee's world.
+* :func:`quality_report` draws a sample of trainee worlds and reports the
+  truth, the library estimator's mean and SD, a suggested tolerance and the
+  slips that would pass (``kaigai exercises check``).
 * :func:`make_datasets` writes each trainee's own data set and the answer
-  key; :func:`grade` grades a class's answers (``kaigai exercises make`` and
-  ``kaigai exercises grade`` on the command line).
+  key, all or nothing; :func:`grade` grades a class's answers (``kaigai
+  exercises make`` and ``kaigai exercises grade`` on the command line).
+  Assignments, courses and gradebooks build on these in :mod:`kaigai_lib.course`.
+* Input files (exercises, rosters, answers, keys) are read by
+  :func:`read_text` (UTF-8 or cp932), :func:`read_csv_rows` (every row must
+  fit the header; refused with line numbers) and :func:`parse_number`
+  (plain decimals only: no ``1_5``, full-width digits, decimal commas).
 """
 
 from __future__ import annotations
