@@ -26,6 +26,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import sys
 import time
 import zipfile
@@ -455,16 +456,39 @@ def _roster_frame(trainees: Iterable[Trainee]) -> pd.DataFrame:
     return pd.DataFrame([{"trainee_id": t.id, "name": t.name, "email": t.email} for t in trainees])
 
 
+def _resolved_assignment(assignment: Assignment) -> dict[str, Any]:
+    """The assignment as data, each question's exercise pointing at its copy in the key (``exercises/``)."""
+    late: dict[str, float] = {"penalty_per_day": assignment.penalty_per_day}
+    if math.isfinite(assignment.accept_days):
+        late["accept_days"] = assignment.accept_days
+    return {"id": assignment.id, "title": assignment.title, "language": assignment.language,
+            "deadline": assignment.deadline.isoformat(), "late_policy": late, "attempts": assignment.attempts,
+            "submit": assignment.submit,
+            "questions": [{"id": q.id, "exercise": f"exercises/{q.id}{Path(q.exercise.source).suffix}",
+                           "points": q.points,
+                           "partial_credit": [{"within": b.within, "share": b.share} for b in q.bands]}
+                          for q in assignment.questions]}
+
+
 def _write_key(staging: Path, assignment: Assignment, key: pd.DataFrame, roster: pd.DataFrame, salt: str,
                handouts: Path) -> None:
+    """The key folder: key.csv, roster.csv, course.json (the salt), and the assignment with a copy of every
+    exercise file as it was, so a late trainee's world is drawn from the same specification as the class's."""
+    import yaml
+
     key.to_csv(staging / KEY_FILE, index=False, lineterminator="\n")  # floats as repr: exact truth
     roster.to_csv(staging / ROSTER_FILE, index=False, lineterminator="\n")
-    (staging / "assignment.yml").write_text(assignment.text, encoding="utf-8")
+    (staging / "exercises").mkdir()
+    for q in assignment.questions:
+        text = read_text(q.exercise.source, "Exercise file")
+        (staging / "exercises" / f"{q.id}{Path(q.exercise.source).suffix}").write_text(text, encoding="utf-8")
+    (staging / "assignment.yml").write_text(
+        yaml.safe_dump(_resolved_assignment(assignment), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (staging / "assignment-original.yml").write_text(assignment.text, encoding="utf-8")
     same = [q.id for q in assignment.questions if q.exercise.same_for_everyone
             or (len(key) > 1 and key.loc[key["question"] == q.id, "truth"].nunique() == 1)]
     meta = {"assignment": assignment.id, "source": assignment.source, "salt": salt,
-            "handouts": [str(handouts)], "same_for_everyone": same,
-            "exercises": {q.id: str(Path(q.exercise.source).resolve()) for q in assignment.questions}}
+            "handouts": [str(handouts)], "same_for_everyone": same}
     (staging / COURSE_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -514,16 +538,7 @@ def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.D
         meta = json.loads((key_dir / COURSE_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"{key_dir / COURSE_FILE}: not valid JSON ({error}); restore it from the run.") from None
-    exercises = meta.get("exercises", {})
-    data = __import__("yaml").load((key_dir / "assignment.yml").read_text(encoding="utf-8"), Loader=_StrictLoader)
-    for q in data.get("questions", []):  # the exercise files as they were resolved at make time
-        qid = q.get("id")
-        match = [path for name, path in exercises.items() if name == qid or Path(path).stem == q.get("exercise")
-                 or Path(path).name == Path(str(q.get("exercise"))).name]
-        if match and Path(match[0]).exists():
-            q["exercise"] = match[0]
-    assignment = parse_assignment(data, source=str(key_dir / "assignment.yml"),
-                                  text=(key_dir / "assignment.yml").read_text(encoding="utf-8"))
+    assignment = load_assignment(key_dir / "assignment.yml")  # its exercises are the copies in the key
     key = pd.read_csv(key_dir / KEY_FILE, dtype={"trainee_id": str, "question": str})
     roster = pd.read_csv(key_dir / ROSTER_FILE, dtype=str, keep_default_na=False)
     return assignment, key, roster, meta
@@ -550,8 +565,9 @@ def add_trainees(key_dir: str | Path, roster_path: str | Path, out: str | Path, 
     with handouts as h_stage, keys as k_stage:
         added = _build_class(assignment, new, meta["salt"], h_stage.path, engine=engine, workers=workers,
                              scheduler=scheduler, progress=progress)
-        for name in (ROSTER_FILE, "assignment.yml"):
+        for name in (ROSTER_FILE, "assignment.yml", "assignment-original.yml"):
             (k_stage.path / name).write_bytes((Path(key_dir) / name).read_bytes())
+        shutil.copytree(Path(key_dir) / "exercises", k_stage.path / "exercises")
         with (k_stage.path / KEY_FILE).open("wb") as handle:  # old rows byte for byte, then the new ones
             handle.write((Path(key_dir) / KEY_FILE).read_bytes())
             handle.write(added[list(key.columns)].to_csv(index=False, header=False, lineterminator="\n").encode())

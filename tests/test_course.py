@@ -328,3 +328,21 @@ def test_an_unreachable_dask_scheduler_is_one_clear_error(course, tmp_path, caps
     err = capsys.readouterr().err
     assert "--scheduler tcp://127.0.0.1:9: cannot connect" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["roster.csv"]
+
+
+def test_a_late_trainee_gets_the_exercise_as_it_was_when_the_class_was_made(tmp_path) -> None:
+    from kaigai_lib.course import add_trainees, course_seed
+
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "naive.yml", NAIVE)
+    assignment = write(tmp_path, "week1.yml", ASSIGNMENT)
+    roster = write(tmp_path, "roster.csv", "trainee_id\na1\n")
+    make_course(assignment, roster, tmp_path / "h", tmp_path / "k", engine="serial", salt="s")
+    original = load_assignment(assignment)
+    write(tmp_path, "effect.yml", EFFECT.replace("seed: 3", "seed: 99"))  # edited after the class was made
+    write(tmp_path, "roster.csv", "trainee_id\na1\nlate\n")
+    add_trainees(tmp_path / "k", roster, tmp_path / "h_late", engine="serial")
+    key = pd.read_csv(tmp_path / "k" / "key.csv", dtype={"trainee_id": str}).set_index(["trainee_id", "question"])
+    question = next(q for q in original.questions if q.id == "effect")
+    assert key.loc[("late", "effect"), "seed"] == course_seed("s", question, "late")
+    assert (tmp_path / "k" / "exercises" / "effect.yml").read_text(encoding="utf-8") == textwrap.dedent(EFFECT)
