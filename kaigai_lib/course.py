@@ -20,8 +20,10 @@ Every folder is written through :class:`kaigai_lib.outputs.OutputFolder`: all or
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+import itertools
 import json
 import math
 import os
@@ -431,12 +433,12 @@ def _build_class(assignment: Assignment, trainees: list[Trainee], salt: str, sta
         parallel = 1 if engine == "serial" else workers
         estimate = first.seconds * len(todo) / parallel
     bar = _progress(len(trainees), estimate, 1 if engine == "serial" else workers, progress)
-    results = [first] if first else []
-    with bar:
+    results = run_all(build_trainee, [(assignment, t, salt) for t in todo], engine=engine, workers=workers,
+                      scheduler=scheduler)
+    with bar, contextlib.closing(results):  # closing: an interruption here also stops the workers at once
         if first:
             bar.update(1)
-        for result in [*results, *run_all(build_trainee, [(assignment, t, salt) for t in todo], engine=engine,
-                                          workers=workers, scheduler=scheduler)]:
+        for result in itertools.chain([first] if first else [], results):
             folder = staging / result.trainee_id
             for name, data in result.files.items():
                 target = folder / name

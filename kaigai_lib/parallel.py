@@ -10,6 +10,7 @@ their results and the caller writes them (all-or-nothing, through :mod:`kaigai_l
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -32,23 +33,29 @@ def run_all(task: Callable[..., T], items: list[tuple[Any, ...]], *, engine: str
         return
     if engine == "processes":
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        # fork: workers start with the library already imported (seconds saved per worker); the main
-        # process runs no threads of its own at this point
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_worker_signals)
+        # fork: workers start with the library already imported (seconds saved per worker).
+        # multiprocessing.Pool rather than ProcessPoolExecutor: terminate() stops running tasks at once, where
+        # the executor's shutdown waits for them (a Ctrl-C would then take as long as the slowest trainee).
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
         try:
-            futures = [pool.submit(task, *item) for item in items]
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped: stop now, not after the
-            # running tasks (shutdown() would wait for them); _processes is the only handle on the workers
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
+            pending = [pool.apply_async(task, item) for item in items]
+            while pending:
+                # poll, sleeping between looks: a signal (Ctrl-C, SIGTERM) then lands in time.sleep, never
+                # inside a lock's wait, whose interruption can leave the pool's threads deadlocked
+                done = [result for result in pending if result.ready()]
+                if not done:
+                    time.sleep(0.05)
+                    continue
+                for result in done:
+                    pending.remove(result)
+                    yield result.get()
+        except BaseException:  # Ctrl-C, SIGTERM, an error in a task, or the caller stopped early
+            pool.terminate()
+            pool.join()
             raise
-        pool.shutdown(wait=True)
+        pool.close()
+        pool.join()
         return
     if engine == "dask":
         try:
@@ -82,8 +89,10 @@ def run_all(task: Callable[..., T], items: list[tuple[Any, ...]], *, engine: str
 
 
 def _worker_signals() -> None:
-    """Workers leave SIGINT/SIGTERM/SIGHUP to the parent, which cancels them and removes the staging folder."""
+    """Ctrl-C and a hang-up reach the whole process group: workers leave them to the parent, which stops them
+    (``terminate()``: SIGTERM, at its default action here, not the parent's handler inherited by fork)."""
     import signal
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -283,10 +283,12 @@ def test_sigterm_during_a_parallel_make_stops_it_and_leaves_nothing(course, tmp_
     process = subprocess.Popen([sys.executable, "-m", "kaigai_lib", "course", "make", str(course["root"] / "week1.yml"),
                                 "--roster", str(roster), "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k"),
                                 "--workers", "2"], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not any("staging" in p.name for p in tmp_path.iterdir()):
+    deadline = time.monotonic() + 180
+    # the first trainee is made in the main process; once its files are in the staging folder, workers run
+    while time.monotonic() < deadline and not any((p / "t00" / "README.md").exists() for p in tmp_path.iterdir()
+                                                  if "staging" in p.name):
         time.sleep(0.05)
-    time.sleep(2.0)  # the first trainee is made and workers are busy
+    time.sleep(1.0)
     assert process.poll() is None
     os.kill(process.pid, signal.SIGTERM)
     started = time.monotonic()
