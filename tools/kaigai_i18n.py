@@ -1,0 +1,234 @@
+"""Sphinx extension for the kaigai book: the Japanese edition (日本語版), built from the same sources.
+
+Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two editions:
+
+* **English** (``_build/html/``) is the book as written. **Japanese** (``_build/html/ja/``) is the same
+  sources built with ``KAIGAI_LANGUAGE=ja``: Sphinx's own internationalisation replaces every prose
+  message by its translation from the gettext catalogs ``locales/ja/LC_MESSAGES/<page>.po`` (one catalog
+  per page, ``gettext_compact = False``); code, outputs, figures and numbers are the English build's, read
+  from the same execution cache (``KAIGAI_EXECUTION_CACHE``), so no chapter runs twice.
+* ``make gettext`` extracts the messages (``_build/gettext/*.pot``); ``make update-po`` merges them into
+  the catalogs with ``sphinx-intl update``: a new message arrives untranslated, a changed one arrives
+  *fuzzy* with the old translation as a suggestion. A fuzzy or untranslated message shows in English in the
+  Japanese edition, and the status page (directive ``kaigai-translation-coverage``) shows the coverage of
+  every page; ``tests/test_i18n.py`` fails on any page listed as complete in ``locales/ja/complete.txt``
+  that is no longer complete.
+* Every page links to its twin in the other language (a header button and ``<link rel="alternate">``).
+* Glossary terms are kept in their bilingual form "English (日本語)" in the catalogs (msgstr = msgid): the
+  ``{term}`` references of every page name them so, and Sphinx skips a message whose translation equals
+  it, so the glossary's anchors stay those of the English edition.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ExtensionError
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALE_DIR = ROOT / "locales"
+SOURCE_LANGUAGE = "en"
+# language -> (folder of its edition under the English site, label of the switch that leads to it)
+EDITIONS: dict[str, tuple[str, str]] = {"en": ("", "English"), "ja": ("ja/", "日本語")}
+COMPLETE_LIST = "complete.txt"  # locales/<lang>/complete.txt: pages whose translation must stay complete
+
+
+def edition_language() -> str:
+    """The language of this build: ``KAIGAI_LANGUAGE`` (default English)."""
+    language = (os.environ.get("KAIGAI_LANGUAGE") or SOURCE_LANGUAGE).strip().lower()
+    if language not in EDITIONS:
+        raise ExtensionError(f"KAIGAI_LANGUAGE must be one of {', '.join(EDITIONS)} (got {language!r})")
+    return language
+
+
+# --------------------------------------------------------------------------------------------------
+# Translation coverage, read from the catalogs
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The messages of one page's catalog."""
+
+    page: str
+    total: int
+    translated: int
+    fuzzy: int
+
+    @property
+    def untranslated(self) -> int:
+        return self.total - self.translated - self.fuzzy
+
+    @property
+    def complete(self) -> bool:
+        return self.total > 0 and self.translated == self.total
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.translated / self.total if self.total else 0.0
+
+
+def catalog_path(page: str, language: str = "ja", locale_dir: Path = LOCALE_DIR) -> Path:
+    return locale_dir / language / "LC_MESSAGES" / f"{page}.po"
+
+
+def page_coverage(page: str, language: str = "ja", locale_dir: Path = LOCALE_DIR) -> Coverage:
+    """Messages of ``page`` (a docname such as ``notebooks/matching``): total, translated, fuzzy.
+
+    A page with no catalog has no translated message; its total is then unknown (0) and it is not complete.
+    """
+    from babel.messages.pofile import read_po
+
+    path = catalog_path(page, language, locale_dir)
+    if not path.exists():
+        return Coverage(page, 0, 0, 0)
+    try:
+        with path.open("rb") as handle:
+            catalog = read_po(handle, abort_invalid=True)
+    except Exception as error:  # babel raises its own PoFileError and ValueErrors
+        raise ExtensionError(f"{path}: not a readable gettext catalog ({error}); fix the file or restore it "
+                             f"with `git checkout {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`"
+                             ) from error
+    messages = [m for m in catalog if m.id]  # the header has an empty id
+    fuzzy = sum(1 for m in messages if m.fuzzy)
+    translated = sum(1 for m in messages if not m.fuzzy and m.string and
+                     (all(m.string) if isinstance(m.string, tuple) else True))
+    return Coverage(page, len(messages), translated, fuzzy)
+
+
+def complete_pages(language: str = "ja", locale_dir: Path = LOCALE_DIR) -> list[str]:
+    """The pages declared complete in ``locales/<language>/complete.txt`` (one docname a line, # comments)."""
+    path = locale_dir / language / COMPLETE_LIST
+    if not path.exists():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+class TranslationCoverage(Directive):
+    """``{kaigai-translation-coverage}``: a table of the Japanese edition's coverage, page by page."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
+        pages = [doc for doc in env.found_docs if doc in _toc_order(env)]
+        pages.sort(key=_toc_order(env).index)
+        rows = [page_coverage(page) for page in pages]
+        total = Coverage("all", sum(r.total for r in rows), sum(r.translated for r in rows),
+                         sum(r.fuzzy for r in rows))
+        header = ["Page", "Messages", "Translated", "Fuzzy", "Untranslated", "Coverage"]
+        body = [[r.page, str(r.total), str(r.translated), str(r.fuzzy), str(r.untranslated),
+                 f"{r.percent:.0f} %"] for r in [*rows, total]]
+        table = nodes.table(classes=["kaigai-translation-coverage"])
+        group = nodes.tgroup(cols=len(header))
+        table += group
+        group.extend(nodes.colspec(colwidth=1) for _ in header)
+        group += nodes.thead("", _row(header))
+        group += nodes.tbody("", *(_row(cells) for cells in body))
+        return [table]
+
+
+def _row(cells: list[str]) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        row += nodes.entry("", nodes.paragraph(text=cell))
+    return row
+
+
+def _toc_order(env: Any) -> list[str]:
+    """Docnames in the order of the table of contents (sphinx-external-toc's site map)."""
+    site_map = getattr(env, "external_site_map", None)
+    if site_map is None:
+        return sorted(env.found_docs)
+    return [site_map.root.docname, *(name for name in site_map if name != site_map.root.docname)]
+
+
+def _status_page_outdated(app: Sphinx, env: Any, added: set, changed: set, removed: set) -> list[str]:
+    """Re-read every page with a coverage table on every build: the catalogs change without its source."""
+    return [doc for doc in env.found_docs if doc in getattr(env, "kaigai_coverage_pages", set())]
+
+
+def _note_coverage_page(app: Sphinx, doctree: nodes.document) -> None:
+    if any(isinstance(n, nodes.table) and "kaigai-translation-coverage" in n["classes"]
+           for n in doctree.findall(nodes.table)):
+        if not hasattr(app.env, "kaigai_coverage_pages"):
+            app.env.kaigai_coverage_pages = set()
+        app.env.kaigai_coverage_pages.add(app.env.docname)
+
+
+# --------------------------------------------------------------------------------------------------
+# Configuration and the language switch
+
+
+def _config_inited(app: Sphinx, config: Config) -> None:
+    language = edition_language()
+    config.locale_dirs = [str(LOCALE_DIR)]
+    config.gettext_compact = False  # one catalog per page, so coverage and staleness are per page
+    config.gettext_location = False  # no line numbers: an edit elsewhere in a page changes no catalog entry
+    config.gettext_uuid = False
+    config.kaigai_language = language
+    cache = os.environ.get("KAIGAI_EXECUTION_CACHE", "").strip()
+    if cache:  # the Japanese edition reads the English build's executed outputs
+        config.nb_execution_cache_path = str(Path(cache).resolve())
+    if language != config.language:
+        config.language = language
+        # Sphinx loaded its own interface messages (search box, "Contents" …) for the configured language
+        # before extensions ran: load them again for this edition's
+        app._init_i18n()
+
+
+def _builder_inited(app: Sphinx) -> None:
+    if app.builder.name == "gettext":
+        # message extraction needs the prose only: read outputs from the cache, never run a chapter for it
+        app.config.nb_execution_mode = "off" if not os.environ.get("KAIGAI_EXECUTION_CACHE") else "cache"
+
+
+def twin_url(pagename: str, language: str, target: str) -> str:
+    """Relative URL, from ``pagename`` of the ``language`` edition, of the same page in ``target``'s."""
+    up = "../" * pagename.count("/")
+    here, there = EDITIONS[language][0], EDITIONS[target][0]
+    to_english_root = up + "../" * here.count("/")
+    return f"{to_english_root}{there}{pagename}.html"
+
+
+def _page_language_switch(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """A header button and ``<link rel="alternate">`` to the page's twin in every other edition."""
+    language = app.config.kaigai_language
+    others = [lang for lang in EDITIONS if lang != language]
+    links = "".join(f'<link rel="alternate" hreflang="{lang}" href="{twin_url(pagename, language, lang)}" />\n'
+                    for lang in others)
+    context["metatags"] = context.get("metatags", "") + links
+    if "header_buttons" not in context:
+        return
+    context["header_buttons"].insert(0, {
+        "type": "group",
+        "tooltip": "Language / 言語",
+        "icon": "fas fa-language",
+        "label": "language-switch",
+        "buttons": [{
+            "type": "link",
+            "text": EDITIONS[lang][1],
+            "tooltip": {"en": "Read this page in English", "ja": "このページを日本語で読む"}[lang],
+            "icon": "fas fa-language",
+            "url": twin_url(pagename, language, lang),
+            "label": f"language-switch-{lang}",
+        } for lang in others],
+    })
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("kaigai_language", SOURCE_LANGUAGE, "env", [str])
+    app.connect("config-inited", _config_inited, priority=100)
+    app.connect("builder-inited", _builder_inited, priority=100)  # before myst-nb reads its config (500)
+    app.add_directive("kaigai-translation-coverage", TranslationCoverage)
+    app.connect("env-get-outdated", _status_page_outdated)
+    app.connect("doctree-read", _note_coverage_page)
+    app.connect("html-page-context", _page_language_switch, priority=950)  # after the theme's buttons (501)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
