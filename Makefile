@@ -51,9 +51,11 @@ book-ja: book-en
 	  $(BIN)/jupyter-book build . -n -W --keep-going --path-output _build/ja
 	rm -rf _build/html/ja && cp -a _build/ja/_build/html _build/html/ja
 
-## gettext: extract every page's messages into _build/i18n/_build/gettext/*.pot (runs no chapter)
+## gettext: extract every page's messages into _build/i18n/_build/gettext/*.pot, with the glued words read
+##          from the English build's execution cache (run after `make book`: it then runs no chapter)
 gettext: $(STAMP)
-	$(BIN)/jupyter-book build . --builder custom --custom-builder gettext --path-output _build/i18n
+	KAIGAI_EXECUTION_CACHE=_build/.jupyter_cache \
+	  $(BIN)/jupyter-book build . --builder custom --custom-builder gettext --path-output _build/i18n
 
 ## update-po: merge the extracted messages into locales/ja/LC_MESSAGES/*.po (sphinx-intl): new messages
 ##            arrive untranslated, changed ones fuzzy; translate them, then `make book`

@@ -30,6 +30,11 @@ from test_book import _toc_files
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import kaigai_i18n  # noqa: E402
+import test_site  # noqa: E402
+
+# the site's server and browser (session fixtures of test_site.py, one server for both editions)
+server = test_site.server
+browser_context = test_site.browser_context
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PAGES = _toc_files()
@@ -170,7 +175,7 @@ def test_coverage_counts_fuzzy_and_untranslated_messages(tmp_path: Path) -> None
     assert not coverage.complete
     assert kaigai_i18n.page_coverage("book/none", JA, tmp_path).total == 0
     (folder / "x.po").write_text('msgid "One"\nmsgstr "一"\nmsgtext "?"\n', encoding="utf-8")  # a broken catalog
-    with pytest.raises(Exception, match="x.po: not a readable gettext catalog"):
+    with pytest.raises(Exception, match=r"x\.po: not a readable gettext catalog"):
         kaigai_i18n.page_coverage("book/x", JA, tmp_path)
 
 
@@ -276,17 +281,14 @@ def test_japanese_search_index_is_split_into_words(built_site: Path) -> None:
 # In a browser (the machinery of test_site.py)
 
 
+@test_site.browser_test
 @pytest.mark.book
 @pytest.mark.browser
 @pytest.mark.parametrize("page_name", PAGES)
 def test_japanese_page_in_a_browser(browser_context, server: str, page_name: str) -> None:
-    from test_site import PageLog, browser_test
-
-    if browser_test.args and browser_test.args[0]:
-        pytest.skip(browser_test.kwargs.get("reason", "no browser"))
     context, report = browser_context
     page = context.new_page()
-    log = PageLog(page, urlsplit(server).netloc)
+    log = test_site.PageLog(page, urlsplit(server).netloc)
     try:
         page.goto(server + f"{JA}/{page_name}.html", wait_until="load")
         assert page.evaluate("() => document.documentElement.lang") == JA
@@ -304,16 +306,13 @@ def test_japanese_page_in_a_browser(browser_context, server: str, page_name: str
         page.close()
 
 
+@test_site.browser_test
 @pytest.mark.book
 @pytest.mark.browser
 def test_japanese_search_finds_the_matching_chapter(browser_context, server: str) -> None:
-    from test_site import PageLog, browser_test
-
-    if browser_test.args and browser_test.args[0]:
-        pytest.skip(browser_test.kwargs.get("reason", "no browser"))
     context, report = browser_context
     page = context.new_page()
-    log = PageLog(page, urlsplit(server).netloc)
+    log = test_site.PageLog(page, urlsplit(server).netloc)
     try:
         page.goto(server + f"{JA}/search.html?q=傾向スコア", wait_until="load")
         page.wait_for_function("() => document.querySelectorAll('#search-results ul.search li').length > 0")
@@ -325,4 +324,3 @@ def test_japanese_search_finds_the_matching_chapter(browser_context, server: str
         page.close()
 
 
-from test_site import browser_context, server  # noqa: E402,F401  (the site's server and browser fixtures)

@@ -14,6 +14,12 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
   every page; ``tests/test_i18n.py`` fails on any page listed as complete in ``locales/ja/complete.txt``
   that is no longer complete.
 * Every page links to its twin in the other language (a header button and ``<link rel="alternate">``).
+* **Glue in translated paragraphs.** Sphinx parses a translated paragraph as a new, separate document,
+  which has none of the notebook's glued outputs, so every ``{glue:text}`` in it would fail ("No key ... found
+  in glue data"). ``_glue_from_the_page`` lets such a document read the glue data of the page it belongs to.
+  A glued value that is a word or a phrase ("rose", "China") rather than a number is a message of its own:
+  ``make gettext`` adds it to the page's catalog (read from the execution cache), and the Japanese edition
+  pastes its translation (``GluedWords``); numbers are pasted as they are.
 * Glossary terms are kept in their bilingual form "English (日本語)" in the catalogs (msgstr = msgid): the
   ``{term}`` references of every page name them so, and Sphinx skips a message whose translation equals
   it, so the glossary's anchors stay those of the English edition.
@@ -21,7 +27,9 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,8 @@ from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
+from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE_DIR = ROOT / "locales"
@@ -187,6 +197,7 @@ def _config_inited(app: Sphinx, config: Config) -> None:
 def _builder_inited(app: Sphinx) -> None:
     if app.builder.name == "gettext":
         # message extraction needs the prose only: read outputs from the cache, never run a chapter for it
+        # (with KAIGAI_EXECUTION_CACHE, as `make gettext` sets it, the glued words are read from the cache too)
         app.config.nb_execution_mode = "off" if not os.environ.get("KAIGAI_EXECUTION_CACHE") else "cache"
 
 
@@ -223,7 +234,99 @@ def _page_language_switch(app: Sphinx, pagename: str, templatename: str, context
     })
 
 
+# --------------------------------------------------------------------------------------------------
+# Glue in translated paragraphs
+
+_PAGE_RENDERER = "kaigai_nb_renderer"  # env.temp_data key: the notebook renderer of the page being read
+
+
+class RememberNotebookRenderer(SphinxTransform):
+    """Before Sphinx translates a page (the Locale transform, priority 20), note its notebook renderer, which
+    holds the glue data, so that the translated paragraphs can read it."""
+
+    default_priority = 19
+
+    def apply(self, **kwargs: Any) -> None:
+        if "nb_renderer" in self.document:
+            self.env.temp_data[_PAGE_RENDERER] = self.document["nb_renderer"]
+
+
+def _glue_from_the_page(retrieve):
+    """myst-nb's ``retrieve_glue_data``, for a translated paragraph's document too (it has no renderer)."""
+
+    def retrieve_glue_data(document: nodes.document, key: str):
+        if "nb_renderer" not in document:
+            env = getattr(document.settings, "env", None)
+            renderer = env.temp_data.get(_PAGE_RENDERER) if env is not None else None
+            if renderer is not None:
+                document["nb_renderer"] = renderer
+        return retrieve(document, key)
+
+    retrieve_glue_data.kaigai_wrapped = True
+    return retrieve_glue_data
+
+
+def _patch_glue() -> None:
+    from myst_nb.ext.glue import directives, roles
+
+    for module in (roles, directives):
+        if hasattr(module, "retrieve_glue_data") and not getattr(module.retrieve_glue_data, "kaigai_wrapped", False):
+            module.retrieve_glue_data = _glue_from_the_page(module.retrieve_glue_data)
+
+
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def glued_words(doctree: nodes.Node) -> list[nodes.inline]:
+    """Glued values that are words or phrases, not numbers: they need a translation."""
+    return [node for node in doctree.findall(nodes.inline)
+            if "pasted-text" in node["classes"] and _WORD.search(node.astext())]
+
+
+class GluedWords(SphinxPostTransform):
+    """Glued words: extracted as messages of their page (gettext builder), translated in other editions."""
+
+    default_priority = 900
+
+    def run(self, **kwargs: Any) -> None:
+        words = glued_words(self.document)
+        if not words:
+            return
+        if self.app.builder.name == "gettext":
+            from sphinx.builders.gettext import MsgOrigin
+            from sphinx.util.i18n import docname_to_domain
+
+            catalog = self.app.builder.catalogs[docname_to_domain(self.env.docname, self.config.gettext_compact)]
+            for node in words:
+                catalog.add(node.astext(), MsgOrigin(node.source or self.env.doc2path(self.env.docname), 0))
+            return
+        if self.config.kaigai_language == SOURCE_LANGUAGE:
+            return
+        translations = _translations(self.env.docname, self.config.kaigai_language)
+        for node in words:
+            translated = translations.get(node.astext())
+            if translated:
+                node.replace(node.children[0], nodes.Text(translated)) if node.children else None
+                node["classes"].append("kaigai-translated")
+
+
+@functools.cache
+def _translations(page: str, language: str) -> dict[str, str]:
+    """The finished (not fuzzy) translations of a page's catalog."""
+    from babel.messages.pofile import read_po
+
+    path = catalog_path(page, language)
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and m.string and not m.fuzzy
+                and isinstance(m.string, str)}
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    _patch_glue()
+    app.add_transform(RememberNotebookRenderer)
+    app.add_post_transform(GluedWords)
     app.add_config_value("kaigai_language", SOURCE_LANGUAGE, "env", [str])
     app.connect("config-inited", _config_inited, priority=100)
     app.connect("builder-inited", _builder_inited, priority=100)  # before myst-nb reads its config (500)
