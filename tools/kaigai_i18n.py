@@ -16,7 +16,7 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
 * Every page links to its twin in the other language (a header button and ``<link rel="alternate">``).
 * **Glue in translated paragraphs.** Sphinx parses a translated paragraph as a new, separate document,
   which has none of the notebook's glued outputs, so every ``{glue:text}`` in it would fail ("No key ... found
-  in glue data"). ``_glue_from_the_page`` lets such a document read the glue data of the page it belongs to.
+  in glue data"). ``_glue_from_the_page`` lets such a document read the glue data of its page.
   A glued value that is a word or a phrase ("rose", "China") rather than a number is a message of its own:
   ``make gettext`` adds it to the page's catalog (read from the execution cache), and the Japanese edition
   pastes its translation (``GluedWords``); numbers are pasted as they are.
@@ -28,6 +28,7 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -39,7 +40,6 @@ from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
-from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,29 +237,31 @@ def _page_language_switch(app: Sphinx, pagename: str, templatename: str, context
 # --------------------------------------------------------------------------------------------------
 # Glue in translated paragraphs
 
-_PAGE_RENDERER = "kaigai_nb_renderer"  # env.temp_data key: the notebook renderer of the page being read
-
-
-class RememberNotebookRenderer(SphinxTransform):
-    """Before Sphinx translates a page (the Locale transform, priority 20), note its notebook renderer, which
-    holds the glue data, so that the translated paragraphs can read it."""
-
-    default_priority = 19
-
-    def apply(self, **kwargs: Any) -> None:
-        if "nb_renderer" in self.document:
-            self.env.temp_data[_PAGE_RENDERER] = self.document["nb_renderer"]
+def _page_glue_data(env: Any) -> dict[str, Any]:
+    """The glue data of the page being read, which myst-nb wrote next to its executed notebook
+    (``<docname>.glue.json`` in its output folder) before Sphinx translates the page."""
+    folder = Path(env.mystnb_config.output_folder)
+    path = folder.joinpath(*env.docname.split("/")[:-1], env.docname.split("/")[-1] + ".glue.json")
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _glue_from_the_page(retrieve):
-    """myst-nb's ``retrieve_glue_data``, for a translated paragraph's document too (it has no renderer)."""
+    """myst-nb's ``retrieve_glue_data``, for a translated paragraph too.
+
+    Sphinx parses a translated paragraph as a document of its own, named "<page>:<line>:<translated>", with
+    the MyST parser: it has no notebook, hence no glue data. Read the page's. (``{glue:text}`` needs only the
+    data; ``{glue:md}``, which renders through the notebook's renderer, is not supported in a translation.)
+    """
 
     def retrieve_glue_data(document: nodes.document, key: str):
-        if "nb_renderer" not in document:
-            env = getattr(document.settings, "env", None)
-            renderer = env.temp_data.get(_PAGE_RENDERER) if env is not None else None
-            if renderer is not None:
-                document["nb_renderer"] = renderer
+        env = getattr(document.settings, "env", None)
+        if env is not None and str(document.get("source", "")).endswith(":<translated>"):
+            data = _page_glue_data(env)
+            if key in data:
+                from myst_nb.core.variables import VariableOutput
+
+                return VariableOutput(data=data[key]["data"], metadata=data[key].get("metadata", {}),
+                                      nb_renderer=document.get("nb_renderer"), vtype="glue")
         return retrieve(document, key)
 
     retrieve_glue_data.kaigai_wrapped = True
@@ -325,7 +327,6 @@ def _translations(page: str, language: str) -> dict[str, str]:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     _patch_glue()
-    app.add_transform(RememberNotebookRenderer)
     app.add_post_transform(GluedWords)
     app.add_config_value("kaigai_language", SOURCE_LANGUAGE, "env", [str])
     app.connect("config-inited", _config_inited, priority=100)
