@@ -293,12 +293,15 @@ def test_japanese_page_in_a_browser(browser_context, server: str, page_name: str
         page.goto(server + f"{JA}/{page_name}.html", wait_until="load")
         assert page.evaluate("() => document.documentElement.lang") == JA
         page.wait_for_timeout(300)
-        # the language switch: open the header menu and follow its link
-        page.locator(".dropdown-language-switch button, button[aria-label='Language / 言語']").first.click()
-        link = page.locator("a[href]", has_text="English").first
-        link.click()
-        page.wait_for_load_state("load")
-        assert page.url == server + f"{page_name}.html", page.url
+        # the language switch: open the header menu and follow its link (the theme opens it in a new tab)
+        page.locator(".dropdown-language-switch button").first.click()
+        with context.expect_page() as opened:
+            page.locator(".dropdown-language-switch a", has_text="English").first.click()
+        twin = opened.value
+        twin.wait_for_load_state("load")
+        assert twin.url == server + f"{page_name}.html", twin.url
+        assert twin.evaluate("() => document.documentElement.lang") == "en"
+        twin.close()
         report.setdefault("japanese", {})[page_name] = {"errors": log.errors, "foreign_requests": log.foreign}
         assert not log.foreign, f"requests to another host: {log.foreign}"
         assert not log.errors, "\n".join(log.errors)

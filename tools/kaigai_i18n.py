@@ -31,6 +31,7 @@ import functools
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ SOURCE_LANGUAGE = "en"
 # language -> (folder of its edition under the English site, label of the switch that leads to it)
 EDITIONS: dict[str, tuple[str, str]] = {"en": ("", "English"), "ja": ("ja/", "日本語")}
 COMPLETE_LIST = "complete.txt"  # locales/<lang>/complete.txt: pages whose translation must stay complete
+# extensions whose interface messages come from their own catalogs (translations/locales/ in the package)
+EXTENSION_CATALOGS = ("sphinx_exercise", "sphinx_togglebutton")
 
 
 def edition_language() -> str:
@@ -165,6 +168,23 @@ def _status_page_outdated(app: Sphinx, env: Any, added: set, changed: set, remov
     return [doc for doc in env.found_docs if doc in getattr(env, "kaigai_coverage_pages", set())]
 
 
+def _translate_toc_captions(app: Sphinx, doctree: nodes.document) -> None:
+    """The part captions of the table of contents, in this edition's language.
+
+    sphinx-external-toc inserts the toctrees (priority 100) after Sphinx has translated the page (20), so their
+    captions, extracted into the root page's catalog, are translated here.
+    """
+    from sphinx import addnodes
+
+    if app.config.kaigai_language == SOURCE_LANGUAGE:
+        return
+    translations = _translations(app.env.docname, app.config.kaigai_language)
+    for toctree in doctree.findall(addnodes.toctree):
+        caption = toctree.get("caption")
+        if caption and translations.get(caption):
+            toctree["caption"] = toctree["rawcaption"] = translations[caption]
+
+
 def _note_coverage_page(app: Sphinx, doctree: nodes.document) -> None:
     if any(isinstance(n, nodes.table) and "kaigai-translation-coverage" in n["classes"]
            for n in doctree.findall(nodes.table)):
@@ -189,9 +209,17 @@ def _config_inited(app: Sphinx, config: Config) -> None:
         config.nb_execution_cache_path = str(Path(cache).resolve())
     if language != config.language:
         config.language = language
-        # Sphinx loaded its own interface messages (search box, "Contents" …) for the configured language
-        # before extensions ran: load them again for this edition's
+        # Sphinx loaded its own interface messages (search, "Contents" …), and the extensions theirs ("Exercise",
+        # "Solution to", "Click to show"), for the configured language before this extension ran: load them
+        # again for this edition's
         app._init_i18n()
+        from sphinx import locale
+
+        for module_name in EXTENSION_CATALOGS:
+            module = sys.modules.get(module_name)
+            if module is not None:
+                folder = Path(module.__file__).parent / "translations" / "locales"
+                locale.init([str(folder)], language, module.MESSAGE_CATALOG_NAME)
 
 
 def _builder_inited(app: Sphinx) -> None:
@@ -334,5 +362,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("kaigai-translation-coverage", TranslationCoverage)
     app.connect("env-get-outdated", _status_page_outdated)
     app.connect("doctree-read", _note_coverage_page)
+    app.connect("doctree-read", _translate_toc_captions)
     app.connect("html-page-context", _page_language_switch, priority=950)  # after the theme's buttons (501)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
