@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -32,9 +33,10 @@ sys.path.insert(0, str(ROOT / "tools"))
 import kaigai_i18n  # noqa: E402
 import test_site  # noqa: E402
 
-# the site's server and browser (session fixtures of test_site.py, one server for both editions)
-server = test_site.server
-browser_context = test_site.browser_context
+# test_site.py's server (the site holds both editions) and browser, for this module only: Playwright's sync
+# API allows one running instance, so this one is closed before test_site.py's session-wide one starts
+server = pytest.fixture(scope="module", name="server")(test_site.server.__wrapped__)
+browser_context = pytest.fixture(scope="module", name="browser_context")(test_site.browser_context.__wrapped__)
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PAGES = _toc_files()
@@ -190,6 +192,24 @@ def test_unknown_language_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("KAIGAI_LANGUAGE", "fr")
     with pytest.raises(Exception, match="KAIGAI_LANGUAGE must be one of en, ja"):
         kaigai_i18n.edition_language()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js (needed by `make book` for the site's assets) "
+                    "is not installed")
+def test_search_page_splits_a_japanese_query_as_the_index_was_split(tmp_path: Path) -> None:
+    from sphinx.search.ja import DefaultSplitter
+
+    # every page's Japanese text, as Sphinx indexed it, and queries a reader would type
+    texts = [m.string for page in PAGES if kaigai_i18n.catalog_path(page).exists()
+             for m in _messages(page) if m.string and not m.fuzzy][:400]
+    texts += ["傾向スコア", "差の差分析", "全要素生産性", "外資系企業", "海外生産比率", "周辺地域"]
+    script = tmp_path / "split.js"
+    script.write_text(kaigai_i18n.japanese_splitter_js() + f"\nconst texts = {json.dumps(texts)};\n"
+                      "console.log(JSON.stringify(texts.map((text) => splitQuery(text))));\n", encoding="utf-8")
+    result = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    python = [[word for word in DefaultSplitter({}).split(text) if len(word) > 1] for text in texts]
+    assert json.loads(result.stdout) == python
 
 
 # --------------------------------------------------------------------------------------------------

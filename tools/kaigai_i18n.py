@@ -13,6 +13,10 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
   Japanese edition, and the status page (directive ``kaigai-translation-coverage``) shows the coverage of
   every page; ``tests/test_i18n.py`` fails on any page listed as complete in ``locales/ja/complete.txt``
   that is no longer complete.
+* **Japanese search.** Sphinx indexes the Japanese edition with its own TinySegmenter (``sphinx.search.ja``,
+  nothing downloaded), but its search page splits a query only at spaces and punctuation, so 傾向スコア would be
+  one word the index does not have. ``japanese_splitter_js`` gives the search page the same segmenter, written
+  out from the model tables of Sphinx's Python one, so a query is split as the pages were.
 * Every page links to its twin in the other language (a header button and ``<link rel="alternate">``).
 * **Glue in translated paragraphs.** Sphinx parses a translated paragraph as a new, separate document,
   which has none of the notebook's glued outputs, so every ``{glue:text}`` in it would fail ("No key ... found
@@ -207,6 +211,10 @@ def _config_inited(app: Sphinx, config: Config) -> None:
     cache = os.environ.get("KAIGAI_EXECUTION_CACHE", "").strip()
     if cache:  # the Japanese edition reads the English build's executed outputs
         config.nb_execution_cache_path = str(Path(cache).resolve())
+    if language == "ja":
+        from sphinx.search.ja import SearchJapanese
+
+        SearchJapanese.js_splitter_code = japanese_splitter_js()
     if language != config.language:
         config.language = language
         # Sphinx loaded its own interface messages (search, "Contents" …), and the extensions theirs ("Exercise",
@@ -220,6 +228,60 @@ def _config_inited(app: Sphinx, config: Config) -> None:
             if module is not None:
                 folder = Path(module.__file__).parent / "translations" / "locales"
                 locale.init([str(folder)], language, module.MESSAGE_CATALOG_NAME)
+
+
+def japanese_splitter_js() -> str:
+    """``splitQuery`` for the search page: Sphinx's Japanese TinySegmenter (``sphinx.search.ja.DefaultSplitter``),
+    its model tables copied from the Python class, so the query is split exactly as the index was."""
+    from sphinx.search.ja import DefaultSplitter
+
+    tables = {name.removesuffix("__"): value for name, value in vars(DefaultSplitter).items()
+              if name.endswith("__") and not name.startswith("_") and isinstance(value, dict | int)}
+    patterns = [[pattern.pattern, value] for pattern, value in DefaultSplitter.patterns_.items()]
+    model = json.dumps({"tables": tables, "patterns": patterns}, ensure_ascii=False, sort_keys=True)
+    return JAPANESE_SPLITTER_JS.replace("MODEL", model)
+
+
+# the loop of sphinx.search.ja.DefaultSplitter.split, line by line (its UQ1 term for p3 included)
+JAPANESE_SPLITTER_JS = """var splitQuery = (function () {
+  const model = MODEL;
+  const t = model.tables;
+  const patterns = model.patterns.map(([source, type]) => [new RegExp("^" + source, "u"), type]);
+  const ctype = (ch) => { for (const [re, type] of patterns) if (re.test(ch)) return type; return "O"; };
+  const ts = (table, key) => (table[key] || 0);
+  function segment(input) {
+    if (!input) return [];
+    const chars = Array.from(input);
+    const seg = ["B3", "B2", "B1", ...chars, "E1", "E2", "E3"];
+    const ct = ["O", "O", "O", ...chars.map(ctype), "O", "O", "O"];
+    const result = [];
+    let word = seg[3], p1 = "U", p2 = "U", p3 = "U";
+    for (let i = 4; i < seg.length - 3; i++) {
+      const [w1, w2, w3, w4, w5, w6] = seg.slice(i - 3, i + 3);
+      const [c1, c2, c3, c4, c5, c6] = ct.slice(i - 3, i + 3);
+      let score = t.BIAS;
+      score += ts(t.UP1, p1) + ts(t.UP2, p2) + ts(t.UP3, p3) + ts(t.BP1, p1 + p2) + ts(t.BP2, p2 + p3);
+      score += ts(t.UW1, w1) + ts(t.UW2, w2) + ts(t.UW3, w3) + ts(t.UW4, w4) + ts(t.UW5, w5) + ts(t.UW6, w6);
+      score += ts(t.BW1, w2 + w3) + ts(t.BW2, w3 + w4) + ts(t.BW3, w4 + w5);
+      score += ts(t.TW1, w1 + w2 + w3) + ts(t.TW2, w2 + w3 + w4) + ts(t.TW3, w3 + w4 + w5) + ts(t.TW4, w4 + w5 + w6);
+      score += ts(t.UC1, c1) + ts(t.UC2, c2) + ts(t.UC3, c3) + ts(t.UC4, c4) + ts(t.UC5, c5) + ts(t.UC6, c6);
+      score += ts(t.BC1, c2 + c3) + ts(t.BC2, c3 + c4) + ts(t.BC3, c4 + c5);
+      score += ts(t.TC1, c1 + c2 + c3) + ts(t.TC2, c2 + c3 + c4) + ts(t.TC3, c3 + c4 + c5) + ts(t.TC4, c4 + c5 + c6);
+      score += ts(t.UQ1, p1 + c1) + ts(t.UQ2, p2 + c2) + ts(t.UQ1, p3 + c3);
+      score += ts(t.BQ1, p2 + c2 + c3) + ts(t.BQ2, p2 + c3 + c4) + ts(t.BQ3, p3 + c2 + c3) + ts(t.BQ4, p3 + c3 + c4);
+      score += ts(t.TQ1, p2 + c1 + c2 + c3) + ts(t.TQ2, p2 + c2 + c3 + c4);
+      score += ts(t.TQ3, p3 + c1 + c2 + c3) + ts(t.TQ4, p3 + c2 + c3 + c4);
+      let p = "O";
+      if (score > 0) { result.push(word.trim()); word = ""; p = "B"; }
+      p1 = p2; p2 = p3; p3 = p;
+      word += seg[i];
+    }
+    result.push(word.trim());
+    return result;
+  }
+  // the index keeps words of two characters or more (SearchJapanese.word_filter)
+  return (query) => segment(query).filter((word) => Array.from(word).length > 1);
+})();"""
 
 
 def _builder_inited(app: Sphinx) -> None:
