@@ -261,6 +261,19 @@ def test_translated_page_keeps_numbers_exercises_and_figures(built_site: Path, p
 
 
 @pytest.mark.book
+def test_japanese_course_edition_has_exercises_and_no_solution(built_site: Path, course_site: Path) -> None:
+    assert json.loads((course_site / JA / "kaigai-build.json").read_text())["solutions"] == "hidden"
+    for page in PAGES:
+        public, course = _soup(built_site / JA / f"{page}.html"), _soup(course_site / JA / f"{page}.html")
+        assert not course.select("div.solution"), page
+        assert len(course.select("div.exercise")) == len(public.select("div.exercise")), page
+        for solution in public.select("div.solution section p"):  # the translated solutions too
+            text = " ".join(solution.get_text().split())
+            if len(text) > 60:
+                assert text not in " ".join(course.get_text().split()), f"{page}: {text[:60]}"
+
+
+@pytest.mark.book
 def test_complete_pages_are_in_japanese(built_site: Path) -> None:
     for page in kaigai_i18n.complete_pages():
         article = _soup(built_site / JA / f"{page}.html").select_one("article")
