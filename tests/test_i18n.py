@@ -113,7 +113,7 @@ def test_translation_coverage() -> None:
 # may be translated), inline maths and inline code
 _ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<body>[^`]*)`")
 _MATH = re.compile(r"(?<![\\$])\$[^$]+\$")
-_CODE = re.compile(r"(?<!`)(`+)(?!\{)([^`]+?)\1(?!`)")
+_CODE = re.compile(r"(?<!`)(`+)([^`]+?)\1(?!`)")
 
 
 def markup(text: str) -> Counter:
