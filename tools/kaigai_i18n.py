@@ -215,6 +215,12 @@ def _config_inited(app: Sphinx, config: Config) -> None:
         from sphinx.search.ja import SearchJapanese
 
         SearchJapanese.js_splitter_code = japanese_splitter_js()
+    if language != SOURCE_LANGUAGE:
+        # the book's title (the root page's title in _config.yml) heads every page: take the root page's translation
+        import yaml
+
+        root = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"]
+        config.html_title = _translations(root, language).get(config.html_title) or config.html_title
     if language != config.language:
         config.language = language
         # Sphinx loaded its own interface messages (search, "Contents" …), and the extensions theirs ("Exercise",
