@@ -27,9 +27,7 @@ CLAIM_CHECK = re.compile(r"^:tags: \[remove-cell\]\n(?:.*\n)*?.*\bassert\b", re.
 
 # Solutions written before claim checks existed; convert them (add a remove-cell with asserts), then drop them here.
 NOT_YET_CHECKED = {
-    "did-log-scale", "mt-caliper-widget", "mt-replacement-numeric", "mt-fdi", "mt-no-firm-effect",
-    "prod-lp-machinery", "prod-omitted-variable", "prod-no-response", "prod-fdi-head-start",
-    "sp-radius-widget", "sp-di-numeric", "sp-nearest", "sp-real-columns",
+    "did-log-scale", "sp-radius-widget", "sp-di-numeric", "sp-nearest", "sp-real-columns",
 }
 # Conventions of the field and design constants quoted in prose: 95 % coverage, the |SMD| line, the default
 # caliper (0.2 SD of the logit score, Austin 2011), the
