@@ -26,9 +26,7 @@ CODE_CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)\n```", re.S)
 CLAIM_CHECK = re.compile(r"^:tags: \[remove-cell\]\n(?:.*\n)*?.*\bassert\b", re.M)
 
 # Solutions written before claim checks existed; convert them (add a remove-cell with asserts), then drop them here.
-NOT_YET_CHECKED = {
-    "did-log-scale", "sp-radius-widget", "sp-di-numeric", "sp-nearest", "sp-real-columns",
-}
+NOT_YET_CHECKED: set[str] = set()
 # Conventions of the field and design constants quoted in prose: 95 % coverage, the |SMD| line, the default
 # caliper (0.2 SD of the logit score, Austin 2011), the
 # foreign-ownership threshold (33.3 %), the log-point conversion example, the Python version.
