@@ -339,6 +339,27 @@ def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None)
     return columns
 
 
+def _small_sample(part: pd.DataFrame, clusters: list[str], fixed: Sequence[str]) -> dict[str, Any]:
+    """pyfixest's small-sample correction: no (N − 1)/(N − k) for fixed effects constant within every pair.
+
+    When the pair is a cluster and every fixed effect takes one value per
+    pair (the white paper's start year, industry and size class: the match is
+    exact on them), a pair's score is half its starter-minus-control
+    difference whatever the fixed effects are, so CRV1 by pair is the paired
+    difference's variance s²_d / n_pairs times G/(G − 1). pyfixest's default
+    (``k_fixef="nonnested"``) counts those fixed effects in k all the same —
+    they are not nested in the pairs, the pairs are nested in them — which
+    inflates the variance by (N − 1)/(N − k): by half or more in a small cell
+    with many start years (``benchmarks/did_coverage.py``, export 50–99). Any
+    other case keeps pyfixest's default.
+    """
+    import pyfixest as pf
+
+    constant = "pair" in clusters and all(part.groupby("pair", observed=True)[name].nunique().max() <= 1
+                                          for name in fixed)
+    return pf.ssc(k_fixef="none") if constant else pf.ssc()
+
+
 def matched_did(changes: EventChanges, *, group: str | None = None, controls: Sequence[str] = ("cohort",),
                 cluster: str | Sequence[str] | None = None, pair_effects: bool = False, scale: str = "percent",
                 outcomes: Sequence[str] | None = None, horizons: Sequence[int] | None = None) -> DidResult:
@@ -402,7 +423,7 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message=".*inplace keyword.*")
             warnings.filterwarnings("ignore", message=".*singleton fixed effect.*")
-            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)})
+            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)}, ssc=_small_sample(part, clusters, fixed))
         tidy = fit.tidy().loc["treated"]
         rows.append([key[0], label, key[1], tidy["Estimate"], tidy["Std. Error"], tidy["Pr(>|t|)"],
                      tidy["2.5%"], tidy["97.5%"], n_treated, n_control])
