@@ -12,8 +12,8 @@ Two steps, each usable on any firm panel:
 2. :func:`matched_did` — for every outcome × horizon × group, a regression
    of the change on the starter dummy with year, industry (and, for
    exports, size-class) fixed effects, standard errors clustered by firm
-   (a firm can be a control in several cohorts), optionally with pair fixed
-   effects (pyfixest). The result is one tidy table.
+   and pair (a firm can be a control in several cohorts; a pair shares its
+   cell), optionally with pair fixed effects (pyfixest). The result is one tidy table.
 
 :func:`white_paper_did` runs the white paper's whole design for one analysis
 ("export" or "fdi") from a :class:`~kaigai_lib.synthetic.World` or a firm
@@ -369,7 +369,7 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     ``controls`` absorbed as fixed effects (the white paper controls for
     year, industry and — for exports — size class; pass e.g.
     ``["cohort", "industry", "size"]``), standard errors clustered by
-    ``cluster`` (default: the firm id), estimated with pyfixest. ``τ`` is the
+    ``cluster`` (default below), estimated with pyfixest. ``τ`` is the
     DiD estimate of the ATT at that horizon (negative horizons: placebo).
     ``cluster``: "firm" (the id column), "pair", "firm+pair" (two-way,
     CRV1, as pyfixest's ``vcov={"CRV1": "firm_id+pair"}``) or one or two
@@ -377,7 +377,10 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     and its control share their cohort's shocks, and a firm that is a
     control in several cohorts appears in several pairs, so neither
     one-way clustering covers both (the DiD chapter shows the difference) —
-    and firm for an unmatched one.
+    and firm for an unmatched one. With the pair among the clusters and
+    fixed effects that are constant within pairs, the small-sample
+    correction is G/(G − 1) alone (:func:`_small_sample`): CRV1 by pair is
+    then exactly the paired t-test.
     ``scale``: "percent" (the white paper's percent change from ``t − 1``),
     "log" (log points) or "level" (the log level at ``t + h``: no
     difference, i.e. matching alone). ``n_treated``/``n_control`` count the
