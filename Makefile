@@ -18,7 +18,7 @@ SOLUTIONS ?= show
 # KAIGAI_REPOSITORY=owner/name (GitHub) in the environment turns on the Colab buttons and lets the
 # downloadable notebooks install kaigai_lib from that repository; unset, the book builds without them.
 
-.PHONY: book test lint lock clean snapshot benchmark serve lab
+.PHONY: book book-en book-ja gettext update-po test lint lock clean snapshot benchmark serve lab
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found " + sys.version.split()[0] + "): set PYTHON=python3.11")'
@@ -35,9 +35,32 @@ $(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
 
 ## book: build the static site into _build/html, executing every chapter; any warning or error fails.
 ##       `make book SOLUTIONS=hide` builds the course edition without solutions.
-book: $(STAMP) $(WEB_STAMP)
+##       Both editions: English in _build/html/, Japanese (日本語版, catalogs in locales/ja/) in
+##       _build/html/ja/, which re-uses the English build's execution cache (no chapter runs twice).
+book: book-en book-ja
+
+HIDE := KAIGAI_HIDE_SOLUTIONS=$(if $(filter hide,$(SOLUTIONS)),1,0)
+
+book-en: $(STAMP) $(WEB_STAMP)
 	@case "$(SOLUTIONS)" in show|hide) ;; *) echo "SOLUTIONS must be show or hide (got '$(SOLUTIONS)')"; exit 1;; esac
-	KAIGAI_HIDE_SOLUTIONS=$(if $(filter hide,$(SOLUTIONS)),1,0) $(BIN)/jupyter-book build . -n -W --keep-going
+	$(HIDE) $(BIN)/jupyter-book build . -n -W --keep-going
+
+# the Japanese edition is built beside (its own doctrees in _build/ja/) and copied into the English site
+book-ja: book-en
+	$(HIDE) KAIGAI_LANGUAGE=ja KAIGAI_EXECUTION_CACHE=_build/.jupyter_cache \
+	  $(BIN)/jupyter-book build . -n -W --keep-going --path-output _build/ja
+	rm -rf _build/html/ja && cp -a _build/ja/_build/html _build/html/ja
+
+## gettext: extract every page's messages into _build/i18n/_build/gettext/*.pot, with the glued words read
+##          from the English build's execution cache (run after `make book`: it then runs no chapter)
+gettext: $(STAMP)
+	KAIGAI_EXECUTION_CACHE=_build/.jupyter_cache \
+	  $(BIN)/jupyter-book build . --builder custom --custom-builder gettext --path-output _build/i18n
+
+## update-po: merge the extracted messages into locales/ja/LC_MESSAGES/*.po (sphinx-intl): new messages
+##            arrive untranslated, changed ones fuzzy; translate them, then `make book`
+update-po: gettext
+	$(BIN)/sphinx-intl update --pot-dir _build/i18n/_build/gettext --locale-dir locales --language ja --line-width 100
 
 ## test: the whole test suite, including builds of the book and browser tests of the site
 test: $(STAMP) $(WEB_STAMP)

@@ -5,6 +5,9 @@
     kaigai exercises make --exercise FILE --roster roster.csv --out DIR [--key KEY] [--force]
     kaigai exercises grade --key KEY --answers ANSWERS [--out GRADES]
     kaigai exercises page FILE --out page.html [--course] [--seed N]   one self-contained offline HTML page
+    kaigai course make ASSIGNMENT --roster R --out HANDOUTS --key KEYDIR [--engine/--workers/--scheduler]
+    kaigai course add --key KEYDIR --roster R --out HANDOUTS_LATE
+    kaigai course grade --key KEYDIR --answers A --out GRADES
     kaigai generate --preset national --seed 0 --out DIR   a synthetic world in the input schema
     kaigai replicate --firms F --establishments F --foreign-demand F [--config TOML] --out DIR
     kaigai check-disclosure DIR [--config TOML]   re-check a results folder; 0 passes, 1 problems, 2 cannot check
@@ -41,7 +44,7 @@ def _exercises_list(args: argparse.Namespace) -> int:
 
 
 def _exercises_check(args: argparse.Namespace) -> int:
-    from kaigai_lib.exercises import load_exercise
+    from kaigai_lib.exercises import load_exercise, quality_report
 
     for file in args.files:
         spec = load_exercise(file)
@@ -56,6 +59,9 @@ def _exercises_check(args: argparse.Namespace) -> int:
         print(f"  quantity:  {spec.quantity.describe()}")
         truth = spec.truth(spec.generate())
         print(f"  truth in the default world: {truth:.4f} {spec.unit} (correct within ± {spec.tolerance:g})")
+        if args.sample:
+            report = quality_report(spec, sample=args.sample, estimate=not args.no_estimator)
+            print(report.summary())
     return 0
 
 
@@ -66,17 +72,19 @@ def _exercises_make(args: argparse.Namespace) -> int:
     trainees = read_roster(args.roster)
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out / "answer_key.csv"
-    existing = [p for p in [key_path, *(out / t for t in trainees)] if p.exists()]
-    if existing and not args.force:
-        raise UserError(f"{existing[0]} already exists: choose another --out, or add --force to overwrite.")
     started = time.perf_counter()
+    done = 0
 
     def progress(trainee: str) -> None:  # only on a terminal: logs and notebooks stay clean
-        done = trainees.index(trainee) + 1
-        print(f"\r  {done}/{len(trainees)} data sets", end="\n" if done == len(trainees) else "",
+        nonlocal done
+        done += 1
+        elapsed = time.perf_counter() - started
+        estimate = f", about {elapsed / done * (len(trainees) - done):.0f} s left" if done < len(trainees) else ""
+        print(f"\r  {done}/{len(trainees)} data sets{estimate}   ", end="\n" if done == len(trainees) else "",
               file=sys.stderr, flush=True)
 
-    key = make_datasets(spec, trainees, out, key_path=key_path, progress=progress if sys.stderr.isatty() else None)
+    key = make_datasets(spec, trainees, out, key_path=key_path, progress=progress if sys.stderr.isatty() else None,
+                        force=args.force)
     seconds = time.perf_counter() - started
     print(f"Exercise {spec.id}: {spec.quantity.describe()}")
     print(f"Wrote {len(key)} personal data sets (preset {spec.preset}, one seed per trainee) into {out}/ "
@@ -93,12 +101,15 @@ def _exercises_make(args: argparse.Namespace) -> int:
 
 def _exercises_grade(args: argparse.Namespace) -> int:
     from kaigai_lib.exercises import grade, grade_summary, read_key
+    from kaigai_lib.outputs import write_file_atomically
 
     key = read_key(args.key)
     grades = grade(key, args.answers)
     answers = Path(args.answers)
     out = Path(args.out) if args.out else answers.with_name(f"{answers.stem}_graded.csv")
-    grades.to_csv(out, index=False, float_format="%.10g", lineterminator="\n")
+    # never the answers or the key: both are inputs, and refused as --out
+    write_file_atomically(out, lambda tmp: grades.to_csv(tmp, index=False, lineterminator="\n"),
+                          inputs=[args.key, args.answers], force=args.force)
     print(grade_summary(grades))
     print(f"Grades: {out}")
     return 0
@@ -114,6 +125,60 @@ def _exercises_page(args: argparse.Namespace) -> int:
     edition = "course edition (no truth in the file; answers are submitted)" if args.course else "public edition"
     print(f"Wrote {out} ({out.stat().st_size / 1024:.0f} KB, {edition}): open it in any browser, no internet needed.")
     return 0
+def _course_progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _course_made(made: object, what: str) -> None:
+    print(f"{what} {made.trainees} trainee(s) in {made.seconds:.1f} s: hand-outs in {made.handouts}/ (a folder and "
+          f"a zip per trainee), key in {made.key}/ — keep the key away from trainees.")
+    if made.same_for_everyone:
+        print(f"Note: the answer to {', '.join(made.same_for_everyone)} is the same for every trainee "
+              "(the READMEs say so).")
+
+
+def _course_make(args: argparse.Namespace) -> int:
+    from kaigai_lib.course import make_course
+
+    made = make_course(args.assignment, args.roster, args.out, args.key, engine=_engine(args),
+                       workers=args.workers, scheduler=args.scheduler, force=args.force,
+                       progress=_course_progress())
+    _course_made(made, "Made hand-outs for")
+    return 0
+
+
+def _course_add(args: argparse.Namespace) -> int:
+    from kaigai_lib.course import add_trainees
+
+    made = add_trainees(args.key, args.roster, args.out, engine=_engine(args), workers=args.workers,
+                        scheduler=args.scheduler, progress=_course_progress())
+    _course_made(made, "Added")
+    return 0
+
+
+def _course_grade(args: argparse.Namespace) -> int:
+    from kaigai_lib.course import grade_course
+
+    result = grade_course(args.key, args.answers, args.out, force=args.force)
+    book, detail = result["gradebook"], result["detail"]
+    total = next(c for c in book.columns if c.startswith("total"))
+    print(f"Graded {int((detail['status'] == 'graded').sum())} answer(s) of {len(book)} trainee(s): mean "
+          f"{book[total].mean():.2f} {total.removeprefix('total ')}; {int(book['late'].sum())} late.")
+    attention = detail.loc[~detail["status"].isin(["graded"])]
+    for message in attention["feedback"]:
+        print(f"  ! {message}")
+    if len(result["copy_check"]):
+        print(f"  ! {len(result['copy_check'])} answer(s) are closer to a classmate's truth than to their own: "
+              "see copy_check.csv")
+    print(f"Gradebook (one row per trainee, for Moodle/Canvas): {result['folder']}/gradebook.csv; feedback/, "
+          "detail.csv, statistics.csv, answers_vs_truth.png beside it.")
+    return 0
+
+
+def _engine(args: argparse.Namespace) -> str:
+    return "dask" if args.scheduler or args.engine == "dask" else args.engine
+
+
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -209,8 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = actions.add_parser("list", help="list the example exercises shipped with kaigai_lib")
     p.set_defaults(func=_exercises_list)
 
-    p = actions.add_parser("check", help="validate exercise files and show the truth in the default world")
+    p = actions.add_parser("check", help="validate exercise files; truth, estimator spread, tolerance, warnings")
     p.add_argument("files", nargs="+", metavar="FILE", help="exercise file (.yml/.yaml/.toml) or shipped name")
+    p.add_argument("--sample", type=int, default=5, metavar="N",
+                   help="trainee worlds to draw for the quality report (0: skip it; default 5)")
+    p.add_argument("--no-estimator", action="store_true", help="skip running the estimator on each world")
     p.set_defaults(func=_exercises_check)
 
     p = actions.add_parser("make", help="write each trainee's own data set and the answer key")
@@ -225,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, metavar="CSV", help="answer key written by `make`")
     p.add_argument("--answers", required=True, metavar="CSV", help="CSV with trainee_id, answer [, exercise_id]")
     p.add_argument("--out", metavar="CSV", help="graded CSV (default ANSWERS_graded.csv next to the answers)")
+    p.add_argument("--force", action="store_true", help="replace an existing graded CSV")
     p.set_defaults(func=_exercises_grade)
 
     p = actions.add_parser("page", help="write one self-contained offline HTML page with the exercise's widget")
@@ -235,6 +304,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="the world's seed (default: the file's)")
     p.add_argument("--force", action="store_true", help="replace an --out this command did not write")
     p.set_defaults(func=_exercises_page)
+    course = commands.add_parser("course", help="assignments: hand-outs, late trainees, gradebook",
+                                 description="Run a course (see book/instructors.md).")
+    actions = course.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def engine_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--engine", choices=["processes", "serial", "dask"], default="processes",
+                       help="how trainees are made: worker processes on this machine (default), one by one, or Dask")
+        p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: the CPU count)")
+        p.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a Dask scheduler (tcp://host:8786); --engine dask without it starts a local cluster")
+
+    p = actions.add_parser("make", help="hand-outs for a roster, and the answer key in a separate folder")
+    p.add_argument("assignment", metavar="ASSIGNMENT", help="assignment file (YAML)")
+    p.add_argument("--roster", required=True, metavar="CSV", help="trainee_id[,name][,email] (UTF-8 or cp932)")
+    p.add_argument("--out", required=True, metavar="HANDOUTS", help="new folder for the trainees' hand-outs")
+    p.add_argument("--key", required=True, metavar="KEYDIR", help="new folder for the key (not inside HANDOUTS)")
+    p.add_argument("--force", action="store_true", help="replace earlier results of this command")
+    engine_options(p)
+    p.set_defaults(func=_course_make)
+
+    p = actions.add_parser("add", help="hand-outs for late trainees (others unchanged); the key gains them")
+    p.add_argument("--key", required=True, metavar="KEYDIR", help="the key folder of `course make`")
+    p.add_argument("--roster", required=True, metavar="CSV", help="the roster with the late trainees added")
+    p.add_argument("--out", required=True, metavar="HANDOUTS", help="new folder for the late trainees' hand-outs")
+    engine_options(p)
+    p.set_defaults(func=_course_add)
+
+    p = actions.add_parser("grade", help="gradebook, feedback, statistics and copy check")
+    p.add_argument("--key", required=True, metavar="KEYDIR")
+    p.add_argument("--answers", required=True, metavar="CSV",
+                   help="trainee_id, question, answer [, submitted_at as 2026-12-01T17:00+09:00]")
+    p.add_argument("--out", required=True, metavar="DIR", help="new folder for the grades")
+    p.add_argument("--force", action="store_true", help="replace an earlier result of this command")
+    p.set_defaults(func=_course_grade)
 
     p = commands.add_parser("generate", help="write a synthetic world in the input schema (Parquet and CSV)")
     p.add_argument("--preset", default="book", choices=["tiny", "book", "national"])

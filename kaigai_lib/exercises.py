@@ -23,9 +23,17 @@ quantity to estimate, the tolerance, the unit and hints; see
 * :func:`exercise_widget` renders one — in a notebook or on the static site:
   sliders, answer box, Check and Hint buttons and feedback against the truth
   of the trainee's world (precomputed for every slider position).
+* :func:`quality_report` draws a sample of trainee worlds and reports the
+  truth, the library estimator's mean and SD, a suggested tolerance and the
+  slips that would pass (``kaigai exercises check``).
 * :func:`make_datasets` writes each trainee's own data set and the answer
-  key; :func:`grade` grades a class's answers (``kaigai exercises make`` and
-  ``kaigai exercises grade`` on the command line).
+  key, all or nothing; :func:`grade` grades a class's answers (``kaigai
+  exercises make`` and ``kaigai exercises grade`` on the command line).
+  Assignments, courses and gradebooks build on these in :mod:`kaigai_lib.course`.
+* Input files (exercises, rosters, answers, keys) are read by
+  :func:`read_text` (UTF-8 or cp932), :func:`read_csv_rows` (every row must
+  fit the header; refused with line numbers) and :func:`parse_number`
+  (plain decimals only: no ``1_5``, full-width digits, decimal commas).
 """
 
 from __future__ import annotations
@@ -40,9 +48,10 @@ import html
 import io
 import json
 import math
+import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -313,12 +322,25 @@ QUANTITY_KINDS: dict[str, str] = {
                   "or percent",
     "naive_difference": "the naive difference, starters minus non-starters "
                         "(kaigai_lib.selection.decompose(...).naive)",
-    "selection_bias": "naive difference − ATT (kaigai_lib.selection.decompose(...).selection_bias)",
+    "selection_bias": "naive difference − ATT (kaigai_lib.selection.decompose(...).selection_bias); in a "
+                      "hand-out the README gives the true ATT, so it is answerable from the data",
+    "matched_count": "starters matched by the white paper's matching (kaigai_lib.samples.matching_sample("
+                     "...).match(caliper=…)) within caliper SDs of the logit score",
+    "max_smd": "the largest |standardised mean difference| of the covariates after that matching",
+    "lp_coefficient": "the true output elasticity of labour or capital (coefficient: labour | capital) in one "
+                      "industry (world.truth.production), which Levinsohn–Petrin estimates",
+    "spillover_coefficient": "the true spillover coefficient (coefficient: opr | di) within the world's "
+                             "spillover_radius_km (world.truth.spillover), which kaigai_lib.spatial.fit_spillover "
+                             "estimates",
 }
+# the kinds read off the world's truth about effects, with analysis/outcome/group; the others have own fields
+EFFECT_KINDS = ("true_effect", "sample_att", "naive_difference", "selection_bias")
+MATCHING_KINDS = ("matched_count", "max_smd")
 SURVEY_TABLES = ("firms", "establishments", "foreign_demand", "deflators")
 _TOP_KEYS = ("id", "title", "question", "world", "quantity", "tolerance", "unit", "hints", "tables")
 _WORLD_KEYS = ("preset", "seed", "params", "trainee_may_change", "vary_per_trainee")
-_QUANTITY_KEYS = ("kind", "analysis", "outcome", "group", "horizon", "scale", "measure", "start_year")
+_QUANTITY_KEYS = ("kind", "analysis", "outcome", "group", "horizon", "scale", "measure", "start_year", "caliper",
+                  "coefficient", "industry")
 _RANGE_KEYS = ("min", "max", "step")
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _EFFECT_TABLES = {"export_effects": EXPORT_GROUPS, "fdi_effects": FDI_GROUPS}
@@ -403,6 +425,11 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# PyYAML follows YAML 1.1, where a float needs a dot: ``tolerance: 1e-3`` would be the text "1e-3".
+# YAML 1.2 (and every instructor) reads it as a number; so does this loader.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
 
 
 @dataclass(frozen=True)
@@ -434,8 +461,19 @@ class Quantity:
     scale: str = "log"
     measure: str = "growth"
     start_year: int | None = None
+    caliper: float = 0.2
+    coefficient: str | None = None
+    industry: str | None = None
 
     def describe(self) -> str:
+        if self.kind in MATCHING_KINDS:
+            what = "matched starters" if self.kind == "matched_count" else "max |SMD| after matching"
+            return (f"{self.kind}: {what}, {self.analysis} starters, horizon {self.horizon}, caliper "
+                    f"{self.caliper:g} SD of the logit score")
+        if self.kind == "lp_coefficient":
+            return f"{self.kind}: elasticity of value added to {self.coefficient}, industry {self.industry}"
+        if self.kind == "spillover_coefficient":
+            return f"{self.kind}: {self.coefficient} coefficient of area exports within the spillover radius"
         who = f"{self.analysis} starters" + (f" ({self.group})" if self.group else "")
         scale = "log points" if self.scale == "log" else "percent"
         if self.kind in ("naive_difference", "selection_bias"):
@@ -445,8 +483,22 @@ class Quantity:
             return f"{self.kind}: {what}, {who} vs non-starters, {years}, {scale}"
         return f"{self.kind}: {self.outcome}, {who}, horizon {self.horizon}, {scale}"
 
+
     def compute(self, world: World) -> float:
-        """The true value of the quantity in ``world``."""
+        """The true value of the quantity in ``world`` (for matching kinds: what the public pipeline gives on
+        the trainee's own data, which is all a trainee can be asked to reproduce)."""
+        if self.kind in MATCHING_KINDS:
+            from kaigai_lib.samples import matching_sample
+
+            result = matching_sample(world.firms, self.analysis, horizon=self.horizon).match(caliper=self.caliper)
+            if self.kind == "matched_count":
+                return float(result.counts["matched_treated"])
+            return float(result.balance()["smd_after"].abs().max())
+        if self.kind == "lp_coefficient":
+            production = world.truth.production.set_index("industry")
+            return float(production.loc[self.industry, f"beta_{self.coefficient}"])
+        if self.kind == "spillover_coefficient":
+            return float(world.truth.spillover[f"{self.coefficient}_coefficient"])
         if self.kind == "true_effect":
             tau = (world.truth.effect(self.analysis, self.outcome, self.group, self.horizon)
                    if self.analysis != "support" else support_effect(world, self.outcome, self.group, self.horizon))
@@ -505,6 +557,14 @@ class ExerciseSpec:
     def generate(self, seed: int | None = None, changes: Mapping[str, Any] | None = None) -> World:
         """The world of this exercise (``seed`` defaults to the file's)."""
         return generate(preset=self.preset, seed=self.seed if seed is None else seed, **self.world_params(changes))
+
+    @property
+    def same_for_everyone(self) -> bool:
+        """True when every trainee's answer is the same: a truth read off the world's parameters (not its
+        data) with nothing drawn per trainee, or an LP coefficient (a constant of the generator)."""
+        kind = self.quantity.kind
+        return kind == "lp_coefficient" or (kind in ("true_effect", "spillover_coefficient")
+                                             and not self.vary_per_trainee)
 
     def truth(self, world: World) -> float:
         """The correct answer in ``world``."""
@@ -728,7 +788,9 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
         problem("unit", f"must be a text such as 'log points' or '%', got {unit!r}")
         unit = None
     if unit is None and quantity is not None:
-        unit = "log points" if quantity.scale == "log" else "%"
+        unit = {"matched_count": "firms", "spillover_coefficient": "million yen per point"}.get(
+            quantity.kind, "" if quantity.kind not in EFFECT_KINDS else "log points" if quantity.scale == "log"
+            else "%")
 
     if problems:
         raise ExerciseError(source, problems)
@@ -754,6 +816,9 @@ def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable
     if kind not in QUANTITY_KINDS:
         bad("kind", f"{'missing (required)' if kind is None else f'unknown kind {kind!r}'}"
                     f"{_suggest(kind, QUANTITY_KINDS) if kind else ''}. Kinds are {list(QUANTITY_KINDS)}.")
+        return None
+    if kind not in EFFECT_KINDS:
+        return _parse_other_quantity(kind, q, params, bad, lambda: ok)
     analysis = q.get("analysis")
     if analysis not in ("export", "fdi", "support"):
         bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export or fdi "
@@ -813,6 +878,155 @@ def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable
                     measure=measure, start_year=start_year)
 
 
+def read_text(path: str | Path, what: str) -> str:
+    """The text of an input file: UTF-8 (with or without BOM), UTF-16 with a BOM, or Shift-JIS/cp932.
+
+    Excel on Japanese Windows saves CSV as cp932; it is recognised and read. Anything else is refused
+    with the command that converts it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} not found{' (it is a folder)' if path.is_dir() else ''}.")
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932): save it as UTF-8 (Excel: 'CSV UTF-8'; "
+                     f"or run: iconv -f <its encoding> -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}).")
+
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
+
+
+def parse_number(raw: str) -> tuple[float | None, str]:
+    """A plain decimal number (``0.15``, ``-1.2e-3``) or ``(None, why not)``.
+
+    Deliberately stricter than ``float()``: ``1_5`` (Python reads 15), full-width digits ``０.１５``,
+    ``nan``/``inf``, a decimal comma and units are refused, so a typo is never graded as a number.
+    """
+    text = raw.strip()
+    if not text:
+        return None, "no answer given"
+    if _NUMBER.match(text):
+        value = float(text)
+        if math.isfinite(value) and abs(value) < 1e100:
+            return value, ""
+        return None, f"answer {raw!r} is not a usable number (too large)"
+    if any(ord(c) > 127 for c in text):
+        return None, f"answer {raw!r} has non-ASCII characters (full-width digits?); type ASCII digits, e.g. 0.15"
+    if "_" in text:
+        return None, f"answer {raw!r} has an underscore; write the digits only, e.g. 15 not 1_5"
+    if re.fullmatch(r"[+-]?\d+,\d+", text):
+        return None, f"answer {raw!r} uses a decimal comma; use a decimal point, e.g. 0.15"
+    return None, f"answer {raw!r} is not a number; write a plain number with a decimal point, e.g. 0.15"
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row of a checked CSV: its line number in the file and its cells by (stripped) column name."""
+
+    line: int
+    cells: dict[str, str]
+
+
+def read_csv_rows(path: str | Path, what: str, required: Iterable[str], optional: Iterable[str] = ()) -> list[CsvRow]:
+    """Rows of a CSV whose every row has as many fields as the header; otherwise a ValueError naming the lines.
+
+    An unquoted comma (``s02,0,05``) or a short row is never re-read as another row or guessed at: the whole
+    file is refused with the line numbers, so the instructor fixes it at the source. Blank lines are skipped.
+    """
+    path = Path(path)
+    text = read_text(path, what)
+    required, optional = list(required), list(optional)
+    try:
+        rows = list(_numbered_rows(text))
+    except csv.Error as error:
+        raise ValueError(f"{what} {path}: not a readable CSV ({error}); save it as CSV from your spreadsheet."
+                         ) from None
+    if not rows:
+        raise ValueError(f"{what} {path} is empty; its first row must be a header: {','.join(required)}")
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ValueError(f"{what} {path}: the header row (line {header_line}) lacks column(s) {missing} "
+                         f"(found {header}); it must read {','.join(required + [c for c in optional if c in header])}.")
+    repeated = sorted({h for h in header if header.count(h) > 1 and h})
+    if repeated:
+        raise ValueError(f"{what} {path}: column(s) {repeated} appear twice in the header; keep one.")
+    out, problems = [], []
+    for line, row in rows[1:]:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            hint = ("an unquoted comma inside a value? Use a decimal point, or quote the value"
+                    if len(row) > len(header) else "a missing value? Leave it empty but keep the commas")
+            problems.append(f"line {line}: {len(row)} fields but the header has {len(header)} "
+                            f"({', '.join(header)}) — {hint}")
+            continue
+        out.append(CsvRow(line, {h: cell.strip() for h, cell in zip(header, row, strict=True)}))
+    if problems:
+        shown = "\n  - ".join(problems[:10]) + (f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise ValueError(f"{what} {path}: {len(problems)} row(s) do not fit the header; nothing was read. Fix "
+                         f"them and run again:\n  - {shown}")
+    return out
+
+
+def _numbered_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """``(first line number, fields)`` of each CSV record (a quoted field may span lines)."""
+    lines = io.StringIO(text, newline="")
+    reader = csv.reader(lines)
+    line = 1
+    for row in reader:
+        yield line, row
+        line = reader.line_num + 1
+
+
+def _parse_other_quantity(kind: str, q: Mapping[str, Any], params: WorldParams,
+                          bad: Callable[[str, str], None], ok: Callable[[], bool]) -> Quantity | None:
+    """The kinds beyond effects: matching (count, balance), LP coefficient, spillover coefficient."""
+    from kaigai_lib.synthetic import INDUSTRIES
+
+    allowed = {"matched_count": ("analysis", "horizon", "caliper"), "max_smd": ("analysis", "horizon", "caliper"),
+               "lp_coefficient": ("coefficient", "industry"), "spillover_coefficient": ("coefficient",)}[kind]
+    for key in q:
+        if key != "kind" and key in _QUANTITY_KEYS and key not in allowed:
+            bad(key, f"not used by kind {kind} (its fields: {', '.join(allowed)})")
+    fields: dict[str, Any] = {"kind": kind, "analysis": "", "outcome": ""}
+    if kind in MATCHING_KINDS:
+        analysis = q.get("analysis")
+        if analysis not in ("export", "fdi"):
+            bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export or fdi")
+        horizon = q.get("horizon", 5)
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= MAX_HORIZON:
+            bad("horizon", f"must be a whole number of years 1–{MAX_HORIZON}, got {horizon!r}")
+        caliper = q.get("caliper", 0.2)
+        if not _is_number(caliper) or caliper <= 0:
+            bad("caliper", f"must be a number > 0 (SDs of the logit score), got {caliper!r}")
+        fields.update(analysis=analysis, horizon=horizon, caliper=float(caliper) if _is_number(caliper) else 0.2)
+    else:
+        choices = ("labour", "capital") if kind == "lp_coefficient" else ("opr", "di")
+        coefficient = q.get("coefficient")
+        if coefficient not in choices:
+            bad("coefficient", f"{'missing (required)' if coefficient is None else repr(coefficient)}: choose "
+                               f"{' or '.join(choices)}")
+        fields["coefficient"] = coefficient
+        if kind == "lp_coefficient":
+            industries = list(INDUSTRIES["industry"])
+            industry = q.get("industry")
+            if industry not in industries:
+                bad("industry", f"{'missing (required)' if industry is None else f'unknown industry {industry!r}'}"
+                                f"{_suggest(industry, industries) if industry else ''}. Industries are {industries}.")
+            fields["industry"] = industry
+    if not ok():
+        return None
+    return Quantity(**fields)
+
+
 def exercise_files() -> dict[str, Path]:
     """The example exercises shipped with kaigai_lib, by name (file name without suffix)."""
     return {p.stem: p for p in sorted(EXERCISE_DIR.iterdir()) if p.suffix in EXERCISE_SUFFIXES}
@@ -835,7 +1049,7 @@ def load_exercise(path_or_name: str | Path) -> ExerciseSpec:
     source = str(path)
     if path.suffix not in EXERCISE_SUFFIXES:
         raise ExerciseError(source, [("(file)", f"unknown file type {path.suffix!r}: use .yml, .yaml or .toml")])
-    text_ = path.read_text(encoding="utf-8")
+    text_ = read_text(path, "Exercise file")
     try:
         data = tomllib.loads(text_) if path.suffix == ".toml" else yaml.load(text_, Loader=_StrictLoader)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as error:
@@ -973,6 +1187,115 @@ def exercise_widget(spec_or_path: ExerciseSpec | str | Path, seed: int | None = 
 
 
 # --------------------------------------------------------------------------
+# Exercise quality: truth and estimator over a sample of trainee worlds
+# --------------------------------------------------------------------------
+
+def naive_for(spec: ExerciseSpec, world: World) -> float:
+    """The naive starter/non-starter growth difference for an effect question (the classic wrong answer), or NaN."""
+    q = spec.quantity
+    if q.kind not in ("true_effect", "sample_att") or q.horizon < 1:
+        return math.nan
+    try:
+        return decompose(world, q.analysis, q.outcome, q.group, q.horizon, measure="growth", scale=q.scale).naive
+    except (ValueError, KeyError):
+        return math.nan
+
+
+def estimate_for(spec: ExerciseSpec, world: World) -> float:
+    """What the library's public estimator gives on the trainee's data: the white paper's matched DiD for
+    effects; for data-determined kinds (naive difference, matching counts) the value itself; else NaN."""
+    q = spec.quantity
+    if q.kind in ("true_effect", "sample_att"):
+        from kaigai_lib.did import white_paper_did
+
+        result = white_paper_did(world, q.analysis, outcomes=[q.outcome], horizons=[q.horizon],
+                                 groups=[q.group] if q.group else None, scale=q.scale)
+        rows = result.table.query("outcome == @q.outcome and horizon == @q.horizon")
+        if q.group:
+            rows = rows.loc[rows["group"] == q.group]
+        return float(rows["estimate"].iloc[0]) if len(rows) == 1 else math.nan
+    if q.kind in ("naive_difference", *MATCHING_KINDS):
+        return spec.truth(world)
+    if q.kind == "lp_coefficient":
+        from kaigai_lib.tfp import levinsohn_petrin, log_columns
+
+        firms = world.firms.loc[world.firms["industry"] == q.industry]
+        data = log_columns(firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+        result = levinsohn_petrin(data, "log_value_added", "log_employees", "log_capital_stock",
+                                  "log_intermediate_inputs", id="firm_id", time="year", progress=False)
+        return float(result.coef[f"log_{'employees' if q.coefficient == 'labour' else 'capital_stock'}"])
+    if q.kind == "spillover_coefficient":
+        from kaigai_lib.spatial import DI, OPR, build_catchments, fit_spillover
+
+        result = fit_spillover(build_catchments(world.establishments, world.firms), world.foreign_demand)
+        return result.coef(OPR if q.coefficient == "opr" else DI)
+    return math.nan
+
+
+@dataclass
+class QualityReport:
+    """``table``: one row per sampled trainee world (truth, estimate, naive, would-pass flags)."""
+
+    spec: ExerciseSpec
+    table: pd.DataFrame
+    warnings: list[str]
+    suggested_tolerance: float
+
+    def summary(self) -> str:
+        t = self.table
+        lines = [f"  truth over {len(t)} trainee worlds: mean {t['truth'].mean():.4f}, SD {t['truth'].std():.4f} "
+                 f"{self.spec.unit}"]
+        if t["estimate"].notna().any():
+            error = t["estimate"] - t["truth"]
+            lines.append(f"  estimator: mean {t['estimate'].mean():.4f}, SD {t['estimate'].std():.4f}; error vs "
+                         f"truth mean {error.mean():+.4f}, SD {error.std():.4f}")
+        if math.isfinite(self.suggested_tolerance):
+            lines.append(f"  suggested tolerance: {self.suggested_tolerance:.3g} (file: {self.spec.tolerance:g})")
+        lines += [f"  WARNING: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def quality_report(spec: ExerciseSpec, sample: int = 5, estimate: bool = True) -> QualityReport:
+    """Draw ``sample`` trainee worlds as ``kaigai exercises make`` would and judge the exercise.
+
+    Suggested tolerance: 2 × the root mean square of the estimator's error against the truth (about a 95 %
+    band for an honest estimate). Warnings: a truth the same for everyone; the naive estimate, a unit slip
+    (×100 or ÷100) or a sign error that would pass in some worlds.
+    """
+    rows = []
+    for i in range(1, sample + 1):
+        tid = f"quality-sample-{i}"
+        world = spec.generate(trainee_seed(spec, tid), trainee_changes(spec, tid))
+        truth = spec.truth(world)
+        rows.append({"world": tid, "truth": truth, "estimate": estimate_for(spec, world) if estimate else math.nan,
+                     "naive": naive_for(spec, world)})
+    table = pd.DataFrame(rows)
+    tol = spec.tolerance
+
+    def passes(values: pd.Series) -> pd.Series:
+        return ((values - table["truth"]).abs() <= tol) & values.notna()
+
+    checks = {"the naive estimate": table["naive"], "a unit slip (×100)": 100 * table["truth"],
+              "a unit slip (÷100)": table["truth"] / 100, "a sign error": -table["truth"]}
+    warnings = []
+    if spec.same_for_everyone or (table["truth"].nunique() == 1 and sample > 1):
+        warnings.append("the truth is the same for every trainee: answers can be shared (vary a parameter per "
+                        "trainee, or accept it; the README says so)")
+    for what, values in checks.items():
+        n = int(passes(values).sum())
+        if what.startswith("a unit slip (÷") and (table["truth"].abs() <= tol).all():
+            n = 0  # a truth within the tolerance of 0 is already flagged by the sign check
+        if n:
+            table[f"passes: {what}"] = passes(values)
+            warnings.append(f"{what} would pass in {n} of {sample} worlds: tighten the tolerance or change "
+                            "the question")
+    error = table["estimate"] - table["truth"]
+    # an answer the data determine exactly (naive difference, matching) has no sampling error to cover
+    suggested = 2 * math.sqrt(float((error ** 2).mean())) if (error.abs() > 0).any() else math.nan
+    return QualityReport(spec, table, warnings, suggested)
+
+
+# --------------------------------------------------------------------------
 # Personal data sets and the answer key
 # --------------------------------------------------------------------------
 
@@ -999,42 +1322,57 @@ def trainee_changes(spec: ExerciseSpec, trainee_id: str) -> dict[str, float]:
     return out
 
 
-def read_roster(path: str | Path) -> list[str]:
-    """Trainee ids from a roster CSV with a ``trainee_id`` column (other columns are ignored)."""
+@dataclass(frozen=True)
+class Trainee:
+    """One roster row: the id names the trainee's folder; name and email go to the README and gradebook."""
+
+    id: str
+    name: str = ""
+    email: str = ""
+
+
+def read_roster_table(path: str | Path) -> list[Trainee]:
+    """Trainees from a roster CSV: a ``trainee_id`` column, optional ``name`` and ``email`` (UTF-8 or cp932).
+
+    Every problem is reported with its line number: an empty, unusable or repeated id, or a row with more
+    or fewer fields than the header (an unquoted comma in a name).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Roster file {path} not found.")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "trainee_id" not in [f.strip() for f in reader.fieldnames]:
-            raise ValueError(f"{path}: the roster needs a header row with a trainee_id column "
-                             f"(found {reader.fieldnames}).")
-        problems = []
-        ids: list[str] = []
-        first_row: dict[str, int] = {}
-        for line, row in enumerate(reader, start=2):
-            row = {(k or "").strip(): v for k, v in row.items()}
-            tid = (row.get("trainee_id") or "").strip()
-            if not tid:
-                problems.append(f"row {line}: empty trainee_id")
-            elif not _TRAINEE_PATTERN.match(tid):
-                problems.append(f"row {line}: trainee_id {tid!r} — use letters, digits, '-', '_' and '.' only "
-                                "(it names the trainee's folder)")
-            elif tid in first_row:
-                problems.append(f"row {line}: trainee_id {tid!r} repeats row {first_row[tid]}")
-            else:
-                first_row[tid] = line
-                ids.append(tid)
+    rows = read_csv_rows(path, "Roster file", ["trainee_id"], ["name", "email"])
+    problems: list[str] = []
+    trainees: list[Trainee] = []
+    first_row: dict[str, int] = {}
+    for row in rows:
+        line, tid = row.line, row.cells["trainee_id"]
+        if not tid:
+            problems.append(f"row {line}: empty trainee_id")
+        elif not _TRAINEE_PATTERN.match(tid):
+            problems.append(f"row {line}: trainee_id {tid!r} — use letters, digits, '-', '_' and '.' only "
+                            "(it names the trainee's folder)")
+        elif tid in first_row:
+            problems.append(f"row {line}: trainee_id {tid!r} repeats row {first_row[tid]}")
+        else:
+            first_row[tid] = line
+            email = row.cells.get("email", "")
+            if email and not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", email):
+                problems.append(f"row {line}: email {email!r} is not an address; fix it or leave it empty")
+            trainees.append(Trainee(tid, row.cells.get("name", ""), email))
     if problems:
         raise ValueError(f"{path}: {len(problems)} problem(s) in the roster:\n  - " + "\n  - ".join(problems))
-    if not ids:
+    if not trainees:
         raise ValueError(f"{path}: the roster lists no trainees.")
-    return ids
+    return trainees
+
+
+def read_roster(path: str | Path) -> list[str]:
+    """Trainee ids from a roster CSV with a ``trainee_id`` column (see :func:`read_roster_table`)."""
+    return [t.id for t in read_roster_table(path)]
 
 
 def _gzip_bytes(data: bytes) -> bytes:
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as handle:
+    # level 1: a third of level 6's time for ~15 % more bytes; making a class is dominated by this and CSV
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=1, mtime=0) as handle:
         handle.write(data)
     return buffer.getvalue()
 
@@ -1048,9 +1386,13 @@ def _trainee_readme(spec: ExerciseSpec, trainee_id: str, world: World) -> str:
              f"± {spec.tolerance:g}{' ' + spec.unit if spec.unit and spec.unit != '%' else spec.unit}.", ""]
     if spec.hints:
         lines += ["## Hints", "", *[f"- {h}" for h in spec.hints], ""]
+    given = given_for_handout(spec, world)
+    if given:
+        lines += ["## Given", "", given, ""]
     lines += ["## Your data", "",
               "Synthetic data: no row describes a real firm. Your data set is yours alone — other trainees' "
-              "data and answers differ. Money is in million yen.", ""]
+              "data differ" + ("; the answer to this question is the same for everyone." if spec.same_for_everyone
+                               else ", and so do their answers.") + " Money is in million yen.", ""]
     for table in spec.tables:
         frame = getattr(world, table)
         lines.append(f"- `{table}{'.csv.gz' if table in ('firms', 'establishments') else '.csv'}`: "
@@ -1066,8 +1408,24 @@ def _trainee_readme(spec: ExerciseSpec, trainee_id: str, world: World) -> str:
     return "\n".join(lines)
 
 
+def given_for_handout(spec: ExerciseSpec, world: World) -> str:
+    """What a hand-out must state for the question to be answerable from its data alone, or "".
+
+    Selection bias = naive difference − ATT: the naive difference comes from the data, the ATT cannot, so the
+    README states the true ATT of the trainee's world (it is not the answer, and differs from it by the
+    naive difference the trainee must compute).
+    """
+    q = spec.quantity
+    if q.kind != "selection_bias":
+        return ""
+    d = decompose(world, q.analysis, q.outcome, q.group, q.horizon, q.start_year, measure=q.measure, scale=q.scale)
+    return (f"In your world, the true average effect on these starters (ATT) is {d.att:.6f} {spec.unit}. "
+            "Compute the naive difference from your data and subtract the ATT.")
+
+
 def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Path,
-                  key_path: str | Path | None = None, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+                  key_path: str | Path | None = None, progress: Callable[[str], None] | None = None,
+                  force: bool = False) -> pd.DataFrame:
     """Write each trainee's own data set into ``out/<trainee_id>/`` and the answer key; return the key.
 
     Each trainee gets their own seed (:func:`trainee_seed`) and, for the
@@ -1075,43 +1433,78 @@ def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Pat
     tables (``spec.tables``) and a README are written for trainees; the
     seed, parameters and answer go to the key only (default
     ``out/answer_key.csv``).
+
+    All or nothing: the class is written into a staging folder that becomes ``out`` in one rename
+    (:class:`~kaigai_lib.outputs.OutputFolder`); Ctrl-C, SIGTERM or an error leaves neither a half class nor
+    a key. A key outside ``out`` is written after the class is in place, so there is never a key without data.
+    The truth is stored at full precision (``tolerance: 0`` then accepts exactly the truth).
     """
-    out = Path(out)
+    from kaigai_lib.outputs import OutputFolder, write_file_atomically
+
     trainee_ids = list(trainee_ids)
     seeds = {tid: trainee_seed(spec, tid) for tid in trainee_ids}
     if len(set(seeds.values())) != len(seeds):  # 32-bit hashes: a collision is unlikely, never silent
         raise ValueError("Two trainees got the same seed; rename one trainee id or change world.seed.")
-    out.mkdir(parents=True, exist_ok=True)
+    inputs = [spec.source] if Path(spec.source).exists() else []
+    folder_out = OutputFolder(out, command="exercises make", inputs=inputs, force=force)
+    key_inside = key_path is None or _is_inside(Path(key_path), folder_out.out)
     rows = []
-    for tid in trainee_ids:
-        changes = trainee_changes(spec, tid)
-        try:
-            world = spec.generate(seeds[tid], changes)
-            answer = spec.truth(world)
-        except ValueError as error:
-            raise ValueError(f"{spec.source}: the world of trainee {tid!r} (preset {spec.preset}, seed {seeds[tid]}, "
-                             f"params {spec.world_params(changes)}) could not be generated or has no answer: "
-                             f"{error}") from error
-        folder = out / tid
-        folder.mkdir(exist_ok=True)
-        for table in spec.tables:
-            data = snapshot.csv_bytes(getattr(world, table))
-            if table in ("firms", "establishments"):
-                (folder / f"{table}.csv.gz").write_bytes(_gzip_bytes(data))
-            else:
-                (folder / f"{table}.csv").write_bytes(data)
-        (folder / "README.md").write_text(_trainee_readme(spec, tid, world), encoding="utf-8")
-        rows.append({"exercise_id": spec.id, "trainee_id": tid, "seed": seeds[tid], "preset": spec.preset,
-                     "params": json.dumps(spec.world_params(changes), sort_keys=True, ensure_ascii=False),
-                     "quantity": spec.quantity.describe(), "answer": answer,
-                     "tolerance": spec.tolerance, "unit": spec.unit})
-        if progress:
-            progress(tid)
-    key = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
-    key_path = Path(key_path) if key_path is not None else out / "answer_key.csv"
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    key.to_csv(key_path, index=False, float_format="%.10g", lineterminator="\n")
+    with folder_out as staging:
+        for tid in trainee_ids:
+            changes = trainee_changes(spec, tid)
+            try:
+                world = spec.generate(seeds[tid], changes)
+                answer = spec.truth(world)
+            except ValueError as error:
+                raise ValueError(f"{spec.source}: the world of trainee {tid!r} (preset {spec.preset}, seed "
+                                 f"{seeds[tid]}, params {spec.world_params(changes)}) could not be generated or "
+                                 f"has no answer: {error}") from error
+            for name, data in trainee_files(spec, world).items():
+                target = staging.path / tid / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            (staging.path / tid / "README.md").write_text(_trainee_readme(spec, tid, world), encoding="utf-8")
+            rows.append({"exercise_id": spec.id, "trainee_id": tid, "seed": seeds[tid], "preset": spec.preset,
+                         "params": json.dumps(spec.world_params(changes), sort_keys=True, ensure_ascii=False),
+                         "quantity": spec.quantity.describe(), "answer": answer,
+                         "tolerance": spec.tolerance, "unit": spec.unit})
+            if progress:
+                progress(tid)
+        key = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
+        if key_inside:
+            relative = (Path(os.path.abspath(key_path)).relative_to(folder_out.out) if key_path is not None
+                        else Path("answer_key.csv"))
+            (staging.path / relative).parent.mkdir(parents=True, exist_ok=True)
+            write_key(key, staging.path / relative)
+        staging.commit()
+    if not key_inside:
+        write_file_atomically(key_path, lambda tmp: write_key(key, tmp), force=force, option="--key")
     return key
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(os.path.abspath(path)).relative_to(folder)
+    except ValueError:
+        return False
+    return True
+
+
+def trainee_files(spec: ExerciseSpec, world: World) -> dict[str, bytes]:
+    """The survey-like tables of a trainee's world as files (big tables gzipped); nothing from the truth."""
+    files = {}
+    for table in spec.tables:
+        data = snapshot.csv_bytes(getattr(world, table))
+        if table in ("firms", "establishments"):
+            files[f"{table}.csv.gz"] = _gzip_bytes(data)
+        else:
+            files[f"{table}.csv"] = data
+    return files
+
+
+def write_key(key: pd.DataFrame, path: str | Path) -> None:
+    """An answer key as CSV, truth at full precision (the shortest text that reads back as the same float)."""
+    key.to_csv(path, index=False, lineterminator="\n")
 
 
 # --------------------------------------------------------------------------
@@ -1125,9 +1518,11 @@ GRADE_COLUMNS = ("row", "exercise_id", "trainee_id", "answer", "truth", "toleran
 def read_key(path: str | Path) -> pd.DataFrame:
     """An answer key written by :func:`make_datasets` (several keys may be concatenated)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Answer key {path} not found.")
-    key = pd.read_csv(path, dtype={"trainee_id": str, "exercise_id": str})
+    text = read_text(path, "Answer key")
+    try:  # pandas ≥ 3 reads floats back exactly (round trip): tolerance: 0 accepts exactly the truth
+        key = pd.read_csv(io.StringIO(text), dtype={"trainee_id": str, "exercise_id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ValueError(f"{path}: not an answer key written by kaigai ({error}).") from None
     missing = [c for c in ("exercise_id", "trainee_id", "answer", "tolerance") if c not in key.columns]
     if missing:
         raise ValueError(f"{path}: not an answer key — column(s) {missing} missing (found {list(key.columns)}).")
@@ -1138,6 +1533,14 @@ def read_key(path: str | Path) -> pd.DataFrame:
     if duplicated.any():
         pairs = key.loc[duplicated, ["exercise_id", "trainee_id"]].drop_duplicates().values.tolist()
         raise ValueError(f"{path}: the key lists these (exercise, trainee) pairs more than once: {pairs[:5]}.")
+    for column in ("answer", "tolerance"):
+        values = pd.to_numeric(key[column], errors="coerce")
+        bad = key.index[values.isna() | ~np.isfinite(values.astype(float))]
+        if len(bad):
+            raise ValueError(f"{path}: column {column} must hold numbers; line(s) "
+                             f"{', '.join(str(i + 2) for i in bad[:10])} do not ({key.loc[bad[0], column]!r}). "
+                             "Re-make the key with `kaigai exercises make` rather than editing it.")
+        key[column] = values.astype(float)
     return key
 
 
@@ -1145,29 +1548,20 @@ def grade(key: pd.DataFrame, answers_path: str | Path) -> pd.DataFrame:
     """Grade a CSV of answers (columns ``trainee_id``, ``answer`` and, for several exercises, ``exercise_id``).
 
     Returns one row per answer row, in file order, then one per trainee of
-    the key without an answer. Malformed rows are kept with a ``verdict``
-    ("malformed", "unknown trainee", "unknown exercise", "duplicate") and a
-    message naming the row; only the first answer of a trainee is graded.
+    the key without an answer. A row that does not fit the header (an
+    unquoted comma, a short row) refuses the whole file with its line number
+    (:func:`read_csv_rows`). Rows kept with a ``verdict`` other than a grade:
+    "malformed" (no number, see :func:`parse_number`), "unknown trainee",
+    "unknown exercise", "duplicate"; only the first answer of a trainee is graded.
     """
     path = Path(answers_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Answers file {path} not found.")
     exercises = list(dict.fromkeys(key["exercise_id"]))
     entries = {(r.exercise_id, r.trainee_id): r for r in key.itertuples(index=False)}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        raise ValueError(f"{path}: the answers file is empty; it needs a header row: trainee_id,answer")
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c in ("trainee_id", "answer") if c not in header]
-    if missing:
-        raise ValueError(f"{path}: the header row lacks column(s) {missing} (found {header}); "
-                         "it must read trainee_id,answer (plus exercise_id when grading several exercises).")
-    has_exercise = "exercise_id" in header
+    rows = read_csv_rows(path, "Answers file", ["trainee_id", "answer"], ["exercise_id"])
+    has_exercise = bool(rows) and "exercise_id" in rows[0].cells
     if not has_exercise and len(exercises) > 1:
         raise ValueError(f"{path}: the key holds {len(exercises)} exercises ({exercises}); add an exercise_id "
                          "column to the answers so each answer can be matched.")
-    col = {name: header.index(name) for name in header}
 
     graded = []
     seen: dict[tuple[str, str], int] = {}
@@ -1178,22 +1572,10 @@ def grade(key: pd.DataFrame, answers_path: str | Path) -> pd.DataFrame:
                 "truth": getattr(entry, "answer", math.nan), "tolerance": getattr(entry, "tolerance", math.nan),
                 "unit": getattr(entry, "unit", ""), "correct": correct, "verdict": verdict, "message": message}
 
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue  # blank line
-        trainee_id = row[col["trainee_id"]].strip() if len(row) > col["trainee_id"] else ""
-        raw = row[col["answer"]].strip() if len(row) > col["answer"] else ""
-        exercise_id = (row[col["exercise_id"]].strip() if has_exercise and len(row) > col["exercise_id"]
-                       else exercises[0] if not has_exercise else "")
-        if len(row) != len(header):
-            entry = entries.get((exercise_id, trainee_id))
-            if entry is not None and (exercise_id, trainee_id) not in seen:
-                seen[(exercise_id, trainee_id)] = line  # the trainee did answer, in a broken row
-            graded.append(result(line, exercise_id, trainee_id, ",".join(row[col["answer"]:]), "malformed",
-                                 f"row {line} has {len(row)} fields but the header has {len(header)} "
-                                 f"({', '.join(header)}); a comma inside the answer? Use a decimal point.",
-                                 entry))
-            continue
+    for row in rows:
+        line = row.line
+        trainee_id, raw = row.cells["trainee_id"], row.cells["answer"]
+        exercise_id = row.cells["exercise_id"] if has_exercise else exercises[0]
         if not trainee_id:
             graded.append(result(line, exercise_id, trainee_id, raw, "malformed", f"row {line}: no trainee_id"))
             continue
@@ -1213,14 +1595,9 @@ def grade(key: pd.DataFrame, answers_path: str | Path) -> pd.DataFrame:
                                  f"{seen[(exercise_id, trainee_id)]}; only that first answer is graded", entry))
             continue
         seen[(exercise_id, trainee_id)] = line
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if not raw or not math.isfinite(value):
-            what = "no answer given" if not raw else f"answer {raw!r} is not a number"
-            graded.append(result(line, exercise_id, trainee_id, raw, "malformed",
-                                 f"row {line}: {what}; write a plain number with a decimal point, e.g. 0.15", entry))
+        value, why = parse_number(raw)
+        if value is None:
+            graded.append(result(line, exercise_id, trainee_id, raw, "malformed", f"row {line}: {why}", entry))
             continue
         feedback = NumericExercise(question="", answer=float(entry.answer), tolerance=float(entry.tolerance),
                                    unit=str(entry.unit)).check(value)

@@ -41,7 +41,15 @@ def build_book(out: Path, *, hide_solutions: bool, repository: str = "") -> Path
         [str(jupyter_book), "build", str(ROOT), "-n", "-W", "--keep-going", "--path-output", str(out)],
         capture_output=True, text=True, timeout=1800, env=env)
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-    return out / "_build" / "html"
+    html = out / "_build" / "html"
+    # the Japanese edition, as `make book-ja` builds it: into html/ja, from the English build's execution cache
+    env.update(KAIGAI_LANGUAGE="ja", KAIGAI_EXECUTION_CACHE=str(out / "_build" / ".jupyter_cache"))
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "-n", "-W", "--keep-going", "--path-output", str(out / "ja")],
+        capture_output=True, text=True, timeout=1800, env=env)
+    assert result.returncode == 0, f"Japanese build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    shutil.copytree(out / "ja" / "_build" / "html", html / "ja")
+    return html
 
 
 @pytest.fixture(scope="session")

@@ -392,21 +392,34 @@ def test_grading_a_class(handout: dict[str, Path], capsys) -> None:
     assert by_trainee.loc["s01", "message"].startswith("Correct")
 
 
-def test_grading_flags_unknown_trainees_duplicates_and_broken_rows(handout: dict[str, Path], tmp_path: Path) -> None:
+def test_grading_flags_unknown_trainees_duplicates_and_empty_answers(handout: dict[str, Path], tmp_path: Path) -> None:
     key = exercises.read_key(handout["key"])
     first = key.iloc[0]
     answers = tmp_path / "answers.csv"
-    answers.write_text(f"trainee_id,answer\n{first.trainee_id},{first.answer}\nnobody,0.1\n"
-                       f"{first.trainee_id},0.3\ns02,0,05\ns03,\n", encoding="utf-8")
+    answers.write_text(f"trainee_id,answer\n{first.trainee_id},{float(first.answer)!r}\nnobody,0.1\n"
+                       f"{first.trainee_id},0.3\ns03,\n", encoding="utf-8")
     grades = exercises.grade(key, answers)
     messages = dict(zip(grades["row"].astype("string"), grades["message"], strict=True))
     assert grades.loc[0, "correct"]
     assert "trainee 'nobody' is not in the answer key" in messages["3"]
     assert "already answered in row 2" in messages["4"]
-    assert "row 5 has 3 fields but the header has 2" in messages["5"]
-    assert "row 6: no answer given" in messages["6"]
-    assert grades["verdict"].tolist()[:5] == ["correct", "unknown trainee", "duplicate", "malformed", "malformed"]
-    assert (grades["verdict"] == "no answer").sum() == 30 - 3  # s01, s02, s03 answered (if badly)
+    assert "row 5: no answer given" in messages["5"]
+    assert grades["verdict"].tolist()[:4] == ["correct", "unknown trainee", "duplicate", "malformed"]
+    assert (grades["verdict"] == "no answer").sum() == 30 - 2  # s01 and s03 answered (if badly)
+
+
+def test_a_row_with_an_unquoted_comma_refuses_the_file_with_its_line(handout: dict[str, Path], tmp_path: Path,
+                                                                     capsys) -> None:
+    # issue 13: not re-read as another trainee, not marked malformed — the file is refused, nothing written
+    answers = tmp_path / "answers.csv"
+    answers.write_text("trainee_id,answer\ns01,0.1\ns02,0,05\ns03\n", encoding="utf-8")
+    out = tmp_path / "graded.csv"
+    assert main(["exercises", "grade", "--key", str(handout["key"]), "--answers", str(answers),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3: 3 fields but the header has 2" in err and "unquoted comma" in err
+    assert "line 4: 1 fields but the header has 2" in err
+    assert not out.exists()
 
 
 def test_bad_roster_and_answers_files_are_user_errors(handout: dict[str, Path], tmp_path: Path, capsys) -> None:

@@ -589,12 +589,6 @@ def _widget_states(site: Path) -> Iterator[tuple[str, dict]]:
             yield str(page.relative_to(site)), json.loads(script.string)["state"]
 
 
-# Known: the chapter's worked example (the naive difference of small exporters' sales growth in the book's
-# world, a result table) is the naive-export-sales exercise at its default setting. A course that grades
-# this exercise hands out per-trainee worlds (kaigai exercises make); the page's widget carries no answer.
-CHAPTER_WORKED_EXAMPLES = {"notebooks/selection_bias.html"}
-
-
 def exercise_truths(site: Path) -> dict[str, set[str]]:
     """The renderings (full, 6 significant digits, 6 decimals) of every graded widget's truth, by page."""
     truths: dict[str, set[str]] = {}
@@ -622,19 +616,13 @@ def test_course_edition_carries_no_exercise_truth(built_site: Path, course_site:
     assert sum(len(v) for v in truths.values()) >= 30, "the public build should carry the exercises' answer keys"
     every = sorted({t for v in truths.values() for t in v}, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(t) for t in every).encode())
-    leaks, worked_examples = [], []
+    leaks = []
     for path in course_site.rglob("*"):
         if path.is_file():
             found = {m.group().decode() for m in pattern.finditer(path.read_bytes())}
             where = str(path.relative_to(course_site))
-            if where in CHAPTER_WORKED_EXAMPLES and found:
-                # only a chapter's own result table may hold it, never a widget, a script or the search index
-                cells = {_normal(td.get_text()) for td in _soup(path).select("div.cell_output td")}
-                worked_examples += [f"{where}: {t}" for t in sorted(found) if t in cells]
-                found = {t for t in found if t not in cells}
             leaks += [f"{where}: {t}" for t in sorted(found)]
     assert not leaks, f"{len(leaks)} exercise truths in the course edition:\n" + "\n".join(leaks[:40])
-    assert len(worked_examples) <= 1, worked_examples
     states = list(_widget_states(course_site))
     assert states and all(not s["answer_keys"] for _, s in states if not s["setup"].get("keep_key_in_course"))
 

@@ -26,15 +26,7 @@ CODE_CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)\n```", re.S)
 CLAIM_CHECK = re.compile(r"^:tags: \[remove-cell\]\n(?:.*\n)*?.*\bassert\b", re.M)
 
 # Solutions written before claim checks existed; convert them (add a remove-cell with asserts), then drop them here.
-NOT_YET_CHECKED = {
-    "did-log-scale", "mt-caliper-widget", "mt-replacement-numeric", "mt-fdi", "mt-no-firm-effect",
-    "pq-expand-fall", "pq-explorer", "pq-multiple-answers", "pq-uncertain-split", "pq-residents-per-firm",
-    "prod-lp-machinery", "prod-omitted-variable", "prod-no-response", "prod-fdi-head-start",
-    "sb-naive-widget", "sb-bias-widget", "sb-percent", "sb-fdi-growth", "sb-random-starts",
-    "sp-radius-widget", "sp-di-numeric", "sp-nearest", "sp-real-columns",
-    "sw-share-exporting", "sw-true-effect", "sw-depreciation-years", "sw-foreign-wages", "sw-capital-stock",
-    "sw-explorer",
-}
+NOT_YET_CHECKED: set[str] = set()
 # Conventions of the field and design constants quoted in prose: 95 % coverage, the |SMD| line, the default
 # caliper (0.2 SD of the logit score, Austin 2011), the
 # foreign-ownership threshold (33.3 %), the log-point conversion example, the Python version.

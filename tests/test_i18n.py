@@ -1,0 +1,368 @@
+"""The Japanese edition (日本語版): catalogs in step with the English pages, translation coverage per page,
+markup kept in translations, and the built editions (language switch, glue values, exercises, search).
+
+Staleness guard. `test_catalogs_follow_the_english_pages` extracts the messages of the current English pages
+(the gettext builder, no chapter runs) and fails when a catalog lacks one: run `make update-po`, which turns
+changed messages fuzzy. `test_translation_coverage` reports every page's coverage
+(tests/artifacts/translation-coverage.json) and fails on a page listed in locales/ja/complete.txt that has an
+untranslated or fuzzy message. The translation is not complete yet: only the pages in that list are held to
+100 %; add a page there once it is translated.
+
+The built site is the session fixture `built_site` (tests/conftest.py), which holds both editions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from babel.messages.pofile import read_po
+from bs4 import BeautifulSoup
+from test_book import _toc_files
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import kaigai_i18n  # noqa: E402
+import test_site  # noqa: E402
+
+# test_site.py's server (the site holds both editions) and browser, for this module only: Playwright's sync
+# API allows one running instance, so this one is closed before test_site.py's session-wide one starts
+server = pytest.fixture(scope="module", name="server")(test_site.server.__wrapped__)
+browser_context = pytest.fixture(scope="module", name="browser_context")(test_site.browser_context.__wrapped__)
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+PAGES = _toc_files()
+JA = "ja"
+
+
+def _catalog(page: str):
+    with kaigai_i18n.catalog_path(page).open("rb") as handle:
+        return read_po(handle, abort_invalid=True)
+
+
+def _messages(page: str) -> list:
+    return [m for m in _catalog(page) if m.id]
+
+
+# --------------------------------------------------------------------------------------------------
+# Catalogs (no build of the book)
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The messages of the current English pages (`make gettext` into a temporary folder)."""
+    out = tmp_path_factory.mktemp("gettext")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAIGAI_")}
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "custom", "--custom-builder",
+                             "gettext", "--path-output", str(out)], capture_output=True, text=True, timeout=900,
+                            env=env)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return out / "_build" / "gettext"
+
+
+def test_catalogs_follow_the_english_pages(extracted: Path) -> None:
+    stale = []
+    for page in PAGES:
+        with (extracted / f"{page}.pot").open("rb") as handle:
+            wanted = {m.id for m in read_po(handle) if m.id}
+        path = kaigai_i18n.catalog_path(page)
+        if not path.exists():
+            stale.append(f"{page}: no catalog {path.relative_to(ROOT)}")
+            continue
+        missing = wanted - {m.id for m in _messages(page)}
+        stale += [f"{page}: {text[:90]!r}" for text in sorted(missing)]
+    assert not stale, (f"{len(stale)} English messages are not in the Japanese catalogs: run `make update-po` "
+                       "(changed messages become fuzzy), then translate them:\n" + "\n".join(stale[:40]))
+
+
+def test_translation_coverage() -> None:
+    """Per-page coverage, written to tests/artifacts/; pages declared complete must stay complete."""
+    rows = {page: kaigai_i18n.page_coverage(page) for page in PAGES}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = {page: {"messages": c.total, "translated": c.translated, "fuzzy": c.fuzzy,
+                     "untranslated": c.untranslated} for page, c in rows.items()}
+    report["all"] = {key: sum(r[key] for r in report.values()) for key in ("messages", "translated", "fuzzy",
+                                                                          "untranslated")}
+    (ARTIFACTS / "translation-coverage.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print("\n".join(f"{page:34} {r['translated']:4}/{r['messages']:4} fuzzy {r['fuzzy']:3}"
+                    for page, r in report.items()))
+    complete = kaigai_i18n.complete_pages()
+    assert complete, "locales/ja/complete.txt lists no page"
+    unknown = sorted(set(complete) - set(PAGES))
+    assert not unknown, f"locales/ja/complete.txt lists pages that are not in _toc.yml: {unknown}"
+    failures = []
+    for page in complete:
+        if not rows[page].complete:
+            left = [m.id[:80] for m in _messages(page) if m.fuzzy or not m.string] if rows[page].total else []
+            failures.append(f"{page}: {rows[page].translated}/{rows[page].total} translated, "
+                            f"{rows[page].fuzzy} fuzzy: {left[:5]}")
+    assert not failures, ("pages declared complete (locales/ja/complete.txt) have untranslated or fuzzy "
+                          "messages:\n" + "\n".join(failures))
+
+
+# MyST markup that must reach the Japanese page unchanged: roles (their target; a {term}'s or {doc}'s link text
+# may be translated), inline maths and inline code
+_ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<body>[^`]*)`")
+_MATH = re.compile(r"(?<![\\$])\$[^$]+\$")
+_CODE = re.compile(r"(?<!`)(`+)([^`]+?)\1(?!`)")
+
+
+def markup(text: str) -> Counter:
+    """The roles (name and target), inline maths and inline code of a message."""
+    found: Counter = Counter()
+    for match in _ROLE.finditer(text):
+        body = match["body"]
+        target = re.search(r"<([^<>]+)>\s*$", body)
+        found[f"{{{match['name']}}}`{target[1] if target else body}`"] += 1
+    without_roles = _ROLE.sub("", text)
+    found.update(f"math {m}" for m in _MATH.findall(without_roles))
+    found.update(f"code {m[1]}" for m in _CODE.findall(_MATH.sub("", without_roles)))
+    return found
+
+
+def test_markup_of_a_message_is_checked_as_a_reader_would_see_it() -> None:
+    english = "Gap {glue:text}`gap:.2f` in $\\beta_l$ with `naive_difference`; {term}`ATT <ATT (処置群)>`."
+    assert markup(english) == markup("差は{glue:text}`gap:.2f`（$\\beta_l$）、`naive_difference`、"
+                                     "{term}`処置群 <ATT (処置群)>`。")
+    assert markup(english) != markup("差は{glue:text}`gap:.3f`（$\\beta_l$）、`naive_difference`、"
+                                     "{term}`処置群 <ATT (処置群)>`。")  # a changed format
+    assert markup(english) != markup("差は{glue}`gap:.2f`（$\\beta_l$）、`naive_difference`、"
+                                     "{term}`ATT (処置群)`。")  # another role and a bare term
+    assert markup(english) != markup("差は{glue:text}`gap:.2f`（β）、`naive_difference`、"
+                                     "{term}`処置群 <ATT (処置群)>`。")  # maths dropped
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_translations_keep_roles_maths_and_code(page: str) -> None:
+    """A glue key, citation, cross-reference, formula or code name changed or lost in translation would show a
+    wrong number or a broken link on the Japanese page only."""
+    if not kaigai_i18n.catalog_path(page).exists():
+        pytest.skip(f"{page} has no catalog yet")
+    wrong = []
+    for message in _messages(page):
+        if message.string and not message.fuzzy and markup(message.id) != markup(message.string):
+            wrong.append(f"{message.id[:70]!r}: English {sorted(markup(message.id) - markup(message.string))}, "
+                         f"Japanese {sorted(markup(message.string) - markup(message.id))}")
+    assert not wrong, f"{kaigai_i18n.catalog_path(page)}:\n" + "\n".join(wrong)
+
+
+def test_glossary_terms_keep_their_bilingual_form() -> None:
+    """Every {term} reference names an entry "English (日本語)": a translated term would leave them unresolved."""
+    text = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    block = text.split("```{glossary}", 1)[1].split("```", 1)[0]
+    terms = [line.strip() for line in block.splitlines() if line and not line.startswith((" ", ":"))]
+    catalog = {m.id: m for m in _messages("book/glossary")}
+    assert terms and all(term in catalog for term in terms)
+    changed = [term for term in terms if catalog[term].string not in ("", term)]
+    assert not changed, f"glossary terms must be translated as themselves: {changed}"
+
+
+def test_coverage_counts_fuzzy_and_untranslated_messages(tmp_path: Path) -> None:
+    folder = tmp_path / JA / "LC_MESSAGES" / "book"
+    folder.mkdir(parents=True)
+    (folder / "x.po").write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                                 'msgid "One"\nmsgstr "一"\n\n#, fuzzy\nmsgid "Two"\nmsgstr "二"\n\n'
+                                 'msgid "Three"\nmsgstr ""\n', encoding="utf-8")
+    coverage = kaigai_i18n.page_coverage("book/x", JA, tmp_path)
+    assert (coverage.total, coverage.translated, coverage.fuzzy, coverage.untranslated) == (3, 1, 1, 1)
+    assert not coverage.complete
+    assert kaigai_i18n.page_coverage("book/none", JA, tmp_path).total == 0
+    (folder / "x.po").write_text('msgid "One"\nmsgstr "一"\nmsgtext "?"\n', encoding="utf-8")  # a broken catalog
+    with pytest.raises(Exception, match=r"x\.po: not a readable gettext catalog"):
+        kaigai_i18n.page_coverage("book/x", JA, tmp_path)
+
+
+def test_twin_urls_lead_to_the_same_page_in_the_other_edition() -> None:
+    assert kaigai_i18n.twin_url("index", "en", "ja") == "ja/index.html"
+    assert kaigai_i18n.twin_url("notebooks/did", "en", "ja") == "../ja/notebooks/did.html"
+    assert kaigai_i18n.twin_url("notebooks/did", "ja", "en") == "../../notebooks/did.html"
+    assert kaigai_i18n.twin_url("search", "ja", "en") == "../search.html"
+
+
+def test_unknown_language_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAIGAI_LANGUAGE", "fr")
+    with pytest.raises(Exception, match="KAIGAI_LANGUAGE must be one of en, ja"):
+        kaigai_i18n.edition_language()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js (needed by `make book` for the site's assets) "
+                    "is not installed")
+def test_search_page_splits_a_japanese_query_as_the_index_was_split(tmp_path: Path) -> None:
+    from sphinx.search.ja import DefaultSplitter
+
+    # every page's Japanese text, as Sphinx indexed it, and queries a reader would type
+    texts = [m.string for page in PAGES if kaigai_i18n.catalog_path(page).exists()
+             for m in _messages(page) if m.string and not m.fuzzy][:400]
+    texts += ["傾向スコア", "差の差分析", "全要素生産性", "外資系企業", "海外生産比率", "周辺地域"]
+    script = tmp_path / "split.js"
+    script.write_text(kaigai_i18n.japanese_splitter_js() + f"\nconst texts = {json.dumps(texts)};\n"
+                      "console.log(JSON.stringify(texts.map((text) => splitQuery(text))));\n", encoding="utf-8")
+    result = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    python = [[word for word in DefaultSplitter({}).split(text) if len(word) > 1] for text in texts]
+    assert json.loads(result.stdout) == python
+
+
+# --------------------------------------------------------------------------------------------------
+# The built editions
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def _switch(soup: BeautifulSoup, language: str) -> str:
+    link = soup.select_one(f'link[rel="alternate"][hreflang="{language}"]')
+    assert link is not None, f"no link to the {language} edition"
+    button = soup.find("a", href=link["href"])
+    assert button is not None, "no language button in the header"
+    return link["href"]
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_links_to_its_twin(built_site: Path, page: str) -> None:
+    english, japanese = built_site / f"{page}.html", built_site / JA / f"{page}.html"
+    assert _soup(english).html["lang"] == "en" and _soup(japanese).html["lang"] == JA
+    assert (english.parent / _switch(_soup(english), JA)).resolve() == japanese.resolve()
+    assert (japanese.parent / _switch(_soup(japanese), "en")).resolve() == english.resolve()
+
+
+def _pasted(soup: BeautifulSoup) -> tuple[Counter, int]:
+    """Values that myst-nb's glue roles pasted into the page: the numbers, and how many values in all (glued
+    words are translated in the Japanese edition)."""
+    values = [" ".join(tag.get_text().split()) for tag in soup.select("article .pasted-text")]
+    return Counter(v for v in values if not re.search(r"[A-Za-z]{2}|[^\x00-\x7f]", v)), len(values)
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("page", PAGES)
+def test_translated_page_keeps_numbers_exercises_and_figures(built_site: Path, page: str) -> None:
+    english, japanese = _soup(built_site / f"{page}.html"), _soup(built_site / JA / f"{page}.html")
+    prose = [p for p in japanese.select("article p") if not p.find_parent(class_="cell")]
+    for paragraph in prose:
+        for code in paragraph.find_all("code"):
+            code.decompose()
+    left = [p.get_text()[:100] for p in prose if re.search(r"\{(glue|term|cite|doc|ref)[:}]", p.get_text())]
+    assert not left, f"MyST markup left as text: {left}"
+    assert not japanese.select("article .problematic, article .system-message")
+    assert _pasted(japanese) == _pasted(english), "glued values differ from the English page"
+    for selector in ("div.exercise", "div.solution", "article img", "article table", "div.cell_output"):
+        assert len(japanese.select(selector)) == len(english.select(selector)), selector
+
+
+@pytest.mark.book
+def test_japanese_course_edition_has_exercises_and_no_solution(built_site: Path, course_site: Path) -> None:
+    assert json.loads((course_site / JA / "kaigai-build.json").read_text())["solutions"] == "hidden"
+    for page in PAGES:
+        public, course = _soup(built_site / JA / f"{page}.html"), _soup(course_site / JA / f"{page}.html")
+        assert not course.select("div.solution"), page
+        assert len(course.select("div.exercise")) == len(public.select("div.exercise")), page
+        for solution in public.select("div.solution section p"):  # the translated solutions too
+            text = " ".join(solution.get_text().split())
+            if len(text) > 60:
+                assert text not in " ".join(course.get_text().split()), f"{page}: {text[:60]}"
+
+
+@pytest.mark.book
+def test_complete_pages_are_in_japanese(built_site: Path) -> None:
+    for page in kaigai_i18n.complete_pages():
+        article = _soup(built_site / JA / f"{page}.html").select_one("article")
+        for message in _messages(page):
+            if message.string != message.id and len(message.id) > 40 and "{" not in message.id \
+                    and "`" not in message.id and "$" not in message.id and "*" not in message.id:
+                assert " ".join(message.id.split()) not in " ".join(article.get_text().split()), \
+                    f"{page}: English left on the Japanese page: {message.id[:80]!r}"
+
+
+@pytest.mark.book
+def test_status_page_shows_translation_coverage(built_site: Path) -> None:
+    for site in (built_site, built_site / JA):
+        table = _soup(site / "book" / "status.html").select_one("table.kaigai-translation-coverage")
+        assert table is not None
+        rows = {tr.find_all(["td"])[0].get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
+                for tr in table.select("tbody tr")}
+        for page in PAGES:
+            coverage = kaigai_i18n.page_coverage(page)
+            assert rows[page][1:4] == [str(coverage.total), str(coverage.translated), str(coverage.fuzzy)], page
+
+
+def _search_index(site: Path) -> dict:
+    text = (site / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+
+@pytest.mark.book
+def test_japanese_search_index_is_split_into_words(built_site: Path) -> None:
+    """Sphinx's Japanese splitter (TinySegmenter, in Sphinx itself: nothing downloaded) indexes the Japanese
+    edition by words, so 傾向スコア finds the matching chapter."""
+    index = _search_index(built_site / JA)
+    assert "ja" in (built_site / JA / "search.html").read_text(encoding="utf-8")
+    docs = index["docnames"]
+    for word in ("傾向", "スコア"):  # how searchtools.js splits the query 傾向スコア
+        hits: list[int] = []
+        for kind in ("terms", "titleterms"):  # a page is found when every word is in its text or its titles
+            found = index[kind].get(word, [])
+            hits += found if isinstance(found, list) else [found]
+        assert docs.index("notebooks/matching") in hits, (word, [docs[i] for i in hits])
+
+
+# --------------------------------------------------------------------------------------------------
+# In a browser (the machinery of test_site.py)
+
+
+@test_site.browser_test
+@pytest.mark.book
+@pytest.mark.browser
+@pytest.mark.parametrize("page_name", PAGES)
+def test_japanese_page_in_a_browser(browser_context, server: str, page_name: str) -> None:
+    context, report = browser_context
+    page = context.new_page()
+    log = test_site.PageLog(page, urlsplit(server).netloc)
+    try:
+        page.goto(server + f"{JA}/{page_name}.html", wait_until="load")
+        assert page.evaluate("() => document.documentElement.lang") == JA
+        page.wait_for_timeout(300)
+        # the language switch: open the header menu and follow its link (the theme opens it in a new tab)
+        page.locator(".dropdown-language-switch button").first.click()
+        with context.expect_page() as opened:
+            page.locator(".dropdown-language-switch a", has_text="English").first.click()
+        twin = opened.value
+        twin.wait_for_load_state("load")
+        assert twin.url == server + f"{page_name}.html", twin.url
+        assert twin.evaluate("() => document.documentElement.lang") == "en"
+        twin.close()
+        report.setdefault("japanese", {})[page_name] = {"errors": log.errors, "foreign_requests": log.foreign}
+        assert not log.foreign, f"requests to another host: {log.foreign}"
+        assert not log.errors, "\n".join(log.errors)
+    finally:
+        page.close()
+
+
+@test_site.browser_test
+@pytest.mark.book
+@pytest.mark.browser
+def test_japanese_search_finds_the_matching_chapter(browser_context, server: str) -> None:
+    context, report = browser_context
+    page = context.new_page()
+    log = test_site.PageLog(page, urlsplit(server).netloc)
+    try:
+        page.goto(server + f"{JA}/search.html?q=傾向スコア", wait_until="load")
+        page.wait_for_function("() => document.querySelectorAll('#search-results ul.search li').length > 0")
+        results = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
+        report["search_ja"] = {"term": "傾向スコア", "results": results}
+        assert any(f"/{JA}/notebooks/matching.html" in url for url in results), results
+        assert not log.foreign and not log.errors, log.foreign + log.errors
+    finally:
+        page.close()
+
+
