@@ -12,8 +12,8 @@ Two steps, each usable on any firm panel:
 2. :func:`matched_did` — for every outcome × horizon × group, a regression
    of the change on the starter dummy with year, industry (and, for
    exports, size-class) fixed effects, standard errors clustered by firm
-   (a firm can be a control in several cohorts), optionally with pair fixed
-   effects (pyfixest). The result is one tidy table.
+   and pair (a firm can be a control in several cohorts; a pair shares its
+   cell), optionally with pair fixed effects (pyfixest). The result is one tidy table.
 
 :func:`white_paper_did` runs the white paper's whole design for one analysis
 ("export" or "fdi") from a :class:`~kaigai_lib.synthetic.World` or a firm
@@ -339,6 +339,27 @@ def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None)
     return columns
 
 
+def _small_sample(part: pd.DataFrame, clusters: list[str], fixed: Sequence[str]) -> dict[str, Any]:
+    """pyfixest's small-sample correction: no (N − 1)/(N − k) for fixed effects constant within every pair.
+
+    When the pair is a cluster and every fixed effect takes one value per
+    pair (the white paper's start year, industry and size class: the match is
+    exact on them), a pair's score is half its starter-minus-control
+    difference whatever the fixed effects are, so CRV1 by pair is the paired
+    difference's variance s²_d / n_pairs times G/(G − 1). pyfixest's default
+    (``k_fixef="nonnested"``) counts those fixed effects in k all the same —
+    they are not nested in the pairs, the pairs are nested in them — which
+    inflates the variance by (N − 1)/(N − k): by half or more in a small cell
+    with many start years (``benchmarks/did_coverage.py``, export 50–99). Any
+    other case keeps pyfixest's default.
+    """
+    import pyfixest as pf
+
+    constant = "pair" in clusters and all(part.groupby("pair", observed=True)[name].nunique().max() <= 1
+                                          for name in fixed)
+    return pf.ssc(k_fixef="none") if constant else pf.ssc()
+
+
 def matched_did(changes: EventChanges, *, group: str | None = None, controls: Sequence[str] = ("cohort",),
                 cluster: str | Sequence[str] | None = None, pair_effects: bool = False, scale: str = "percent",
                 outcomes: Sequence[str] | None = None, horizons: Sequence[int] | None = None) -> DidResult:
@@ -348,7 +369,7 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     ``controls`` absorbed as fixed effects (the white paper controls for
     year, industry and — for exports — size class; pass e.g.
     ``["cohort", "industry", "size"]``), standard errors clustered by
-    ``cluster`` (default: the firm id), estimated with pyfixest. ``τ`` is the
+    ``cluster`` (default below), estimated with pyfixest. ``τ`` is the
     DiD estimate of the ATT at that horizon (negative horizons: placebo).
     ``cluster``: "firm" (the id column), "pair", "firm+pair" (two-way,
     CRV1, as pyfixest's ``vcov={"CRV1": "firm_id+pair"}``) or one or two
@@ -356,7 +377,10 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     and its control share their cohort's shocks, and a firm that is a
     control in several cohorts appears in several pairs, so neither
     one-way clustering covers both (the DiD chapter shows the difference) —
-    and firm for an unmatched one.
+    and firm for an unmatched one. With the pair among the clusters and
+    fixed effects that are constant within pairs, the small-sample
+    correction is G/(G − 1) alone (:func:`_small_sample`): CRV1 by pair is
+    then exactly the paired t-test.
     ``scale``: "percent" (the white paper's percent change from ``t − 1``),
     "log" (log points) or "level" (the log level at ``t + h``: no
     difference, i.e. matching alone). ``n_treated``/``n_control`` count the
@@ -402,7 +426,7 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message=".*inplace keyword.*")
             warnings.filterwarnings("ignore", message=".*singleton fixed effect.*")
-            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)})
+            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)}, ssc=_small_sample(part, clusters, fixed))
         tidy = fit.tidy().loc["treated"]
         rows.append([key[0], label, key[1], tidy["Estimate"], tidy["Std. Error"], tidy["Pr(>|t|)"],
                      tidy["2.5%"], tidy["97.5%"], n_treated, n_control])

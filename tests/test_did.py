@@ -379,3 +379,32 @@ def test_two_way_clustering_matches_statsmodels(tiny_exports: dict[str, did.Whit
     assert did.matched_did(subset, controls=[]).cluster == ["firm_id", "pair"]  # the default
     with pytest.raises(ValueError, match="cluster"):
         did.matched_did(subset, cluster="firm+pair+year")
+
+
+def test_pair_clustering_with_the_white_papers_controls_is_the_paired_t_test(
+        tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+    import pyfixest as pf
+    from scipy import stats
+
+    wp = tiny_exports["h5"]
+    cell = wp.changes.table.query("outcome == 'sales' and horizon == 5 and group == '50-99'")
+    subset = did._subset(wp.changes, cell)
+    wide = cell.pivot(index="pair", columns="treated", values="change_pct")
+    paired = stats.ttest_rel(wide[1], wide[0])
+    low, high = paired.confidence_interval(0.95)
+    # start year, industry and size class are constant within a pair (exact matching on them), so the
+    # fixed effects leave each pair's score at half its difference: CRV1 by pair = the paired t-test
+    row = did.matched_did(subset, controls=wp.controls, cluster="pair").table.iloc[0]
+    assert row["estimate"] == pytest.approx((wide[1] - wide[0]).mean())
+    assert row["std_error"] == pytest.approx(stats.sem(wide[1] - wide[0]))
+    assert (row["ci_low"], row["ci_high"], row["p_value"]) == pytest.approx((low, high, paired.pvalue))
+    # pyfixest's default counts the fixed effects in k and widens the interval by √((N − 1)/(N − k)): here,
+    # with more than ten start years and industries among a few dozen pairs, by more than a tenth
+    default = pf.feols("change_pct ~ treated | cohort + industry + size", cell, vcov={"CRV1": "pair"})
+    assert cell["cohort"].nunique() + cell["industry"].nunique() > 10
+    assert default.tidy().loc["treated", "Std. Error"] > 1.1 * row["std_error"]
+    # a fixed effect that differs within pairs keeps pyfixest's default correction
+    varied = cell.assign(parity=cell["firm_id"] % 3)
+    own = did.matched_did(did._subset(wp.changes, varied), controls=["parity"], cluster="pair").table.iloc[0]
+    reference = pf.feols("change_pct ~ treated | parity", varied, vcov={"CRV1": "pair"}).tidy().loc["treated"]
+    assert own["std_error"] == pytest.approx(reference["Std. Error"])

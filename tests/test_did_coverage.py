@@ -4,8 +4,8 @@
 intervals. If the intervals had their nominal 95 % coverage, the pooled share
 would have a binomial standard error of about 0.013 (larger in fact, since
 the cells of one world share its firms); the benchmark (200 replications,
-SEs clustered by firm and pair) finds 0.966–0.979 per outcome for the white
-paper's design. The thresholds — 0.85 pooled, 0.7 per
+SEs clustered by firm and pair, small-sample factor G/(G − 1)) finds
+0.940–0.965 per outcome for the white paper's design. The thresholds — 0.85 pooled, 0.7 per
 outcome (60 intervals each, standard error about 0.03) — sit four to seven
 standard errors below that, so the test fails only if the intervals are
 badly off, never by chance; an upper bound of 0.995 catches intervals so
