@@ -27,6 +27,7 @@ import html
 import json
 import logging
 import math
+import re
 import time
 import tomllib
 import warnings
@@ -71,13 +72,18 @@ class ReplicationError(ValueError):
 class Setting:
     """One ``[analysis]``/``[tfp]`` key of replicate.toml: its type, range and meaning (for the messages)."""
 
-    kind: str  # "int", "number" or "int list"
+    kind: str  # "int", "number", "int list" or "choice"
     minimum: float
     maximum: float
     meaning: str
+    choices: tuple[str, ...] = ()
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not acceptable, or None. A bool is never a number (TOML ``true`` is not 1)."""
+        if self.kind == "choice":
+            if value in self.choices:
+                return None
+            return f"must be one of {', '.join(map(repr, self.choices))} ({self.meaning})"
         items = value if self.kind == "int list" else [value]
         if self.kind == "int list" and (not isinstance(value, list) or not value):
             return f"must be a list of whole numbers, e.g. [-3, -2] ({self.meaning})"
@@ -100,6 +106,9 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
     "radius_km": Setting("number", 0.01, 500, "catchment radius around a global firm's plant, in km"),
     "global_firm_capital": Setting("number", 0, 1e9, "paid-in capital of a global firm, million yen"),
     "foreign_owned_ratio": Setting("number", 0, 100, "foreign capital ratio above which a firm is foreign-owned, %"),
+    "did_design": Setting("choice", 0, 0, "the matching design of the export/FDI DiD: the white paper's score, or "
+                          "'robust', which also matches on growth t−2→t−1 and TFP at t−2",
+                          choices=("white_paper", "robust")),
 }
 TFP_SETTINGS: dict[str, Setting] = {"poly_order": Setting("int", 2, 3, "order of the LP first-stage polynomial")}
 
@@ -218,18 +227,23 @@ def parse_treatment(section: Any) -> tuple[dict[str, Any] | None, list[str]]:
         if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
             problems.append(f"[treatment] {key} = {value!r}: must be a non-empty list of column names or labels, "
                             f"e.g. {key} = [\"sales\"]")
-    horizons = settings["horizons"]
-    if isinstance(horizons, bool) or not isinstance(horizons, int) or horizons < 1:
-        problems.append(f"[treatment] horizons = {horizons!r}: the last year after the start, a whole number ≥ 1")
-    placebo = settings["placebo_horizons"]
-    if not (isinstance(placebo, list) and all(isinstance(h, int) and not isinstance(h, bool) and h <= -2
-                                              for h in placebo)):
-        problems.append(f"[treatment] placebo_horizons = {placebo!r}: a list of years ≤ −2 (t − 1 is the base)")
-    for key in ("first_start_year", "last_start_year"):
-        value = settings[key]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            problems.append(f"[treatment] {key} = {value!r}: must be a year")
+    name = settings["name"]
+    if isinstance(name, str) and not TREATMENT_NAME.fullmatch(name):
+        problems.append(f"[treatment] name = {_toml(name)}: a short label for effects.csv — letters, digits, spaces, "
+                        "'.', '-' or '_', starting with a letter or digit, at most 40 characters (e.g. \"support\")")
+    for key, setting in TREATMENT_SETTINGS.items():
+        if settings[key] is not None and (problem := setting.problem(settings[key])) is not None:
+            problems.append(f"[treatment] {key} = {_toml(settings[key])}: {problem}")
     return settings, problems
+
+
+TREATMENT_NAME = re.compile(r"[^\W_][\w .\-]{0,39}")
+TREATMENT_SETTINGS: dict[str, Setting] = {
+    "horizons": Setting("int", 1, 15, "the last year after the start"),
+    "placebo_horizons": Setting("int list", -15, -2, "placebo years before the start; −1 is the base year"),
+    "first_start_year": Setting("int", 1900, 2100, "earliest start year evaluated"),
+    "last_start_year": Setting("int", 1900, 2100, "latest start year evaluated"),
+}
 
 
 def _toml(value: Any) -> str:
@@ -512,6 +526,39 @@ def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
         elif start + horizons > last:
             problems.append(f"[analysis] {horizon_key} = {horizons}: with {start_key} = {start} the last horizon "
                             f"lies beyond the panel's last year {last}; use {horizon_key} ≤ {last - start}")
+    if config.treatment is not None:
+        problems += _treatment_fit_problems(config.treatment, firms, first, last)
+    return problems
+
+
+def _treatment_fit_problems(settings: dict[str, Any], firms: pd.DataFrame, first: int, last: int) -> list[str]:
+    """The [treatment] columns, years and horizons must fit the firm file (before any stage runs)."""
+    problems = []
+    for i, outcome in enumerate(settings["outcomes"] or []):
+        if outcome in firms.columns and (firms[outcome].dtype == bool
+                                         or not pd.api.types.is_numeric_dtype(firms[outcome])):
+            problems.append(f"[treatment] outcomes[{i}] = {outcome!r}: not a numeric column of the firm file "
+                            f"(dtype {firms[outcome].dtype}); outcomes are positive amounts such as sales")
+    column = settings["start_year_column"]
+    if column is not None and column in firms.columns:
+        years = pd.to_numeric(firms[column], errors="coerce")
+        outside = firms.index[firms[column].notna() & ~years.between(first, last)]
+        if len(outside):
+            examples = ", ".join(map(repr, firms.loc[outside[:3], column].tolist()))
+            problems.append(f"[treatment] start_year_column = {column!r}: {len(outside):,} row(s) (e.g. rows "
+                            f"{', '.join(map(str, outside[:5]))}: {examples}) are not years of the firm panel "
+                            f"({first}–{last}); give the column of take-up years (blank where never treated)")
+    start, end = settings["first_start_year"], settings["last_start_year"]
+    for key, year in (("first_start_year", start), ("last_start_year", end)):
+        if year is not None and not first + 1 <= year <= last:
+            problems.append(f"[treatment] {key} = {year}: outside the firm panel ({first}–{last}); a start year "
+                            f"needs the year before it in the data, so use {first + 1}–{last}")
+    if start is not None and end is not None and start > end:
+        problems.append(f"[treatment] first_start_year = {start} is after last_start_year = {end}")
+    earliest = start if start is not None and first + 1 <= start <= last else first + 1
+    if earliest + settings["horizons"] > last:
+        problems.append(f"[treatment] horizons = {settings['horizons']}: from the first start year {earliest} the "
+                        f"last horizon lies beyond the panel's last year {last}; use horizons ≤ {last - earliest}")
     return problems
 
 

@@ -116,7 +116,23 @@ CONFIG_CASES: dict[str, tuple[bytes | str, str | list[str]]] = {
     "UTF-8 BOM": ("\ufeff[analysis]\nradius_km = -1\n".encode(), "[analysis] radius_km = -1"),
     "cp932 config": ('[columns.firms]\n"従業者数" = "employees"\n[analysis]\nradius_km = "五"\n'.encode("cp932"),
                      ['[analysis] radius_km = "五": must be a number']),
+    "did_design not a design": ('[analysis]\ndid_design = "best"\n',
+                                "[analysis] did_design = \"best\": must be one of 'white_paper', 'robust'"),
+    "treatment name that is a formula": ('[treatment]\nname = "=cmd|x"\ncolumn = "supported"\noutcomes = ["sales"]\n',
+                                         '[treatment] name = "=cmd|x": a short label'),
+    "treatment name with a newline": ('[treatment]\nname = "a\\nb"\ncolumn = "supported"\noutcomes = ["sales"]\n',
+                                      "[treatment] name = "),
+    "treatment horizons far too long": ('[treatment]\ncolumn = "supported"\noutcomes = ["sales"]\nhorizons = 100000\n',
+                                        "[treatment] horizons = 100000: 100000 is out of range: 1–15"),
 }
+
+
+def test_the_robust_design_can_be_chosen(tmp_path: Path) -> None:
+    from kaigai_lib.replicate import read_config
+
+    config = tmp_path / "replicate.toml"
+    config.write_text('[analysis]\ndid_design = "robust"\n', encoding="utf-8")
+    assert read_config(config).analysis["did_design"] == "robust"
 
 
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))
@@ -148,6 +164,14 @@ def test_missing_or_folder_config(world: Path, tmp_path: Path, capsys: pytest.Ca
     ("[analysis]\nfirst_export_start_year = 2015\nexport_horizons = 10\n",
      "[analysis] export_horizons = 10: with first_export_start_year = 2015 the last horizon lies beyond the "
      "panel's last year 2020; use export_horizons ≤ 5"),
+    ('[treatment]\nstart_year_column = "firm_id"\noutcomes = ["sales"]\n',
+     ["[treatment] start_year_column = 'firm_id'", "are not years of the firm panel (1995–2020)"]),
+    ('[treatment]\nstart_year_column = "export_start_year"\noutcomes = ["industry"]\n',
+     "[treatment] outcomes[0] = 'industry': not a numeric column of the firm file"),
+    ('[treatment]\ncolumn = "supported"\noutcomes = ["sales"]\nfirst_start_year = 2050\n',
+     "[treatment] first_start_year = 2050: outside the firm panel (1995–2020)"),
+    ('[treatment]\ncolumn = "supported"\noutcomes = ["sales"]\nfirst_start_year = 2016\nhorizons = 8\n',
+     "[treatment] horizons = 8: from the first start year 2016 the last horizon lies beyond"),
 ])
 def test_settings_that_do_not_fit_the_panel_are_refused_before_the_first_stage(
         toml: str, expected: str, world: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
