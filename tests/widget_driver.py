@@ -140,9 +140,12 @@ def _drive_check(root: Any, state: dict, values: dict, *, course: bool) -> None:
     unit = check.get("unit", "")
     truth, tolerance = answer_key["truth"], answer_key["tolerance"]
     slips = {s["verdict"]: s for s in answer_key["slips"]}
-    far = truth + max(10 * tolerance, 0.5 * abs(truth), 1e-3) * 7.3
+    # a far answer outside every slip's window (with a wide tolerance, e.g. 0.06 on a truth of 0.10, a value
+    # near 100 × the truth reads as a percent-for-log-points slip, which is the feedback it should get)
+    step = max(10 * tolerance, 0.5 * abs(truth), 1e-3)
+    far = next(value for value in (truth + step * k for k in (7.3, 23.1, 61.7, 173.9, -7.3, -23.1))
+               if judge(value, answer_key, unit).verdict in {"too high", "too low"})
     cases = {f"{truth!r}": "correct", f"{far!r}": judge(far, answer_key, unit).verdict}
-    assert cases[f"{far!r}"] in {"too high", "too low"}
     if "unit slip" in slips:
         cases[repr(slips["unit slip"]["value"])] = "unit slip"
     for slip in ("naive estimate", "sign error"):
