@@ -248,8 +248,15 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
             problems.append(f"{where} has {int(nulls.sum())} missing value(s) at {_rows(df.index[nulls])}; "
                             "fill them from the source or remove those rows explicitly before validating.")
         if not _kind_ok(series, col.kind):
-            problems.append(f"{where} should be {col.kind} but has dtype {series.dtype}; "
-                            f"convert it, e.g. df['{col.name}'].astype(...).")
+            text = series.notna() & pd.to_numeric(series, errors="coerce").isna()
+            if col.kind != "str" and text.any():
+                examples = ", ".join(repr(v) for v in series[text].astype(str).unique()[:3])
+                problems.append(f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are "
+                                f"not numbers ({examples}) at {_rows(df.index[text])}; correct or blank them in "
+                                "the source.")
+            else:
+                problems.append(f"{where} should be {col.kind} but has dtype {series.dtype}; "
+                                f"convert it, e.g. df['{col.name}'].astype(...).")
             continue
         if col.kind in ("str", "bool"):
             continue

@@ -69,3 +69,14 @@ def test_float_ids_with_whole_values_are_accepted_and_unknown_table_rejected(tin
     validate(fd, "foreign_demand")
     with pytest.raises(ValueError, match="Unknown table"):
         validate(fd, "plants")
+
+
+def test_text_in_a_number_column_is_named_with_its_value_and_row(tiny_world) -> None:
+    firms = tiny_world.firms.copy()
+    firms["sales"] = firms["sales"].astype(object)
+    firms.loc[5, "sales"] = "abc"
+    with pytest.raises(SchemaError) as error:
+        validate(firms, "firms")
+    message = str(error.value)
+    assert "column 'sales'" in message and "holds text" in message and "'abc'" in message and "rows 5" in message
+    assert "astype" not in message  # the fix is in the source file, not pandas code
