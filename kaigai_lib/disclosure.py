@@ -28,7 +28,10 @@ output checker's report ``results.json`` (every file with its status, rule,
 counts and sha256) and the manifest ``disclosure.json`` (every file, its
 sha256, every table's declared columns). :func:`check_results`
 (``kaigai check-disclosure DIR``) re-checks a folder **from the rules it is
-given** — the secure room's, never the rules written in the folder.
+given** — the secure room's, never the rules written in the folder — and
+from its own knowledge of every file ``kaigai replicate`` writes
+(:data:`OUTPUT_TABLES`, :data:`OTHER_FILES`, PNG/SVG figures), never from what
+the folder's manifest declares.
 
 Limits (what a folder alone cannot show): the differencing check runs on the
 microdata when the tables are written; the checker cannot recompute it from
@@ -568,6 +571,10 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     extension, hidden files, sub-folders, links); a sha256 that differs; undeclared or identifier columns
     (any spelling, or values that look like ids); a blank or non-numeric count on a shown row; a shown row
     below any rule; values left in a suppressed row; a figure drawn from an unprotected source.
+    The manifest's declarations are never trusted (a forger can rewrite it and its hashes): a table's columns
+    must be in :data:`OUTPUT_TABLES`, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
+    metadata of its own), only :data:`OTHER_FILES` and ``results.json`` may be free text, and every line of
+    ``results.json`` must be what the checker recomputes from the folder.
     """
     folder = Path(folder)
     rules = rules or DisclosureRules()
