@@ -28,7 +28,10 @@ output checker's report ``results.json`` (every file with its status, rule,
 counts and sha256) and the manifest ``disclosure.json`` (every file, its
 sha256, every table's declared columns). :func:`check_results`
 (``kaigai check-disclosure DIR``) re-checks a folder **from the rules it is
-given** — the secure room's, never the rules written in the folder.
+given** — the secure room's, never the rules written in the folder — and
+from its own knowledge of every file ``kaigai replicate`` writes
+(:data:`OUTPUT_TABLES`, :data:`OTHER_FILES`, PNG/SVG figures), never from what
+the folder's manifest declares.
 
 Limits (what a folder alone cannot show): the differencing check runs on the
 microdata when the tables are written; the checker cannot recompute it from
@@ -64,6 +67,41 @@ IDENTIFIER_COLUMNS = ("firm_id", "establishment_id", "kigyo_bango", "jigyosho_ba
 PROTECTION_COLUMNS = ("n_firms", "dominance_share", "p_ratio", "residual_df", "rule", "groups", "suppressed",
                       "suppression_reason")
 RULE_KINDS = ("cell", "coefficient")
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The columns one output table may have besides :data:`PROTECTION_COLUMNS`: the checker's own knowledge,
+    never the folder's manifest (a forger can declare any column there)."""
+
+    labels: tuple[str, ...]
+    values: tuple[str, ...]  # blanked in suppressed rows
+    counts: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()  # e.g. the known truth of a synthetic world (public)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.labels, *self.values, *self.counts, *self.extras, *PROTECTION_COLUMNS)
+
+
+EFFECT_COLUMNS = ["analysis", "group", "outcome", "horizon", "estimate", "std_error", "p_value", "ci_low",
+                  "ci_high", "n_treated", "n_control"]
+# every table `kaigai replicate` writes (Run.write refuses a table outside its schema, so the two cannot drift)
+OUTPUT_TABLES: dict[str, TableSchema] = {
+    "effects.csv": TableSchema(tuple(EFFECT_COLUMNS[:4]), tuple(EFFECT_COLUMNS[4:9]), tuple(EFFECT_COLUMNS[9:]),
+                               ("truth",)),
+    "production.csv": TableSchema(("industry", "input"), ("coef", "std_error", "z", "ci_low", "ci_high"),
+                                  ("n_obs",), ("truth",)),
+    "distributions.csv": TableSchema(("variable", "group"), ("mean", "p10", "p25", "p50", "p75", "p90")),
+    "spillover.csv": TableSchema(("regressor",), ("estimate", "std_error", "t", "p_value", "ci_low", "ci_high",
+                                                  "bias", "bias_in_se"), (), ("truth",)),
+    "spillover_decomposition.csv": TableSchema(("term",), ("mean_change", "coefficient", "contribution",
+                                                           "true_contribution")),
+}
+# the free-text files `kaigai replicate` writes, with what they hold (for the output checker to read)
+OTHER_FILES = {"report.html": "the figures and the protected effects table on one page",
+               "run.log": "stage times, peak memory and aggregate counts (no microdata values)"}
+FIGURE_SUFFIXES = (".png", ".svg")
 
 
 def _whole(value: Any) -> bool:
@@ -254,6 +292,10 @@ def _count_columns(columns: Iterable[str]) -> list[str]:
     return [c for c in columns if c == "n_firms" or c.startswith("n_")]
 
 
+_LIMITS = ("the differencing check ran on the microdata when the tables were written; a second run with other "
+           "settings is not compared with this one — compare counts across releases.")
+
+
 def write_manifest(folder: str | Path, rules: DisclosureRules, files: Mapping[str, Sequence[str]],
                    figures: Mapping[str, Sequence[str]] | None = None, others: Mapping[str, str] | None = None,
                    settings: Mapping[str, Any] | None = None) -> Path:
@@ -280,8 +322,7 @@ def write_manifest(folder: str | Path, rules: DisclosureRules, files: Mapping[st
         results.append(_result_of(folder, name, entry, rules))
     report = {"rules": asdict(rules), "rules_text": rules.describe(), "settings": dict(settings or {}),
               "files": results,
-              "limits": "the differencing check ran on the microdata when the tables were written; a second run "
-                        "with other settings is not compared with this one — compare counts across releases."}
+              "limits": _LIMITS}
     (folder / RESULTS).write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     entries[RESULTS] = {"kind": "results", "sha256": sha256_of(folder / RESULTS)}
     path = folder / MANIFEST
@@ -352,7 +393,15 @@ def _check_table(name: str, table: pd.DataFrame, entry: Mapping[str, Any], rules
     undeclared = [c for c in table.columns if c not in declared]
     if undeclared:
         problems.append(f"{name}: column(s) {undeclared} not declared in the manifest.")
-    values = list(entry.get("values", []))
+    schema = OUTPUT_TABLES.get(name)
+    if schema is None:  # the folder's manifest cannot make a table known: its declarations are the forger's
+        return [*problems, f"{name}: not a table kaigai replicate writes ({', '.join(OUTPUT_TABLES)}); "
+                           "its columns cannot be checked."]
+    foreign = [c for c in table.columns if c not in schema.columns and c not in identifiers]
+    if foreign:
+        problems.append(f"{name}: column(s) {foreign} are not in the schema of {name} (kaigai writes only "
+                        f"{', '.join(schema.columns)}).")
+    values = [c for c in schema.values if c in table.columns]
     absent = [c for c in (*PROTECTION_COLUMNS, *values) if c not in table.columns]
     if absent:
         problems.append(f"{name}: lacks column(s) {absent}.")
@@ -522,6 +571,10 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     extension, hidden files, sub-folders, links); a sha256 that differs; undeclared or identifier columns
     (any spelling, or values that look like ids); a blank or non-numeric count on a shown row; a shown row
     below any rule; values left in a suppressed row; a figure drawn from an unprotected source.
+    The manifest's declarations are never trusted (a forger can rewrite it and its hashes): a table's columns
+    must be in :data:`OUTPUT_TABLES`, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
+    metadata of its own), only :data:`OTHER_FILES` and ``results.json`` may be free text, and every line of
+    ``results.json`` must be what the checker recomputes from the folder.
     """
     folder = Path(folder)
     rules = rules or DisclosureRules()
@@ -564,14 +617,144 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
             sources = entry.get("sources")
             if not isinstance(sources, list) or not sources:
                 report.problems.append(f"{name}: a figure without its source tables.")
-            for source in sources or []:
-                if files.get(source, {}).get("kind") != "table":
+            for source in sources if isinstance(sources, list) else []:
+                if not isinstance(source, str) or source not in OUTPUT_TABLES \
+                        or files.get(source, {}).get("kind") != "table":
                     report.problems.append(f"{name}: drawn from {source}, which is not a protected table.")
+            report.problems += _check_figure(name, path)
+        elif kind == "results" and name == RESULTS:
+            report.problems += _check_results_json(folder, files)
+            report.reviews.append(f"{name}: the output checker report (structure and counts re-checked)")
+        elif kind == "other" and name in OTHER_FILES:
+            report.reviews.append(f"{name}: {OTHER_FILES[name]}")
         elif kind in ("other", "results"):
-            report.reviews.append(f"{name}: {entry.get('holds', 'the output checker report')}")
+            report.problems.append(f"{name}: declared {kind!r}, but only kaigai replicate's own "
+                                   f"{', '.join([*OTHER_FILES, RESULTS])} may be; no other file can be checked.")
         else:
             report.problems.append(f"{name}: unknown kind {kind!r} in the manifest.")
     return report
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
+# what matplotlib writes into a PNG's text chunks (Agg backend): the Software key only
+_PNG_KNOWN_TEXT = re.compile(rb"Software\x00Matplotlib version[0-9a-z.+]{1,40}, https://matplotlib\.org/")
+_SVG = "{http://www.w3.org/2000/svg}"
+_DC, _CC = "{http://purl.org/dc/elements/1.1/}", "{http://creativecommons.org/ns#}"
+_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+# the <metadata> matplotlib's SVG backend writes: element -> the text it may hold
+_SVG_METADATA = {f"{_RDF}RDF": r"", f"{_CC}Work": r"", f"{_DC}type": r"", f"{_DC}format": r"image/svg\+xml",
+                 f"{_DC}date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}", f"{_DC}creator": r"",
+                 f"{_CC}Agent": r"", f"{_DC}title": r"Matplotlib v[0-9a-z.+]{1,40}, https://matplotlib\.org/"}
+
+
+def _check_figure(name: str, path: Path) -> list[str]:
+    """A figure is a PNG or SVG as matplotlib writes it: right magic bytes, no text beyond matplotlib's own."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in FIGURE_SUFFIXES:
+        return [f"{name}: declared a figure, but figures are {' or '.join(FIGURE_SUFFIXES)} files only."]
+    data = path.read_bytes()
+    return _check_png(name, data) if suffix == ".png" else _check_svg(name, data)
+
+
+def _check_png(name: str, data: bytes) -> list[str]:
+    if not data.startswith(_PNG_SIGNATURE):
+        return [f"{name}: not a PNG image (wrong magic bytes)."]
+    position, problems, ended = len(_PNG_SIGNATURE), [], False
+    while position + 8 <= len(data) and not ended:
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind, body = data[position + 4:position + 8], data[position + 8:position + 8 + length]
+        if kind in _PNG_TEXT_CHUNKS and not (kind == b"tEXt" and _PNG_KNOWN_TEXT.fullmatch(body)):
+            keyword = body.split(b"\x00", 1)[0].decode("latin-1")[:40]
+            problems.append(f"{name}: PNG {kind.decode()} chunk '{keyword}' is not what matplotlib writes (text "
+                            "in an image can carry data out).")
+        ended = kind == b"IEND"
+        position += 12 + length
+    if not ended or position != len(data):
+        problems.append(f"{name}: PNG chunks are malformed or data follows the IEND chunk.")
+    return problems
+
+
+def _check_svg(name: str, data: bytes) -> list[str]:
+    import xml.etree.ElementTree as ElementTree
+
+    if b"<!ENTITY" in data:  # matplotlib declares no entities; they could expand without bound
+        return [f"{name}: SVG declares XML entities; matplotlib writes none."]
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as error:
+        return [f"{name}: not an SVG image (not XML: {error})."]
+    if root.tag != f"{_SVG}svg":
+        return [f"{name}: not an SVG image (root element {root.tag[:60]!r})."]
+    problems = []
+    for metadata in root.iter(f"{_SVG}metadata"):
+        for element in metadata.iter():
+            if element is metadata:
+                continue
+            text = (element.text or "").strip()
+            allowed = _SVG_METADATA.get(element.tag)
+            if allowed is None or not re.fullmatch(allowed, text) or (element.tail or "").strip():
+                problems.append(f"{name}: SVG <metadata> holds {element.tag.rsplit('}', 1)[-1][:40]} "
+                                f"{text[:20]!r}, which matplotlib does not write.")
+    for tag in ("text", "title", "desc"):
+        if any(True for _ in root.iter(f"{_SVG}{tag}")):
+            problems.append(f"{name}: SVG has <{tag}> elements; kaigai's figures draw text as paths.")
+    return problems
+
+
+_RESULTS_KEYS = {"rules", "rules_text", "settings", "files", "limits"}
+
+
+def _plain_setting(value: Any) -> bool:
+    if isinstance(value, list):
+        return len(value) <= 20 and all(_real(v) for v in value)
+    return value is None or isinstance(value, bool) or _real(value) or (isinstance(value, str) and len(value) <= 40
+                                                                         and "\n" not in value)
+
+
+def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """results.json holds its known keys only, and every file's line is what the checker recomputes from the
+    folder (so no number in it is free to carry data out)."""
+    try:
+        report = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return [f"{RESULTS}: not readable JSON ({error})."]
+    if not isinstance(report, dict) or set(report) != _RESULTS_KEYS:
+        keys = sorted(set(report) ^ _RESULTS_KEYS) if isinstance(report, dict) else "not an object"
+        return [f"{RESULTS}: must hold exactly the keys {sorted(_RESULTS_KEYS)} (differs in {keys})."]
+    try:
+        recorded = DisclosureRules.from_mapping(report["rules"])
+    except (ValueError, TypeError) as error:
+        return [f"{RESULTS}: 'rules' are not disclosure rules ({error})."]
+    problems = []
+    if report["rules_text"] != recorded.describe() or report["limits"] != _LIMITS:
+        problems.append(f"{RESULTS}: 'rules_text' or 'limits' is not the text kaigai writes.")
+    settings = report["settings"]
+    if not (isinstance(settings, dict) and all(re.fullmatch(r"[a-z_.]{1,40}", str(k)) and _plain_setting(v)
+                                               for k, v in settings.items())):
+        problems.append(f"{RESULTS}: 'settings' must map setting names to plain values.")
+    lines = report["files"]
+    expected: dict[str, Any] = {}
+    for name, entry in files.items():
+        if name == RESULTS:
+            continue
+        try:  # the checker's own description of the free-text files, never the manifest's
+            expected[name] = _result_of(folder, name, {**entry, "holds": OTHER_FILES.get(name, "")}, recorded)
+        except Exception:  # an unreadable file is reported by its own check; its line cannot match
+            expected[name] = None
+    expected = json.loads(json.dumps(expected, ensure_ascii=False, default=str))
+    if not (isinstance(lines, list) and all(isinstance(line, dict) for line in lines)):
+        return [*problems, f"{RESULTS}: 'files' must be a list of objects."]
+    listed = {str(line.get("file")): line for line in lines}
+    if len(listed) != len(lines) or set(listed) != set(expected):
+        problems.append(f"{RESULTS}: 'files' does not list the manifest's files exactly once each.")
+    for name in sorted(set(listed) & set(expected)):
+        line, recomputed = listed[name], expected[name] or {}
+        if line != recomputed:
+            keys = sorted(k for k in set(line) | set(recomputed) if line.get(k) != recomputed.get(k))
+            problems.append(f"{RESULTS}: the line of {name} differs from what the checker recomputes from the "
+                            f"folder (keys {keys[:6]}).")
+    return problems
 
 
 def check_folder(folder: str | Path, rules: DisclosureRules | None = None) -> list[str]:

@@ -40,6 +40,9 @@ import numpy as np
 import pandas as pd
 
 from kaigai_lib.disclosure import (
+    EFFECT_COLUMNS,
+    OTHER_FILES,
+    OUTPUT_TABLES,
     PROTECTION_COLUMNS,
     CellCheck,
     DisclosureRules,
@@ -53,8 +56,6 @@ from kaigai_lib.disclosure import (
 from kaigai_lib.schema import SCHEMAS, SchemaError, validate
 
 TABLES = ("firms", "establishments", "foreign_demand")
-EFFECT_COLUMNS = ["analysis", "group", "outcome", "horizon", "estimate", "std_error", "p_value", "ci_low",
-                  "ci_high", "n_treated", "n_control"]
 ANALYSIS_DEFAULTS: dict[str, Any] = {
     "export_horizons": 5, "fdi_horizons": 10, "placebo_horizons": [-3, -2],
     "first_export_start_year": 1998, "first_fdi_start_year": 1996,
@@ -609,6 +610,11 @@ class Run:
         missing = [c for c in PROTECTION_COLUMNS if c not in table]
         if missing:
             raise ReplicationError(f"internal: {name} lacks the disclosure columns {missing}; not written.")
+        schema = OUTPUT_TABLES.get(name)  # the checker knows each table's columns; a new one must be added there
+        unknown = [c for c in table.columns if schema is None or c not in schema.columns]
+        if schema is None or unknown or list(value_columns) != [c for c in schema.values if c in table]:
+            raise ReplicationError(f"internal: {name} does not match disclosure.OUTPUT_TABLES (columns {unknown}, "
+                                   f"values {value_columns}); not written.")
         table.to_csv(self.out / name, index=False)
         self.tables[name] = value_columns
         return table
@@ -1013,11 +1019,9 @@ def publish_disclosure(run: Run) -> list[str]:
                 and Path(handler.baseFilename).resolve().parent == Path(run.out).resolve():
             run.log.removeHandler(handler)
             handler.close()
-    others = {"report.html": "the figures and the protected effects table on one page",
-              "run.log": "stage times, peak memory and aggregate counts (no microdata values)"}
     settings = {**run.config.analysis, **{f"tfp.{k}": v for k, v in run.config.tfp.items()}}
     write_manifest(run.out, run.config.disclosure, run.tables, run.figures,
-                   {name: what for name, what in others.items() if (run.out / name).exists()}, settings)
+                   {name: what for name, what in OTHER_FILES.items() if (run.out / name).exists()}, settings)
     return check_folder(run.out, run.config.disclosure)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from kaigai_lib.cli import main
-from kaigai_lib.disclosure import MANIFEST, OUTPUT_MARKER, sha256_of
+from kaigai_lib.disclosure import EFFECT_COLUMNS, MANIFEST, OUTPUT_MARKER, sha256_of
 
 
 def _manifest(folder: Path) -> dict:
@@ -132,6 +133,158 @@ def _garbage_table(folder: Path) -> None:
 
 def _ids(n: int) -> list[str]:
     return [f"F{100000 + i}" for i in range(n)]
+
+
+# ---- forgeries that rewrite the manifest's declarations too (no key protects it): the checker must judge every
+# file by its own knowledge of what kaigai replicate writes, never by what the manifest declares
+
+def _reseal_everything(folder: Path) -> None:
+    """An attacker's final step: every hash in disclosure.json and in the .kaigai-output.json marker made to fit."""
+    manifest = _manifest(folder)
+    for name, entry in manifest["files"].items():
+        if (folder / name).is_file():
+            entry["sha256"] = sha256_of(folder / name)
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    _marker(folder)
+
+
+def _firm_rows() -> bytes:
+    return pd.DataFrame({"firm_id": _ids(5), "sales": [9876543.0 + i for i in range(5)]}).to_csv(
+        index=False).encode()
+
+
+def _smuggle(name: str, content: bytes, entry: dict) -> Callable[[Path], None]:
+    """Add ``name`` holding ``content`` and declare it in the manifest as ``entry``, resealed."""
+    def mutate(folder: Path) -> None:
+        (folder / name).write_bytes(content)
+        manifest = _manifest(folder)
+        manifest["files"][name] = {**entry, "sha256": ""}
+        (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        _reseal_everything(folder)
+    return mutate
+
+
+def _redeclare(name: str, content: bytes) -> Callable[[Path], None]:
+    """Replace a listed figure's bytes with ``content`` (its declaration kept), resealed."""
+    def mutate(folder: Path) -> None:
+        (folder / name).write_bytes(content)
+        _reseal_everything(folder)
+    return mutate
+
+
+def _new_numeric_column(folder: Path) -> None:
+    table = pd.read_csv(folder / "effects.csv", dtype=str, keep_default_na=False)
+    table.insert(len(EFFECT_COLUMNS), "max_firm_sales", [str(9876543 + i) for i in range(len(table))])
+    table.to_csv(folder / "effects.csv", index=False)
+    _reseal(folder, "effects.csv")  # the new column appended to the declared columns
+    _reseal_everything(folder)
+
+
+def _png_with_text(keyword: bytes, text: bytes, kind: bytes = b"tEXt") -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        path = folder / "fig_II-2-4-1_effects.png"
+        data = path.read_bytes()
+        body = keyword + b"\x00" + (b"\x00\x00\x00\x00" if kind == b"iTXt" else b"") + text
+        chunk = len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+        end = data.rindex(b"IEND") - 4  # before the IEND chunk, as a PNG writer would put it
+        path.write_bytes(data[:end] + chunk + data[end:])
+        _reseal_everything(folder)
+    return mutate
+
+
+def _svg_metadata(folder: Path) -> None:
+    path = folder / "fig_II-2-4-2_3_distributions.svg"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("<dc:format>", "<dc:description>firm 12345 sales 9876543</dc:description>"
+                                                "\n    <dc:format>", 1), encoding="utf-8")
+    _reseal_everything(folder)
+
+
+def _results_json(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        report = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        change(report)
+        (folder / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        _reseal_everything(folder)
+    return mutate
+
+
+def _secret_key(report: dict) -> None:
+    report["secret"] = {"firm 12345": 9876543.0}
+
+
+def _forged_count(report: dict) -> None:
+    line = next(line for line in report["files"] if line["file"] == "effects.csv")
+    line["counts"]["fewest_firms_in_a_shown_row"] = 9876543
+
+
+def _key_in_a_line(report: dict) -> None:
+    next(line for line in report["files"] if line["file"] == "run.log")["note"] = "firm 12345 sales 9876543"
+
+
+FORGERIES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "(2) firm rows declared a figure": (
+        _smuggle("effects_detail.csv", _firm_rows(), {"kind": "figure", "sources": ["effects.csv"]}),
+        "effects_detail.csv: declared a figure, but figures are .png or .svg files only"),
+    "(2) firm rows named .png, declared a figure": (
+        _smuggle("extra.png", _firm_rows(), {"kind": "figure", "sources": ["effects.csv"]}),
+        "extra.png: not a PNG image"),
+    "(2) firm rows named .svg, declared a figure": (
+        _smuggle("extra.svg", _firm_rows(), {"kind": "figure", "sources": ["effects.csv"]}),
+        "extra.svg: not an SVG image"),
+    "(2) a listed PNG replaced by firm rows": (_redeclare("fig_II-2-4-1_effects.png", _firm_rows()),
+                                              "fig_II-2-4-1_effects.png: not a PNG image"),
+    "(2) a listed SVG replaced by another XML": (
+        _redeclare("fig_II-2-4-1_effects.svg", b"<rows><firm id='12345' sales='9876543'/></rows>"),
+        "fig_II-2-4-1_effects.svg: not an SVG image"),
+    "(3) firm rows declared results": (_smuggle("summary.csv", _firm_rows(), {"kind": "results"}),
+                                       "summary.csv: declared 'results', but only kaigai replicate's own"),
+    "(3) firm rows declared other": (
+        _smuggle("counts.csv", _firm_rows(), {"kind": "other", "holds": "aggregate counts"}),
+        "counts.csv: declared 'other', but only kaigai replicate's own"),
+    "(3) firm rows declared a table of a new name": (
+        _smuggle("firms.csv", _firm_rows(), {"kind": "table", "columns": ["firm_id", "sales"], "values": []}),
+        "firms.csv: not a table kaigai replicate writes"),
+    "(4) new numeric column declared in the manifest": (
+        _new_numeric_column, "effects.csv: column(s) ['max_firm_sales'] are not in the schema of effects.csv"),
+    "(5) PNG tEXt comment": (_png_with_text(b"Comment", b"firm 12345 sales 9876543"),
+                             "fig_II-2-4-1_effects.png: PNG tEXt chunk 'Comment' is not what matplotlib writes"),
+    "(5) PNG iTXt chunk": (_png_with_text(b"Comment", b"firm 12345 sales 9876543", b"iTXt"),
+                           "fig_II-2-4-1_effects.png: PNG iTXt chunk 'Comment'"),
+    "(5) PNG zTXt chunk": (_png_with_text(b"Comment", b"\x00" + zlib.compress(b"firm 12345"), b"zTXt"),
+                           "fig_II-2-4-1_effects.png: PNG zTXt chunk 'Comment'"),
+    "(5) PNG Software key with other text": (_png_with_text(b"Software", b"firm 12345 sales 9876543"),
+                                             "PNG tEXt chunk 'Software' is not what matplotlib writes"),
+    "(5) SVG metadata with numbers": (_svg_metadata, "fig_II-2-4-2_3_distributions.svg: SVG <metadata> holds "
+                                                     "description"),
+    "(5) results.json with a secret key": (_results_json(_secret_key), "results.json: must hold exactly the keys"),
+    "(5) results.json with a forged count": (_results_json(_forged_count), "results.json: the line of effects.csv "
+                                                                            "differs from what the checker "
+                                                                            "recomputes"),
+    "(5) results.json with a key in a file's line": (_results_json(_key_in_a_line),
+                                                     "results.json: the line of run.log differs"),
+    "(5) results.json settings smuggling an object": (
+        _results_json(lambda report: report["settings"].update(radius_km={"firm 12345": 9876543})),
+        "results.json: 'settings' must map setting names to plain values"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGERIES))
+def test_forged_manifest_declarations_are_not_trusted(case: str, copy: Path, capsys: pytest.CaptureFixture) -> None:
+    mutate, message = FORGERIES[case]
+    mutate(copy)
+    code = main(["check-disclosure", str(copy)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_resealing_alone_changes_nothing(copy: Path, capsys: pytest.CaptureFixture) -> None:
+    """The forgeries above fail for what they add, not for the resealing: the same steps on the untouched folder
+    pass."""
+    _reseal_everything(copy)
+    assert main(["check-disclosure", str(copy)]) == 0, capsys.readouterr().err
 
 
 TAMPERING: dict[str, tuple[Callable[[Path], None], int, str]] = {
