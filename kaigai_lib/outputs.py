@@ -406,8 +406,8 @@ def check_output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os
         except (OSError, ValueError):
             is_ours = False
         if not is_ours:
-            raise OutputError(f"{option} {path} exists and was not written by kaigai (it is not {what}): --force replaces only kaigai's own "
-                              "output; choose another file name.")
+            raise OutputError(f"{option} {path} exists and was not written by kaigai (it is not {what}): "
+                              "--force replaces only kaigai's own output; choose another file name.")
     return target
 
 
