@@ -286,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exercise", required=True, metavar="FILE", help="exercise file or shipped name")
     p.add_argument("--roster", required=True, metavar="CSV", help="CSV with a trainee_id column")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the trainees' data sets")
-    p.add_argument("--key", metavar="CSV", help="where to write the answer key (default DIR/answer_key.csv)")
-    p.add_argument("--force", action="store_true", help="overwrite existing data sets and key")
+    p.add_argument("--key", metavar="CSV", help="the answer key, outside DIR (default DIR/answer_key.csv)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier class and key written by this command (nothing else)")
     p.set_defaults(func=_exercises_make)
 
     p = actions.add_parser("grade", help="grade a class's answers against the answer key")
