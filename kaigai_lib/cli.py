@@ -84,7 +84,7 @@ def _exercises_make(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
 
     key = make_datasets(spec, trainees, out, key_path=key_path, progress=progress if sys.stderr.isatty() else None,
-                        force=args.force)
+                        force=args.force, inputs=[args.roster])
     seconds = time.perf_counter() - started
     print(f"Exercise {spec.id}: {spec.quantity.describe()}")
     print(f"Wrote {len(key)} personal data sets (preset {spec.preset}, one seed per trainee) into {out}/ "
@@ -100,16 +100,17 @@ def _exercises_make(args: argparse.Namespace) -> int:
 
 
 def _exercises_grade(args: argparse.Namespace) -> int:
-    from kaigai_lib.exercises import grade, grade_summary, read_key
-    from kaigai_lib.outputs import write_file_atomically
+    from kaigai_lib.exercises import GRADES_WRITTEN_BY_US, grade, grade_summary, read_key
+    from kaigai_lib.outputs import check_output_file, write_file_atomically
 
-    key = read_key(args.key)
-    grades = grade(key, args.answers)
     answers = Path(args.answers)
     out = Path(args.out) if args.out else answers.with_name(f"{answers.stem}_graded.csv")
-    # never the answers or the key: both are inputs, and refused as --out
-    write_file_atomically(out, lambda tmp: grades.to_csv(tmp, index=False, lineterminator="\n"),
-                          inputs=[args.key, args.answers], force=args.force)
+    # never the answers or the key (inputs), and --force replaces only a graded CSV: checked before grading
+    options = {"inputs": [args.key, args.answers], "force": args.force, "written_by_us": GRADES_WRITTEN_BY_US}
+    check_output_file(out, **options)
+    key = read_key(args.key)
+    grades = grade(key, args.answers)
+    write_file_atomically(out, lambda tmp: grades.to_csv(tmp, index=False, lineterminator="\n"), **options)
     print(grade_summary(grades))
     print(f"Grades: {out}")
     return 0
@@ -285,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exercise", required=True, metavar="FILE", help="exercise file or shipped name")
     p.add_argument("--roster", required=True, metavar="CSV", help="CSV with a trainee_id column")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the trainees' data sets")
-    p.add_argument("--key", metavar="CSV", help="where to write the answer key (default DIR/answer_key.csv)")
-    p.add_argument("--force", action="store_true", help="overwrite existing data sets and key")
+    p.add_argument("--key", metavar="CSV", help="the answer key, outside DIR (default DIR/answer_key.csv)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier class and key written by this command (nothing else)")
     p.set_defaults(func=_exercises_make)
 
     p = actions.add_parser("grade", help="grade a class's answers against the answer key")
@@ -302,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", action="store_true",
                    help="course edition: no truth or answer key in the page; it says how to submit instead")
     p.add_argument("--seed", type=int, default=None, help="the world's seed (default: the file's)")
-    p.add_argument("--force", action="store_true", help="replace an --out this command did not write")
+    p.add_argument("--force", action="store_true", help="accepted for symmetry: a page this command wrote is "
+                   "replaced anyway, any other file never")
     p.set_defaults(func=_exercises_page)
     course = commands.add_parser("course", help="assignments: hand-outs, late trainees, gradebook",
                                  description="Run a course (see book/instructors.md).")

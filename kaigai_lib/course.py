@@ -54,8 +54,10 @@ from kaigai_lib.exercises import (
     read_csv_rows,
     read_roster_table,
     read_text,
+    roster_error,
     trainee_changes,
     trainee_files,
+    trainee_id_problems,
 )
 from kaigai_lib.outputs import OutputError, OutputFolder
 from kaigai_lib.parallel import run_all
@@ -558,6 +560,10 @@ def add_trainees(key_dir: str | Path, roster_path: str | Path, out: str | Path, 
     trainees = read_roster_table(roster_path)
     known = set(roster["trainee_id"])
     new = [t for t in trainees if t.id not in known]
+    # the late ones against those handed out: t1 in the key and T1 now would share a folder on Windows
+    clashes = trainee_id_problems([(t.row, t.id) for t in new], known=known)
+    if clashes:
+        raise roster_error(roster_path, clashes, f" (against the key {key_dir})")
     if not new:
         raise ValueError(f"{roster_path}: every trainee in it already has a hand-out (the key lists "
                          f"{len(known)}); add the late trainees' rows to the roster.")

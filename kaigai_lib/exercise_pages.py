@@ -21,6 +21,14 @@ TABLE_FILES = {"firms": "firms.csv.gz", "establishments": "establishments.csv.gz
                "foreign_demand": "foreign_demand.csv", "deflators": "deflators.csv"}
 
 
+def _is_page(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return f'content="{GENERATOR}"' in handle.read(20000).decode("utf-8", errors="replace")
+
+
+PAGE_WRITTEN_BY_US = (f"a page written by '{GENERATOR}' (no generator marker in it)", _is_page)
+
+
 def exercise_intro_html(spec: ExerciseSpec) -> str:
     """The exercise's data (tables, the firms' data dictionary) and how to get them, as HTML."""
     tables = "".join(f"<li><code>{html.escape(TABLE_FILES.get(t, t))}</code> (<code>.{html.escape(t)}</code> of "
@@ -54,16 +62,15 @@ def exercise_page(spec: ExerciseSpec, *, course: bool, seed: int | None = None) 
 def write_exercise_page(exercise: str | Path, out: str | Path, *, course: bool, seed: int | None = None,
                         force: bool = False) -> Path:
     """Write :func:`exercise_page` to ``out`` atomically. An existing file is replaced only if this command
-    wrote it (or with ``force``); otherwise a :class:`FileExistsError` says so."""
+    wrote it (its generator marker), with or without ``force``; never the exercise file itself."""
+    from kaigai_lib.outputs import check_output_file
+
     out = Path(out)
     if out.is_dir():
         raise IsADirectoryError(f"--out {out} is a folder: give a file name such as {out / 'exercise.html'}")
-    if out.exists() and not force and GENERATOR not in out.read_text(encoding="utf-8", errors="replace")[:20000]:
-        raise FileExistsError(f"{out} exists and was not written by `{GENERATOR}`: choose another --out "
-                              "(or pass --force to replace it)")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist")
-    page = exercise_page(load_exercise(exercise), course=course, seed=seed)
+    spec = load_exercise(exercise)
+    check_output_file(out, inputs=[spec.source, exercise], force=True, written_by_us=PAGE_WRITTEN_BY_US)
+    page = exercise_page(spec, course=course, seed=seed)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

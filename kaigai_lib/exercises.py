@@ -1301,6 +1301,10 @@ def quality_report(spec: ExerciseSpec, sample: int = 5, estimate: bool = True) -
 
 KEY_COLUMNS = ("exercise_id", "trainee_id", "seed", "preset", "params", "quantity", "answer", "tolerance", "unit")
 _TRAINEE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+TRAINEE_ID_MAX = 64  # it names a folder and a zip inside them: far below any file system's name limit
+# names Windows will not create as a file or folder, with or without an extension (NUL.txt is NUL too)
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                     *(f"LPT{i}" for i in range(1, 10))}
 
 
 def _hash_int(*parts: object) -> int:
@@ -1329,6 +1333,53 @@ class Trainee:
     id: str
     name: str = ""
     email: str = ""
+    row: int = field(default=0, compare=False)  # the roster line, for messages
+
+
+def trainee_id_problems(rows: Iterable[tuple[int, str]], known: Iterable[str] = ()) -> list[str]:
+    """Every reason the roster's ``(row, trainee_id)`` pairs cannot name folders and zips, one line each.
+
+    An id names the trainee's folder and ``<id>.zip`` on any computer the hand-outs reach, so it must be
+    non-empty, of letters, digits, '-', '_' and '.', at most :data:`TRAINEE_ID_MAX` characters, not a
+    Windows device name (CON, NUL, COM1, … with or without extension, any case), unique ignoring case
+    (Windows and macOS do not tell ``t1`` from ``T1``), and not another id's zip (``t1.zip`` beside ``t1``).
+    ``known``: ids already handed out (``course add``), compared the same way. The one rule set of
+    ``exercises make``, ``course make`` and ``course add``.
+    """
+    problems: list[str] = []
+    seen: dict[str, str] = {tid.casefold(): "the existing key" for tid in known}
+    checked: list[tuple[int, str]] = []
+    for line, tid in rows:
+        if not tid:
+            problems.append(f"row {line}: empty trainee_id; give every trainee an id")
+        elif len(tid) > TRAINEE_ID_MAX:
+            problems.append(f"row {line}: trainee_id {tid[:20]!r}… has {len(tid)} characters; use at most "
+                            f"{TRAINEE_ID_MAX} (it names the trainee's folder)")
+        elif not _TRAINEE_PATTERN.match(tid):
+            problems.append(f"row {line}: trainee_id {tid!r} — use letters, digits, '-', '_' and '.' only "
+                            "(it names the trainee's folder)")
+        elif tid.split(".")[0].upper() in _WINDOWS_RESERVED:
+            problems.append(f"row {line}: trainee_id {tid!r} is a device name on Windows (CON, PRN, AUX, NUL, "
+                            "COM1-9, LPT1-9), where its folder cannot be made; rename the trainee, e.g. "
+                            f"s_{tid}")
+        elif tid.casefold() in seen:
+            problems.append(f"row {line}: trainee_id {tid!r} repeats {seen[tid.casefold()]} (ignoring case: "
+                            "Windows and macOS take them for one folder); give each trainee a distinct id")
+        else:
+            seen[tid.casefold()] = f"row {line}"
+            checked.append((line, tid))
+    for line, tid in checked:  # t1.zip beside t1: the folder of one is the zip of the other
+        if tid.casefold().endswith(".zip") and tid.casefold()[:-4] in seen:
+            problems.append(f"row {line}: trainee_id {tid!r} is the zip name of trainee_id {tid[:-4]!r} "
+                            f"({seen[tid.casefold()[:-4]]}); rename one, e.g. without '.zip'")
+    return problems
+
+
+def roster_error(path: str | Path, problems: list[str], context: str = "") -> ValueError:
+    """One line for one problem, a list for several; ``context`` e.g. " against the key K"."""
+    if len(problems) == 1:
+        return ValueError(f"{path}{context}: {problems[0]}")
+    return ValueError(f"{path}: {len(problems)} problem(s) in the roster{context}:\n  - " + "\n  - ".join(problems))
 
 
 def read_roster_table(path: str | Path) -> list[Trainee]:
@@ -1339,26 +1390,16 @@ def read_roster_table(path: str | Path) -> list[Trainee]:
     """
     path = Path(path)
     rows = read_csv_rows(path, "Roster file", ["trainee_id"], ["name", "email"])
-    problems: list[str] = []
+    problems = trainee_id_problems([(row.line, row.cells["trainee_id"]) for row in rows])
     trainees: list[Trainee] = []
-    first_row: dict[str, int] = {}
     for row in rows:
         line, tid = row.line, row.cells["trainee_id"]
-        if not tid:
-            problems.append(f"row {line}: empty trainee_id")
-        elif not _TRAINEE_PATTERN.match(tid):
-            problems.append(f"row {line}: trainee_id {tid!r} — use letters, digits, '-', '_' and '.' only "
-                            "(it names the trainee's folder)")
-        elif tid in first_row:
-            problems.append(f"row {line}: trainee_id {tid!r} repeats row {first_row[tid]}")
-        else:
-            first_row[tid] = line
-            email = row.cells.get("email", "")
-            if email and not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", email):
-                problems.append(f"row {line}: email {email!r} is not an address; fix it or leave it empty")
-            trainees.append(Trainee(tid, row.cells.get("name", ""), email))
+        email = row.cells.get("email", "")
+        if email and not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", email):
+            problems.append(f"row {line}: email {email!r} is not an address; fix it or leave it empty")
+        trainees.append(Trainee(tid, row.cells.get("name", ""), email, line))
     if problems:
-        raise ValueError(f"{path}: {len(problems)} problem(s) in the roster:\n  - " + "\n  - ".join(problems))
+        raise roster_error(path, problems)
     if not trainees:
         raise ValueError(f"{path}: the roster lists no trainees.")
     return trainees
@@ -1425,29 +1466,41 @@ def given_for_handout(spec: ExerciseSpec, world: World) -> str:
 
 def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Path,
                   key_path: str | Path | None = None, progress: Callable[[str], None] | None = None,
-                  force: bool = False) -> pd.DataFrame:
+                  force: bool = False, inputs: Iterable[str | Path] = ()) -> pd.DataFrame:
     """Write each trainee's own data set into ``out/<trainee_id>/`` and the answer key; return the key.
 
     Each trainee gets their own seed (:func:`trainee_seed`) and, for the
     parameters in ``vary_per_trainee``, their own values. Only survey-like
     tables (``spec.tables``) and a README are written for trainees; the
     seed, parameters and answer go to the key only (default
-    ``out/answer_key.csv``).
+    ``out/answer_key.csv``; elsewhere inside ``out`` it is refused, as is an input, and ``force`` replaces
+    only a file with a key's header). ``inputs``: files read besides the exercise (the roster).
 
     All or nothing: the class is written into a staging folder that becomes ``out`` in one rename
     (:class:`~kaigai_lib.outputs.OutputFolder`); Ctrl-C, SIGTERM or an error leaves neither a half class nor
     a key. A key outside ``out`` is written after the class is in place, so there is never a key without data.
     The truth is stored at full precision (``tolerance: 0`` then accepts exactly the truth).
     """
-    from kaigai_lib.outputs import OutputFolder, write_file_atomically
+    from kaigai_lib.outputs import OutputError, OutputFolder, check_output_file, write_file_atomically
 
     trainee_ids = list(trainee_ids)
     seeds = {tid: trainee_seed(spec, tid) for tid in trainee_ids}
     if len(set(seeds.values())) != len(seeds):  # 32-bit hashes: a collision is unlikely, never silent
         raise ValueError("Two trainees got the same seed; rename one trainee id or change world.seed.")
-    inputs = [spec.source] if Path(spec.source).exists() else []
+    inputs = [*([spec.source] if Path(spec.source).exists() else []), *inputs]
     folder_out = OutputFolder(out, command="exercises make", inputs=inputs, force=force)
     key_inside = key_path is None or _is_inside(Path(key_path), folder_out.out)
+    if key_path is not None and key_inside and _key_relative(key_path, folder_out.out) != Path(DEFAULT_KEY):
+        # anywhere else inside --out (a trainee's folder above all) the key would be handed out
+        raise OutputError(f"--key {key_path} is inside --out {out}, where trainees' hand-outs go: keep the key "
+                          f"outside it, e.g. --key {Path(out).name}_key.csv beside --out {out} (or leave out "
+                          f"--key for {Path(out) / DEFAULT_KEY}).")
+    if key_inside:
+        clash = [tid for tid in trainee_ids if tid.casefold() == DEFAULT_KEY.casefold()]
+        if clash:
+            raise ValueError(f"trainee_id {clash[0]!r} is the name of the answer key in --out; rename the trainee.")
+    else:  # refused now, not after the class is written: an input, a link, a file kaigai did not write
+        check_output_file(key_path, inputs=inputs, force=force, option="--key", written_by_us=KEY_WRITTEN_BY_US)
     rows = []
     with folder_out as staging:
         for tid in trainee_ids:
@@ -1472,22 +1525,42 @@ def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Pat
                 progress(tid)
         key = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
         if key_inside:
-            relative = (Path(os.path.abspath(key_path)).relative_to(folder_out.out) if key_path is not None
-                        else Path("answer_key.csv"))
-            (staging.path / relative).parent.mkdir(parents=True, exist_ok=True)
-            write_key(key, staging.path / relative)
+            write_key(key, staging.path / DEFAULT_KEY)
         staging.commit()
     if not key_inside:
-        write_file_atomically(key_path, lambda tmp: write_key(key, tmp), force=force, option="--key")
+        write_file_atomically(key_path, lambda tmp: write_key(key, tmp), inputs=inputs, force=force,
+                              option="--key", written_by_us=KEY_WRITTEN_BY_US)
     return key
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
+DEFAULT_KEY = "answer_key.csv"  # the key's name in --out when no --key is given
+
+
+def _is_key_file(path: Path) -> bool:
+    """A file whose header is that of an answer key :func:`write_key` wrote (what --force may replace)."""
+    from kaigai_lib.outputs import first_line
+
+    return first_line(path) == ",".join(KEY_COLUMNS)
+
+
+KEY_WRITTEN_BY_US = ("an answer key written by 'kaigai exercises make' (its header is not "
+                     f"{','.join(KEY_COLUMNS)})", _is_key_file)
+
+
+def _key_relative(path: str | Path, folder: Path) -> Path | None:
+    """``path`` relative to ``folder`` after resolving '..' and links, or None if it lies outside."""
+    target = Path(os.path.abspath(path))
+    resolved = target.parent.resolve() / target.name  # the key's own name may not exist yet
+    if target.is_symlink():
+        resolved = target.resolve()
     try:
-        Path(os.path.abspath(path)).relative_to(folder)
+        return resolved.relative_to(folder)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    return _key_relative(path, folder) is not None
 
 
 def trainee_files(spec: ExerciseSpec, world: World) -> dict[str, bytes]:
@@ -1513,6 +1586,16 @@ def write_key(key: pd.DataFrame, path: str | Path) -> None:
 
 GRADE_COLUMNS = ("row", "exercise_id", "trainee_id", "answer", "truth", "tolerance", "unit", "correct", "verdict",
                  "message")
+
+
+def _is_grades_file(path: Path) -> bool:
+    from kaigai_lib.outputs import first_line
+
+    return first_line(path) == ",".join(GRADE_COLUMNS)
+
+
+GRADES_WRITTEN_BY_US = ("a graded CSV written by 'kaigai exercises grade' (its header is not "
+                        f"{','.join(GRADE_COLUMNS)})", _is_grades_file)
 
 
 def read_key(path: str | Path) -> pd.DataFrame:

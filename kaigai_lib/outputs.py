@@ -377,10 +377,15 @@ class OutputFolder:
                 self._signals.__exit__(None, None, None)
 
 
-def write_file_atomically(path: str | os.PathLike[str], write: Any, *, inputs: Iterable[str | os.PathLike[str]] = (),
-                          force: bool = False, option: str = "--out") -> Path:
-    """Write one output file via a temporary file and a rename; refuse inputs, links, folders and (without
-    ``force``) an existing file. ``write`` is called with the temporary path."""
+def check_output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = (),
+                      force: bool = False, option: str = "--out",
+                      written_by_us: tuple[str, Any] | None = None) -> Path:
+    """Refuse an unsafe output file before any work starts; return its absolute path.
+
+    Refused: a link, a folder, a missing folder, any input (in any spelling: relative, ``..``, a link to it),
+    an existing file without ``force`` and, with ``force``, an existing file that is not of the kind the
+    command writes: ``written_by_us`` is ``(what, test)``, ``test(path)`` true for a file kaigai wrote.
+    """
     target = Path(os.path.abspath(path))
     if Path(path).is_symlink():
         raise OutputError(f"{option} {path} is a symbolic link: give a plain file path.")
@@ -394,6 +399,30 @@ def write_file_atomically(path: str | os.PathLike[str], write: Any, *, inputs: I
     if target.exists() and not force:
         raise OutputError(f"{option} {path} already exists: choose another file name, or add --force to replace "
                           "it.")
+    if target.exists() and written_by_us is not None:
+        what, ours = written_by_us
+        try:
+            is_ours = bool(ours(target))
+        except (OSError, ValueError):
+            is_ours = False
+        if not is_ours:
+            raise OutputError(f"{option} {path} exists and was not written by kaigai (it is not {what}): "
+                              "--force replaces only kaigai's own output; choose another file name.")
+    return target
+
+
+def first_line(path: Path) -> str:
+    """The first line of a text file (without its line end), for recognising kaigai's own CSV headers."""
+    with open(path, "rb") as handle:
+        return handle.readline(65536).decode("utf-8-sig", errors="replace").rstrip("\r\n")
+
+
+def write_file_atomically(path: str | os.PathLike[str], write: Any, *, inputs: Iterable[str | os.PathLike[str]] = (),
+                          force: bool = False, option: str = "--out",
+                          written_by_us: tuple[str, Any] | None = None) -> Path:
+    """Write one output file via a temporary file and a rename, after :func:`check_output_file`.
+    ``write`` is called with the temporary path."""
+    target = check_output_file(path, inputs=inputs, force=force, option=option, written_by_us=written_by_us)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.kaigai-", dir=target.parent)
     os.close(handle)
     try:
