@@ -44,7 +44,6 @@ compare a new release with earlier ones.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -57,6 +56,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from kaigai_lib.outputs import sha256_of
 
 MANIFEST = "disclosure.json"
 RESULTS = "results.json"
@@ -279,14 +280,6 @@ def apply_checks(table: pd.DataFrame, checks: Sequence[CellCheck], value_columns
 
 
 # --------------------------------------------------------------------------- manifest and results.json
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _count_columns(columns: Iterable[str]) -> list[str]:
     return [c for c in columns if c == "n_firms" or c.startswith("n_")]
