@@ -24,10 +24,9 @@ TABLES = ("firms", "establishments", "foreign_demand")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("world") / "tiny"
-    assert main(["generate", "--preset", "tiny", "--seed", "3", "--out", str(folder)]) == 0
-    return folder
+def world(tiny_inputs: Path) -> Path:
+    """The session's tiny world written by `kaigai generate` (tests/conftest.py); tests copy it before editing."""
+    return tiny_inputs
 
 
 @pytest.fixture(scope="module")
