@@ -512,6 +512,9 @@ class WhitePaperDid:
         member observed at ``t − 1`` and ``t + h`` (``pairs_used``) and the difference (``pairs_lost``):
         late cohorts cannot reach long horizons, and firms leave the panel.
     design : the matching specification ("white_paper" or "robust").
+    control_pool : who may be a control: "all" non-starters (the white paper's) or "clean" ones, which do not
+        start within ``t + 1 … t + clean_window`` (:func:`~kaigai_lib.samples.matching_sample`).
+    clean_window : the event window of clean controls (None with the "all" pool).
     truth : with a world, the true effects of the starters in each cell (:func:`true_effects`).
     """
 
@@ -528,6 +531,8 @@ class WhitePaperDid:
     world: Any = None
     lost: pd.DataFrame = field(default_factory=pd.DataFrame)
     design: str = "white_paper"
+    control_pool: str = "all"
+    clean_window: int | None = None
 
     @property
     def scale(self) -> str:
@@ -656,7 +661,10 @@ class WhitePaperDid:
             by_horizon = self.lost.groupby(["horizon", "outcome"])["pairs_lost"].sum().groupby("horizon").max()
             rows += [(f"pairs not observed at t{h:+d} (largest over outcomes)", int(n))
                      for h, n in by_horizon.items()]
-        rows += [("matching design", self.design), ("scale", f"{self.scale} ({SCALE_UNITS[self.scale]})"),
+        pool = (f"clean: no start within t+1…t+{self.clean_window}" if self.control_pool == "clean"
+                else "all non-starters (also later starters)")
+        rows += [("matching design", self.design), ("controls", pool),
+                 ("scale", f"{self.scale} ({SCALE_UNITS[self.scale]})"),
                  ("standard errors clustered by", " + ".join(self.result.cluster))]
         return pd.DataFrame(rows, columns=["count", "value"]).set_index("count")
 
@@ -708,6 +716,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                     first_start_year: int | None = None, last_start_year: int | None = None,
                     match_options: dict[str, Any] | None = None, exact_size: bool = True, world: Any = None,
                     design: str = "white_paper", cluster: str | Sequence[str] | None = None,
+                    control_pool: str = "all", clean_window: int | None = None,
                     **sample_options: Any) -> WhitePaperDid:
     """The white paper's matched difference-in-differences for exports or FDI, from a World or a firm panel.
 
@@ -749,6 +758,13 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         "robust" (also the growth ``t − 2 → t − 1`` of employees and sales
         and TFP at ``t − 2``; :func:`~kaigai_lib.samples.matching_sample`).
     cluster : standard errors' clusters (:func:`matched_did`; default firm + pair).
+    control_pool : "all" (the white paper's: any non-starter at risk in
+        ``t``, also one that starts a year or more later and so carries its
+        own effect into the control group's change) or "clean" (stacked-DiD
+        style, Cengiz et al. 2019: no control starts within
+        ``t + 1 … t + clean_window``). ``clean_window`` defaults to the
+        longest horizon of the analysis's design (exports 5, FDI 10), never
+        to ``horizons``, so the matched sample does not depend on them.
     sample_options : column names etc. for ``matching_sample`` (``firm_col``, ``tfp_col``, …).
     """
     from kaigai_lib.samples import ANALYSES, matching_sample
@@ -790,7 +806,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                          f"{last_year - earliest}.")
 
     sample = matching_sample(firms, analysis, horizon=0, outcomes=outcomes, first_start_year=first_start_year,
-                             last_start_year=last_start_year, world=world, design=design, **sample_options)
+                             last_start_year=last_start_year, world=world, design=design,
+                             control_pool=control_pool, clean_window=clean_window, **sample_options)
     match_options = dict(match_options or {})
     if analysis == "export" and exact_size:
         match_options.setdefault("exact", [*sample.exact, "size"])
@@ -830,7 +847,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     truth = true_effects(changes, world, analysis) if world is not None else None
     return WhitePaperDid(analysis=analysis, sample=sample, match=match, changes=changes, result=result,
                          panel=panel, groups=groups, dropped=dropped, controls=controls, truth=truth, world=world,
-                         lost=lost, design=design)
+                         lost=lost, design=design, control_pool=control_pool,
+                         clean_window=sample.settings["clean_window"])
 
 
 def _complete_pairs(changes: EventChanges, matched: pd.DataFrame) -> tuple[EventChanges, pd.DataFrame]:
@@ -1141,7 +1159,8 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
     changes, regressions — at one ``horizon``; the truth is the realised
     ATT of the starters in each cell (:func:`true_effects`). Returns one
     row per design × analysis × group × outcome with ``seed``, ``design``
-    (each of ``designs``: "white_paper", "robust"), the estimate, its
+    (each of ``designs``: "white_paper", "robust", or either with "+clean"
+    for clean controls, e.g. "robust+clean": :func:`design_options`), the estimate, its
     interval, the truth and ``covered``; a cell with too few firms for a
     regression has NaN estimates and ``covered`` NaN (counted apart, never as a miss).
     """
@@ -1152,12 +1171,23 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
     frames = []
     for design in designs:
         for analysis in analyses:
-            wp = white_paper_did(world, analysis, horizons=[horizon], pre_horizons=[], scale=scale, design=design,
-                                 cluster=cluster)
+            wp = white_paper_did(world, analysis, horizons=[horizon], pre_horizons=[], scale=scale,
+                                 cluster=cluster, **design_options(design))
             frames.append(wp.compare(horizon).assign(design=design))
     out = pd.concat(frames, ignore_index=True).assign(seed=int(seed))
     out["covered"] = out["covered"].where(out["estimate"].notna())
     return out
+
+
+def design_options(label: str) -> dict[str, str]:
+    """Options of ``white_paper_did`` for a design label: "robust", or "robust+clean" (with clean controls)."""
+    from kaigai_lib.samples import CONTROL_POOLS, MATCHING_DESIGNS
+
+    design, _, pool = label.partition("+")
+    if design not in MATCHING_DESIGNS or (pool and pool not in CONTROL_POOLS):
+        raise ValueError(f"design {label!r}: use a matching design {list(MATCHING_DESIGNS)}, optionally with "
+                         f"'+' and a control pool {list(CONTROL_POOLS)}, e.g. 'robust+clean'.")
+    return {"design": design, "control_pool": pool or "all"}
 
 
 def coverage_study(seeds: Iterable[int], *, n_jobs: int = 1, **options: Any) -> pd.DataFrame:
