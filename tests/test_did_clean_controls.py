@@ -1,4 +1,4 @@
-"""Clean controls (stacked-DiD style): no control of start year t starts within t + 1 … t + window."""
+"""Controls that start later: clean controls (none starts within t + 1 … t + window) or their effect subtracted."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def test_bad_pool_or_window_is_named(tiny_world: World) -> None:
                             clean_window=window)
     with pytest.raises(ValueError, match="'robust\\+clean'"):
         did.design_options("robust+never")
-    assert did.design_options("white_paper+clean") == {"design": "white_paper", "control_pool": "clean"}
+    assert did.design_options("white_paper+clean") == {"design": "white_paper", "control_pool": "clean",
+                                                       "later_starts": "keep"}
 
 
 def _hand_built_panel(seed: int = 7, n_firms: int = 4000, tau: float = 0.3) -> pd.DataFrame:
@@ -98,23 +99,51 @@ def _hand_built_panel(seed: int = 7, n_firms: int = 4000, tau: float = 0.3) -> p
     })
 
 
-def test_clean_controls_remove_the_pull_of_later_starters() -> None:
+@pytest.mark.parametrize("fix", ["clean", "adjust"])
+def test_clean_or_adjusted_controls_remove_the_pull_of_later_starters(fix: str) -> None:
     tau, horizon = 0.3, 5
     firms = _hand_built_panel(tau=tau)
     options = {"outcomes": ["sales"], "horizons": [horizon], "pre_horizons": [], "scale": "log", "tfp_col": "tfp",
                "groups": "all"}
     plain = did.white_paper_did(firms, "fdi", **options)
-    clean = did.white_paper_did(firms, "fdi", control_pool="clean", **options)
+    fixed = did.white_paper_did(firms, "fdi", **options,
+                                **({"control_pool": "clean"} if fix == "clean" else {"later_starts": "adjust"}))
     # the reasoning: a control that starts within t + 1 … t + h carries tau in its change, so the plain DiD is
-    # tau × (1 − share of such controls); clean controls carry none, so the clean DiD is tau
+    # tau × (1 − share of such controls); clean controls carry none, and the adjustment subtracts the effect
+    # estimated at the earlier event years (here tau from the start year on), so both give tau
     share = plain.later_starters(horizon)
+    assert (share["share"] > 0.1).all()
     for group in plain.groups:
         row_plain = plain.result.table.set_index("group").loc[group]
-        row_clean = clean.result.table.set_index("group").loc[group]
+        row_fixed = fixed.result.table.set_index("group").loc[group]
         expected_plain = tau * (1 - share.loc[group, "share"])
         # 3 standard errors: a two-sided 0.3 % chance for each comparison under the reasoning
         assert abs(row_plain["estimate"] - expected_plain) < 3 * row_plain["std_error"], (group, row_plain)
-        assert abs(row_clean["estimate"] - tau) < 3 * row_clean["std_error"], (group, row_clean)
+        assert abs(row_fixed["estimate"] - tau) < 3 * row_fixed["std_error"], (group, row_fixed)
         # ... and the pull is far larger than the sampling error, so the test can tell the designs apart
         assert tau - expected_plain > 6 * row_plain["std_error"]
-        assert row_plain["estimate"] < row_clean["estimate"]
+        assert row_plain["estimate"] < row_fixed["estimate"]
+    if fix == "adjust":
+        table = fixed.changes.table
+        adjusted = table.loc[table["adjusted_for_own_start"]]
+        assert len(adjusted) and (adjusted["treated"] == 0).all()
+        assert fixed.summary().loc["controls that start later", "value"].startswith("their own estimated effect")
+
+
+def test_adjusted_estimate_does_not_depend_on_the_horizons(tiny_world: World) -> None:
+    options = {"design": "robust", "later_starts": "adjust"}
+    short = did.white_paper_did(tiny_world, "fdi", horizons=[5], pre_horizons=[], **options)
+    mixed = did.white_paper_did(tiny_world, "fdi", horizons=[2, 5, 8], **options)
+    columns = ["outcome", "group", "estimate", "std_error", "n_treated", "n_control"]
+    pd.testing.assert_frame_equal(short.result.table[columns].reset_index(drop=True),
+                                  mixed.result.table.query("horizon == 5")[columns].reset_index(drop=True))
+    # only the reported horizons are in the result, though every event year 0 … 8 was needed
+    assert sorted(mixed.result.table["horizon"].unique()) == [-3, -2, 2, 5, 8]
+    assert sorted(mixed.lost["horizon"].unique()) == [-3, -2, 2, 5, 8]
+    # the cheap per-year effect used by the recursion is the regression's own estimate
+    plain = did.white_paper_did(tiny_world, "fdi", horizons=[3], pre_horizons=[], scale="log")
+    cheap = did._mean_pair_differences(plain.changes.table)
+    for row in plain.result.table.itertuples():
+        assert cheap[(row.outcome, row.group, 3)] == pytest.approx(row.estimate, abs=1e-10)
+    with pytest.raises(ValueError, match="later_starts='drop'"):
+        did.white_paper_did(tiny_world, "fdi", later_starts="drop")
