@@ -607,9 +607,10 @@ class WhitePaperDid:
 
         They stay controls, as in a match made in year ``t``, so their own
         effect enters the control group's change and pulls the DiD towards
-        zero. ``share`` is their share of the controls at ``t + h``; with a
-        world, ``effect_<outcome>`` is the average effect (log points) the
-        controls carry at ``t + h`` — the size of that pull.
+        zero, unless ``later_starts="adjust"`` subtracts it (clean controls
+        leave them out). ``share`` is their share of the controls at ``t + h``;
+        with a world, ``effect_<outcome>`` is the average true effect (log
+        points) the controls carry at ``t + h`` — the size of that pull.
         """
         firm = self.changes.id
         rows = self.sample.rows
