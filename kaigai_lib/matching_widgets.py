@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from kaigai_lib.figures import _new_figure
 from kaigai_lib.matching import MatchResult
 from kaigai_lib.samples import DEFAULT_CALIPERS, MatchingSample, caliper_label
-from kaigai_lib.static_widgets import Control, StaticWidget, number, png
+from kaigai_lib.static_widgets import Control, StaticWidget, msg, number, png
 
 WRONG_COLOUR = "#b3261e"
 
@@ -115,17 +115,22 @@ class CaliperExplorer(StaticWidget):
              "estimate": att.estimate, "se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
              "truth_matched": truth}
         unmatched = counts["treated"] - counts["matched_treated"]
-        truth_text = (f"; truth for these matched starters {number('truth_matched', truth)}"
+        # texts with numbers are msg() templates: the page shows them in its own language
+        truth_text = (msg("; truth for these matched starters {truth}", truth=number('truth_matched', truth))
                       if truth is not None else "")
         summary = (
-            f"<p><b>caliper = {caliper_label(caliper)}</b>"
-            + (f" ({result.settings['caliper_width']:.4f} in logit units)" if caliper is not None else "")
-            + f": {number('matched', counts['matched_treated'], '{:,}')} of {counts['treated']:,} starters "
-            f"matched ({counts['matched_treated'] / counts['treated']:.1%}; {unmatched:,} unmatched). "
-            f"Largest |SMD| after matching {number('max_abs_smd', smd.max(), '{:.3f}')} "
-            f"({int((smd > self.threshold).sum())} covariate(s) above {self.threshold}). "
-            f"ATT {number('estimate', att.estimate)} (s.e. {att.se:.4f}; 95 % CI [{att.ci_low:+.4f}, "
-            f"{att.ci_high:+.4f}]){truth_text}.</p>")
+            f"<p><b>caliper = {msg(caliper_label(caliper)) if caliper is None else caliper_label(caliper)}</b>"
+            + (msg(" ({width} in logit units)", width=f"{result.settings['caliper_width']:.4f}")
+               if caliper is not None else "")
+            + msg(": {matched} of {treated} starters matched ({share}; {unmatched} unmatched). Largest |SMD| after "
+                  "matching {smd} ({above} covariate(s) above {threshold}). ATT {estimate} (s.e. {se}; 95 % CI "
+                  "[{low}, {high}]){truth}.",
+                  matched=number('matched', counts['matched_treated'], '{:,}'), treated=f"{counts['treated']:,}",
+                  share=f"{counts['matched_treated'] / counts['treated']:.1%}", unmatched=f"{unmatched:,}",
+                  smd=number('max_abs_smd', smd.max(), '{:.3f}'), above=int((smd > self.threshold).sum()),
+                  threshold=self.threshold, estimate=number('estimate', att.estimate), se=f"{att.se:.4f}",
+                  low=f"{att.ci_low:+.4f}", high=f"{att.ci_high:+.4f}", truth=truth_text)
+            + "</p>")
         return {"html": summary + png(self._figure(result, balance, c)), "numbers": c}, None
 
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from kaigai_lib.figures import _new_figure
 from kaigai_lib.spatial import OPR, Catchments, _truth_values, build_catchments, fit_spillover
-from kaigai_lib.static_widgets import Control, StaticWidget, number, png
+from kaigai_lib.static_widgets import Control, StaticWidget, msg, number, png
 
 WRONG_COLOUR = "#b3261e"
 
@@ -133,13 +133,20 @@ class RadiusExplorer(StaticWidget):
             c = self.at(setting["radius_km"])
         except ValueError as error:  # e.g. no establishment within a tiny radius: say so in the widget
             return {"html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>', "numbers": {}}, None
-        truth = (f"; true coefficient <b>{self.true_coefficient:g}</b>" if self.true_coefficient is not None else "")
+        # texts with numbers are msg() templates: the page shows them in its own language
+        truth = (msg("; true coefficient {value}", value=f"<b>{self.true_coefficient:g}</b>")
+                 if self.true_coefficient is not None else "")
         summary = (
-            f"<p><b>radius = {c['radius_km']:g} km</b>: {number('areas', c['areas'], '{:,}')} area-years; "
-            f"{number('receivers', c['receivers_in_catchments'], '{:,}')} establishment-years in a catchment, "
-            f"{number('overlap_pct', 100 * c['overlap_share'], '{:.1f}')} % of them in two or more. Coefficient "
-            f"of the overseas production ratio {number('estimate', c['estimate'], '{:+.2f}')} (s.e. "
-            f"{number('se', c['se'], '{:.2f}')}; 95 % CI [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]){truth}.</p>")
+            "<p><b>" + msg("radius = {radius} km", radius=f"{c['radius_km']:g}") + "</b>"
+            + msg(": {areas} area-years; {receivers} establishment-years in a catchment, {overlap} % of them in two "
+                  "or more. Coefficient of the overseas production ratio {estimate} (s.e. {se}; 95 % CI "
+                  "[{low}, {high}]){truth}.",
+                  areas=number('areas', c['areas'], '{:,}'),
+                  receivers=number('receivers', c['receivers_in_catchments'], '{:,}'),
+                  overlap=number('overlap_pct', 100 * c['overlap_share'], '{:.1f}'),
+                  estimate=number('estimate', c['estimate'], '{:+.2f}'), se=number('se', c['se'], '{:.2f}'),
+                  low=f"{c['ci_low']:+.2f}", high=f"{c['ci_high']:+.2f}", truth=truth)
+            + "</p>")
         numbers = {"areas": c["areas"], "receivers": c["receivers_in_catchments"],
                    "overlap_pct": 100 * c["overlap_share"], "estimate": c["estimate"], "se": c["se"]}
         return {"html": summary + png(self._figure(c)), "numbers": numbers}, None
