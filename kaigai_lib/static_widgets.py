@@ -92,7 +92,7 @@ _UI_MESSAGE = re.compile(r'\bt\("((?:[^"\\\n])*)"')
 
 def ui_messages() -> list[str]:
     """The texts of widget.js itself (buttons, verdicts): every ``t("…")`` literal in it."""
-    return [text for text in dict.fromkeys(_UI_MESSAGE.findall(_asset("widget.js"))) if _LETTER.search(text)]
+    return [text for text in dict.fromkeys(_UI_MESSAGE.findall(_asset("widget.js"))) if _is_message(text)]
 
 
 def _texts(value: Any) -> Iterable[str]:
@@ -122,7 +122,16 @@ def widget_messages(state: Mapping[str, Any]) -> list[str]:
                   *(slip.get("message", "") for slip in key.get("slips", []))]
     for view in [*(state.get("views") or {}).values(), (state.get("live") or {}).get("view") or {}]:
         texts += [html.unescape(template) for template in _MSG_ATTRIBUTE.findall(view.get("html", ""))]
-    return [text for text in dict.fromkeys(t.strip() for t in texts if isinstance(t, str)) if _LETTER.search(text)]
+    return [text for text in dict.fromkeys(t.strip() for t in texts if isinstance(t, str)) if _is_message(text)]
+
+
+def _is_message(text: str) -> bool:
+    """A text to translate: it has a letter and is not a number ("1e-3", "nan" are numbers)."""
+    try:
+        float(text)
+    except ValueError:
+        return bool(_LETTER.search(text))
+    return False
 
 
 def widget_catalog(language: str, locale_dir: Path = LOCALE_DIR) -> dict[str, str]:
@@ -497,13 +506,19 @@ def host_script() -> str:
     return _asset("host.js")
 
 
+def messages_script(language: str, locale_dir: Path = LOCALE_DIR) -> str:
+    """The widget catalog of ``language`` as the page's ``<script id="kaigai-widget-messages">`` (widget.js)."""
+    return (f'<script type="application/json" id="{MESSAGES_ID}" data-language="{html.escape(language)}">'
+            f"{_script_json(widget_catalog(language, locale_dir))}</script>")
+
+
 def standalone_html(title: str, body: str, widgets: Sequence[StaticWidget], *, course: bool,
-                    after: str = "") -> str:
+                    after: str = "", language: str = SOURCE_LANGUAGE) -> str:
     """One self-contained HTML page (no file or host besides itself): ``body`` HTML, the widgets, then
-    ``after`` HTML."""
-    scripts = "\n".join(widget_script(w, course=course) for w in widgets)
+    ``after`` HTML; the widgets speak ``language`` (the page's ``lang``)."""
+    scripts = "\n".join([messages_script(language), *(widget_script(w, course=course) for w in widgets)])
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
+        f"<!DOCTYPE html>\n<html lang=\"{html.escape(language)}\">\n<head>\n<meta charset=\"utf-8\" />\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n"
         f"<title>{html.escape(title)}</title>\n"
         "<style>body{font-family:system-ui,sans-serif;max-width:52em;margin:1.5em auto;padding:0 1em;"

@@ -256,14 +256,12 @@ def write_widget_pot(site: Path, out: Path) -> int:
 
 def _page_widget_messages(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
     """A page with widgets carries the widget catalog of its edition's language (read by widget.js)."""
-    from kaigai_lib.static_widgets import MESSAGES_ID, MIME_TYPE, _script_json, widget_catalog
+    from kaigai_lib.static_widgets import MIME_TYPE, messages_script
 
     body = context.get("body", "")
     if "application/vnd.jupyter.widget-view+json" not in body and MIME_TYPE not in body:
         return
-    language = app.config.kaigai_language
-    context["body"] = body + (f'\n<script type="application/json" id="{MESSAGES_ID}" data-language="{language}">'
-                              f"{_script_json(widget_catalog(language, LOCALE_DIR))}</script>\n")
+    context["body"] = f"{body}\n{messages_script(app.config.kaigai_language, LOCALE_DIR)}\n"
 
 
 # --------------------------------------------------------------------------------------------------
