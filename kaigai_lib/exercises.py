@@ -277,17 +277,20 @@ class SelectionBiasExplorer(StaticWidget):
         fig, axes = _new_figure(figsize=(7.2, 3.0))
         ax = axes[0, 0]
         terms = ["naive difference", "ATT (true effect)", "selection bias"]
+        # a picture cannot follow the page's language: its labels carry both, as the book's figures do
+        shown = {"naive difference": "naive difference (単純比較)", "ATT (true effect)": "ATT (真の効果)",
+                 "selection bias": "selection bias (セレクションバイアス)"}
         colours = ["C0", "C2", "C3"]
         x = np.arange(len(self.MEASURES))
         width = 0.26
         for k, (term, colour) in enumerate(zip(terms, colours, strict=True)):
             values = [getattr(results[m], ("naive", "att", "selection_bias")[k]) for m in self.MEASURES]
-            bars = ax.bar(x + (k - 1) * width, values, width, color=colour, label=term)
+            bars = ax.bar(x + (k - 1) * width, values, width, color=colour, label=shown[term])
             ax.bar_label(bars, fmt="%+.2f", fontsize=7, padding=1)
         ax.axhline(0, color="0.4", linewidth=0.8)
-        ax.set_xticks(x, [f"growth t−1 → t+{self.horizon}", f"level at t+{self.horizon}"])
+        ax.set_xticks(x, [f"growth t−1 → t+{self.horizon} (成長)", f"level at t+{self.horizon} (水準)"])
         ax.set_ylim(-0.3, 0.55)
-        ax.set(ylabel="log points", title=f"selection_strength = {strength:.2f}")
+        ax.set(ylabel="log points (対数ポイント)", title=f"selection_strength = {strength:.2f}")
         ax.legend(fontsize=8, loc="upper left", ncols=3)
         return fig
 

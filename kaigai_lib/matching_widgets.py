@@ -76,25 +76,29 @@ class CaliperExplorer(StaticWidget):
         fig, axes = _new_figure(1, 2, figsize=(9.5, 0.9 + 0.3 * len(balance)), width_ratios=[3, 2])
         love, estimate = axes[0]
         y = np.arange(len(balance))
-        love.scatter(balance["smd_before"].abs(), y, facecolors="none", edgecolors="grey", label="before matching")
-        love.scatter(balance["smd_after"].abs(), y, color="C0", label="after matching")
+        love.scatter(balance["smd_before"].abs(), y, facecolors="none", edgecolors="grey",
+                     label="before matching (マッチング前)")
+        love.scatter(balance["smd_after"].abs(), y, color="C0", label="after matching (マッチング後)")
         love.axvline(self.threshold, color="C3", linestyle="--", linewidth=1, label=f"|SMD| = {self.threshold}")
         love.set_yticks(y, balance.index, fontsize=8)
         love.invert_yaxis()
         love.set_xlim(0, max(0.6, float(balance["smd_before"].abs().max()) * 1.1))
-        love.set(xlabel="|standardised mean difference|", title="balance (year × industry exact: 0)")
+        # a picture cannot follow the page's language: its labels carry both, as the book's figures do
+        love.set(xlabel="|standardised mean difference| (標準化平均差)",
+                 title="balance (共変量バランス; year × industry exact: 0)")
         love.legend(loc="lower right", fontsize=7)
         estimate.errorbar([0], [c["estimate"]], yerr=[[c["estimate"] - c["ci_low"]], [c["ci_high"] - c["estimate"]]],
-                          fmt="o", color="C0", capsize=3, label="matched ATT, 95 % CI")
+                          fmt="o", color="C0", capsize=3, label="matched ATT, 95 % CI (マッチング後のATT)")
         if c.get("truth_matched") is not None:
             estimate.plot([-0.3, 0.3], [c["truth_matched"]] * 2, color="C3", linewidth=2.5,
-                          label="truth, matched starters")
+                          label="truth, matched starters (真の値)")
         estimate.axhline(0, color="0.4", linewidth=0.8)
         estimate.set_xlim(-1, 1)
         estimate.set_xticks([])
         estimate.set_ylim(min(-0.02, c["ci_low"] - 0.02), max(0.15, c["ci_high"] + 0.02))
-        estimate.set(ylabel="log points", title=f"{result.counts['matched_treated']:,} of "
-                                                f"{result.counts['treated']:,} starters matched")
+        matched, treated = result.counts["matched_treated"], result.counts["treated"]
+        estimate.set(ylabel="log points (対数ポイント)",
+                     title=f"{matched:,} of {treated:,} starters matched ({treated:,}社中{matched:,}社)")
         estimate.legend(loc="upper left", fontsize=7)
         return fig
 
