@@ -98,7 +98,7 @@ class CaliperExplorer(StaticWidget):
         estimate.set_ylim(min(-0.02, c["ci_low"] - 0.02), max(0.15, c["ci_high"] + 0.02))
         matched, treated = result.counts["matched_treated"], result.counts["treated"]
         estimate.set(ylabel="log points (対数ポイント)",
-                     title=f"{matched:,} of {treated:,} starters matched ({treated:,}社中{matched:,}社)")
+                     title=f"{matched:,} of {treated:,} starters matched\n({treated:,}社中{matched:,}社)")
         estimate.legend(loc="upper left", fontsize=7)
         return fig
 
@@ -123,7 +123,8 @@ class CaliperExplorer(StaticWidget):
         truth_text = (msg("; truth for these matched starters {truth}", truth=number('truth_matched', truth))
                       if truth is not None else "")
         summary = (
-            f"<p><b>caliper = {msg(caliper_label(caliper)) if caliper is None else caliper_label(caliper)}</b>"
+            "<p><b>" + msg("caliper = {caliper}", caliper=msg(caliper_label(caliper)) if caliper is None
+                           else caliper_label(caliper)) + "</b>"
             + (msg(" ({width} in logit units)", width=f"{result.settings['caliper_width']:.4f}")
                if caliper is not None else "")
             + msg(": {matched} of {treated} starters matched ({share}; {unmatched} unmatched). Largest |SMD| after "

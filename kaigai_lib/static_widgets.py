@@ -95,6 +95,22 @@ def ui_messages() -> list[str]:
     return [text for text in dict.fromkeys(_UI_MESSAGE.findall(_asset("widget.js"))) if _is_message(text)]
 
 
+def library_messages() -> dict[str, str]:
+    """The literal template of every ``msg("…")`` call in kaigai_lib, with its module's path: the texts views
+    may show, in the book or only in Jupyter (a trainee's world, an error)."""
+    import ast
+
+    package = Path(__file__).resolve().parent
+    found: dict[str, str] = {}
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "msg"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                    and _is_message(node.args[0].value.strip())):
+                found.setdefault(node.args[0].value.strip(), path.relative_to(package.parent).as_posix())
+    return found
+
+
 def _texts(value: Any) -> Iterable[str]:
     if isinstance(value, str):
         yield value

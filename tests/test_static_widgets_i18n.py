@@ -30,6 +30,7 @@ from kaigai_lib.static_widgets import (
     AnswerCheck,
     answer_key,
     concept_check,
+    library_messages,
     msg,
     number,
     standalone_html,
@@ -73,6 +74,17 @@ def test_the_texts_of_widget_js_are_translated() -> None:
     missing = [t for t in texts if not catalog.get(t)]
     assert not missing, f"{CATALOG}: no finished translation of {missing}"
     for text in texts:  # the fields survive the translation
+        assert set(re.findall(r"\{\w+\}", catalog[text])) == set(re.findall(r"\{\w+\}", text)), text
+
+
+def test_the_view_templates_of_the_library_are_translated() -> None:
+    """Every msg("…") template of kaigai_lib (found in the source, so also those shown in Jupyter only)."""
+    catalog = widget_catalog("ja")
+    templates = library_messages()
+    assert "radius = {radius} km" in templates and "the world of trainee {trainee}" in templates
+    missing = [f"{t!r} ({module})" for t, module in templates.items() if not catalog.get(t)]
+    assert not missing, f"{CATALOG}: no finished translation of {missing}; run `make update-po`"
+    for text in templates:
         assert set(re.findall(r"\{\w+\}", catalog[text])) == set(re.findall(r"\{\w+\}", text)), text
 
 
