@@ -52,10 +52,12 @@ book-ja: book-en
 	rm -rf _build/html/ja && cp -a _build/ja/_build/html _build/html/ja
 
 ## gettext: extract every page's messages into _build/i18n/_build/gettext/*.pot, with the glued words read
-##          from the English build's execution cache (run after `make book`: it then runs no chapter)
+##          from the English build's execution cache (run after `make book`: it then runs no chapter), and
+##          the texts the built site's widgets show into widgets.pot
 gettext: $(STAMP)
 	KAIGAI_EXECUTION_CACHE=_build/.jupyter_cache \
 	  $(BIN)/jupyter-book build . --builder custom --custom-builder gettext --path-output _build/i18n
+	$(BIN)/python tools/kaigai_i18n.py widgets-pot _build/html _build/i18n/_build/gettext/widgets.pot
 
 ## update-po: merge the extracted messages into locales/ja/LC_MESSAGES/*.po (sphinx-intl): new messages
 ##            arrive untranslated, changed ones fuzzy; translate them, then `make book`

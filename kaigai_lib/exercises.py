@@ -64,7 +64,16 @@ from matplotlib.figure import Figure
 from kaigai_lib import snapshot
 from kaigai_lib.figures import ANALYSIS_COLUMNS, _new_figure, starter_comparison
 from kaigai_lib.selection import Decomposition, _check_world_args, decompose
-from kaigai_lib.static_widgets import AnswerCheck, Control, StaticWidget, answer_key, hide_solutions, number, png
+from kaigai_lib.static_widgets import (
+    AnswerCheck,
+    Control,
+    StaticWidget,
+    answer_key,
+    hide_solutions,
+    msg,
+    number,
+    png,
+)
 from kaigai_lib.synthetic import (
     EXPORT_GROUPS,
     FDI_GROUPS,
@@ -197,10 +206,12 @@ class SelectionExplorer(StaticWidget):
         except ValueError as error:  # an invalid value: say so in the widget rather than in a hidden log
             return {"html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>', "numbers": {}}, None
         gaps = selection_gaps(world)
-        counts = ", ".join(f"{n:,} {analysis} starters" for analysis, n in gaps.attrs["n_starters"].items())
+        counts = ", ".join(msg("{n} {analysis} starters", n=f"{n:,}", analysis=msg(analysis))
+                           for analysis, n in gaps.attrs["n_starters"].items())
         numbers = {f"{row}/{column}": float(gaps.loc[row, column]) for row in gaps.index for column in gaps.columns}
         shown = gaps.apply(lambda column: [number(f"{row}/{column.name}", v, "{:+.3f}")
                                            for row, v in column.items()])
+        shown = shown.rename(index=msg, columns=msg)  # labels the page shows in its own language
         return {"html": f"<p>{self.parameter} = {value:.2f} ({counts})</p>" + shown.to_html(escape=False),
                 "numbers": numbers}, None
 
@@ -266,17 +277,20 @@ class SelectionBiasExplorer(StaticWidget):
         fig, axes = _new_figure(figsize=(7.2, 3.0))
         ax = axes[0, 0]
         terms = ["naive difference", "ATT (true effect)", "selection bias"]
+        # a picture cannot follow the page's language: its labels carry both, as the book's figures do
+        shown = {"naive difference": "naive difference (単純比較)", "ATT (true effect)": "ATT (真の効果)",
+                 "selection bias": "selection bias (セレクションバイアス)"}
         colours = ["C0", "C2", "C3"]
         x = np.arange(len(self.MEASURES))
         width = 0.26
         for k, (term, colour) in enumerate(zip(terms, colours, strict=True)):
             values = [getattr(results[m], ("naive", "att", "selection_bias")[k]) for m in self.MEASURES]
-            bars = ax.bar(x + (k - 1) * width, values, width, color=colour, label=term)
+            bars = ax.bar(x + (k - 1) * width, values, width, color=colour, label=shown[term])
             ax.bar_label(bars, fmt="%+.2f", fontsize=7, padding=1)
         ax.axhline(0, color="0.4", linewidth=0.8)
-        ax.set_xticks(x, [f"growth t−1 → t+{self.horizon}", f"level at t+{self.horizon}"])
+        ax.set_xticks(x, [f"growth t−1 → t+{self.horizon} (成長)", f"level at t+{self.horizon} (水準)"])
         ax.set_ylim(-0.3, 0.55)
-        ax.set(ylabel="log points", title=f"selection_strength = {strength:.2f}")
+        ax.set(ylabel="log points (対数ポイント)", title=f"selection_strength = {strength:.2f}")
         ax.legend(fontsize=8, loc="upper left", ncols=3)
         return fig
 
@@ -298,6 +312,7 @@ class SelectionBiasExplorer(StaticWidget):
                 name = f"{row}/{column}"
                 numbers[name] = float(table.loc[row, column])
                 shown.loc[row, column] = number(name, table.loc[row, column], style)
+        shown = shown.rename(index=msg, columns=msg)  # labels the page shows in its own language
         caption = f"<p><b>selection_strength = {strength:.2f}</b></p>"
         return {"html": caption + shown.to_html(border=0, escape=False) + png(self._figure(results, strength)),
                 "numbers": numbers}, None
@@ -337,7 +352,9 @@ QUANTITY_KINDS: dict[str, str] = {
 EFFECT_KINDS = ("true_effect", "sample_att", "naive_difference", "selection_bias")
 MATCHING_KINDS = ("matched_count", "max_smd")
 SURVEY_TABLES = ("firms", "establishments", "foreign_demand", "deflators")
-_TOP_KEYS = ("id", "title", "question", "world", "quantity", "tolerance", "unit", "hints", "tables")
+_TOP_KEYS = ("id", "title", "question", "world", "quantity", "tolerance", "unit", "hints", "tables", "ja")
+# the optional Japanese texts of an exercise file (``ja:``), shown on the Japanese edition's pages
+_JA_KEYS = ("title", "question", "unit", "hints", "labels")
 _WORLD_KEYS = ("preset", "seed", "params", "trainee_may_change", "vary_per_trainee")
 _QUANTITY_KEYS = ("kind", "analysis", "outcome", "group", "horizon", "scale", "measure", "start_year", "caliper",
                   "coefficient", "industry")
@@ -544,6 +561,7 @@ class ExerciseSpec:
     hints: tuple[str, ...] = ()
     tables: tuple[str, ...] = SURVEY_TABLES
     source: str = "<exercise>"
+    ja: Mapping[str, Any] = field(default_factory=dict)  # the file's Japanese texts (``ja:``), checked
 
     def world_params(self, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments for ``generate``: the exercise's params with ``changes`` (slider values) on top."""
@@ -792,13 +810,50 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
             quantity.kind, "" if quantity.kind not in EFFECT_KINDS else "log points" if quantity.scale == "log"
             else "%")
 
+    japanese = _parse_japanese(data.get("ja"), len(hints), ranges, problem)
     if problems:
         raise ExerciseError(source, problems)
     assert quantity is not None and tolerance is not None
     return ExerciseSpec(
         id=exercise_id, title=title, question=question, quantity=quantity, tolerance=float(tolerance),
         preset=preset, seed=seed, params=params, trainee_may_change=ranges, vary_per_trainee=tuple(vary),
-        unit=unit or "", hints=tuple(hints), tables=tuple(tables), source=source)
+        unit=unit or "", hints=tuple(hints), tables=tuple(tables), source=source, ja=japanese)
+
+
+def _parse_japanese(value: Any, n_hints: int, ranges: Mapping[str, Any],
+                    problem: Callable[[str, str], None]) -> dict[str, Any]:
+    """The optional ``ja:`` block: title, question, unit (texts), hints (one per English hint), labels
+    (slider name → label), all shown instead of the English on the Japanese edition's pages."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problem("ja", f"must be a mapping of {', '.join(_JA_KEYS)}, got {value!r}")
+        return {}
+    out: dict[str, Any] = {}
+    for key, text in value.items():
+        where = f"ja.{key}"
+        if key not in _JA_KEYS:
+            problem(where, f"unknown field{_suggest(key, _JA_KEYS)}. Fields are {', '.join(_JA_KEYS)}.")
+        elif key == "hints":
+            if not isinstance(text, list) or not all(isinstance(h, str) and h.strip() for h in text):
+                problem(where, f"must be a list of texts, got {text!r}")
+            elif len(text) != n_hints:
+                problem(where, f"has {len(text)} hint(s) for the {n_hints} English one(s): give one for each, "
+                               "in the same order")
+            else:
+                out[key] = [h.strip() for h in text]
+        elif key == "labels":
+            if not isinstance(text, Mapping) or not all(isinstance(v, str) and v.strip() for v in text.values()):
+                problem(where, f"must map slider names to texts, got {text!r}")
+            elif unknown := [name for name in text if name not in ranges]:
+                problem(where, f"{unknown}: not a slider of world.trainee_may_change ({', '.join(ranges) or 'none'})")
+            else:
+                out[key] = {str(name): v.strip() for name, v in text.items()}
+        elif not isinstance(text, str) or not text.strip():
+            problem(where, f"must be a non-empty text, got {text!r}")
+        else:
+            out[key] = text.strip()
+    return out
 
 
 def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable[[str, str], None]) -> Quantity | None:
@@ -1110,18 +1165,33 @@ class ExerciseWidget(StaticWidget):
         super().__init__(controls, kind="exercise", title=self.spec.title,
                          check={"question": html.escape(self.spec.question), "unit": self.spec.unit,
                                 "hints": [html.escape(h) for h in self.spec.hints]},
-                         precompute=precompute, course=course)
+                         precompute=precompute, course=course, translations=self._japanese())
+
+    def _japanese(self) -> dict[str, dict[str, str]]:
+        """The exercise file's own Japanese texts (``ja:``), keyed by the English ones the widget shows."""
+        ja, spec = self.spec.ja, self.spec
+        pairs = [(spec.title, ja.get("title")), (html.escape(spec.question), html.escape(ja.get("question", ""))),
+                 (spec.unit, ja.get("unit")),
+                 *zip((html.escape(h) for h in spec.hints), (html.escape(h) for h in ja.get("hints", [])),
+                      strict=False),
+                 *((name, label) for name, label in ja.get("labels", {}).items())]
+        texts = {english: japanese for english, japanese in pairs if english and japanese}
+        return {"ja": texts} if texts else {}
 
     def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         world = self.spec.generate(self.seed, setting)
-        whose = (f"the world of trainee <code>{html.escape(self.trainee)}</code>" if self.trainee
-                 else f"preset <code>{self.spec.preset}</code>, seed {self.seed}")
+        whose = (msg("the world of trainee {trainee}", trainee=f"<code>{html.escape(self.trainee)}</code>")
+                 if self.trainee else msg("preset {preset}, seed {seed}", preset=f"<code>{self.spec.preset}</code>",
+                                          seed=self.seed))
         starts = f"{self.spec.quantity.analysis}_start_year"
         starters = int(world.firms.loc[world.firms[starts].notna(), "firm_id"].nunique())
         shown = "".join(f"<code>{html.escape(n)}</code> = {number(n, v, '{:g}')}, " for n, v in setting.items())
-        view = {"html": f"<p>Your world: {whose}{', ' + shown[:-2] if shown else ''}; "
-                        f"{number('firm_years', len(world.firms), '{:,}')} firm-years in <code>.firms</code>, "
-                        f"{number('starters', starters, '{:,}')} {self.spec.quantity.analysis} starters.</p>",
+        # a msg() template: the page shows it in its own language, the numbers kept
+        view = {"html": "<p>" + msg("Your world: {whose}; {firm_years} firm-years in {firms}, {starters} {analysis} "
+                                    "starters.", whose=whose + (", " + shown[:-2] if shown else ""),
+                                    firm_years=number('firm_years', len(world.firms), '{:,}'),
+                                    firms="<code>.firms</code>", starters=number('starters', starters, '{:,}'),
+                                    analysis=msg(self.spec.quantity.analysis)) + "</p>",
                 "numbers": {"firm_years": len(world.firms), "starters": starters, **setting}}
         if self.course:
             return view, None

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from kaigai_lib.figures import _new_figure
 from kaigai_lib.matching import MatchResult
 from kaigai_lib.samples import DEFAULT_CALIPERS, MatchingSample, caliper_label
-from kaigai_lib.static_widgets import Control, StaticWidget, number, png
+from kaigai_lib.static_widgets import Control, StaticWidget, msg, number, png
 
 WRONG_COLOUR = "#b3261e"
 
@@ -76,25 +76,29 @@ class CaliperExplorer(StaticWidget):
         fig, axes = _new_figure(1, 2, figsize=(9.5, 0.9 + 0.3 * len(balance)), width_ratios=[3, 2])
         love, estimate = axes[0]
         y = np.arange(len(balance))
-        love.scatter(balance["smd_before"].abs(), y, facecolors="none", edgecolors="grey", label="before matching")
-        love.scatter(balance["smd_after"].abs(), y, color="C0", label="after matching")
+        love.scatter(balance["smd_before"].abs(), y, facecolors="none", edgecolors="grey",
+                     label="before matching (マッチング前)")
+        love.scatter(balance["smd_after"].abs(), y, color="C0", label="after matching (マッチング後)")
         love.axvline(self.threshold, color="C3", linestyle="--", linewidth=1, label=f"|SMD| = {self.threshold}")
         love.set_yticks(y, balance.index, fontsize=8)
         love.invert_yaxis()
         love.set_xlim(0, max(0.6, float(balance["smd_before"].abs().max()) * 1.1))
-        love.set(xlabel="|standardised mean difference|", title="balance (year × industry exact: 0)")
+        # a picture cannot follow the page's language: its labels carry both, as the book's figures do
+        love.set(xlabel="|standardised mean difference| (標準化平均差)",
+                 title="balance (共変量バランス; year × industry exact: 0)")
         love.legend(loc="lower right", fontsize=7)
         estimate.errorbar([0], [c["estimate"]], yerr=[[c["estimate"] - c["ci_low"]], [c["ci_high"] - c["estimate"]]],
-                          fmt="o", color="C0", capsize=3, label="matched ATT, 95 % CI")
+                          fmt="o", color="C0", capsize=3, label="matched ATT, 95 % CI (マッチング後のATT)")
         if c.get("truth_matched") is not None:
             estimate.plot([-0.3, 0.3], [c["truth_matched"]] * 2, color="C3", linewidth=2.5,
-                          label="truth, matched starters")
+                          label="truth, matched starters (真の値)")
         estimate.axhline(0, color="0.4", linewidth=0.8)
         estimate.set_xlim(-1, 1)
         estimate.set_xticks([])
         estimate.set_ylim(min(-0.02, c["ci_low"] - 0.02), max(0.15, c["ci_high"] + 0.02))
-        estimate.set(ylabel="log points", title=f"{result.counts['matched_treated']:,} of "
-                                                f"{result.counts['treated']:,} starters matched")
+        matched, treated = result.counts["matched_treated"], result.counts["treated"]
+        estimate.set(ylabel="log points (対数ポイント)",
+                     title=f"{matched:,} of {treated:,} starters matched\n({treated:,}社中{matched:,}社)")
         estimate.legend(loc="upper left", fontsize=7)
         return fig
 
@@ -115,17 +119,23 @@ class CaliperExplorer(StaticWidget):
              "estimate": att.estimate, "se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
              "truth_matched": truth}
         unmatched = counts["treated"] - counts["matched_treated"]
-        truth_text = (f"; truth for these matched starters {number('truth_matched', truth)}"
+        # texts with numbers are msg() templates: the page shows them in its own language
+        truth_text = (msg("; truth for these matched starters {truth}", truth=number('truth_matched', truth))
                       if truth is not None else "")
         summary = (
-            f"<p><b>caliper = {caliper_label(caliper)}</b>"
-            + (f" ({result.settings['caliper_width']:.4f} in logit units)" if caliper is not None else "")
-            + f": {number('matched', counts['matched_treated'], '{:,}')} of {counts['treated']:,} starters "
-            f"matched ({counts['matched_treated'] / counts['treated']:.1%}; {unmatched:,} unmatched). "
-            f"Largest |SMD| after matching {number('max_abs_smd', smd.max(), '{:.3f}')} "
-            f"({int((smd > self.threshold).sum())} covariate(s) above {self.threshold}). "
-            f"ATT {number('estimate', att.estimate)} (s.e. {att.se:.4f}; 95 % CI [{att.ci_low:+.4f}, "
-            f"{att.ci_high:+.4f}]){truth_text}.</p>")
+            "<p><b>" + msg("caliper = {caliper}", caliper=msg(caliper_label(caliper)) if caliper is None
+                           else caliper_label(caliper)) + "</b>"
+            + (msg(" ({width} in logit units)", width=f"{result.settings['caliper_width']:.4f}")
+               if caliper is not None else "")
+            + msg(": {matched} of {treated} starters matched ({share}; {unmatched} unmatched). Largest |SMD| after "
+                  "matching {smd} ({above} covariate(s) above {threshold}). ATT {estimate} (s.e. {se}; 95 % CI "
+                  "[{low}, {high}]){truth}.",
+                  matched=number('matched', counts['matched_treated'], '{:,}'), treated=f"{counts['treated']:,}",
+                  share=f"{counts['matched_treated'] / counts['treated']:.1%}", unmatched=f"{unmatched:,}",
+                  smd=number('max_abs_smd', smd.max(), '{:.3f}'), above=int((smd > self.threshold).sum()),
+                  threshold=self.threshold, estimate=number('estimate', att.estimate), se=f"{att.se:.4f}",
+                  low=f"{att.ci_low:+.4f}", high=f"{att.ci_high:+.4f}", truth=truth_text)
+            + "</p>")
         return {"html": summary + png(self._figure(result, balance, c)), "numbers": c}, None
 
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from kaigai_lib.figures import _new_figure
 from kaigai_lib.spatial import OPR, Catchments, _truth_values, build_catchments, fit_spillover
-from kaigai_lib.static_widgets import Control, StaticWidget, number, png
+from kaigai_lib.static_widgets import Control, StaticWidget, msg, number, png
 
 WRONG_COLOUR = "#b3261e"
 
@@ -106,25 +106,27 @@ class RadiusExplorer(StaticWidget):
         x = visited.index.to_numpy()
         left.errorbar(x, visited["estimate"], yerr=[visited["estimate"] - visited["ci_low"],
                                                      visited["ci_high"] - visited["estimate"]],
-                      fmt="o", color="C0", ecolor="C0", capsize=3, alpha=0.45, label="every radius")
+                      fmt="o", color="C0", ecolor="C0", capsize=3, alpha=0.45, label="every radius (各半径)")
         left.errorbar([c["radius_km"]], [c["estimate"]], yerr=[[c["estimate"] - c["ci_low"]],
                                                                [c["ci_high"] - c["estimate"]]],
-                      fmt="o", color="C3", capsize=4, ms=8, label=f"now: {c['radius_km']:g} km")
+                      fmt="o", color="C3", capsize=4, ms=8, label=f"now (現在): {c['radius_km']:g} km")
         if self.true_coefficient is not None:
             left.axhline(self.true_coefficient, color="black", linestyle="--", linewidth=1.2,
                          label="true coefficient (真の値)")
         for ax in (left, right):
             if self.true_radius is not None:
-                ax.axvline(self.true_radius, color="0.5", linestyle=":", linewidth=1.2, label="true radius")
+                ax.axvline(self.true_radius, color="0.5", linestyle=":", linewidth=1.2, label="true radius (真の半径)")
             ax.set_xlim(self.minimum - 0.5, self.maximum + 0.5)
             ax.set_xlabel("catchment radius, km (周辺地域の半径)")
         left.axhline(0, color="0.6", linewidth=0.8)
-        left.set(ylabel="million yen per point", title="Coefficient of the overseas production ratio (海外生産比率)")
+        # a picture cannot follow the page's language: its labels carry both, as the book's figures do
+        left.set(ylabel="million yen per point (百万円／ポイント)",
+                 title="Coefficient of the overseas production ratio (海外生産比率)")
         left.legend(loc="best", fontsize=7)
         right.plot(x, 100 * visited["overlap_share"], "o", color="C1", alpha=0.45)
         right.plot([c["radius_km"]], [100 * c["overlap_share"]], "o", color="C3", ms=8)
         right.set_ylim(0, 100)
-        right.set(ylabel="% of establishments in catchments",
+        right.set(ylabel="% of establishments in catchments (事業所の割合)",
                   title="In two or more catchments (重複する周辺地域)")
         return fig
 
@@ -133,13 +135,20 @@ class RadiusExplorer(StaticWidget):
             c = self.at(setting["radius_km"])
         except ValueError as error:  # e.g. no establishment within a tiny radius: say so in the widget
             return {"html": f'<p style="color: {WRONG_COLOUR}">{html.escape(str(error))}</p>', "numbers": {}}, None
-        truth = (f"; true coefficient <b>{self.true_coefficient:g}</b>" if self.true_coefficient is not None else "")
+        # texts with numbers are msg() templates: the page shows them in its own language
+        truth = (msg("; true coefficient {value}", value=f"<b>{self.true_coefficient:g}</b>")
+                 if self.true_coefficient is not None else "")
         summary = (
-            f"<p><b>radius = {c['radius_km']:g} km</b>: {number('areas', c['areas'], '{:,}')} area-years; "
-            f"{number('receivers', c['receivers_in_catchments'], '{:,}')} establishment-years in a catchment, "
-            f"{number('overlap_pct', 100 * c['overlap_share'], '{:.1f}')} % of them in two or more. Coefficient "
-            f"of the overseas production ratio {number('estimate', c['estimate'], '{:+.2f}')} (s.e. "
-            f"{number('se', c['se'], '{:.2f}')}; 95 % CI [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]){truth}.</p>")
+            "<p><b>" + msg("radius = {radius} km", radius=f"{c['radius_km']:g}") + "</b>"
+            + msg(": {areas} area-years; {receivers} establishment-years in a catchment, {overlap} % of them in two "
+                  "or more. Coefficient of the overseas production ratio {estimate} (s.e. {se}; 95 % CI "
+                  "[{low}, {high}]){truth}.",
+                  areas=number('areas', c['areas'], '{:,}'),
+                  receivers=number('receivers', c['receivers_in_catchments'], '{:,}'),
+                  overlap=number('overlap_pct', 100 * c['overlap_share'], '{:.1f}'),
+                  estimate=number('estimate', c['estimate'], '{:+.2f}'), se=number('se', c['se'], '{:.2f}'),
+                  low=f"{c['ci_low']:+.2f}", high=f"{c['ci_high']:+.2f}", truth=truth)
+            + "</p>")
         numbers = {"areas": c["areas"], "receivers": c["receivers_in_catchments"],
                    "overlap_pct": 100 * c["overlap_share"], "estimate": c["estimate"], "se": c["se"]}
         return {"html": summary + png(self._figure(c)), "numbers": numbers}, None

@@ -17,6 +17,15 @@ Where the JavaScript runs:
   (``kaigai exercises page``), through ``kaigai_lib/static/host.js`` (a stand-in for the kernel's model):
   :func:`standalone_html`.
 
+**Language.** Every text a reader sees in a widget follows the page's language: the JavaScript translates
+the widget's texts (title, intro, labels, questions, choices, hints, feedback) and its own (buttons, verdicts)
+with a gettext catalog, ``locales/<language>/LC_MESSAGES/widgets.po``. On the book's pages the site puts the
+catalog of the page's language in the page (``tools/kaigai_i18n.py``: :data:`MESSAGES_ID`); in Jupyter the
+widget carries the translations of its own texts when made with ``KAIGAI_LANGUAGE=ja``. A view's texts with
+numbers in them are templates (:func:`msg`), translated in the page with the numbers put back.
+:func:`widget_messages` lists a widget's texts (what ``make gettext`` extracts into ``widgets.pot``).
+An instructor's exercise file may carry its own translations (``ja:``), kept in the widget's ``setup``.
+
 The **course edition** (``KAIGAI_HIDE_SOLUTIONS=1``) carries no answer key: :func:`redact_state`
 removes them from saved widget state (the site does so on every page), and a widget built with the
 variable set computes none; the Check button then says how to submit.
@@ -31,9 +40,11 @@ import itertools
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -46,6 +57,12 @@ SUBMIT_NOTE = ("Course edition: answers are not checked on this page. Submit you
                "of your own data set.")
 
 
+SOURCE_LANGUAGE = "en"
+MESSAGES_ID = "kaigai-widget-messages"  # the page's <script type="application/json"> with the widget catalog
+WIDGET_CATALOG = "widgets"  # locales/<language>/LC_MESSAGES/widgets.po
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locales"
+
+
 def _asset(name: str) -> str:
     return resources.files("kaigai_lib").joinpath("static", name).read_text(encoding="utf-8")
 
@@ -53,6 +70,96 @@ def _asset(name: str) -> str:
 def hide_solutions() -> bool:
     """True in a course build (``KAIGAI_HIDE_SOLUTIONS=1``, as ``make book SOLUTIONS=hide`` sets)."""
     return os.environ.get("KAIGAI_HIDE_SOLUTIONS", "").strip().lower() in {"1", "true", "yes", "hide", "on"}
+
+
+def widget_language() -> str:
+    """The language widgets are made in, in Jupyter: ``KAIGAI_LANGUAGE`` (default English)."""
+    return (os.environ.get("KAIGAI_LANGUAGE") or SOURCE_LANGUAGE).strip().lower() or SOURCE_LANGUAGE
+
+
+def msg(template: str, **args: Any) -> str:
+    """A text of a view, in English, marked so the page can show it in its own language: ``template`` (a
+    message of the widget catalog) with ``{name}`` fields filled by ``args`` (HTML, e.g. :func:`number`)."""
+    values = {name: str(value) for name, value in args.items()}
+    return (f'<span data-kaigai-msg="{html.escape(template)}" data-kaigai-args="{html.escape(json.dumps(values))}">'
+            f"{template.format(**values)}</span>")
+
+
+_MSG_ATTRIBUTE = re.compile(r'data-kaigai-msg="([^"]*)"')
+_LETTER = re.compile(r"[^\W\d_]")
+_UI_MESSAGE = re.compile(r'\bt\("((?:[^"\\\n])*)"')
+
+
+def ui_messages() -> list[str]:
+    """The texts of widget.js itself (buttons, verdicts): every ``t("…")`` literal in it."""
+    return [text for text in dict.fromkeys(_UI_MESSAGE.findall(_asset("widget.js"))) if _is_message(text)]
+
+
+def library_messages() -> dict[str, str]:
+    """The literal template of every ``msg("…")`` call in kaigai_lib, with its module's path: the texts views
+    may show, in the book or only in Jupyter (a trainee's world, an error)."""
+    import ast
+
+    package = Path(__file__).resolve().parent
+    found: dict[str, str] = {}
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "msg"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                    and _is_message(node.args[0].value.strip())):
+                found.setdefault(node.args[0].value.strip(), path.relative_to(package.parent).as_posix())
+    return found
+
+
+def _texts(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+
+
+def widget_messages(state: Mapping[str, Any]) -> list[str]:
+    """Every text of a widget's saved state a reader may see (in the order met): its setup's title, intro,
+    control labels and option names, question, choices, hints, unit and submit note; its answer keys'
+    feedback; the templates of its views (:func:`msg`). Numbers and empty texts are not messages."""
+    setup = state.get("setup") or {}
+    texts: list[str] = [setup.get("title", ""), setup.get("intro", "")]
+    for control in setup.get("controls", []):
+        texts += [control.get("label", ""), *control.get("option_labels", control.get("options", []))]
+    check = setup.get("check") or {}
+    texts += [check.get(name, "") for name in ("question", "unit", "submit")]
+    texts += [*check.get("choices", []), *check.get("hints", [])]
+    for key in [*(state.get("answer_keys") or {}).values(), (state.get("live") or {}).get("answer_key") or {}]:
+        texts += [key.get("explanation", ""), *_texts(key.get("why_not", {})),
+                  *(slip.get("message", "") for slip in key.get("slips", []))]
+    for view in [*(state.get("views") or {}).values(), (state.get("live") or {}).get("view") or {}]:
+        texts += [html.unescape(template) for template in _MSG_ATTRIBUTE.findall(view.get("html", ""))]
+    return [text for text in dict.fromkeys(t.strip() for t in texts if isinstance(t, str)) if _is_message(text)]
+
+
+def _is_message(text: str) -> bool:
+    """A text to translate: it has a letter and is not a number ("1e-3", "nan" are numbers)."""
+    try:
+        float(text)
+    except ValueError:
+        return bool(_LETTER.search(text))
+    return False
+
+
+def widget_catalog(language: str, locale_dir: Path = LOCALE_DIR) -> dict[str, str]:
+    """The finished (not fuzzy) translations of the widget catalog of ``language`` ({} for English or none)."""
+    from babel.messages.pofile import read_po
+
+    path = locale_dir / language / "LC_MESSAGES" / f"{WIDGET_CATALOG}.po"
+    if language == SOURCE_LANGUAGE or not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and isinstance(m.string, str) and m.string
+                and not m.fuzzy}
 
 
 def png(fig: Figure, dpi: int = 72) -> str:
@@ -216,7 +323,8 @@ class StaticWidget(anywidget.AnyWidget):
 
     def __init__(self, controls: Sequence[Control] = (), *, kind: str, title: str = "", intro: str = "",
                  check: Mapping[str, Any] | None = None, precompute: bool = True,
-                 keep_key_in_course: bool = False, course: bool | None = None) -> None:
+                 keep_key_in_course: bool = False, course: bool | None = None,
+                 translations: Mapping[str, Mapping[str, str]] | None = None) -> None:
         super().__init__()
         self.controls = {c.name: c for c in controls}
         # the course edition (default: KAIGAI_HIDE_SOLUTIONS) computes no answer key
@@ -225,7 +333,9 @@ class StaticWidget(anywidget.AnyWidget):
         spec: dict[str, Any] = {"kaigai": 1, "kind": kind, "title": title, "intro": intro,
                                 "controls": [c.as_json() for c in controls],
                                 "keep_key_in_course": keep_key_in_course,
-                                "edition": "course" if self.course else "public"}
+                                "edition": "course" if self.course else "public",
+                                "language": widget_language(),
+                                "translations": {lang: dict(texts) for lang, texts in (translations or {}).items()}}
         if check is not None:
             unit = check.get("unit", "")
             spec["check"] = {"submit": SUBMIT_NOTE.format(unit=f" (a number, in {unit})" if unit else ""),
@@ -244,6 +354,19 @@ class StaticWidget(anywidget.AnyWidget):
         self.values = start
         self.observe(self._moved, names="values")
         self._moved()
+        self._add_catalog_translations()
+
+    def _add_catalog_translations(self) -> None:
+        """Made in another language than English (``KAIGAI_LANGUAGE``): carry the catalog's translations of
+        this widget's texts, for Jupyter, where no page gives them (the widget's own take precedence)."""
+        language = self.setup["language"]
+        catalog = widget_catalog(language)
+        if not catalog:
+            return
+        wanted = [*widget_messages(self.state()), *ui_messages()]
+        own = self.setup["translations"].get(language, {})
+        found = {text: catalog[text] for text in wanted if text in catalog}
+        self.setup = {**self.setup, "translations": {**self.setup["translations"], language: {**found, **own}}}
 
     # to implement
     def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -399,13 +522,19 @@ def host_script() -> str:
     return _asset("host.js")
 
 
+def messages_script(language: str, locale_dir: Path = LOCALE_DIR) -> str:
+    """The widget catalog of ``language`` as the page's ``<script id="kaigai-widget-messages">`` (widget.js)."""
+    return (f'<script type="application/json" id="{MESSAGES_ID}" data-language="{html.escape(language)}">'
+            f"{_script_json(widget_catalog(language, locale_dir))}</script>")
+
+
 def standalone_html(title: str, body: str, widgets: Sequence[StaticWidget], *, course: bool,
-                    after: str = "") -> str:
+                    after: str = "", language: str = SOURCE_LANGUAGE) -> str:
     """One self-contained HTML page (no file or host besides itself): ``body`` HTML, the widgets, then
-    ``after`` HTML."""
-    scripts = "\n".join(widget_script(w, course=course) for w in widgets)
+    ``after`` HTML; the widgets speak ``language`` (the page's ``lang``)."""
+    scripts = "\n".join([messages_script(language), *(widget_script(w, course=course) for w in widgets)])
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
+        f"<!DOCTYPE html>\n<html lang=\"{html.escape(language)}\">\n<head>\n<meta charset=\"utf-8\" />\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n"
         f"<title>{html.escape(title)}</title>\n"
         "<style>body{font-family:system-ui,sans-serif;max-width:52em;margin:1.5em auto;padding:0 1em;"

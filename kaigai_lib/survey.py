@@ -52,7 +52,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from kaigai_lib.figures import _new_figure
-from kaigai_lib.static_widgets import Control, StaticWidget, number, png
+from kaigai_lib.static_widgets import Control, StaticWidget, msg, number, png
 from kaigai_lib.survey_data.decode import CSV_FILES
 
 DATA_DIR = Path(__file__).resolve().parent / "survey_data"
@@ -484,18 +484,21 @@ class DestinationExplorer(StaticWidget):
     def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         table, destination = setting["table"], setting["destination"]
         if destination not in destination_names(table):
-            return {"html": f"<p>{html.escape(destination)} is not in this table: choose another destination.</p>",
-                    "numbers": {}}, None
+            return {"html": "<p>" + msg("{destination} is not in this table: choose another destination.",
+                                        destination=html.escape(destination)) + "</p>", "numbers": {}}, None
         contrast = destination_contrast(destination, table)
         highest = contrast.loc[contrast["highest"], "symbol"].tolist()
         lowest = contrast.loc[contrast["rank"] == 5, "symbol"].tolist()
         top = contrast.loc[contrast["difference"].idxmax()]
         name = destination_names(table)[destination]
-        summary = (
-            f"<p><b>{html.escape(name)}</b>: highest of the five for {', '.join(highest) or 'no item'}; "
-            f"lowest for {', '.join(lowest) or 'no item'}. Largest gap above the others' mean: {top['symbol']} "
-            f"({number('top_value', top['value'], '{:.1f}')}% vs {top['others_mean']:.1f}%, "
-            f"{number('top_difference', top['difference'], '{:+.1f}')} points).</p>")
+        # a msg() template: the page shows it in its own language, the numbers kept
+        summary = "<p>" + msg(
+            "{name}: highest of the five for {highest}; lowest for {lowest}. Largest gap above the others' mean: "
+            "{symbol} ({value}% vs {mean}%, {difference} points).", name=f"<b>{html.escape(name)}</b>",
+            highest=", ".join(highest) or msg("no item"), lowest=", ".join(lowest) or msg("no item"),
+            symbol=top["symbol"], value=number('top_value', top['value'], '{:.1f}'),
+            mean=f"{top['others_mean']:.1f}", difference=number('top_difference', top['difference'], '{:+.1f}'),
+        ) + "</p>"
         numbers = {"top_value": float(top["value"]), "top_difference": float(top["difference"])}
         return {"html": summary + png(plot_destination_profile(destination, table)), "numbers": numbers}, None
 

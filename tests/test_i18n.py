@@ -316,13 +316,51 @@ def test_complete_pages_are_in_japanese(built_site: Path) -> None:
 
 
 @pytest.mark.book
+def test_every_widget_text_of_the_book_has_a_japanese_translation(built_site: Path) -> None:
+    """Every text the book's widgets show (collected from the built English site, as `make gettext` does) has a
+    finished, not fuzzy, translation in locales/ja/LC_MESSAGES/widgets.po, with the same {fields}."""
+    from kaigai_lib.static_widgets import widget_catalog
+
+    catalog = widget_catalog(JA)
+    shown = kaigai_i18n.site_widget_messages(built_site)
+    assert len(shown) > 50, f"only {len(shown)} widget texts found in the built site"
+    missing = [f"{text[:90]!r} ({', '.join(pages)})" for text, pages in shown.items() if not catalog.get(text)]
+    assert not missing, (f"{len(missing)} widget texts have no Japanese translation: run `make update-po`, then "
+                         "translate them in locales/ja/LC_MESSAGES/widgets.po:\n" + "\n".join(missing[:40]))
+    fields = [text for text in shown if set(re.findall(r"\{\w+\}", text)) != set(re.findall(r"\{\w+\}",
+                                                                                          catalog[text]))]
+    assert not fields, f"translations that lose or add a {{field}}: {fields}"
+    coverage = kaigai_i18n.page_coverage(kaigai_i18n.WIDGET_CATALOG)
+    assert coverage.complete, coverage
+
+
+def test_language_switch_is_made_to_open_in_the_same_tab() -> None:
+    rendered = ('<li><a href="../ja/notebooks/did.html" target="_blank"\n   class="btn btn-sm btn-language-switch-ja '
+                'dropdown-item"\n   title="x">\n<a href="https://example.org" target="_blank"\n   class="btn btn-sm '
+                'btn-repository-button">')
+    fixed = kaigai_i18n.switch_in_same_tab(rendered)
+    assert '<a href="../ja/notebooks/did.html"\n   class="btn btn-sm btn-language-switch-ja' in fixed
+    assert 'href="https://example.org" target="_blank"' in fixed  # other header links unchanged
+
+
+@pytest.mark.book
+def test_no_language_switch_opens_a_new_tab(built_site: Path) -> None:
+    for path in test_site._html_pages(built_site):
+        soup = _soup(path)
+        links = soup.select('a[class*="btn-language-switch-"]')
+        if path.name != "index.html" or path.parent not in (built_site, built_site / JA):  # it only redirects
+            assert links, f"{path}: no language switch"
+        assert all(link.get("target") is None for link in links), f"{path}: the switch opens a new tab"
+
+
+@pytest.mark.book
 def test_status_page_shows_translation_coverage(built_site: Path) -> None:
     for site in (built_site, built_site / JA):
         table = _soup(site / "book" / "status.html").select_one("table.kaigai-translation-coverage")
         assert table is not None
         rows = {tr.find_all(["td"])[0].get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
                 for tr in table.select("tbody tr")}
-        for page in PAGES:
+        for page in [*PAGES, kaigai_i18n.WIDGET_CATALOG]:  # the widgets' catalog too
             coverage = kaigai_i18n.page_coverage(page)
             assert rows[page][1:4] == [str(coverage.total), str(coverage.translated), str(coverage.fuzzy)], page
 
@@ -351,30 +389,66 @@ def test_japanese_search_index_is_split_into_words(built_site: Path) -> None:
 # In a browser (the machinery of test_site.py)
 
 
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+# words of widget.js's and the answer keys' English feedback, none of which may reach a Japanese page
+_ENGLISH_FEEDBACK = ("true value", "Too high", "Too low", "Correct", "Not this one", "looks like", "Enter a number",
+                     "Pick one", "Course edition")
+
+
+def _check_widgets_speak_japanese(page, site_page: str) -> int:
+    """Every kaigai widget of a Japanese page shows Japanese and no English sentence of its own; the first
+    checkable one answers a wrong answer in Japanese. Returns how many widgets were read."""
+    from widget_driver import _FIND_WIDGETS, count_widget_scripts
+
+    from kaigai_lib.static_widgets import widget_messages
+
+    expected = count_widget_scripts(page)
+    if not expected:
+        return 0
+    page.wait_for_function(f"() => document.querySelectorAll('.kaigai-widget').length >= {expected}")
+    widgets = page.evaluate(_FIND_WIDGETS)
+    checked = False
+    for index, widget in enumerate(widgets):
+        root = page.locator(f'[data-test-index="{index}"]')
+        shown = " ".join(root.inner_text().split())
+        assert root.get_attribute("lang") == JA and _JAPANESE.search(shown), (site_page, shown[:200])
+        sentences = [t for t in widget_messages(widget["state"]) if len(t.split()) >= 5 and "<" not in t]
+        left = [t for t in sentences if " ".join(t.split()) in shown]
+        assert not left, f"{site_page}: English left in a widget: {left[:3]}"
+        check = widget["state"]["setup"].get("check")
+        if check and not checked:
+            if check.get("choices"):
+                root.locator('.kaigai-choices input[value="0"]').check()
+            else:
+                root.locator("input.kaigai-answer").fill("-987654.321")
+            root.locator("button.kaigai-check-button").click()
+            feedback = " ".join(root.locator(".kaigai-feedback").inner_text().split())
+            english = [w for w in _ENGLISH_FEEDBACK if w in feedback]
+            assert _JAPANESE.search(feedback) and not english, (site_page, feedback)
+            checked = True
+    return len(widgets)
+
+
 @test_site.browser_test
 @pytest.mark.book
 @pytest.mark.browser
-@pytest.mark.parametrize("page_name", PAGES)
+@pytest.mark.parametrize("page_name", [*PAGES, *test_site.GENERATED_PAGES])
 def test_japanese_page_in_a_browser(browser_context, server: str, page_name: str) -> None:
+    """Every page of the Japanese edition: no console error, no request to another host, its widgets in
+    Japanese (feedback too), and its language switch leads, in the same tab, to the English twin."""
     context, report = browser_context
     page = context.new_page()
     log = test_site.PageLog(page, urlsplit(server).netloc)
     try:
         page.goto(server + f"{JA}/{page_name}.html", wait_until="load")
         assert page.evaluate("() => document.documentElement.lang") == JA
+        widgets = _check_widgets_speak_japanese(page, page_name)
         page.wait_for_timeout(300)
-        # the language switch: open the header menu and follow its link (the theme opens it in a new tab)
-        page.locator(".dropdown-language-switch button").first.click()
-        with context.expect_page() as opened:
-            page.locator(".dropdown-language-switch a", has_text="English").first.click()
-        twin = opened.value
-        twin.wait_for_load_state("load")
-        assert twin.url == server + f"{page_name}.html", twin.url
-        assert twin.evaluate("() => document.documentElement.lang") == "en"
-        twin.close()
-        report.setdefault("japanese", {})[page_name] = {"errors": log.errors, "foreign_requests": log.foreign}
+        report.setdefault("japanese", {})[page_name] = {"errors": log.errors, "foreign_requests": log.foreign,
+                                                        "widgets": widgets}
         assert not log.foreign, f"requests to another host: {log.foreign}"
         assert not log.errors, "\n".join(log.errors)
+        test_site.follow_language_switch(page, server, page_name, "en")
     finally:
         page.close()
 

@@ -42,6 +42,8 @@ SEARCH_TERM = "propensity"
 
 PAGES = _toc_files()
 CHAPTERS = [page for page in PAGES if page.startswith(kaigai_site.CHAPTER_PREFIX)]
+# pages Sphinx makes besides the toc's (index.html only redirects to the root page)
+GENERATED_PAGES = ["genindex", "search"]
 
 
 def _is_notebook(page: str) -> bool:
@@ -478,6 +480,27 @@ class PageLog:
         page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
 
 
+def follow_language_switch(page, server: str, page_name: str, language: str) -> None:
+    """Open the header's language menu, click the link to the ``language`` edition and check that the same tab
+    lands on the page's twin (only its HTML is awaited: the twin's own load is tested on its edition's pass)."""
+    page.locator(".dropdown-language-switch button").first.click()
+    link = page.locator(f".dropdown-language-switch a.btn-language-switch-{language}").first
+    assert link.get_attribute("target") in (None, "_self"), "the language switch opens another tab"
+    link.click()
+    twin = server + ("" if language == "en" else f"{language}/") + f"{page_name}.html"
+    page.wait_for_url(twin, wait_until="domcontentloaded")
+    assert page.evaluate("() => document.documentElement.lang") == language
+
+
+def test_every_page_of_both_editions_is_crawled(built_site: Path) -> None:
+    """The browser tests visit every HTML page of the English and the Japanese edition."""
+    crawled = {*PAGES, *GENERATED_PAGES, "index"}
+    for site in (built_site, built_site / "ja"):
+        pages = {p.relative_to(site).with_suffix("").as_posix() for p in _html_pages(site)
+                 if p.relative_to(site).parts[0] not in {"ja", "_sources"}}
+        assert pages == crawled, f"{site}: pages the browser tests do not visit: {sorted(pages - crawled)}"
+
+
 def _screenshot_name(page: str) -> str:
     return page.replace("/", "__") + ".png"
 
@@ -550,6 +573,26 @@ def test_page_in_a_browser(browser_context, server: str, page_name: str) -> None
                                       "errors": log.errors, "warnings": log.warnings}
         assert not log.foreign, f"requests to another host: {log.foreign}"
         assert not log.errors, "\n".join(log.errors)
+        follow_language_switch(page, server, page_name, "ja")
+    finally:
+        page.close()
+
+
+@browser_test
+@pytest.mark.book
+@pytest.mark.browser
+@pytest.mark.parametrize("page_name", GENERATED_PAGES)
+def test_generated_page_in_a_browser(browser_context, server: str, page_name: str) -> None:
+    context, report = browser_context
+    page = context.new_page()
+    log = PageLog(page, urlsplit(server).netloc)
+    try:
+        page.goto(server + f"{page_name}.html", wait_until="load")
+        page.wait_for_timeout(300)
+        report["pages"][page_name] = {"errors": log.errors, "foreign_requests": log.foreign}
+        assert not log.foreign, f"requests to another host: {log.foreign}"
+        assert not log.errors, "\n".join(log.errors)
+        follow_language_switch(page, server, page_name, "ja")
     finally:
         page.close()
 

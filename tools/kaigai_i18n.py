@@ -17,7 +17,12 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
   nothing downloaded), but its search page splits a query only at spaces and punctuation, so 傾向スコア would be
   one word the index does not have. ``japanese_splitter_js`` gives the search page the same segmenter, written
   out from the model tables of Sphinx's Python one, so a query is split as the pages were.
-* Every page links to its twin in the other language (a header button and ``<link rel="alternate">``).
+* Every page links to its twin in the other language (a header button, which opens the twin in the same tab,
+  and ``<link rel="alternate">``).
+* **Widgets** show their texts in the page's language: a page with widgets carries the widget catalog of its
+  edition (``locales/<lang>/LC_MESSAGES/widgets.po``, see ``kaigai_lib.static_widgets``). ``make gettext``
+  collects every text the built English site's widgets show into ``widgets.pot`` (:func:`write_widget_pot`), so
+  ``make update-po`` turns a changed one fuzzy like any page's; the status page lists the catalog's coverage.
 * **Glue in translated paragraphs.** Sphinx parses a translated paragraph as a new, separate document,
   which has none of the notebook's glued outputs, so every ``{glue:text}`` in it would fail ("No key ... found
   in glue data"). ``_glue_from_the_page`` lets such a document read the glue data of its page.
@@ -56,6 +61,7 @@ LOCALE_DIR = ROOT / "locales"
 SOURCE_LANGUAGE = "en"
 # language -> (folder of its edition under the English site, label of the switch that leads to it)
 EDITIONS: dict[str, tuple[str, str]] = {"en": ("", "English"), "ja": ("ja/", "日本語")}
+WIDGET_CATALOG = "widgets"  # locales/<lang>/LC_MESSAGES/widgets.po: the texts widgets show (kaigai_lib.static_widgets)
 # extensions whose interface messages come from their own catalogs (translations/locales/ in the package)
 EXTENSION_CATALOGS = ("sphinx_exercise", "sphinx_togglebutton")
 
@@ -132,7 +138,7 @@ class TranslationCoverage(Directive):
         env = self.state.document.settings.env
         pages = [doc for doc in env.found_docs if doc in _toc_order(env)]
         pages.sort(key=_toc_order(env).index)
-        rows = [page_coverage(page) for page in pages]
+        rows = [page_coverage(page) for page in [*pages, WIDGET_CATALOG]]
         total = Coverage("all", sum(r.total for r in rows), sum(r.translated for r in rows),
                          sum(r.fuzzy for r in rows))
         header = ["Page", "Messages", "Translated", "Fuzzy", "Untranslated", "Coverage"]
@@ -190,6 +196,70 @@ def _note_coverage_page(app: Sphinx, doctree: nodes.document) -> None:
         if not hasattr(app.env, "kaigai_coverage_pages"):
             app.env.kaigai_coverage_pages = set()
         app.env.kaigai_coverage_pages.add(app.env.docname)
+
+
+# --------------------------------------------------------------------------------------------------
+# Widgets: their texts, extracted from the built site; the catalog of the page's language in the page
+
+_WIDGET_STATE = re.compile(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
+_KAIGAI_WIDGET = re.compile(r'<script type="application/vnd\.kaigai-widget\+json">(.*?)</script>', re.S)
+
+
+def page_widget_states(page_html: str) -> list[dict[str, Any]]:
+    """The saved state of every kaigai widget in a built page (a chapter's and the {kaigai-exercise} ones)."""
+    states = []
+    for block in _WIDGET_STATE.findall(page_html):
+        for model in json.loads(block).get("state", {}).values():
+            state = model.get("state", {})
+            if isinstance(state.get("setup"), dict) and state["setup"].get("kaigai"):
+                states.append(state)
+    states += [json.loads(block)["state"] for block in _KAIGAI_WIDGET.findall(page_html)]
+    return states
+
+
+def site_widget_messages(site: Path) -> dict[str, list[str]]:
+    """Every text the widgets of a built (English) site show, with the pages that show it; first the texts of
+    widget.js itself and the view templates of the library (``ui_messages``, ``library_messages`` of
+    ``kaigai_lib.static_widgets``), which a widget may show in Jupyter only."""
+    from kaigai_lib.static_widgets import library_messages, ui_messages, widget_messages
+
+    found: dict[str, list[str]] = {text: ["kaigai_lib/static/widget.js"] for text in ui_messages()}
+    for text, module in library_messages().items():
+        found.setdefault(text, [module])
+    for path in sorted(site.rglob("*.html")):
+        if path.relative_to(site).parts[0] in {"ja", "_static", "_sources"}:
+            continue
+        page = path.relative_to(site).with_suffix("").as_posix()
+        for state in page_widget_states(path.read_text(encoding="utf-8")):
+            for text in widget_messages(state):
+                if page not in found.setdefault(text, []):
+                    found[text].append(page)
+    return found
+
+
+def write_widget_pot(site: Path, out: Path) -> int:
+    """``widgets.pot``: the widget texts of the built English site ``site``; returns how many."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    catalog = Catalog(project="kaigai", header_comment="# The texts kaigai's widgets show (make gettext).")
+    messages = site_widget_messages(site)
+    for text, pages in messages.items():
+        catalog.add(text, locations=[(page, 0) for page in pages])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as handle:
+        write_po(handle, catalog, width=100, omit_header=False, include_lineno=False)
+    return len(messages)
+
+
+def _page_widget_messages(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """A page with widgets carries the widget catalog of its edition's language (read by widget.js)."""
+    from kaigai_lib.static_widgets import MIME_TYPE, messages_script
+
+    body = context.get("body", "")
+    if "application/vnd.jupyter.widget-view+json" not in body and MIME_TYPE not in body:
+        return
+    context["body"] = f"{body}\n{messages_script(app.config.kaigai_language, LOCALE_DIR)}\n"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -298,6 +368,25 @@ def twin_url(pagename: str, language: str, target: str) -> str:
     here, there = EDITIONS[language][0], EDITIONS[target][0]
     to_english_root = up + "../" * here.count("/")
     return f"{to_english_root}{there}{pagename}.html"
+
+
+# the theme renders every header link with target="_blank": the language switch should navigate, not open a tab
+_SWITCH_IN_NEW_TAB = re.compile(r'(<a href="[^"]*") target="_blank"(\s+class="btn btn-sm btn-language-switch-)')
+
+
+def switch_in_same_tab(page_html: str) -> str:
+    """A built page whose language switch opens the twin in the same tab."""
+    return _SWITCH_IN_NEW_TAB.sub(r"\1\2", page_html)
+
+
+def _switch_links_in_same_tab(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for path in Path(app.outdir).rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        fixed = switch_in_same_tab(text)
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
 
 
 def _page_language_switch(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -455,4 +544,26 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", _note_coverage_page)
     app.connect("doctree-read", _translate_toc_captions)
     app.connect("html-page-context", _page_language_switch, priority=950)  # after the theme's buttons (501)
+    app.connect("html-page-context", _page_widget_messages, priority=960)
+    app.connect("build-finished", _switch_links_in_same_tab)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python tools/kaigai_i18n.py widgets-pot SITE OUT``: write the widget texts of a built site to OUT."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3 or args[0] != "widgets-pot":
+        print("usage: python tools/kaigai_i18n.py widgets-pot <built English site, e.g. _build/html> <out.pot>",
+              file=sys.stderr)
+        return 2
+    site, out = Path(args[1]), Path(args[2])
+    if not (site / "index.html").exists():
+        print(f"{site}: not a built site (no index.html); run `make book` first", file=sys.stderr)
+        return 1
+    print(f"{out}: {write_widget_pot(site, out)} widget texts")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())

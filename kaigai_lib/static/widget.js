@@ -2,6 +2,10 @@
 // Python (kaigai_lib/static_widgets.py) precomputes a view for every setting of the controls and, in the
 // public edition, an answer key per setting; this module draws the view of the current setting and judges
 // typed answers with no kernel. In a live kernel, a setting that was not precomputed arrives in `live`.
+// Every text a reader sees follows the page's language: t(text, fields) gives the translation from the catalog the
+// page carries (<script id="kaigai-widget-messages" data-language="ja">, written by the book's site), or, with no
+// such script (Jupyter), from the translations the widget carries (made with KAIGAI_LANGUAGE); "{name}" fields are
+// filled after translating. Every string literal given to t below is a message of locales/<language>/LC_MESSAGES/widgets.po.
 const CORRECT = "#1a7f37";
 const WRONG = "#b3261e";
 
@@ -10,6 +14,40 @@ function node(tag, attrs = {}, text = "") {
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   if (text) e.textContent = text;
   return e;
+}
+
+export function translator(spec, doc = document) {
+  const script = doc.getElementById("kaigai-widget-messages");
+  const pageLanguage = (doc.documentElement.lang || "en").split("-")[0].toLowerCase();
+  const language = script ? (script.dataset.language || pageLanguage) : (spec.language || pageLanguage);
+  let messages = {};
+  if (script) {
+    try { messages = JSON.parse(script.textContent || "{}"); }
+    catch (error) { console.warn("kaigai widgets: the page's message catalog is not JSON", error); }
+  }
+  messages = { ...messages, ...((spec.translations || {})[language] || {}) };
+  const t = (text, fields) => {
+    const raw = String(text ?? "");
+    let out = (language !== "en" && (messages[raw] || messages[raw.trim()])) || raw;
+    if (fields) out = out.replace(/\{(\w+)\}/g, (whole, name) => (name in fields ? String(fields[name]) : whole));
+    return out;
+  };
+  t.language = language;
+  return t;
+}
+
+// A view's texts with numbers in them (kaigai_lib.static_widgets.msg): the template translated, the numbers kept
+function translateView(view, t) {
+  if (t.language === "en") return;
+  // one at a time, outer first: a translated template brings its fields' own templates back in as new nodes
+  let span;
+  while ((span = view.querySelector("[data-kaigai-msg]:not([data-kaigai-done])"))) {
+    span.dataset.kaigaiDone = "";
+    let fields = {};
+    try { fields = JSON.parse(span.dataset.kaigaiArgs || "{}"); } catch (error) { continue; }
+    const template = span.dataset.kaigaiMsg;
+    if (t(template) !== template) span.innerHTML = t(template, fields);
+  }
 }
 
 function settingKey(spec, values) {
@@ -29,24 +67,30 @@ function withUnit(value, unit) {
   return unit.startsWith("%") ? v + unit : `${v} ${unit}`;
 }
 
-// The same rules as kaigai_lib.static_widgets.judge (the tests compare the two)
-export function judge(answer, key, unit) {
+const ENGLISH = (text, fields) => (fields ? text.replace(/\{(\w+)\}/g, (w, name) => String(fields[name] ?? w)) : text);
+ENGLISH.language = "en";
+
+// The same rules as kaigai_lib.static_widgets.judge (the tests compare the two); messages in t's language
+export function judge(answer, key, unit, t = ENGLISH) {
+  const shownUnit = unit ? t(unit) : "";
   if (!Number.isFinite(answer)) {
-    return { correct: false, verdict: "not a number", message: `Enter a number${unit ? ` (in ${unit})` : ""}.` };
+    return { correct: false, verdict: "not a number",
+      message: unit ? t("Enter a number (in {unit}).", { unit: shownUnit }) : t("Enter a number.") };
   }
   const within = (a, b, tol) => Math.abs(a - b) <= tol * (1 + 1e-9) + 1e-12;
-  const tol = withUnit(key.tolerance, unit);
+  const fields = { answer: withUnit(answer, shownUnit), tolerance: withUnit(key.tolerance, shownUnit),
+    truth: withUnit(key.truth, shownUnit) };
   if (within(answer, key.truth, key.tolerance)) {
     return { correct: true, verdict: "correct",
-      message: `Correct: ${withUnit(answer, unit)} is within ±${tol} of the true value, ${withUnit(key.truth, unit)}.` };
+      message: t("Correct: {answer} is within ±{tolerance} of the true value, {truth}.", fields) };
   }
   for (const slip of key.slips || []) {
-    if (within(answer, slip.value, slip.tolerance)) return { correct: false, verdict: slip.verdict, message: slip.message };
+    if (within(answer, slip.value, slip.tolerance)) return { correct: false, verdict: slip.verdict, message: t(slip.message) };
   }
   const high = answer > key.truth;
-  const verdict = high ? "too high" : "too low";
-  return { correct: false, verdict,
-    message: `${high ? "Too high" : "Too low"}: ${withUnit(answer, unit)} is more than ${tol} ${high ? "above" : "below"} the true value.` };
+  return { correct: false, verdict: high ? "too high" : "too low",
+    message: high ? t("Too high: {answer} is more than {tolerance} above the true value.", fields)
+      : t("Too low: {answer} is more than {tolerance} below the true value.", fields) };
 }
 
 let widgetCount = 0;
@@ -55,23 +99,25 @@ function render({ model, el }) {
   widgetCount += 1;
   const radioGroup = `kaigai-choice-${widgetCount}`;
   const spec = model.get("setup");
-  const root = node("div", { class: "kaigai-widget", "data-kaigai-widget": spec.kind || "widget" });
-  if (spec.title) root.append(node("p", { class: "kaigai-title" }, spec.title));
-  if (spec.intro) { const p = node("div", { class: "kaigai-intro" }); p.innerHTML = spec.intro; root.append(p); }
+  const t = translator(spec);
+  const root = node("div", { class: "kaigai-widget", "data-kaigai-widget": spec.kind || "widget", lang: t.language });
+  if (spec.title) root.append(node("p", { class: "kaigai-title" }, t(spec.title)));
+  if (spec.intro) { const p = node("div", { class: "kaigai-intro" }); p.innerHTML = t(spec.intro); root.append(p); }
 
   const controls = node("div", { class: "kaigai-controls" });
   const inputs = {};
   for (const c of spec.controls) {
     const row = node("label", { class: "kaigai-control" });
-    row.append(node("span", { class: "kaigai-control-label" }, c.label));
+    const label = t(c.label);
+    row.append(node("span", { class: "kaigai-control-label" }, label));
     let input;
     const shown = node("output", { class: "kaigai-control-value" });
     if (c.kind === "select") {
-      input = node("select", { "data-control": c.name, "aria-label": c.label });
-      c.options.forEach((o, i) => input.append(node("option", { value: o }, (c.option_labels || c.options)[i])));
+      input = node("select", { "data-control": c.name, "aria-label": label });
+      c.options.forEach((o, i) => input.append(node("option", { value: o }, t((c.option_labels || c.options)[i]))));
     } else {
       input = node("input", { type: "range", min: "0", max: String(c.options.length - 1), step: "1",
-        "data-control": c.name, "aria-label": c.label });
+        "data-control": c.name, "aria-label": label });
       row.append(input, shown);
     }
     if (c.kind === "select") row.append(input);
@@ -93,7 +139,7 @@ function render({ model, el }) {
   const check = spec.check;
   if (check) {
     const box = node("div", { class: "kaigai-check" });
-    if (check.question) { const q = node("div", { class: "kaigai-question" }); q.innerHTML = check.question; box.append(q); }
+    if (check.question) { const q = node("div", { class: "kaigai-question" }); q.innerHTML = t(check.question); box.append(q); }
     const row = node("div", { class: "kaigai-answer-row" });
     let answerInput;
     if (check.choices) {
@@ -101,18 +147,19 @@ function render({ model, el }) {
       check.choices.forEach((choice, i) => {
         const item = node("label", { class: "kaigai-choice" });
         const radio = node("input", { type: "radio", name: radioGroup, value: String(i) });
-        item.append(radio, document.createTextNode(" " + choice));
+        item.append(radio, document.createTextNode(" " + t(choice)));
         answerInput.append(item);
       });
       box.append(answerInput);
     } else {
       answerInput = node("input", { type: "text", class: "kaigai-answer", inputmode: "decimal",
-        "aria-label": "Answer", placeholder: "your answer" });
-      row.append(node("span", {}, "Answer: "), answerInput, node("span", { class: "kaigai-unit" }, check.unit || ""));
+        "aria-label": t("Answer"), placeholder: t("your answer") });
+      row.append(node("span", {}, t("Answer: ")), answerInput,
+        node("span", { class: "kaigai-unit" }, check.unit ? t(check.unit) : ""));
     }
-    const button = node("button", { type: "button", class: "kaigai-check-button" }, "Check");
+    const button = node("button", { type: "button", class: "kaigai-check-button" }, t("Check"));
     row.append(button);
-    const hintButton = node("button", { type: "button", class: "kaigai-hint-button" }, "Hint");
+    const hintButton = node("button", { type: "button", class: "kaigai-hint-button" }, t("Hint"));
     if ((check.hints || []).length) row.append(hintButton);
     box.append(row);
     feedback = node("div", { class: "kaigai-feedback", "aria-live": "polite" });
@@ -123,7 +170,7 @@ function render({ model, el }) {
     const revealHint = () => {
       if (shownHints >= (check.hints || []).length) return;
       const h = node("p", { class: "kaigai-hint" });
-      h.innerHTML = `Hint ${shownHints + 1}: ` + check.hints[shownHints];
+      h.innerHTML = t("Hint {number}: ", { number: shownHints + 1 }) + t(check.hints[shownHints]);
       hintBox.append(h);
       shownHints += 1;
     };
@@ -133,17 +180,19 @@ function render({ model, el }) {
       let result;
       if (check.choices) {
         const picked = answerInput.querySelector("input:checked");
-        if (!picked) result = { correct: false, verdict: "no choice", message: "Pick one answer." };
+        if (!picked) result = { correct: false, verdict: "no choice", message: t("Pick one answer.") };
         else if (key) {
           const i = Number(picked.value);
-          result = i === key.choice ? { correct: true, verdict: "correct", message: "Correct. " + (key.explanation || "") }
-            : { correct: false, verdict: "wrong", message: (key.why_not || {})[i] || "Not this one: think again." };
+          const whyNot = (key.why_not || {})[i];
+          result = i === key.choice
+            ? { correct: true, verdict: "correct", message: t("Correct.") + " " + (key.explanation ? t(key.explanation) : "") }
+            : { correct: false, verdict: "wrong", message: whyNot ? t(whyNot) : t("Not this one: think again.") };
         }
       } else if (key) {
-        result = judge(parseAnswer(answerInput.value), key, check.unit || "");
+        result = judge(parseAnswer(answerInput.value), key, check.unit || "", t);
       }
       if (!key) {  // the course edition: no truth in the page
-        feedback.replaceChildren(node("p", { class: "kaigai-submit", "data-verdict": "submit" }, check.submit));
+        feedback.replaceChildren(node("p", { class: "kaigai-submit", "data-verdict": "submit" }, t(check.submit)));
         return;
       }
       const p = node("p", { "data-verdict": result.verdict });
@@ -171,16 +220,17 @@ function render({ model, el }) {
     for (const { input, shown, control } of Object.values(inputs)) {
       const label = values[control.name];
       if (control.kind === "select") input.value = label;
-      else { input.value = String(Math.max(0, control.options.indexOf(label))); shown.textContent = label; }
+      else { input.value = String(Math.max(0, control.options.indexOf(label))); shown.textContent = t(label); }
     }
     const key = settingKey(spec, values);
     const live = model.get("live") || {};
     const v = (model.get("views") || {})[key] || (live.key === key ? live.view : null);
     view.dataset.setting = key;
-    view.innerHTML = v ? v.html : "<p><i>Computing…</i></p>";
+    view.innerHTML = v ? v.html : `<p><i>${t("Computing…")}</i></p>`;
+    translateView(view, t);
     if (lastKey !== null && key !== lastKey && feedback && feedback.childNodes.length && spec.controls.length) {
       feedback.replaceChildren(node("p", { "data-verdict": "changed" },
-        "The setting has changed: compute your answer again and press Check."));
+        t("The setting has changed: compute your answer again and press Check.")));
       wrong = 0;
     }
     lastKey = key;
