@@ -48,8 +48,11 @@ def main() -> int:
         inside = (effects["ci_low"] <= effects["truth"]) & (effects["truth"] <= effects["ci_high"])
         print(f"effects.csv rows with the truth inside the 95% interval: {inside.mean():.3f} "
               f"({int(inside.sum())}/{len(effects)}; suppressed rows: {int(effects['suppressed'].sum())})")
-        by_group = effects.assign(inside=inside).groupby(["analysis", "group"])["inside"].agg(["mean", "size"])
-        print("per analysis × group (share inside, rows):")
+        after = effects["horizon"] >= 1  # t+1 … t+h, without the placebo years
+        print(f"  at t+1 … t+h only: {inside[after].mean():.3f} ({int(inside[after].sum())}/{int(after.sum())})")
+        by_group = (effects.assign(inside=inside).loc[after].groupby(["analysis", "group"])["inside"]
+                    .agg(["mean", "size"]))
+        print("per analysis × group at t+1 … t+h (share inside, rows):")
         print(by_group.rename(columns={"mean": "share", "size": "rows"}).round(3).to_string())
     finally:
         shutil.rmtree(work, ignore_errors=True)
