@@ -230,7 +230,7 @@ def test_the_library_knows_the_editions_languages(capsys: pytest.CaptureFixture[
     from kaigai_lib.cli import main
     from kaigai_lib.static_widgets import LANGUAGES
 
-    assert LANGUAGES == tuple(kaigai_i18n.EDITIONS)
+    assert tuple(kaigai_i18n.EDITIONS) == LANGUAGES
     assert main(["exercises", "page", "x.yml", "--out", "x.html", "--language", "xx"]) == 2
     assert f"(choose from {', '.join(map(repr, LANGUAGES))})" in capsys.readouterr().err
 
