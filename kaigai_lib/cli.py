@@ -4,7 +4,7 @@
     kaigai exercises check FILE [FILE ...]        validate exercise files; show each truth in the default world
     kaigai exercises make --exercise FILE --roster roster.csv --out DIR [--key KEY] [--force]
     kaigai exercises grade --key KEY --answers ANSWERS [--out GRADES]
-    kaigai exercises page FILE --out page.html [--course] [--seed N]   one self-contained offline HTML page
+    kaigai exercises page FILE --out page.html [--course] [--seed N] [--language en|ja]   one offline HTML page
     kaigai course make ASSIGNMENT --roster R --out HANDOUTS --key KEYDIR [--engine/--workers/--scheduler]
     kaigai course add --key KEYDIR --roster R --out HANDOUTS_LATE
     kaigai course grade --key KEYDIR --answers A --out GRADES
@@ -118,9 +118,15 @@ def _exercises_grade(args: argparse.Namespace) -> int:
 
 def _exercises_page(args: argparse.Namespace) -> int:
     from kaigai_lib.exercise_pages import write_exercise_page
+    from kaigai_lib.static_widgets import LANGUAGES, widget_language
 
+    language = args.language or widget_language()
+    if language not in LANGUAGES:
+        raise UserError(f"KAIGAI_LANGUAGE={language!r} is not a language of the pages ({', '.join(LANGUAGES)}): "
+                        "set it to one of them, or give --language en|ja.")
     try:
-        out = write_exercise_page(args.exercise, args.out, course=args.course, seed=args.seed, force=args.force)
+        out = write_exercise_page(args.exercise, args.out, course=args.course, seed=args.seed, force=args.force,
+                                  language=language)
     except FileExistsError as error:
         raise UserError(str(error)) from None
     edition = "course edition (no truth in the file; answers are submitted)" if args.course else "public edition"
@@ -304,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", action="store_true",
                    help="course edition: no truth or answer key in the page; it says how to submit instead")
     p.add_argument("--seed", type=int, default=None, help="the world's seed (default: the file's)")
+    p.add_argument("--language", choices=["en", "ja"], default=None,  # static_widgets.LANGUAGES (a light parser)
+                   help="the page's language: its intro, widget and the exercise file's own ja: texts "
+                        "(default: KAIGAI_LANGUAGE, else en)")
     p.add_argument("--force", action="store_true", help="accepted for symmetry: a page this command wrote is "
                    "replaced anyway, any other file never")
     p.set_defaults(func=_exercises_page)

@@ -41,7 +41,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -58,6 +58,7 @@ SUBMIT_NOTE = ("Course edition: answers are not checked on this page. Submit you
 
 
 SOURCE_LANGUAGE = "en"
+LANGUAGES = (SOURCE_LANGUAGE, "ja")  # the book's editions (tools/kaigai_i18n.py: EDITIONS)
 MESSAGES_ID = "kaigai-widget-messages"  # the page's <script type="application/json"> with the widget catalog
 WIDGET_CATALOG = "widgets"  # locales/<language>/LC_MESSAGES/widgets.po
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locales"
@@ -160,6 +161,20 @@ def widget_catalog(language: str, locale_dir: Path = LOCALE_DIR) -> dict[str, st
     with path.open("rb") as handle:
         return {m.id: m.string for m in read_po(handle) if m.id and isinstance(m.string, str) and m.string
                 and not m.fuzzy}
+
+
+def page_translator(language: str, locale_dir: Path = LOCALE_DIR) -> Callable[..., str]:
+    """``t(text, **fields)``: a text Python writes into a page outside a widget (an exercise's intro) in
+    ``language``, from the same widget catalog (English when it has no finished translation), with its
+    ``{fields}`` filled after translating. Such texts are listed for ``make gettext`` where they are written
+    (:func:`kaigai_lib.exercise_pages.intro_messages`)."""
+    catalog = widget_catalog(language, locale_dir)
+
+    def t(text: str, **fields: Any) -> str:
+        translated = catalog.get(text) or text
+        return translated.format(**fields) if fields else translated
+
+    return t
 
 
 def png(fig: Figure, dpi: int = 72) -> str:

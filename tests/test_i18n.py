@@ -225,6 +225,16 @@ def test_unknown_language_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
         kaigai_i18n.edition_language()
 
 
+def test_the_library_knows_the_editions_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    """`kaigai exercises page --language` and the library's pages offer the book's editions."""
+    from kaigai_lib.cli import main
+    from kaigai_lib.static_widgets import LANGUAGES
+
+    assert tuple(kaigai_i18n.EDITIONS) == LANGUAGES
+    assert main(["exercises", "page", "x.yml", "--out", "x.html", "--language", "xx"]) == 2
+    assert f"(choose from {', '.join(map(repr, LANGUAGES))})" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js (needed by `make book` for the site's assets) "
                     "is not installed")
 def test_search_page_splits_a_japanese_query_as_the_index_was_split(tmp_path: Path) -> None:
@@ -332,6 +342,21 @@ def test_every_widget_text_of_the_book_has_a_japanese_translation(built_site: Pa
     assert not fields, f"translations that lose or add a {{field}}: {fields}"
     coverage = kaigai_i18n.page_coverage(kaigai_i18n.WIDGET_CATALOG)
     assert coverage.complete, coverage
+
+
+@pytest.mark.book
+def test_the_exercise_directive_follows_the_edition(built_site: Path) -> None:
+    """{kaigai-exercise}: the English page's intro unchanged byte for byte, the Japanese one in Japanese."""
+    from test_exercise_pages import EXERCISE, GOLDEN, english_phrases
+
+    from kaigai_lib.exercise_pages import exercise_intro_html
+    from kaigai_lib.exercises import load_exercise
+
+    english = (built_site / "book" / "exercise_pages.html").read_text(encoding="utf-8")
+    japanese = (built_site / JA / "book" / "exercise_pages.html").read_text(encoding="utf-8")
+    assert english.count(GOLDEN[f"intro:{EXERCISE}"]) == 1
+    intro = exercise_intro_html(load_exercise(EXERCISE), JA)
+    assert japanese.count(intro) == 1 and english_phrases(intro) == []
 
 
 def test_language_switch_is_made_to_open_in_the_same_tab() -> None:

@@ -220,12 +220,16 @@ def page_widget_states(page_html: str) -> list[dict[str, Any]]:
 def site_widget_messages(site: Path) -> dict[str, list[str]]:
     """Every text the widgets of a built (English) site show, with the pages that show it; first the texts of
     widget.js itself and the view templates of the library (``ui_messages``, ``library_messages`` of
-    ``kaigai_lib.static_widgets``), which a widget may show in Jupyter only."""
+    ``kaigai_lib.static_widgets``), which a widget may show in Jupyter only, and the texts of an exercise's
+    intro (``intro_messages`` of ``kaigai_lib.exercise_pages``)."""
+    from kaigai_lib.exercise_pages import intro_messages
     from kaigai_lib.static_widgets import library_messages, ui_messages, widget_messages
 
     found: dict[str, list[str]] = {text: ["kaigai_lib/static/widget.js"] for text in ui_messages()}
     for text, module in library_messages().items():
         found.setdefault(text, [module])
+    for text in intro_messages():  # the intro of an exercise's page, written by Python in the page's language
+        found.setdefault(text, ["kaigai_lib/exercise_pages.py"])
     for path in sorted(site.rglob("*.html")):
         if path.relative_to(site).parts[0] in {"ja", "_static", "_sources"}:
             continue

@@ -360,7 +360,8 @@ class ExerciseDirective(SphinxDirective):
         if not hasattr(self.env, "kaigai_exercise_pages"):
             self.env.kaigai_exercise_pages = set()
         self.env.kaigai_exercise_pages.add(self.env.docname)
-        html_text = exercise_intro_html(spec) + widget_script(widget, course=course)
+        language = getattr(self.config, "kaigai_language", "en")  # the edition's (tools/kaigai_i18n.py)
+        html_text = exercise_intro_html(spec, language) + widget_script(widget, course=course)
         return [nodes.raw("", html_text, format="html")]
 
 
