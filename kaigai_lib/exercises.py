@@ -1184,15 +1184,21 @@ class ExerciseWidget(StaticWidget):
                  if self.trainee else msg("preset {preset}, seed {seed}", preset=f"<code>{self.spec.preset}</code>",
                                           seed=self.seed))
         starts = f"{self.spec.quantity.analysis}_start_year"
-        starters = int(world.firms.loc[world.firms[starts].notna(), "firm_id"].nunique())
         shown = "".join(f"<code>{html.escape(n)}</code> = {number(n, v, '{:g}')}, " for n, v in setting.items())
-        # a msg() template: the page shows it in its own language, the numbers kept
-        view = {"html": "<p>" + msg("Your world: {whose}; {firm_years} firm-years in {firms}, {starters} {analysis} "
-                                    "starters.", whose=whose + (", " + shown[:-2] if shown else ""),
-                                    firm_years=number('firm_years', len(world.firms), '{:,}'),
-                                    firms="<code>.firms</code>", starters=number('starters', starters, '{:,}'),
-                                    analysis=msg(self.spec.quantity.analysis)) + "</p>",
-                "numbers": {"firm_years": len(world.firms), "starters": starters, **setting}}
+        whose += ", " + shown[:-2] if shown else ""
+        firm_years = number('firm_years', len(world.firms), '{:,}')
+        if starts not in world.firms:  # an exercise on TFP or spillovers has no starters to count
+            view = {"html": "<p>" + msg("Your world: {whose}; {firm_years} firm-years in {firms}.", whose=whose,
+                                        firm_years=firm_years, firms="<code>.firms</code>") + "</p>",
+                    "numbers": {"firm_years": len(world.firms), **setting}}
+        else:
+            starters = int(world.firms.loc[world.firms[starts].notna(), "firm_id"].nunique())
+            # a msg() template: the page shows it in its own language, the numbers kept
+            view = {"html": "<p>" + msg("Your world: {whose}; {firm_years} firm-years in {firms}, {starters} "
+                                        "{analysis} starters.", whose=whose, firm_years=firm_years,
+                                        firms="<code>.firms</code>", starters=number('starters', starters, '{:,}'),
+                                        analysis=msg(self.spec.quantity.analysis)) + "</p>",
+                    "numbers": {"firm_years": len(world.firms), "starters": starters, **setting}}
         if self.course:
             return view, None
         return view, answer_key(self.spec.truth(world), self.spec.tolerance, self.spec.unit,

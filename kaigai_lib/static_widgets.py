@@ -205,10 +205,15 @@ def _is_percent(unit: str) -> bool:
     return unit.strip().startswith("%") or unit.strip().lower() in {"percent", "per cent"}
 
 
+def _is_log_points(unit: str) -> bool:
+    return unit.strip().lower().replace("-", " ") in {"log points", "log point", "対数ポイント"}
+
+
 def answer_key(truth: float, tolerance: float, unit: str, *, naive: float | None = None) -> dict[str, Any]:
     """The truth, the tolerance and the slips a trainee commonly makes, each with the value it would give.
 
-    Slips: the answer in percent where log points are asked (both 100·τ and 100·(e^τ − 1)) or in log
+    Slips (each only where it makes sense for ``unit``): the answer in percent where log points are asked
+    (both 100·τ and 100·(e^τ − 1)) or in log
     points where percent is asked; the naive estimate (starters minus non-starters, selection bias
     included); the right size with the wrong sign. A slip is only listed when it lies outside the
     tolerance (it would otherwise be a correct answer).
@@ -226,7 +231,7 @@ def answer_key(truth: float, tolerance: float, unit: str, *, naive: float | None
             add(math.log1p(truth / 100), "unit slip",
                 "That looks like log points: the answer is asked in percent (a change of x log points is "
                 "100·(exp(x) − 1) %).", tolerance / 100)
-    else:
+    elif _is_log_points(unit) and abs(truth) < 700:  # counts, SDs, yen: no percent/log-point slip to make
         message = ("That looks like percent: the answer is asked in log points (0.10 log points is "
                    "about 10.5 %; divide a percentage by 100 and take log(1 + p/100)).")
         add(100 * truth, "unit slip", message, 100 * tolerance)
