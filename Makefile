@@ -79,7 +79,7 @@ lint: $(STAMP)
 
 ## snapshot: regenerate synthetic_data/ (the test suite checks it is identical)
 snapshot: $(STAMP)
-	$(BIN)/python -m kaigai_lib.snapshot synthetic_data
+	$(BIN)/python -m kaigai_lib.world.snapshot synthetic_data
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/generate_national.py

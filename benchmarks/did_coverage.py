@@ -8,7 +8,7 @@ For national scale: ``--preset national --replications 3 --first-seed 20261201``
 Each replication draws a fresh world of ``preset`` (``tiny``: 1,500 firms a
 year, 1995–2020; ``national``: 30,000; establishments cut to 100, which the
 DiD does not use) with seed ``first_seed + r``, and runs the white paper's
-whole pipeline through the public API, ``kaigai_lib.did.white_paper_did``,
+whole pipeline through the public API, ``kaigai_lib.estimators.did.white_paper_did``,
 once per matching design: Levinsohn–Petrin TFP by industry, the risk set,
 1:1 propensity score matching within start year × industry (× size class for
 exports) — on the white paper's covariates at t−1 (``white_paper``) or also
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kaigai_lib import did
+from kaigai_lib.estimators import did
 
 
 def per_cell_tables(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kaigai_lib.synthetic import World, generate
+from kaigai_lib.world.synthetic import World, generate
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +77,7 @@ def course_site(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="session")
 def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kaigai_lib.cli import main
+    from kaigai_lib.replication.cli import main
 
     folder = tmp_path_factory.mktemp("tiny-inputs") / "tiny"
     assert main(["generate", "--preset", "tiny", "--seed", "3", "--out", str(folder)]) == 0
@@ -86,7 +86,7 @@ def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_results(tiny_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kaigai_lib.cli import main
+    from kaigai_lib.replication.cli import main
 
     out = tmp_path_factory.mktemp("tiny-results") / "results"
     assert main(["replicate", "--firms", str(tiny_inputs / "firms.parquet"), "--establishments",

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib import did, matching, tfp
-from kaigai_lib.starts import risk_set, size_class
-from kaigai_lib.synthetic import World
+from kaigai_lib.data.starts import risk_set, size_class
+from kaigai_lib.estimators import did, matching, tfp
+from kaigai_lib.world.synthetic import World
 
 OUTCOMES = ["employees", "sales", "capital_stock", "tfp", "compensation_per_employee"]
 
@@ -209,10 +209,10 @@ def test_naive_designs_are_biased_in_the_stated_direction(white_paper: dict[str,
 
 
 def test_growth_bars_fade_what_is_not_significant(white_paper: dict[str, did.WhitePaperDid]) -> None:
-    from kaigai_lib import figures
+    from kaigai_lib.estimators import plots
 
     growth = did.growth_table(white_paper.values())
-    fig = figures.plot_growth_bars(growth)
+    fig = plots.plot_growth_bars(growth)
     panels = [ax for ax in fig.axes if ax.patches]
     assert len(panels) == 5
     first = growth.loc[growth["analysis"].eq("export") & growth["group"].eq("50-99")]
@@ -221,7 +221,7 @@ def test_growth_bars_fade_what_is_not_significant(white_paper: dict[str, did.Whi
     assert [a if a is not None else 1.0 for a in alphas] == pytest.approx(expected)
     # the truth ticks are drawn only when asked
     assert len(panels[0].lines) > 1
-    plain = figures.plot_growth_bars(growth, show_truth=False)
+    plain = plots.plot_growth_bars(growth, show_truth=False)
     assert len(next(ax for ax in plain.axes if ax.patches).lines) == 1  # the zero line only
 
 

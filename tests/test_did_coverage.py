@@ -15,7 +15,7 @@ probability 2·10⁻⁷).
 
 from __future__ import annotations
 
-from kaigai_lib import did
+from kaigai_lib.estimators import did
 
 
 def test_intervals_cover_the_truth_in_a_small_study() -> None:

@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.cli import main
-from kaigai_lib.did import white_paper_did
-from kaigai_lib.disclosure import (
+from kaigai_lib.data.disclosure import (
     DisclosureRules,
     check_cell,
     check_folder,
     combine,
     suppress_differences,
 )
-from kaigai_lib.replicate import (
+from kaigai_lib.estimators.did import white_paper_did
+from kaigai_lib.replication.cli import main
+from kaigai_lib.replication.replicate import (
     Config,
     Run,
     percentile_window,

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kaigai_lib import exercises
-from kaigai_lib.cli import main
-from kaigai_lib.exercises import load_exercise, parse_number, read_key
+from kaigai_lib.exercises import spec as exercises
+from kaigai_lib.exercises.spec import load_exercise, parse_number, read_key
+from kaigai_lib.replication.cli import main
 
 SMALL = """\
 id: io-tiny

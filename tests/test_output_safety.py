@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kaigai_lib.cli import USER_ERROR, main
-from kaigai_lib.outputs import (
+from kaigai_lib.data.outputs import (
     OUTPUT_MARKER,
     Interrupted,
     OutputError,
@@ -27,6 +26,7 @@ from kaigai_lib.outputs import (
     read_marker,
     write_file_atomically,
 )
+from kaigai_lib.replication.cli import USER_ERROR, main
 
 TABLES = ("firms", "establishments", "foreign_demand")
 

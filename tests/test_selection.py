@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from kaigai_lib import selection
-from kaigai_lib.synthetic import OUTCOMES, World, generate
+from kaigai_lib.whitepaper import selection
+from kaigai_lib.world.synthetic import OUTCOMES, World, generate
 
 Z = 3.0
 

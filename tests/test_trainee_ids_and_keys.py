@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kaigai_lib.cli import main
-from kaigai_lib.exercises import KEY_COLUMNS, TRAINEE_ID_MAX
+from kaigai_lib.exercises.spec import KEY_COLUMNS, TRAINEE_ID_MAX
+from kaigai_lib.replication.cli import main
 
 EXERCISE = """\
 id: ids-tiny

@@ -70,7 +70,8 @@ VENDORED: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 # require.js module ids -> paths under _static/vendor/ (without .js)
 REQUIRE_PATHS = {"anywidget": "anywidget/index"}
-WIDGET_HOST = "kaigai/widget-host.js"  # under _static/: runs {kaigai-exercise} widgets (kaigai_lib/static/host.js)
+# under _static/: runs {kaigai-exercise} widgets (kaigai_lib/teaching/static/host.js)
+WIDGET_HOST = "kaigai/widget-host.js"
 
 CHAPTER_PREFIX = "notebooks/"  # documents that are chapters (download + launch)
 NOTEBOOKS_BRANCH = "gh-pages"  # the branch .github/workflows/pages.yml publishes _build/html to
@@ -314,7 +315,7 @@ def _page_course_widgets(app: Sphinx, pagename: str, templatename: str, context:
     from myst_nb.core.render import sanitize_script_content
     from myst_nb.sphinx_ import NbMetadataCollector
 
-    from kaigai_lib.static_widgets import redact_state
+    from kaigai_lib.teaching.static_widgets import redact_state
 
     if doctree is None or not app.config.kaigai_hide_solutions:
         return
@@ -345,9 +346,9 @@ class ExerciseDirective(SphinxDirective):
     option_spec: ClassVar[dict[str, Any]] = {"seed": directives.nonnegative_int}
 
     def run(self) -> list[nodes.Node]:
-        from kaigai_lib.exercise_pages import exercise_intro_html
-        from kaigai_lib.exercises import ExerciseError, ExerciseWidget, load_exercise
-        from kaigai_lib.static_widgets import widget_script
+        from kaigai_lib.exercises.pages import exercise_intro_html
+        from kaigai_lib.exercises.spec import ExerciseError, ExerciseWidget, load_exercise
+        from kaigai_lib.teaching.static_widgets import widget_script
 
         relative, path = self.env.relfn2path(self.arguments[0], self.env.docname)
         self.env.note_dependency(relative)
@@ -445,7 +446,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
             raise ExtensionError(f"{path} is configured but was not copied into _static/")
     host = static / WIDGET_HOST
     host.parent.mkdir(parents=True, exist_ok=True)
-    from kaigai_lib.static_widgets import host_script
+    from kaigai_lib.teaching.static_widgets import host_script
 
     host.write_text(host_script(), encoding="utf-8")
     if app.config.kaigai_hide_solutions:
