@@ -18,7 +18,6 @@ from kaigai_lib.data.disclosure import (
     combine,
     suppress_differences,
 )
-from kaigai_lib.estimators.did import white_paper_did
 from kaigai_lib.replication.cli import main
 from kaigai_lib.replication.replicate import (
     Config,
@@ -29,6 +28,7 @@ from kaigai_lib.replication.replicate import (
     stage_spatial,
     stage_tfp,
 )
+from kaigai_lib.whitepaper.did_design import white_paper_did
 
 RULES = DisclosureRules()
 OFF = DisclosureRules(min_firms=1, dominance_share=1.0, p_percent=0.0, min_firms_coefficient=1, min_residual_df=0)

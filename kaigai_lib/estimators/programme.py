@@ -16,7 +16,7 @@ programme yourself" writes out one by one, on any firm panel:
    clustered by firm (:func:`kaigai_lib.estimators.did.matched_did`, pyfixest).
 
 It is the library's version of the white paper's design
-(:func:`kaigai_lib.estimators.did.white_paper_did`) for a treatment the white paper did
+(:func:`kaigai_lib.whitepaper.did_design.white_paper_did`) for a treatment the white paper did
 not study; ``kaigai replicate`` uses it for a config's ``[treatment]``.
 """
 

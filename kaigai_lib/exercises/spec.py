@@ -1216,7 +1216,7 @@ def estimate_for(spec: ExerciseSpec, world: World) -> float:
     effects; for data-determined kinds (naive difference, matching counts) the value itself; else NaN."""
     q = spec.quantity
     if q.kind in ("true_effect", "sample_att"):
-        from kaigai_lib.estimators.did import white_paper_did
+        from kaigai_lib.whitepaper.did_design import white_paper_did
 
         result = white_paper_did(world, q.analysis, outcomes=[q.outcome], horizons=[q.horizon],
                                  groups=[q.group] if q.group else None, scale=q.scale)

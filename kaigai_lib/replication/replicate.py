@@ -7,7 +7,7 @@ Stages (each logged, with a progress bar):
    names through the config — every problem in every file is listed at once;
 2. **TFP**: Levinsohn–Petrin by industry (:mod:`kaigai_lib.estimators.tfp`);
 3. **exports** and 4. **FDI**: propensity matching and matched
-   difference-in-differences (:func:`kaigai_lib.estimators.did.white_paper_did`);
+   difference-in-differences (:func:`kaigai_lib.whitepaper.did_design.white_paper_did`);
 5. **distributions**: TFP and compensation per employee of Japanese firms
    with/without FDI and foreign-owned firms (Figures II-2-4-2/3);
 6. **spillovers**: 5 km catchments and the panel fixed-effects model
@@ -60,7 +60,7 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     "export_horizons": 5, "fdi_horizons": 10, "placebo_horizons": [-3, -2],
     "first_export_start_year": 1998, "first_fdi_start_year": 1996,
     "radius_km": 5.0, "global_firm_capital": 1000.0, "foreign_owned_ratio": 33.3,
-    "did_design": "white_paper",  # or "robust": also match on growth t−2→t−1 and TFP at t−2 (did.white_paper_did)
+    "did_design": "white_paper",  # or "robust": also match on growth t−2→t−1 and TFP at t−2 (white_paper_did)
 }
 TFP_DEFAULTS: dict[str, Any] = {"poly_order": 3}
 
@@ -660,7 +660,7 @@ def stage_tfp(run: Run) -> None:
 
 def stage_did(run: Run, analysis: str) -> pd.DataFrame:
     """Matched DiD for one analysis; returns its protected rows of effects.csv."""
-    from kaigai_lib.estimators.did import white_paper_did
+    from kaigai_lib.whitepaper.did_design import white_paper_did
 
     settings = run.config.analysis
     horizons = range(1, int(settings[f"{analysis}_horizons"]) + 1)
