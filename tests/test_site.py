@@ -414,7 +414,7 @@ browser_test = pytest.mark.skipif(_browser_unavailable() is not None, reason=_br
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server names it so)
         pass
 
 
