@@ -62,6 +62,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS
+from kaigai_lib.data.text import decode_text
 from kaigai_lib.estimators.plots import new_figure
 from kaigai_lib.teaching.figures import starter_comparison
 from kaigai_lib.teaching.static_widgets import (
@@ -986,14 +987,10 @@ def read_text(path: str | Path, what: str) -> str:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} {path} not found{' (it is a folder)' if path.is_dir() else ''}.")
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    try:
+        return decode_text(path.read_bytes())[0]
+    except UnicodeDecodeError:
+        pass
     raise ValueError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932): save it as UTF-8 (Excel: 'CSV UTF-8'; "
                      f"or run: iconv -f <its encoding> -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}).")
 
