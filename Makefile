@@ -18,7 +18,7 @@ SOLUTIONS ?= show
 # KAIGAI_REPOSITORY=owner/name (GitHub) in the environment turns on the Colab buttons and lets the
 # downloadable notebooks install kaigai_lib from that repository; unset, the book builds without them.
 
-.PHONY: book book-en book-ja gettext update-po test lint lock clean snapshot benchmark serve lab
+.PHONY: book book-en book-ja gettext update-po test test-fast lint lock clean snapshot benchmark serve lab
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found " + sys.version.split()[0] + "): set PYTHON=python3.11")'
@@ -68,6 +68,10 @@ update-po: gettext
 test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest
 
+## test-fast: every test but the book builds and the browser tests (the inner loop; CI runs it on every push)
+test-fast: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m pytest -m "not book and not browser"
+
 ## lab: open JupyterLab on the chapters (right-click notebooks/*.md › Open With › Notebook; jupytext saves back)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. notebooks
@@ -81,7 +85,7 @@ lint: $(STAMP)
 
 ## snapshot: regenerate synthetic_data/ (the test suite checks it is identical)
 snapshot: $(STAMP)
-	$(BIN)/python -m kaigai_lib.snapshot synthetic_data
+	$(BIN)/python -m kaigai_lib.world.snapshot synthetic_data
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/generate_national.py

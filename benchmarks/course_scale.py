@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kaigai_lib.course import make_course
+from kaigai_lib.exercises.classroom import make_course
 
 ASSIGNMENT = """\
 id: scale

@@ -7,12 +7,12 @@ For national scale: ``--preset national --replications 3 --first-seed 20261201``
 A design is a matching design ("white_paper", "robust"), optionally with "+adjust" (a control that
 starts within the horizon has the estimated effect of its own start subtracted: ``later_starts="adjust"``)
 or "+clean" (clean controls: none starts within t+1…t+5 for exports, t+10 for FDI: ``control_pool="clean"``),
-e.g. ``--designs white_paper robust robust+adjust`` (:func:`kaigai_lib.did.design_options`).
+e.g. ``--designs white_paper robust robust+adjust`` (:func:`kaigai_lib.whitepaper.coverage.design_options`).
 
 Each replication draws a fresh world of ``preset`` (``tiny``: 1,500 firms a
 year, 1995–2020; ``national``: 30,000; establishments cut to 100, which the
 DiD does not use) with seed ``first_seed + r``, and runs the white paper's
-whole pipeline through the public API, ``kaigai_lib.did.white_paper_did``,
+whole pipeline through the public API, ``kaigai_lib.whitepaper.did_design.white_paper_did``,
 once per matching design: Levinsohn–Petrin TFP by industry, the risk set,
 1:1 propensity score matching within start year × industry (× size class for
 exports) — on the white paper's covariates at t−1 (``white_paper``) or also
@@ -25,7 +25,7 @@ constant within pairs, CRV1's small-sample factor is G/(G − 1) alone, so by
 pair it is the paired t-test). Groups: exports 50–99, 100–299, 300+ employees; FDI
 manufacturing, non-manufacturing. The truth of each cell is the realised
 percent-scale ATT of the matched starters in that regression
-(``did.true_effects``). That is the target a reader means ("what did these
+(``did_design.true_effects``). That is the target a reader means ("what did these
 starters gain?"); the interval is built for the population ATT, whose
 estimator also varies with the starters' own effects. On the percent scale a
 constant log effect τ is worth (e^τ − 1)(100 + g) points to a starter whose
@@ -51,12 +51,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from kaigai_lib import did
+from kaigai_lib.whitepaper import coverage as did_coverage
 
 
 def per_cell_tables(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Coverage and mean z, one table per design: rows analysis × group, columns outcome."""
-    summary = did.coverage_summary(cells, ["design", "analysis", "group", "outcome"]).reset_index()
+    summary = did_coverage.coverage_summary(cells, ["design", "analysis", "group", "outcome"]).reset_index()
     tables = {}
     for design, part in summary.groupby("design", sort=False):
         coverage = part.pivot(index=["analysis", "group"], columns="outcome", values="coverage")
@@ -72,7 +72,7 @@ def _run(seeds: range, args: argparse.Namespace) -> pd.DataFrame:
     todo = [s for s in seeds if s not in set(done["seed"])]
     frames = [done.loc[done["seed"].isin(seeds)]] if len(done) else []
     for chunk in range(0, len(todo), max(args.jobs, 1)):
-        part = did.coverage_study(todo[chunk:chunk + max(args.jobs, 1)], n_jobs=args.jobs, preset=args.preset,
+        part = did_coverage.coverage_study(todo[chunk:chunk + max(args.jobs, 1)], n_jobs=args.jobs, preset=args.preset,
                                   designs=tuple(args.designs))
         frames.append(part)
         if path is not None:
@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         print(f"\n== design: {design} — coverage and mean z per group × outcome")
         print(table.round(3).to_string())
     print()
-    print(did.coverage_summary(cells, ["design", "analysis", "group"]).round(3).to_string())
+    print(did_coverage.coverage_summary(cells, ["design", "analysis", "group"]).round(3).to_string())
     print()
-    print(did.coverage_summary(cells, ["design", "outcome"]).round(3).to_string())
+    print(did_coverage.coverage_summary(cells, ["design", "outcome"]).round(3).to_string())
     print()
     for design, part in cells.groupby("design", sort=False):
         print(f"pooled coverage ({design}) = {part['covered'].mean():.3f}")

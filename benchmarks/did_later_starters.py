@@ -20,8 +20,8 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from kaigai_lib import did
-from kaigai_lib.synthetic import generate
+from kaigai_lib.whitepaper import did_design as did
+from kaigai_lib.world.synthetic import generate
 
 
 def _row(name: str, changes: did.EventChanges, wp: did.WhitePaperDid) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import resource
 import sys
 import time
 
-from kaigai_lib.synthetic import generate
+from kaigai_lib.world.synthetic import generate
 
 
 def main() -> int:

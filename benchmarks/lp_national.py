@@ -12,8 +12,8 @@ import resource
 import sys
 import time
 
-from kaigai_lib import tfp
-from kaigai_lib.synthetic import generate
+from kaigai_lib.estimators import tfp
+from kaigai_lib.world.synthetic import generate
 
 
 def main() -> int:

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from kaigai_lib import matching
+from kaigai_lib.estimators import matching
 
 COVARIATES = ["x1", "x2", "x3", "x4", "x5"]
 

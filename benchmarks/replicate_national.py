@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kaigai_lib.cli import main as kaigai
-from kaigai_lib.replicate import _peak_rss_gb, replicate
+from kaigai_lib.replication.cli import main as kaigai
+from kaigai_lib.replication.replicate import _peak_rss_gb, replicate
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ about 185,000 establishments a year over 2012–2019, and ``world.firms``) and
 end with the same areas: every global firm's plant-year, the receiving
 establishments within the radius, and their summed exports and shipments.
 
-* **kaigai** — ``kaigai_lib.spatial.build_catchments`` (input checks, firm
+* **kaigai** — ``kaigai_lib.estimators.spatial.build_catchments`` (input checks, firm
   links, one haversine ``BallTree`` per year) and ``Catchments.areas``.
 * **straightforward join** — what one would write in plain pandas: merge the
   firm table, cut the map into grid cells at least one radius wide, join each
@@ -32,8 +32,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from kaigai_lib import spatial
-from kaigai_lib.synthetic import generate
+from kaigai_lib.estimators import spatial
+from kaigai_lib.world.synthetic import generate
 
 LARGE = spatial.GLOBAL_FIRM_CAPITAL
 

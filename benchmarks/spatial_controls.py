@@ -26,8 +26,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from kaigai_lib import spatial
-from kaigai_lib.synthetic import WorldParams, generate
+from kaigai_lib.estimators import spatial
+from kaigai_lib.world.synthetic import WorldParams, generate
 
 
 def run(preset: str, seeds: range) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,7 +1,7 @@
-"""``python -m kaigai_lib …`` runs the ``kaigai`` command (see :mod:`kaigai_lib.cli`)."""
+"""``python -m kaigai_lib …`` runs the ``kaigai`` command (see :mod:`kaigai_lib.replication.cli`)."""
 
 import sys
 
-from kaigai_lib.cli import main
+from kaigai_lib.replication.cli import main
 
 sys.exit(main())

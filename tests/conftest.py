@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kaigai_lib.synthetic import World, generate
+from kaigai_lib.world.synthetic import World, generate
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +28,21 @@ ROOT = Path(__file__).resolve().parents[1]
 # The public build is made with a repository set, so its launch buttons and install cells are tested;
 # this value only appears in the test build (see tools/kaigai_site.py for the real setting).
 TEST_REPOSITORY = "test-owner/kaigai-test"
+
+
+def tiny_exercise(exercise_id: str) -> str:
+    """A quick exercise file (a small tiny world, a naive difference): for tests of files, keys and ids."""
+    return f"""\
+id: {exercise_id}
+question: "Naive difference in 5-year log sales growth of export starters vs non-starters."
+world:
+  preset: tiny
+  seed: 5
+  params: {{n_firms: 800}}
+quantity: {{kind: naive_difference, analysis: export, outcome: sales, horizon: 5}}
+tolerance: 0
+tables: [foreign_demand]
+"""
 
 
 def build_book(out: Path, *, hide_solutions: bool, repository: str = "") -> Path:
@@ -77,7 +92,7 @@ def course_site(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="session")
 def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kaigai_lib.cli import main
+    from kaigai_lib.replication.cli import main
 
     folder = tmp_path_factory.mktemp("tiny-inputs") / "tiny"
     assert main(["generate", "--preset", "tiny", "--seed", "3", "--out", str(folder)]) == 0
@@ -86,7 +101,7 @@ def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_results(tiny_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kaigai_lib.cli import main
+    from kaigai_lib.replication.cli import main
 
     out = tmp_path_factory.mktemp("tiny-results") / "results"
     assert main(["replicate", "--firms", str(tiny_inputs / "firms.parquet"), "--establishments",

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kaigai_lib.cli import main
-from kaigai_lib.disclosure import EFFECT_COLUMNS, MANIFEST, OUTPUT_MARKER, sha256_of
+from kaigai_lib.data.disclosure import EFFECT_COLUMNS, MANIFEST, OUTPUT_MARKER, sha256_of
+from kaigai_lib.replication.cli import main
 
 
 def _manifest(folder: Path) -> dict:
@@ -90,7 +90,7 @@ def _suppress_but_keep_value(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _marker(folder: Path, **changes: object) -> None:
-    """The marker kaigai_lib.outputs.OutputFolder.commit writes, then ``changes``."""
+    """The marker kaigai_lib.data.outputs.OutputFolder.commit writes, then ``changes``."""
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                    if p.is_file() and p.name != OUTPUT_MARKER)  # replicate's own marker is replaced, not listed
     marker = {"written_by": "kaigai", "command": "replicate", "created": "2026-11-30T03:00:00", "files": files,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kaigai_lib.cli import main
-from kaigai_lib.course import diagnose, load_assignment, make_course, read_course_key, truth_leaks
+from kaigai_lib.exercises.classroom import diagnose, load_assignment, make_course, read_course_key, truth_leaks
+from kaigai_lib.replication.cli import main
 
 EFFECT = """\
 id: effect-tiny
@@ -246,7 +246,7 @@ def test_broken_answer_rows_are_refused_with_their_line(course, tmp_path, capsys
 
 
 def test_cp932_roster_is_read(course, tmp_path) -> None:
-    from kaigai_lib.exercises import read_roster_table
+    from kaigai_lib.exercises.spec import read_roster_table
 
     roster = write(tmp_path, "roster.csv", "trainee_id,name\nj01,山田太郎\nj02,佐藤花子\n", encoding="cp932")
     assert [t.name for t in read_roster_table(roster)] == ["山田太郎", "佐藤花子"]
@@ -333,7 +333,7 @@ def test_an_unreachable_dask_scheduler_is_one_clear_error(course, tmp_path, caps
 
 
 def test_a_late_trainee_gets_the_exercise_as_it_was_when_the_class_was_made(tmp_path) -> None:
-    from kaigai_lib.course import add_trainees, course_seed
+    from kaigai_lib.exercises.classroom import add_trainees, course_seed
 
     write(tmp_path, "effect.yml", EFFECT)
     write(tmp_path, "naive.yml", NAIVE)

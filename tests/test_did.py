@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib import did, matching, tfp
-from kaigai_lib.starts import risk_set, size_class
-from kaigai_lib.synthetic import World
+from kaigai_lib.data.starts import risk_set, size_class
+from kaigai_lib.estimators import did, matching, tfp
+from kaigai_lib.whitepaper import did_design
+from kaigai_lib.world.synthetic import World
 
 OUTCOMES = ["employees", "sales", "capital_stock", "tfp", "compensation_per_employee"]
 
@@ -129,11 +130,11 @@ def test_small_cells_give_missing_estimates_not_errors(book_world: World) -> Non
 # --------------------------------------------------------------------------- the white paper's design
 
 @pytest.fixture(scope="module")
-def white_paper(book_world: World) -> dict[str, did.WhitePaperDid]:
-    return {analysis: did.white_paper_did(book_world, analysis) for analysis in ("export", "fdi")}
+def white_paper(book_world: World) -> dict[str, did_design.WhitePaperDid]:
+    return {analysis: did_design.white_paper_did(book_world, analysis) for analysis in ("export", "fdi")}
 
 
-def test_white_paper_did_structure(white_paper: dict[str, did.WhitePaperDid]) -> None:
+def test_white_paper_did_structure(white_paper: dict[str, did_design.WhitePaperDid]) -> None:
     export, fdi = white_paper["export"], white_paper["fdi"]
     assert export.groups == ("50-99", "100-299", "300+") and fdi.groups == ("manufacturing", "non-manufacturing")
     assert sorted(export.result.table["horizon"].unique()) == [-3, -2, 1, 2, 3, 4, 5]
@@ -148,7 +149,7 @@ def test_white_paper_did_structure(white_paper: dict[str, did.WhitePaperDid]) ->
     assert export.controls == ["cohort", "industry", "size"] and fdi.controls == ["cohort", "industry"]
 
 
-def test_estimates_cover_the_truth_in_most_cells(white_paper: dict[str, did.WhitePaperDid]) -> None:
+def test_estimates_cover_the_truth_in_most_cells(white_paper: dict[str, did_design.WhitePaperDid]) -> None:
     """≥ 90 % of the outcome × group cells at t+5 have the true (realised, percent-scale) ATT in their 95 % CI.
 
     25 cells (5 outcomes × 3 size classes + 2 sectors); the figure's 20 (without compensation) as well.
@@ -156,10 +157,10 @@ def test_estimates_cover_the_truth_in_most_cells(white_paper: dict[str, did.Whit
     cells = pd.concat([wp.compare(5) for wp in white_paper.values()])
     assert len(cells) == 25 and cells["estimate"].notna().all()
     assert cells["covered"].mean() >= 0.9, cells.loc[~cells["covered"]]
-    figure = cells.loc[cells["outcome"].isin(did.FIGURE_OUTCOMES)]
+    figure = cells.loc[cells["outcome"].isin(did_design.FIGURE_OUTCOMES)]
     assert figure["covered"].mean() >= 0.9, figure.loc[~figure["covered"]]
     # the white paper's headline findings hold in the replica
-    growth = did.growth_table(white_paper.values()).set_index(["group", "outcome"])
+    growth = did_design.growth_table(white_paper.values()).set_index(["group", "outcome"])
     assert growth.loc[("50-99", "sales"), "significant"]
     # small exporters' TFP gain (truth 8 %) is estimated from ~150 pairs (SE ≈ 3 pp): positive and covered,
     # but not always significant at 5 % in one draw
@@ -171,9 +172,9 @@ def test_estimates_cover_the_truth_in_most_cells(white_paper: dict[str, did.Whit
     assert growth.loc[("manufacturing", "capital_stock"), "non_starters"] < 0
 
 
-def test_percent_truth_is_the_realised_att(book_world: World, white_paper: dict[str, did.WhitePaperDid]) -> None:
+def test_percent_truth_is_the_realised_att(book_world: World, white_paper: dict[str, did_design.WhitePaperDid]) -> None:
     wp = white_paper["export"]
-    rows = did.starter_truth(wp.changes, book_world, "export").query("outcome == 'sales' and horizon == 5")
+    rows = did_design.starter_truth(wp.changes, book_world, "export").query("outcome == 'sales' and horizon == 5")
     latent = book_world.latent.set_index(["firm_id", "year"])
     row = rows.iloc[0]
     log_y1 = latent.loc[(row.firm_id, row.cohort + 5), "sales_observed"]
@@ -183,14 +184,14 @@ def test_percent_truth_is_the_realised_att(book_world: World, white_paper: dict[
     assert row.true_pct == pytest.approx(expected, abs=0.05)  # the panel's sales are rounded to 0.1
     truth = book_world.truth.effect("export", "sales", row.group, 5)
     assert row.true_log == pytest.approx(truth)
-    log_table = did.true_effects(wp.changes, book_world, "export").query("horizon == 5")
+    log_table = did_design.true_effects(wp.changes, book_world, "export").query("horizon == 5")
     assert np.allclose(log_table.merge(book_world.truth.effects.query("analysis == 'export'"),
                                        on=["outcome", "group", "horizon"])
                        .eval("true_log - effect"), 0)
 
 
-def test_naive_designs_are_biased_in_the_stated_direction(white_paper: dict[str, did.WhitePaperDid]) -> None:
-    table = did.design_comparison(white_paper["export"]).set_index(["design", "outcome", "group"])
+def test_naive_designs_are_biased_in_the_stated_direction(white_paper: dict[str, did_design.WhitePaperDid]) -> None:
+    table = did_design.design_comparison(white_paper["export"]).set_index(["design", "outcome", "group"])
     groups = white_paper["export"].groups
     for group in groups:
         # levels against every non-starter: starters were bigger and more productive all along
@@ -208,11 +209,11 @@ def test_naive_designs_are_biased_in_the_stated_direction(white_paper: dict[str,
     assert table.xs("did_unmatched", level="design")["covered"].mean() < 0.5
 
 
-def test_growth_bars_fade_what_is_not_significant(white_paper: dict[str, did.WhitePaperDid]) -> None:
-    from kaigai_lib import figures
+def test_growth_bars_fade_what_is_not_significant(white_paper: dict[str, did_design.WhitePaperDid]) -> None:
+    from kaigai_lib.estimators import plots
 
-    growth = did.growth_table(white_paper.values())
-    fig = figures.plot_growth_bars(growth)
+    growth = did_design.growth_table(white_paper.values())
+    fig = plots.plot_growth_bars(growth)
     panels = [ax for ax in fig.axes if ax.patches]
     assert len(panels) == 5
     first = growth.loc[growth["analysis"].eq("export") & growth["group"].eq("50-99")]
@@ -221,25 +222,25 @@ def test_growth_bars_fade_what_is_not_significant(white_paper: dict[str, did.Whi
     assert [a if a is not None else 1.0 for a in alphas] == pytest.approx(expected)
     # the truth ticks are drawn only when asked
     assert len(panels[0].lines) > 1
-    plain = figures.plot_growth_bars(growth, show_truth=False)
+    plain = plots.plot_growth_bars(growth, show_truth=False)
     assert len(next(ax for ax in plain.axes if ax.patches).lines) == 1  # the zero line only
 
 
-def test_event_study_plot_with_truth(white_paper: dict[str, did.WhitePaperDid]) -> None:
+def test_event_study_plot_with_truth(white_paper: dict[str, did_design.WhitePaperDid]) -> None:
     fig = white_paper["fdi"].plot_event_study("sales")
     assert len(fig.axes) == 2
     truth = white_paper["fdi"].event_study_truth("sales")
     assert (truth.loc[truth["horizon"] < 0, "effect"] == 0).all()
 
 
-def test_white_paper_did_bad_inputs(book_world: World, white_paper: dict[str, did.WhitePaperDid]) -> None:
+def test_white_paper_did_bad_inputs(book_world: World, white_paper: dict[str, did_design.WhitePaperDid]) -> None:
     wp = white_paper["export"]
     with pytest.raises(ValueError, match="outside the panel"):
-        did.white_paper_did(book_world, "export", first_start_year=1990)
+        did_design.white_paper_did(book_world, "export", first_start_year=1990)
     with pytest.raises(ValueError, match="beyond the data"):
-        did.white_paper_did(book_world, "export", horizons=range(1, 30))
+        did_design.white_paper_did(book_world, "export", horizons=range(1, 30))
     with pytest.raises(ValueError, match="no matched starters in group"):
-        did.white_paper_did(book_world, "fdi", groups=["50-99"])
+        did_design.white_paper_did(book_world, "fdi", groups=["50-99"])
     panel = wp.panel
     # an unmatched sample passed in
     with pytest.raises(TypeError, match=r"\*before\* matching"):
@@ -307,12 +308,12 @@ def test_staggered_truth_is_attached_by_key_not_position(tiny_world: World) -> N
 
 
 @pytest.fixture(scope="module")
-def tiny_exports(tiny_world: World) -> dict[str, did.WhitePaperDid]:
-    return {"default": did.white_paper_did(tiny_world, "export"),
-            "h5": did.white_paper_did(tiny_world, "export", horizons=[5], pre_horizons=[])}
+def tiny_exports(tiny_world: World) -> dict[str, did_design.WhitePaperDid]:
+    return {"default": did_design.white_paper_did(tiny_world, "export"),
+            "h5": did_design.white_paper_did(tiny_world, "export", horizons=[5], pre_horizons=[])}
 
 
-def test_the_design_does_not_depend_on_the_horizons_reported(tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+def test_the_design_does_not_depend_on_the_horizons_reported(tiny_exports: dict[str, did_design.WhitePaperDid]) -> None:
     full, h5 = tiny_exports["default"], tiny_exports["h5"]
     pd.testing.assert_frame_equal(full.match.pairs, h5.match.pairs)
     np.testing.assert_array_equal(full.match.data["_logit"], h5.match.data["_logit"])
@@ -323,7 +324,8 @@ def test_the_design_does_not_depend_on_the_horizons_reported(tiny_exports: dict[
     pd.testing.assert_frame_equal(full.compare(5), h5.compare(5))
 
 
-def test_each_horizon_uses_the_complete_pairs_and_counts_the_rest(tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+def test_each_horizon_uses_the_complete_pairs_and_counts_the_rest(
+        tiny_exports: dict[str, did_design.WhitePaperDid]) -> None:
     wp = tiny_exports["default"]
     table, lost = wp.changes.table, wp.lost.set_index(["outcome", "group", "horizon"])
     members = table.groupby(["outcome", "horizon", "pair"])["treated"].agg(["size", "sum"])
@@ -341,7 +343,7 @@ def test_each_horizon_uses_the_complete_pairs_and_counts_the_rest(tiny_exports: 
 
 
 def test_robust_design_matches_on_the_pre_period(tiny_world: World) -> None:
-    robust = did.white_paper_did(tiny_world, "export", horizons=[5], pre_horizons=[], design="robust")
+    robust = did_design.white_paper_did(tiny_world, "export", horizons=[5], pre_horizons=[], design="robust")
     sample = robust.sample
     assert {"log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag"} <= set(sample.covariates)
     assert sample.excluded.loc["not observed at t−2 (robust design)", "all"] > 0
@@ -360,10 +362,10 @@ def test_robust_design_matches_on_the_pre_period(tiny_world: World) -> None:
     assert robust.summary().loc["matching design", "value"] == "robust"
     assert robust.compare(5)["truth"].notna().all()
     with pytest.raises(ValueError, match="design="):
-        did.white_paper_did(tiny_world, "export", design="careful")
+        did_design.white_paper_did(tiny_world, "export", design="careful")
 
 
-def test_two_way_clustering_matches_statsmodels(tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+def test_two_way_clustering_matches_statsmodels(tiny_exports: dict[str, did_design.WhitePaperDid]) -> None:
     import statsmodels.api as sm
 
     changes = tiny_exports["h5"].changes
@@ -382,7 +384,7 @@ def test_two_way_clustering_matches_statsmodels(tiny_exports: dict[str, did.Whit
 
 
 def test_pair_clustering_with_the_white_papers_controls_is_the_paired_t_test(
-        tiny_exports: dict[str, did.WhitePaperDid]) -> None:
+        tiny_exports: dict[str, did_design.WhitePaperDid]) -> None:
     import pyfixest as pf
     from scipy import stats
 
@@ -408,3 +410,24 @@ def test_pair_clustering_with_the_white_papers_controls_is_the_paired_t_test(
     own = did.matched_did(did._subset(wp.changes, varied), controls=["parity"], cluster="pair").table.iloc[0]
     reference = pf.feols("change_pct ~ treated | parity", varied, vcov={"CRV1": "pair"}).tidy().loc["treated"]
     assert own["std_error"] == pytest.approx(reference["Std. Error"])
+
+
+def test_event_study_plot_renders_its_japanese_labels_without_the_figures_module() -> None:
+    # a fresh interpreter that imports only the estimator: its legend (真の効果) must find a Japanese font
+    import subprocess
+    import sys
+
+    code = """
+import io, warnings
+import pandas as pd
+from kaigai_lib.estimators.did import TIDY_COLUMNS, DidResult
+table = pd.DataFrame([["sales", "all", h, 0.1, 0.02, 0.01, 0.06, 0.14, 50, 50, "log"] for h in (-2, 1, 2)],
+                     columns=TIDY_COLUMNS)
+truth = pd.DataFrame({"group": "all", "horizon": [-1, 1, 2], "effect": [0.0, 0.1, 0.1]})
+fig = DidResult(table=table, scale="log", controls=[], pair_effects=False).plot_event_study("sales", truth=truth)
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    fig.savefig(io.BytesIO(), format="png")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -15,14 +15,14 @@ probability 2·10⁻⁷).
 
 from __future__ import annotations
 
-from kaigai_lib import did
+from kaigai_lib.whitepaper import coverage
 
 
 def test_intervals_cover_the_truth_in_a_small_study() -> None:
-    cells = did.coverage_study(range(12))
+    cells = coverage.coverage_study(range(12))
     assert len(cells) == 12 * 25
     assert cells["estimate"].notna().mean() > 0.95  # a tiny world leaves at most a few cells without an estimate
-    summary = did.coverage_summary(cells)
+    summary = coverage.coverage_summary(cells)
     pooled = cells["covered"].mean()
     assert 0.85 <= pooled <= 0.995, summary
     assert (summary["coverage"] >= 0.7).all(), summary

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.disclosure import DisclosureRules, check_cell, check_folder, protect, write_manifest
+from kaigai_lib.data.disclosure import DisclosureRules, check_cell, check_folder, protect, write_manifest
 
 RULES = DisclosureRules(min_firms=3, dominance_n=2, dominance_share=0.85)
 

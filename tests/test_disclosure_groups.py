@@ -11,16 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.cli import main
-from kaigai_lib.did import white_paper_did
-from kaigai_lib.disclosure import (
+from kaigai_lib.data.disclosure import (
     DisclosureRules,
     check_cell,
     check_folder,
     combine,
     suppress_differences,
 )
-from kaigai_lib.replicate import (
+from kaigai_lib.replication.cli import main
+from kaigai_lib.replication.replicate import (
     Config,
     Run,
     percentile_window,
@@ -29,6 +28,7 @@ from kaigai_lib.replicate import (
     stage_spatial,
     stage_tfp,
 )
+from kaigai_lib.whitepaper.did_design import white_paper_did
 
 RULES = DisclosureRules()
 OFF = DisclosureRules(min_firms=1, dominance_share=1.0, p_percent=0.0, min_firms_coefficient=1, min_residual_df=0)

@@ -1,4 +1,4 @@
-"""An exercise's page in the page's language (kaigai_lib.exercise_pages): the intro, the firms' data dictionary
+"""An exercise's page in the page's language (kaigai_lib.exercises.pages): the intro, the firms' data dictionary
 and the standalone page's header come from the widget catalog (locales/ja/LC_MESSAGES/widgets.po) and the
 exercise file's own ``ja:`` texts; the English output is unchanged byte for byte; `kaigai exercises page
 --language en|ja` (default KAIGAI_LANGUAGE, else en).
@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-import kaigai_lib.exercise_pages as pages
-from kaigai_lib import schema
-from kaigai_lib.cli import main
-from kaigai_lib.exercise_pages import exercise_intro_html, exercise_page, intro_messages
-from kaigai_lib.exercises import EXERCISE_DIR, exercise_files, load_exercise, parse_exercise
-from kaigai_lib.static_widgets import LOCALE_DIR, MESSAGES_ID, WIDGET_CATALOG, page_translator, widget_catalog
+import kaigai_lib.exercises.pages as pages
+from kaigai_lib.data import schema
+from kaigai_lib.exercises.pages import exercise_intro_html, exercise_page, intro_messages
+from kaigai_lib.exercises.spec import EXERCISE_DIR, exercise_files, load_exercise, parse_exercise
+from kaigai_lib.replication.cli import main
+from kaigai_lib.teaching.static_widgets import LOCALE_DIR, MESSAGES_ID, WIDGET_CATALOG, page_translator, widget_catalog
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "exercise_pages_en.json").read_text(encoding="utf-8"))
 EXERCISE = "selection-bias-export-tfp"  # the exercise on the book's page (book/exercise_pages.md)
@@ -157,7 +157,7 @@ def test_make_gettext_extracts_the_intro_texts(tmp_path: Path) -> None:
     found = kaigai_i18n.site_widget_messages(tmp_path)
     for text in intro_messages():
         assert text in found, text
-    assert found[pages.HEADER] == ["kaigai_lib/exercise_pages.py"]
+    assert found[pages.HEADER] == ["kaigai_lib/exercises/pages.py"]
 
 
 def test_a_fuzzy_or_missing_translation_shows_the_english(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from kaigai_lib import figures
-from kaigai_lib.exercises import NumericExercise, selection_explorer, selection_gaps
-from kaigai_lib.static_widgets import judge
-from kaigai_lib.synthetic import EXPORT_GROUPS, FDI_GROUPS, OUTCOMES, World, generate
+from kaigai_lib.exercises.spec import NumericExercise, selection_explorer, selection_gaps
+from kaigai_lib.teaching import figures
+from kaigai_lib.teaching.static_widgets import judge
+from kaigai_lib.world.synthetic import EXPORT_GROUPS, FDI_GROUPS, OUTCOMES, World, generate
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
-from kaigai_lib import figures
-from kaigai_lib.synthetic import World
+from kaigai_lib.teaching import figures
+from kaigai_lib.world.synthetic import World
 
 YEAR = 2020
 

@@ -227,8 +227,8 @@ def test_unknown_language_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_the_library_knows_the_editions_languages(capsys: pytest.CaptureFixture[str]) -> None:
     """`kaigai exercises page --language` and the library's pages offer the book's editions."""
-    from kaigai_lib.cli import main
-    from kaigai_lib.static_widgets import LANGUAGES
+    from kaigai_lib.replication.cli import main
+    from kaigai_lib.teaching.static_widgets import LANGUAGES
 
     assert tuple(kaigai_i18n.EDITIONS) == LANGUAGES
     assert main(["exercises", "page", "x.yml", "--out", "x.html", "--language", "xx"]) == 2
@@ -329,7 +329,7 @@ def test_complete_pages_are_in_japanese(built_site: Path) -> None:
 def test_every_widget_text_of_the_book_has_a_japanese_translation(built_site: Path) -> None:
     """Every text the book's widgets show (collected from the built English site, as `make gettext` does) has a
     finished, not fuzzy, translation in locales/ja/LC_MESSAGES/widgets.po, with the same {fields}."""
-    from kaigai_lib.static_widgets import widget_catalog
+    from kaigai_lib.teaching.static_widgets import widget_catalog
 
     catalog = widget_catalog(JA)
     shown = kaigai_i18n.site_widget_messages(built_site)
@@ -349,8 +349,8 @@ def test_the_exercise_directive_follows_the_edition(built_site: Path) -> None:
     """{kaigai-exercise}: the English page's intro unchanged byte for byte, the Japanese one in Japanese."""
     from test_exercise_pages import EXERCISE, GOLDEN, english_phrases
 
-    from kaigai_lib.exercise_pages import exercise_intro_html
-    from kaigai_lib.exercises import load_exercise
+    from kaigai_lib.exercises.pages import exercise_intro_html
+    from kaigai_lib.exercises.spec import load_exercise
 
     english = (built_site / "book" / "exercise_pages.html").read_text(encoding="utf-8")
     japanese = (built_site / JA / "book" / "exercise_pages.html").read_text(encoding="utf-8")
@@ -425,7 +425,7 @@ def _check_widgets_speak_japanese(page, site_page: str) -> int:
     checkable one answers a wrong answer in Japanese. Returns how many widgets were read."""
     from widget_driver import _FIND_WIDGETS, count_widget_scripts
 
-    from kaigai_lib.static_widgets import widget_messages
+    from kaigai_lib.teaching.static_widgets import widget_messages
 
     expected = count_widget_scripts(page)
     if not expected:

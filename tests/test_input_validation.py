@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.cli import USER_ERROR, main
+from kaigai_lib.replication.cli import USER_ERROR, main
 
 TABLES = ("firms", "establishments", "foreign_demand")
 
@@ -130,7 +130,7 @@ CONFIG_CASES: dict[str, tuple[bytes | str, str | list[str]]] = {
 
 
 def test_the_robust_design_can_be_chosen(tmp_path: Path) -> None:
-    from kaigai_lib.replicate import read_config
+    from kaigai_lib.replication.replicate import read_config
 
     config = tmp_path / "replicate.toml"
     config.write_text('[analysis]\ndid_design = "robust"\n', encoding="utf-8")
@@ -381,7 +381,7 @@ def test_generate_refuses_a_negative_seed_and_a_file_as_out(tmp_path: Path, caps
 
 def test_a_bug_is_one_line_without_traceback(world: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import kaigai_lib.replicate as replicate
+    import kaigai_lib.replication.replicate as replicate
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something kaigai did not expect")

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib import matching, tfp
-from kaigai_lib.starts import risk_set, size_class
-from kaigai_lib.synthetic import generate
+from kaigai_lib.data.starts import risk_set, size_class
+from kaigai_lib.estimators import matching, tfp
+from kaigai_lib.world.synthetic import generate
 
 WP_FORMULA = ("log_employees + log_sales + log_capital_stock + tfp + domestic_subsidiaries"
               " + C(size) + C(year) + C(industry)")

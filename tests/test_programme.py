@@ -15,14 +15,14 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 
-from kaigai_lib.cli import USER_ERROR, main
-from kaigai_lib.did import event_changes
-from kaigai_lib.disclosure import check_folder
-from kaigai_lib.exercises import load_exercise
-from kaigai_lib.matching import propensity_match
-from kaigai_lib.programme import DEFAULT_COVARIATES, treatment_did
-from kaigai_lib.starts import risk_set, size_class
-from kaigai_lib.synthetic import EXPORT_GROUPS, SUPPORT_OUTCOMES, generate
+from kaigai_lib.data.disclosure import check_folder
+from kaigai_lib.data.starts import risk_set, size_class
+from kaigai_lib.estimators.did import event_changes
+from kaigai_lib.estimators.matching import propensity_match
+from kaigai_lib.estimators.programme import DEFAULT_COVARIATES, treatment_did
+from kaigai_lib.exercises.spec import load_exercise
+from kaigai_lib.replication.cli import USER_ERROR, main
+from kaigai_lib.world.synthetic import EXPORT_GROUPS, SUPPORT_OUTCOMES, generate
 
 SME_GROUPS = ["under 50", "50-99", "100-299"]
 YEARS = {"first_start_year": 2011, "last_start_year": 2015}

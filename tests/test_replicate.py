@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.cli import USER_ERROR, main
-from kaigai_lib.disclosure import check_folder
-from kaigai_lib.outputs import OUTPUT_MARKER, OutputFolder
+from kaigai_lib.data.disclosure import check_folder
+from kaigai_lib.data.outputs import OUTPUT_MARKER, OutputFolder
+from kaigai_lib.replication.cli import USER_ERROR, main
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from kaigai_lib import samples
-from kaigai_lib.matching_widgets import CaliperExplorer, caliper_explorer
-from kaigai_lib.starts import risk_set
-from kaigai_lib.synthetic import OUTCOMES, World
+from kaigai_lib.data.starts import risk_set
+from kaigai_lib.teaching.matching_widgets import CaliperExplorer, caliper_explorer
+from kaigai_lib.whitepaper import samples
+from kaigai_lib.world.synthetic import OUTCOMES, World
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.schema import FIRMS, SCHEMAS, SchemaError, validate
-from kaigai_lib.synthetic import World
+from kaigai_lib.data.schema import FIRMS, SCHEMAS, SchemaError, validate
+from kaigai_lib.world.synthetic import World
 
 
 def test_synthetic_tables_match_the_schema(tiny_world: World) -> None:

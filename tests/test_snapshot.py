@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kaigai_lib import snapshot
-from kaigai_lib.synthetic import generate
+from kaigai_lib.world import snapshot
+from kaigai_lib.world.synthetic import generate
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "synthetic_data"
 

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from kaigai_lib import figures, spatial
-from kaigai_lib.schema import MissingColumnsError
-from kaigai_lib.spatial import DI, OPR, SpatialInputError
-from kaigai_lib.spatial_widgets import RadiusExplorer
-from kaigai_lib.synthetic import World, generate
+from kaigai_lib.data.schema import MissingColumnsError
+from kaigai_lib.estimators import spatial
+from kaigai_lib.estimators.spatial import DI, OPR, SpatialInputError
+from kaigai_lib.teaching import figures
+from kaigai_lib.teaching.spatial_widgets import RadiusExplorer
+from kaigai_lib.world.synthetic import World, generate
 
 HEAVY_OVERLAP = 0.6
 

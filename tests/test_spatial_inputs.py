@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib import spatial
-from kaigai_lib.spatial import OPR, SpatialInputError, SpatialInputWarning
+from kaigai_lib.estimators import spatial
+from kaigai_lib.estimators.spatial import OPR, SpatialInputError, SpatialInputWarning
 
 YEARS = (2014, 2015, 2016)
 # (establishment id, owner, latitude, longitude, exports in 2014, shipments in 2014)

@@ -1,4 +1,4 @@
-"""Widgets that work with no kernel (kaigai_lib.static_widgets): answer keys and their judge, the course
+"""Widgets that work with no kernel (kaigai_lib.teaching.static_widgets): answer keys and their judge, the course
 edition's redaction, and a page made by `kaigai exercises page` driven in Chromium (public and course)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pytest
 from test_site import PageLog, _QuietHandler, browser_test
 from widget_driver import drive_widgets
 
-from kaigai_lib.cli import main
-from kaigai_lib.exercises import NumericExercise, exercise_widget, load_exercise
-from kaigai_lib.static_widgets import (
+from kaigai_lib.exercises.spec import NumericExercise, exercise_widget, load_exercise
+from kaigai_lib.replication.cli import main
+from kaigai_lib.teaching.static_widgets import (
     AnswerCheck,
     answer_key,
     concept_check,

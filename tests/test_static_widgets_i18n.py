@@ -1,4 +1,4 @@
-"""Widgets in the page's language (kaigai_lib.static_widgets: msg templates, the widget catalog
+"""Widgets in the page's language (kaigai_lib.teaching.static_widgets: msg templates, the widget catalog
 locales/ja/LC_MESSAGES/widgets.po, an exercise file's own ``ja:`` texts), and a Japanese page driven in
 Chromium: the widget's visible text and its feedback after a Check are Japanese.
 
@@ -16,7 +16,7 @@ import pytest
 import yaml
 from test_site import PageLog, browser_test
 
-from kaigai_lib.exercises import (
+from kaigai_lib.exercises.spec import (
     EXERCISE_DIR,
     ExerciseError,
     ExerciseWidget,
@@ -24,7 +24,7 @@ from kaigai_lib.exercises import (
     load_exercise,
     parse_exercise,
 )
-from kaigai_lib.static_widgets import (
+from kaigai_lib.teaching.static_widgets import (
     LOCALE_DIR,
     WIDGET_CATALOG,
     AnswerCheck,

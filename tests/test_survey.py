@@ -1,4 +1,4 @@
-"""The survey and policy tables shipped in kaigai_lib/survey_data: numbers, decoding, loaders, figures.
+"""The survey and policy tables shipped in kaigai_lib/data/survey_data: numbers, decoding, loaders, figures.
 
 HAND_CHECKED below is the one place where numbers are typed by hand, on purpose: an independent copy,
 read off the seed texts, that every shipped number is compared with.
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from kaigai_lib import survey
-from kaigai_lib.survey_data import decode
+from kaigai_lib.data.survey_data import decode
+from kaigai_lib.teaching import survey
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -421,9 +421,9 @@ def test_export_plans_figure_draws_every_value():
 
 
 def test_missing_glyphs_raise():
-    from kaigai_lib.figures import _new_figure
+    from kaigai_lib.estimators.plots import new_figure
 
-    fig, axes = _new_figure(figsize=(2, 2))
+    fig, axes = new_figure(figsize=(2, 2))
     axes[0, 0].set_title("\U0001F9EA")  # a character the Japanese font does not have
     with pytest.raises(survey.MissingGlyphError):
         survey.check_glyphs(fig)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from kaigai_lib.synthetic import (
+from kaigai_lib.world.synthetic import (
     EXPORT_GROUPS,
     FDI_GROUPS,
     OUTCOMES,

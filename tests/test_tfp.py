@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib import tfp
-from kaigai_lib.reference_data import PRODEST_PUBLISHED, PRODEST_SPEC, load_prodest_chilean
-from kaigai_lib.synthetic import World, generate
+from kaigai_lib.data.reference_data import PRODEST_PUBLISHED, PRODEST_SPEC, load_prodest_chilean
+from kaigai_lib.estimators import tfp
+from kaigai_lib.world.synthetic import World, generate
 
 LOGGED = ["value_added", "employees", "capital_stock", "intermediate_inputs"]
 SPEC = {"output": "log_value_added", "free": "log_employees", "state": "log_capital_stock",

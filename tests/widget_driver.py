@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kaigai_lib.static_widgets import judge
+from kaigai_lib.teaching.static_widgets import judge
 
 # Tags each rendered kaigai widget with data-test-index and returns its saved state, in page order: widgets
 # in a chapter (the Jupyter widget manager: the view script follows the rendered subarea) and widgets run by

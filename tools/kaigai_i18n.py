@@ -20,7 +20,7 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
 * Every page links to its twin in the other language (a header button, which opens the twin in the same tab,
   and ``<link rel="alternate">``).
 * **Widgets** show their texts in the page's language: a page with widgets carries the widget catalog of its
-  edition (``locales/<lang>/LC_MESSAGES/widgets.po``, see ``kaigai_lib.static_widgets``). ``make gettext``
+  edition (``locales/<lang>/LC_MESSAGES/widgets.po``, see ``kaigai_lib.teaching.static_widgets``). ``make gettext``
   collects every text the built English site's widgets show into ``widgets.pot`` (:func:`write_widget_pot`), so
   ``make update-po`` turns a changed one fuzzy like any page's; the status page lists the catalog's coverage.
 * **Glue in translated paragraphs.** Sphinx parses a translated paragraph as a new, separate document,
@@ -50,6 +50,7 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from kaigai_site import add_header_buttons  # a sibling extension in tools/ (both are local_extensions)
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
@@ -61,7 +62,8 @@ LOCALE_DIR = ROOT / "locales"
 SOURCE_LANGUAGE = "en"
 # language -> (folder of its edition under the English site, label of the switch that leads to it)
 EDITIONS: dict[str, tuple[str, str]] = {"en": ("", "English"), "ja": ("ja/", "日本語")}
-WIDGET_CATALOG = "widgets"  # locales/<lang>/LC_MESSAGES/widgets.po: the texts widgets show (kaigai_lib.static_widgets)
+# locales/<lang>/LC_MESSAGES/widgets.po: the texts widgets show (kaigai_lib.teaching.static_widgets)
+WIDGET_CATALOG = "widgets"
 # extensions whose interface messages come from their own catalogs (translations/locales/ in the package)
 EXTENSION_CATALOGS = ("sphinx_exercise", "sphinx_togglebutton")
 
@@ -220,16 +222,16 @@ def page_widget_states(page_html: str) -> list[dict[str, Any]]:
 def site_widget_messages(site: Path) -> dict[str, list[str]]:
     """Every text the widgets of a built (English) site show, with the pages that show it; first the texts of
     widget.js itself and the view templates of the library (``ui_messages``, ``library_messages`` of
-    ``kaigai_lib.static_widgets``), which a widget may show in Jupyter only, and the texts of an exercise's
-    intro (``intro_messages`` of ``kaigai_lib.exercise_pages``)."""
-    from kaigai_lib.exercise_pages import intro_messages
-    from kaigai_lib.static_widgets import library_messages, ui_messages, widget_messages
+    ``kaigai_lib.teaching.static_widgets``), which a widget may show in Jupyter only, and the texts of an exercise's
+    intro (``intro_messages`` of ``kaigai_lib.exercises.pages``)."""
+    from kaigai_lib.exercises.pages import intro_messages
+    from kaigai_lib.teaching.static_widgets import library_messages, ui_messages, widget_messages
 
     found: dict[str, list[str]] = {text: ["kaigai_lib/static/widget.js"] for text in ui_messages()}
     for text, module in library_messages().items():
         found.setdefault(text, [module])
     for text in intro_messages():  # the intro of an exercise's page, written by Python in the page's language
-        found.setdefault(text, ["kaigai_lib/exercise_pages.py"])
+        found.setdefault(text, ["kaigai_lib/exercises/pages.py"])
     for path in sorted(site.rglob("*.html")):
         if path.relative_to(site).parts[0] in {"ja", "_static", "_sources"}:
             continue
@@ -258,7 +260,7 @@ def write_widget_pot(site: Path, out: Path) -> int:
 
 def _page_widget_messages(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
     """A page with widgets carries the widget catalog of its edition's language (read by widget.js)."""
-    from kaigai_lib.static_widgets import MIME_TYPE, messages_script
+    from kaigai_lib.teaching.static_widgets import MIME_TYPE, messages_script
 
     body = context.get("body", "")
     if "application/vnd.jupyter.widget-view+json" not in body and MIME_TYPE not in body:
@@ -400,22 +402,11 @@ def _page_language_switch(app: Sphinx, pagename: str, templatename: str, context
     links = "".join(f'<link rel="alternate" hreflang="{lang}" href="{twin_url(pagename, language, lang)}" />\n'
                     for lang in others)
     context["metatags"] = context.get("metatags", "") + links
-    if "header_buttons" not in context:
-        return
-    context["header_buttons"].insert(0, {
-        "type": "group",
-        "tooltip": "Language / 言語",
-        "icon": "fas fa-language",
-        "label": "language-switch",
-        "buttons": [{
-            "type": "link",
-            "text": EDITIONS[lang][1],
-            "tooltip": {"en": "Read this page in English", "ja": "このページを日本語で読む"}[lang],
-            "icon": "fas fa-language",
-            "url": twin_url(pagename, language, lang),
-            "label": f"language-switch-{lang}",
-        } for lang in others],
-    })
+    add_header_buttons(context, tooltip="Language / 言語", icon="fas fa-language", label="language-switch",
+                       buttons=[{"text": EDITIONS[lang][1],
+                                 "tooltip": {"en": "Read this page in English", "ja": "このページを日本語で読む"}[lang],
+                                 "icon": "fas fa-language", "url": twin_url(pagename, language, lang),
+                                 "label": f"language-switch-{lang}"} for lang in others])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). It does five things:
    button and the page header a repository button. Colab opens the notebook from the branch the site is
    published to (``gh-pages``, see ``.github/workflows/pages.yml``). With no repository the book builds
    without them (and the install cell explains how to install the library by hand).
-5. **Widgets without a kernel.** Every widget is an anywidget (``kaigai_lib/static_widgets.py``) whose
+5. **Widgets without a kernel.** Every widget is an anywidget (``kaigai_lib/teaching/static_widgets.py``) whose
    views and answer keys were computed over its controls' grid at build time; ``anywidget``'s AMD bundle
    is vendored next to the widget manager and found by require.js. In a course build every answer key is
    taken out of the saved widget state (the execution cache is shared with the public build). The
@@ -34,6 +34,8 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -70,7 +72,8 @@ VENDORED: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 # require.js module ids -> paths under _static/vendor/ (without .js)
 REQUIRE_PATHS = {"anywidget": "anywidget/index"}
-WIDGET_HOST = "kaigai/widget-host.js"  # under _static/: runs {kaigai-exercise} widgets (kaigai_lib/static/host.js)
+# under _static/: runs {kaigai-exercise} widgets (kaigai_lib/teaching/static/host.js)
+WIDGET_HOST = "kaigai/widget-host.js"
 
 CHAPTER_PREFIX = "notebooks/"  # documents that are chapters (download + launch)
 NOTEBOOKS_BRANCH = "gh-pages"  # the branch .github/workflows/pages.yml publishes _build/html to
@@ -78,6 +81,62 @@ COLAB_URL = "https://colab.research.google.com"
 INSTALL_TAG = "kaigai-install"
 INSTRUCTOR_ONLY_CLASS = "tag_instructor-only"  # myst-nb's class for a cell tagged instructor-only
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+# --------------------------------------------------------------------------------------------------
+# Version-specific fixes: each names the package and the version it was written for, and the build fails
+# loudly on any other version, so an upgrade is a decision (is the fix still needed? still right?), not a
+# silent change. After checking, update the version here (and in requirements.lock / package-lock.json).
+
+@dataclass(frozen=True)
+class VersionFix:
+    package: str  # a Python distribution, or "npm:<name>" for a package in tools/web/node_modules
+    version: str  # the version the fix was written for and tested with
+    fix: str  # what the fix works around, and where it lives
+
+    def installed(self) -> str | None:
+        if self.package.startswith("npm:"):
+            manifest = NODE_MODULES / self.package.removeprefix("npm:") / "package.json"
+            return json.loads(manifest.read_text(encoding="utf-8"))["version"] if manifest.exists() else None
+        try:
+            return metadata.version(self.package)
+        except metadata.PackageNotFoundError:
+            return None
+
+
+VERSION_FIXES = (
+    VersionFix("sphinx-exercise", "1.2.1", "its hide_solutions crashes on gated solutions: kept off, and "
+               "RemoveSolutions runs at priority 11, after its MergeGatedSolutions (10) (_config_inited)"),
+    VersionFix("myst-nb", "1.4.0", "the course build redacts the saved widget state before myst-nb adds it "
+               "(html-page-context priority 450 < 500) with NbMetadataCollector.get_js_files and "
+               "sanitize_script_content (_page_course_widgets, _page_widgets)"),
+    VersionFix("jupyter-book", "1.0.4.post1", "it fills in its own repository button when none is given: "
+               "switched off without a repository (_config_inited)"),
+    VersionFix("sphinx-book-theme", "1.3.0", "header buttons go into its html-page-context 'header_buttons' "
+               "list, as groups of links (add_header_buttons, used by kaigai_i18n too)"),
+    VersionFix("pydata-sphinx-theme", "0.17.1", "'Got invalid theme mode' on a first visit: THEME_MODE sets auto"),
+    VersionFix("npm:mathjax", "3.2.2", "the widget manager calls MathJax 2's Hub.Queue: MATHJAX_HUB_SHIM maps "
+               "it to MathJax 3's typesetPromise"),
+    VersionFix("npm:@jupyter-widgets/html-manager", "1.0.15", "embed-amd.js asks for its fonts by require.js "
+               "module ids: VENDORED lays them out as on a CDN"),
+)
+
+
+class VersionMismatch(ExtensionError):
+    pass
+
+
+def check_versions(fixes: tuple[VersionFix, ...] = VERSION_FIXES) -> None:
+    """Fail, naming the fix and both versions, when an installed package is not the one a fix was written for."""
+    problems = []
+    for fix in fixes:
+        found = fix.installed()
+        if found is not None and found != fix.version:
+            problems.append(f"{fix.package} {found} is installed, but tools/kaigai_site.py has a fix written for "
+                            f"{fix.version}: {fix.fix}. Check whether the fix is still needed and right on "
+                            f"{found}, then update VERSION_FIXES.")
+    if problems:
+        raise VersionMismatch("\n".join(problems))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,22 +315,24 @@ def _page_notebook(app: Sphinx, pagename: str, templatename: str, context: dict,
 def _page_launch_button(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
     """Add the Colab launch button (after sphinx-book-theme has made its header buttons)."""
     repo = app.config.kaigai_repository
-    if doctree is None or not repo or not _is_chapter(app, pagename) or "header_buttons" not in context:
+    if doctree is None or not repo or not _is_chapter(app, pagename):
         return
-    context["header_buttons"].insert(0, {
-        "type": "group",
-        "tooltip": "Launch interactive content",
-        "icon": "fas fa-rocket",
-        "label": "launch-buttons",
-        "buttons": [{
-            "type": "link",
-            "text": "Colab",
-            "tooltip": "Open this chapter as a notebook on Colab",
-            "icon": "_static/images/logo_colab.png",
-            "url": colab_url(repo, pagename),
-            "label": "colab-button",
-        }],
-    })
+    add_header_buttons(context, tooltip="Launch interactive content", icon="fas fa-rocket", label="launch-buttons",
+                       buttons=[{"text": "Colab", "tooltip": "Open this chapter as a notebook on Colab",
+                                 "icon": "_static/images/logo_colab.png", "url": colab_url(repo, pagename),
+                                 "label": "colab-button"}])
+
+
+def add_header_buttons(context: dict, *, tooltip: str, icon: str, label: str, buttons: list[dict[str, str]]) -> None:
+    """Put a group of link buttons first in sphinx-book-theme's page header (pages without a header: nothing).
+
+    ``buttons``: each a link's ``text``, ``tooltip``, ``icon``, ``url`` and ``label`` (also used by
+    ``kaigai_i18n`` for the language switch).
+    """
+    if "header_buttons" not in context:
+        return
+    context["header_buttons"].insert(0, {"type": "group", "tooltip": tooltip, "icon": icon, "label": label,
+                                         "buttons": [{"type": "link", **button} for button in buttons]})
 
 
 # @jupyter-widgets 8 typesets widget labels with MathJax 2's MathJax.Hub.Queue (a TypeError under the
@@ -314,7 +375,7 @@ def _page_course_widgets(app: Sphinx, pagename: str, templatename: str, context:
     from myst_nb.core.render import sanitize_script_content
     from myst_nb.sphinx_ import NbMetadataCollector
 
-    from kaigai_lib.static_widgets import redact_state
+    from kaigai_lib.teaching.static_widgets import redact_state
 
     if doctree is None or not app.config.kaigai_hide_solutions:
         return
@@ -345,9 +406,9 @@ class ExerciseDirective(SphinxDirective):
     option_spec: ClassVar[dict[str, Any]] = {"seed": directives.nonnegative_int}
 
     def run(self) -> list[nodes.Node]:
-        from kaigai_lib.exercise_pages import exercise_intro_html
-        from kaigai_lib.exercises import ExerciseError, ExerciseWidget, load_exercise
-        from kaigai_lib.static_widgets import widget_script
+        from kaigai_lib.exercises.pages import exercise_intro_html
+        from kaigai_lib.exercises.spec import ExerciseError, ExerciseWidget, load_exercise
+        from kaigai_lib.teaching.static_widgets import widget_script
 
         relative, path = self.env.relfn2path(self.arguments[0], self.env.docname)
         self.env.note_dependency(relative)
@@ -446,7 +507,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
             raise ExtensionError(f"{path} is configured but was not copied into _static/")
     host = static / WIDGET_HOST
     host.parent.mkdir(parents=True, exist_ok=True)
-    from kaigai_lib.static_widgets import host_script
+    from kaigai_lib.teaching.static_widgets import host_script
 
     host.write_text(host_script(), encoding="utf-8")
     if app.config.kaigai_hide_solutions:
@@ -463,6 +524,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    check_versions()
     app.add_config_value("kaigai_hide_solutions", False, "env", [bool])
     app.add_config_value("kaigai_repository", "", "html", [str])
     app.add_config_value("kaigai_repository_ref", "", "html", [str])

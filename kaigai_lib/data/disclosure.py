@@ -1,0 +1,770 @@
+"""Disclosure control (秘匿処理) for results leaving a secure environment.
+
+Official microdata (企業活動基本調査, 海外事業活動基本調査, 工業統計調査) may
+leave a secure room only as aggregates that cannot reveal a single firm. The
+rules, with parameters set in the ``[disclosure]`` section of the run's config
+(defaults as ACRO's where it has one):
+
+* **minimum count** — every *group* a published number is computed from
+  (the starters and the controls of a DiD estimate, the centre firms and the
+  receiving firms of a spillover coefficient, the firms around a percentile)
+  has at least ``min_firms`` distinct firms (default 3);
+* **n-k dominance** — the ``dominance_n`` largest firms of a group (default 2)
+  hold at most ``dominance_share`` (default 0.85) of its total;
+* **p % rule** — what the other firms contribute besides the two largest is
+  at least ``p_percent`` % (default 10) of the largest: otherwise the second
+  largest could estimate the largest's value to within p %;
+* **coefficients** — a regression coefficient needs at least
+  ``min_firms_coefficient`` distinct firms identifying it (default 10) and
+  ``min_residual_df`` residual degrees of freedom (default 10), in every group;
+* **differencing** — two published cells of one statistic whose groups are
+  nested (a group and its subgroup, a total and a subtotal) may not differ by
+  fewer than ``min_firms`` firms: the smaller cell is suppressed as well
+  (secondary suppression, :func:`suppress_differences`).
+
+:func:`protect` and :func:`apply_checks` blank the values of failing cells and
+add the columns :data:`PROTECTION_COLUMNS`. :func:`write_manifest` writes the
+output checker's report ``results.json`` (every file with its status, rule,
+counts and sha256) and the manifest ``disclosure.json`` (every file, its
+sha256, every table's declared columns). :func:`check_results`
+(``kaigai check-disclosure DIR``) re-checks a folder **from the rules it is
+given** — the secure room's, never the rules written in the folder — and
+from its own knowledge of every file ``kaigai replicate`` writes
+(:data:`OUTPUT_TABLES`, :data:`OTHER_FILES`, PNG/SVG figures), never from what
+the folder's manifest declares.
+
+Limits (what a folder alone cannot show): the differencing check runs on the
+microdata when the tables are written; the checker cannot recompute it from
+the folder. Two *runs* that differ by one firm (e.g. a capital threshold
+moved so one firm leaves the centres) are not comparable from one folder:
+the config has no key that selects firms by list, and ``results.json``
+records every setting that shapes the sample so the output checker can
+compare a new release with earlier ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kaigai_lib.data.outputs import sha256_of
+
+MANIFEST = "disclosure.json"
+RESULTS = "results.json"
+OUTPUT_MARKER = ".kaigai-output.json"  # written by kaigai_lib.data.outputs after the manifest; strictly checked here
+# Columns that identify a unit of the microdata: never allowed in an output (compared after normalising, see
+# looks_like_identifier_name, which also catches other spellings).
+IDENTIFIER_COLUMNS = ("firm_id", "establishment_id", "kigyo_bango", "jigyosho_bango")
+PROTECTION_COLUMNS = ("n_firms", "dominance_share", "p_ratio", "residual_df", "rule", "groups", "suppressed",
+                      "suppression_reason")
+RULE_KINDS = ("cell", "coefficient")
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The columns one output table may have besides :data:`PROTECTION_COLUMNS`: the checker's own knowledge,
+    never the folder's manifest (a forger can declare any column there)."""
+
+    labels: tuple[str, ...]
+    values: tuple[str, ...]  # blanked in suppressed rows
+    counts: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()  # e.g. the known truth of a synthetic world (public)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.labels, *self.values, *self.counts, *self.extras, *PROTECTION_COLUMNS)
+
+
+EFFECT_COLUMNS = ["analysis", "group", "outcome", "horizon", "estimate", "std_error", "p_value", "ci_low",
+                  "ci_high", "n_treated", "n_control"]
+# every table `kaigai replicate` writes (Run.write refuses a table outside its schema, so the two cannot drift)
+OUTPUT_TABLES: dict[str, TableSchema] = {
+    "effects.csv": TableSchema(tuple(EFFECT_COLUMNS[:4]), tuple(EFFECT_COLUMNS[4:9]), tuple(EFFECT_COLUMNS[9:]),
+                               ("truth",)),
+    "production.csv": TableSchema(("industry", "input"), ("coef", "std_error", "z", "ci_low", "ci_high"),
+                                  ("n_obs",), ("truth",)),
+    "distributions.csv": TableSchema(("variable", "group"), ("mean", "p10", "p25", "p50", "p75", "p90")),
+    "spillover.csv": TableSchema(("regressor",), ("estimate", "std_error", "t", "p_value", "ci_low", "ci_high",
+                                                  "bias", "bias_in_se"), (), ("truth",)),
+    "spillover_decomposition.csv": TableSchema(("term",), ("mean_change", "coefficient", "contribution",
+                                                           "true_contribution")),
+}
+# the free-text files `kaigai replicate` writes, with what they hold (for the output checker to read)
+OTHER_FILES = {"report.html": "the figures and the protected effects table on one page",
+               "run.log": "stage times, peak memory and aggregate counts (no microdata values)"}
+FIGURE_SUFFIXES = (".png", ".svg")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_) \
+        and math.isfinite(float(value))
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """Thresholds of the count, dominance, p % and coefficient rules."""
+
+    min_firms: int = 3
+    dominance_n: int = 2
+    dominance_share: float = 0.85
+    p_percent: float = 10.0
+    min_firms_coefficient: int = 10
+    min_residual_df: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("min_firms", "dominance_n", "min_firms_coefficient"):
+            value = getattr(self, name)
+            if not (_whole(value) and value >= 1):
+                raise ValueError(f"disclosure.{name}={value!r}: a whole number ≥ 1.")
+        if not (_whole(self.min_residual_df) and self.min_residual_df >= 0):
+            raise ValueError(f"disclosure.min_residual_df={self.min_residual_df!r}: a whole number ≥ 0.")
+        if not (_real(self.dominance_share) and 0 < self.dominance_share <= 1):
+            raise ValueError(f"disclosure.dominance_share={self.dominance_share!r}: a share in (0, 1].")
+        if not (_real(self.p_percent) and 0 <= self.p_percent < 100):
+            raise ValueError(f"disclosure.p_percent={self.p_percent!r}: a percentage in [0, 100) (0 turns the "
+                             "p % rule off).")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> DisclosureRules:
+        values = dict(values or {})
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown disclosure setting(s) {unknown}: use {', '.join(known)}.")
+        return cls(**values)
+
+    def describe(self) -> str:
+        return (f"every group ≥ {self.min_firms} distinct firms; {self.dominance_n} largest ≤ "
+                f"{self.dominance_share:.0%} of the total; p % rule at {self.p_percent:g} %; coefficients ≥ "
+                f"{max(self.min_firms, self.min_firms_coefficient)} identifying firms and ≥ {self.min_residual_df} "
+                f"residual degrees of freedom; nested cells differ by ≥ {self.min_firms} firms")
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    """The rules applied to one published cell; ``groups`` counts the firms of each group behind it."""
+
+    n_firms: int
+    dominance_share: float
+    passes: bool
+    reason: str
+    p_ratio: float = np.nan  # (total − two largest) / largest, the worst over the groups; NaN: not applied
+    residual_df: float = np.nan
+    rule: str = "cell"
+    groups: dict[str, int] = field(default_factory=dict, compare=False)
+    members: dict[str, frozenset] = field(default_factory=dict, compare=False, repr=False)  # for differencing
+
+
+def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float] | np.ndarray | None,
+               rules: DisclosureRules, *, group: str = "firms") -> CellCheck:
+    """Apply the count, dominance and p % rules to one group of contributions.
+
+    ``firm_ids``: the firm behind each contribution (a firm may contribute
+    several rows; contributions are summed per firm). ``magnitudes``: each
+    contribution's size (e.g. sales, |growth|); ``None`` applies the count
+    rule only.
+    """
+    ids = pd.Series(np.asarray(firm_ids))
+    n_firms = int(ids.nunique())
+    share, p_ratio = 0.0, np.nan
+    if magnitudes is not None and n_firms > 0:
+        per_firm = pd.Series(np.abs(np.asarray(magnitudes, dtype=float))).groupby(ids.to_numpy()).sum()
+        per_firm = per_firm.sort_values(ascending=False)
+        total = float(per_firm.sum())
+        if total > 0:
+            share = float(per_firm.iloc[:rules.dominance_n].sum() / total)
+            p_ratio = float((total - per_firm.iloc[:2].sum()) / per_firm.iloc[0])
+    reasons = []
+    if n_firms < rules.min_firms:
+        reasons.append(f"fewer than {rules.min_firms} firms")
+    if share > rules.dominance_share:
+        reasons.append(f"{rules.dominance_n} largest firms hold more than {rules.dominance_share:.0%}")
+    if p_ratio < rules.p_percent / 100:
+        reasons.append(f"p % rule: the others hold less than {rules.p_percent:g} % of the largest")
+    return CellCheck(n_firms, share, not reasons, "; ".join(reasons), p_ratio, groups={group: n_firms},
+                     members={group: frozenset(ids.dropna().tolist())})
+
+
+def combine(checks: Mapping[str, CellCheck], rules: DisclosureRules, *, residual_df: float | None = None) -> CellCheck:
+    """One cell computed from several groups: each group must pass on its own.
+
+    With ``residual_df`` the cell is a regression coefficient: every group
+    (pass the firms whose variation identifies it) needs
+    ``min_firms_coefficient`` firms, and the fit ``min_residual_df`` residual
+    degrees of freedom.
+    """
+    groups = {name: c.n_firms for name, c in checks.items()}
+    reasons = [f"{name}: {c.reason}" for name, c in checks.items() if c.reason]
+    coefficient = residual_df is not None
+    if coefficient:
+        need = max(rules.min_firms, rules.min_firms_coefficient)
+        reasons += [f"{name}: fewer than {need} firms identify the coefficient" for name, n in groups.items()
+                    if rules.min_firms <= n < need]
+        if not (residual_df >= rules.min_residual_df):
+            reasons.append(f"{residual_df:g} residual degrees of freedom (fewer than {rules.min_residual_df})")
+    ratios = [c.p_ratio for c in checks.values() if not np.isnan(c.p_ratio)]
+    members = {name: next(iter(c.members.values()), frozenset()) for name, c in checks.items()}
+    return CellCheck(min(groups.values(), default=0), max((c.dominance_share for c in checks.values()), default=0.0),
+                     not reasons, "; ".join(reasons), min(ratios) if ratios else np.nan,
+                     float(residual_df) if coefficient else np.nan, "coefficient" if coefficient else "cell",
+                     groups, members)
+
+
+def suppress_differences(checks: Sequence[CellCheck], families: Sequence[Hashable], labels: Sequence[str],
+                         rules: DisclosureRules) -> list[CellCheck]:
+    """Secondary suppression: within each family (one statistic, e.g. an outcome × horizon), no two shown
+    cells may have nested groups that differ by fewer than ``min_firms`` firms — their difference would
+    describe those few firms. The smaller cell of such a pair is suppressed; repeated until none is left."""
+    checks = list(checks)
+    changed = True
+    while changed:
+        changed = False
+        for i, j in ((i, j) for i in range(len(checks)) for j in range(len(checks)) if i != j):
+            a, b = checks[i], checks[j]
+            if families[i] != families[j] or not (a.passes and b.passes):
+                continue
+            for name in set(a.members) & set(b.members):
+                bigger, smaller = a.members[name], b.members[name]
+                if smaller < bigger and len(bigger - smaller) < rules.min_firms:
+                    reason = (f"differencing: its {name} are those of '{labels[i]}' but "
+                              f"{len(bigger - smaller)} firm(s)")
+                    checks[j] = replace(b, passes=False, reason=reason, groups=b.groups, members=b.members)
+                    changed = True
+                    break
+    return checks
+
+
+def protect(table: pd.DataFrame, cells: Mapping[Any, tuple[Sequence[Any], Sequence[float] | None]],
+            value_columns: Iterable[str], rules: DisclosureRules) -> pd.DataFrame:
+    """Apply the rules to every row of ``table``.
+
+    ``cells`` maps each row's index label to ``(firm_ids, magnitudes)`` of
+    the microdata behind it. Rows without an entry are suppressed (unknown
+    contributors never pass). Values in ``value_columns`` of failing rows
+    are blanked.
+    """
+    checks = [check_cell(*cells[label], rules) if label in cells
+              else CellCheck(0, np.nan, False, "contributors unknown") for label in table.index]
+    return apply_checks(table, checks, value_columns)
+
+
+def apply_checks(table: pd.DataFrame, checks: Sequence[CellCheck], value_columns: Iterable[str]) -> pd.DataFrame:
+    """Add the protection columns from one :class:`CellCheck` per row and blank the failing rows' values."""
+    out = table.drop(columns=[c for c in PROTECTION_COLUMNS if c in table], errors="ignore")
+    out["n_firms"] = [c.n_firms for c in checks]
+    out["dominance_share"] = [round(float(c.dominance_share), 6) for c in checks]
+    out["p_ratio"] = [round(float(c.p_ratio), 6) for c in checks]
+    out["residual_df"] = [c.residual_df for c in checks]
+    out["rule"] = [c.rule for c in checks]
+    out["groups"] = [";".join(f"{name}={n}" for name, n in c.groups.items()) for c in checks]
+    out["suppressed"] = [not c.passes for c in checks]
+    out["suppression_reason"] = [c.reason for c in checks]
+    columns = list(value_columns)
+    out[columns] = out[columns].astype(float)
+    out.loc[out["suppressed"], columns] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------- manifest and results.json
+
+def _count_columns(columns: Iterable[str]) -> list[str]:
+    return [c for c in columns if c == "n_firms" or c.startswith("n_")]
+
+
+_LIMITS = ("the differencing check ran on the microdata when the tables were written; a second run with other "
+           "settings is not compared with this one — compare counts across releases.")
+
+
+def write_manifest(folder: str | Path, rules: DisclosureRules, files: Mapping[str, Sequence[str]],
+                   figures: Mapping[str, Sequence[str]] | None = None, others: Mapping[str, str] | None = None,
+                   settings: Mapping[str, Any] | None = None) -> Path:
+    """Write ``results.json`` (the output checker's report) and the manifest ``disclosure.json``.
+
+    ``files``: each protected CSV with its value columns; ``figures``: each figure with its source tables;
+    ``others``: any other file (report, log) with what it holds. ``settings``: the analysis settings that shaped
+    the sample, recorded so an output checker can compare releases. Every file is listed with its sha256.
+    """
+    folder = Path(folder)
+    figures, others = dict(figures or {}), dict(others or {})
+    entries: dict[str, dict[str, Any]] = {}
+    results = []
+    for name, values in files.items():
+        header = pd.read_csv(folder / name, nrows=0).columns.tolist()
+        entries[name] = {"kind": "table", "columns": header, "values": list(values),
+                         "counts": _count_columns(header)}
+    for name, sources in figures.items():
+        entries[name] = {"kind": "figure", "sources": list(sources)}
+    for name, what in others.items():
+        entries[name] = {"kind": "other", "holds": what}
+    for name, entry in entries.items():
+        entry["sha256"] = sha256_of(folder / name)
+        results.append(_result_of(folder, name, entry, rules))
+    report = {"rules": asdict(rules), "rules_text": rules.describe(), "settings": dict(settings or {}),
+              "files": results,
+              "limits": _LIMITS}
+    (folder / RESULTS).write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    entries[RESULTS] = {"kind": "results", "sha256": sha256_of(folder / RESULTS)}
+    path = folder / MANIFEST
+    path.write_text(json.dumps({"rules_when_written": asdict(rules), "files": entries}, indent=2,
+                               ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _result_of(folder: Path, name: str, entry: Mapping[str, Any], rules: DisclosureRules) -> dict[str, Any]:
+    """One file's line in results.json: status, the rule applied and the counts behind it."""
+    result: dict[str, Any] = {"file": name, "sha256": entry["sha256"], "kind": entry["kind"]}
+    if entry["kind"] == "table":
+        table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        problems = _check_table(name, table, entry, rules)
+        shown = table.loc[table["suppressed"] != "True"] if "suppressed" in table else table
+        counts = pd.to_numeric(shown.get("n_firms", pd.Series(dtype=str)), errors="coerce")
+        result.update(status="fail" if problems else "pass", rule=rules.describe(), problems=problems,
+                      counts={"rows": len(table), "shown": len(shown), "suppressed": len(table) - len(shown),
+                              "fewest_firms_in_a_shown_row": None if counts.empty else int(counts.min()),
+                              "groups_per_row": table.get("groups", pd.Series(dtype=str)).tolist()})
+    elif entry["kind"] == "figure":
+        result.update(status="pass", rule="drawn from the shown rows of protected tables only",
+                      sources=list(entry["sources"]))
+    else:
+        result.update(status="review", rule=f"free text for the output checker to read: {entry['holds']}")
+    return result
+
+
+# --------------------------------------------------------------------------- checking a folder
+
+_ID_NAMES = {"firm", "firmid", "firmcode", "company", "companyid", "establishment", "establishmentid", "plant",
+             "plantid", "centreid", "centerid", "kigyo", "kigyobango", "kigyobangou", "kigyoid", "jigyosho",
+             "jigyoshobango", "jigyoshobangou", "jigyoshoid", "hojinbango", "houjinbangou", "corporatenumber",
+             "id", "企業", "事業所", "会社", "法人", "企業id", "事業所id", "企業コード", "事業所コード"}
+_ID_VALUE = re.compile(r"^[A-Za-z]{1,4}[-_]?\d{3,}$|^\d{5,}$")
+
+
+def looks_like_identifier_name(column: str) -> bool:
+    """``firm_id``, ``Firm ID``, ``ＦＩＲＭ＿ＩＤ``, ``企業番号``, ``事業所番号``, ``kigyo_bango``, any ``*_id``."""
+    text = unicodedata.normalize("NFKC", str(column)).strip().lower()
+    squashed = re.sub(r"[\s_\-.・:/]+", "", text)
+    return (squashed in _ID_NAMES or "番号" in text or "bango" in squashed or "bangou" in squashed
+            or re.search(r"(^|[\s_\-.])id$", text) is not None or squashed.endswith(("firmid", "companyid")))
+
+
+def looks_like_identifier_values(values: pd.Series) -> bool:
+    """Text like ``F000123`` / ``00012345`` in every filled cell, or whole numbers distinct on every row."""
+    filled = values[values.astype(str).str.strip() != ""].astype(str).str.strip()
+    if len(filled) < 3:
+        return False
+    if filled.str.match(_ID_VALUE).all():
+        return True
+    numbers = pd.to_numeric(filled, errors="coerce")
+    return bool(numbers.notna().all() and (numbers == numbers.round()).all() and numbers.is_unique)
+
+
+def _lines(mask: pd.Series) -> str:
+    return ", ".join(str(i + 2) for i in np.nonzero(mask.to_numpy())[0][:5])  # CSV line numbers (header = 1)
+
+
+def _check_table(name: str, table: pd.DataFrame, entry: Mapping[str, Any], rules: DisclosureRules) -> list[str]:
+    """Every problem of one protected table read as text (blank = ""), against ``rules``."""
+    problems = []
+    identifiers = [c for c in table.columns if looks_like_identifier_name(c)]
+    if identifiers:
+        problems.append(f"{name}: has microdata identifier column(s) {identifiers}.")
+    declared = list(entry.get("columns", table.columns))
+    undeclared = [c for c in table.columns if c not in declared]
+    if undeclared:
+        problems.append(f"{name}: column(s) {undeclared} not declared in the manifest.")
+    schema = OUTPUT_TABLES.get(name)
+    if schema is None:  # the folder's manifest cannot make a table known: its declarations are the forger's
+        return [*problems, f"{name}: not a table kaigai replicate writes ({', '.join(OUTPUT_TABLES)}); "
+                           "its columns cannot be checked."]
+    foreign = [c for c in table.columns if c not in schema.columns and c not in identifiers]
+    if foreign:
+        problems.append(f"{name}: column(s) {foreign} are not in the schema of {name} (kaigai writes only "
+                        f"{', '.join(schema.columns)}).")
+    values = [c for c in schema.values if c in table.columns]
+    absent = [c for c in (*PROTECTION_COLUMNS, *values) if c not in table.columns]
+    if absent:
+        problems.append(f"{name}: lacks column(s) {absent}.")
+        return problems
+    labels = [c for c in table.columns if c not in (*PROTECTION_COLUMNS, *values, *_count_columns(table.columns))]
+    for column in labels:
+        if column not in identifiers and looks_like_identifier_values(table[column]):
+            problems.append(f"{name}: column '{column}' holds values that look like identifiers.")
+    for column in values:
+        text = table[column].astype(str).str.strip()
+        odd = (text != "") & pd.to_numeric(text, errors="coerce").isna() & ~text.str.lower().isin(["nan", "inf",
+                                                                                                   "-inf"])
+        if odd.any():
+            problems.append(f"{name}: column '{column}' holds text where a number belongs (lines {_lines(odd)}).")
+    flag = table["suppressed"].astype(str).str.strip()
+    odd = ~flag.isin(["True", "False"])
+    if odd.any():
+        problems.append(f"{name}: 'suppressed' must be True or False (lines {_lines(odd)}); such rows count as shown.")
+    shown = flag != "True"
+    for column in ["n_firms", *[c for c in _count_columns(table.columns) if c != "n_firms"]]:
+        number = pd.to_numeric(table[column], errors="coerce")
+        bad = shown & (number.isna() | (number < 0) | (number != number.round()))
+        if bad.any():
+            problems.append(f"{name}: {int(bad.sum())} shown row(s) with a blank or non-numeric count in "
+                            f"'{column}' (lines {_lines(bad)}).")
+    n_firms = pd.to_numeric(table["n_firms"], errors="coerce")
+    share = pd.to_numeric(table["dominance_share"], errors="coerce")
+    p_ratio = pd.to_numeric(table["p_ratio"], errors="coerce")
+    rdf = pd.to_numeric(table["residual_df"], errors="coerce")
+    rule = table["rule"].astype(str).str.strip()
+    coefficient = rule == "coefficient"
+    need_coef = max(rules.min_firms, rules.min_firms_coefficient)
+    group_counts = table["groups"].astype(str).map(_parse_groups)
+    fewest_in_group = group_counts.map(lambda g: min(g.values()) if g else np.nan)
+    malformed_groups = group_counts.map(lambda g: g is None or not g)
+    checks = (
+        (shown & ~rule.isin(RULE_KINDS), f"with a rule other than {' or '.join(RULE_KINDS)}"),
+        (shown & (n_firms < rules.min_firms), f"fewer than {rules.min_firms} firms but shown"),
+        (shown & malformed_groups, "without the firm count of each group ('groups' column) but shown"),
+        (shown & (fewest_in_group < rules.min_firms), f"with a group of fewer than {rules.min_firms} firms but shown"),
+        (shown & coefficient & ((n_firms < need_coef) | (fewest_in_group < need_coef)),
+         f"a coefficient identified by fewer than {need_coef} firms but shown"),
+        (shown & coefficient & ~(rdf >= rules.min_residual_df),
+         f"a coefficient with fewer than {rules.min_residual_df} residual degrees of freedom (or none given) "
+         "but shown"),
+        (shown & ~(share <= rules.dominance_share), f"dominance share above {rules.dominance_share} (or blank) "
+                                                    "but shown"),
+        (shown & (p_ratio < rules.p_percent / 100), f"below the p % rule ({rules.p_percent:g} %) but shown"),
+        (~shown & (table[values].astype(str).apply(lambda s: s.str.strip()) != "").any(axis=1),
+         "suppressed but values still present"),
+    )
+    for mask, what in checks:
+        if mask.any():
+            problems.append(f"{name}: {int(mask.sum())} row(s) {what} (lines {_lines(mask)}).")
+    return problems
+
+
+def _parse_groups(text: str) -> dict[str, float] | None:
+    """``"starters=25;controls=80"`` → counts; None if any part is malformed."""
+    counts: dict[str, float] = {}
+    for part in filter(None, text.split(";")):
+        name, _, number = part.partition("=")
+        value = pd.to_numeric(number, errors="coerce")
+        if not name or pd.isna(value):
+            return None
+        counts[name] = float(value)
+    return counts
+
+
+@dataclass
+class FolderCheck:
+    """What :func:`check_results` found: ``problems`` (exit 1), ``cannot_check`` (exit 2), ``reviews``."""
+
+    problems: list[str] = field(default_factory=list)
+    cannot_check: str = ""
+    reviews: list[str] = field(default_factory=list)
+    files: int = 0
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _entries(folder: Path) -> list[tuple[str, Path]]:
+    """Every entry below ``folder`` — files, hidden files, sub-folders, links — as (relative path, path)."""
+    found = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        for name in [*names, *dirs]:
+            path = Path(root) / name
+            found.append((path.relative_to(folder).as_posix(), path))
+    return sorted(found)
+
+
+def _load_manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    path = folder / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        raise _Unreadable(f"{path}: no disclosure manifest; the folder was not written by kaigai replicate.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, dict) for k, v in files.items()):
+            raise TypeError("'files' is not a mapping of file names to entries")
+        for name, entry in files.items():
+            if name.startswith("/") or ".." in Path(name).parts or "\\" in name:
+                raise ValueError(f"file name {name!r} points outside the folder")
+            if not (isinstance(entry.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", entry["sha256"])):
+                raise ValueError(f"{name}: no sha256")
+            if entry.get("kind") == "table" and not all(
+                    isinstance(entry.get(key), list) and all(isinstance(c, str) for c in entry[key])
+                    for key in ("columns", "values")):
+                raise ValueError(f"{name}: a table entry needs lists 'columns' and 'values'")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise _Unreadable(f"{path}: unreadable manifest ({type(error).__name__}: {error}).") from error
+    return files
+
+
+_MARKER_KEYS = {"written_by", "command", "created", "files", "sha256"}
+
+
+def _check_marker(folder: Path, listed: Iterable[str]) -> list[str]:
+    """The ``.kaigai-output.json`` marker may hold only its known keys and plain scalars, and its hashes match."""
+    path = folder / OUTPUT_MARKER
+    if path.is_symlink() or not path.is_file():
+        return [f"{OUTPUT_MARKER}: not a regular file."]
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return [f"{OUTPUT_MARKER}: not readable JSON ({error})."]
+    if not isinstance(marker, dict):
+        return [f"{OUTPUT_MARKER}: not a JSON object."]
+    problems = []
+    for key, value in marker.items():
+        if key in _MARKER_KEYS:
+            continue
+        plain = value is None or isinstance(value, bool | int | float) or (
+            isinstance(value, str) and len(value) <= 200 and "\n" not in value)
+        if not plain:
+            problems.append(f"{OUTPUT_MARKER}: key '{key}' holds more than a plain value (lists, objects and long "
+                            "text could carry data out).")
+    if marker.get("written_by") != "kaigai" or not isinstance(marker.get("command"), str) \
+            or not re.fullmatch(r"[a-z\- ]{1,40}", marker.get("command", "")):
+        problems.append(f"{OUTPUT_MARKER}: 'written_by' must be kaigai and 'command' a kaigai command.")
+    if not (isinstance(marker.get("created"), str) and re.fullmatch(r"[0-9T:+\-. ]{10,40}", marker["created"])):
+        problems.append(f"{OUTPUT_MARKER}: 'created' must be a timestamp.")
+    files, hashes = marker.get("files"), marker.get("sha256")
+    if not (isinstance(files, list) and all(isinstance(f, str) for f in files)):
+        return [*problems, f"{OUTPUT_MARKER}: 'files' must be a list of file names."]
+    if not (isinstance(hashes, dict) and all(isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v)
+                                             for v in hashes.values())):
+        return [*problems, f"{OUTPUT_MARKER}: 'sha256' must map file names to sha256 hex digests."]
+    allowed = set(listed) | {MANIFEST}
+    strange = sorted(set(files) - allowed)
+    if strange or set(hashes) - set(files):
+        problems.append(f"{OUTPUT_MARKER}: lists files that are not in the disclosure manifest "
+                        f"({', '.join(strange or sorted(set(hashes) - set(files)))[:200]}).")
+    for name, digest in hashes.items():
+        target = folder / name
+        if name in allowed and target.is_file() and not target.is_symlink() and sha256_of(target) != digest:
+            problems.append(f"{OUTPUT_MARKER}: sha256 of {name} differs from the file.")
+    return problems
+
+
+def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> FolderCheck:
+    """Re-check a results folder against ``rules`` (the secure room's; default :class:`DisclosureRules`).
+
+    The rules recorded in the folder are never used. Fails on: any entry not in the manifest (any name, case,
+    extension, hidden files, sub-folders, links); a sha256 that differs; undeclared or identifier columns
+    (any spelling, or values that look like ids); a blank or non-numeric count on a shown row; a shown row
+    below any rule; values left in a suppressed row; a figure drawn from an unprotected source.
+    The manifest's declarations are never trusted (a forger can rewrite it and its hashes): a table's columns
+    must be in :data:`OUTPUT_TABLES`, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
+    metadata of its own), only :data:`OTHER_FILES` and ``results.json`` may be free text, and every line of
+    ``results.json`` must be what the checker recomputes from the folder.
+    """
+    folder = Path(folder)
+    rules = rules or DisclosureRules()
+    report = FolderCheck()
+    try:
+        files = _load_manifest(folder)
+    except _Unreadable as error:
+        report.cannot_check = str(error)
+        return report
+    report.files = len(files)
+    report.problems += _unlisted_entries(folder, files)
+    for name, entry in files.items():
+        path = folder / name
+        if path.is_symlink() or not path.is_file():
+            report.problems.append(f"{name}: listed in the manifest but missing.")
+            continue
+        if sha256_of(path) != entry["sha256"]:
+            report.problems.append(f"{name}: sha256 differs from the manifest: the file was changed after it was "
+                                   "checked.")
+        _check_entry(folder, name, entry, files, rules, report)
+    return report
+
+
+def _unlisted_entries(folder: Path, files: Mapping[str, Any]) -> list[str]:
+    """Entries of the folder the manifest does not list (links and sub-folders included), and the marker."""
+    problems = []
+    for relative, path in _entries(folder):
+        if relative == MANIFEST:
+            continue
+        if relative == OUTPUT_MARKER:
+            problems += _check_marker(folder, files)
+        elif path.is_symlink():
+            problems.append(f"{relative}: a symbolic link; results hold plain files only.")
+        elif path.is_dir():
+            if not any(name.startswith(relative + "/") for name in files):
+                problems.append(f"{relative}/: a folder not in the manifest.")
+        elif relative not in files:
+            problems.append(f"{relative}: not in the manifest, so it was not disclosure-checked.")
+    return problems
+
+
+def _check_entry(folder: Path, name: str, entry: Mapping[str, Any], files: Mapping[str, Any],
+                 rules: DisclosureRules, report: FolderCheck) -> None:
+    """One listed file, by the kind the manifest declares (never trusting the declaration)."""
+    path = folder / name
+    kind = entry.get("kind")
+    if kind == "table":
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        except Exception as error:  # any unreadable table is a problem of the folder, listed
+            report.problems.append(f"{name}: not a readable CSV ({type(error).__name__}).")
+            return
+        report.problems += _check_table(name, table, entry, rules)
+    elif kind == "figure":
+        sources = entry.get("sources")
+        if not isinstance(sources, list) or not sources:
+            report.problems.append(f"{name}: a figure without its source tables.")
+        for source in sources if isinstance(sources, list) else []:
+            if not isinstance(source, str) or source not in OUTPUT_TABLES \
+                    or files.get(source, {}).get("kind") != "table":
+                report.problems.append(f"{name}: drawn from {source}, which is not a protected table.")
+        report.problems += _check_figure(name, path)
+    elif kind == "results" and name == RESULTS:
+        report.problems += _check_results_json(folder, files)
+        report.reviews.append(f"{name}: the output checker report (structure and counts re-checked)")
+    elif kind == "other" and name in OTHER_FILES:
+        report.reviews.append(f"{name}: {OTHER_FILES[name]}")
+    elif kind in ("other", "results"):
+        report.problems.append(f"{name}: declared {kind!r}, but only kaigai replicate's own "
+                               f"{', '.join([*OTHER_FILES, RESULTS])} may be; no other file can be checked.")
+    else:
+        report.problems.append(f"{name}: unknown kind {kind!r} in the manifest.")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
+# what matplotlib writes into a PNG's text chunks (Agg backend): the Software key only
+_PNG_KNOWN_TEXT = re.compile(rb"Software\x00Matplotlib version[0-9a-z.+]{1,40}, https://matplotlib\.org/")
+_SVG = "{http://www.w3.org/2000/svg}"
+_DC, _CC = "{http://purl.org/dc/elements/1.1/}", "{http://creativecommons.org/ns#}"
+_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+# the <metadata> matplotlib's SVG backend writes: element -> the text it may hold
+_SVG_METADATA = {f"{_RDF}RDF": r"", f"{_CC}Work": r"", f"{_DC}type": r"", f"{_DC}format": r"image/svg\+xml",
+                 f"{_DC}date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}", f"{_DC}creator": r"",
+                 f"{_CC}Agent": r"", f"{_DC}title": r"Matplotlib v[0-9a-z.+]{1,40}, https://matplotlib\.org/"}
+
+
+def _check_figure(name: str, path: Path) -> list[str]:
+    """A figure is a PNG or SVG as matplotlib writes it: right magic bytes, no text beyond matplotlib's own."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in FIGURE_SUFFIXES:
+        return [f"{name}: declared a figure, but figures are {' or '.join(FIGURE_SUFFIXES)} files only."]
+    data = path.read_bytes()
+    return _check_png(name, data) if suffix == ".png" else _check_svg(name, data)
+
+
+def _check_png(name: str, data: bytes) -> list[str]:
+    if not data.startswith(_PNG_SIGNATURE):
+        return [f"{name}: not a PNG image (wrong magic bytes)."]
+    position, problems, ended = len(_PNG_SIGNATURE), [], False
+    while position + 8 <= len(data) and not ended:
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind, body = data[position + 4:position + 8], data[position + 8:position + 8 + length]
+        if kind in _PNG_TEXT_CHUNKS and not (kind == b"tEXt" and _PNG_KNOWN_TEXT.fullmatch(body)):
+            keyword = body.split(b"\x00", 1)[0].decode("latin-1")[:40]
+            problems.append(f"{name}: PNG {kind.decode()} chunk '{keyword}' is not what matplotlib writes (text "
+                            "in an image can carry data out).")
+        ended = kind == b"IEND"
+        position += 12 + length
+    if not ended or position != len(data):
+        problems.append(f"{name}: PNG chunks are malformed or data follows the IEND chunk.")
+    return problems
+
+
+def _check_svg(name: str, data: bytes) -> list[str]:
+    import xml.etree.ElementTree as ElementTree
+
+    if b"<!ENTITY" in data:  # matplotlib declares no entities; they could expand without bound
+        return [f"{name}: SVG declares XML entities; matplotlib writes none."]
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as error:
+        return [f"{name}: not an SVG image (not XML: {error})."]
+    if root.tag != f"{_SVG}svg":
+        return [f"{name}: not an SVG image (root element {root.tag[:60]!r})."]
+    problems = []
+    for metadata in root.iter(f"{_SVG}metadata"):
+        for element in metadata.iter():
+            if element is metadata:
+                continue
+            text = (element.text or "").strip()
+            allowed = _SVG_METADATA.get(element.tag)
+            if allowed is None or not re.fullmatch(allowed, text) or (element.tail or "").strip():
+                problems.append(f"{name}: SVG <metadata> holds {element.tag.rsplit('}', 1)[-1][:40]} "
+                                f"{text[:20]!r}, which matplotlib does not write.")
+    for tag in ("text", "title", "desc"):
+        if any(True for _ in root.iter(f"{_SVG}{tag}")):
+            problems.append(f"{name}: SVG has <{tag}> elements; kaigai's figures draw text as paths.")
+    return problems
+
+
+_RESULTS_KEYS = {"rules", "rules_text", "settings", "files", "limits"}
+
+
+def _plain_setting(value: Any) -> bool:
+    if isinstance(value, list):
+        return len(value) <= 20 and all(_real(v) for v in value)
+    return value is None or isinstance(value, bool) or _real(value) or (isinstance(value, str) and len(value) <= 40
+                                                                         and "\n" not in value)
+
+
+def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """results.json holds its known keys only, and every file's line is what the checker recomputes from the
+    folder (so no number in it is free to carry data out)."""
+    try:
+        report = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return [f"{RESULTS}: not readable JSON ({error})."]
+    if not isinstance(report, dict) or set(report) != _RESULTS_KEYS:
+        keys = sorted(set(report) ^ _RESULTS_KEYS) if isinstance(report, dict) else "not an object"
+        return [f"{RESULTS}: must hold exactly the keys {sorted(_RESULTS_KEYS)} (differs in {keys})."]
+    try:
+        recorded = DisclosureRules.from_mapping(report["rules"])
+    except (ValueError, TypeError) as error:
+        return [f"{RESULTS}: 'rules' are not disclosure rules ({error})."]
+    problems = []
+    if report["rules_text"] != recorded.describe() or report["limits"] != _LIMITS:
+        problems.append(f"{RESULTS}: 'rules_text' or 'limits' is not the text kaigai writes.")
+    settings = report["settings"]
+    if not (isinstance(settings, dict) and all(re.fullmatch(r"[a-z_.]{1,40}", str(k)) and _plain_setting(v)
+                                               for k, v in settings.items())):
+        problems.append(f"{RESULTS}: 'settings' must map setting names to plain values.")
+    lines = report["files"]
+    expected: dict[str, Any] = {}
+    for name, entry in files.items():
+        if name == RESULTS:
+            continue
+        try:  # the checker's own description of the free-text files, never the manifest's
+            expected[name] = _result_of(folder, name, {**entry, "holds": OTHER_FILES.get(name, "")}, recorded)
+        except Exception:  # an unreadable file is reported by its own check; its line cannot match
+            expected[name] = None
+    expected = json.loads(json.dumps(expected, ensure_ascii=False, default=str))
+    if not (isinstance(lines, list) and all(isinstance(line, dict) for line in lines)):
+        return [*problems, f"{RESULTS}: 'files' must be a list of objects."]
+    listed = {str(line.get("file")): line for line in lines}
+    if len(listed) != len(lines) or set(listed) != set(expected):
+        problems.append(f"{RESULTS}: 'files' does not list the manifest's files exactly once each.")
+    for name in sorted(set(listed) & set(expected)):
+        line, recomputed = listed[name], expected[name] or {}
+        if line != recomputed:
+            keys = sorted(k for k in set(line) | set(recomputed) if line.get(k) != recomputed.get(k))
+            problems.append(f"{RESULTS}: the line of {name} differs from what the checker recomputes from the "
+                            f"folder (keys {keys[:6]}).")
+    return problems
+
+
+def check_folder(folder: str | Path, rules: DisclosureRules | None = None) -> list[str]:
+    """Every problem :func:`check_results` finds (empty: the folder passes), with "cannot check" first."""
+    report = check_results(folder, rules)
+    return [report.cannot_check] if report.cannot_check else report.problems

@@ -1,0 +1,305 @@
+"""Column schema of the kit's inputs and a validator that reports every problem at once.
+
+The schema is the contract between the data and every estimator: the
+synthetic world writes these columns, and an analyst maps the columns of
+企業活動基本調査 / 海外事業活動基本調査 / 工業統計調査 microdata onto them
+(``rename``). ``validate(df, "firms")`` checks a table and raises one
+:class:`SchemaError` that lists all problems — missing columns, wrong types,
+duplicate keys, missing values where none are allowed, non-positive values
+in columns that are logged, values out of range — each with the rows
+concerned and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: meaning, unit and the survey item it stands for."""
+
+    name: str
+    kind: str  # "int", "float", "bool", "str" or "year"
+    unit: str
+    survey_item: str
+    description: str
+    required: bool = True
+    nullable: bool = False
+    positive: bool = False  # logged somewhere, so must be > 0
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The schema as a table (one row per column), e.g. for a data dictionary."""
+        return pd.DataFrame([
+            {"column": c.name, "type": c.kind, "unit": c.unit, "survey_item": c.survey_item,
+             "required": c.required, "missing_allowed": c.nullable, "must_be_positive": c.positive,
+             "description": c.description}
+            for c in self.columns
+        ])
+
+
+KIGYO = "企業活動基本調査"
+KAIGAI = "海外事業活動基本調査"
+KOGYO = "工業統計調査"
+
+FIRMS = TableSchema(
+    name="firms",
+    description=f"Firm panel, one row per firm and year (like {KIGYO}, with FDI items from {KAIGAI}).",
+    key=("firm_id", "year"),
+    columns=(
+        Column("firm_id", "int", "id", f"{KIGYO} 企業番号 (永久企業番号)", "Firm identifier, stable across years."),
+        Column("year", "year", "fiscal year", "調査対象年度", "Fiscal year of the record."),
+        Column("industry", "str", "code", "産業分類 (日本標準産業分類)", "Industry of the firm's main business."),
+        Column("manufacturing", "bool", "flag", "産業分類 (製造業か否か)", "True for manufacturing industries."),
+        Column("employees", "int", "persons", "常時従業者数", "Regular employees.", positive=True),
+        Column("sales", "float", "million yen (2015 prices)", "売上高", "Sales.", positive=True),
+        Column("value_added", "float", "million yen (2015 prices)", "付加価値額",
+               "Value added (operating profit + wages + depreciation + rents + taxes).", positive=True),
+        Column("intermediate_inputs", "float", "million yen (2015 prices)",
+               "中間投入額 (売上原価+販管費−給与総額−減価償却費)",
+               "Intermediate inputs: the Levinsohn–Petrin proxy.", positive=True),
+        Column("tangible_fixed_assets", "float", "million yen (current prices)", "有形固定資産額",
+               "Tangible fixed assets at book value.", required=False, positive=True),
+        Column("capital_stock", "float", "million yen (2015 prices)", "有形固定資産額 ÷ 設備投資デフレータ",
+               "Capital stock: tangible fixed assets deflated by the investment deflator (white paper fn. 234).",
+               positive=True),
+        Column("investment", "float", "million yen (2015 prices)", "設備投資額 (有形固定資産取得額)",
+               "Investment in tangible fixed assets.", required=False, positive=True),
+        Column("compensation", "float", "million yen (2015 prices)", "給与総額",
+               "Total compensation of employees.", positive=True),
+        Column("paid_in_capital", "float", "million yen", "資本金", "Paid-in capital.", positive=True),
+        Column("foreign_capital_ratio", "float", "percent", "外資比率",
+               "Share of capital held by foreign investors; > 33.3 % is a foreign-owned firm (外資系企業).",
+               minimum=0, maximum=100),
+        Column("domestic_subsidiaries", "int", "count", "国内子会社数", "Number of domestic subsidiaries.", minimum=0),
+        Column("exporter", "bool", "flag", "直接輸出額 > 0", "True if the firm exports directly that year."),
+        Column("export_start_year", "year", "fiscal year", "輸出開始年度 (直接輸出の有無から作成)",
+               "First year of exporting, when observed; missing for never-exporters and firms already exporting "
+               "when first surveyed.", required=False, nullable=True),
+        Column("fdi", "bool", "flag", f"海外子会社・関連会社の有無 ({KAIGAI})",
+               "True if the firm owns an overseas affiliate (海外現地法人) that year."),
+        Column("fdi_start_year", "year", "fiscal year", "海外直接投資開始年度",
+               "First year with an overseas affiliate, when observed; missing otherwise.",
+               required=False, nullable=True),
+        Column("overseas_production_ratio", "float", "percent", f"海外生産比率 ({KAIGAI})",
+               "Overseas production ratio: overseas affiliates' sales over (their sales + domestic sales); "
+               "0 without FDI.", required=False, minimum=0, maximum=100),
+        Column("exports", "float", "million yen (2015 prices)", "直接輸出額",
+               "Direct exports; 0 for non-exporters.", required=False, minimum=0),
+        Column("hub_distance_km", "float", "km", "最寄りの海外展開支援拠点までの距離 (支援機関の所在地から作成)",
+               "Distance to the nearest support hub (支援センター, JETRO office, 交流会).", required=False,
+               minimum=0),
+        Column("support_network", "bool", "flag", "地域の支援ネットワークへの参加 (支援機関の会員名簿)",
+               "True if the firm belongs to a local support network.", required=False),
+        Column("supported", "bool", "flag", "海外展開支援の利用 (支援機関の支援記録)",
+               "True from the year the firm takes up export support (consultation, matching, subsidies).",
+               required=False),
+        Column("support_start_year", "year", "fiscal year", "支援開始年度 (支援記録)",
+               "First year of support; missing for firms never supported.", required=False, nullable=True),
+    ),
+)
+
+ESTABLISHMENTS = TableSchema(
+    name="establishments",
+    description=f"Establishment (plant) panel, one row per establishment and year (like {KOGYO}).",
+    key=("establishment_id", "year"),
+    columns=(
+        Column("establishment_id", "int", "id", f"{KOGYO} 事業所番号", "Establishment identifier."),
+        Column("firm_id", "int", "id", "企業番号 (企業活動基本調査との接続)",
+               "Owning firm; links plants to the firm panel (small firms' ids are not in it)."),
+        Column("year", "year", "year", "調査年", "Year of the record."),
+        Column("latitude", "float", "degrees", "事業所所在地 (緯度)", "Latitude (WGS84).", minimum=20, maximum=46),
+        Column("longitude", "float", "degrees", "事業所所在地 (経度)", "Longitude (WGS84).", minimum=122, maximum=154),
+        Column("employees", "int", "persons", "従業者数", "Persons employed.", minimum=0),
+        Column("shipments", "float", "million yen", "製造品出荷額等", "Value of shipments.", minimum=0),
+        Column("exports", "float", "million yen", "直接輸出額", "Direct exports.", minimum=0),
+    ),
+)
+
+FOREIGN_DEMAND = TableSchema(
+    name="foreign_demand",
+    description="Yearly foreign-demand diffusion index (like the BoJ Tankan 海外での製商品需給判断DI).",
+    key=("year",),
+    columns=(
+        Column("year", "year", "year", "年度", "Year."),
+        Column("foreign_demand_di", "float", "DI points", "日銀短観 海外での製商品需給判断DI",
+               "Foreign supply-demand DI: 'demand exceeds supply' minus 'supply exceeds demand', percent points.",
+               minimum=-100, maximum=100),
+    ),
+)
+
+SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (FIRMS, ESTABLISHMENTS, FOREIGN_DEMAND)}
+
+
+class MissingColumnsError(KeyError, ValueError):
+    """Columns an analysis needs are not in the data (a KeyError and a ValueError, for either habit)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> None:
+    """Raise :class:`MissingColumnsError` naming every column of ``columns`` that ``data`` lacks."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"{where}: column(s) {missing} not in the data; it has {list(data.columns)}. Pass the names your "
+            "data uses through the column-name arguments, or rename the columns.")
+
+
+class SchemaError(ValueError):
+    """Raised by :func:`validate`; ``problems`` holds one message per problem."""
+
+    def __init__(self, table: str, problems: list[str]):
+        self.table = table
+        self.problems = problems
+        lines = "\n".join(f"  {i}. {p}" for i, p in enumerate(problems, start=1))
+        super().__init__(f"The {table} table has {len(problems)} problem(s):\n{lines}")
+
+
+def _rows(index: pd.Index, limit: int = 5) -> str:
+    shown = ", ".join(str(i) for i in index[:limit])
+    more = f" and {len(index) - limit} more" if len(index) > limit else ""
+    return f"rows {shown}{more}"
+
+
+def _kind_ok(series: pd.Series, kind: str) -> bool:
+    if kind == "str":
+        return pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series) \
+            or isinstance(series.dtype, pd.CategoricalDtype)
+    if kind == "bool":
+        if pd.api.types.is_bool_dtype(series):
+            return True
+        values = series.dropna()
+        return pd.api.types.is_numeric_dtype(series) and bool(values.isin([0, 1]).all())
+    if kind in ("int", "year"):
+        if pd.api.types.is_integer_dtype(series):
+            return True
+        if pd.api.types.is_float_dtype(series):
+            values = series.dropna()
+            return bool(np.all(np.mod(values, 1) == 0))
+        return False
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
+             rename: Mapping[str, str] | None = None, required_only: bool = False) -> pd.DataFrame:
+    """Check ``data`` against a table schema; return it (renamed) or raise :class:`SchemaError`.
+
+    Parameters
+    ----------
+    data : the table to check.
+    table : "firms", "establishments", "foreign_demand" or a :class:`TableSchema`.
+    rename : maps the analyst's own column names to the schema's names,
+        e.g. ``{"jugyoin": "employees"}``; applied before checking.
+    required_only : check only the schema's required columns (optional ones
+        are still checked when present).
+
+    Every problem is collected before raising, so one run lists them all.
+    Nothing is dropped or modified: fix the data and validate again.
+    """
+    if isinstance(table, str) and table not in SCHEMAS:
+        raise ValueError(f"Unknown table {table!r}: choose one of {sorted(SCHEMAS)}.")
+    schema = SCHEMAS[table] if isinstance(table, str) else table
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"validate() needs a pandas DataFrame, got {type(data).__name__}.")
+    df = data.rename(columns=dict(rename)) if rename else data
+    problems: list[str] = []
+
+    if rename:
+        absent = [src for src in rename if src not in data.columns]
+        if absent:
+            problems.append(f"rename maps column(s) {absent} that are not in the data; "
+                            f"available columns: {list(data.columns)}")
+
+    missing = [c.name for c in schema.columns if c.required and c.name not in df.columns]
+    if missing:
+        problems.append(
+            f"missing required column(s) {missing}. Add them, or map your own names with "
+            f"rename={{'your_name': '{missing[0]}'}}.")
+
+    for col in schema.columns:
+        if col.name in df.columns and not (required_only and not col.required):
+            problems += _column_problems(df, col)
+    problems += _key_problems(df, schema)
+
+    if problems:
+        raise SchemaError(schema.name, problems)
+    return df
+
+
+def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
+    """Missing values, the wrong kind of values, and values outside the column's range, with their rows."""
+    problems = []
+    series = df[col.name]
+    where = f"column '{col.name}' ({col.survey_item}, {col.unit})"
+    nulls = series.isna()
+    if nulls.any() and not col.nullable:
+        problems.append(f"{where} has {int(nulls.sum())} missing value(s) at {_rows(df.index[nulls])}; "
+                        "fill them from the source or remove those rows explicitly before validating.")
+    if not _kind_ok(series, col.kind):
+        text = series.notna() & pd.to_numeric(series, errors="coerce").isna()
+        if col.kind != "str" and text.any():
+            examples = ", ".join(repr(v) for v in series[text].astype(str).unique()[:3])
+            problems.append(f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are "
+                            f"not numbers ({examples}) at {_rows(df.index[text])}; correct or blank them in "
+                            "the source.")
+        else:
+            problems.append(f"{where} should be {col.kind} but has dtype {series.dtype}; "
+                            f"convert it, e.g. df['{col.name}'].astype(...).")
+        return problems
+    if col.kind in ("str", "bool"):
+        return problems
+    values = pd.to_numeric(series, errors="coerce")
+    if col.positive:
+        bad = values.notna() & (values <= 0)
+        if bad.any():
+            problems.append(
+                f"{where} must be > 0 because it is used in logs; {int(bad.sum())} value(s) ≤ 0 at "
+                f"{_rows(df.index[bad])}. Check the units, or exclude those firm-years explicitly "
+                "(and report how many).")
+    if col.minimum is not None:
+        bad = values.notna() & (values < col.minimum)
+        if bad.any():
+            problems.append(f"{where} must be ≥ {col.minimum}; {int(bad.sum())} value(s) below at "
+                            f"{_rows(df.index[bad])}.")
+    if col.maximum is not None:
+        bad = values.notna() & (values > col.maximum)
+        if bad.any():
+            hint = " (is it a share in [0, 1]? multiply by 100)" if col.unit == "percent" else ""
+            problems.append(f"{where} must be ≤ {col.maximum}; {int(bad.sum())} value(s) above at "
+                            f"{_rows(df.index[bad])}{hint}.")
+    return problems
+
+
+def _key_problems(df: pd.DataFrame, schema: TableSchema) -> list[str]:
+    """Rows that share the table's key (e.g. firm and year) with another row."""
+    key = [k for k in schema.key if k in df.columns]
+    if len(key) != len(schema.key):
+        return []
+    dup = df.duplicated(subset=key, keep=False)
+    if not dup.any():
+        return []
+    first = df.loc[dup, key].drop_duplicates().head(3).to_dict("records")
+    return [f"{int(dup.sum())} rows share a key ({', '.join(key)}) with another row, e.g. {first} at "
+            f"{_rows(df.index[dup])}; keep one row per {' and '.join(key)} (aggregate or fix the ids)."]

@@ -1,0 +1,103 @@
+"""Who could start, and who did: the risk set behind matching and difference-in-differences.
+
+The white paper matches, for every year ``t``, firms that start exporting
+(or FDI) in ``t`` with firms that could have started but did not, on their
+characteristics in ``t − 1``. :func:`risk_set` builds that sample from any
+firm panel with a 0/1 status column (exporter, FDI, …): one row per firm and
+base year ``t − 1`` in which the firm is observed, not yet treated, and also
+observed in ``t``; ``start`` says whether it is treated in ``t``.
+
+Firm-years whose status cannot be read (the firm is missing in ``t``) are
+counted and returned in ``RiskSet.excluded``, never silently lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# The white paper's groups: exports by size class at t − 1 (size_class), FDI by sector (sector).
+EXPORT_GROUPS = ("under 50", "50-99", "100-299", "300+")
+FDI_GROUPS = ("manufacturing", "non-manufacturing")
+
+# Start-year and status columns of the two treatments in the firm panel.
+ANALYSIS_COLUMNS: dict[str, tuple[str, str]] = {
+    "export": ("export_start_year", "exporter"),
+    "fdi": ("fdi_start_year", "fdi"),
+}
+
+
+@dataclass
+class RiskSet:
+    """The at-risk rows (at the base year) and what was left out and why."""
+
+    rows: pd.DataFrame
+    excluded: pd.Series  # reason -> number of firm-years
+
+    @property
+    def n_starters(self) -> int:
+        return int(self.rows["start"].sum())
+
+
+def risk_set(firms: pd.DataFrame, status: str, id: str = "firm_id", time: str = "year",
+             first_start_year: int | None = None, last_start_year: int | None = None) -> RiskSet:
+    """Rows at ``t − 1`` of firms at risk of starting in ``t``, flagged ``start`` = 1 if they did.
+
+    Parameters
+    ----------
+    firms : firm panel with one row per (``id``, ``time``).
+    status : 0/1 or boolean column that turns on at the start and stays on
+        (exporter, fdi). A firm that switches off and on again is at risk
+        again after switching off, as in the survey's flag.
+    first_start_year, last_start_year : keep only starts (and non-starts) in
+        these years ``t`` (e.g. the white paper's 1998–2020 for exports).
+
+    Returns
+    -------
+    RiskSet with ``rows``: the base-year rows plus ``start`` (0/1) and
+    ``start_year`` (= base year + 1), and ``excluded``: counts of base-year
+    candidates dropped because the firm is not observed the next year.
+    """
+    for column in (status, id, time):
+        if column not in firms.columns:
+            raise KeyError(f"risk_set: column '{column}' not in the data; available: {list(firms.columns)}")
+    values = firms[status]
+    if values.isna().any() or not set(pd.unique(values)) <= {0, 1}:
+        raise ValueError(f"risk_set: '{status}' must be 0/1 (or True/False) in every row.")
+    if firms.duplicated([id, time]).any():
+        raise ValueError(f"risk_set: duplicate ({id}, {time}) rows; keep one row per firm and year.")
+    panel = firms.sort_values([id, time])
+    following = panel[[id, time, status]].assign(**{time: panel[time] - 1}).rename(columns={status: "_next"})
+    untreated = panel.loc[~panel[status].astype(bool)]
+    # the window applies to the start year t = base year + 1, before anything is counted as excluded
+    if first_start_year is not None:
+        untreated = untreated.loc[untreated[time] + 1 >= first_start_year]
+    if last_start_year is not None:
+        untreated = untreated.loc[untreated[time] + 1 <= last_start_year]
+    rows = untreated.merge(following, on=[id, time], how="left", validate="one_to_one")
+    rows.index = untreated.index
+    unobserved_next = rows["_next"].isna()
+    rows = rows.loc[~unobserved_next]
+    rows["start"] = rows.pop("_next").astype(int)
+    rows["start_year"] = rows[time] + 1
+    excluded = pd.Series({"not observed the next year": int(unobserved_next.sum())}, name="firm-years")
+    return RiskSet(rows=rows, excluded=excluded)
+
+
+def size_class(employees: pd.Series | np.ndarray, bounds: tuple[int, ...] = (50, 100, 300),
+               labels: tuple[str, ...] = EXPORT_GROUPS) -> pd.Categorical:
+    """The white paper's size classes (従業員規模区分: 50–99, 100–299, 300+; below 50 kept as its own class).
+
+    Missing employee counts give a missing class.
+    """
+    values = np.asarray(employees, dtype=float)
+    codes = np.where(np.isnan(values), -1, np.digitize(values, bounds))
+    return pd.Categorical.from_codes(codes, categories=list(labels))
+
+
+def sector(manufacturing: pd.Series | np.ndarray) -> np.ndarray:
+    """ "manufacturing" / "non-manufacturing" from a True/False column (the white paper's FDI groups)."""
+    values = np.asarray(manufacturing, dtype=bool)
+    return np.where(values, "manufacturing", "non-manufacturing").astype(object)

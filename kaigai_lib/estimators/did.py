@@ -1,0 +1,613 @@
+"""Difference-in-differences on a matched sample (差の差分析), as in the white paper.
+
+Two steps, each usable on any firm panel:
+
+1. :func:`event_changes` — for every matched unit (a starter, or a matched
+   non-starter that takes its partner's start year as a pseudo start), the
+   change of each outcome from the base year ``t − 1`` to ``t + h``: in log
+   points and in percent. Base year and horizon are read from the same
+   firm's own rows; a missing year is reported (``EventChanges.missing``),
+   never filled. Negative horizons (``t − 3``, ``t − 2``) give the pre-trend
+   placebo, normalised the same way (relative to ``t − 1``).
+2. :func:`matched_did` — for every outcome × horizon × group, a regression
+   of the change on the starter dummy with year, industry (and, for
+   exports, size-class) fixed effects, standard errors clustered by firm
+   and pair (a firm can be a control in several cohorts; a pair shares its
+   cell), optionally with pair fixed effects (pyfixest). The result is one tidy table.
+
+:func:`staggered_event_study` runs pyfixest's staggered-adoption event-study estimators on an unmatched
+firm panel. The white paper's whole design (matching sample, groups, controls, the truth) is
+:func:`kaigai_lib.whitepaper.did_design.white_paper_did`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib.pyplot as plt
+import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Japanese labels render)
+import numpy as np
+import pandas as pd
+
+TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
+                "n_treated", "n_control", "scale"]
+SCALES = {"log": "change_log", "percent": "change_pct", "level": "level_log"}
+SCALE_UNITS = {"log": "log points", "percent": "percentage points", "level": "log points"}
+
+# --------------------------------------------------------------------------- event-time changes
+
+@dataclass
+class EventChanges:
+    """Changes from the base year, one row per matched unit × outcome × horizon.
+
+    ``table`` columns: the unit's id, ``pair``, ``treated`` (0/1),
+    ``cohort`` (start year ``t``), every ``keep`` column, ``outcome``,
+    ``horizon``, ``change_log``, ``change_pct`` and ``level_log`` (the log
+    outcome at ``t + h``).
+    ``missing``: rows that could not be computed because the firm is not
+    observed in the base year or at ``t + h`` — by outcome, horizon and role
+    (``missing_starters``/``missing_controls``; of which
+    ``base_missing_starters``/``base_missing_controls`` lack the base year).
+    ``base_missing``: the units whose base year ``t − 1`` is missing for some
+    outcome (id, base year, role, pair, outcomes), so they enter no horizon.
+    ``matched``: False for an unmatched design (``pair=None``: every row its
+    own unit, as in a DiD on all non-starters).
+    """
+
+    table: pd.DataFrame
+    missing: pd.DataFrame
+    id: str
+    horizons: list[int]
+    base_missing: pd.DataFrame = field(default_factory=pd.DataFrame)
+    matched: bool = True
+
+    def means(self, by: str | Sequence[str] | None = None, scale: str = "percent") -> pd.DataFrame:
+        """Average change of starters and of matched non-starters by outcome, horizon (and ``by``)."""
+        column = _scale_column(scale)
+        keys = ["outcome", "horizon", *([by] if isinstance(by, str) else list(by or []))]
+        table = self.table.dropna(subset=[column])
+        out = table.groupby([*keys, "treated"], observed=True)[column].mean().unstack("treated")
+        return out.rename(columns={0: "matched non-starters", 1: "starters"}).reset_index()
+
+
+def _scale_column(scale: str) -> str:
+    if scale not in SCALES:
+        raise ValueError(f"scale={scale!r}: choose 'log' (log points), 'percent' (percent change) or "
+                         "'level' (log level at t+h, no difference).")
+    return SCALES[scale]
+
+
+def _matched_frame(matched: Any, treated: str, pair: str | None) -> pd.DataFrame:
+    """The matched rows from a DataFrame or a MatchResult, with a clear error for anything unmatched."""
+    from kaigai_lib.estimators.matching import MatchResult
+
+    if isinstance(matched, MatchResult):
+        matched = matched.matched
+    elif not isinstance(matched, pd.DataFrame) and hasattr(matched, "rows"):  # a RiskSet or a MatchingSample
+        raise TypeError(f"event_changes: got a {type(matched).__name__}, i.e. the sample *before* matching. "
+                        "Match it first (e.g. MatchingSample.match()) and pass the MatchResult or its "
+                        "`.matched` rows; for a DiD on every firm at risk (no matching) pass the rows with "
+                        "pair=None.")
+    if not isinstance(matched, pd.DataFrame):
+        raise TypeError(f"event_changes: matched must be a DataFrame or a MatchResult, got {type(matched).__name__}.")
+    if matched.empty:
+        raise ValueError("event_changes: the matched sample has no rows — no starter found a match. Check the "
+                         "MatchResult's summary() (caliper, exact strata).")
+    absent = [c for c in (treated, pair) if c is not None and c not in matched.columns]
+    if absent:
+        hint = (" This looks like an unmatched sample (a risk set, or MatchResult.data rather than "
+                "MatchResult.matched): match first and pass MatchResult.matched, or pass pair=None (and a 0/1 "
+                "treated column) for a DiD without matching."
+                if {"_pair", "_treated"} & set(absent) or pair in absent else "")
+        raise KeyError(f"event_changes: column(s) {absent} not in the matched sample.{hint}")
+    return matched
+
+
+def _check_pairs(units: pd.DataFrame) -> None:
+    treated = units["treated"]
+    if not treated.isin([0, 1]).all():
+        raise ValueError("event_changes: the treated column must be 0/1 (or True/False) in every row.")
+    if treated.sum() == 0 or (treated == 0).sum() == 0:
+        who = "starters" if treated.sum() == 0 else "controls"
+        raise ValueError(f"event_changes: the matched sample has no {who}; a DiD needs both.")
+    per_pair = units.groupby("pair")["treated"].agg(["sum", "size"])
+    bad_treated = per_pair.index[per_pair["sum"] != 1]
+    lonely = per_pair.index[per_pair["size"] < 2]
+    if len(bad_treated) or len(lonely):
+        raise ValueError(
+            f"event_changes: {len(bad_treated)} pair(s) do not have exactly one starter (e.g. "
+            f"{list(bad_treated[:5])}) and {len(lonely)} pair(s) have no control (e.g. {list(lonely[:5])}). "
+            "Pass MatchResult.matched unchanged (every pair: one starter and its control(s)), or pair=None for "
+            "an unmatched design.")
+
+
+def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *, id: str = "firm_id",
+                  time: str = "year", treated: str = "_treated", pair: str | None = "_pair",
+                  horizons: Sequence[int] = (1, 2, 3, 4, 5), pre_horizons: Sequence[int] = (-3, -2),
+                  log_outcomes: Sequence[str] = (), keep: Sequence[str] = ()) -> EventChanges:
+    """Changes of each outcome from ``t − 1`` to ``t + h`` for every matched unit.
+
+    Parameters
+    ----------
+    panel : the firm panel holding the outcomes, one row per (``id``, ``time``).
+    matched : the matched sample at the base year ``t − 1`` (a
+        :class:`~kaigai_lib.estimators.matching.MatchResult` or its ``.matched``): ``id``,
+        ``time`` (the base year), ``treated`` and ``pair``. A control's pseudo
+        start is its row's base year + 1, which is its partner's start year
+        when matching is within year. ``pair=None`` declares an unmatched
+        design: every row is its own unit (e.g. all firms at risk).
+    outcomes : outcome columns of ``panel``; those in ``log_outcomes`` are
+        already in logs (e.g. log TFP), the others must be positive levels.
+    horizons, pre_horizons : ``h`` for ``t + h``; negative values are the
+        placebo years before the start (relative to ``t − 1`` as well).
+    keep : columns of ``matched`` to carry along (group, industry, size class…).
+
+    Errors: a start year (base year + 1) outside the panel's years, a
+    horizon that no unit can reach within the panel, an unmatched sample
+    passed as matched. A unit whose base year is missing in the panel enters
+    no horizon: it is counted (``missing``, ``base_missing``) and a warning
+    says how many.
+    """
+    matched = _matched_frame(matched, treated, pair)
+    for column in (id, time, *keep):
+        if column not in matched.columns:
+            raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
+    for column in (id, time):
+        if column not in panel.columns:
+            raise KeyError(f"event_changes: column '{column}' is not in the panel.")
+    missing_outcomes = [o for o in outcomes if o not in panel.columns]
+    if missing_outcomes:
+        raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
+    if panel.duplicated([id, time]).any():
+        raise ValueError(f"event_changes: the panel has duplicate ({id}, {time}) rows.")
+    horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
+    if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
+        raise ValueError(f"event_changes: horizons must be ≥ 0 (got {horizons}) and pre_horizons ≤ −2 "
+                         f"(got {pre_horizons}); t − 1 is the base year.")
+    levels = [o for o in outcomes if o not in log_outcomes]
+    for outcome in levels:
+        bad = panel[outcome].notna() & (panel[outcome] <= 0)
+        if bad.any():
+            raise ValueError(f"event_changes: '{outcome}' has {int(bad.sum())} non-positive value(s) "
+                             f"(e.g. index {list(panel.index[bad][:5])}); changes in logs and percent need "
+                             "positive levels. Pass it in log_outcomes if it is already a log.")
+
+    units = matched[[id, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
+    units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
+    units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
+    if pair is not None:
+        _check_pairs(units)
+
+    # ---- the panel's years bound the start years and the horizons
+    first_year, last_year = int(panel[time].min()), int(panel[time].max())
+    outside = ~units[time].between(first_year, last_year - 1)
+    if outside.any():
+        examples = units.loc[outside, [id, "cohort"]].head(5).values.tolist()
+        raise ValueError(f"event_changes: {int(outside.sum())} unit(s) have a start year t outside the panel "
+                         f"({first_year}–{last_year}; t − 1 and t must both lie in it), e.g. (id, t) = "
+                         f"{examples}. Is the matched sample from this panel?")
+    earliest, latest = int(units["cohort"].min()), int(units["cohort"].max())
+    too_far = [h for h in horizons if earliest + h > last_year]
+    if too_far:
+        raise ValueError(f"event_changes: horizon(s) {too_far} lie beyond the data: the earliest start year is "
+                         f"{earliest} and the panel ends in {last_year}, so t + h ≤ {last_year} needs h ≤ "
+                         f"{last_year - earliest}.")
+    too_early = [h for h in pre_horizons if latest + h < first_year]
+    if too_early:
+        raise ValueError(f"event_changes: placebo horizon(s) {too_early} lie before the data: the latest start "
+                         f"year is {latest} and the panel starts in {first_year}.")
+
+    logs = panel.set_index([id, time])[list(outcomes)].astype(float)
+    logs[levels] = np.log(logs[levels])
+    base_keys = pd.MultiIndex.from_arrays([units[id], units[time]])
+    base = logs.reindex(base_keys).to_numpy()
+    base_absent = np.isnan(base)
+    frames, missing = [], []
+    all_horizons = sorted({*pre_horizons, *horizons})
+    for h in all_horizons:
+        target_keys = pd.MultiIndex.from_arrays([units[id], units["cohort"] + h])
+        later = logs.reindex(target_keys).to_numpy()
+        change = later - base
+        for j, outcome in enumerate(outcomes):
+            values = change[:, j]
+            frame = units.drop(columns=[time]).assign(outcome=outcome, horizon=h, change_log=values,
+                                                     change_pct=100 * np.expm1(values), level_log=later[:, j])
+            frames.append(frame)
+            counts = pd.DataFrame({"outcome": outcome, "horizon": h, "treated": units["treated"],
+                                   "missing": np.isnan(values), "base_missing": base_absent[:, j]})
+            missing.append(counts.groupby(["outcome", "horizon", "treated"])[["missing", "base_missing"]].sum())
+    table = pd.concat(frames, ignore_index=True)
+    missing_table = (pd.concat(missing).reset_index()
+                     .pivot_table(index=["outcome", "horizon"], columns="treated",
+                                  values=["missing", "base_missing"], aggfunc="sum", fill_value=0))
+    role = {0: "controls", 1: "starters"}
+    missing_table.columns = [f"{name}_{role[t]}" for name, t in missing_table.columns]
+    for column in ("missing_starters", "missing_controls", "base_missing_starters", "base_missing_controls"):
+        if column not in missing_table.columns:
+            missing_table[column] = 0
+    missing_table = missing_table[["missing_starters", "missing_controls", "base_missing_starters",
+                                   "base_missing_controls"]].astype(int).reset_index()
+
+    any_base_absent = base_absent.any(axis=1)
+    base_missing = units.loc[any_base_absent, [id, time, "treated", "pair"]].assign(
+        outcomes=[", ".join(o for o, a in zip(outcomes, row, strict=True) if a)
+                  for row in base_absent[any_base_absent]])
+    if len(base_missing):
+        n_start = int(base_missing["treated"].sum())
+        warnings.warn(f"event_changes: the base year t − 1 is missing in the panel for {len(base_missing)} "
+                      f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
+                      "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
+    return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
+                        missing=missing_table, id=id, horizons=all_horizons,
+                        base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
+
+
+def _subset(changes: EventChanges, table: pd.DataFrame) -> EventChanges:
+    # the same changes restricted to some rows (a cell, the complete pairs): what was missing stays reported
+    return EventChanges(table=table, missing=changes.missing, id=changes.id, horizons=changes.horizons,
+                        base_missing=changes.base_missing, matched=changes.matched)
+
+
+# --------------------------------------------------------------------------- the regressions
+
+@dataclass
+class DidResult:
+    """Matched DiD estimates: ``table`` has one row per outcome × group × horizon (see TIDY_COLUMNS)."""
+
+    table: pd.DataFrame
+    scale: str
+    controls: list[str]
+    pair_effects: bool
+    cluster: list[str] = field(default_factory=list)
+
+    @property
+    def units(self) -> str:
+        """The unit of every estimate, e.g. "percentage points" (the ``scale`` column of ``table`` says the same)."""
+        return SCALE_UNITS[self.scale]
+
+    def estimate(self, outcome: str, group: str | None = None, horizon: int = 5) -> pd.Series:
+        rows = self.table.query("outcome == @outcome and horizon == @horizon")
+        if group is not None:
+            rows = rows.loc[rows["group"] == group]
+        if len(rows) != 1:
+            raise KeyError(f"no single estimate for outcome={outcome!r}, group={group!r}, horizon={horizon}")
+        return rows.iloc[0]
+
+    def plot_event_study(self, outcome: str, truth: pd.DataFrame | None = None,
+                         groups: Sequence[str] | None = None) -> plt.Figure:
+        """Estimates with 95 % intervals by horizon (placebo years before the start), one panel per group.
+
+        ``truth``: optional table with ``group``, ``horizon`` and ``effect`` (same scale) drawn as a line.
+        """
+        rows = self.table.loc[self.table["outcome"] == outcome]
+        if rows.empty:
+            raise KeyError(f"plot_event_study: no estimates for outcome {outcome!r}; outcomes are "
+                           f"{sorted(self.table['outcome'].unique())}.")
+        groups = list(groups or rows["group"].drop_duplicates())
+        fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), sharey=True, squeeze=False)
+        plt.close(fig)
+        for ax, group in zip(axes[0], groups, strict=True):
+            part = rows.loc[rows["group"] == group].sort_values("horizon")
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.axvline(-1, color="grey", linestyle=":", linewidth=1)
+            ax.errorbar(part["horizon"], part["estimate"],
+                        yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
+                        fmt="o", capsize=3, label="matched DiD, 95 % CI")
+            if truth is not None:
+                true = truth.loc[truth["group"] == group].sort_values("horizon")
+                ax.plot(true["horizon"], true["effect"], color="black", marker="x", linestyle="--",
+                        label="truth (真の効果)")
+            ax.set_title(str(group))
+            ax.set_xlabel("years since the start (base year: −1)")
+        axes[0][0].set_ylabel(f"effect on {outcome} ({SCALE_UNITS[self.scale]})")
+        axes[0][0].legend(fontsize="small")
+        fig.tight_layout()
+        return fig
+
+
+def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None) -> list[str]:
+    """Cluster variables: None → firm and pair (two-way) for a matched sample, firm for an unmatched one."""
+    if cluster is None:
+        cluster = "firm+pair" if changes.matched else "firm"
+    names = cluster.split("+") if isinstance(cluster, str) else list(cluster)
+    columns = [changes.id if name.strip() == "firm" else name.strip() for name in names]
+    if len(columns) > 2 or not columns:
+        raise ValueError(f"matched_did: cluster={cluster!r}: give one or two cluster variables, e.g. 'firm', "
+                         "'pair' or 'firm+pair'.")
+    if "pair" in columns and not changes.matched:
+        raise ValueError("matched_did: cluster by pair needs a matched sample; these changes are unmatched "
+                         "(pair=None).")
+    return columns
+
+
+def _small_sample(part: pd.DataFrame, clusters: list[str], fixed: Sequence[str]) -> dict[str, Any]:
+    """pyfixest's small-sample correction: no (N − 1)/(N − k) for fixed effects constant within every pair.
+
+    When the pair is a cluster and every fixed effect takes one value per
+    pair (the white paper's start year, industry and size class: the match is
+    exact on them), a pair's score is half its starter-minus-control
+    difference whatever the fixed effects are, so CRV1 by pair is the paired
+    difference's variance s²_d / n_pairs times G/(G − 1). pyfixest's default
+    (``k_fixef="nonnested"``) counts those fixed effects in k all the same —
+    they are not nested in the pairs, the pairs are nested in them — which
+    inflates the variance by (N − 1)/(N − k): by half or more in a small cell
+    with many start years (``benchmarks/did_coverage.py``, export 50–99). Any
+    other case keeps pyfixest's default.
+    """
+    import pyfixest as pf
+
+    constant = "pair" in clusters and all(part.groupby("pair", observed=True)[name].nunique().max() <= 1
+                                          for name in fixed)
+    return pf.ssc(k_fixef="none") if constant else pf.ssc()
+
+
+def matched_did(changes: EventChanges, *, group: str | None = None, controls: Sequence[str] = ("cohort",),
+                cluster: str | Sequence[str] | None = None, pair_effects: bool = False, scale: str = "percent",
+                outcomes: Sequence[str] | None = None, horizons: Sequence[int] | None = None) -> DidResult:
+    """One regression per outcome × horizon × group of the change on the starter dummy.
+
+    ``change = α + τ·starter + FE(controls) [+ FE(pair)] + u``, with
+    ``controls`` absorbed as fixed effects (the white paper controls for
+    year, industry and — for exports — size class; pass e.g.
+    ``["cohort", "industry", "size"]``), standard errors clustered by
+    ``cluster`` (default below), estimated with pyfixest. ``τ`` is the
+    DiD estimate of the ATT at that horizon (negative horizons: placebo).
+    ``cluster``: "firm" (the id column), "pair", "firm+pair" (two-way,
+    CRV1, as pyfixest's ``vcov={"CRV1": "firm_id+pair"}``) or one or two
+    column names. Default: firm + pair for a matched sample — a starter
+    and its control share their cohort's shocks, and a firm that is a
+    control in several cohorts appears in several pairs, so neither
+    one-way clustering covers both (the DiD chapter shows the difference) —
+    and firm for an unmatched one. With the pair among the clusters and
+    fixed effects that are constant within pairs, the small-sample
+    correction is G/(G − 1) alone (:func:`_small_sample`): CRV1 by pair is
+    then exactly the paired t-test.
+    ``scale``: "percent" (the white paper's percent change from ``t − 1``),
+    "log" (log points) or "level" (the log level at ``t + h``: no
+    difference, i.e. matching alone). ``n_treated``/``n_control`` count the
+    rows used; a cell with fewer than two of either gets NaN, not an error.
+    """
+    import pyfixest as pf
+
+    column = _scale_column(scale)
+    if not isinstance(changes, EventChanges):
+        raise TypeError(f"matched_did: pass the EventChanges from event_changes(), not {type(changes).__name__}.")
+    clusters = _cluster_columns(changes, cluster)
+    data = changes.table
+    for name in (*controls, *clusters, *([group] if group else [])):
+        if name not in data.columns:
+            raise KeyError(f"matched_did: column '{name}' is not in the event changes; add it with keep=[...].")
+    if pair_effects and not changes.matched:
+        raise ValueError("matched_did: pair_effects=True needs a matched sample; these changes are unmatched "
+                         "(pair=None).")
+    fixed = [*controls, *(["pair"] if pair_effects else [])]
+    formula = f"{column} ~ treated" + (f" | {' + '.join(fixed)}" if fixed else "")
+    rows = []
+    selected = data.dropna(subset=[column])
+    if outcomes is not None:
+        selected = selected.loc[selected["outcome"].isin(outcomes)]
+    if horizons is not None:
+        unknown = sorted(set(horizons) - set(changes.horizons))
+        if unknown:
+            raise ValueError(f"matched_did: horizon(s) {unknown} were not computed; event_changes gave "
+                             f"{changes.horizons}.")
+        selected = selected.loc[selected["horizon"].isin(horizons)]
+    keys = ["outcome", "horizon", *([group] if group else [])]
+    for key, part in selected.groupby(keys, sort=True, observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        n_treated = int(part["treated"].sum())
+        n_control = int((1 - part["treated"]).sum())
+        label = key[2] if group else "all"
+        if n_treated < 2 or n_control < 2:
+            rows.append([key[0], label, key[1], np.nan, np.nan, np.nan, np.nan, np.nan, n_treated, n_control])
+            continue
+        with warnings.catch_warnings():
+            # pyfixest's own pandas deprecation notices and its note on singleton pairs are not the user's
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+            warnings.filterwarnings("ignore", message=".*singleton fixed effect.*")
+            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)}, ssc=_small_sample(part, clusters, fixed))
+        tidy = fit.tidy().loc["treated"]
+        rows.append([key[0], label, key[1], tidy["Estimate"], tidy["Std. Error"], tidy["Pr(>|t|)"],
+                     tidy["2.5%"], tidy["97.5%"], n_treated, n_control])
+    table = pd.DataFrame(rows, columns=TIDY_COLUMNS[:-1]).assign(scale=scale)
+    return DidResult(table=table, scale=scale, controls=list(controls), pair_effects=pair_effects,
+                     cluster=clusters)
+
+
+# --------------------------------------------------------------------------- staggered adoption (pyfixest)
+
+STAGGERED_ESTIMATORS = {
+    "twfe": "TWFE, static (pyfixest event_study 'twfe')",
+    "did2s": "Gardner two-stage, static (pyfixest 'did2s')",
+    "twfe_dynamic": "TWFE event study (leads and lags)",
+    "saturated": "Sun–Abraham (pyfixest 'saturated')",
+}
+
+
+@dataclass
+class StaggeredEventStudy:
+    """pyfixest's event-study estimators on the unmatched firm panel (staggered adoption).
+
+    ``panel``: the firm-years used (``y`` the log outcome, ``g`` the start
+    year, 0 for never-starters, ``rel`` = year − g); ``dropped``: firm-years
+    left out and why; ``static``: one ATT per static estimator; ``dynamic``:
+    estimates by horizon (relative to ``t − 1``); ``truth``: with a world,
+    the true effect (log points) averaged over the starters' firm-years at
+    each horizon, and ``static_truth`` over all their post-start firm-years.
+    """
+
+    analysis: str
+    outcome: str
+    panel: pd.DataFrame
+    dropped: pd.Series
+    static: pd.DataFrame
+    dynamic: pd.DataFrame
+    truth: pd.DataFrame | None = None
+
+    def compare(self, horizons: Sequence[int] = (5,)) -> pd.DataFrame:
+        """Dynamic estimates at the given horizons next to the truth (needs a world)."""
+        table = self.dynamic.loc[self.dynamic["horizon"].isin(horizons)]
+        if self.truth is not None:
+            table = table.merge(self.truth, on="horizon", how="left")
+            table["bias"] = table["estimate"] - table["truth"]
+        return table.reset_index(drop=True)
+
+    def plot(self, matched: pd.DataFrame | None = None, matched_truth: pd.DataFrame | None = None) -> plt.Figure:
+        """Event-study estimates (95 % CI) of each dynamic estimator, the truth, and optionally the matched DiD.
+
+        ``matched``: a table with ``horizon``, ``estimate``, ``ci_low``,
+        ``ci_high`` (log points, e.g. ``matched_did(..., scale="log").table``
+        pooled over groups); ``matched_truth``: ``horizon``, ``effect``.
+        """
+        from kaigai_lib.estimators.plots import OUTCOME_LABELS, new_figure
+
+        fig, axes = new_figure(figsize=(8.5, 4.2))
+        ax = axes[0, 0]
+        series = [(STAGGERED_ESTIMATORS[e], part) for e, part in self.dynamic.groupby("estimator", sort=False)]
+        if matched is not None:
+            series.append(("matched DiD (white paper), all groups", matched))
+        offsets = np.linspace(-0.2, 0.2, len(series))
+        for k, (label, part) in enumerate(series):
+            part = part.sort_values("horizon")
+            ax.errorbar(part["horizon"] + offsets[k], part["estimate"],
+                        yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
+                        fmt="os^D"[k % 4], ms=4, capsize=2, color=f"C{k}", label=label)
+        if self.truth is not None:
+            truth = pd.concat([self.truth, pd.DataFrame({"horizon": [-1], "truth": [0.0]})]).sort_values("horizon")
+            ax.plot(truth["horizon"], truth["truth"], color="black", linestyle="--",
+                    label="truth, all starters (真の効果)")
+        if matched_truth is not None:
+            mt = matched_truth.sort_values("horizon")
+            ax.plot(mt["horizon"], mt["effect"], color="0.45", linestyle=":", label="truth, matched starters")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axvline(-1, color="grey", linestyle=":", linewidth=1)
+        ax.set(xlabel="years since the start (reference: t − 1)",
+               ylabel=f"effect on log {self.outcome} (log points)",
+               title=f"{OUTCOME_LABELS.get(self.outcome, self.outcome).replace(chr(10), ' ')}: "
+                     f"{self.analysis} starters, staggered adoption")
+        ax.legend(fontsize=7.5, loc="upper left")
+        return fig
+
+
+def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,
+                          window: tuple[int, int] = (-5, 10),
+                          estimators: Sequence[str] = ("twfe", "twfe_dynamic", "saturated"),
+                          world: Any = None, firm_col: str = "firm_id", year_col: str = "year",
+                          start_col: str | None = None, status_col: str | None = None,
+                          outcome_col: str | None = None) -> StaggeredEventStudy:
+    """Event studies with staggered adoption on the whole (unmatched) firm panel, with pyfixest.
+
+    The sample is the firms that start ``analysis`` while observed
+    (``start_col``, e.g. ``export_start_year``) and the firms never seen with
+    it; firms already treated when they enter the panel (start unknown) are
+    dropped and counted, as are firms with fewer than two untreated years
+    (Gardner's two-stage estimator needs their fixed effect from untreated
+    years). Estimators: ``twfe`` and ``did2s`` (static ATT,
+    ``pyfixest.event_study``), ``twfe_dynamic`` (``feols`` with leads and
+    lags ``i(rel, ref=-1)``; never-starters sit in the reference; leads and
+    lags beyond ``window`` are binned at its ends) and ``saturated`` (the
+    cohort × event-time interacted regression of Sun & Abraham, aggregated
+    by event time with cohort-share weights; starters' firm-years more than
+    one year outside ``window`` are trimmed, which keeps the regression to a
+    few hundred coefficients). Standard errors are clustered by firm. The
+    outcome is in logs. ``did2s`` is not in the default list: its GMM
+    variance takes minutes on a panel of the book world's size.
+    """
+    import pyfixest as pf
+
+    if hasattr(data, "firms") and hasattr(data, "latent"):  # a synthetic World (not imported: estimators stay below it)
+        world, firms = data, data.firms
+    elif isinstance(data, pd.DataFrame):
+        firms = data
+    else:
+        raise TypeError(f"staggered_event_study: data must be a World or a DataFrame, not {type(data).__name__}.")
+    if analysis not in ("export", "fdi"):
+        raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
+    unknown = [e for e in estimators if e not in STAGGERED_ESTIMATORS]
+    if unknown:
+        raise ValueError(f"estimators {unknown} unknown; choose from {list(STAGGERED_ESTIMATORS)}.")
+    start_col = start_col or f"{analysis}_start_year"
+    status_col = status_col or {"export": "exporter", "fdi": "fdi"}[analysis]
+    outcome_col = outcome_col or outcome
+    for column in (firm_col, year_col, start_col, status_col, outcome_col):
+        if column not in firms.columns:
+            raise KeyError(f"staggered_event_study: column '{column}' is not in the data.")
+    values = firms[outcome_col].astype(float)
+    if (values <= 0).any() or values.isna().any():
+        raise ValueError(f"staggered_event_study: '{outcome_col}' must be positive and present (logs).")
+    ever = firms.groupby(firm_col)[status_col].transform("max").astype(bool)
+    start = firms[start_col].astype("Float64")
+    panel = pd.DataFrame({"firm_id": firms[firm_col].to_numpy(), "year": firms[year_col].to_numpy(),
+                          "y": np.log(values.to_numpy()), "g": start.fillna(0).astype(int).to_numpy()})
+    censored = (ever & start.isna()).to_numpy()
+    untreated = (panel["g"] == 0) | (panel["year"] < panel["g"])
+    thin = (untreated.groupby(panel["firm_id"]).transform("sum") < 2).to_numpy() & ~censored
+    dropped = pd.Series({"treated before entering the panel (start unknown)": int(censored.sum()),
+                         "fewer than two untreated years": int(thin.sum())}, name="firm-years")
+    keep = ~censored & ~thin
+    if world is not None:
+        # by key, never by position: the data may be sorted or filtered differently from world.latent
+        latent = world.latent.set_index(["firm_id", "year"])[f"{outcome}_{analysis}_effect"]
+        keys = pd.MultiIndex.from_arrays([panel["firm_id"], panel["year"]])
+        panel["effect"] = latent.reindex(keys).to_numpy()
+        unknown = panel["effect"].isna() & keep
+        if unknown.any():
+            examples = panel.loc[unknown, ["firm_id", "year"]].head(5).values.tolist()
+            raise ValueError(f"staggered_event_study: {int(unknown.sum())} firm-year(s) of the data are not in "
+                             f"world.latent (e.g. (firm, year) = {examples}): is the data from this world?")
+    panel = panel.loc[keep].reset_index(drop=True)
+    treated_firm = panel["g"] > 0
+    panel["rel"] = np.where(treated_firm, panel["year"] - panel["g"], -1)
+    lo, hi = window
+    panel["rel_binned"] = panel["rel"].clip(lo - 1, hi + 1)
+
+    static, dynamic = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for estimator in estimators:
+            if estimator in ("twfe", "did2s"):
+                fit = pf.event_study(panel, yname="y", idname="firm_id", tname="year", gname="g",
+                                     estimator=estimator)
+                row = fit.tidy().iloc[0]
+                static.append({"estimator": estimator, "label": STAGGERED_ESTIMATORS[estimator],
+                               "estimate": row["Estimate"], "std_error": row["Std. Error"],
+                               "ci_low": row["2.5%"], "ci_high": row["97.5%"]})
+            elif estimator == "twfe_dynamic":
+                fit = pf.feols("y ~ i(rel_binned, ref=-1) | firm_id + year", panel, vcov={"CRV1": "firm_id"})
+                tidy = fit.tidy()
+                horizon = tidy.index.str.extract(r"::(-?\d+)")[0].astype(int).to_numpy()
+                dynamic.append(pd.DataFrame({"estimator": estimator, "horizon": horizon,
+                                             "estimate": tidy["Estimate"].to_numpy(),
+                                             "std_error": tidy["Std. Error"].to_numpy(),
+                                             "ci_low": tidy["2.5%"].to_numpy(), "ci_high": tidy["97.5%"].to_numpy()}))
+            else:
+                trimmed = panel.loc[(panel["g"] == 0) | panel["rel"].between(lo - 1, hi + 1)]
+                fit = pf.event_study(trimmed, yname="y", idname="firm_id", tname="year", gname="g",
+                                     estimator="saturated")
+                agg = fit.aggregate().astype(float)
+                dynamic.append(pd.DataFrame({"estimator": estimator, "horizon": agg.index.astype(int),
+                                             "estimate": agg["Estimate"].to_numpy(),
+                                             "std_error": agg["Std. Error"].to_numpy(),
+                                             "ci_low": agg["2.5%"].to_numpy(), "ci_high": agg["97.5%"].to_numpy()}))
+    dynamic_table = (pd.concat(dynamic, ignore_index=True) if dynamic
+                     else pd.DataFrame(columns=["estimator", "horizon", "estimate", "std_error", "ci_low", "ci_high"]))
+    dynamic_table = dynamic_table.loc[dynamic_table["horizon"].between(lo, hi)].reset_index(drop=True)
+    static_table = pd.DataFrame(static)
+    truth = None
+    if world is not None:
+        post = panel.loc[treated_firm & (panel["rel"] >= 0)]
+        truth = (post.loc[post["rel"] <= hi].groupby("rel")["effect"].mean().rename("truth")
+                 .rename_axis("horizon").reset_index())
+        pre = pd.DataFrame({"horizon": [h for h in range(lo, -1)], "truth": 0.0})
+        truth = pd.concat([pre, truth], ignore_index=True)
+        if len(static_table):
+            static_table["truth"] = float(post["effect"].mean())
+            static_table["bias"] = static_table["estimate"] - static_table["truth"]
+    panel = panel.drop(columns=[c for c in ("effect",) if c in panel.columns])
+    return StaggeredEventStudy(analysis=analysis, outcome=outcome, panel=panel, dropped=dropped,
+                               static=static_table, dynamic=dynamic_table, truth=truth)

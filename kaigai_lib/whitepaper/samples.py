@@ -1,0 +1,619 @@
+"""The white paper's matching sample, and the diagnostics a matching chapter needs around it.
+
+The white paper (通商白書2023, II-2-4) matches, for every year ``t``, firms
+that start exporting (or FDI) in ``t`` with firms that could have started but
+did not, **within the same year and industry**, on a logit of the start on
+employees, sales, capital stock, TFP (Levinsohn–Petrin), the number of
+domestic subsidiaries (FDI only), year, industry and size class (exports
+only), all measured in the base year ``t − 1``; outcomes are the changes from
+``t − 1`` to ``t + h``.
+
+* :func:`matching_sample` builds that sample from any firm panel — a
+  DataFrame plus column names, so it runs on 企業活動基本調査 microdata as on
+  the synthetic world — and returns a :class:`MatchingSample`: one row per
+  firm at risk in its base year, with the logit's covariates, the outcome
+  levels at ``t + h`` and their changes from ``t − 1``. Given a
+  :class:`~kaigai_lib.world.synthetic.World`, it also attaches each starter's true
+  effect, the unobserved firm effect and true productivity (``true_*`` and
+  ``latent_*`` columns: never covariates). Every row left out is counted in ``excluded``.
+* :meth:`MatchingSample.match` runs :func:`kaigai_lib.estimators.matching.propensity_match`
+  with the white paper's specification; :meth:`MatchingSample.effects`
+  sets the naive difference, the matched ATT and the truth side by side.
+* :func:`caliper_sweep` re-matches at a range of calipers and tabulates what
+  moves together: matched starters, the worst remaining imbalance, the
+  estimate, its standard error (and the truth for the matched starters).
+* :func:`balance_of` measures balance on columns that are *not* in the
+  logit (an outcome's pre-period level, an unobserved variable), with the
+  same definitions as :meth:`~kaigai_lib.estimators.matching.MatchResult.balance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kaigai_lib.data.schema import require_columns as _require
+from kaigai_lib.data.starts import RiskSet, risk_set, size_class
+from kaigai_lib.estimators import matching, tfp
+from kaigai_lib.estimators.plots import OUTCOME_LABELS, new_figure
+from kaigai_lib.world.synthetic import MAX_HORIZON, OUTCOMES, World
+
+ANALYSES = ("export", "fdi")
+MEASURES = ("change", "level")
+# Default status column and first start year of each analysis (white paper: export starts from fiscal
+# 1998, FDI starts over its whole 1995–2020 window, i.e. from the panel's second year).
+STATUS_COLUMNS = {"export": "exporter", "fdi": "fdi"}
+FIRST_START_YEARS = {"export": 1998, "fdi": None}
+# The matching specifications: the white paper's (covariates at t − 1) and a robust one that also matches on
+# the pre-period trend and a second, earlier reading of TFP.
+MATCHING_DESIGNS = {
+    "white_paper": "white paper: employees, sales, capital, TFP at t−1 (+ size / subsidiaries)",
+    "robust": "robust: + growth t−2→t−1 of employees and sales, TFP at t−2",
+}
+PRE_PERIOD_COVARIATES = ("log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag")
+# Who may be a control for start year t: every firm at risk that does not start in t (the white paper's), or
+# only "clean" ones, which do not start within t + 1 … t + window either (stacked DiD, Cengiz et al. 2019).
+CONTROL_POOLS = {
+    "all": "every non-starter at risk, also those that start later (the white paper's)",
+    "clean": "clean controls: non-starters that do not start within the event window t … t+window",
+}
+# The event window of clean controls: the longest horizon of each analysis's design (the white paper's t+5 for
+# exports, t+10 for FDI; did_design.WHITE_PAPER_HORIZONS). A design constant: never the horizons a table reports.
+CLEAN_WINDOWS = {"export": 5, "fdi": 10}
+DEFAULT_CALIPERS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005)
+
+
+# --------------------------------------------------------------------------- the sample
+
+@dataclass
+class MatchingSample:
+    """Firms at risk of starting, in their base year ``t − 1``, ready for matching.
+
+    Attributes
+    ----------
+    rows : one row per firm and base year. Columns: the panel's columns at
+        ``t − 1``; ``start`` (1 if the firm starts in ``t``) and
+        ``start_year`` (``t``); the logit's covariates ``log_employees``,
+        ``log_sales``, ``log_capital_stock``, the TFP column,
+        ``domestic_subsidiaries`` (FDI) or ``size`` (exports); ``group`` (size
+        class for exports, sector for FDI, at ``t − 1``); for every outcome
+        ``o``: ``o + "_base"`` (log at ``t − 1``), ``o + "_level"`` (log at
+        ``t + h``) and ``o + "_change"`` (the difference); with a world, also
+        ``"true_" + o`` (the starter's true effect at ``t + h``, NaN for
+        non-starters), ``latent_firm_effect`` (the unobserved firm level
+        effect) and ``latent_tfp`` (true log productivity ω at ``t − 1``).
+    analysis : "export" or "fdi".
+    horizon : ``h``, years after the start.
+    outcomes : the outcomes (names as in ``kaigai_lib.world.synthetic.OUTCOMES``).
+    covariates : the logit's right-hand side, as a list of formula terms.
+    exact : the columns pairs must share (start year and industry).
+    excluded : firm-years left out and why, for starters and non-starters.
+    tfp_model : the Levinsohn–Petrin fit behind the TFP column (None if TFP was given).
+    """
+
+    rows: pd.DataFrame
+    analysis: str
+    horizon: int
+    outcomes: tuple[str, ...]
+    covariates: list[str]
+    exact: list[str]
+    excluded: pd.DataFrame
+    tfp_model: Any = None
+    firm_col: str = "firm_id"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ specification
+    @property
+    def formula(self) -> str:
+        """The logit's right-hand side (formulaic syntax), e.g. ``log_employees + … + C(industry)``."""
+        return " + ".join(self.covariates)
+
+    @property
+    def has_truth(self) -> bool:
+        return all(f"true_{o}" in self.rows.columns for o in self.outcomes)
+
+    def column(self, outcome: str, measure: str = "change") -> str:
+        """The column of ``outcome`` for a measure: "change" (t−1 → t+h), "level" (log at t+h) or "base" (t−1)."""
+        if outcome not in self.outcomes:
+            raise KeyError(f"outcome {outcome!r} is not in this sample; it has {list(self.outcomes)}.")
+        if measure not in (*MEASURES, "base"):
+            raise ValueError(f"measure={measure!r}: choose 'change', 'level' or 'base'.")
+        return f"{outcome}_{measure}"
+
+    def counts(self) -> pd.DataFrame:
+        """Starters and non-starters by start year (the rows' ``start_year``)."""
+        table = self.rows.groupby(["start_year", "start"]).size().unstack("start", fill_value=0)
+        return table.rename(columns={0: "non-starters", 1: "starters"}).rename_axis(columns=None)
+
+    # ------------------------------------------------------------ matching
+    def match(self, **options: Any) -> matching.MatchResult:
+        """Propensity score matching with the white paper's specification.
+
+        1:1 nearest neighbour on the logit of the score, exact within start
+        year × industry; ``options`` go to
+        :func:`~kaigai_lib.estimators.matching.propensity_match` (``caliper`` — 0.2 SD
+        of the logit unless given —, ``replace``, ``ratio``, ``order``,
+        ``discard``, ``unit``, and ``covariates`` or ``exact`` to change the
+        specification).
+        """
+        covariates = options.pop("covariates", self.formula)
+        exact = options.pop("exact", self.exact)
+        return matching.propensity_match(self.rows, "start", covariates, exact=exact, **options)
+
+    def true_att(self, result: matching.MatchResult | None, outcome: str) -> float:
+        """The true effect averaged over the matched starters of ``result`` (over all starters if None).
+
+        Effects are on log ``outcome`` at ``t + h``; before the start they are
+        zero, so the truth is the same for the level and the change.
+        """
+        column = f"true_{outcome}"
+        if column not in self.rows.columns:
+            raise ValueError("this sample has no true effects: build it from a World "
+                             "(matching_sample(world, …)) to compare with the truth.")
+        if result is None:
+            return float(self.rows.loc[self.rows["start"] == 1, column].mean())
+        treated = result.pairs.drop_duplicates("pair")["treated"]
+        return float(self.rows.loc[treated, column].mean())
+
+    def naive(self, outcome: str, measure: str = "change") -> tuple[float, float]:
+        """Starters' mean minus non-starters' mean in this sample, and its (Welch) standard error."""
+        y = self.rows[self.column(outcome, measure)]
+        groups = y.groupby(self.rows["start"])
+        means, variances, sizes = groups.mean(), groups.var(), groups.size()
+        return float(means[1] - means[0]), float(np.sqrt((variances / sizes).sum()))
+
+    def effects(self, result: matching.MatchResult, outcomes: Sequence[str] | None = None,
+                measures: Sequence[str] = ("change",)) -> pd.DataFrame:
+        """Naive difference, matched ATT (SE, 95 % CI) and, with a world, the truth: a row per outcome × measure.
+
+        ``truth_matched`` averages the true effect over the starters that
+        found a match — the ATT that the matched estimate targets;
+        ``truth_all`` over every starter in the sample.
+        """
+        rows = []
+        for outcome in outcomes or self.outcomes:
+            for measure in measures:
+                column = self.column(outcome, measure)
+                naive, naive_se = self.naive(outcome, measure)
+                att = result.att(column, firm=self.firm_col)  # a firm can be a control in several years
+                row = {"outcome": outcome, "measure": measure, "naive": naive, "naive_se": naive_se,
+                       "matched": att.estimate, "matched_se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
+                       "n_matched": att.n_treated}
+                if self.has_truth:
+                    row["truth_matched"] = self.true_att(result, outcome)
+                    row["truth_all"] = self.true_att(None, outcome)
+                rows.append(row)
+        table = pd.DataFrame(rows).set_index(["outcome", "measure"])
+        table.attrs["horizon"] = self.horizon
+        return table
+
+    def caliper_sweep(self, outcome: str, measure: str = "change",
+                      calipers: Sequence[float | None] = DEFAULT_CALIPERS, **options: Any) -> pd.DataFrame:
+        """:func:`caliper_sweep` on this sample with the white paper's specification (and the truth, if known)."""
+        covariates = options.pop("covariates", self.formula)
+        exact = options.pop("exact", self.exact)
+        truth = f"true_{outcome}" if self.has_truth else None
+        return caliper_sweep(self.rows, "start", covariates, self.column(outcome, measure), calipers=calipers,
+                             truth=truth, exact=exact, **options)
+
+
+def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, horizon: int = 5,
+                    outcomes: Sequence[str] = OUTCOMES, first_start_year: int | None = None,
+                    last_start_year: int | None = None, tfp_col: str | None = None,
+                    world: World | None = None, firm_col: str = "firm_id", year_col: str = "year",
+                    industry_col: str = "industry", status_col: str | None = None,
+                    employees_col: str = "employees", sales_col: str = "sales",
+                    capital_col: str = "capital_stock", subsidiaries_col: str = "domestic_subsidiaries",
+                    compensation_col: str = "compensation", manufacturing_col: str = "manufacturing",
+                    value_added_col: str = "value_added",
+                    intermediates_col: str = "intermediate_inputs", design: str = "white_paper",
+                    control_pool: str = "all", clean_window: int | None = None) -> MatchingSample:
+    """The white paper's matching sample: firms at risk of starting, at ``t − 1``, with outcomes at ``t + h``.
+
+    Parameters
+    ----------
+    data : a firm panel (one row per firm and year), or a ``World`` (its
+        ``firms`` are used and its truth attached).
+    analysis : "export" (covariates include the size class) or "fdi"
+        (covariates include the number of domestic subsidiaries).
+    horizon : ``h``: outcomes are compared at ``t + h``.
+    outcomes : any of "employees", "sales", "capital_stock", "tfp",
+        "compensation_per_employee" (total compensation / employees).
+    first_start_year, last_start_year : the start years ``t`` kept. Defaults:
+        1998 for exports (the white paper's first export year), the panel's
+        second year for FDI; the last year whose ``t + h`` is in the panel.
+    tfp_col : a column of log TFP already in ``data``. If None, log TFP is
+        estimated by Levinsohn–Petrin by industry (value added on employees
+        and capital stock, intermediate inputs as the proxy), as the white
+        paper does, and kept in ``tfp_model``.
+    world : the World ``data`` comes from, to attach true effects (implied
+        when ``data`` is a World).
+    *_col : the panel's column names. ``status_col`` defaults to "exporter"
+        or "fdi".
+    design : "white_paper" (the white paper's covariates, all at ``t − 1``) or
+        "robust": also the pre-period growth of log employees and log sales
+        (``t − 2 → t − 1``) and log TFP at ``t − 2`` (``*_growth_pre``,
+        ``tfp_lag``). One year of LP TFP is a noisy reading of productivity;
+        matched on it alone, starters keep an edge in true productivity that
+        mean-reverts and biases the DiD (see the DiD chapter); a second
+        reading and the recent trend close most of that gap. Firms not
+        observed at ``t − 2`` are left out of the robust design and counted in
+        ``excluded``.
+    control_pool : "all" (the white paper's: every non-starter at risk in
+        ``t`` may be a control, also one that starts in ``t + 1`` or later)
+        or "clean": a non-starter whose status is on in any observed year of
+        ``t + 1 … t + clean_window`` is left out (counted in ``excluded``),
+        so that no control carries an effect of its own start.
+    clean_window : the event window of clean controls, in years after ``t``;
+        default ``CLEAN_WINDOWS[analysis]`` (5 for exports, 10 for FDI: the
+        longest horizon of the white paper's design). Keep it fixed across
+        the horizons you report: the matched sample must not depend on them.
+
+    Firms not observed in ``t`` (their start cannot be read) or at ``t + h``
+    (no outcome) are left out and counted in ``excluded``. With the "all"
+    pool a non-starter may start later, within ``t + 1 … t + h``; it stays a
+    control, as in a match made in year ``t`` (``rows["starts_within_horizon"]``
+    marks it).
+    """
+    if isinstance(data, World):
+        world, firms = data, data.firms
+    else:
+        firms = data
+    if analysis not in ANALYSES:
+        raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
+    if design not in MATCHING_DESIGNS:
+        raise ValueError(f"design={design!r}: choose one of {list(MATCHING_DESIGNS)}.")
+    if control_pool not in CONTROL_POOLS:
+        raise ValueError(f"control_pool={control_pool!r}: choose one of {list(CONTROL_POOLS)}.")
+    clean_window = CLEAN_WINDOWS[analysis] if clean_window is None else clean_window
+    if isinstance(clean_window, bool) or not isinstance(clean_window, (int, np.integer)) or clean_window < 1:
+        raise ValueError(f"clean_window={clean_window!r}: must be a whole number of years ≥ 1.")
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
+        raise ValueError(f"horizon={horizon!r}: must be a whole number of years ≥ 0.")
+    unknown = [o for o in outcomes if o not in OUTCOMES]
+    if unknown:
+        raise ValueError(f"outcomes {unknown} unknown; choose from {list(OUTCOMES)}.")
+    outcomes = tuple(outcomes)
+    status_col = status_col or STATUS_COLUMNS[analysis]
+    cols = {"firm": firm_col, "year": year_col, "industry": industry_col, "status": status_col,
+            "employees": employees_col, "sales": sales_col, "capital": capital_col,
+            "subsidiaries": subsidiaries_col, "compensation": compensation_col,
+            "manufacturing": manufacturing_col, "value_added": value_added_col,
+            "intermediates": intermediates_col, "tfp": tfp_col}
+    _check_panel(firms, analysis, outcomes, cols)
+    panel, tfp_model, log_names = _logged_panel(firms, outcomes, cols)
+    tfp_name = log_names["tfp"]
+
+    # ---- who is at risk in t, and who starts
+    years = panel[year_col]
+    first = first_start_year or FIRST_START_YEARS[analysis] or int(years.min()) + 1
+    last = last_start_year or int(years.max()) - horizon
+    if first > last:
+        raise ValueError(f"no start years: first_start_year={first} is after last_start_year={last} "
+                         f"(the panel covers {int(years.min())}–{int(years.max())}, horizon {horizon}).")
+    window = panel.loc[years.between(first - 1, last)]
+    at_risk = risk_set(window, status_col, id=firm_col, time=year_col, first_start_year=first,
+                       last_start_year=last)
+    rows, excluded = _outcomes_at_horizon(at_risk, panel, outcomes, log_names, horizon, design, cols,
+                                          control_pool, clean_window)
+    rows = _sample_columns(rows, analysis, outcomes, log_names, cols)
+    if rows["start"].sum() == 0:
+        raise ValueError(f"matching_sample: no {analysis} starters in {first}–{last} observed at t−1, t and "
+                         f"t+{horizon}.")
+
+    covariates = ["log_employees", "log_sales", "log_capital_stock", _term(tfp_name)]
+    covariates += [_term(subsidiaries_col)] if analysis == "fdi" else ["C(size)"]
+    if design == "robust":
+        covariates += list(PRE_PERIOD_COVARIATES)
+    covariates += ["C(start_year)", f"C({_term(industry_col)})"]
+    if world is not None:
+        rows = _attach_truth(rows, world, analysis, horizon, outcomes, firm_col, year_col)
+    return MatchingSample(rows=rows, analysis=analysis, horizon=int(horizon), outcomes=outcomes,
+                          covariates=covariates, exact=["start_year", industry_col], excluded=excluded,
+                          tfp_model=tfp_model, firm_col=firm_col,
+                          settings={"first_start_year": first, "last_start_year": last, "status_col": status_col,
+                                    "year_col": year_col, "industry_col": industry_col, "design": design,
+                                    "control_pool": control_pool,
+                                    "clean_window": clean_window if control_pool == "clean" else None})
+
+
+def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], cols: dict[str, Any]) -> None:
+    """Every column the design needs is there, and there is one row per firm and year."""
+    firm_col, year_col = cols["firm"], cols["year"]
+    needed = [firm_col, year_col, cols["industry"], cols["status"], cols["employees"], cols["sales"],
+              cols["capital"]]
+    if analysis == "fdi":
+        needed += [cols["subsidiaries"], cols["manufacturing"]]
+    if "compensation_per_employee" in outcomes:
+        needed.append(cols["compensation"])
+    if cols["tfp"] is None:
+        needed += [cols["value_added"], cols["intermediates"]]
+    else:
+        needed.append(cols["tfp"])
+    _require(firms, needed, "matching_sample")
+    if firms.duplicated([firm_col, year_col]).any():
+        dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
+        raise ValueError(f"matching_sample: duplicate ({firm_col}, {year_col}) keys, e.g. "
+                         f"{dup.head(3).values.tolist()}: keep one row per firm and year.")
+
+
+def _logged_panel(firms: pd.DataFrame, outcomes: tuple[str, ...],
+                  cols: dict[str, Any]) -> tuple[pd.DataFrame, Any, dict[str, str]]:
+    """The panel with log outcomes (an error names any non-positive value) and TFP: given, or LP by industry.
+
+    Returns the panel, the LP model (None when TFP is given) and each outcome's log column.
+    """
+    employees_col, capital_col = cols["employees"], cols["capital"]
+    value_added_col, intermediates_col = cols["value_added"], cols["intermediates"]
+    to_log = {employees_col: "log_employees", cols["sales"]: "log_sales", capital_col: "log_capital_stock"}
+    panel = firms.copy()
+    if "compensation_per_employee" in outcomes:
+        panel["_compensation_per_employee"] = panel[cols["compensation"]] / panel[employees_col]
+        to_log["_compensation_per_employee"] = "log_compensation_per_employee"
+    tfp_model = None
+    if cols["tfp"] is None:
+        logged = tfp.log_columns(panel, [value_added_col, intermediates_col, *to_log], prefix="_log_")
+        inputs = {c: f"_log_{c}" for c in (value_added_col, employees_col, capital_col, intermediates_col)}
+        tfp_model = tfp.levinsohn_petrin(logged, inputs[value_added_col], inputs[employees_col],
+                                         inputs[capital_col], inputs[intermediates_col], cols["firm"], cols["year"],
+                                         by=cols["industry"], progress=False)
+        panel["tfp"] = tfp_model.tfp(logged).to_numpy()
+        tfp_name = "tfp"
+    else:
+        logged = tfp.log_columns(panel, list(to_log), prefix="_log_")
+        tfp_name = cols["tfp"]
+    for column, name in to_log.items():
+        panel[name] = logged[f"_log_{column}"].to_numpy()
+    panel = panel.drop(columns=["_compensation_per_employee"], errors="ignore")
+    log_names = {"employees": "log_employees", "sales": "log_sales", "capital_stock": "log_capital_stock",
+                 "tfp": tfp_name, "compensation_per_employee": "log_compensation_per_employee"}
+    if panel[tfp_name].isna().any():
+        bad = panel[tfp_name].isna()
+        raise ValueError(f"TFP ('{tfp_name}') is missing for {int(bad.sum())} firm-years (e.g. index "
+                         f"{list(panel.index[bad][:5])}), e.g. an industry too small to estimate; drop or fill them.")
+    return panel, tfp_model, log_names
+
+
+def _outcomes_at_horizon(at_risk: RiskSet, panel: pd.DataFrame, outcomes: tuple[str, ...],
+                         log_names: dict[str, str], horizon: int, design: str, cols: dict[str, Any],
+                         control_pool: str, clean_window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The at-risk rows with their outcomes at t + h (= base year + 1 + h) and later starts among non-starters
+    (left out with clean controls); the rows left out (and why) in a table."""
+    firm_col, year_col, status_col = cols["firm"], cols["year"], cols["status"]
+    rows = at_risk.rows
+    later = panel[[firm_col, year_col, status_col, *(log_names[o] for o in outcomes)]]
+    later = later.assign(**{year_col: later[year_col] - (horizon + 1)})
+    later = later.rename(columns={log_names[o]: f"_{o}_end" for o in outcomes} | {status_col: "_status_end"})
+    rows = rows.merge(later, on=[firm_col, year_col], how="left", validate="one_to_one").set_axis(rows.index)
+    unobserved = rows["_status_end"].isna()
+    n_start_lost = int(rows.loc[unobserved, "start"].sum())
+    excluded = pd.DataFrame(
+        [[pd.NA, pd.NA, int(at_risk.excluded.sum())],
+         [n_start_lost, int(unobserved.sum()) - n_start_lost, int(unobserved.sum())]],
+        index=pd.Index(["not observed in t (start unknown)", f"not observed at t+{horizon}"], name="reason"),
+        columns=["starters", "non-starters", "all"], dtype="Int64")
+    rows = rows.loc[~unobserved].copy()
+    if design == "robust":
+        rows, lost = _pre_period(rows, panel, firm_col, year_col, log_names["tfp"])
+        n_start_lost = int(rows.loc[lost, "start"].sum())
+        excluded.loc["not observed at t−2 (robust design)"] = [n_start_lost, int(lost.sum()) - n_start_lost,
+                                                               int(lost.sum())]
+        rows = rows.loc[~lost].copy()
+    if control_pool == "clean":
+        later = _starts_later(rows, panel, firm_col, year_col, status_col, clean_window)
+        excluded.loc[f"starts within t+1…t+{clean_window} (clean controls)"] = [0, int(later.sum()),
+                                                                               int(later.sum())]
+        rows = rows.loc[~later].copy()
+    rows["starts_within_horizon"] = (rows["start"] == 0) & rows.pop("_status_end").astype(bool)
+    return rows, excluded
+
+
+def _sample_columns(rows: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], log_names: dict[str, str],
+                    cols: dict[str, Any]) -> pd.DataFrame:
+    """Each outcome at the base year, at t + h and its change; the group (size class or sector)."""
+    for outcome in outcomes:
+        end = rows.pop(f"_{outcome}_end")
+        rows[f"{outcome}_base"] = rows[log_names[outcome]]
+        rows[f"{outcome}_level"] = end
+        rows[f"{outcome}_change"] = end - rows[log_names[outcome]]
+    if analysis == "export":
+        rows["size"] = size_class(rows[cols["employees"]])
+        rows["group"] = rows["size"].astype(str)
+    else:
+        rows["group"] = np.where(rows[cols["manufacturing"]].astype(bool), "manufacturing", "non-manufacturing")
+    return rows.reset_index(drop=True)
+
+
+def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str,
+                tfp_name: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The robust design's covariates read from the firm's own row at t − 2; a mask of rows without one."""
+    earlier = panel[[firm_col, year_col, "log_employees", "log_sales", tfp_name]]
+    earlier = earlier.assign(**{year_col: earlier[year_col] + 1}).rename(
+        columns={"log_employees": "_employees_lag", "log_sales": "_sales_lag", tfp_name: "tfp_lag"})
+    out = rows.merge(earlier, on=[firm_col, year_col], how="left", validate="one_to_one").set_axis(rows.index)
+    out["log_employees_growth_pre"] = out["log_employees"] - out.pop("_employees_lag")
+    out["log_sales_growth_pre"] = out["log_sales"] - out.pop("_sales_lag")
+    lost = out[list(PRE_PERIOD_COVARIATES)].isna().any(axis=1)
+    return out, lost
+
+
+def _starts_later(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str, status_col: str,
+                  window: int) -> pd.Series:
+    """Non-starter rows (base year t − 1) whose firm's status is on in an observed year of t + 1 … t + window."""
+    on = panel.loc[panel[status_col].astype(bool), [firm_col, year_col]].rename(columns={year_col: "_on"})
+    # the first year with the status on after t (merge_asof: the next such year, strictly after t)
+    keys = rows[[firm_col]].assign(_t=(rows[year_col] + 1).to_numpy(), _row=np.arange(len(rows)))
+    nxt = pd.merge_asof(keys.sort_values("_t"), on.sort_values("_on").astype({"_on": keys["_t"].dtype}),
+                        left_on="_t", right_on="_on", by=firm_col, direction="forward", allow_exact_matches=False)
+    first_on = nxt.set_index("_row")["_on"].reindex(np.arange(len(rows))).to_numpy(float)
+    later = (rows["start"].to_numpy() == 0) & (first_on <= rows[year_col].to_numpy() + 1 + window)
+    return pd.Series(later, index=rows.index)
+
+
+def _term(name: str) -> str:
+    """A column name as a formula term (quoted when it is not a Python identifier, e.g. Japanese with spaces)."""
+    return name if name.isidentifier() else f"`{name}`"
+
+
+def _attach_truth(rows: pd.DataFrame, world: World, analysis: str, horizon: int, outcomes: tuple[str, ...],
+                  firm_col: str, year_col: str) -> pd.DataFrame:
+    """Each starter's true effect at t + h (by its group in world.latent), the firm effect and true TFP at t − 1."""
+    latent = world.latent.rename(columns={"firm_id": firm_col, "year": year_col})
+    at_start = latent[[firm_col, year_col, f"{analysis}_group"]].rename(
+        columns={year_col: "start_year", f"{analysis}_group": "_true_group"})
+    out = rows.merge(at_start, on=[firm_col, "start_year"], how="left", validate="many_to_one")
+    table = world.truth.effects
+    # effects are flat after MAX_HORIZON
+    effects = table.loc[(table["analysis"] == analysis) & (table["horizon"] == min(horizon, MAX_HORIZON))]
+    effects = effects.pivot(index="group", columns="outcome", values="effect")
+    starters = out["start"] == 1
+    if out.loc[starters, "_true_group"].isna().any():
+        raise ValueError("some starters have no true group in world.latent: is this sample from that world?")
+    for outcome in outcomes:
+        out[f"true_{outcome}"] = np.where(starters, out["_true_group"].map(effects[outcome]), np.nan)
+    firm_effect = latent.drop_duplicates(firm_col).set_index(firm_col)["firm_effect"]
+    out["latent_firm_effect"] = out[firm_col].map(firm_effect).to_numpy()
+    productivity = latent[[firm_col, year_col, "tfp_true"]].rename(columns={"tfp_true": "latent_tfp"})
+    out = out.merge(productivity, on=[firm_col, year_col], how="left", validate="many_to_one")
+    return out.drop(columns="_true_group").set_axis(rows.index)
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+def balance_of(result: matching.MatchResult, columns: Sequence[str]) -> pd.DataFrame:
+    """Balance before and after matching of columns of ``result.data`` that need not be in the logit.
+
+    Same statistics and definitions as :meth:`MatchResult.balance` (SMD with
+    the treated group's SD before matching, variance ratio, eCDF maximum;
+    controls weighted by ``_weight``): use it for an outcome's pre-period
+    level, or — in the synthetic world — for a variable nobody observes.
+    """
+    _require(result.data, columns, "balance_of")
+    columns = list(columns)
+    extra = [c for c in columns if c not in result.covariates]
+    return result.balance(addl=extra).loc[columns]
+
+
+def caliper_sweep(data: pd.DataFrame, treatment: str, covariates: str | Sequence[str], outcome: str, *,
+                  calipers: Sequence[float | None] = DEFAULT_CALIPERS, truth: str | None = None,
+                  threshold: float = 0.1, **options: Any) -> pd.DataFrame:
+    """Match once per caliper and tabulate the trade-off: who is matched, how well, and the estimate.
+
+    Parameters
+    ----------
+    data, treatment, covariates, options : as for
+        :func:`~kaigai_lib.estimators.matching.propensity_match` (e.g. ``exact``,
+        ``replace``); ``caliper`` is taken from ``calipers`` (None: no caliper).
+    outcome : the column whose ATT is estimated.
+    truth : a column of true unit effects (NaN for controls), if known: its
+        mean over the matched treated rows is the ATT the estimate targets.
+    threshold : the |SMD| counted as imbalanced (0.1 by convention).
+
+    Returns one row per caliper: ``caliper`` (SD of the logit; NaN = none),
+    ``caliper_width`` (logit units), ``treated``, ``matched``,
+    ``share_matched``, ``mean_distance`` (mean distance within pairs, in SD
+    of the logit), ``max_abs_smd`` and ``mean_abs_smd`` after matching,
+    ``n_above_threshold`` (covariates with |SMD| above ``threshold``),
+    ``estimate``, ``se``, ``ci_low``, ``ci_high`` and, with ``truth``,
+    ``truth_matched``.
+    """
+    if "caliper" in options:
+        raise TypeError("caliper_sweep: give the calipers as calipers=[…], not caliper=.")
+    if truth is not None:
+        _require(data, [truth], "caliper_sweep")
+    rows = []
+    for caliper in calipers:
+        result = matching.propensity_match(data, treatment, covariates, caliper=caliper, **options)
+        att = result.att(outcome)
+        smd = result.balance()["smd_after"].abs()
+        logit_sd = float(np.std(result.data["_logit"], ddof=1))
+        row = {"caliper": np.nan if caliper is None else float(caliper),
+               "caliper_width": result.settings["caliper_width"], "treated": result.counts["treated"],
+               "matched": result.counts["matched_treated"],
+               "share_matched": result.counts["matched_treated"] / result.counts["treated"],
+               "mean_distance": float(result.pairs["distance"].mean()) / logit_sd,
+               "max_abs_smd": float(smd.max()), "mean_abs_smd": float(smd.mean()),
+               "n_above_threshold": int((smd > threshold).sum()), "estimate": att.estimate, "se": att.se,
+               "ci_low": att.ci_low, "ci_high": att.ci_high}
+        if truth is not None:
+            treated_rows = result.pairs.drop_duplicates("pair")["treated"]
+            row["truth_matched"] = float(data.loc[treated_rows, truth].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- figures
+
+MEASURE_LABELS = {"change": "change t−1 → t+{h}", "level": "level at t+{h}", "base": "level at t−1"}
+
+
+def caliper_label(caliper: float | None) -> str:
+    """How a caliper is written on axes and sliders: "none" or its value in SD of the logit."""
+    return "none" if caliper is None or (isinstance(caliper, float) and np.isnan(caliper)) else f"{caliper:g}"
+
+
+def plot_effects(effects: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Naive difference and matched ATT (95 % intervals) against the truth, one row per outcome × measure.
+
+    ``effects`` is a table from :meth:`MatchingSample.effects`; the truth
+    (``truth_matched``, the true ATT of the matched starters) is drawn when
+    present.
+    """
+    table = effects.iloc[::-1]
+    fig, axes = new_figure(figsize=(7.5, 1.2 + 0.5 * len(table)))
+    ax = axes[0, 0]
+    y = np.arange(len(table))
+    ax.errorbar(table["naive"], y + 0.15, xerr=1.96 * table["naive_se"], fmt="s", ms=4, color="0.55", capsize=2,
+                label="naive difference (単純比較)")
+    ax.errorbar(table["matched"], y - 0.15, xerr=1.96 * table["matched_se"], fmt="o", ms=5, color="C0", capsize=2,
+                label="matched ATT (マッチング推定)")
+    if "truth_matched" in table.columns:
+        ax.scatter(table["truth_matched"], y, marker="|", s=260, linewidths=2.5, color="C3", zorder=3,
+                   label="truth, matched starters (真の効果)")
+    h = effects.attrs.get("horizon", "h")
+    labels = [f"{OUTCOME_LABELS.get(o, o).replace(chr(10), ' ')}\n{MEASURE_LABELS.get(m, m).format(h=h)}"
+              for o, m in table.index]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.axvline(0, color="0.4", linewidth=0.8)
+    ax.set_xlabel("starters − non-starters (log points)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=7.5, frameon=False)
+    return fig
+
+
+def plot_caliper_sweep(sweep: pd.DataFrame, *, threshold: float = 0.1) -> Figure:
+    """The caliper trade-off from :func:`caliper_sweep`: matched starters, balance and the estimate, side by side."""
+    fig, axes = new_figure(1, 3, figsize=(11, 3.4))
+    labels = [caliper_label(c) for c in sweep["caliper"]]
+    x = np.arange(len(sweep))
+    count_ax, balance_ax, estimate_ax = axes[0]
+    bars = count_ax.bar(x, sweep["matched"], color="C0", alpha=0.8)
+    count_ax.bar_label(bars, labels=[f"{s:.0%}" for s in sweep["share_matched"]], fontsize=7, padding=1)
+    count_ax.axhline(sweep["treated"].iloc[0], color="0.4", linestyle=":", linewidth=1, label="all starters")
+    count_ax.set(title="matched starters (マッチした開始企業)", ylabel="starters",
+                 ylim=(0, 1.12 * sweep["treated"].iloc[0]))
+    count_ax.legend(loc="lower left", fontsize=7)
+    balance_ax.plot(x, sweep["max_abs_smd"], "o-", color="C3", label="max |SMD|")
+    balance_ax.plot(x, sweep["mean_abs_smd"], "s--", color="C1", label="mean |SMD|")
+    balance_ax.plot(x, sweep["mean_distance"], "^:", color="C2", label="mean pair distance (SD)")
+    balance_ax.axhline(threshold, color="C3", linestyle="--", linewidth=0.8)
+    top = max(threshold * 1.5, float(sweep[["max_abs_smd", "mean_distance"]].max().max()) * 1.15)
+    balance_ax.set(title="balance after matching (バランス)", ylim=(0, top))
+    balance_ax.legend(loc="upper left", fontsize=7)
+    estimate_ax.errorbar(x, sweep["estimate"], yerr=[sweep["estimate"] - sweep["ci_low"],
+                                                      sweep["ci_high"] - sweep["estimate"]],
+                         fmt="o", color="C0", capsize=2, label="matched ATT, 95 % CI")
+    if "truth_matched" in sweep.columns:
+        estimate_ax.plot(x, sweep["truth_matched"], "_", ms=14, mew=2.5, color="C3", label="truth, matched starters")
+    estimate_ax.set(title="estimate (推定値)", ylabel="log points")
+    estimate_ax.legend(loc="upper left", fontsize=7)
+    for ax in axes[0]:
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.set_xlabel("caliper (SD of the logit)")
+    return fig
