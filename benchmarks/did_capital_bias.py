@@ -1,15 +1,16 @@
 """Why the matched DiD overstates the capital-stock effect: the starters' own untreated capital grows faster.
 
 Run: ``.venv/bin/python benchmarks/did_capital_bias.py [--preset national] [--seed 20261213]
-[--analysis fdi] [--design robust]``.
+[--analysis fdi] [--design robust] [--param investment_productivity_response=0]``.
 
-On one world, at t+5, every matched unit's change t−1 → t+5 is cleared of its OWN true effect
-(``world.latent``, starters and controls alike): what is left is the untreated change. Per group × outcome,
-the starter − control mean of that untreated change (log points, pairs' cohort means as in the DiD) is the
-design's selection bias, with its z against the pair-clustered SE. If the truth were wrong (timing, percent
-scale), this gap would be zero while the DiD's z is not. Then the capital gap is regressed on the pair gap in
-TRUE productivity at t−1 (``tfp_true`` minus the effects) and in measured (LP) TFP at t−1: investment
-responds to ω (``investment_productivity_response``), selection is on ω, matching is on the noisy LP TFP.
+On one world, at t+5, :func:`kaigai_lib.did.bias_decomposition` clears every matched unit's change
+t−1 → t+5 of its OWN true effect (``world.latent``, starters and controls alike): the starter − control mean
+of what is left (``selection``, percent; ``selection_log``, log points ×100) is the design's selection bias,
+and estimate − truth = selection − controls_pull exactly, so the truth (the benchmark's target) drops out.
+Then, for capital, the pair gap in the untreated log change is regressed on the pair gaps in TRUE log
+productivity ω at t−1 (``tfp_true`` minus the effects), log capital at t−1, capital growth t−2 → t−1 and a
+proxy of the unobserved capital target (log paid-in capital): selection into starting is on ω, matching is on
+the noisy LP TFP, and investment responds to ω (``investment_productivity_response``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,31 @@ import statsmodels.formula.api as smf
 from kaigai_lib import did
 from kaigai_lib.synthetic import generate
 
+REGRESSORS = ("omega_base", "capital_base", "capital_pre_growth", "target_proxy")
 
-def _own_effect(part: pd.DataFrame, latent: pd.DataFrame, firm: str, column: str, at: np.ndarray) -> np.ndarray:
-    keys = pd.MultiIndex.from_arrays([part[firm].to_numpy(), at])
-    return latent[column].reindex(keys).fillna(0.0).to_numpy()
+
+def _at(latent: pd.DataFrame, column: str, ids: np.ndarray, years: np.ndarray) -> np.ndarray:
+    return latent[column].reindex(pd.MultiIndex.from_arrays([ids, years])).fillna(0.0).to_numpy()
+
+
+def _capital_pairs(wp: did.WhitePaperDid, world, analysis: str) -> pd.DataFrame:
+    """Per capital pair at t+5: starter − control gaps of the untreated log change and of the candidate causes."""
+    latent = world.latent.set_index(["firm_id", "year"])
+    firm = wp.changes.id
+    rows = wp.changes.table.query("outcome == 'capital_stock' and horizon == 5")
+    ids, cohort = rows[firm].to_numpy(), rows["cohort"].to_numpy()
+    effects = {a: f"capital_stock_{a}_effect" for a in ("export", "fdi")}
+    own = sum(_at(latent, c, ids, cohort + 5) - _at(latent, c, ids, cohort - 1) for c in effects.values())
+    tfp_effect = sum(_at(latent, f"tfp_{a}_effect", ids, cohort - 1) for a in ("export", "fdi"))
+    capital = _at(latent, "capital_stock_observed", ids, cohort - 1)
+    paid_in = world.firms.groupby("firm_id")["paid_in_capital"].first()
+    rows = rows.assign(untreated=rows["change_log"] - own,
+                       omega_base=_at(latent, "tfp_true", ids, cohort - 1) - tfp_effect, capital_base=capital,
+                       capital_pre_growth=capital - _at(latent, "capital_stock_observed", ids, cohort - 2),
+                       target_proxy=np.log(rows[firm].map(paid_in).to_numpy() - 29.9))
+    columns = ["untreated", *REGRESSORS]
+    wide = rows.groupby(["group", "pair", "treated"])[columns].mean().unstack("treated")
+    return pd.DataFrame({c: wide[(c, 1)] - wide[(c, 0)] for c in columns}).dropna().reset_index()
 
 
 def main() -> None:
@@ -35,64 +57,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261213)
     parser.add_argument("--analysis", default="fdi")
     parser.add_argument("--design", default="robust")
+    parser.add_argument("--param", action="append", default=[], help="world parameter override, name=value")
     args = parser.parse_args()
-    world = generate(preset=args.preset, seed=args.seed, n_establishments=100)
+    overrides = {name: float(value) for name, value in (item.split("=", 1) for item in args.param)}
+    world = generate(preset=args.preset, seed=args.seed, n_establishments=100, **overrides)
     wp = did.white_paper_did(world, args.analysis, horizons=[5], pre_horizons=[], design=args.design,
-                             outcomes=["capital_stock", "tfp", "sales", "employees"])
-    firm = wp.changes.id
-    latent = world.latent.set_index(["firm_id", "year"])
-    table = wp.changes.table.loc[wp.changes.table["horizon"] == 5]
-    parts = []
-    for outcome, part in table.groupby("outcome", sort=False):
-        cohort = part["cohort"].to_numpy()
-        own = sum(_own_effect(part, latent, firm, f"{outcome}_{a}_effect", cohort + 5)
-                  - _own_effect(part, latent, firm, f"{outcome}_{a}_effect", cohort - 1) for a in ("export", "fdi"))
-        base_effect = sum(_own_effect(part, latent, firm, f"tfp_{a}_effect", cohort - 1) for a in ("export", "fdi"))
-        keys = pd.MultiIndex.from_arrays([part[firm].to_numpy(), cohort - 1])
-        pre_keys = pd.MultiIndex.from_arrays([part[firm].to_numpy(), cohort - 2])
-        omega = latent["tfp_true"].reindex(keys)
-        capital = latent["capital_stock_observed"].reindex(keys).to_numpy()
-        other = "export" if args.analysis == "fdi" else "fdi"
-        other_change = (_own_effect(part, latent, firm, f"{outcome}_{other}_effect", cohort + 5)
-                        - _own_effect(part, latent, firm, f"{outcome}_{other}_effect", cohort - 1))
-        parts.append(part.assign(untreated=part["change_log"] - own, other_effect=other_change,
-                                 omega_base=omega.to_numpy() - base_effect,
-                                 capital_base=capital,
-                                 capital_pre_growth=capital - latent["capital_stock_observed"].reindex(pre_keys).to_numpy()))
-    rows = pd.concat(parts)
-    # the capital target is a firm constant the survey does not record; paid-in capital is built from it
-    paid_in = world.firms.groupby("firm_id")["paid_in_capital"].first()
-    rows["target_proxy"] = np.log(rows[firm].map(paid_in) - 29.9)
-    lp = wp.sample.rows.set_index([wp.sample.firm_col, "start_year"])
-    tfp_name = [c for c in lp.columns if c.startswith("log_tfp") or c == "tfp"]
-    print(f"{args.analysis}, {args.design} design, '{args.preset}' world seed {args.seed}, t+5; matched sample "
-          f"columns with TFP: {tfp_name}")
-
-    # pair gap = starter − mean of its controls
-    def gap(column: str) -> pd.DataFrame:
-        wide = rows.pivot_table(index=["outcome", "group", "pair"], columns="treated", values=column, aggfunc="mean")
-        return (wide[1] - wide[0]).rename(column)
-
-    gaps = pd.concat([gap(c) for c in ("untreated", "other_effect", "change_log", "omega_base", "capital_base", "capital_pre_growth",
-                                     "target_proxy")],
-                     axis=1).reset_index()
-    summary = gaps.groupby(["group", "outcome"]).agg(
-        pairs=("untreated", "size"), untreated_gap=("untreated", "mean"),
-        se=("untreated", lambda x: x.std(ddof=1) / np.sqrt(len(x))), other_effect_gap=("other_effect", "mean"), omega_gap=("omega_base", "mean"),
-        capital_base_gap=("capital_base", "mean"), capital_pre_growth_gap=("capital_pre_growth", "mean"),
-        target_proxy_gap=("target_proxy", "mean"))
-    summary["z_untreated"] = summary["untreated_gap"] / summary["se"]
+                             outcomes=["sales", "employees", "capital_stock", "tfp"])
     pd.set_option("display.width", 200)
-    print("\nstarter − control mean of the UNTREATED change t−1 → t+5 (log points ×100) = the selection bias")
-    print((summary.assign(untreated_gap=100 * summary["untreated_gap"], se=100 * summary["se"])).round(3).to_string())
-    print("\ncapital: untreated pair gap regressed on the pair gaps in true ω, log capital (t−1), capital growth "
-          "t−2→t−1")
-    for group, part in gaps.loc[gaps["outcome"] == "capital_stock"].groupby("group"):
-        fit = smf.ols("untreated ~ omega_base + capital_base + capital_pre_growth + target_proxy", part).fit()
-        print(f"  {group}: " + ", ".join(f"{name} {fit.params[name]:+.3f} (se {fit.bse[name]:.3f})"
-                                          for name in fit.params.index))
-        print("    part of the mean gap explained: " + ", ".join(
-            f"{name} {100 * fit.params[name] * part[name].mean():+.3f}" for name in fit.params.index[1:]))
+    print(f"{args.analysis}, {args.design} design, '{args.preset}' world seed {args.seed} {overrides or ''}, t+5")
+    table = did.bias_decomposition(wp.changes, world, args.analysis).drop(columns="horizon")
+    print("\nestimate − truth = selection − controls_pull (percentage points)")
+    print(table.set_index(["group", "outcome"]).round(3).to_string())
+    print("\ncapital: pair gap in the untreated log change (×100) regressed on the pair gaps in true ω (t−1), log "
+          "capital (t−1), capital growth t−2→t−1, log paid-in capital (target proxy)")
+    for group, part in _capital_pairs(wp, world, args.analysis).groupby("group"):
+        fit = smf.ols(f"untreated ~ {' + '.join(REGRESSORS)}", part).fit()
+        shares = {name: 100 * fit.params[name] * part[name].mean() for name in REGRESSORS}
+        print(f"  {group}: mean gap {100 * part['untreated'].mean():+.3f}; explained by "
+              + ", ".join(f"{name} {value:+.3f}" for name, value in shares.items())
+              + f"; unexplained {100 * fit.params['Intercept']:+.3f} (se {100 * fit.bse['Intercept']:.3f}); "
+              f"slope on ω {fit.params['omega_base']:+.3f} (se {fit.bse['omega_base']:.3f}), "
+              f"mean ω gap {100 * part['omega_base'].mean():+.3f}")
 
 
 if __name__ == "__main__":
