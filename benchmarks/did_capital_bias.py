@@ -11,6 +11,15 @@ Then, for capital, the pair gap in the untreated log change is regressed on the 
 productivity ω at t−1 (``tfp_true`` minus the effects), log capital at t−1, capital growth t−2 → t−1 and a
 proxy of the unobserved capital target (log paid-in capital): selection into starting is on ω, matching is on
 the noisy LP TFP, and investment responds to ω (``investment_productivity_response``).
+
+Measured (robust design, national, t+5; capital's ``selection`` in pp, z): over seeds 20261213–17 the mean z is
+FDI manufacturing +1.23, non-manufacturing +0.86; exports (seeds 14–17) 50-99 +0.86, 100-299 +1.57, 300+ +1.76 —
+positive, so the bias is the design's, not the truth's. With ``--param investment_productivity_response=0``
+(same seed, only that channel shut) it vanishes: FDI seed 20261217 manufacturing +0.756 (z 2.54) → +0.001
+(z 0.01), non-manufacturing +0.867 (2.24) → +0.068 (0.37); exports seed 20261216 100-299 +0.848 (2.74) → +0.120
+(0.82), 300+ +0.442 (1.02) → +0.108 (0.50). TFP's gap (FDI, true effect 0) is the mirror image: at t−1 the
+starters' LP TFP understates their true ω by 0.53 / 0.59 pp more than their controls' (se 0.17; seed 20261213),
+and that measurement error does not persist.
 """
 
 from __future__ import annotations
