@@ -76,30 +76,71 @@ def true_effects(changes: EventChanges, world: Any, analysis: str, *, group: str
     return out.rename(columns={group: "group"})
 
 
-def starter_truth(changes: EventChanges, world: Any, analysis: str) -> pd.DataFrame:
-    """The starter rows of ``changes`` with their true effects ``true_log`` and ``true_pct`` (:func:`true_effects`)."""
+def _own_true_effects(rows: pd.DataFrame, unit: str, world: Any, analysis: str) -> pd.Series:
+    """Each row's own true effect of ``analysis`` on its log outcome from ``t − 1`` to ``t + h`` (``world.latent``)."""
     from kaigai_lib.world.synthetic import OUTCOMES
 
     if analysis not in ("export", "fdi"):
         raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
-    starters = changes.table.loc[changes.table["treated"] == 1]
-    unknown = sorted(set(starters["outcome"]) - set(OUTCOMES))
+    unknown = sorted(set(rows["outcome"]) - set(OUTCOMES))
     if unknown:
         raise ValueError(f"true_effects: no true effect for outcome(s) {unknown}; the world has {list(OUTCOMES)}.")
     latent = world.latent.set_index(["firm_id", "year"])
-    frames = []
-    for outcome, part in starters.groupby("outcome", sort=False):
+    tau = pd.Series(np.nan, index=rows.index)
+    for outcome, part in rows.groupby("outcome", sort=False):
         effect = latent[f"{outcome}_{analysis}_effect"]
-        ids = part[changes.id].to_numpy()
-        at_h = effect.reindex(pd.MultiIndex.from_arrays([ids, part["cohort"].to_numpy() + part["horizon"]]))
-        at_base = effect.reindex(pd.MultiIndex.from_arrays([ids, part["cohort"].to_numpy() - 1]))
-        tau = at_h.to_numpy() - at_base.to_numpy()
-        if np.isnan(tau).any():
-            raise ValueError(f"true_effects: {int(np.isnan(tau).sum())} starter rows of '{outcome}' have no latent "
-                             "effect: are these changes from this world (firm ids and years)?")
-        change = part["change_log"].to_numpy()
-        frames.append(part.assign(true_log=tau, true_pct=100 * (np.expm1(change) - np.expm1(change - tau))))
-    return pd.concat(frames) if frames else starters.assign(true_log=np.nan, true_pct=np.nan)
+        ids, cohort = part[unit].to_numpy(), part["cohort"].to_numpy()
+        at_h = effect.reindex(pd.MultiIndex.from_arrays([ids, cohort + part["horizon"].to_numpy()]))
+        at_base = effect.reindex(pd.MultiIndex.from_arrays([ids, cohort - 1]))
+        tau[part.index] = at_h.to_numpy() - at_base.to_numpy()
+    if tau.isna().any():
+        raise ValueError(f"true_effects: {int(tau.isna().sum())} rows have no latent effect: are these changes "
+                         "from this world (firm ids and years)?")
+    return tau
+
+
+def starter_truth(changes: EventChanges, world: Any, analysis: str) -> pd.DataFrame:
+    """The starter rows of ``changes`` with their true effects ``true_log`` and ``true_pct`` (:func:`true_effects`)."""
+    starters = changes.table.loc[changes.table["treated"] == 1]
+    tau = _own_true_effects(starters, changes.id, world, analysis).to_numpy()
+    change = starters["change_log"].to_numpy()
+    return starters.assign(true_log=tau, true_pct=100 * (np.expm1(change) - np.expm1(change - tau)))
+
+
+def bias_decomposition(changes: EventChanges, world: Any, analysis: str) -> pd.DataFrame:
+    """Split the matched DiD's error into selection and the controls' own effects, per outcome × group × horizon.
+
+    Clear every unit's change of its own true effect of ``analysis``
+    (``world.latent``; starters and controls alike): what is left is the
+    change it would have had without starting. On the percent scale, for
+    complete 1:1 pairs within cohort (the regression's estimate is then the
+    mean pair difference), the estimate minus :func:`true_effects`' truth is
+    exactly ``selection − controls_pull``:
+
+    * ``selection``: the starters' minus their controls' mean untreated
+      change — who starts differs in ways matching did not balance (the
+      truth is not at fault: it drops out);
+    * ``controls_pull``: the controls' mean own effect (later starters).
+
+    Returns ``selection``, its ``selection_se`` (over pairs) and
+    ``selection_z``, ``controls_pull`` and ``pairs``, in percentage points,
+    plus ``selection_log`` (log points ×100).
+    """
+    table = changes.table
+    tau = _own_true_effects(table, changes.id, world, analysis)
+    rows = table.assign(untreated_pct=100 * np.expm1(table["change_log"] - tau),
+                        untreated_log=100 * (table["change_log"] - tau),
+                        own_pct=100 * (np.expm1(table["change_log"]) - np.expm1(table["change_log"] - tau)))
+    keys = ["outcome", "group", "horizon"]
+    by_pair = rows.groupby([*keys, "pair", "treated"], observed=True)[["untreated_pct", "untreated_log", "own_pct"]]
+    wide = by_pair.mean().unstack("treated").dropna()
+    pairs = pd.DataFrame({"selection": wide[("untreated_pct", 1)] - wide[("untreated_pct", 0)],
+                          "selection_log": wide[("untreated_log", 1)] - wide[("untreated_log", 0)],
+                          "controls_pull": wide[("own_pct", 0)]})
+    out = pairs.groupby(level=keys, observed=True).agg(
+        pairs=("selection", "size"), selection=("selection", "mean"), selection_se=("selection", "sem"),
+        selection_log=("selection_log", "mean"), controls_pull=("controls_pull", "mean"))
+    return out.assign(selection_z=out["selection"] / out["selection_se"]).reset_index()
 
 
 # --------------------------------------------------------------------------- the white paper's design
