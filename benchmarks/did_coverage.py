@@ -4,6 +4,10 @@ Run: ``.venv/bin/python benchmarks/did_coverage.py [--replications 200] [--jobs 
 [--first-seed 0] [--designs white_paper robust] [--cells cells.csv]``; with ``--cells`` every
 replication is appended to the file as it ends, and a second run with the same file resumes.
 For national scale: ``--preset national --replications 3 --first-seed 20261201``.
+A design is a matching design ("white_paper", "robust"), optionally with "+adjust" (a control that
+starts within the horizon has the estimated effect of its own start subtracted: ``later_starts="adjust"``)
+or "+clean" (clean controls: none starts within t+1…t+5 for exports, t+10 for FDI: ``control_pool="clean"``),
+e.g. ``--designs white_paper robust robust+adjust`` (:func:`kaigai_lib.whitepaper.coverage.design_options`).
 
 Each replication draws a fresh world of ``preset`` (``tiny``: 1,500 firms a
 year, 1995–2020; ``national``: 30,000; establishments cut to 100, which the
@@ -82,7 +86,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--designs", nargs="+", default=["white_paper", "robust"])
+    parser.add_argument("--designs", nargs="+", default=["white_paper", "robust"],
+                        help="e.g. white_paper robust robust+adjust robust+clean")
     parser.add_argument("--cells", help="also write every cell (estimate, SE, truth) to this CSV")
     args = parser.parse_args(argv)
     start = time.perf_counter()

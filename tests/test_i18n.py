@@ -166,6 +166,41 @@ def test_glossary_terms_keep_their_bilingual_form() -> None:
     assert not changed, f"glossary terms must be translated as themselves: {changed}"
 
 
+def test_a_glued_phrase_is_one_message_in_both_editions() -> None:
+    """Smart quotes turn a glued phrase's "kit's" into "kit’s" in the English edition, not in the Japanese one
+    (Sphinx excludes ja): the message extracted from the one must be the key looked up in the other."""
+    from docutils import nodes
+    from docutils.utils.smartquotes import smartyPants
+
+    glued = "the kit's estimates differ from the published ones by at most 0.0005"
+    english, japanese = (nodes.inline(glued, glued, classes=["pasted-text"]) for _ in range(2))
+    english.replace(english.children[0], nodes.Text(smartyPants(glued, language="en")))
+    assert english.astext() != japanese.astext()  # what the two editions show
+    assert kaigai_i18n.glued_words(english) == [english]
+    assert kaigai_i18n.glued_text(english) == kaigai_i18n.glued_text(japanese) == glued
+
+
+def test_cell_outputs_are_not_messages() -> None:
+    """A Markdown output (the productivity chapter's note naming where it looked for the reference file) is shared
+    by both editions: extracted, it would be a message that differs from machine to machine."""
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+    from sphinx.util.nodes import extract_messages
+
+    document = new_document("notebooks/productivity.md", get_default_settings(Parser))
+    prose, note = (nodes.paragraph(text, text) for text in (  # (raw source, text), as the parser makes them
+        "The data are not ours to redistribute.",
+        "Not run here: prodest_chilean.csv not found at /home/analyst/shared/reference-data."))
+    output = nodes.container("", note, classes=["cell_output"], nb_element="cell_code_output")
+    for node in (prose, note):
+        node.source, node.line = document["source"], 1
+    document += [prose, nodes.container("", output, classes=["cell"])]
+    kaigai_i18n.OutputsAreNotMessages(document).apply()
+    assert [message for _, message in extract_messages(document)] == ["The data are not ours to redistribute."]
+
+
 def test_coverage_counts_fuzzy_and_untranslated_messages(tmp_path: Path) -> None:
     folder = tmp_path / JA / "LC_MESSAGES" / "book"
     folder.mkdir(parents=True)

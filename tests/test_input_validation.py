@@ -117,6 +117,9 @@ CONFIG_CASES: dict[str, tuple[bytes | str, str | list[str]]] = {
                      ['[analysis] radius_km = "五": must be a number']),
     "did_design not a design": ('[analysis]\ndid_design = "best"\n',
                                 "[analysis] did_design = \"best\": must be one of 'white_paper', 'robust'"),
+    "did_controls not a pool": ('[analysis]\ndid_controls = "never"\n',
+                                "[analysis] did_controls = \"never\": must be one of 'all', 'clean', 'adjusted'"),
+    "did_controls not text": ("[analysis]\ndid_controls = 5\n", "[analysis] did_controls = 5"),
     "treatment name that is a formula": ('[treatment]\nname = "=cmd|x"\ncolumn = "supported"\noutcomes = ["sales"]\n',
                                          '[treatment] name = "=cmd|x": a short label'),
     "treatment name with a newline": ('[treatment]\nname = "a\\nb"\ncolumn = "supported"\noutcomes = ["sales"]\n',
@@ -132,6 +135,9 @@ def test_the_robust_design_can_be_chosen(tmp_path: Path) -> None:
     config = tmp_path / "replicate.toml"
     config.write_text('[analysis]\ndid_design = "robust"\n', encoding="utf-8")
     assert read_config(config).analysis["did_design"] == "robust"
+    for controls in ("clean", "adjusted"):
+        config.write_text(f'[analysis]\ndid_controls = "{controls}"\n', encoding="utf-8")
+        assert read_config(config).analysis["did_controls"] == controls
 
 
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))

@@ -23,7 +23,10 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
   in glue data"). ``_glue_from_the_page`` lets such a document read the glue data of its page.
   A glued value that is a word or a phrase ("rose", "China") rather than a number is a message of its own:
   ``make gettext`` adds it to the page's catalog (read from the execution cache), and the Japanese edition
-  pastes its translation (``GluedWords``); numbers are pasted as they are.
+  pastes its translation (``GluedWords``); numbers are pasted as they are. Glue a phrase as a str and paste it
+  with ``{glue:text}``: ``{glue:md}`` cannot render in a translated paragraph.
+* Cell outputs are the English build's in both editions, like code and figures: their text is no message
+  (``OutputsAreNotMessages``), so a Markdown output naming a local path cannot enter a catalog.
 * Glossary terms are kept in their bilingual form "English (日本語)" in the catalogs (msgstr = msgid): the
   ``{term}`` references of every page name them so, and Sphinx skips a message whose translation equals
   it, so the glossary's anchors stay those of the English edition.
@@ -45,6 +48,7 @@ from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
+from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -331,6 +335,24 @@ def _page_language_switch(app: Sphinx, pagename: str, templatename: str, context
 
 
 # --------------------------------------------------------------------------------------------------
+# Cell outputs are shared, not translated
+
+
+class OutputsAreNotMessages(SphinxTransform):
+    """Text in a cell's output (a Markdown output, such as the productivity chapter's note naming the path where
+    it looked for the reference file) is the English build's, shared by both editions like code, tables and
+    figures: not a message. Extracted, it would be one that changes from machine to machine."""
+
+    default_priority = 15  # before Sphinx translates the page (Locale, 20)
+
+    def apply(self, **kwargs: Any) -> None:
+        for output in self.document.findall(nodes.container):
+            if "cell_output" in output["classes"]:
+                for node in output.findall(nodes.TextElement):
+                    node["translatable"] = False
+
+
+# --------------------------------------------------------------------------------------------------
 # Glue in translated paragraphs
 
 def _page_glue_data(env: Any) -> dict[str, Any]:
@@ -346,7 +368,9 @@ def _glue_from_the_page(retrieve):
 
     Sphinx parses a translated paragraph as a document of its own, named "<page>:<line>:<translated>", with
     the MyST parser: it has no notebook, hence no glue data. Read the page's. (``{glue:text}`` needs only the
-    data; ``{glue:md}``, which renders through the notebook's renderer, is not supported in a translation.)
+    data; ``{glue:md}``, which renders through the notebook's renderer, is not supported in a translation: myst-nb
+    stops with an AttributeError. Glue a phrase as a str and paste it with ``{glue:text}``: it is then a glued
+    word, translated by ``GluedWords``.)
     """
 
     def retrieve_glue_data(document: nodes.document, key: str):
@@ -381,6 +405,13 @@ def glued_words(doctree: nodes.Node) -> list[nodes.inline]:
             if "pasted-text" in node["classes"] and _WORD.search(node.astext())]
 
 
+def glued_text(node: nodes.inline) -> str:
+    """A glued word's message: the value as glued (the role's raw text). The English edition's smart quotes turn
+    "kit's" into "kit’s" in the page, the Japanese edition's do not (Sphinx excludes ja), so the page's text
+    would be a different message in each edition."""
+    return node.rawsource or node.astext()
+
+
 class GluedWords(SphinxPostTransform):
     """Glued words: extracted as messages of their page (gettext builder), translated in other editions."""
 
@@ -396,13 +427,13 @@ class GluedWords(SphinxPostTransform):
 
             catalog = self.app.builder.catalogs[docname_to_domain(self.env.docname, self.config.gettext_compact)]
             for node in words:
-                catalog.add(node.astext(), MsgOrigin(node.source or self.env.doc2path(self.env.docname), 0))
+                catalog.add(glued_text(node), MsgOrigin(node.source or self.env.doc2path(self.env.docname), 0))
             return
         if self.config.kaigai_language == SOURCE_LANGUAGE:
             return
         translations = _translations(self.env.docname, self.config.kaigai_language)
         for node in words:
-            translated = translations.get(node.astext())
+            translated = translations.get(glued_text(node))
             if translated:
                 node.replace(node.children[0], nodes.Text(translated)) if node.children else None
                 node["classes"].append("kaigai-translated")
@@ -424,6 +455,7 @@ def _translations(page: str, language: str) -> dict[str, str]:
 def setup(app: Sphinx) -> dict[str, Any]:
     _patch_glue()
     app.add_post_transform(GluedWords)
+    app.add_transform(OutputsAreNotMessages)
     app.add_config_value("kaigai_language", SOURCE_LANGUAGE, "env", [str])
     app.connect("config-inited", _config_inited, priority=100)
     app.connect("builder-inited", _builder_inited, priority=100)  # before myst-nb reads its config (500)

@@ -54,6 +54,7 @@ from kaigai_lib.data.disclosure import (
     write_manifest,
 )
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, validate
+from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS
 
 TABLES = ("firms", "establishments", "foreign_demand")
 ANALYSIS_DEFAULTS: dict[str, Any] = {
@@ -61,8 +62,15 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     "first_export_start_year": 1998, "first_fdi_start_year": 1996,
     "radius_km": 5.0, "global_firm_capital": 1000.0, "foreign_owned_ratio": 33.3,
     "did_design": "white_paper",  # or "robust": also match on growth t−2→t−1 and TFP at t−2 (white_paper_did)
+    # or "clean": no control starts within the design's window; "adjusted": controls that start later have
+    # their own estimated effect subtracted (white_paper_did's control_pool and later_starts)
+    "did_controls": "all",
 }
 TFP_DEFAULTS: dict[str, Any] = {"poly_order": 3}
+# [analysis] did_controls → white_paper_did's options
+DID_CONTROLS = {"all": {"control_pool": "all", "later_starts": "keep"},
+                "clean": {"control_pool": "clean", "later_starts": "keep"},
+                "adjusted": {"control_pool": "all", "later_starts": "adjust"}}
 
 
 class ReplicationError(ValueError):
@@ -110,6 +118,10 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
     "did_design": Setting("choice", 0, 0, "the matching design of the export/FDI DiD: the white paper's score, or "
                           "'robust', which also matches on growth t−2→t−1 and TFP at t−2",
                           choices=("white_paper", "robust")),
+    "did_controls": Setting("choice", 0, 0, "the controls of the export/FDI DiD: 'all' non-starters (the white "
+                            "paper's), 'clean' ones, which do not start within t+1…t+{export} (exports) or t+{fdi} "
+                            "(FDI), or 'adjusted': all, with the estimated effect of a control's own later start "
+                            "subtracted".format(**CLEAN_WINDOWS), choices=tuple(DID_CONTROLS)),
 }
 TFP_SETTINGS: dict[str, Setting] = {"poly_order": Setting("int", 2, 3, "order of the LP first-stage polynomial")}
 
@@ -666,7 +678,8 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
     horizons = range(1, int(settings[f"{analysis}_horizons"]) + 1)
     wp = white_paper_did(run.firms, analysis, horizons=horizons, pre_horizons=list(settings["placebo_horizons"]),
                          first_start_year=int(settings[f"first_{analysis}_start_year"]), tfp_col="tfp",
-                         world=run.world, design=str(settings["did_design"]))
+                         world=run.world, design=str(settings["did_design"]),
+                         **DID_CONTROLS[str(settings["did_controls"])])
     table = wp.result.table.copy()
     table.insert(0, "analysis", analysis)
     checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.id,
@@ -682,8 +695,9 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
         table = table.merge(truth[[*keys, "truth"]], on=keys, how="left")
         table.loc[table["horizon"] < 0, "truth"] = table.loc[table["horizon"] < 0, "truth"].fillna(0.0)
     table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
-    run.log.info("%s: %d matched starters; %d cells, %d suppressed", analysis,
-                 int(wp.match.counts["matched_treated"]), len(table), int(table["suppressed"].sum()))
+    run.log.info("%s: %s matching design, %s controls; %d matched starters; %d cells, %d suppressed", analysis,
+                 wp.design, settings["did_controls"], int(wp.match.counts["matched_treated"]), len(table),
+                 int(table["suppressed"].sum()))
     return table
 
 

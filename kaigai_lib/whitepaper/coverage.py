@@ -26,7 +26,8 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
     changes, regressions — at one ``horizon``; the truth is the realised
     ATT of the starters in each cell (:func:`~kaigai_lib.whitepaper.did_design.true_effects`). Returns one
     row per design × analysis × group × outcome with ``seed``, ``design``
-    (each of ``designs``: "white_paper", "robust"), the estimate, its
+    (each of ``designs``: "white_paper", "robust", or either with "+clean"
+    for clean controls, e.g. "robust+clean": :func:`design_options`), the estimate, its
     interval, the truth and ``covered``; a cell with too few firms for a
     regression has NaN estimates and ``covered`` NaN (counted apart, never as a miss).
     """
@@ -35,12 +36,32 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
     frames = []
     for design in designs:
         for analysis in analyses:
-            wp = white_paper_did(world, analysis, horizons=[horizon], pre_horizons=[], scale=scale, design=design,
-                                 cluster=cluster)
+            wp = white_paper_did(world, analysis, horizons=[horizon], pre_horizons=[], scale=scale,
+                                 cluster=cluster, **design_options(design))
             frames.append(wp.compare(horizon).assign(design=design))
     out = pd.concat(frames, ignore_index=True).assign(seed=int(seed))
     out["covered"] = out["covered"].where(out["estimate"].notna())
     return out
+
+
+def design_options(label: str) -> dict[str, str]:
+    """Options of ``white_paper_did`` for a design label: "robust", "robust+clean" (clean controls) or
+    "robust+adjust" (controls' own later effects subtracted)."""
+    from kaigai_lib.whitepaper.samples import MATCHING_DESIGNS
+
+    design, *extras = label.split("+")
+    options = {"design": design, "control_pool": "all", "later_starts": "keep"}
+    for extra in extras:
+        if extra == "clean":
+            options["control_pool"] = "clean"
+        elif extra == "adjust":
+            options["later_starts"] = "adjust"
+        else:
+            design = ""
+    if design not in MATCHING_DESIGNS:
+        raise ValueError(f"design {label!r}: use a matching design {list(MATCHING_DESIGNS)}, optionally with "
+                         "'+clean' (clean controls) or '+adjust' (later starts adjusted), e.g. 'robust+clean'.")
+    return options
 
 
 def coverage_study(seeds: Iterable[int], *, n_jobs: int = 1, **options: Any) -> pd.DataFrame:

@@ -42,6 +42,9 @@ WHITE_PAPER_GROUPS = {"export": ("50-99", "100-299", "300+"), "fdi": ("manufactu
 WHITE_PAPER_HORIZONS = {"export": tuple(range(1, 6)), "fdi": tuple(range(1, 11))}
 PLACEBO_HORIZONS = (-3, -2)
 # Controls (absorbed fixed effects): start year (cohort), industry and — for exports — the size class at t−1.
+# What a control that starts itself within the horizon contributes (white_paper_did's later_starts).
+LATER_STARTS = {"keep": "keep their own effect (the white paper's)",
+                "adjust": "their own estimated effect subtracted (Cellini et al. 2010)"}
 WHITE_PAPER_CONTROLS = {"export": ("cohort", "industry", "size"), "fdi": ("cohort", "industry")}
 
 
@@ -123,6 +126,10 @@ class WhitePaperDid:
         member observed at ``t − 1`` and ``t + h`` (``pairs_used``) and the difference (``pairs_lost``):
         late cohorts cannot reach long horizons, and firms leave the panel.
     design : the matching specification ("white_paper" or "robust").
+    control_pool : who may be a control: "all" non-starters (the white paper's) or "clean" ones, which do not
+        start within ``t + 1 … t + clean_window`` (:func:`~kaigai_lib.whitepaper.samples.matching_sample`).
+    clean_window : the event window of clean controls (None with the "all" pool).
+    later_starts : "keep" or "adjust" (controls' own later effects subtracted; :func:`white_paper_did`).
     truth : with a world, the true effects of the starters in each cell (:func:`true_effects`).
     """
 
@@ -139,6 +146,9 @@ class WhitePaperDid:
     world: Any = None
     lost: pd.DataFrame = field(default_factory=pd.DataFrame)
     design: str = "white_paper"
+    control_pool: str = "all"
+    clean_window: int | None = None
+    later_starts: str = "keep"
 
     @property
     def scale(self) -> str:
@@ -208,9 +218,10 @@ class WhitePaperDid:
 
         They stay controls, as in a match made in year ``t``, so their own
         effect enters the control group's change and pulls the DiD towards
-        zero. ``share`` is their share of the controls at ``t + h``; with a
-        world, ``effect_<outcome>`` is the average effect (log points) the
-        controls carry at ``t + h`` — the size of that pull.
+        zero, unless ``later_starts="adjust"`` subtracts it (clean controls
+        leave them out). ``share`` is their share of the controls at ``t + h``;
+        with a world, ``effect_<outcome>`` is the average true effect (log
+        points) the controls carry at ``t + h`` — the size of that pull.
         """
         firm = self.changes.id
         rows = self.sample.rows
@@ -267,7 +278,11 @@ class WhitePaperDid:
             by_horizon = self.lost.groupby(["horizon", "outcome"])["pairs_lost"].sum().groupby("horizon").max()
             rows += [(f"pairs not observed at t{h:+d} (largest over outcomes)", int(n))
                      for h, n in by_horizon.items()]
-        rows += [("matching design", self.design), ("scale", f"{self.scale} ({SCALE_UNITS[self.scale]})"),
+        pool = (f"clean: no start within t+1…t+{self.clean_window}" if self.control_pool == "clean"
+                else "all non-starters (also later starters)")
+        rows += [("matching design", self.design), ("controls", pool),
+                 ("controls that start later", LATER_STARTS[self.later_starts]),
+                 ("scale", f"{self.scale} ({SCALE_UNITS[self.scale]})"),
                  ("standard errors clustered by", " + ".join(self.result.cluster))]
         return pd.DataFrame(rows, columns=["count", "value"]).set_index("count")
 
@@ -314,6 +329,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                     first_start_year: int | None = None, last_start_year: int | None = None,
                     match_options: dict[str, Any] | None = None, exact_size: bool = True, world: Any = None,
                     design: str = "white_paper", cluster: str | Sequence[str] | None = None,
+                    control_pool: str = "all", clean_window: int | None = None, later_starts: str = "keep",
                     **sample_options: Any) -> WhitePaperDid:
     """The white paper's matched difference-in-differences for exports or FDI, from a World or a firm panel.
 
@@ -355,6 +371,22 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         "robust" (also the growth ``t − 2 → t − 1`` of employees and sales
         and TFP at ``t − 2``; :func:`~kaigai_lib.whitepaper.samples.matching_sample`).
     cluster : standard errors' clusters (:func:`matched_did`; default firm + pair).
+    control_pool : "all" (the white paper's: any non-starter at risk in
+        ``t``, also one that starts a year or more later and so carries its
+        own effect into the control group's change) or "clean" (stacked-DiD
+        style, Cengiz et al. 2019: no control starts within
+        ``t + 1 … t + clean_window``). ``clean_window`` defaults to the
+        longest horizon of the analysis's design (exports 5, FDI 10), never
+        to ``horizons``, so the matched sample does not depend on them.
+        Excluding firms because of a start that is still to come selects on
+        the future: in the synthetic world, where the start follows rising
+        productivity, clean controls bias the DiD upward (see the chapter).
+    later_starts : "keep" (the white paper's: a control that starts later
+        keeps its own effect in its change) or "adjust": that effect is
+        estimated and subtracted (:func:`_adjust_later_starts`, Cellini,
+        Ferreira and Rothstein 2010), so the estimate is the effect of
+        starting against never starting within the horizon; the standard
+        errors treat the subtracted effects as known.
     sample_options : column names etc. for ``matching_sample`` (``firm_col``, ``tfp_col``, …).
     """
     from kaigai_lib.whitepaper.samples import ANALYSES, matching_sample
@@ -362,6 +394,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
 
     if analysis not in ANALYSES:
         raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
+    if later_starts not in LATER_STARTS:
+        raise ValueError(f"later_starts={later_starts!r}: choose one of {list(LATER_STARTS)}.")
     if scale not in ("percent", "log"):
         raise ValueError(f"scale={scale!r}: choose 'percent' (the white paper's) or 'log'.")
     if isinstance(data, World):
@@ -396,7 +430,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                          f"{last_year - earliest}.")
 
     sample = matching_sample(firms, analysis, horizon=0, outcomes=outcomes, first_start_year=first_start_year,
-                             last_start_year=last_start_year, world=world, design=design, **sample_options)
+                             last_start_year=last_start_year, world=world, design=design,
+                             control_pool=control_pool, clean_window=clean_window, **sample_options)
     match_options = dict(match_options or {})
     if analysis == "export" and exact_size:
         match_options.setdefault("exact", [*sample.exact, "size"])
@@ -428,15 +463,73 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                       if k in ("firm_col", "year_col", "employees_col", "sales_col", "capital_col",
                                "compensation_col", "value_added_col", "intermediates_col", "tfp_col")}
     panel = outcome_panel(firms, sample, outcomes, **column_options)
-    changes = event_changes(panel, matched, outcomes, id=firm_col, time=year_col, horizons=horizons,
+    # the adjustment needs every event year 0 … max(horizons) (the same whichever of them are reported)
+    computed = sorted({*horizons, *range(max(horizons) + 1)}) if later_starts == "adjust" else horizons
+    changes = event_changes(panel, matched, outcomes, id=firm_col, time=year_col, horizons=computed,
                             pre_horizons=pre_horizons, log_outcomes=["tfp"], keep=keep)
     changes, lost = _complete_pairs(changes, matched)
-    result = matched_did(changes, group="group", controls=controls, scale=scale, pair_effects=pair_effects,
-                         cluster=cluster)
+    fit_options = {"group": "group", "controls": controls, "pair_effects": pair_effects, "cluster": cluster}
+    if later_starts == "adjust":
+        changes = _adjust_later_starts(changes, sample)
+        reported = [*pre_horizons, *horizons]
+        changes = _subset(changes, changes.table.loc[changes.table["horizon"].isin(reported)])
+        changes.horizons = sorted(set(reported))
+        lost = lost.loc[lost["horizon"].isin(reported)].reset_index(drop=True)
+    result = matched_did(changes, scale=scale, **fit_options)
     truth = true_effects(changes, world, analysis) if world is not None else None
     return WhitePaperDid(analysis=analysis, sample=sample, match=match, changes=changes, result=result,
                          panel=panel, groups=groups, dropped=dropped, controls=controls, truth=truth, world=world,
-                         lost=lost, design=design)
+                         lost=lost, design=design, control_pool=control_pool,
+                         clean_window=sample.settings["clean_window"], later_starts=later_starts)
+
+
+def _mean_pair_differences(table: pd.DataFrame) -> dict[tuple[str, str, int], float]:
+    """Mean over pairs of the starter's log change minus its controls' mean, per outcome × group × horizon.
+
+    With every pair complete and sharing its cohort, industry and size class,
+    the starter dummy is balanced within every fixed effect, so this is the
+    regression's estimate (:func:`matched_did`, log scale) at a fraction of its cost.
+    """
+    keys = ["outcome", "group", "horizon", "pair"]
+    by_role = table.groupby([*keys, "treated"], observed=True)["change_log"].mean().unstack("treated")
+    if not {0, 1} <= set(by_role.columns):
+        return {}
+    differences = (by_role[1] - by_role[0]).dropna().groupby(level=["outcome", "group", "horizon"]).mean()
+    return {(str(o), str(g), int(h)): float(e) for (o, g, h), e in differences.items()}
+
+
+def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
+    """Subtract from each control that starts at ``t + j`` (1 ≤ j ≤ h) the estimated effect ``τ̂(h − j)``.
+
+    Cellini, Ferreira and Rothstein's (2010) recursion: at event year 0
+    no control has started, so ``τ̂(0)`` is the plain DiD; at each later
+    year ``h`` the controls' changes are first cleared of the effect of
+    their own start, ``τ̂(h − j)`` of the same outcome and group, in log
+    points, estimated at the earlier years. Nothing about the future enters
+    who is a control, so selection on the later start cannot bias it.
+    """
+    firm = changes.id
+    starts = sample.rows.loc[sample.rows["start"] == 1, [sample.firm_col, "start_year"]]
+    table = changes.table.copy()
+    controls = table.loc[table["treated"] == 0, [firm, "cohort"]].drop_duplicates()
+    own = controls.merge(starts.rename(columns={sample.firm_col: firm, "start_year": "own_start"}), on=firm)
+    own = own.loc[own["own_start"] > own["cohort"]].groupby([firm, "cohort"], as_index=False)["own_start"].min()
+    table = table.merge(own, on=[firm, "cohort"], how="left")
+    table["_since_own"] = table["horizon"] - (table["own_start"] - table["cohort"])  # years since own start
+    effects: dict[tuple[str, str, int], float] = {}
+    for h in sorted(h for h in changes.horizons if h >= 0):
+        at_h = table["horizon"] == h
+        since = table["_since_own"].where(at_h & (table["treated"] == 0))
+        hit = since.ge(0) & since.lt(h)
+        if hit.any():
+            keys = zip(table.loc[hit, "outcome"], table.loc[hit, "group"], since[hit], strict=True)
+            tau = np.array([effects.get((o, g, int(k)), 0.0) for o, g, k in keys])
+            table.loc[hit, "change_log"] -= tau
+            table.loc[hit, "change_pct"] = 100 * np.expm1(table.loc[hit, "change_log"])
+        effects |= _mean_pair_differences(table.loc[at_h])
+    table["adjusted_for_own_start"] = table["_since_own"].ge(0) & table["treated"].eq(0) & \
+        table["horizon"].ge(0)
+    return _subset(changes, table.drop(columns=["own_start", "_since_own"]))
 
 
 def _complete_pairs(changes: EventChanges, matched: pd.DataFrame) -> tuple[EventChanges, pd.DataFrame]:

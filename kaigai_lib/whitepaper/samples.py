@@ -56,6 +56,15 @@ MATCHING_DESIGNS = {
     "robust": "robust: + growth t−2→t−1 of employees and sales, TFP at t−2",
 }
 PRE_PERIOD_COVARIATES = ("log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag")
+# Who may be a control for start year t: every firm at risk that does not start in t (the white paper's), or
+# only "clean" ones, which do not start within t + 1 … t + window either (stacked DiD, Cengiz et al. 2019).
+CONTROL_POOLS = {
+    "all": "every non-starter at risk, also those that start later (the white paper's)",
+    "clean": "clean controls: non-starters that do not start within the event window t … t+window",
+}
+# The event window of clean controls: the longest horizon of each analysis's design (the white paper's t+5 for
+# exports, t+10 for FDI; did.WHITE_PAPER_HORIZONS). A design constant: never the horizons a table reports.
+CLEAN_WINDOWS = {"export": 5, "fdi": 10}
 DEFAULT_CALIPERS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005)
 
 
@@ -202,7 +211,8 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                     capital_col: str = "capital_stock", subsidiaries_col: str = "domestic_subsidiaries",
                     compensation_col: str = "compensation", manufacturing_col: str = "manufacturing",
                     value_added_col: str = "value_added",
-                    intermediates_col: str = "intermediate_inputs", design: str = "white_paper") -> MatchingSample:
+                    intermediates_col: str = "intermediate_inputs", design: str = "white_paper",
+                    control_pool: str = "all", clean_window: int | None = None) -> MatchingSample:
     """The white paper's matching sample: firms at risk of starting, at ``t − 1``, with outcomes at ``t + h``.
 
     Parameters
@@ -234,11 +244,21 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         reading and the recent trend close most of that gap. Firms not
         observed at ``t − 2`` are left out of the robust design and counted in
         ``excluded``.
+    control_pool : "all" (the white paper's: every non-starter at risk in
+        ``t`` may be a control, also one that starts in ``t + 1`` or later)
+        or "clean": a non-starter whose status is on in any observed year of
+        ``t + 1 … t + clean_window`` is left out (counted in ``excluded``),
+        so that no control carries an effect of its own start.
+    clean_window : the event window of clean controls, in years after ``t``;
+        default ``CLEAN_WINDOWS[analysis]`` (5 for exports, 10 for FDI: the
+        longest horizon of the white paper's design). Keep it fixed across
+        the horizons you report: the matched sample must not depend on them.
 
     Firms not observed in ``t`` (their start cannot be read) or at ``t + h``
-    (no outcome) are left out and counted in ``excluded``. A non-starter may
-    start later, within ``t + 1 … t + h``; it stays a control, as in a match
-    made in year ``t`` (``rows["starts_within_horizon"]`` marks it).
+    (no outcome) are left out and counted in ``excluded``. With the "all"
+    pool a non-starter may start later, within ``t + 1 … t + h``; it stays a
+    control, as in a match made in year ``t`` (``rows["starts_within_horizon"]``
+    marks it).
     """
     if isinstance(data, World):
         world, firms = data, data.firms
@@ -248,6 +268,11 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
     if design not in MATCHING_DESIGNS:
         raise ValueError(f"design={design!r}: choose one of {list(MATCHING_DESIGNS)}.")
+    if control_pool not in CONTROL_POOLS:
+        raise ValueError(f"control_pool={control_pool!r}: choose one of {list(CONTROL_POOLS)}.")
+    clean_window = CLEAN_WINDOWS[analysis] if clean_window is None else clean_window
+    if isinstance(clean_window, bool) or not isinstance(clean_window, (int, np.integer)) or clean_window < 1:
+        raise ValueError(f"clean_window={clean_window!r}: must be a whole number of years ≥ 1.")
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
         raise ValueError(f"horizon={horizon!r}: must be a whole number of years ≥ 0.")
     unknown = [o for o in outcomes if o not in OUTCOMES]
@@ -329,6 +354,11 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         excluded.loc["not observed at t−2 (robust design)"] = [n_start_lost, int(lost.sum()) - n_start_lost,
                                                                int(lost.sum())]
         rows = rows.loc[~lost].copy()
+    if control_pool == "clean":
+        later = _starts_later(rows, panel, firm_col, year_col, status_col, clean_window)
+        excluded.loc[f"starts within t+1…t+{clean_window} (clean controls)"] = [0, int(later.sum()),
+                                                                               int(later.sum())]
+        rows = rows.loc[~later].copy()
     rows["starts_within_horizon"] = (rows["start"] == 0) & rows.pop("_status_end").astype(bool)
 
     for outcome in outcomes:
@@ -357,7 +387,9 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                           covariates=covariates, exact=["start_year", industry_col], excluded=excluded,
                           tfp_model=tfp_model, firm_col=firm_col,
                           settings={"first_start_year": first, "last_start_year": last, "status_col": status_col,
-                                    "year_col": year_col, "industry_col": industry_col, "design": design})
+                                    "year_col": year_col, "industry_col": industry_col, "design": design,
+                                    "control_pool": control_pool,
+                                    "clean_window": clean_window if control_pool == "clean" else None})
 
 
 def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str,
@@ -371,6 +403,19 @@ def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col
     out["log_sales_growth_pre"] = out["log_sales"] - out.pop("_sales_lag")
     lost = out[list(PRE_PERIOD_COVARIATES)].isna().any(axis=1)
     return out, lost
+
+
+def _starts_later(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str, status_col: str,
+                  window: int) -> pd.Series:
+    """Non-starter rows (base year t − 1) whose firm's status is on in an observed year of t + 1 … t + window."""
+    on = panel.loc[panel[status_col].astype(bool), [firm_col, year_col]].rename(columns={year_col: "_on"})
+    # the first year with the status on after t (merge_asof: the next such year, strictly after t)
+    keys = rows[[firm_col]].assign(_t=(rows[year_col] + 1).to_numpy(), _row=np.arange(len(rows)))
+    nxt = pd.merge_asof(keys.sort_values("_t"), on.sort_values("_on").astype({"_on": keys["_t"].dtype}),
+                        left_on="_t", right_on="_on", by=firm_col, direction="forward", allow_exact_matches=False)
+    first_on = nxt.set_index("_row")["_on"].reindex(np.arange(len(rows))).to_numpy(float)
+    later = (rows["start"].to_numpy() == 0) & (first_on <= rows[year_col].to_numpy() + 1 + window)
+    return pd.Series(later, index=rows.index)
 
 
 def _term(name: str) -> str:

@@ -1,0 +1,150 @@
+"""Controls that start later: clean controls (none starts within t + 1 … t + window) or their effect subtracted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kaigai_lib.whitepaper import did_design as did
+from kaigai_lib.whitepaper.coverage import design_options
+from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, matching_sample
+from kaigai_lib.world.synthetic import World
+
+
+@pytest.fixture(scope="module")
+def tiny_fdi(tiny_world: World) -> dict[str, did.WhitePaperDid]:
+    options = {"horizons": [5], "pre_horizons": [], "design": "robust"}
+    return {"all": did.white_paper_did(tiny_world, "fdi", **options),
+            "clean": did.white_paper_did(tiny_world, "fdi", control_pool="clean", **options)}
+
+
+def _controls_with_start_years(wp: did.WhitePaperDid, world: World) -> pd.DataFrame:
+    """Every matched control with its cohort t and its own FDI start year read from the world's firm table."""
+    matched = wp.match.matched
+    controls = matched.loc[matched["_treated"] == 0, ["firm_id", "start_year"]].rename(columns={"start_year": "t"})
+    starts = world.firms.groupby("firm_id")["fdi_start_year"].min()
+    return controls.assign(own_start=controls["firm_id"].map(starts).to_numpy(float))
+
+
+def test_no_clean_control_starts_within_the_window(tiny_world: World, tiny_fdi: dict[str, did.WhitePaperDid]) -> None:
+    window = CLEAN_WINDOWS["fdi"]
+    assert window == max(did.WHITE_PAPER_HORIZONS["fdi"])  # the design's longest horizon
+    plain = _controls_with_start_years(tiny_fdi["all"], tiny_world)
+    inside = plain["own_start"].gt(plain["t"]) & plain["own_start"].le(plain["t"] + window)
+    assert inside.sum() > 10  # the white paper's pool has later starters among the controls: the test bites
+    clean = _controls_with_start_years(tiny_fdi["clean"], tiny_world)
+    inside = clean["own_start"].gt(clean["t"]) & clean["own_start"].le(clean["t"] + window)
+    assert not inside.any(), clean.loc[inside].head()
+    # those that start after the window still count as controls (the window is the only restriction)
+    assert clean["own_start"].gt(clean["t"] + window).any()
+    assert tiny_fdi["clean"].later_starters(5)["later_starters"].sum() == 0
+    # what was left out is counted, only among non-starters, and the summary says which pool was used
+    excluded = tiny_fdi["clean"].sample.excluded.loc[f"starts within t+1…t+{window} (clean controls)"]
+    assert excluded["starters"] == 0 and excluded["non-starters"] == excluded["all"] > 0
+    assert tiny_fdi["clean"].summary().loc["controls", "value"] == f"clean: no start within t+1…t+{window}"
+    assert tiny_fdi["all"].summary().loc["controls", "value"].startswith("all non-starters")
+    # the starters are the same: only who may be a control changed
+    starters = {name: wp.match.matched.loc[lambda m: m["_treated"] == 1, "firm_id"].sort_values().to_numpy()
+                for name, wp in tiny_fdi.items()}
+    assert len(np.setdiff1d(starters["all"], starters["clean"])) <= 0.05 * len(starters["all"])
+
+
+def test_the_clean_sample_does_not_depend_on_the_horizons(tiny_world: World,
+                                                          tiny_fdi: dict[str, did.WhitePaperDid]) -> None:
+    full = did.white_paper_did(tiny_world, "fdi", design="robust", control_pool="clean")  # horizons 1–10
+    short = tiny_fdi["clean"]  # horizon 5 only
+    pd.testing.assert_frame_equal(full.match.pairs, short.match.pairs)
+    columns = ["outcome", "group", "estimate", "std_error", "n_treated", "n_control"]
+    pd.testing.assert_frame_equal(full.result.table.query("horizon == 5")[columns].reset_index(drop=True),
+                                  short.result.table[columns].reset_index(drop=True))
+    assert full.clean_window == short.clean_window == CLEAN_WINDOWS["fdi"]
+
+
+def test_bad_pool_or_window_is_named(tiny_world: World) -> None:
+    with pytest.raises(ValueError, match="control_pool='none'"):
+        did.white_paper_did(tiny_world, "fdi", control_pool="none")
+    for window in (0, 2.5, True):
+        with pytest.raises(ValueError, match="clean_window="):
+            matching_sample(tiny_world.firms, "fdi", horizon=0, tfp_col="sales", control_pool="clean",
+                            clean_window=window)
+    with pytest.raises(ValueError, match="'robust\\+clean'"):
+        design_options("robust+never")
+    assert design_options("white_paper+clean") == {"design": "white_paper", "control_pool": "clean",
+                                                       "later_starts": "keep"}
+
+
+def _hand_built_panel(seed: int = 7, n_firms: int = 4000, tau: float = 0.3) -> pd.DataFrame:
+    """A firm panel with FDI starts at random (no selection) and a permanent effect ``tau`` on log sales.
+
+    Every firm's untreated log sales grow 2 % a year plus N(0, 0.05) noise; a
+    start adds ``tau`` from its start year on. Matching on random covariates
+    then leaves no selection bias, so the only bias a matched DiD can have is
+    the controls' own later starts.
+    """
+    rng = np.random.default_rng(seed)
+    years = np.arange(2000, 2016)
+    firm = np.repeat(np.arange(1, n_firms + 1), len(years))
+    year = np.tile(years, n_firms)
+    # an absorbing start with a 4 % hazard a year from 2001 on (some firms never start)
+    start = 2001 + rng.geometric(0.04, n_firms) - 1
+    started = year >= np.repeat(start, len(years))
+    level = np.repeat(rng.normal(5, 1, n_firms), len(years))
+    log_sales = level + 0.02 * (year - 2000) + tau * started + rng.normal(0, 0.05, len(year))
+    industry = np.repeat(rng.choice(["a", "b"], n_firms), len(years))
+    return pd.DataFrame({
+        "firm_id": firm, "year": year, "industry": industry, "manufacturing": industry == "a",
+        "fdi": started.astype(int), "sales": np.exp(log_sales),
+        "employees": np.exp(rng.normal(4, 0.5, len(year))), "capital_stock": np.exp(rng.normal(6, 0.5, len(year))),
+        "domestic_subsidiaries": rng.poisson(1, len(year)), "tfp": rng.normal(0, 0.3, len(year)),
+    })
+
+
+@pytest.mark.parametrize("fix", ["clean", "adjust"])
+def test_clean_or_adjusted_controls_remove_the_pull_of_later_starters(fix: str) -> None:
+    tau, horizon = 0.3, 5
+    firms = _hand_built_panel(tau=tau)
+    options = {"outcomes": ["sales"], "horizons": [horizon], "pre_horizons": [], "scale": "log", "tfp_col": "tfp",
+               "groups": "all"}
+    plain = did.white_paper_did(firms, "fdi", **options)
+    fixed = did.white_paper_did(firms, "fdi", **options,
+                                **({"control_pool": "clean"} if fix == "clean" else {"later_starts": "adjust"}))
+    # the reasoning: a control that starts within t + 1 … t + h carries tau in its change, so the plain DiD is
+    # tau × (1 − share of such controls); clean controls carry none, and the adjustment subtracts the effect
+    # estimated at the earlier event years (here tau from the start year on), so both give tau
+    share = plain.later_starters(horizon)
+    assert (share["share"] > 0.1).all()
+    for group in plain.groups:
+        row_plain = plain.result.table.set_index("group").loc[group]
+        row_fixed = fixed.result.table.set_index("group").loc[group]
+        expected_plain = tau * (1 - share.loc[group, "share"])
+        # 3 standard errors: a two-sided 0.3 % chance for each comparison under the reasoning
+        assert abs(row_plain["estimate"] - expected_plain) < 3 * row_plain["std_error"], (group, row_plain)
+        assert abs(row_fixed["estimate"] - tau) < 3 * row_fixed["std_error"], (group, row_fixed)
+        # ... and the pull is far larger than the sampling error, so the test can tell the designs apart
+        assert tau - expected_plain > 6 * row_plain["std_error"]
+        assert row_plain["estimate"] < row_fixed["estimate"]
+    if fix == "adjust":
+        table = fixed.changes.table
+        adjusted = table.loc[table["adjusted_for_own_start"]]
+        assert len(adjusted) and (adjusted["treated"] == 0).all()
+        assert fixed.summary().loc["controls that start later", "value"].startswith("their own estimated effect")
+
+
+def test_adjusted_estimate_does_not_depend_on_the_horizons(tiny_world: World) -> None:
+    options = {"design": "robust", "later_starts": "adjust"}
+    short = did.white_paper_did(tiny_world, "fdi", horizons=[5], pre_horizons=[], **options)
+    mixed = did.white_paper_did(tiny_world, "fdi", horizons=[2, 5, 8], **options)
+    columns = ["outcome", "group", "estimate", "std_error", "n_treated", "n_control"]
+    pd.testing.assert_frame_equal(short.result.table[columns].reset_index(drop=True),
+                                  mixed.result.table.query("horizon == 5")[columns].reset_index(drop=True))
+    # only the reported horizons are in the result, though every event year 0 … 8 was needed
+    assert sorted(mixed.result.table["horizon"].unique()) == [-3, -2, 2, 5, 8]
+    assert sorted(mixed.lost["horizon"].unique()) == [-3, -2, 2, 5, 8]
+    # the cheap per-year effect used by the recursion is the regression's own estimate
+    plain = did.white_paper_did(tiny_world, "fdi", horizons=[3], pre_horizons=[], scale="log")
+    cheap = did._mean_pair_differences(plain.changes.table)
+    for row in plain.result.table.itertuples():
+        assert cheap[(row.outcome, row.group, 3)] == pytest.approx(row.estimate, abs=1e-10)
+    with pytest.raises(ValueError, match="later_starts='drop'"):
+        did.white_paper_did(tiny_world, "fdi", later_starts="drop")
