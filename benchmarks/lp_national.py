@@ -37,7 +37,7 @@ def main() -> int:
           f"{data['industry'].nunique()} industries)")
     print(f"  wall time                : {seconds:6.1f} s   (target < 120 s)")
     print(f"  peak memory (RSS)        : {peak_gb:6.2f} GB (whole process, including the world)")
-    table = result.coef.join(result.se.add_suffix("_se")).join(truth[["beta_labour", "beta_capital"]])
+    table = result.coef.join(result.std_error.add_suffix("_se")).join(truth[["beta_labour", "beta_capital"]])
     print(table.round(4).to_string())
     return 0
 

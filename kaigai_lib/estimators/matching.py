@@ -28,6 +28,8 @@ import pandas as pd
 import statsmodels.api as sm
 from formulaic import model_matrix
 
+from kaigai_lib.estimators.results import Counts, add_truth, normal_inference, order_tidy, summary_block
+
 ORDERS = ("largest", "smallest", "random", "data")
 CALIPER_SDS = ("all", "pooled")
 # Text that reads as a number once formatted: thousands separators, a sign, spaces ("1,234", "-5 000.5")
@@ -39,24 +41,74 @@ DISCARDS = ("none", "treated", "control", "both")
 
 @dataclass
 class ATTResult:
-    """An estimated average treatment effect on the treated."""
+    """An estimated average treatment effect on the treated (:func:`att`).
+
+    Attributes
+    ----------
+    outcome : the outcome column.
+    estimate, std_error, ci_low, ci_high : the ATT, its standard error and 95 % interval.
+    n_treated : matched treated rows; ``n_control`` distinct controls.
+    se_method : how ``std_error`` was computed.
+    truth : the true ATT, when known (attach it with ``dataclasses.replace`` or pass it to :meth:`tidy`).
+    """
 
     outcome: str
     estimate: float
-    se: float
+    std_error: float
     ci_low: float
     ci_high: float
     n_treated: int
     n_control: int
     se_method: str
+    truth: float | None = None
 
     def __str__(self) -> str:
-        return (f"ATT on {self.outcome}: {self.estimate:.4f} (s.e. {self.se:.4f}; 95% CI "
+        return (f"ATT on {self.outcome}: {self.estimate:.4f} (s.e. {self.std_error:.4f}; 95% CI "
                 f"[{self.ci_low:.4f}, {self.ci_high:.4f}]); {self.n_treated:,} treated, "
                 f"{self.n_control:,} distinct controls; s.e.: {self.se_method}")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
+
+    def tidy(self, truth: float | None = None) -> pd.DataFrame:
+        """One row: outcome, estimate, std_error, p_value, ci_low, ci_high, counts (and truth, bias if known)."""
+        table = pd.DataFrame([{"outcome": self.outcome, "estimate": self.estimate, "std_error": self.std_error,
+                               "p_value": normal_inference(self.estimate, self.std_error)["p_value"],
+                               "ci_low": self.ci_low, "ci_high": self.ci_high, "n_treated": self.n_treated,
+                               "n_control": self.n_control, "n_obs": self.n_treated + self.n_control}])
+        truth = self.truth if truth is None else truth
+        return order_tidy(table if truth is None else add_truth(table, [truth]))
+
+    def summary(self) -> str:
+        return summary_block(str(self))
+
+    def plot(self, ax: plt.Axes | None = None, truth: float | None = None) -> plt.Axes:
+        """The estimate with its 95 % interval, and the truth (a cross) when known."""
+        ax = ax or plt.subplots(figsize=(5, 1.6))[1]
+        ax.errorbar([self.estimate], [0], xerr=[[self.estimate - self.ci_low], [self.ci_high - self.estimate]],
+                    fmt="o", capsize=3, label="ATT, 95 % CI")
+        truth = self.truth if truth is None else truth
+        if truth is not None:
+            ax.scatter([truth], [0], marker="x", color="black", zorder=3, label="truth")
+        ax.axvline(0, color="grey", linewidth=0.8)
+        ax.set_yticks([0], [self.outcome])
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+
+def _match_counts_table(counts: dict[str, int]) -> pd.DataFrame:
+    """Counts of treated rows: total, matched, discarded off support, unmatched; controls used."""
+    rows = [
+        ("treated", "all", counts["treated"]),
+        ("treated", "matched", counts["matched_treated"]),
+        ("treated", "discarded (off common support)", counts["discarded_treated"]),
+        ("treated", "unmatched: no control in its stratum", counts["unmatched_no_controls"]),
+        ("treated", "unmatched: no control left within the caliper", counts["unmatched_caliper"]),
+        ("control", "all", counts["controls"]),
+        ("control", "discarded (off common support)", counts["discarded_controls"]),
+        ("control", "used as matches (distinct rows)", counts["matched_controls"]),
+    ]
+    return pd.DataFrame(rows, columns=["group", "status", "count"]).set_index(["group", "status"])
 
 
 @dataclass
@@ -87,20 +139,24 @@ class MatchResult:
     counts: dict[str, int]
     strata_without_controls: list[Any] = field(default_factory=list)
 
-    # ------------------------------------------------------------ summary
-    def summary(self) -> pd.DataFrame:
-        """Counts of treated rows: total, matched, discarded off support, unmatched; controls used."""
-        rows = [
-            ("treated", "all", self.counts["treated"]),
-            ("treated", "matched", self.counts["matched_treated"]),
-            ("treated", "discarded (off common support)", self.counts["discarded_treated"]),
-            ("treated", "unmatched: no control in its stratum", self.counts["unmatched_no_controls"]),
-            ("treated", "unmatched: no control left within the caliper", self.counts["unmatched_caliper"]),
-            ("control", "all", self.counts["controls"]),
-            ("control", "discarded (off common support)", self.counts["discarded_controls"]),
-            ("control", "used as matches (distinct rows)", self.counts["matched_controls"]),
-        ]
-        return pd.DataFrame(rows, columns=["group", "status", "count"]).set_index(["group", "status"])
+    def __post_init__(self) -> None:
+        self.counts = Counts(self.counts, layout=_match_counts_table)
+
+    # ------------------------------------------------------------ the common interface
+    def tidy(self) -> pd.DataFrame:
+        """No effect is estimated by matching alone: one row of counts (``n_treated`` matched, ``n_control``
+        distinct controls used, ``n_obs`` matched rows); :func:`att` estimates the effect."""
+        return order_tidy(pd.DataFrame([{"term": "matched sample", "n_treated": self.counts["matched_treated"],
+                                         "n_control": self.counts["matched_controls"],
+                                         "n_obs": len(self.matched)}]))
+
+    def summary(self) -> str:
+        """The matching settings and the counts, as text."""
+        return str(self)
+
+    def plot(self, ax: plt.Axes | None = None, **options: Any) -> plt.Axes:
+        """The balance plot (:meth:`plot_balance`): standardised differences before and after matching."""
+        return self.plot_balance(ax=ax, **options)
 
     def __str__(self) -> str:
         s = self.settings
@@ -113,7 +169,7 @@ class MatchResult:
         if s["exact"]:
             head += f", exact on {s['exact']}"
         notes = "".join(f"\nnote: {n}" for n in s.get("notes", []))
-        return head + "\n" + self.summary().to_string() + notes
+        return head + "\n" + self.counts().to_string() + notes
 
     # ------------------------------------------------------------ balance
     def balance(self, addl: Sequence[str] = ()) -> pd.DataFrame:

@@ -43,6 +43,8 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
+from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
+
 from kaigai_lib.data.schema import require_columns as _require_columns
 
 MIN_FIRMS = 20  # fewer firms than this cannot support a semiparametric two-step estimate
@@ -73,19 +75,19 @@ class ProductionResult:
     Attributes
     ----------
     method : "OLS", "FE", "LP" or "ACF".
-    coef, se : Series indexed by input column name (``se`` is NaN where not computed).
+    coef, std_error : Series indexed by input column name (``std_error`` is NaN where not computed).
     output : the output column; ``inputs`` the input columns in ``coef`` order.
     n_obs : rows used in the first stage (or the only stage);
     n_second_stage : rows with a lag, used in the second stage (LP/ACF).
     n_firms : firms in the estimation sample.
-    bootstrap : replications behind ``se`` (0 for analytic standard errors).
+    bootstrap : replications behind ``std_error`` (0 for analytic standard errors).
     details : fitted pieces (first-stage coefficients, optimiser outcome, the
         bootstrap draws) for readers who want to look inside.
     """
 
     method: str
     coef: pd.Series
-    se: pd.Series
+    std_error: pd.Series
     output: str
     n_obs: int
     n_firms: int
@@ -98,24 +100,30 @@ class ProductionResult:
     def inputs(self) -> list[str]:
         return list(self.coef.index)
 
-    def summary(self) -> pd.DataFrame:
-        """Coefficients with standard errors, z statistics and 95 % confidence intervals."""
-        table = pd.DataFrame({"coef": self.coef, "std_error": self.se})
-        table["z"] = table["coef"] / table["std_error"]
-        table["ci_low"] = table["coef"] - 1.959964 * table["std_error"]
-        table["ci_high"] = table["coef"] + 1.959964 * table["std_error"]
-        table.index.name = "input"
-        return table
+    def tidy(self, truth: pd.Series | None = None) -> pd.DataFrame:
+        """One row per input (``term``): estimate, std_error, p_value, 95 % interval, n_obs (and truth, bias)."""
+        table = pd.DataFrame({"term": self.inputs, "estimate": self.coef.to_numpy(),
+                              "std_error": self.std_error.to_numpy()})
+        table = table.assign(**normal_inference(table["estimate"], table["std_error"]), n_obs=self.n_obs,
+                             n_firms=self.n_firms, method=self.method)
+        if truth is not None:
+            table = add_truth(table, truth.reindex(self.inputs))
+        return order_tidy(table)
+
+    def summary(self) -> str:
+        """The method, the sample and the coefficients, as text."""
+        se_note = (f"firm-block bootstrap, {self.bootstrap} replications" if self.bootstrap
+                   else "not computed" if self.std_error.isna().all() else "analytic, clustered by firm")
+        lines = [f"observations: {self.n_obs:,} ({self.n_firms:,} firms)"
+                 + (f"; second stage: {self.n_second_stage:,}" if self.n_second_stage is not None else ""),
+                 f"standard errors: {se_note}"]
+        title = f"{self.method} production function for {self.output}" + (
+            f" [{self.group}]" if self.group is not None else "")
+        table = self.tidy().set_index("term")[["estimate", "std_error", "p_value", "ci_low", "ci_high"]]
+        return summary_block(title, table, lines=lines)
 
     def __str__(self) -> str:
-        se_note = (f"firm-block bootstrap, {self.bootstrap} replications" if self.bootstrap
-                   else "not computed" if self.se.isna().all() else "analytic, clustered by firm")
-        head = (f"{self.method} production function for {self.output}"
-                + (f" [{self.group}]" if self.group is not None else "")
-                + f"\n  observations: {self.n_obs:,} ({self.n_firms:,} firms)"
-                + (f"; second stage: {self.n_second_stage:,}" if self.n_second_stage is not None else "")
-                + f"\n  standard errors: {se_note}\n")
-        return head + self.summary().round(4).to_string()
+        return self.summary()
 
     def tfp(self, data: pd.DataFrame) -> pd.Series:
         """Log TFP per row: output minus the estimated contribution of every input."""
@@ -125,13 +133,12 @@ class ProductionResult:
     def plot(self, truth: pd.Series | None = None, ax: plt.Axes | None = None) -> plt.Axes:
         """Coefficients with 95 % intervals, and the true values where known."""
         ax = ax or plt.subplots(figsize=(5, 0.6 + 0.5 * len(self.coef)))[1]
-        table = self.summary()
-        positions = np.arange(len(table))
-        error = 1.959964 * table["std_error"].fillna(0)
-        ax.errorbar(table["coef"], positions, xerr=error, fmt="o", capsize=3, label=self.method)
+        positions = np.arange(len(self.coef))
+        error = Z_95 * self.std_error.fillna(0)
+        ax.errorbar(self.coef, positions, xerr=error, fmt="o", capsize=3, label=self.method)
         if truth is not None:
-            ax.scatter(truth.reindex(table.index), positions, marker="x", color="black", zorder=3, label="truth")
-        ax.set_yticks(positions, table.index)
+            ax.scatter(truth.reindex(self.inputs), positions, marker="x", color="black", zorder=3, label="truth")
+        ax.set_yticks(positions, self.inputs)
         ax.set_xlabel("coefficient")
         ax.legend(loc="best", fontsize="small")
         return ax
@@ -149,19 +156,34 @@ class GroupedProductionResult:
         return pd.DataFrame({g: r.coef for g, r in self.results.items()}).T.rename_axis(self.by)
 
     @property
-    def se(self) -> pd.DataFrame:
-        return pd.DataFrame({g: r.se for g, r in self.results.items()}).T.rename_axis(self.by)
+    def std_error(self) -> pd.DataFrame:
+        return pd.DataFrame({g: r.std_error for g, r in self.results.items()}).T.rename_axis(self.by)
 
-    def summary(self) -> pd.DataFrame:
-        """Long table: group, input, coefficient, standard error, CI, observations."""
-        frames = []
-        for group, result in self.results.items():
-            table = result.summary().reset_index()
-            table.insert(0, self.by, group)
-            table["n_obs"] = result.n_obs
-            table["n_firms"] = result.n_firms
-            frames.append(table)
-        return pd.concat(frames, ignore_index=True)
+    def tidy(self) -> pd.DataFrame:
+        """Long table: each group's :meth:`ProductionResult.tidy` rows, ``group`` and the ``by`` column naming it."""
+        frames = [result.tidy().assign(**{"group": group, self.by: group}) for group, result in self.results.items()]
+        return order_tidy(pd.concat(frames, ignore_index=True))
+
+    def summary(self) -> str:
+        """Every group's summary, one after the other."""
+        return "\n\n".join(result.summary() for result in self.results.values())
+
+    def plot(self, ax: plt.Axes | None = None, truth: pd.DataFrame | None = None) -> plt.Axes:
+        """Every group's coefficients in one panel (``truth``: a table indexed by group, columns the inputs)."""
+        first = next(iter(self.results.values()))
+        ax = ax or plt.subplots(figsize=(6, 0.6 + 0.4 * len(first.coef) * len(self.results)))[1]
+        table = self.tidy()
+        labels = [f"{g}: {t}" for g, t in zip(table["group"], table["term"], strict=True)]
+        positions = np.arange(len(table))
+        ax.errorbar(table["estimate"], positions, xerr=Z_95 * table["std_error"].fillna(0), fmt="o", capsize=3,
+                    label=first.method)
+        if truth is not None:
+            true = [truth.loc[g, t] for g, t in zip(table["group"], table["term"], strict=True)]
+            ax.scatter(true, positions, marker="x", color="black", zorder=3, label="truth")
+        ax.set_yticks(positions, labels)
+        ax.set_xlabel("coefficient")
+        ax.legend(loc="best", fontsize="small")
+        return ax
 
     def tfp(self, data: pd.DataFrame) -> pd.Series:
         """Log TFP per row, each row with its own group's coefficients (NaN for groups not estimated)."""
@@ -447,7 +469,7 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     Returns
     -------
     ProductionResult (or GroupedProductionResult with ``by``); ``.coef`` and
-    ``.se`` are indexed by the input column names; ``.tfp(data)`` is
+    ``.std_error`` are indexed by the input column names; ``.tfp(data)`` is
     y − β_free·free − β_k·k, the log TFP of every row.
     """
     if by is not None:

@@ -651,7 +651,10 @@ def stage_tfp(run: Run) -> None:
     firms["tfp"] = result.tfp(firms)
     firms["compensation_per_employee"] = firms["compensation"] / firms["employees"]
     run.firms = firms
-    table = result.summary()
+    # production.csv keeps its columns: industry, input, coef, std_error, z, ci_low, ci_high, n_obs, n_firms
+    table = result.tidy().rename(columns={"term": "input", "estimate": "coef"})
+    table = table.assign(z=table["coef"] / table["std_error"])[
+        ["industry", "input", "coef", "std_error", "z", "ci_low", "ci_high", "n_obs", "n_firms"]]
     rules, order = run.config.disclosure, int(run.config.tfp["poly_order"])
     # first stage: the labour coefficient and a constant + polynomial in (k, m) of order p: (p+1)(p+2)/2 terms
     n_parameters = 1 + (order + 1) * (order + 2) // 2

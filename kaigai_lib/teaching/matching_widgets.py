@@ -112,7 +112,7 @@ class CaliperExplorer(StaticWidget):
         counts = result.counts
         c = {"caliper": caliper, "matched": counts["matched_treated"], "treated": counts["treated"],
              "max_abs_smd": float(smd.max()), "n_above_threshold": int((smd > self.threshold).sum()),
-             "estimate": att.estimate, "se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
+             "estimate": att.estimate, "se": att.std_error, "ci_low": att.ci_low, "ci_high": att.ci_high,
              "truth_matched": truth}
         unmatched = counts["treated"] - counts["matched_treated"]
         truth_text = (f"; truth for these matched starters {number('truth_matched', truth)}"
@@ -124,7 +124,7 @@ class CaliperExplorer(StaticWidget):
             f"matched ({counts['matched_treated'] / counts['treated']:.1%}; {unmatched:,} unmatched). "
             f"Largest |SMD| after matching {number('max_abs_smd', smd.max(), '{:.3f}')} "
             f"({int((smd > self.threshold).sum())} covariate(s) above {self.threshold}). "
-            f"ATT {number('estimate', att.estimate)} (s.e. {att.se:.4f}; 95 % CI [{att.ci_low:+.4f}, "
+            f"ATT {number('estimate', att.estimate)} (s.e. {att.std_error:.4f}; 95 % CI [{att.ci_low:+.4f}, "
             f"{att.ci_high:+.4f}]){truth_text}.</p>")
         return {"html": summary + png(self._figure(result, balance, c)), "numbers": c}, None
 

@@ -182,7 +182,7 @@ class MatchingSample:
                 naive, naive_se = self.naive(outcome, measure)
                 att = result.att(column, firm=self.firm_col)  # a firm can be a control in several years
                 row = {"outcome": outcome, "measure": measure, "naive": naive, "naive_se": naive_se,
-                       "matched": att.estimate, "matched_se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
+                       "matched": att.estimate, "matched_se": att.std_error, "ci_low": att.ci_low, "ci_high": att.ci_high,
                        "n_matched": att.n_treated}
                 if self.has_truth:
                     row["truth_matched"] = self.true_att(result, outcome)
@@ -501,7 +501,7 @@ def caliper_sweep(data: pd.DataFrame, treatment: str, covariates: str | Sequence
                "share_matched": result.counts["matched_treated"] / result.counts["treated"],
                "mean_distance": float(result.pairs["distance"].mean()) / logit_sd,
                "max_abs_smd": float(smd.max()), "mean_abs_smd": float(smd.mean()),
-               "n_above_threshold": int((smd > threshold).sum()), "estimate": att.estimate, "se": att.se,
+               "n_above_threshold": int((smd > threshold).sum()), "estimate": att.estimate, "se": att.std_error,
                "ci_low": att.ci_low, "ci_high": att.ci_high}
         if truth is not None:
             treated_rows = result.pairs.drop_duplicates("pair")["treated"]
