@@ -27,7 +27,7 @@ def main() -> int:
     start = time.perf_counter()
     result = tfp.levinsohn_petrin(
         data, output="log_value_added", free="log_employees", state="log_capital_stock",
-        proxy="log_intermediate_inputs", id="firm_id", time="year", by="industry",
+        proxy="log_intermediate_inputs", unit="firm_id", time="year", by="industry",
         bootstrap=args.replications, seed=args.seed, progress=False)
     seconds = time.perf_counter() - start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2

@@ -20,7 +20,7 @@ from kaigai_lib.world.synthetic import World, generate
 
 LOGGED = ["value_added", "employees", "capital_stock", "intermediate_inputs"]
 SPEC = {"output": "log_value_added", "free": "log_employees", "state": "log_capital_stock",
-        "proxy": "log_intermediate_inputs", "id": "firm_id", "time": "year"}
+        "proxy": "log_intermediate_inputs", "unit": "firm_id", "time": "year"}
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
+
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
                 "n_treated", "n_control", "scale"]
 SCALES = {"log": "change_log", "percent": "change_pct", "level": "level_log"}
@@ -123,7 +125,7 @@ def _check_pairs(units: pd.DataFrame) -> None:
             "an unmatched design.")
 
 
-def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *, id: str = "firm_id",
+def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *, unit: str = "firm_id",
                   time: str = "year", treated: str = "_treated", pair: str | None = "_pair",
                   horizons: Sequence[int] = (1, 2, 3, 4, 5), pre_horizons: Sequence[int] = (-3, -2),
                   log_outcomes: Sequence[str] = (), keep: Sequence[str] = ()) -> EventChanges:
@@ -131,9 +133,9 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
 
     Parameters
     ----------
-    panel : the firm panel holding the outcomes, one row per (``id``, ``time``).
+    panel : the firm panel holding the outcomes, one row per (``unit``, ``time``).
     matched : the matched sample at the base year ``t − 1`` (a
-        :class:`~kaigai_lib.estimators.matching.MatchResult` or its ``.matched``): ``id``,
+        :class:`~kaigai_lib.estimators.matching.MatchResult` or its ``.matched``): ``unit``,
         ``time`` (the base year), ``treated`` and ``pair``. A control's pseudo
         start is its row's base year + 1, which is its partner's start year
         when matching is within year. ``pair=None`` declares an unmatched
@@ -151,17 +153,17 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     says how many.
     """
     matched = _matched_frame(matched, treated, pair)
-    for column in (id, time, *keep):
+    for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
-    for column in (id, time):
+    for column in (unit, time):
         if column not in panel.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the panel.")
     missing_outcomes = [o for o in outcomes if o not in panel.columns]
     if missing_outcomes:
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
-    if panel.duplicated([id, time]).any():
-        raise ValueError(f"event_changes: the panel has duplicate ({id}, {time}) rows.")
+    if panel.duplicated([unit, time]).any():
+        raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
     horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
         raise ValueError(f"event_changes: horizons must be ≥ 0 (got {horizons}) and pre_horizons ≤ −2 "
@@ -174,7 +176,7 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                              f"(e.g. index {list(panel.index[bad][:5])}); changes in logs and percent need "
                              "positive levels. Pass it in log_outcomes if it is already a log.")
 
-    units = matched[[id, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
+    units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
     units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
     units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
     if pair is not None:
@@ -184,9 +186,9 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     first_year, last_year = int(panel[time].min()), int(panel[time].max())
     outside = ~units[time].between(first_year, last_year - 1)
     if outside.any():
-        examples = units.loc[outside, [id, "cohort"]].head(5).values.tolist()
+        examples = units.loc[outside, [unit, "cohort"]].head(5).values.tolist()
         raise ValueError(f"event_changes: {int(outside.sum())} unit(s) have a start year t outside the panel "
-                         f"({first_year}–{last_year}; t − 1 and t must both lie in it), e.g. (id, t) = "
+                         f"({first_year}–{last_year}; t − 1 and t must both lie in it), e.g. (unit, t) = "
                          f"{examples}. Is the matched sample from this panel?")
     earliest, latest = int(units["cohort"].min()), int(units["cohort"].max())
     too_far = [h for h in horizons if earliest + h > last_year]
@@ -199,15 +201,15 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
         raise ValueError(f"event_changes: placebo horizon(s) {too_early} lie before the data: the latest start "
                          f"year is {latest} and the panel starts in {first_year}.")
 
-    logs = panel.set_index([id, time])[list(outcomes)].astype(float)
+    logs = panel.set_index([unit, time])[list(outcomes)].astype(float)
     logs[levels] = np.log(logs[levels])
-    base_keys = pd.MultiIndex.from_arrays([units[id], units[time]])
+    base_keys = pd.MultiIndex.from_arrays([units[unit], units[time]])
     base = logs.reindex(base_keys).to_numpy()
     base_absent = np.isnan(base)
     frames, missing = [], []
     all_horizons = sorted({*pre_horizons, *horizons})
     for h in all_horizons:
-        target_keys = pd.MultiIndex.from_arrays([units[id], units["cohort"] + h])
+        target_keys = pd.MultiIndex.from_arrays([units[unit], units["cohort"] + h])
         later = logs.reindex(target_keys).to_numpy()
         change = later - base
         for j, outcome in enumerate(outcomes):
@@ -231,7 +233,7 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                                    "base_missing_controls"]].astype(int).reset_index()
 
     any_base_absent = base_absent.any(axis=1)
-    base_missing = units.loc[any_base_absent, [id, time, "treated", "pair"]].assign(
+    base_missing = units.loc[any_base_absent, [unit, time, "treated", "pair"]].assign(
         outcomes=[", ".join(o for o, a in zip(outcomes, row, strict=True) if a)
                   for row in base_absent[any_base_absent]])
     if len(base_missing):
@@ -240,7 +242,7 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                       f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
                       "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
     return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
-                        missing=missing_table, id=id, horizons=all_horizons,
+                        missing=missing_table, id=unit, horizons=all_horizons,
                         base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
 
 
@@ -267,6 +269,39 @@ class DidResult:
         """The unit of every estimate, e.g. "percentage points" (the ``scale`` column of ``table`` says the same)."""
         return SCALE_UNITS[self.scale]
 
+    def tidy(self) -> pd.DataFrame:
+        """``table`` in the common column order (outcome, group, horizon, estimate, std_error, …, n_obs, scale)."""
+        return order_tidy(self.table.assign(n_obs=self.table["n_treated"] + self.table["n_control"]))
+
+    def summary(self) -> str:
+        """The specification and every estimate, as text."""
+        lines = [f"fixed effects: {', '.join(self.controls) or 'none'}"
+                 + ("; pair effects" if self.pair_effects else ""),
+                 f"standard errors clustered by {' + '.join(self.cluster) or 'nothing'}"]
+        table = self.tidy().drop(columns=["scale"]).set_index(["outcome", "group", "horizon"])
+        return summary_block(f"Matched difference-in-differences ({self.units})", table, lines=lines)
+
+    def plot(self, ax: plt.Axes | None = None, outcome: str | None = None, group: str | None = None,
+             truth: pd.DataFrame | None = None) -> plt.Axes:
+        """One event study (``outcome``, ``group``: default the first of each) in one panel.
+
+        ``truth``: optional table with ``group``, ``horizon`` and ``effect``
+        (same scale). :meth:`plot_event_study` draws every group side by side.
+        """
+        outcome = outcome if outcome is not None else str(self.table["outcome"].iloc[0])
+        rows = self.table.loc[self.table["outcome"] == outcome]
+        if rows.empty:
+            raise KeyError(f"plot: no estimates for outcome {outcome!r}; outcomes are "
+                           f"{sorted(self.table['outcome'].unique())}.")
+        group = group if group is not None else str(rows["group"].iloc[0])
+        ax = ax or plt.subplots(figsize=(4.2, 3.4))[1]
+        _draw_event_study(ax, rows.loc[rows["group"] == group],
+                          None if truth is None else truth.loc[truth["group"] == group])
+        ax.set_title(str(group))
+        ax.set_ylabel(f"effect on {outcome} ({SCALE_UNITS[self.scale]})")
+        ax.legend(fontsize="small")
+        return ax
+
     def estimate(self, outcome: str, group: str | None = None, horizon: int = 5) -> pd.Series:
         rows = self.table.query("outcome == @outcome and horizon == @horizon")
         if group is not None:
@@ -289,22 +324,28 @@ class DidResult:
         fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), sharey=True, squeeze=False)
         plt.close(fig)
         for ax, group in zip(axes[0], groups, strict=True):
-            part = rows.loc[rows["group"] == group].sort_values("horizon")
-            ax.axhline(0, color="black", linewidth=0.8)
-            ax.axvline(-1, color="grey", linestyle=":", linewidth=1)
-            ax.errorbar(part["horizon"], part["estimate"],
-                        yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
-                        fmt="o", capsize=3, label="matched DiD, 95 % CI")
-            if truth is not None:
-                true = truth.loc[truth["group"] == group].sort_values("horizon")
-                ax.plot(true["horizon"], true["effect"], color="black", marker="x", linestyle="--",
-                        label="truth (真の効果)")
+            _draw_event_study(ax, rows.loc[rows["group"] == group],
+                              None if truth is None else truth.loc[truth["group"] == group])
             ax.set_title(str(group))
-            ax.set_xlabel("years since the start (base year: −1)")
         axes[0][0].set_ylabel(f"effect on {outcome} ({SCALE_UNITS[self.scale]})")
         axes[0][0].legend(fontsize="small")
         fig.tight_layout()
         return fig
+
+
+def _draw_event_study(ax: plt.Axes, part: pd.DataFrame, true: pd.DataFrame | None) -> None:
+    """One group's estimates by horizon with 95 % intervals, and the truth as a dashed line."""
+    part = part.sort_values("horizon")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(-1, color="grey", linestyle=":", linewidth=1)
+    ax.errorbar(part["horizon"], part["estimate"],
+                yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
+                fmt="o", capsize=3, label="matched DiD, 95 % CI")
+    if true is not None:
+        true = true.sort_values("horizon")
+        ax.plot(true["horizon"], true["effect"], color="black", marker="x", linestyle="--",
+                label="truth (真の効果)")
+    ax.set_xlabel("years since the start (base year: −1)")
 
 
 def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None) -> list[str]:
@@ -456,7 +497,31 @@ class StaggeredEventStudy:
             table["bias"] = table["estimate"] - table["truth"]
         return table.reset_index(drop=True)
 
-    def plot(self, matched: pd.DataFrame | None = None, matched_truth: pd.DataFrame | None = None) -> plt.Figure:
+    def tidy(self) -> pd.DataFrame:
+        """Static ATTs (no ``horizon``) then dynamic estimates by horizon; ``term`` is the estimator, ``n_obs``
+        the firm-years of the panel; ``truth`` and ``bias`` with a world."""
+        static = self.static.drop(columns=["label"], errors="ignore").rename(columns={"estimator": "term"})
+        dynamic = self.dynamic.rename(columns={"estimator": "term"})
+        if self.truth is not None and len(dynamic):
+            dynamic = dynamic.merge(self.truth, on="horizon", how="left")
+            dynamic["bias"] = dynamic["estimate"] - dynamic["truth"]
+        table = pd.concat([static.assign(horizon=np.nan), dynamic], ignore_index=True)
+        table = table.assign(outcome=self.outcome, n_obs=len(self.panel),
+                             p_value=normal_inference(table["estimate"], table["std_error"])["p_value"])
+        return order_tidy(table)
+
+    def summary(self) -> str:
+        """The sample and the static ATTs, as text (:meth:`tidy` has the dynamic estimates)."""
+        treated = int(self.panel.loc[self.panel["g"] > 0, "firm_id"].nunique()) if len(self.panel) else 0
+        lines = [f"{len(self.panel):,} firm-years of {self.panel['firm_id'].nunique():,} firms "
+                 f"({treated:,} starters); dropped: " + ", ".join(f"{k} {int(v):,}" for k, v in self.dropped.items())]
+        static = self.tidy().loc[lambda t: t["horizon"].isna()].set_index("term")
+        static = static[[c for c in ("estimate", "std_error", "ci_low", "ci_high", "truth", "bias") if c in static]]
+        return summary_block(f"Staggered event study of log {self.outcome}, {self.analysis} starters "
+                             "(static ATTs)", static, lines=lines)
+
+    def plot(self, ax: plt.Axes | None = None, matched: pd.DataFrame | None = None,
+             matched_truth: pd.DataFrame | None = None) -> plt.Axes:
         """Event-study estimates (95 % CI) of each dynamic estimator, the truth, and optionally the matched DiD.
 
         ``matched``: a table with ``horizon``, ``estimate``, ``ci_low``,
@@ -465,8 +530,8 @@ class StaggeredEventStudy:
         """
         from kaigai_lib.estimators.plots import OUTCOME_LABELS, new_figure
 
-        fig, axes = new_figure(figsize=(8.5, 4.2))
-        ax = axes[0, 0]
+        if ax is None:
+            ax = new_figure(figsize=(8.5, 4.2))[1][0, 0]
         series = [(STAGGERED_ESTIMATORS[e], part) for e, part in self.dynamic.groupby("estimator", sort=False)]
         if matched is not None:
             series.append(("matched DiD (white paper), all groups", matched))
@@ -490,7 +555,7 @@ class StaggeredEventStudy:
                title=f"{OUTCOME_LABELS.get(self.outcome, self.outcome).replace(chr(10), ' ')}: "
                      f"{self.analysis} starters, staggered adoption")
         ax.legend(fontsize=7.5, loc="upper left")
-        return fig
+        return ax
 
 
 def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,

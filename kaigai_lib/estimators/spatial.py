@@ -71,6 +71,7 @@ from sklearn.neighbors import BallTree
 
 from kaigai_lib.data.schema import ESTABLISHMENTS, require_columns
 from kaigai_lib.estimators.plots import new_figure
+from kaigai_lib.estimators.results import add_truth, order_tidy
 
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_RADIUS_KM = 5.0
@@ -531,6 +532,23 @@ class Catchments:
     def __str__(self) -> str:
         return self.summary()
 
+    def counts(self) -> pd.DataFrame:
+        """What was left out or filled in (``drops``), one row per step, after the counts of what was kept."""
+        centres = self.centres
+        kept = pd.DataFrame([{"kind": "kept", "step": "centre-years", "count": len(centres), "unit": "centre-years"},
+                             {"kind": "kept", "step": "areas with at least one receiver", "count": len(self.areas),
+                              "unit": "areas"},
+                             {"kind": "kept", "step": "receiving establishment-years", "count": len(self.receivers),
+                              "unit": "establishment-years"}])
+        return pd.concat([kept, self.drops], ignore_index=True)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """The map (:meth:`plot_map`; several panels: the first Axes is returned, ``ax`` must be None)."""
+        if ax is not None:
+            raise ValueError("Catchments.plot: the map draws its own panels; call it without ax= (the returned "
+                             "Axes' .figure is the whole map).")
+        return self.plot_map(**options).axes[0]
+
     def plot_map(self, **options: Any) -> Figure:
         """:func:`plot_catchment_map` of these catchments."""
         return plot_catchment_map(self, **options)
@@ -970,22 +988,29 @@ class SpilloverResult:
     def coef(self, name: str = OPR) -> float:
         return float(self.params[name])
 
-    def se(self, name: str = OPR) -> float:
+    def std_error(self, name: str = OPR) -> float:
         return float(self.std_errors[name])
 
-    def table(self) -> pd.DataFrame:
-        """Estimate, standard error, t, p, 95 % interval and — when known — the truth and the bias in SEs."""
+    def tidy(self) -> pd.DataFrame:
+        """One row per regressor (``term``): estimate, standard error, p, 95 % interval, ``n_obs`` (area-years),
+        ``t`` and — when known — the truth, the bias and the bias in standard errors (``bias_in_se``)."""
         ci = self.fitted.conf_int()
         out = pd.DataFrame({
-            "estimate": self.params, "std_error": self.std_errors, "t": self.fitted.tstats,
-            "p_value": self.fitted.pvalues, "ci_low": ci["lower"], "ci_high": ci["upper"],
+            "term": list(self.params.index), "estimate": self.params.to_numpy(),
+            "std_error": self.std_errors.to_numpy(), "p_value": self.fitted.pvalues.to_numpy(),
+            "ci_low": ci["lower"].to_numpy(), "ci_high": ci["upper"].to_numpy(),
+            "n_obs": self.counts["observations"], "t": self.fitted.tstats.to_numpy(),
         })
         if self.truth:
-            out["truth"] = [self.truth.get(name, np.nan) for name in out.index]
-            out["bias"] = out["estimate"] - out["truth"]
+            out = add_truth(out, [self.truth.get(name, np.nan) for name in out["term"]])
             out["bias_in_se"] = out["bias"] / out["std_error"]
-        out.index.name = "regressor"
-        return out
+        return order_tidy(out)
+
+    def _summary_table(self) -> pd.DataFrame:
+        """The printed table: indexed by regressor, ``t`` beside the standard error, no counts column."""
+        table = self.tidy().rename(columns={"term": "regressor"}).set_index("regressor").drop(columns=["n_obs"])
+        return table[["estimate", "std_error", "t", *[c for c in table.columns if c not in (
+            "estimate", "std_error", "t")]]]
 
     def summary(self) -> str:
         effects = "centre and year effects" if self.time_effects else "centre effects"
@@ -994,7 +1019,7 @@ class SpilloverResult:
                  f"{CLUSTER_LABELS[self.cluster]}",
                  f"  {self.counts['observations']:,} area-years of {self.counts['centres']:,} centres "
                  f"({self.counts['clusters']:,} clusters), {self.counts['years']} years",
-                 self.table().round(4).to_string()]
+                 self._summary_table().round(4).to_string()]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -1048,7 +1073,10 @@ class SpilloverResult:
         """Figure II-2-4-4 replica: :func:`plot_decomposition` of :meth:`decomposition`."""
         return plot_decomposition(self.decomposition(start, end), ax=ax)
 
-    plot = plot_decomposition
+    def plot(self, ax: Axes | None = None, start: int | None = None, end: int | None = None) -> Axes:
+        """The decomposition's bars (:meth:`plot_decomposition`), as an Axes."""
+        figure = self.plot_decomposition(start, end, ax=ax)
+        return ax if ax is not None else figure.axes[0]
 
 
 def _design_panel(catchments: Catchments, design: str, unknown_sources: str) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -1216,7 +1244,7 @@ def compare_designs(catchments: Catchments, foreign_demand: pd.DataFrame, *, des
             for name, short in ((OPR, "opr"), (DI, "di")):
                 has = name in result.regressors
                 row[short] = result.coef(name) if has else np.nan
-                row[f"{short}_se"] = result.se(name) if has else np.nan
+                row[f"{short}_se"] = result.std_error(name) if has else np.nan
                 row[f"{short}_truth"] = truth_values.get(name, np.nan)
             row["observations"] = result.counts["observations"]
             row["centres"] = result.counts["centres"]

@@ -43,9 +43,8 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
-from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
-
 from kaigai_lib.data.schema import require_columns as _require_columns
+from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
 
 MIN_FIRMS = 20  # fewer firms than this cannot support a semiparametric two-step estimate
 
@@ -225,9 +224,9 @@ def _as_list(columns: str | Sequence[str]) -> list[str]:
     return [columns] if isinstance(columns, str) else list(columns)
 
 
-def _prepare(data: pd.DataFrame, columns: list[str], id: str, time: str, where: str) -> pd.DataFrame:
-    _require_columns(data, [*columns, id, time], where)
-    frame = data[[id, time, *columns]]
+def _prepare(data: pd.DataFrame, columns: list[str], unit: str, time: str, where: str) -> pd.DataFrame:
+    _require_columns(data, [*columns, unit, time], where)
+    frame = data[[unit, time, *columns]]
     problems = []
     for column in columns:
         values = pd.to_numeric(frame[column], errors="coerce")
@@ -236,17 +235,17 @@ def _prepare(data: pd.DataFrame, columns: list[str], id: str, time: str, where: 
             rows = ", ".join(map(str, frame.index[bad][:5]))
             problems.append(f"'{column}' has {int(bad.sum())} missing or infinite value(s) (rows {rows}); "
                             "infinite values usually come from log(0): see log_columns()")
-    dup = frame.duplicated([id, time], keep=False)
+    dup = frame.duplicated([unit, time], keep=False)
     if dup.any():
-        problems.append(f"{int(dup.sum())} rows share a ({id}, {time}) key, e.g. rows "
+        problems.append(f"{int(dup.sum())} rows share a ({unit}, {time}) key, e.g. rows "
                         f"{', '.join(map(str, frame.index[dup][:5]))}; keep one row per firm and year")
     if problems:
         raise ValueError(f"{where}: " + "; ".join(problems) + ".")
-    return frame.sort_values([id, time]).reset_index(drop=True)
+    return frame.sort_values([unit, time]).reset_index(drop=True)
 
 
 def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Position of each row's previous year (same firm, time − 1), or −1 (rows sorted by id, time)."""
+    """Position of each row's previous year (same firm, time − 1), or −1 (rows sorted by unit, time)."""
     previous = np.full(len(ids), -1)
     same_firm = np.r_[False, ids[1:] == ids[:-1]]
     consecutive = np.r_[False, times[1:] == times[:-1] + 1]
@@ -255,8 +254,8 @@ def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
     return previous
 
 
-def _check_sample(frame: pd.DataFrame, id: str, where: str, group: Any) -> None:
-    n_firms = frame[id].nunique()
+def _check_sample(frame: pd.DataFrame, unit: str, where: str, group: Any) -> None:
+    n_firms = frame[unit].nunique()
     label = f" for {group!r}" if group is not None else ""
     if n_firms < MIN_FIRMS:
         raise ValueError(f"{where}: only {n_firms} firm(s){label}; at least {MIN_FIRMS} are needed. "
@@ -301,45 +300,45 @@ def _grouped(function, data: pd.DataFrame, by: str, **kwargs) -> GroupedProducti
 
 # --------------------------------------------------------------------------- OLS and FE
 
-def ols_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], id: str, time: str,
+def ols_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], unit: str, time: str,
                    *, year_effects: bool = True, by: str | None = None,
                    group: Any = None) -> ProductionResult | GroupedProductionResult:
     """Pooled OLS of ``output`` on ``inputs`` (with year dummies), standard errors clustered by firm."""
     import statsmodels.api as sm
 
     if by is not None:
-        return _grouped(ols_production, data, by, output=output, inputs=inputs, id=id, time=time,
+        return _grouped(ols_production, data, by, output=output, inputs=inputs, unit=unit, time=time,
                         year_effects=year_effects)
     inputs = _as_list(inputs)
-    frame = _prepare(data, [output, *inputs], id, time, "ols_production")
-    _check_sample(frame, id, "ols_production", group)
+    frame = _prepare(data, [output, *inputs], unit, time, "ols_production")
+    _check_sample(frame, unit, "ols_production", group)
     exog = frame[inputs].astype(float)
     if year_effects:
         exog = exog.join(pd.get_dummies(frame[time], prefix="year", drop_first=True, dtype=float))
     fit = sm.OLS(frame[output].astype(float), sm.add_constant(exog)).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame[id])[0]})
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame[unit])[0]})
     return ProductionResult("OLS", fit.params[inputs], fit.bse[inputs], output, n_obs=len(frame),
-                            n_firms=frame[id].nunique(), group=group, details={"fit": fit})
+                            n_firms=frame[unit].nunique(), group=group, details={"fit": fit})
 
 
-def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], id: str, time: str,
+def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], unit: str, time: str,
                              *, year_effects: bool = True, by: str | None = None,
                              group: Any = None) -> ProductionResult | GroupedProductionResult:
     """Within (firm fixed effects) estimator with ``linearmodels.PanelOLS``, SEs clustered by firm."""
     from linearmodels.panel import PanelOLS
 
     if by is not None:
-        return _grouped(fixed_effects_production, data, by, output=output, inputs=inputs, id=id, time=time,
+        return _grouped(fixed_effects_production, data, by, output=output, inputs=inputs, unit=unit, time=time,
                         year_effects=year_effects)
     inputs = _as_list(inputs)
-    frame = _prepare(data, [output, *inputs], id, time, "fixed_effects_production")
-    _check_sample(frame, id, "fixed_effects_production", group)
-    panel = frame.set_index([id, time])
+    frame = _prepare(data, [output, *inputs], unit, time, "fixed_effects_production")
+    _check_sample(frame, unit, "fixed_effects_production", group)
+    panel = frame.set_index([unit, time])
     model = PanelOLS(panel[output].astype(float), panel[inputs].astype(float), entity_effects=True,
                      time_effects=year_effects, drop_absorbed=True)
     fit = model.fit(cov_type="clustered", cluster_entity=True)
     return ProductionResult("FE", fit.params[inputs], fit.std_errors[inputs], output, n_obs=len(frame),
-                            n_firms=frame[id].nunique(), group=group, details={"fit": fit})
+                            n_firms=frame[unit].nunique(), group=group, details={"fit": fit})
 
 
 # --------------------------------------------------------------------------- Levinsohn–Petrin
@@ -357,9 +356,9 @@ class _Panel:
     lag: np.ndarray  # position of t−1 or −1
 
     @classmethod
-    def build(cls, frame: pd.DataFrame, output: str, free: list[str], state: str, proxy: str, id: str,
+    def build(cls, frame: pd.DataFrame, output: str, free: list[str], state: str, proxy: str, unit: str,
               time: str) -> _Panel:
-        ids = pd.factorize(frame[id])[0]
+        ids = pd.factorize(frame[unit])[0]
         times = frame[time].to_numpy(dtype=np.int64)
         return cls(frame[output].to_numpy(float), frame[free].to_numpy(float), frame[state].to_numpy(float),
                    frame[proxy].to_numpy(float), ids, times, _lag_index(ids, times))
@@ -426,7 +425,7 @@ def _proxy_derivative(coef: np.ndarray, state: np.ndarray, proxy: np.ndarray, or
 
 
 def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str], state: str, proxy: str,
-                     id: str, time: str, poly_order: int = 3, bootstrap: int = 0, seed: Any = 0, *,
+                     unit: str, time: str, poly_order: int = 3, bootstrap: int = 0, seed: Any = 0, *,
                      law_of_motion_order: int = 3, by: str | None = None, progress: bool = True,
                      group: Any = None) -> ProductionResult | GroupedProductionResult:
     """Levinsohn–Petrin (2003) estimator of a value-added production function.
@@ -459,7 +458,7 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     data : one row per firm and year, with the logged columns below.
     output : log value added. ``free``: log free input(s) (labour).
     state : log capital. ``proxy``: log intermediate inputs.
-    id, time : firm identifier and (integer) year; lags are taken only
+    unit, time : firm identifier and (integer) year; lags are taken only
         between consecutive years of the same firm.
     poly_order : order of the first-stage polynomial (2 = prodest's default,
         3 = levpet's).
@@ -473,7 +472,7 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     y − β_free·free − β_k·k, the log TFP of every row.
     """
     if by is not None:
-        return _grouped(levinsohn_petrin, data, by, output=output, free=free, state=state, proxy=proxy, id=id,
+        return _grouped(levinsohn_petrin, data, by, output=output, free=free, state=state, proxy=proxy, unit=unit,
                         time=time, poly_order=poly_order, bootstrap=bootstrap, seed=seed,
                         law_of_motion_order=law_of_motion_order, progress=progress)
     free = _as_list(free)
@@ -482,12 +481,12 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     if poly_order not in (2, 3) or law_of_motion_order < 1:
         raise ValueError(f"poly_order={poly_order!r} must be 2 or 3; law_of_motion_order must be ≥ 1.")
     where = "levinsohn_petrin" + (f" [{group}]" if group is not None else "")
-    frame = _prepare(data, [output, *free, state, proxy], id, time, where)
-    _check_sample(frame, id, where, group)
+    frame = _prepare(data, [output, *free, state, proxy], unit, time, where)
+    _check_sample(frame, unit, where, group)
     if frame[proxy].nunique() <= 1:
         raise ValueError(f"{where}: the proxy '{proxy}' is constant, so it carries no information on "
                          "productivity. Use a proxy that varies with productivity (intermediate inputs).")
-    panel = _Panel.build(frame, output, free, state, proxy, id, time)
+    panel = _Panel.build(frame, output, free, state, proxy, unit, time)
     estimate = _lp_estimate(panel, poly_order, law_of_motion_order)
     _warn_if_not_monotone(estimate["proxy_derivative"], proxy, where)
     _warn_if_not_converged(estimate["optimizer"], where)
@@ -563,7 +562,7 @@ def _acf_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int, star
 
 
 def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence[str], state: str, proxy: str,
-                           id: str, time: str, poly_order: int = 2, bootstrap: int = 0, seed: Any = 0, *,
+                           unit: str, time: str, poly_order: int = 2, bootstrap: int = 0, seed: Any = 0, *,
                            law_of_motion_order: int = 3, start: Sequence[float] | None = None,
                            by: str | None = None, progress: bool = True,
                            group: Any = None) -> ProductionResult | GroupedProductionResult:
@@ -587,13 +586,13 @@ def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence
     """
     if by is not None:
         return _grouped(ackerberg_caves_frazer, data, by, output=output, free=free, state=state, proxy=proxy,
-                        id=id, time=time, poly_order=poly_order, bootstrap=bootstrap, seed=seed,
+                        unit=unit, time=time, poly_order=poly_order, bootstrap=bootstrap, seed=seed,
                         law_of_motion_order=law_of_motion_order, start=start, progress=progress)
     free = _as_list(free)
     where = "ackerberg_caves_frazer" + (f" [{group}]" if group is not None else "")
-    frame = _prepare(data, [output, *free, state, proxy], id, time, where)
-    _check_sample(frame, id, where, group)
-    panel = _Panel.build(frame, output, free, state, proxy, id, time)
+    frame = _prepare(data, [output, *free, state, proxy], unit, time, where)
+    _check_sample(frame, unit, where, group)
+    panel = _Panel.build(frame, output, free, state, proxy, unit, time)
     if start is None:
         design = np.column_stack([np.ones(len(panel.y)), panel.free, panel.state])
         start = np.linalg.lstsq(design, panel.y, rcond=None)[0][1:]

@@ -34,6 +34,7 @@ from kaigai_lib.estimators.did import (
     event_changes,
     matched_did,
 )
+from kaigai_lib.estimators.results import order_tidy, summary_block
 
 # The white paper's groups: exports by size class at t − 1 (its survey covers firms with 50+ employees, so the
 # synthetic world's "under 50" class is left out by default), FDI by sector.
@@ -154,24 +155,24 @@ class WhitePaperDid:
     def scale(self) -> str:
         return self.result.scale
 
-    @property
-    def table(self) -> pd.DataFrame:
-        """The tidy estimates, with ``truth`` (same scale) and ``covered`` (truth inside the 95 % CI) given a world."""
-        table = self.result.table
+    def tidy(self) -> pd.DataFrame:
+        """The estimates (:meth:`DidResult.tidy`), with ``truth`` (same scale), ``bias`` and ``covered`` (truth
+        inside the 95 % CI) given a world."""
+        table = self.result.tidy()
         if self.truth is None:
-            return table.copy()
+            return table
         column = "true_pct" if self.scale == "percent" else "true_log"
         truth = self.truth[["outcome", "group", "horizon", column]].rename(columns={column: "truth"})
         out = table.merge(truth, on=["outcome", "group", "horizon"], how="left", validate="one_to_one")
-        out["error"] = out["estimate"] - out["truth"]
+        out["bias"] = out["estimate"] - out["truth"]
         out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
-        return out
+        return order_tidy(out)
 
     def compare(self, horizon: int = 5, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
         """Estimate next to the truth at one horizon, a row per outcome × group (needs a world)."""
         if self.truth is None:
             raise ValueError("compare(): no truth: run white_paper_did on a World (or pass world=…).")
-        table = self.table.loc[lambda t: t["horizon"] == horizon]
+        table = self.tidy().loc[lambda t: t["horizon"] == horizon]
         if table.empty:
             raise ValueError(f"compare(): horizon {horizon} was not estimated; horizons are "
                              f"{sorted(self.result.table['horizon'].unique())}.")
@@ -193,7 +194,7 @@ class WhitePaperDid:
         means = means.loc[(means["horizon"] == horizon) & means["outcome"].isin(outcomes)]
         if means.empty:
             raise ValueError(f"growth(): no changes at horizon {horizon} for outcomes {list(outcomes)}.")
-        estimates = self.table.loc[self.table["horizon"] == horizon]
+        estimates = self.tidy().loc[lambda t: t["horizon"] == horizon]
         out = means.rename(columns={"matched non-starters": "non_starters"}).merge(
             estimates, on=["outcome", "group", "horizon"], how="left", validate="one_to_one")
         out["significant"] = out["p_value"] < 0.05
@@ -265,7 +266,22 @@ class WhitePaperDid:
         truth = self.event_study_truth(outcome) if self.truth is not None else None
         return self.result.plot_event_study(outcome, truth=truth, groups=groups or list(self.groups))
 
-    def summary(self) -> pd.DataFrame:
+    def plot(self, ax: plt.Axes | None = None, outcome: str = "sales", group: str | None = None) -> plt.Axes:
+        """One group's event study of ``outcome`` with the truth (:meth:`plot_event_study` draws every group)."""
+        truth = self.event_study_truth(outcome) if self.truth is not None else None
+        return self.result.plot(ax=ax, outcome=outcome, group=group or self.groups[0], truth=truth)
+
+    def summary(self) -> str:
+        """The counts and the design (:meth:`counts`), then every estimate, as text."""
+        counts = self.counts()
+        lines = [f"{name}: {value}" for name, value in counts["value"].items()]
+        columns = [c for c in ("estimate", "std_error", "p_value", "ci_low", "ci_high", "n_treated", "n_control",
+                               "truth", "bias") if c in self.tidy().columns]
+        table = self.tidy().set_index(["outcome", "group", "horizon"])[columns]
+        return summary_block(f"The white paper's matched DiD, {self.analysis} ({SCALE_UNITS[self.scale]})", table,
+                             lines=lines)
+
+    def counts(self) -> pd.DataFrame:
         """Counts behind the estimates, pairs lost per horizon, and the design, scale and clustering used."""
         counts = self.match.counts
         kept = int(self.lost.groupby("group")["pairs_matched"].max().sum()) if len(self.lost) else 0
@@ -465,7 +481,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     panel = outcome_panel(firms, sample, outcomes, **column_options)
     # the adjustment needs every event year 0 … max(horizons) (the same whichever of them are reported)
     computed = sorted({*horizons, *range(max(horizons) + 1)}) if later_starts == "adjust" else horizons
-    changes = event_changes(panel, matched, outcomes, id=firm_col, time=year_col, horizons=computed,
+    changes = event_changes(panel, matched, outcomes, unit=firm_col, time=year_col, horizons=computed,
                             pre_horizons=pre_horizons, log_outcomes=["tfp"], keep=keep)
     changes, lost = _complete_pairs(changes, matched)
     fit_options = {"group": "group", "controls": controls, "pair_effects": pair_effects, "cluster": cluster}
@@ -584,7 +600,7 @@ def design_comparison(wp: WhitePaperDid, horizon: int = 5, outcomes: Sequence[st
     if wp.analysis == "export":
         at_risk["size"] = at_risk["size"].astype(str)
         keep.append("size")
-    unmatched = event_changes(wp.panel, at_risk, outcomes, id=wp.changes.id, time=wp.sample.settings["year_col"],
+    unmatched = event_changes(wp.panel, at_risk, outcomes, unit=wp.changes.id, time=wp.sample.settings["year_col"],
                               treated="start", pair=None, horizons=[horizon], pre_horizons=[],
                               log_outcomes=["tfp"], keep=keep)
     matched = _subset(wp.changes, wp.changes.table.loc[(wp.changes.table["horizon"] == horizon)

@@ -182,8 +182,8 @@ class MatchingSample:
                 naive, naive_se = self.naive(outcome, measure)
                 att = result.att(column, firm=self.firm_col)  # a firm can be a control in several years
                 row = {"outcome": outcome, "measure": measure, "naive": naive, "naive_se": naive_se,
-                       "matched": att.estimate, "matched_se": att.std_error, "ci_low": att.ci_low, "ci_high": att.ci_high,
-                       "n_matched": att.n_treated}
+                       "matched": att.estimate, "matched_se": att.std_error, "ci_low": att.ci_low,
+                       "ci_high": att.ci_high, "n_matched": att.n_treated}
                 if self.has_truth:
                     row["truth_matched"] = self.true_att(result, outcome)
                     row["truth_all"] = self.true_att(None, outcome)
@@ -331,7 +331,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         raise ValueError(f"no start years: first_start_year={first} is after last_start_year={last} "
                          f"(the panel covers {int(years.min())}–{int(years.max())}, horizon {horizon}).")
     window = panel.loc[years.between(first - 1, last)]
-    at_risk = risk_set(window, status_col, id=firm_col, time=year_col, first_start_year=first,
+    at_risk = risk_set(window, status_col, unit=firm_col, time=year_col, first_start_year=first,
                        last_start_year=last)
     rows = at_risk.rows
 

@@ -41,12 +41,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS, sector, size_class
 from kaigai_lib.estimators.plots import ANALYSIS_LABELS, OUTCOME_LABELS, new_figure
+from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 from kaigai_lib.world.synthetic import EXPORT_GROUPS, FDI_GROUPS, OUTCOMES, World
 
 MEASURES = ("growth", "level")
@@ -66,7 +68,7 @@ class NaiveDifference:
     difference : the naive difference, starters' mean minus non-starters' mean.
     starters_mean, non_starters_mean : the two means (the non-starters'
         weighted to the starters' cohorts when several cohorts are pooled).
-    se : standard error of ``difference`` (Welch within a cohort; pooled, it
+    std_error : standard error of ``difference`` (Welch within a cohort; pooled, it
         treats the cohorts' non-starter samples as independent although a
         firm can be a non-starter in several cohorts).
     n_starters, n_non_starters : firms (firm-cohort pairs) behind the means.
@@ -90,7 +92,7 @@ class NaiveDifference:
     difference: float
     starters_mean: float
     non_starters_mean: float
-    se: float
+    std_error: float
     n_starters: int
     n_non_starters: int
     n_starters_unobserved: int
@@ -118,27 +120,42 @@ class NaiveDifference:
                  else f"cohorts {self.cohorts[0]}–{self.cohorts[-1]} pooled")
         return f"{what}: {who} minus non-starters, {years}, in {self.unit}; {self.transform}"
 
-    def summary(self) -> pd.DataFrame:
-        """One-row table: means, difference, SE, 95 % interval and counts."""
-        return pd.DataFrame([{
+    def tidy(self) -> pd.DataFrame:
+        """One row: the naive difference as ``estimate``, its s.e., p, 95 % interval and counts (``n_treated``
+        starters, ``n_control`` non-starters), then the two means, the starters left out, the scale and
+        ``comparison`` (:meth:`describe`)."""
+        ci = {"ci_low": self.difference - 1.96 * self.std_error, "ci_high": self.difference + 1.96 * self.std_error}
+        return order_tidy(pd.DataFrame([{
+            "outcome": self.outcome, "group": self.group, "horizon": self.horizon,
+            "estimate": self.difference, "std_error": self.std_error,
+            "p_value": normal_inference(self.difference, self.std_error)["p_value"], **ci,
+            "n_treated": self.n_starters, "n_control": self.n_non_starters,
+            "n_obs": self.n_starters + self.n_non_starters,
             "starters": self.starters_mean, "non_starters": self.non_starters_mean,
-            "naive_difference": self.difference, "se": self.se,
-            "ci_low": self.difference - 1.96 * self.se, "ci_high": self.difference + 1.96 * self.se,
-            "n_starters": self.n_starters, "n_non_starters": self.n_non_starters,
             "n_starters_unobserved": self.n_starters_unobserved,
             "n_starters_without_comparison": self.n_starters_without_comparison,
-            "scale": self.unit, "outcome_transform": self.transform,
-        }], index=pd.Index([self.describe()], name="comparison"))
+            "scale": self.unit, "outcome_transform": self.transform, "comparison": self.describe(),
+        }]))
 
-    def plot(self, truth: float | pd.Series | None = None, *, truth_label: str = "truth") -> Figure:
+    def summary(self) -> str:
+        """What was compared, the two means, the difference with its interval, and who was left out."""
+        lines = [f"starters: {self.starters_mean:.4f} ({self.n_starters:,}); non-starters: "
+                 f"{self.non_starters_mean:.4f} ({self.n_non_starters:,})",
+                 f"naive difference: {self.difference:+.4f} (s.e. {self.std_error:.4f}; 95 % CI "
+                 f"[{self.difference - 1.96 * self.std_error:+.4f}, {self.difference + 1.96 * self.std_error:+.4f}])",
+                 f"starters left out: {self.n_starters_unobserved:,} not observed at S − 1 or S + h, "
+                 f"{self.n_starters_without_comparison:,} without a non-starter in their cohort"]
+        return summary_block(f"Naive difference — {self.describe()}", lines=lines)
+
+    def plot(self, ax: Axes | None = None, truth: float | pd.Series | None = None, *,
+             truth_label: str = "truth") -> Axes:
         """The naive difference of each cohort with its 95 % interval, the pooled value, and optionally the truth.
 
         ``truth`` is one number (a constant true effect) or a Series indexed
         by cohort (e.g. ``Decomposition.by_cohort["att"]``).
         """
         table = self.by_cohort
-        fig, axes = new_figure(figsize=(9, 3.8))
-        ax = axes[0, 0]
+        ax = ax if ax is not None else new_figure(figsize=(9, 3.8))[1][0, 0]
         ax.errorbar(table.index, table["difference"], yerr=1.96 * table["se"], fmt="o", ms=4, color="C0",
                     ecolor="0.6", capsize=2, label="naive difference, one cohort (±95 %)")
         ax.axhline(self.difference, color="C0", linestyle="--", linewidth=1.2,
@@ -157,7 +174,7 @@ class NaiveDifference:
                      f"{what} at t+{self.horizon}",
                xlabel="start year (cohort)", ylabel=f"starters − non-starters ({self.unit})")
         ax.legend(loc="best", fontsize=8)
-        return fig
+        return ax
 
 
 def _cohorts(start_year: int | Iterable[int] | None, years: np.ndarray, horizon: int) -> list[int]:
@@ -331,7 +348,7 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     return NaiveDifference(
         outcome=outcome, analysis=analysis, group=group, horizon=horizon, measure=measure, scale=scale,
         cohorts=tuple(int(c) for c in by_cohort.index), difference=starters_mean - non_starters_mean,
-        starters_mean=starters_mean, non_starters_mean=non_starters_mean, se=se,
+        starters_mean=starters_mean, non_starters_mean=non_starters_mean, std_error=se,
         n_starters=n_total, n_non_starters=int(by_cohort["n_non_starters"].sum()),
         n_starters_unobserved=n_unobserved, n_starters_without_comparison=n_without,
         by_cohort=by_cohort, sample=sample, outcome_is_log=bool(outcome_is_log))
@@ -381,41 +398,48 @@ class Decomposition:
         return self.naive_result.n_non_starters
 
     @property
-    def se(self) -> float:
+    def std_error(self) -> float:
         """Standard error of the naive difference (and of the selection bias: the ATT is known exactly)."""
-        return self.naive_result.se
+        return self.naive_result.std_error
 
     @property
     def unit(self) -> str:
         return self.naive_result.unit
 
-    def summary(self) -> pd.DataFrame:
-        """The three terms (and the truth), one row each, in the comparison's unit."""
-        rows = {"naive difference": self.naive, "ATT (true)": self.att, "selection bias": self.selection_bias}
-        table = pd.DataFrame({"value": rows})
-        table.index.name = self.naive_result.describe()
-        table.attrs["n_starters"] = self.n_starters
-        table.attrs["n_non_starters"] = self.n_non_starters
-        return table
+    def tidy(self) -> pd.DataFrame:
+        """The three terms, one row each (``term``), in the comparison's unit: ``estimate``, ``std_error``
+        (the naive difference's; none for the ATT, known exactly), the counts and ``comparison``."""
+        terms = {"naive difference": self.std_error, "ATT (true)": np.nan, "selection bias": self.std_error}
+        values = [self.naive, self.att, self.selection_bias]
+        table = pd.DataFrame({"term": list(terms), "estimate": values, "std_error": list(terms.values())})
+        table = table.assign(**normal_inference(table["estimate"], table["std_error"]), outcome=self.outcome,
+                             group=self.group, horizon=self.horizon, n_treated=self.n_starters,
+                             n_control=self.n_non_starters, comparison=self.naive_result.describe())
+        return order_tidy(table)
 
-    def plot(self) -> Figure:
+    def summary(self) -> str:
+        """The comparison and its three terms, as text."""
+        table = self.tidy().set_index("term")[["estimate", "std_error"]]
+        return summary_block(f"naive = ATT + selection bias — {self.naive_result.describe()}", table,
+                             lines=[f"{self.n_starters:,} starters, {self.n_non_starters:,} non-starters"])
+
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Three bars: the naive difference, and the ATT and selection bias that add up to it."""
-        fig, axes = new_figure(figsize=(6, 3.6))
-        ax = axes[0, 0]
+        ax = ax if ax is not None else new_figure(figsize=(6, 3.6))[1][0, 0]
         values = [self.naive, self.att, self.selection_bias]
         labels = ["naive difference\n(単純比較)", "ATT\n(処置効果)", "selection bias\n(セレクションバイアス)"]
         colours = ["C0", "C2", "C3"]
         bars = ax.bar(labels, values, color=colours, width=0.6)
         ax.bar_label(bars, fmt="%+.3f", padding=2)
         # the naive difference's 95 % interval, beside its bar so that it does not hide the label
-        ax.errorbar([0.38], [self.naive], yerr=[1.96 * self.se], color="0.2", capsize=3, linewidth=1)
+        ax.errorbar([0.38], [self.naive], yerr=[1.96 * self.std_error], color="0.2", capsize=3, linewidth=1)
         ax.axhline(0, color="0.4", linewidth=0.8)
-        low = min(0.0, *values, self.naive - 1.96 * self.se)
-        high = max(0.0, *values, self.naive + 1.96 * self.se)
+        low = min(0.0, *values, self.naive - 1.96 * self.std_error)
+        high = max(0.0, *values, self.naive + 1.96 * self.std_error)
         pad = 0.15 * (high - low or 1.0)
         ax.set_ylim(low - pad, high + pad)
         ax.set(ylabel=self.unit, title=f"naive = ATT + selection bias (n = {self.n_starters:,} starters)")
-        return fig
+        return ax
 
 
 def observed_log_outcome(world: World, outcome: str) -> pd.Series:
@@ -508,7 +532,7 @@ def decomposition_table(world: World, analysis: str, outcomes: Iterable[str] = O
     rows = {}
     for outcome in outcomes:
         d = decompose(world, analysis, outcome, group, horizon, start_year, measure=measure, scale=scale)
-        rows[outcome] = {"naive": d.naive, "att": d.att, "selection_bias": d.selection_bias, "se": d.se,
+        rows[outcome] = {"naive": d.naive, "att": d.att, "selection_bias": d.selection_bias, "se": d.std_error,
                          "n_starters": d.n_starters, "n_non_starters": d.n_non_starters}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "outcome"
