@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from kaigai_lib.data.schema import MissingColumnsError
+from kaigai_lib.data.schema import MissingColumnsError, validate
 from kaigai_lib.estimators import spatial
 from kaigai_lib.estimators.spatial import DI, OPR, SpatialInputError
 from kaigai_lib.teaching import figures
@@ -239,8 +239,10 @@ def test_figures(book_world, book_catchments, heavy_world, heavy_catchments):
 def test_other_column_names(tiny_world):
     est = tiny_world.establishments.rename(columns={"latitude": "ido", "longitude": "keido", "exports": "yushutsu"})
     firms = tiny_world.firms.rename(columns={"overseas_production_ratio": "kaigai_seisan_hiritsu"})
-    c = spatial.build_catchments(est, firms, lat_col="ido", lon_col="keido", exports_col="yushutsu",
-                                 overseas_ratio_col="kaigai_seisan_hiritsu")
+    # one way to name columns: the tables are renamed to the schema's names once (issue 15)
+    c = spatial.build_catchments(
+        validate(est, "establishments", rename={"ido": "latitude", "keido": "longitude", "yushutsu": "exports"}),
+        validate(firms, "firms", rename={"kaigai_seisan_hiritsu": "overseas_production_ratio"}))
     default = spatial.build_catchments(tiny_world.establishments, tiny_world.firms)
     pd.testing.assert_frame_equal(c.areas, default.areas)
     with pytest.raises(MissingColumnsError, match="latitude"):

@@ -561,14 +561,13 @@ class StaggeredEventStudy:
 def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,
                           window: tuple[int, int] = (-5, 10),
                           estimators: Sequence[str] = ("twfe", "twfe_dynamic", "saturated"),
-                          world: Any = None, firm_col: str = "firm_id", year_col: str = "year",
-                          start_col: str | None = None, status_col: str | None = None,
-                          outcome_col: str | None = None) -> StaggeredEventStudy:
+                          world: Any = None, unit: str = "firm_id", time: str = "year",
+                          start_year: str | None = None, status: str | None = None) -> StaggeredEventStudy:
     """Event studies with staggered adoption on the whole (unmatched) firm panel, with pyfixest.
 
-    The sample is the firms that start ``analysis`` while observed
-    (``start_col``, e.g. ``export_start_year``) and the firms never seen with
-    it; firms already treated when they enter the panel (start unknown) are
+    The sample is the firms that start ``analysis`` while observed (the
+    column ``start_year``, default e.g. ``export_start_year``; the 0/1 status
+    ``status``, e.g. ``exporter``) and the firms never seen with it; firms already treated when they enter the panel (start unknown) are
     dropped and counted, as are firms with fewer than two untreated years
     (Gardner's two-stage estimator needs their fixed effect from untreated
     years). Estimators: ``twfe`` and ``did2s`` (static ATT,
@@ -595,18 +594,17 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
     unknown = [e for e in estimators if e not in STAGGERED_ESTIMATORS]
     if unknown:
         raise ValueError(f"estimators {unknown} unknown; choose from {list(STAGGERED_ESTIMATORS)}.")
-    start_col = start_col or f"{analysis}_start_year"
-    status_col = status_col or {"export": "exporter", "fdi": "fdi"}[analysis]
-    outcome_col = outcome_col or outcome
-    for column in (firm_col, year_col, start_col, status_col, outcome_col):
+    start_year = start_year or f"{analysis}_start_year"
+    status = status or {"export": "exporter", "fdi": "fdi"}[analysis]
+    for column in (unit, time, start_year, status, outcome):
         if column not in firms.columns:
             raise KeyError(f"staggered_event_study: column '{column}' is not in the data.")
-    values = firms[outcome_col].astype(float)
+    values = firms[outcome].astype(float)
     if (values <= 0).any() or values.isna().any():
-        raise ValueError(f"staggered_event_study: '{outcome_col}' must be positive and present (logs).")
-    ever = firms.groupby(firm_col)[status_col].transform("max").astype(bool)
-    start = firms[start_col].astype("Float64")
-    panel = pd.DataFrame({"firm_id": firms[firm_col].to_numpy(), "year": firms[year_col].to_numpy(),
+        raise ValueError(f"staggered_event_study: '{outcome}' must be positive and present (logs).")
+    ever = firms.groupby(unit)[status].transform("max").astype(bool)
+    start = firms[start_year].astype("Float64")
+    panel = pd.DataFrame({"firm_id": firms[unit].to_numpy(), "year": firms[time].to_numpy(),
                           "y": np.log(values.to_numpy()), "g": start.fillna(0).astype(int).to_numpy()})
     censored = (ever & start.isna()).to_numpy()
     untreated = (panel["g"] == 0) | (panel["year"] < panel["g"])

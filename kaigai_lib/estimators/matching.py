@@ -80,7 +80,9 @@ class ATTResult:
         return order_tidy(table if truth is None else add_truth(table, [truth]))
 
     def summary(self) -> str:
-        return summary_block(str(self))
+        """The estimate, its interval and the counts, and how the standard error was computed."""
+        table = self.tidy().set_index("outcome")
+        return summary_block(f"ATT on {self.outcome}", table, lines=[f"standard error: {self.se_method}"])
 
     def plot(self, ax: plt.Axes | None = None, truth: float | None = None) -> plt.Axes:
         """The estimate with its 95 % interval, and the truth (a cross) when known."""

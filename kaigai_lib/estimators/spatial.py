@@ -91,6 +91,12 @@ DESIGN_LABELS = {
 OPR = "overseas_production_ratio"
 DI = "foreign_demand_di"
 SHIPMENTS = "shipments"
+# The columns the catchments read, under the schema's names (kaigai_lib.data.schema). One way to name columns:
+# real data are renamed to these once (schema.validate(df, table, rename={"your name": "schema name"})), and no
+# function takes column-name arguments.
+SCHEMA_NAMES = {"id": "establishment_id", "firm": "firm_id", "year": "year", "latitude": "latitude",
+                "longitude": "longitude", "exports": "exports", "shipments": SHIPMENTS, "employees": "employees",
+                "capital": "paid_in_capital", "overseas_ratio": OPR}
 DOMESTIC_SHIPMENTS = "domestic_shipments"
 NON_EXPORTER_SHIPMENTS = "non_exporter_shipments"
 LAGGED_SHIPMENTS = "lagged_shipments"
@@ -199,17 +205,17 @@ def haversine_km(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.nd
 # --------------------------------------------------------------------------
 
 def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: int | None = None, *,
-                       min_capital: float = GLOBAL_FIRM_CAPITAL, min_overseas_ratio: float = 0.0,
-                       firm_col: str = "firm_id", year_col: str = "year", capital_col: str = "paid_in_capital",
-                       overseas_ratio_col: str = OPR) -> pd.DataFrame:
+                       min_capital: float = GLOBAL_FIRM_CAPITAL, min_overseas_ratio: float = 0.0) -> pd.DataFrame:
     """Domestic plants of the white paper's global firms: one row per plant and year the firm is global.
 
     A firm is global in a year when its paid-in capital is at least
     ``min_capital`` (million yen; ¥1bn) and its overseas production ratio is
     above ``min_overseas_ratio`` (percent; 0) in that year (footnote 239).
     Returns the establishments' rows (of ``year`` only, if given) with the
-    firm's two columns added.
+    firm's two columns added. Columns have the schema's names (:data:`SCHEMA_NAMES`).
     """
+    firm_col, year_col, capital_col, overseas_ratio_col = (SCHEMA_NAMES[k] for k in (
+        "firm", "year", "capital", "overseas_ratio"))
     require_columns(establishments, [firm_col, year_col], "establishments")
     require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
     firm_year = firms[[firm_col, year_col, capital_col, overseas_ratio_col]]
@@ -567,11 +573,7 @@ def _with_area_drops(c: Catchments, drops: pd.DataFrame) -> pd.DataFrame:
 def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radius_km: float = DEFAULT_RADIUS_KM,
                      min_capital: float = GLOBAL_FIRM_CAPITAL, min_overseas_ratio: float = 0.0,
                      large_firm_capital: float | None = None, missing_coordinates: str = "raise",
-                     missing_overseas_ratio: str = "raise", id_col: str = "establishment_id",
-                     firm_col: str = "firm_id", year_col: str = "year", lat_col: str = "latitude",
-                     lon_col: str = "longitude", exports_col: str = "exports", shipments_col: str = "shipments",
-                     employees_col: str = "employees", capital_col: str = "paid_in_capital",
-                     overseas_ratio_col: str = OPR, industry_col: str | None = "industry") -> Catchments:
+                     missing_overseas_ratio: str = "raise", check_industries: bool = True) -> Catchments:
     """Find, for every centre and year, the establishments within ``radius_km``.
 
     Parameters
@@ -597,12 +599,14 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         whether its plants are centres is unknown; "drop" keeps them out of
         the centres (and, as large firms' plants, out of every area), counted.
 
-    industry_col : if the firm table has this column, a firm id that stands
-        for firms of different industries in one year raises, and one whose
-        industry changes between years warns (an id reused across industries
-        links plants to the wrong firm); ``None`` skips the check.
+    check_industries : if the firm table has an ``industry`` column, a firm
+        id that stands for firms of different industries in one year raises,
+        and one whose industry changes between years warns (an id reused
+        across industries links plants to the wrong firm); False skips the check.
 
-    Other arguments name the columns. Raises :class:`SpatialInputError`
+    The tables' columns have the schema's names (:data:`SCHEMA_NAMES`, the
+    defaults of :mod:`kaigai_lib.data.schema`); real data are renamed to them
+    once, with ``kaigai_lib.data.schema.validate(df, table, rename={...})``. Raises :class:`SpatialInputError`
     (a ``ValueError``) with counts for bad coordinates, duplicate keys,
     missing, negative or non-numeric values, exports that are 0 everywhere,
     firm ids of different types in the two tables, ratios missing for large
@@ -615,6 +619,9 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     if not (isinstance(radius_km, (int, float)) and math.isfinite(radius_km) and radius_km > 0):
         raise ValueError(f"radius_km={radius_km!r}: must be a positive number of kilometres.")
     large_firm_capital = min_capital if large_firm_capital is None else large_firm_capital
+    id_col, firm_col, year_col, lat_col, lon_col, exports_col, shipments_col, employees_col, capital_col, \
+        overseas_ratio_col = SCHEMA_NAMES.values()
+    industry_col = "industry" if check_industries else None
     est_cols = [id_col, firm_col, year_col, lat_col, lon_col, exports_col, shipments_col, employees_col]
     require_columns(establishments, est_cols, "establishments")
     require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
@@ -1091,8 +1098,7 @@ def _design_panel(catchments: Catchments, design: str, unknown_sources: str) -> 
 
 def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, design: str = "white_paper",
                   time_effects: bool = False, cluster: str = "entity", control: str = SHIPMENTS,
-                  unknown_sources: str = "carry", truth: Any = None, di_col: str = DI,
-                  year_col: str = "year") -> SpilloverResult:
+                  unknown_sources: str = "carry", truth: Any = None) -> SpilloverResult:
     """The white paper's panel fixed-effects model of the areas' exports (or an overlap-aware variant).
 
     ``exports[c, t] = b_opr·OPR[c, t] + b_di·DI[t] + b_ship·control[c, t] + α_c (+ λ_t) + ε[c, t]``,
@@ -1135,7 +1141,7 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     if panel.empty:
         raise SpatialInputError(f"No area has a receiving establishment within {catchments.radius_km:g} km: "
                                 "nothing to estimate; use a larger radius or check the coordinates.")
-    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), di_col, year_col)
+    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), DI, "year")
     data = pd.DataFrame({
         "centre_id": panel["centre_id"].to_numpy(), "year": panel["year"].to_numpy(),
         "firm_id": panel["firm_id"].to_numpy(), "exports": panel["exports"].to_numpy(),
@@ -1253,8 +1259,7 @@ def compare_designs(catchments: Catchments, foreign_demand: pd.DataFrame, *, des
 
 
 def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: Any, *, time_effects: bool = False,
-                 control: str = SHIPMENTS, unknown_sources: str = "carry", di_col: str = DI,
-                 year_col: str = "year") -> pd.DataFrame:
+                 control: str = SHIPMENTS, unknown_sources: str = "carry") -> pd.DataFrame:
     """The omitted-variable bias of the white paper's design, from the neighbours' terms it leaves out.
 
     If a centre's effect is shared as the exposure design assumes, an area's
@@ -1272,7 +1277,7 @@ def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: An
         raise ValueError("overlap_bias needs the true coefficients of both the ratio and the DI (truth=world.truth).")
     _check_choice("control", control, CONTROLS)
     panel, _ = catchments.exposure_areas(unknown_sources)
-    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), di_col, year_col)
+    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), DI, "year")
     data = pd.DataFrame({"centre_id": panel["centre_id"], "year": panel["year"], OPR: panel[OPR],
                          DI: panel["year"].map(di), "N_opr": panel["opr_neighbours"],
                          "N_di": panel["reach_neighbours"] * panel["year"].map(di)}).set_index(["centre_id", "year"])

@@ -280,9 +280,7 @@ def plot_effect_paths(effects: pd.DataFrame, analysis: str, *, outcomes: Sequenc
 # --------------------------------------------------------------------------
 
 def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: int, *,
-                       min_capital: float = 1_000.0, firm_col: str = "firm_id", year_col: str = "year",
-                       capital_col: str = "paid_in_capital",
-                       overseas_ratio_col: str = "overseas_production_ratio") -> pd.DataFrame:
+                       min_capital: float = 1_000.0) -> pd.DataFrame:
     """Domestic plants of the white paper's "global firms" in ``year``.
 
     A global firm has paid-in capital of at least ``min_capital`` (million
@@ -290,9 +288,7 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
     Returns the establishments' rows of that year with the firm's two columns.
     The definition lives in :func:`kaigai_lib.estimators.spatial.global_firm_plants`.
     """
-    return spatial.global_firm_plants(establishments, firms, year, min_capital=min_capital, firm_col=firm_col,
-                                      year_col=year_col, capital_col=capital_col,
-                                      overseas_ratio_col=overseas_ratio_col)
+    return spatial.global_firm_plants(establishments, firms, year, min_capital=min_capital)
 
 
 def plot_establishment_map(establishments: pd.DataFrame, centres: pd.DataFrame | None = None, *,
