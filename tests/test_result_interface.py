@@ -40,7 +40,7 @@ def _att(world: World) -> matching.ATTResult:
 def _lp(world: World) -> tfp.ProductionResult:
     logged = tfp.log_columns(world.firms, LOGGED)
     return tfp.levinsohn_petrin(logged, "log_value_added", "log_employees", "log_capital_stock",
-                                "log_intermediate_inputs", "firm_id", "year", progress=False)
+                                "log_intermediate_inputs", "firm_id", "year", bootstrap=5, seed=0, progress=False)
 
 
 def _lp_by_industry(world: World) -> tfp.GroupedProductionResult:

@@ -568,9 +568,10 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
     The sample is the firms that start ``analysis`` while observed (the
     column ``start_year``, default e.g. ``export_start_year``; the 0/1 status
     ``status``, e.g. ``exporter``) and the firms never seen with it; firms
-    already treated when they enter the panel (start unknown) are dropped and counted, as are firms with fewer than two untreated years
-    (Gardner's two-stage estimator needs their fixed effect from untreated
-    years). Estimators: ``twfe`` and ``did2s`` (static ATT,
+    already treated when they enter the panel (start unknown) are dropped
+    and counted, as are firms with fewer than two untreated years (Gardner's
+    two-stage estimator needs their fixed effect from untreated years).
+    Estimators: ``twfe`` and ``did2s`` (static ATT,
     ``pyfixest.event_study``), ``twfe_dynamic`` (``feols`` with leads and
     lags ``i(rel, ref=-1)``; never-starters sit in the reference; leads and
     lags beyond ``window`` are binned at its ends) and ``saturated`` (the
