@@ -94,13 +94,15 @@ def test_naive_difference_takes_other_column_names(tiny_world: World) -> None:
     renamed = tiny_world.firms.rename(columns={"firm_id": "kigyo", "year": "nendo", "sales": "uriage",
                                                "export_start_year": "yushutsu_kaishi", "exporter": "yushutsu",
                                                "employees": "jugyoin"})
-    result = selection.naive_difference(renamed, outcome="uriage", group="50-99", firm_col="kigyo",
-                                        year_col="nendo", start_year_col="yushutsu_kaishi", status_col="yushutsu",
-                                        employees_col="jugyoin")
+    # one way to name columns (issue 15): the survey's names are mapped to the schema's once; the outcome is
+    # any column
+    back = {"kigyo": "firm_id", "nendo": "year", "yushutsu_kaishi": "export_start_year", "yushutsu": "exporter",
+            "jugyoin": "employees"}
+    result = selection.naive_difference(renamed.rename(columns=back), outcome="uriage", group="50-99")
     expected = selection.naive_difference(tiny_world.firms, outcome="sales", group="50-99")
     assert result.difference == pytest.approx(expected.difference, abs=1e-12)
     with pytest.raises(ValueError, match="uriage"):
-        selection.naive_difference(renamed, outcome="sales", firm_col="kigyo", year_col="nendo")
+        selection.naive_difference(renamed.rename(columns=back), outcome="sales")
 
 
 def test_naive_difference_rejects_bad_input(tiny_world: World) -> None:

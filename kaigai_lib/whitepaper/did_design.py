@@ -303,13 +303,16 @@ class WhitePaperDid:
         return pd.DataFrame(rows, columns=["count", "value"]).set_index("count")
 
 
-def outcome_panel(firms: pd.DataFrame, sample: Any, outcomes: Sequence[str], *, firm_col: str = "firm_id",
-                  year_col: str = "year", employees_col: str = "employees", sales_col: str = "sales",
-                  capital_col: str = "capital_stock", compensation_col: str = "compensation",
-                  value_added_col: str = "value_added", intermediates_col: str = "intermediate_inputs",
+def outcome_panel(firms: pd.DataFrame, sample: Any, outcomes: Sequence[str], *,
                   tfp_col: str | None = None) -> pd.DataFrame:
-    """The outcomes of every firm-year under the world's names: levels, and log TFP from the sample's LP fit."""
+    """The outcomes of every firm-year (the schema's names): levels, and log TFP from ``tfp_col`` or the sample's
+    LP fit."""
     from kaigai_lib.estimators import tfp as tfp_module
+    from kaigai_lib.whitepaper.samples import PANEL_COLUMNS
+
+    firm_col, year_col, employees_col, sales_col, capital_col, compensation_col, value_added_col, \
+        intermediates_col = (PANEL_COLUMNS[k] for k in ("firm", "year", "employees", "sales", "capital",
+                                                         "compensation", "value_added", "intermediates"))
 
     columns = {"employees": employees_col, "sales": sales_col, "capital_stock": capital_col}
     panel = firms[[firm_col, year_col]].copy()
@@ -403,7 +406,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         Ferreira and Rothstein 2010), so the estimate is the effect of
         starting against never starting within the horizon; the standard
         errors treat the subtracted effects as known.
-    sample_options : column names etc. for ``matching_sample`` (``firm_col``, ``tfp_col``, …).
+    sample_options : further options of ``matching_sample`` (``tfp_col``). The firm panel has the schema's
+        column names (real data are renamed once: ``kaigai_lib.data.schema.validate(df, rename=…)``).
     """
     from kaigai_lib.whitepaper.samples import ANALYSES, matching_sample
     from kaigai_lib.world.synthetic import OUTCOMES, World
@@ -425,9 +429,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     horizons = tuple(int(h) for h in (horizons if horizons is not None else WHITE_PAPER_HORIZONS[analysis]))
     if not horizons or min(horizons) < 1:
         raise ValueError(f"horizons={list(horizons)}: give years after the start, 1 or more.")
-    firm_col = sample_options.get("firm_col", "firm_id")
-    year_col = sample_options.get("year_col", "year")
-    industry_col = sample_options.get("industry_col", "industry")
+    firm_col, year_col, industry_col = "firm_id", "year", "industry"  # the schema's names
     if year_col not in firms.columns:
         raise KeyError(f"white_paper_did: column '{year_col}' is not in the data.")
     first_year, last_year = int(firms[year_col].min()), int(firms[year_col].max())
@@ -475,10 +477,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         matched["size"] = matched["size"].astype(str)
         keep.append("size")
     controls = [industry_col if c == "industry" else c for c in WHITE_PAPER_CONTROLS[analysis]]
-    column_options = {k: v for k, v in sample_options.items()
-                      if k in ("firm_col", "year_col", "employees_col", "sales_col", "capital_col",
-                               "compensation_col", "value_added_col", "intermediates_col", "tfp_col")}
-    panel = outcome_panel(firms, sample, outcomes, **column_options)
+    panel = outcome_panel(firms, sample, outcomes, tfp_col=sample_options.get("tfp_col"))
     # the adjustment needs every event year 0 … max(horizons) (the same whichever of them are reported)
     computed = sorted({*horizons, *range(max(horizons) + 1)}) if later_starts == "adjust" else horizons
     changes = event_changes(panel, matched, outcomes, unit=firm_col, time=year_col, horizons=computed,

@@ -64,6 +64,11 @@ CONTROL_POOLS = {
 }
 # The event window of clean controls: the longest horizon of each analysis's design (the white paper's t+5 for
 # exports, t+10 for FDI; did.WHITE_PAPER_HORIZONS). A design constant: never the horizons a table reports.
+# The firm panel's columns matching_sample reads, under the schema's names (kaigai_lib.data.schema)
+PANEL_COLUMNS = {"firm": "firm_id", "year": "year", "industry": "industry", "employees": "employees",
+                 "sales": "sales", "capital": "capital_stock", "subsidiaries": "domestic_subsidiaries",
+                 "compensation": "compensation", "manufacturing": "manufacturing", "value_added": "value_added",
+                 "intermediates": "intermediate_inputs"}
 CLEAN_WINDOWS = {"export": 5, "fdi": 10}
 DEFAULT_CALIPERS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005)
 
@@ -205,20 +210,16 @@ class MatchingSample:
 def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, horizon: int = 5,
                     outcomes: Sequence[str] = OUTCOMES, first_start_year: int | None = None,
                     last_start_year: int | None = None, tfp_col: str | None = None,
-                    world: World | None = None, firm_col: str = "firm_id", year_col: str = "year",
-                    industry_col: str = "industry", status_col: str | None = None,
-                    employees_col: str = "employees", sales_col: str = "sales",
-                    capital_col: str = "capital_stock", subsidiaries_col: str = "domestic_subsidiaries",
-                    compensation_col: str = "compensation", manufacturing_col: str = "manufacturing",
-                    value_added_col: str = "value_added",
-                    intermediates_col: str = "intermediate_inputs", design: str = "white_paper",
+                    world: World | None = None, design: str = "white_paper",
                     control_pool: str = "all", clean_window: int | None = None) -> MatchingSample:
     """The white paper's matching sample: firms at risk of starting, at ``t − 1``, with outcomes at ``t + h``.
 
     Parameters
     ----------
-    data : a firm panel (one row per firm and year), or a ``World`` (its
-        ``firms`` are used and its truth attached).
+    data : a firm panel (one row per firm and year) with the schema's
+        column names (:data:`PANEL_COLUMNS`; real data are renamed to them
+        once, with ``kaigai_lib.data.schema.validate(df, "firms", rename={...})``),
+        or a ``World`` (its ``firms`` are used and its truth attached).
     analysis : "export" (covariates include the size class) or "fdi"
         (covariates include the number of domestic subsidiaries).
     horizon : ``h``: outcomes are compared at ``t + h``.
@@ -233,8 +234,6 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         paper does, and kept in ``tfp_model``.
     world : the World ``data`` comes from, to attach true effects (implied
         when ``data`` is a World).
-    *_col : the panel's column names. ``status_col`` defaults to "exporter"
-        or "fdi".
     design : "white_paper" (the white paper's covariates, all at ``t − 1``) or
         "robust": also the pre-period growth of log employees and log sales
         (``t − 2 → t − 1``) and log TFP at ``t − 2`` (``*_growth_pre``,
@@ -279,7 +278,10 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     if unknown:
         raise ValueError(f"outcomes {unknown} unknown; choose from {list(OUTCOMES)}.")
     outcomes = tuple(outcomes)
-    status_col = status_col or STATUS_COLUMNS[analysis]
+    # the schema's names: one way to name columns (real data are renamed once, see ``data``)
+    (firm_col, year_col, industry_col, employees_col, sales_col, capital_col, subsidiaries_col, compensation_col,
+     manufacturing_col, value_added_col, intermediates_col) = PANEL_COLUMNS.values()
+    status_col = STATUS_COLUMNS[analysis]
     needed = [firm_col, year_col, industry_col, status_col, employees_col, sales_col, capital_col]
     if analysis == "fdi":
         needed += [subsidiaries_col, manufacturing_col]

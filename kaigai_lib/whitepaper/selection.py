@@ -207,15 +207,15 @@ def _group_labels(firms: pd.DataFrame, analysis: str, group_col: str | None, emp
 
 def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "export", horizon: int = 5,
                      start_year: int | Iterable[int] | None = None, measure: str = "growth", scale: str = "log",
-                     group: str | None = None, outcome_is_log: bool = False, group_col: str | None = None,
-                     start_year_col: str | None = None, status_col: str | None = None,
-                     employees_col: str = "employees", manufacturing_col: str = "manufacturing",
-                     firm_col: str = "firm_id", year_col: str = "year") -> NaiveDifference:
+                     group: str | None = None, outcome_is_log: bool = False,
+                     group_by: str | None = None) -> NaiveDifference:
     """The earlier analyses' comparison: starters' mean outcome minus non-starters', by group averages.
 
     Parameters
     ----------
-    firms : a firm panel, one row per firm and year.
+    firms : a firm panel, one row per firm and year, with the schema's
+        column names (real data are renamed to them once, with
+        ``kaigai_lib.data.schema.validate(df, "firms", rename={...})``).
     outcome : the outcome column (positive; its log is taken unless
         ``outcome_is_log``).
     analysis : "export" or "fdi": sets the default start-year and status
@@ -226,9 +226,9 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     measure : "growth" (change from ``S − 1``) or "level" (at ``S + h``).
     scale : "log" (log points) or "percent" (growth only).
     group : compare only firms of this group at ``S − 1``: by default a size
-        class of ``employees_col`` for exports ("under 50", "50-99",
-        "100-299", "300+") and the sector from ``manufacturing_col`` for FDI;
-        with ``group_col``, the values of that column.
+        class of ``employees`` for exports ("under 50", "50-99",
+        "100-299", "300+") and the sector from ``manufacturing`` for FDI;
+        with ``group_by``, the values of that column.
     """
     if analysis not in ANALYSIS_COLUMNS:
         raise ValueError(f"analysis={analysis!r}: choose one of {sorted(ANALYSIS_COLUMNS)}.")
@@ -240,9 +240,9 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
         raise ValueError("scale='percent' needs measure='growth' (a percent change from t−1); levels are in logs.")
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
         raise ValueError(f"horizon={horizon!r}: must be a whole number of years ≥ 0.")
-    default_start, default_status = ANALYSIS_COLUMNS[analysis]
-    start_year_col = start_year_col or default_start
-    status_col = status_col or default_status
+    start_year_col, status_col = ANALYSIS_COLUMNS[analysis]
+    firm_col, year_col, employees_col, manufacturing_col = "firm_id", "year", "employees", "manufacturing"
+    group_col = group_by
     _require_columns(firms, [firm_col, year_col, start_year_col, status_col, outcome], "firms")
     if firms.duplicated([firm_col, year_col]).any():
         dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
