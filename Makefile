@@ -67,7 +67,7 @@ test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest
 
 ## test-fast: every test but the book builds and the browser tests (the inner loop; CI runs it on every push)
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest -m "not book and not browser"
 
 ## lab: open JupyterLab on the chapters (right-click notebooks/*.md › Open With › Notebook; jupytext saves back)

@@ -30,6 +30,21 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_REPOSITORY = "test-owner/kaigai-test"
 
 
+def tiny_exercise(exercise_id: str) -> str:
+    """A quick exercise file (a small tiny world, a naive difference): for tests of files, keys and ids."""
+    return f"""\
+id: {exercise_id}
+question: "Naive difference in 5-year log sales growth of export starters vs non-starters."
+world:
+  preset: tiny
+  seed: 5
+  params: {{n_firms: 800}}
+quantity: {{kind: naive_difference, analysis: export, outcome: sales, horizon: 5}}
+tolerance: 0
+tables: [foreign_demand]
+"""
+
+
 def build_book(out: Path, *, hide_solutions: bool, repository: str = "") -> Path:
     """`jupyter-book build` as `make book` does (-n -W --keep-going) into ``out``; returns the html folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAIGAI_REPOSITORY")}

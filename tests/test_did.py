@@ -410,3 +410,24 @@ def test_pair_clustering_with_the_white_papers_controls_is_the_paired_t_test(
     own = did.matched_did(did._subset(wp.changes, varied), controls=["parity"], cluster="pair").table.iloc[0]
     reference = pf.feols("change_pct ~ treated | parity", varied, vcov={"CRV1": "pair"}).tidy().loc["treated"]
     assert own["std_error"] == pytest.approx(reference["Std. Error"])
+
+
+def test_event_study_plot_renders_its_japanese_labels_without_the_figures_module() -> None:
+    # a fresh interpreter that imports only the estimator: its legend (真の効果) must find a Japanese font
+    import subprocess
+    import sys
+
+    code = """
+import io, warnings
+import pandas as pd
+from kaigai_lib.estimators.did import TIDY_COLUMNS, DidResult
+table = pd.DataFrame([["sales", "all", h, 0.1, 0.02, 0.01, 0.06, 0.14, 50, 50, "log"] for h in (-2, 1, 2)],
+                     columns=TIDY_COLUMNS)
+truth = pd.DataFrame({"group": "all", "horizon": [-1, 1, 2], "effect": [0.0, 0.1, 0.1]})
+fig = DidResult(table=table, scale="log", controls=[], pair_effects=False).plot_event_study("sales", truth=truth)
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    fig.savefig(io.BytesIO(), format="png")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kaigai_lib.estimators.naive import naive_difference
 from kaigai_lib.exercises.spec import load_exercise, make_datasets, quality_report, read_key
 from kaigai_lib.replication.cli import main
-from kaigai_lib.whitepaper.selection import naive_difference
 
 LOOSE = """\
 id: loose

@@ -44,7 +44,7 @@ world:
     selection_strength: {min: 0.0, max: 2.0, step: 0.5}
 quantity: {kind: naive_difference, analysis: export, outcome: sales, group: "50-99", horizon: 5}
 tolerance: 0.005
-hints: ["Use kaigai_lib.whitepaper.selection.naive_difference.", "group='50-99'"]
+hints: ["Use kaigai_lib.estimators.naive.naive_difference.", "group='50-99'"]
 """
 
 HANDOUT_TINY = """\
@@ -90,7 +90,7 @@ def test_yaml_and_toml_give_the_same_exercise(tmp_path: Path) -> None:
         title = "Naive comparison on a tiny world"
         question = "Naive difference in 5-year log sales growth, export starters with 50-99 employees vs non-starters."
         tolerance = 0.005
-        hints = ["Use kaigai_lib.whitepaper.selection.naive_difference.", "group='50-99'"]
+        hints = ["Use kaigai_lib.estimators.naive.naive_difference.", "group='50-99'"]
 
         [world]
         preset = "tiny"
@@ -166,7 +166,7 @@ BAD_FILES = {
     "unknown field": (
         NAIVE_TINY + "tolerence: 0.01\n", "tolerence", "unknown field (did you mean 'tolerance'?)"),
     "hints not a list": (
-        NAIVE_TINY.replace('hints: ["Use kaigai_lib.whitepaper.selection.naive_difference.", "group=\'50-99\'"]',
+        NAIVE_TINY.replace('hints: ["Use kaigai_lib.estimators.naive.naive_difference.", "group=\'50-99\'"]',
                            "hints: look at the firms"), "hints", "must be a list of texts"),
     "vary a fixed parameter": (
         NAIVE_TINY.replace("quantity:", "  vary_per_trainee: [exit_rate]\nquantity:"),
@@ -219,7 +219,7 @@ def test_exercise_widget_checks_answers_against_the_trainees_world(tmp_path: Pat
     assert control.options == ["0.00", "0.50", "1.00", "1.50", "2.00"] and box.values == {"selection_strength": "1.00"}
     assert "seed 0" in box.view_html and 'data-kaigai-number="selection_strength">1<' in box.view_html
     assert set(box.answer_keys) == set(control.options)  # every slider position, for the static page
-    assert box.setup["check"]["hints"] == ["Use kaigai_lib.whitepaper.selection.naive_difference.",
+    assert box.setup["check"]["hints"] == ["Use kaigai_lib.estimators.naive.naive_difference.",
                                            "group=&#x27;50-99&#x27;"]
 
     truth = decompose(generate(preset="tiny", seed=0), "export", "sales", "50-99").naive

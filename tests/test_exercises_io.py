@@ -14,22 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import tiny_exercise
 
 from kaigai_lib.exercises import spec as exercises
 from kaigai_lib.exercises.spec import load_exercise, parse_number, read_key
 from kaigai_lib.replication.cli import main
 
-SMALL = """\
-id: io-tiny
-question: "Naive difference in 5-year log sales growth of export starters vs non-starters."
-world:
-  preset: tiny
-  seed: 5
-  params: {n_firms: 800}
-quantity: {kind: naive_difference, analysis: export, outcome: sales, horizon: 5}
-tolerance: 0
-tables: [foreign_demand]
-"""
+SMALL = tiny_exercise("io-tiny")
 
 
 def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

@@ -80,9 +80,10 @@ def test_every_module_sits_in_a_layer() -> None:
     assert loose == [], f"modules outside the subpackages {sorted(ALLOWED)}: {loose}"
 
 
-def test_imports_go_one_way() -> None:
+def direction_problems(imports: dict[str, list[tuple[str, int]]]) -> list[str]:
+    """Every import in ``imports`` (module -> [(imported module, line)]) that goes against the layers."""
     problems = []
-    for importer, targets in graph().items():
+    for importer, targets in imports.items():
         own = layer(importer)
         for target, line in targets:
             other = layer(target)
@@ -95,7 +96,24 @@ def test_imports_go_one_way() -> None:
                 problems.append(f"{where}: {own} must not import {target.split('.')[0]}")
             elif importer == "kaigai_lib" and target.startswith("kaigai_lib."):
                 problems.append(f"{where}: the top level loads its names lazily (see _EXPORTS)")
+    return problems
+
+
+def test_imports_go_one_way() -> None:
+    problems = direction_problems(graph())
     assert problems == [], "\n".join(problems)
+
+
+def test_the_check_fails_on_each_kind_of_wrong_import() -> None:
+    wrong = {"kaigai_lib.estimators.did": [("kaigai_lib.world.synthetic", 1), ("kaigai_lib.teaching.figures", 2),
+                                           ("ipywidgets", 3), ("kaigai_lib.data.schema", 4)],
+             "kaigai_lib.world.synthetic": [("kaigai_lib.whitepaper.samples", 5)],
+             "kaigai_lib.teaching.figures": [("kaigai_lib.replication.replicate", 6)],
+             "kaigai_lib.exercises.spec": [("kaigai_lib.teaching.figures", 7)],
+             "kaigai_lib": [("kaigai_lib.estimators.did", 8)],
+             ENTRY_POINT: [("kaigai_lib.replication.cli", 9)]}
+    lines = sorted(int(p.split("(line ")[1].split(")")[0]) for p in direction_problems(wrong))
+    assert lines == [1, 2, 3, 5, 6, 8]  # data (4), exercises -> teaching (7) and the entry point (9) are fine
 
 
 def test_no_import_cycle() -> None:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -65,109 +66,152 @@ def replicate_argv(inputs: Path, out: str | Path, *extra: str) -> list[str]:
 
 # --------------------------------------------------------------------------- refused --out, through the CLI
 
+def _with_earlier_result(files: dict[str, str] | None = None, command: str = "replicate",
+                         then: Callable[[Path], None] | None = None, *extra: str) -> Callable[[Path, Path], list[str]]:
+    """A case whose --out is an earlier result (changed by ``then``), replicated into with ``extra`` options."""
+    def setup(root: Path, inputs: Path) -> list[str]:
+        earlier_result(root / "out", files=files, command=command)
+        if then is not None:
+            then(root)
+        return replicate_argv(inputs, root / "out", *extra)
+    return setup
+
+
+def _ancestor_of_an_input(root: Path, inputs: Path) -> list[str]:
+    os.chdir(root.parent)  # so that root is not the current folder, only the inputs' ancestor
+    return replicate_argv(inputs, root, "--force")
+
+
+def _the_config_file(root: Path, inputs: Path) -> list[str]:
+    (root / "replicate.toml").write_text("[analysis]\nradius_km = 5.0\n")
+    return replicate_argv(inputs, root / "replicate.toml", "--config", str(root / "replicate.toml"))
+
+
+def _the_folder_holding_the_config(root: Path, inputs: Path) -> list[str]:
+    (root / "conf").mkdir()
+    (root / "conf" / "replicate.toml").write_text("[analysis]\nradius_km = 5.0\n")
+    return replicate_argv(inputs, root / "conf", "--config", str(root / "conf" / "replicate.toml"), "--force")
+
+
+def _link_to_an_input_in_a_result(root: Path, inputs: Path) -> list[str]:
+    earlier_result(root / "old", files={"firms.csv": (inputs / "firms.csv").read_text()})
+    os.symlink(root / "old" / "firms.csv", root / "link.csv")
+    argv = replicate_argv(inputs, root / "old", "--force")
+    argv[argv.index("--firms") + 1] = str(root / "link.csv")
+    return argv
+
+
+def _symlink_to_empty_folder(root: Path, inputs: Path) -> list[str]:
+    (root / "real").mkdir()
+    os.symlink(root / "real", root / "out")
+    return replicate_argv(inputs, root / "out")
+
+
+def _symlink_to_earlier_result(root: Path, inputs: Path) -> list[str]:
+    earlier_result(root / "real")
+    os.symlink(root / "real", root / "out")
+    return replicate_argv(inputs, root / "out", "--force")
+
+
+def _write(path: str, text: str) -> Callable[[Path], None]:
+    return lambda root: (root / path).write_text(text)
+
+
+def _a_folder_kaigai_did_not_write(root: Path, inputs: Path) -> list[str]:
+    (root / "out").mkdir()
+    (root / "out" / "thesis.tex").write_text("three years of work")
+    return replicate_argv(inputs, root / "out", "--force")
+
+
+def _result_replaced_by_a_link(root: Path) -> None:
+    (root / "out" / "effects.csv").unlink()
+    (root / "precious.csv").write_text("precious")
+    os.symlink(root / "precious.csv", root / "out" / "effects.csv")
+
+
+def _forged_marker(root: Path, inputs: Path) -> list[str]:
+    (root / "out").mkdir()
+    (root / "out" / OUTPUT_MARKER).write_text('{"written_by": "someone", "command": "replicate", "files": []}')
+    (root / "out" / "data.csv").write_text("x")
+    return replicate_argv(inputs, root / "out", "--force")
+
+
+def _generate_over_a_replicate_result(root: Path, inputs: Path) -> list[str]:
+    earlier_result(root / "out")
+    return ["generate", "--preset", "tiny", "--out", str(root / "out"), "--force"]
+
+
+def _generate_into_a_file(root: Path, inputs: Path) -> list[str]:
+    (root / "world").write_text("x")
+    return ["generate", "--preset", "tiny", "--out", str(root / "world")]
+
+
+def _file_then(path: str, out: str, *extra: str) -> Callable[[Path, Path], list[str]]:
+    def setup(root: Path, inputs: Path) -> list[str]:
+        (root / path).write_text("my notes")
+        return replicate_argv(inputs, root / out, *extra)
+    return setup
+
+
+# case -> (builds the situation under root and returns the command line, part of the expected message)
+CASES: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
+    "dot": (lambda root, inputs: replicate_argv(inputs, "."), "is the current folder"),
+    "empty string": (lambda root, inputs: replicate_argv(inputs, ""), "is the current folder"),
+    "the current folder by its path": (lambda root, inputs: replicate_argv(inputs, root),
+                                       "is the current folder or contains it"),
+    "an ancestor of the current folder": (lambda root, inputs: replicate_argv(inputs, ".."),
+                                          "is the current folder or contains it"),
+    "an input file": (lambda root, inputs: replicate_argv(inputs, inputs / "firms.csv"), "is an existing file"),
+    "the input folder": (lambda root, inputs: replicate_argv(inputs, inputs, "--force"),
+                         "is, or contains, the input {inputs}/firms.csv"),
+    "an ancestor of an input": (_ancestor_of_an_input, "is, or contains, the input {inputs}/firms.csv"),
+    "the config file": (_the_config_file, "is an existing file"),
+    "the folder holding the config": (_the_folder_holding_the_config, "is, or contains, the input"),
+    "a link to an input inside an earlier result": (_link_to_an_input_in_a_result, "is, or contains, the input"),
+    "a symlink to an empty folder": (_symlink_to_empty_folder, "is a symbolic link"),
+    "a symlink to an earlier result": (_symlink_to_earlier_result, "is a symbolic link"),
+    "a file": (_file_then("out", "out", "--force"), "is an existing file"),
+    "a missing parent": (lambda root, inputs: replicate_argv(inputs, root / "no" / "out"), "its parent folder"),
+    "a parent that is a file": (_file_then("notes.txt", "notes.txt/out"), "is a file, not a folder"),
+    "a non-empty folder without --force": (_with_earlier_result(),
+                                           "is not empty: choose a new folder, or add --force"),
+    "--force on a folder kaigai did not write": (_a_folder_kaigai_did_not_write,
+                                                 "was not written by 'kaigai replicate'"),
+    "--force on another command's result": (_with_earlier_result(None, "generate", None, "--force"),
+                                            "was not written by 'kaigai replicate'"),
+    "--force with a file added to an earlier result": (
+        _with_earlier_result(None, "replicate", _write("out/notes.md", "my comments on the results"), "--force"),
+        "holds files kaigai did not write (notes.md)"),
+    "--force with a file added in a sub-folder": (
+        _with_earlier_result({"figs/a.png": "png", "effects.csv": "x"}, "replicate",
+                             _write("out/figs/mine.png", "mine"), "--force"),
+        "holds files kaigai did not write (figs/mine.png)"),
+    "--force with an edited result": (
+        _with_earlier_result(None, "replicate", _write("out/effects.csv", "estimate\n1.0  # checked by hand\n"),
+                             "--force"),
+        "changed since kaigai wrote them (effects.csv)"),
+    "--force with a result replaced by a link": (
+        _with_earlier_result(None, "replicate", _result_replaced_by_a_link, "--force"),
+        "changed since kaigai wrote them (effects.csv)"),
+    "--force with a forged marker": (_forged_marker, "was not written by 'kaigai replicate'"),
+    "generate into the current folder": (lambda root, inputs: ["generate", "--preset", "tiny", "--out", "."],
+                                         "is the current folder"),
+    "generate --force over a replicate result": (_generate_over_a_replicate_result,
+                                                 "was not written by 'kaigai generate'"),
+    "generate into a file": (_generate_into_a_file, "is an existing file"),
+}
+
+
 def _case_setup(case: str, root: Path, world: Path) -> tuple[list[str], str]:
     """Build the situation of one refused --out under ``root``; return (argv, expected message part)."""
+    if case not in CASES:
+        raise AssertionError(case)
+    setup, expected = CASES[case]
     inputs = root / "inputs"
-    if case == "dot":
-        return replicate_argv(inputs, "."), "is the current folder"
-    if case == "empty string":
-        return replicate_argv(inputs, ""), "is the current folder"
-    if case == "the current folder by its path":
-        return replicate_argv(inputs, root), "is the current folder or contains it"
-    if case == "an ancestor of the current folder":
-        return replicate_argv(inputs, ".."), "is the current folder or contains it"
-    if case == "an input file":
-        return replicate_argv(inputs, inputs / "firms.csv"), "is an existing file"
-    if case == "the input folder":
-        return replicate_argv(inputs, inputs, "--force"), f"is, or contains, the input {inputs / 'firms.csv'}"
-    if case == "an ancestor of an input":
-        os.chdir(root.parent)  # so that root is not the current folder, only the inputs' ancestor
-        return replicate_argv(inputs, root, "--force"), f"is, or contains, the input {inputs / 'firms.csv'}"
-    if case == "the config file":
-        (root / "replicate.toml").write_text("[analysis]\nradius_km = 5.0\n")
-        return replicate_argv(inputs, root / "replicate.toml", "--config", str(root / "replicate.toml")), \
-            "is an existing file"
-    if case == "the folder holding the config":
-        (root / "conf").mkdir()
-        (root / "conf" / "replicate.toml").write_text("[analysis]\nradius_km = 5.0\n")
-        return replicate_argv(inputs, root / "conf", "--config", str(root / "conf" / "replicate.toml"), "--force"), \
-            "is, or contains, the input"
-    if case == "a link to an input inside an earlier result":
-        earlier_result(root / "old", files={"firms.csv": (inputs / "firms.csv").read_text()})
-        os.symlink(root / "old" / "firms.csv", root / "link.csv")
-        argv = replicate_argv(inputs, root / "old", "--force")
-        argv[argv.index("--firms") + 1] = str(root / "link.csv")
-        return argv, "is, or contains, the input"
-    if case == "a symlink to an empty folder":
-        (root / "real").mkdir()
-        os.symlink(root / "real", root / "out")
-        return replicate_argv(inputs, root / "out"), "is a symbolic link"
-    if case == "a symlink to an earlier result":
-        earlier_result(root / "real")
-        os.symlink(root / "real", root / "out")
-        return replicate_argv(inputs, root / "out", "--force"), "is a symbolic link"
-    if case == "a file":
-        (root / "out").write_text("my notes")
-        return replicate_argv(inputs, root / "out", "--force"), "is an existing file"
-    if case == "a missing parent":
-        return replicate_argv(inputs, root / "no" / "out"), "its parent folder"
-    if case == "a parent that is a file":
-        (root / "notes.txt").write_text("my notes")
-        return replicate_argv(inputs, root / "notes.txt" / "out"), "is a file, not a folder"
-    if case == "a non-empty folder without --force":
-        earlier_result(root / "out")
-        return replicate_argv(inputs, root / "out"), "is not empty: choose a new folder, or add --force"
-    if case == "--force on a folder kaigai did not write":
-        (root / "out").mkdir()
-        (root / "out" / "thesis.tex").write_text("three years of work")
-        return replicate_argv(inputs, root / "out", "--force"), "was not written by 'kaigai replicate'"
-    if case == "--force on another command's result":
-        earlier_result(root / "out", command="generate")
-        return replicate_argv(inputs, root / "out", "--force"), "was not written by 'kaigai replicate'"
-    if case == "--force with a file added to an earlier result":
-        earlier_result(root / "out")
-        (root / "out" / "notes.md").write_text("my comments on the results")
-        return replicate_argv(inputs, root / "out", "--force"), "holds files kaigai did not write (notes.md)"
-    if case == "--force with a file added in a sub-folder":
-        earlier_result(root / "out", files={"figs/a.png": "png", "effects.csv": "x"})
-        (root / "out" / "figs" / "mine.png").write_text("mine")
-        return replicate_argv(inputs, root / "out", "--force"), "holds files kaigai did not write (figs/mine.png)"
-    if case == "--force with an edited result":
-        earlier_result(root / "out")
-        (root / "out" / "effects.csv").write_text("estimate\n1.0  # checked by hand\n")
-        return replicate_argv(inputs, root / "out", "--force"), "changed since kaigai wrote them (effects.csv)"
-    if case == "--force with a result replaced by a link":
-        earlier_result(root / "out")
-        (root / "out" / "effects.csv").unlink()
-        (root / "precious.csv").write_text("precious")
-        os.symlink(root / "precious.csv", root / "out" / "effects.csv")
-        return replicate_argv(inputs, root / "out", "--force"), "changed since kaigai wrote them (effects.csv)"
-    if case == "--force with a forged marker":
-        (root / "out").mkdir()
-        (root / "out" / OUTPUT_MARKER).write_text('{"written_by": "someone", "command": "replicate", "files": []}')
-        (root / "out" / "data.csv").write_text("x")
-        return replicate_argv(inputs, root / "out", "--force"), "was not written by 'kaigai replicate'"
-    if case == "generate into the current folder":
-        return ["generate", "--preset", "tiny", "--out", "."], "is the current folder"
-    if case == "generate --force over a replicate result":
-        earlier_result(root / "out")
-        return ["generate", "--preset", "tiny", "--out", str(root / "out"), "--force"], \
-            "was not written by 'kaigai generate'"
-    if case == "generate into a file":
-        (root / "world").write_text("x")
-        return ["generate", "--preset", "tiny", "--out", str(root / "world")], "is an existing file"
-    raise AssertionError(case)
+    return setup(root, inputs), expected.replace("{inputs}", str(inputs))
 
 
-REFUSED = ["dot", "empty string", "the current folder by its path", "an ancestor of the current folder",
-           "an input file", "the input folder", "an ancestor of an input", "the config file",
-           "the folder holding the config", "a link to an input inside an earlier result",
-           "a symlink to an empty folder", "a symlink to an earlier result", "a file", "a missing parent",
-           "a parent that is a file", "a non-empty folder without --force", "--force on a folder kaigai did not write",
-           "--force on another command's result", "--force with a file added to an earlier result",
-           "--force with a file added in a sub-folder", "--force with an edited result",
-           "--force with a result replaced by a link", "--force with a forged marker",
-           "generate into the current folder", "generate --force over a replicate result", "generate into a file"]
+REFUSED = list(CASES)
 
 
 @pytest.mark.parametrize("case", REFUSED)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 
-from kaigai_lib.estimators import did, matching, spatial, tfp
+from kaigai_lib.estimators import did, matching, naive, spatial, tfp
 from kaigai_lib.estimators.programme import treatment_did
 from kaigai_lib.estimators.results import TIDY_COLUMNS, Counts
 from kaigai_lib.whitepaper import selection
@@ -74,8 +74,8 @@ def _spillover(world: World) -> spatial.SpilloverResult:
     return spatial.fit_spillover(_catchments(world), world.foreign_demand, truth=world.truth)
 
 
-def _naive(world: World) -> selection.NaiveDifference:
-    return selection.naive_difference(world.firms, outcome="sales", analysis="export", group="50-99", horizon=3)
+def _naive(world: World) -> naive.NaiveDifference:
+    return naive.naive_difference(world.firms, outcome="sales", analysis="export", group="50-99", horizon=3)
 
 
 def _decomposition(world: World) -> selection.Decomposition:

@@ -16,6 +16,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from kaigai_lib.estimators import naive
 from kaigai_lib.whitepaper import selection
 from kaigai_lib.world.synthetic import OUTCOMES, World, generate
 
@@ -56,7 +57,7 @@ def test_att_is_the_truth_on_the_log_scale(tiny_world: World) -> None:
 
 def test_decompose_makes_the_comparison_naive_difference_makes_on_the_firm_panel(tiny_world: World) -> None:
     d = selection.decompose(tiny_world, "export", "sales", "50-99", 5, start_year=2001, measure="level")
-    plain = selection.naive_difference(tiny_world.firms, outcome="sales", group="50-99", start_year=2001,
+    plain = naive.naive_difference(tiny_world.firms, outcome="sales", group="50-99", start_year=2001,
                                        measure="level")
     assert plain.difference == pytest.approx(d.naive, abs=1e-12)
     assert plain.n_starters == d.n_starters and plain.cohorts == (2001,)
@@ -66,7 +67,7 @@ def test_decompose_makes_the_comparison_naive_difference_makes_on_the_firm_panel
 
 def test_naive_difference_by_hand_for_one_cohort(tiny_world: World) -> None:
     firms = tiny_world.firms
-    result = selection.naive_difference(firms, outcome="employees", start_year=2005, horizon=3)
+    result = naive.naive_difference(firms, outcome="employees", start_year=2005, horizon=3)
     wide = firms.pivot(index="firm_id", columns="year", values="employees")
     status = firms.pivot(index="firm_id", columns="year", values="exporter")
     start = firms.groupby("firm_id")["export_start_year"].first()
@@ -83,7 +84,7 @@ def test_naive_difference_by_hand_for_one_cohort(tiny_world: World) -> None:
 
 
 def test_pooled_difference_weights_cohorts_by_their_starters(tiny_world: World) -> None:
-    pooled = selection.naive_difference(tiny_world.firms, outcome="sales")
+    pooled = naive.naive_difference(tiny_world.firms, outcome="sales")
     by = pooled.by_cohort
     assert pooled.difference == pytest.approx((by["difference"] * by["n_starters"]).sum() / by["n_starters"].sum())
     assert by["weight"].sum() == pytest.approx(1.0)
@@ -98,31 +99,31 @@ def test_naive_difference_takes_other_column_names(tiny_world: World) -> None:
     # any column
     back = {"kigyo": "firm_id", "nendo": "year", "yushutsu_kaishi": "export_start_year", "yushutsu": "exporter",
             "jugyoin": "employees"}
-    result = selection.naive_difference(renamed.rename(columns=back), outcome="uriage", group="50-99")
-    expected = selection.naive_difference(tiny_world.firms, outcome="sales", group="50-99")
+    result = naive.naive_difference(renamed.rename(columns=back), outcome="uriage", group="50-99")
+    expected = naive.naive_difference(tiny_world.firms, outcome="sales", group="50-99")
     assert result.difference == pytest.approx(expected.difference, abs=1e-12)
     with pytest.raises(ValueError, match="uriage"):
-        selection.naive_difference(renamed.rename(columns=back), outcome="sales")
+        naive.naive_difference(renamed.rename(columns=back), outcome="sales")
 
 
 def test_naive_difference_rejects_bad_input(tiny_world: World) -> None:
     firms = tiny_world.firms
     with pytest.raises(ValueError, match=r"start_year \[1995\].*1996–2015"):
-        selection.naive_difference(firms, outcome="sales", start_year=1995)
+        naive.naive_difference(firms, outcome="sales", start_year=1995)
     with pytest.raises(ValueError, match="group='50-100'"):
-        selection.naive_difference(firms, outcome="sales", group="50-100")
+        naive.naive_difference(firms, outcome="sales", group="50-100")
     with pytest.raises(ValueError, match="percent"):
-        selection.naive_difference(firms, outcome="sales", measure="level", scale="percent")
+        naive.naive_difference(firms, outcome="sales", measure="level", scale="percent")
     bad = firms.copy()
     bad.loc[bad.index[:50], "sales"] = 0.0
     with pytest.raises(ValueError, match="sales ≤ 0"):
-        selection.naive_difference(bad, outcome="sales", start_year=range(1996, 2016))
+        naive.naive_difference(bad, outcome="sales", start_year=range(1996, 2016))
     with pytest.raises(ValueError, match="duplicate"):
-        selection.naive_difference(pd.concat([firms, firms.head(3)]), outcome="sales")
+        naive.naive_difference(pd.concat([firms, firms.head(3)]), outcome="sales")
 
 
 def test_every_starter_is_accounted_for(tiny_world: World) -> None:
-    result = selection.naive_difference(tiny_world.firms, outcome="sales")
+    result = naive.naive_difference(tiny_world.firms, outcome="sales")
     firms = tiny_world.firms
     starters = firms.loc[firms["export_start_year"].between(1996, 2015), "firm_id"].nunique()
     assert (result.n_starters + result.n_starters_unobserved + result.n_starters_without_comparison
@@ -181,12 +182,12 @@ def test_without_selection_the_bias_vanishes_within_sampling_error(book_world: W
 def test_the_result_says_which_scale_and_transform_it_used(tiny_world) -> None:
     """Issue 14: a flag the user can forget (outcome_is_log) is stated in the result and its summary."""
     firms = tiny_world.firms.assign(log_sales=np.log(tiny_world.firms["sales"]).astype("float32"))
-    levels = selection.naive_difference(firms, outcome="sales", start_year=2005)
-    logs = selection.naive_difference(firms, outcome="log_sales", outcome_is_log=True, start_year=2005)
+    levels = naive.naive_difference(firms, outcome="sales", start_year=2005)
+    logs = naive.naive_difference(firms, outcome="log_sales", outcome_is_log=True, start_year=2005)
     assert logs.difference == pytest.approx(levels.difference, abs=1e-5)  # float32 logs: 1e-7 relative
     assert "log of 'sales' taken (outcome_is_log=False)" in levels.describe()
     assert "'log_sales' taken as a log already (outcome_is_log=True)" in logs.describe()
     summary = logs.tidy().iloc[0]
     assert summary["scale"] == "log points" and "outcome_is_log=True" in summary["outcome_transform"]
-    percent = selection.naive_difference(firms, outcome="sales", start_year=2005, scale="percent")
+    percent = naive.naive_difference(firms, outcome="sales", start_year=2005, scale="percent")
     assert percent.tidy().iloc[0]["scale"] == "%"

@@ -255,6 +255,27 @@ def test_repository_setting_is_one_owner_name_value(monkeypatch: pytest.MonkeyPa
         kaigai_site.repository(Config())
 
 
+def test_every_version_specific_fix_matches_the_installed_package() -> None:
+    # the pinned set (requirements.lock, package-lock.json) is the one each fix was written for
+    for fix in kaigai_site.VERSION_FIXES:
+        assert fix.installed() == fix.version, fix
+    kaigai_site.check_versions()
+
+
+@pytest.mark.parametrize("package", ["sphinx-exercise", "npm:mathjax"])
+def test_an_upgrade_fails_naming_the_fix_and_both_versions(package: str) -> None:
+    real = next(f for f in kaigai_site.VERSION_FIXES if f.package == package)
+    stale = kaigai_site.VersionFix(package, "0.0.1", real.fix)
+    with pytest.raises(kaigai_site.VersionMismatch) as caught:
+        kaigai_site.check_versions((stale, real))
+    message = str(caught.value)
+    assert f"{package} {real.version} is installed" in message and "written for 0.0.1" in message
+    assert real.fix in message and "VERSION_FIXES" in message
+    assert message.count("\n") == 0  # only the stale fix is reported
+    # a package that is not installed at all is left to the build's own error (e.g. `make` runs npm ci)
+    kaigai_site.check_versions((kaigai_site.VersionFix("npm:not-a-package-kaigai", "1.0", "none"),))
+
+
 # --------------------------------------------------------------------------------------------------
 # Course build: no solutions anywhere
 
@@ -414,7 +435,7 @@ browser_test = pytest.mark.skipif(_browser_unavailable() is not None, reason=_br
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server names it so)
         pass
 
 

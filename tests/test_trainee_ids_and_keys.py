@@ -9,21 +9,12 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import tiny_exercise
 
 from kaigai_lib.exercises.spec import KEY_COLUMNS, TRAINEE_ID_MAX
 from kaigai_lib.replication.cli import main
 
-EXERCISE = """\
-id: ids-tiny
-question: "Naive difference in 5-year log sales growth of export starters vs non-starters."
-world:
-  preset: tiny
-  seed: 5
-  params: {n_firms: 800}
-quantity: {kind: naive_difference, analysis: export, outcome: sales, horizon: 5}
-tolerance: 0
-tables: [foreign_demand]
-"""
+EXERCISE = tiny_exercise("ids-tiny")
 ASSIGNMENT = """\
 id: ids-week
 title: "Ids"

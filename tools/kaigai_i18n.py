@@ -45,6 +45,7 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from kaigai_site import add_header_buttons  # a sibling extension in tools/ (both are local_extensions)
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
@@ -316,22 +317,11 @@ def _page_language_switch(app: Sphinx, pagename: str, templatename: str, context
     links = "".join(f'<link rel="alternate" hreflang="{lang}" href="{twin_url(pagename, language, lang)}" />\n'
                     for lang in others)
     context["metatags"] = context.get("metatags", "") + links
-    if "header_buttons" not in context:
-        return
-    context["header_buttons"].insert(0, {
-        "type": "group",
-        "tooltip": "Language / 言語",
-        "icon": "fas fa-language",
-        "label": "language-switch",
-        "buttons": [{
-            "type": "link",
-            "text": EDITIONS[lang][1],
-            "tooltip": {"en": "Read this page in English", "ja": "このページを日本語で読む"}[lang],
-            "icon": "fas fa-language",
-            "url": twin_url(pagename, language, lang),
-            "label": f"language-switch-{lang}",
-        } for lang in others],
-    })
+    add_header_buttons(context, tooltip="Language / 言語", icon="fas fa-language", label="language-switch",
+                       buttons=[{"text": EDITIONS[lang][1],
+                                 "tooltip": {"en": "Read this page in English", "ja": "このページを日本語で読む"}[lang],
+                                 "icon": "fas fa-language", "url": twin_url(pagename, language, lang),
+                                 "label": f"language-switch-{lang}"} for lang in others])
 
 
 # --------------------------------------------------------------------------------------------------

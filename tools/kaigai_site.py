@@ -34,6 +34,8 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -79,6 +81,62 @@ COLAB_URL = "https://colab.research.google.com"
 INSTALL_TAG = "kaigai-install"
 INSTRUCTOR_ONLY_CLASS = "tag_instructor-only"  # myst-nb's class for a cell tagged instructor-only
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+# --------------------------------------------------------------------------------------------------
+# Version-specific fixes: each names the package and the version it was written for, and the build fails
+# loudly on any other version, so an upgrade is a decision (is the fix still needed? still right?), not a
+# silent change. After checking, update the version here (and in requirements.lock / package-lock.json).
+
+@dataclass(frozen=True)
+class VersionFix:
+    package: str  # a Python distribution, or "npm:<name>" for a package in tools/web/node_modules
+    version: str  # the version the fix was written for and tested with
+    fix: str  # what the fix works around, and where it lives
+
+    def installed(self) -> str | None:
+        if self.package.startswith("npm:"):
+            manifest = NODE_MODULES / self.package.removeprefix("npm:") / "package.json"
+            return json.loads(manifest.read_text(encoding="utf-8"))["version"] if manifest.exists() else None
+        try:
+            return metadata.version(self.package)
+        except metadata.PackageNotFoundError:
+            return None
+
+
+VERSION_FIXES = (
+    VersionFix("sphinx-exercise", "1.2.1", "its hide_solutions crashes on gated solutions: kept off, and "
+               "RemoveSolutions runs at priority 11, after its MergeGatedSolutions (10) (_config_inited)"),
+    VersionFix("myst-nb", "1.4.0", "the course build redacts the saved widget state before myst-nb adds it "
+               "(html-page-context priority 450 < 500) with NbMetadataCollector.get_js_files and "
+               "sanitize_script_content (_page_course_widgets, _page_widgets)"),
+    VersionFix("jupyter-book", "1.0.4.post1", "it fills in its own repository button when none is given: "
+               "switched off without a repository (_config_inited)"),
+    VersionFix("sphinx-book-theme", "1.3.0", "header buttons go into its html-page-context 'header_buttons' "
+               "list, as groups of links (add_header_buttons, used by kaigai_i18n too)"),
+    VersionFix("pydata-sphinx-theme", "0.17.1", "'Got invalid theme mode' on a first visit: THEME_MODE sets auto"),
+    VersionFix("npm:mathjax", "3.2.2", "the widget manager calls MathJax 2's Hub.Queue: MATHJAX_HUB_SHIM maps "
+               "it to MathJax 3's typesetPromise"),
+    VersionFix("npm:@jupyter-widgets/html-manager", "1.0.15", "embed-amd.js asks for its fonts by require.js "
+               "module ids: VENDORED lays them out as on a CDN"),
+)
+
+
+class VersionMismatch(ExtensionError):
+    pass
+
+
+def check_versions(fixes: tuple[VersionFix, ...] = VERSION_FIXES) -> None:
+    """Fail, naming the fix and both versions, when an installed package is not the one a fix was written for."""
+    problems = []
+    for fix in fixes:
+        found = fix.installed()
+        if found is not None and found != fix.version:
+            problems.append(f"{fix.package} {found} is installed, but tools/kaigai_site.py has a fix written for "
+                            f"{fix.version}: {fix.fix}. Check whether the fix is still needed and right on "
+                            f"{found}, then update VERSION_FIXES.")
+    if problems:
+        raise VersionMismatch("\n".join(problems))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,22 +315,24 @@ def _page_notebook(app: Sphinx, pagename: str, templatename: str, context: dict,
 def _page_launch_button(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
     """Add the Colab launch button (after sphinx-book-theme has made its header buttons)."""
     repo = app.config.kaigai_repository
-    if doctree is None or not repo or not _is_chapter(app, pagename) or "header_buttons" not in context:
+    if doctree is None or not repo or not _is_chapter(app, pagename):
         return
-    context["header_buttons"].insert(0, {
-        "type": "group",
-        "tooltip": "Launch interactive content",
-        "icon": "fas fa-rocket",
-        "label": "launch-buttons",
-        "buttons": [{
-            "type": "link",
-            "text": "Colab",
-            "tooltip": "Open this chapter as a notebook on Colab",
-            "icon": "_static/images/logo_colab.png",
-            "url": colab_url(repo, pagename),
-            "label": "colab-button",
-        }],
-    })
+    add_header_buttons(context, tooltip="Launch interactive content", icon="fas fa-rocket", label="launch-buttons",
+                       buttons=[{"text": "Colab", "tooltip": "Open this chapter as a notebook on Colab",
+                                 "icon": "_static/images/logo_colab.png", "url": colab_url(repo, pagename),
+                                 "label": "colab-button"}])
+
+
+def add_header_buttons(context: dict, *, tooltip: str, icon: str, label: str, buttons: list[dict[str, str]]) -> None:
+    """Put a group of link buttons first in sphinx-book-theme's page header (pages without a header: nothing).
+
+    ``buttons``: each a link's ``text``, ``tooltip``, ``icon``, ``url`` and ``label`` (also used by
+    ``kaigai_i18n`` for the language switch).
+    """
+    if "header_buttons" not in context:
+        return
+    context["header_buttons"].insert(0, {"type": "group", "tooltip": tooltip, "icon": icon, "label": label,
+                                         "buttons": [{"type": "link", **button} for button in buttons]})
 
 
 # @jupyter-widgets 8 typesets widget labels with MathJax 2's MathJax.Hub.Queue (a TypeError under the
@@ -463,6 +523,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    check_versions()
     app.add_config_value("kaigai_hide_solutions", False, "env", [bool])
     app.add_config_value("kaigai_repository", "", "html", [str])
     app.add_config_value("kaigai_repository_ref", "", "html", [str])

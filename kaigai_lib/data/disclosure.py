@@ -578,18 +578,7 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
         report.cannot_check = str(error)
         return report
     report.files = len(files)
-    for relative, path in _entries(folder):
-        if relative == MANIFEST:
-            continue
-        if relative == OUTPUT_MARKER:
-            report.problems += _check_marker(folder, files)
-        elif path.is_symlink():
-            report.problems.append(f"{relative}: a symbolic link; results hold plain files only.")
-        elif path.is_dir():
-            if not any(name.startswith(relative + "/") for name in files):
-                report.problems.append(f"{relative}/: a folder not in the manifest.")
-        elif relative not in files:
-            report.problems.append(f"{relative}: not in the manifest, so it was not disclosure-checked.")
+    report.problems += _unlisted_entries(folder, files)
     for name, entry in files.items():
         path = folder / name
         if path.is_symlink() or not path.is_file():
@@ -598,34 +587,59 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
         if sha256_of(path) != entry["sha256"]:
             report.problems.append(f"{name}: sha256 differs from the manifest: the file was changed after it was "
                                    "checked.")
-        kind = entry.get("kind")
-        if kind == "table":
-            try:
-                table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-            except Exception as error:  # any unreadable table is a problem of the folder, listed
-                report.problems.append(f"{name}: not a readable CSV ({type(error).__name__}).")
-                continue
-            report.problems += _check_table(name, table, entry, rules)
-        elif kind == "figure":
-            sources = entry.get("sources")
-            if not isinstance(sources, list) or not sources:
-                report.problems.append(f"{name}: a figure without its source tables.")
-            for source in sources if isinstance(sources, list) else []:
-                if not isinstance(source, str) or source not in OUTPUT_TABLES \
-                        or files.get(source, {}).get("kind") != "table":
-                    report.problems.append(f"{name}: drawn from {source}, which is not a protected table.")
-            report.problems += _check_figure(name, path)
-        elif kind == "results" and name == RESULTS:
-            report.problems += _check_results_json(folder, files)
-            report.reviews.append(f"{name}: the output checker report (structure and counts re-checked)")
-        elif kind == "other" and name in OTHER_FILES:
-            report.reviews.append(f"{name}: {OTHER_FILES[name]}")
-        elif kind in ("other", "results"):
-            report.problems.append(f"{name}: declared {kind!r}, but only kaigai replicate's own "
-                                   f"{', '.join([*OTHER_FILES, RESULTS])} may be; no other file can be checked.")
-        else:
-            report.problems.append(f"{name}: unknown kind {kind!r} in the manifest.")
+        _check_entry(folder, name, entry, files, rules, report)
     return report
+
+
+def _unlisted_entries(folder: Path, files: Mapping[str, Any]) -> list[str]:
+    """Entries of the folder the manifest does not list (links and sub-folders included), and the marker."""
+    problems = []
+    for relative, path in _entries(folder):
+        if relative == MANIFEST:
+            continue
+        if relative == OUTPUT_MARKER:
+            problems += _check_marker(folder, files)
+        elif path.is_symlink():
+            problems.append(f"{relative}: a symbolic link; results hold plain files only.")
+        elif path.is_dir():
+            if not any(name.startswith(relative + "/") for name in files):
+                problems.append(f"{relative}/: a folder not in the manifest.")
+        elif relative not in files:
+            problems.append(f"{relative}: not in the manifest, so it was not disclosure-checked.")
+    return problems
+
+
+def _check_entry(folder: Path, name: str, entry: Mapping[str, Any], files: Mapping[str, Any],
+                 rules: DisclosureRules, report: FolderCheck) -> None:
+    """One listed file, by the kind the manifest declares (never trusting the declaration)."""
+    path = folder / name
+    kind = entry.get("kind")
+    if kind == "table":
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        except Exception as error:  # any unreadable table is a problem of the folder, listed
+            report.problems.append(f"{name}: not a readable CSV ({type(error).__name__}).")
+            return
+        report.problems += _check_table(name, table, entry, rules)
+    elif kind == "figure":
+        sources = entry.get("sources")
+        if not isinstance(sources, list) or not sources:
+            report.problems.append(f"{name}: a figure without its source tables.")
+        for source in sources if isinstance(sources, list) else []:
+            if not isinstance(source, str) or source not in OUTPUT_TABLES \
+                    or files.get(source, {}).get("kind") != "table":
+                report.problems.append(f"{name}: drawn from {source}, which is not a protected table.")
+        report.problems += _check_figure(name, path)
+    elif kind == "results" and name == RESULTS:
+        report.problems += _check_results_json(folder, files)
+        report.reviews.append(f"{name}: the output checker report (structure and counts re-checked)")
+    elif kind == "other" and name in OTHER_FILES:
+        report.reviews.append(f"{name}: {OTHER_FILES[name]}")
+    elif kind in ("other", "results"):
+        report.problems.append(f"{name}: declared {kind!r}, but only kaigai replicate's own "
+                               f"{', '.join([*OTHER_FILES, RESULTS])} may be; no other file can be checked.")
+    else:
+        report.problems.append(f"{name}: unknown kind {kind!r} in the manifest.")
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

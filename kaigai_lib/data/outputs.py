@@ -140,23 +140,30 @@ def check_output_path(out: str | os.PathLike[str], *, command: str, inputs: Iter
                 raise OutputError(f"{option} {out} is, or contains, the input {item}: write the results to "
                                   "another folder so no input can be replaced.")
     if resolved.is_dir() and any(resolved.iterdir()):
-        marker = read_marker(resolved)
-        if not force:
-            raise OutputError(f"{option} {out} is not empty: choose a new folder, or add --force to replace an "
-                              f"earlier result of 'kaigai {command}'.")
-        if marker is None or marker.get("command") != command:
-            raise OutputError(f"{option} {out} was not written by 'kaigai {command}' (no {OUTPUT_MARKER} of "
-                              "that command in it): --force only replaces kaigai's own results; choose a new "
-                              "folder.")
-        extra = foreign_entries(resolved)
-        if extra:
-            raise OutputError(f"{option} {out} holds files kaigai did not write ({_some(extra)}): move them out, "
-                              "or choose a new folder.")
-        edited = edited_entries(resolved)
-        if edited:
-            raise OutputError(f"{option} {out} holds files changed since kaigai wrote them ({_some(edited)}): "
-                              "move them out (or restore them), or choose a new folder.")
+        _check_replaceable(resolved, out, command=command, force=force, option=option)
     return resolved
+
+
+def _check_replaceable(resolved: Path, out: str | os.PathLike[str], *, command: str, force: bool,
+                       option: str) -> None:
+    """A non-empty output folder may be replaced only with --force, and only if it is this command's own
+    result, untouched and with nothing added."""
+    marker = read_marker(resolved)
+    if not force:
+        raise OutputError(f"{option} {out} is not empty: choose a new folder, or add --force to replace an "
+                          f"earlier result of 'kaigai {command}'.")
+    if marker is None or marker.get("command") != command:
+        raise OutputError(f"{option} {out} was not written by 'kaigai {command}' (no {OUTPUT_MARKER} of "
+                          "that command in it): --force only replaces kaigai's own results; choose a new "
+                          "folder.")
+    extra = foreign_entries(resolved)
+    if extra:
+        raise OutputError(f"{option} {out} holds files kaigai did not write ({_some(extra)}): move them out, "
+                          "or choose a new folder.")
+    edited = edited_entries(resolved)
+    if edited:
+        raise OutputError(f"{option} {out} holds files changed since kaigai wrote them ({_some(edited)}): "
+                          "move them out (or restore them), or choose a new folder.")
 
 
 def _some(entries: list[str]) -> str:

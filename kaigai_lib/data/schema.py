@@ -239,56 +239,67 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
             f"rename={{'your_name': '{missing[0]}'}}.")
 
     for col in schema.columns:
-        if col.name not in df.columns or (required_only and not col.required):
-            continue
-        series = df[col.name]
-        where = f"column '{col.name}' ({col.survey_item}, {col.unit})"
-        nulls = series.isna()
-        if nulls.any() and not col.nullable:
-            problems.append(f"{where} has {int(nulls.sum())} missing value(s) at {_rows(df.index[nulls])}; "
-                            "fill them from the source or remove those rows explicitly before validating.")
-        if not _kind_ok(series, col.kind):
-            text = series.notna() & pd.to_numeric(series, errors="coerce").isna()
-            if col.kind != "str" and text.any():
-                examples = ", ".join(repr(v) for v in series[text].astype(str).unique()[:3])
-                problems.append(f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are "
-                                f"not numbers ({examples}) at {_rows(df.index[text])}; correct or blank them in "
-                                "the source.")
-            else:
-                problems.append(f"{where} should be {col.kind} but has dtype {series.dtype}; "
-                                f"convert it, e.g. df['{col.name}'].astype(...).")
-            continue
-        if col.kind in ("str", "bool"):
-            continue
-        values = pd.to_numeric(series, errors="coerce")
-        if col.positive:
-            bad = values.notna() & (values <= 0)
-            if bad.any():
-                problems.append(
-                    f"{where} must be > 0 because it is used in logs; {int(bad.sum())} value(s) ≤ 0 at "
-                    f"{_rows(df.index[bad])}. Check the units, or exclude those firm-years explicitly "
-                    "(and report how many).")
-        if col.minimum is not None:
-            bad = values.notna() & (values < col.minimum)
-            if bad.any():
-                problems.append(f"{where} must be ≥ {col.minimum}; {int(bad.sum())} value(s) below at "
-                                f"{_rows(df.index[bad])}.")
-        if col.maximum is not None:
-            bad = values.notna() & (values > col.maximum)
-            if bad.any():
-                hint = " (is it a share in [0, 1]? multiply by 100)" if col.unit == "percent" else ""
-                problems.append(f"{where} must be ≤ {col.maximum}; {int(bad.sum())} value(s) above at "
-                                f"{_rows(df.index[bad])}{hint}.")
-
-    key = [k for k in schema.key if k in df.columns]
-    if len(key) == len(schema.key):
-        dup = df.duplicated(subset=key, keep=False)
-        if dup.any():
-            first = df.loc[dup, key].drop_duplicates().head(3).to_dict("records")
-            problems.append(
-                f"{int(dup.sum())} rows share a key ({', '.join(key)}) with another row, e.g. {first} at "
-                f"{_rows(df.index[dup])}; keep one row per {' and '.join(key)} (aggregate or fix the ids).")
+        if col.name in df.columns and not (required_only and not col.required):
+            problems += _column_problems(df, col)
+    problems += _key_problems(df, schema)
 
     if problems:
         raise SchemaError(schema.name, problems)
     return df
+
+
+def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
+    """Missing values, the wrong kind of values, and values outside the column's range, with their rows."""
+    problems = []
+    series = df[col.name]
+    where = f"column '{col.name}' ({col.survey_item}, {col.unit})"
+    nulls = series.isna()
+    if nulls.any() and not col.nullable:
+        problems.append(f"{where} has {int(nulls.sum())} missing value(s) at {_rows(df.index[nulls])}; "
+                        "fill them from the source or remove those rows explicitly before validating.")
+    if not _kind_ok(series, col.kind):
+        text = series.notna() & pd.to_numeric(series, errors="coerce").isna()
+        if col.kind != "str" and text.any():
+            examples = ", ".join(repr(v) for v in series[text].astype(str).unique()[:3])
+            problems.append(f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are "
+                            f"not numbers ({examples}) at {_rows(df.index[text])}; correct or blank them in "
+                            "the source.")
+        else:
+            problems.append(f"{where} should be {col.kind} but has dtype {series.dtype}; "
+                            f"convert it, e.g. df['{col.name}'].astype(...).")
+        return problems
+    if col.kind in ("str", "bool"):
+        return problems
+    values = pd.to_numeric(series, errors="coerce")
+    if col.positive:
+        bad = values.notna() & (values <= 0)
+        if bad.any():
+            problems.append(
+                f"{where} must be > 0 because it is used in logs; {int(bad.sum())} value(s) ≤ 0 at "
+                f"{_rows(df.index[bad])}. Check the units, or exclude those firm-years explicitly "
+                "(and report how many).")
+    if col.minimum is not None:
+        bad = values.notna() & (values < col.minimum)
+        if bad.any():
+            problems.append(f"{where} must be ≥ {col.minimum}; {int(bad.sum())} value(s) below at "
+                            f"{_rows(df.index[bad])}.")
+    if col.maximum is not None:
+        bad = values.notna() & (values > col.maximum)
+        if bad.any():
+            hint = " (is it a share in [0, 1]? multiply by 100)" if col.unit == "percent" else ""
+            problems.append(f"{where} must be ≤ {col.maximum}; {int(bad.sum())} value(s) above at "
+                            f"{_rows(df.index[bad])}{hint}.")
+    return problems
+
+
+def _key_problems(df: pd.DataFrame, schema: TableSchema) -> list[str]:
+    """Rows that share the table's key (e.g. firm and year) with another row."""
+    key = [k for k in schema.key if k in df.columns]
+    if len(key) != len(schema.key):
+        return []
+    dup = df.duplicated(subset=key, keep=False)
+    if not dup.any():
+        return []
+    first = df.loc[dup, key].drop_duplicates().head(3).to_dict("records")
+    return [f"{int(dup.sum())} rows share a key ({', '.join(key)}) with another row, e.g. {first} at "
+            f"{_rows(df.index[dup])}; keep one row per {' and '.join(key)} (aggregate or fix the ids)."]

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+# The white paper's groups: exports by size class at t − 1 (size_class), FDI by sector (sector).
+EXPORT_GROUPS = ("under 50", "50-99", "100-299", "300+")
+FDI_GROUPS = ("manufacturing", "non-manufacturing")
+
 # Start-year and status columns of the two treatments in the firm panel.
 ANALYSIS_COLUMNS: dict[str, tuple[str, str]] = {
     "export": ("export_start_year", "exporter"),
@@ -83,7 +87,7 @@ def risk_set(firms: pd.DataFrame, status: str, unit: str = "firm_id", time: str 
 
 
 def size_class(employees: pd.Series | np.ndarray, bounds: tuple[int, ...] = (50, 100, 300),
-               labels: tuple[str, ...] = ("under 50", "50-99", "100-299", "300+")) -> pd.Categorical:
+               labels: tuple[str, ...] = EXPORT_GROUPS) -> pd.Categorical:
     """The white paper's size classes (従業員規模区分: 50–99, 100–299, 300+; below 50 kept as its own class).
 
     Missing employee counts give a missing class.

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib.pyplot as plt
+import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Japanese labels render)
 import numpy as np
 import pandas as pd
 

@@ -170,6 +170,24 @@ def parse_assignment(data: Any, source: str = "<assignment>", base: Path | None 
     problems: list[tuple[str, str]] = []
     if not isinstance(data, Mapping):
         raise AssignmentError(source, [("(top level)", f"must be a mapping ({', '.join(_TOP_KEYS)})")])
+    # one function per section, in the file's order, each adding to the same list of problems
+    header = _assignment_header(data, problems)
+    penalty, accept = _late_policy(data, problems)
+    submit = data.get("submit", "")
+    if not isinstance(submit, str):
+        problems.append(("submit", "must be a text: how and where trainees submit"))
+        submit = ""
+    questions = _assignment_questions(data, base, problems)
+    if problems:
+        raise AssignmentError(source, problems)
+    return Assignment(id=header["id"], title=str(header["title"]), questions=tuple(questions),
+                      deadline=header["deadline"], language=header["language"], attempts=header["attempts"],
+                      penalty_per_day=float(penalty), accept_days=float(accept), submit=submit.strip(),
+                      source=source, text=text)
+
+
+def _assignment_header(data: Mapping[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any]:
+    """Unknown fields, then id, title, language, attempts and the deadline."""
     for key in data:
         if key not in _TOP_KEYS:
             problems.append((str(key), f"unknown field; fields are {', '.join(_TOP_KEYS)}"))
@@ -194,77 +212,91 @@ def parse_assignment(data: Any, source: str = "<assignment>", base: Path | None 
             deadline = parse_datetime(data["deadline"], "deadline")
         except ValueError as error:
             problems.append(("deadline", str(error).split(": ", 1)[1]))
+    return {"id": assignment_id, "title": title, "language": language, "attempts": attempts, "deadline": deadline}
+
+
+def _late_policy(data: Mapping[str, Any], problems: list[tuple[str, str]]) -> tuple[Any, Any]:
+    """late_policy: the share of points lost per day started, and the days after which nothing is accepted."""
     late = data.get("late_policy", {}) or {}
     penalty, accept = 0.0, math.inf
     if not isinstance(late, Mapping):
         problems.append(("late_policy", "must be a mapping {penalty_per_day: 0.1, accept_days: 3}"))
-    else:
-        for key in late:
-            if key not in _LATE_KEYS:
-                problems.append((f"late_policy.{key}", f"unknown field; fields are {', '.join(_LATE_KEYS)}"))
-        penalty = late.get("penalty_per_day", 0.0)
-        if not _number(penalty) or not 0 <= penalty <= 1:
-            problems.append(("late_policy.penalty_per_day", f"must be a share 0–1 of the points lost per day "
-                                                            f"started, got {penalty!r}"))
-            penalty = 0.0
-        accept = late.get("accept_days", math.inf)
-        if (not _number(accept) and accept != math.inf) or (_number(accept) and accept < 0):
-            problems.append(("late_policy.accept_days", f"must be a number of days ≥ 0, got {accept!r}"))
-            accept = math.inf
-    submit = data.get("submit", "")
-    if not isinstance(submit, str):
-        problems.append(("submit", "must be a text: how and where trainees submit"))
-        submit = ""
+        return penalty, accept
+    for key in late:
+        if key not in _LATE_KEYS:
+            problems.append((f"late_policy.{key}", f"unknown field; fields are {', '.join(_LATE_KEYS)}"))
+    penalty = late.get("penalty_per_day", 0.0)
+    if not _number(penalty) or not 0 <= penalty <= 1:
+        problems.append(("late_policy.penalty_per_day", f"must be a share 0–1 of the points lost per day "
+                                                        f"started, got {penalty!r}"))
+        penalty = 0.0
+    accept = late.get("accept_days", math.inf)
+    if (not _number(accept) and accept != math.inf) or (_number(accept) and accept < 0):
+        problems.append(("late_policy.accept_days", f"must be a number of days ≥ 0, got {accept!r}"))
+        accept = math.inf
+    return penalty, accept
+
+
+def _assignment_questions(data: Mapping[str, Any], base: Path | None,
+                          problems: list[tuple[str, str]]) -> list[Question]:
     questions: list[Question] = []
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         problems.append(("questions", "missing or empty: a list of {exercise: FILE, points: N}"))
         raw_questions = []
     for i, q in enumerate(raw_questions, start=1):
-        where = f"questions[{i}]"
-        if not isinstance(q, Mapping):
-            problems.append((where, "must be a mapping {exercise: FILE, points: N}"))
+        question = _assignment_question(i, q, base, {x.id for x in questions}, problems)
+        if question is not None:
+            questions.append(question)
+    return questions
+
+
+def _question_exercise(where: str, exercise: Any, base: Path | None,
+                       problems: list[tuple[str, str]]) -> ExerciseSpec | None:
+    """The question's exercise: a file relative to the assignment, or a shipped name."""
+    if not isinstance(exercise, str):
+        problems.append((f"{where}.exercise", "missing: an exercise file (relative to this file) or a "
+                                              "shipped name"))
+        return None
+    candidate = (base / exercise) if base is not None and (base / exercise).exists() else exercise
+    try:
+        return load_exercise(candidate)
+    except (ExerciseError, FileNotFoundError, ValueError) as error:
+        problems.append((f"{where}.exercise", str(error)))
+        return None
+
+
+def _assignment_question(i: int, q: Any, base: Path | None, earlier_ids: set[str],
+                         problems: list[tuple[str, str]]) -> Question | None:
+    where = f"questions[{i}]"
+    if not isinstance(q, Mapping):
+        problems.append((where, "must be a mapping {exercise: FILE, points: N}"))
+        return None
+    for key in q:
+        if key not in _QUESTION_KEYS:
+            problems.append((f"{where}.{key}", f"unknown field; fields are {', '.join(_QUESTION_KEYS)}"))
+    spec = _question_exercise(where, q.get("exercise"), base, problems)
+    points = q.get("points", 1)
+    if not _number(points) or points <= 0:
+        problems.append((f"{where}.points", f"must be a number > 0, got {points!r}"))
+        points = 1
+    bands = []
+    for j, band in enumerate(q.get("partial_credit", []) or [], start=1):
+        ok = (isinstance(band, Mapping) and set(band) == {"within", "share"} and _number(band["within"])
+              and band["within"] > 1 and _number(band["share"]) and 0 < band["share"] < 1)
+        if not ok:
+            problems.append((f"{where}.partial_credit[{j}]", "must be {within: k (> 1, multiples of the "
+                                                             f"tolerance), share: s (0–1)}}, got {band!r}"))
             continue
-        for key in q:
-            if key not in _QUESTION_KEYS:
-                problems.append((f"{where}.{key}", f"unknown field; fields are {', '.join(_QUESTION_KEYS)}"))
-        exercise = q.get("exercise")
-        spec = None
-        if not isinstance(exercise, str):
-            problems.append((f"{where}.exercise", "missing: an exercise file (relative to this file) or a "
-                                                  "shipped name"))
-        else:
-            candidate = (base / exercise) if base is not None and (base / exercise).exists() else exercise
-            try:
-                spec = load_exercise(candidate)
-            except (ExerciseError, FileNotFoundError, ValueError) as error:
-                problems.append((f"{where}.exercise", str(error)))
-        points = q.get("points", 1)
-        if not _number(points) or points <= 0:
-            problems.append((f"{where}.points", f"must be a number > 0, got {points!r}"))
-            points = 1
-        bands = []
-        for j, band in enumerate(q.get("partial_credit", []) or [], start=1):
-            ok = (isinstance(band, Mapping) and set(band) == {"within", "share"} and _number(band["within"])
-                  and band["within"] > 1 and _number(band["share"]) and 0 < band["share"] < 1)
-            if not ok:
-                problems.append((f"{where}.partial_credit[{j}]", "must be {within: k (> 1, multiples of the "
-                                                                 f"tolerance), share: s (0–1)}}, got {band!r}"))
-                continue
-            bands.append(Band(float(band["within"]), float(band["share"])))
-        question_id = q.get("id", spec.id if spec else f"q{i}")
-        if not isinstance(question_id, str) or not question_id or "/" in question_id:
-            problems.append((f"{where}.id", f"must be a short text without '/', got {question_id!r}"))
-        elif question_id in {x.id for x in questions}:
-            problems.append((f"{where}.id", f"{question_id!r} repeats an earlier question; give each an id"))
-        if spec is not None:
-            questions.append(Question(str(question_id), spec, float(points),
-                                      tuple(sorted(bands, key=lambda b: b.within))))
-    if problems:
-        raise AssignmentError(source, problems)
-    return Assignment(id=assignment_id, title=str(title), questions=tuple(questions), deadline=deadline,
-                      language=language, attempts=attempts, penalty_per_day=float(penalty),
-                      accept_days=float(accept), submit=submit.strip(), source=source, text=text)
+        bands.append(Band(float(band["within"]), float(band["share"])))
+    question_id = q.get("id", spec.id if spec else f"q{i}")
+    if not isinstance(question_id, str) or not question_id or "/" in question_id:
+        problems.append((f"{where}.id", f"must be a short text without '/', got {question_id!r}"))
+    elif question_id in earlier_ids:
+        problems.append((f"{where}.id", f"{question_id!r} repeats an earlier question; give each an id"))
+    if spec is None:
+        return None
+    return Question(str(question_id), spec, float(points), tuple(sorted(bands, key=lambda b: b.within)))
 
 
 # --------------------------------------------------------------------------

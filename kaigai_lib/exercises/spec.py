@@ -62,6 +62,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS
+from kaigai_lib.data.text import decode_text
 from kaigai_lib.estimators.plots import new_figure
 from kaigai_lib.teaching.figures import starter_comparison
 from kaigai_lib.teaching.static_widgets import (
@@ -590,6 +591,9 @@ class ExerciseSpec:
         return ExerciseWidget(self, seed=seed, trainee=trainee)
 
 
+Problem = Callable[[str, str], None]
+
+
 def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
     """Validate a mapping (a parsed exercise file); raise :class:`ExerciseError` listing every problem."""
     problems: list[tuple[str, str]] = []
@@ -600,6 +604,28 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
     if not isinstance(data, Mapping):
         raise ExerciseError(source, [("(top level)", f"must be a mapping of fields ({', '.join(_TOP_KEYS)}), "
                                                      f"got {type(data).__name__}")])
+    # one function per section, in the file's order, each reporting into the same list
+    top = _parse_top_fields(data, problem)
+    world = _parse_world_section(data, problem)
+    preset, seed = _parse_preset_and_seed(world, problem)
+    params, params_ok, resolved = _parse_params(world, preset, problem)
+    may_change, ranges = _parse_ranges(world, preset, params, params_ok, resolved, problem)
+    vary = _parse_vary(world, may_change, problem)
+    quantity = _parse_quantity_section(data, resolved, problem)
+    unit = _parse_unit(data, quantity, problem)
+
+    if problems:
+        raise ExerciseError(source, problems)
+    assert quantity is not None and top["tolerance"] is not None
+    return ExerciseSpec(
+        id=top["id"], title=top["title"], question=top["question"], quantity=quantity,
+        tolerance=float(top["tolerance"]), preset=preset, seed=seed, params=params, trainee_may_change=ranges,
+        vary_per_trainee=tuple(vary), unit=unit or "", hints=tuple(top["hints"]), tables=tuple(top["tables"]),
+        source=source)
+
+
+def _parse_top_fields(data: Mapping[str, Any], problem: Problem) -> dict[str, Any]:
+    """The unknown top-level fields, then id, question, title, tolerance, hints and tables."""
     for key in data:
         if key not in _TOP_KEYS:
             problem(str(key), f"unknown field{_suggest(key, _TOP_KEYS)}. Fields are {', '.join(_TOP_KEYS)}.")
@@ -643,8 +669,11 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
     for t in tables:
         if t not in SURVEY_TABLES:
             problem("tables", f"unknown table {t!r}{_suggest(t, SURVEY_TABLES)}. Tables are {list(SURVEY_TABLES)}.")
+    return {"id": exercise_id, "question": question, "title": title, "tolerance": tolerance, "hints": hints,
+            "tables": tables}
 
-    # ---- world
+
+def _parse_world_section(data: Mapping[str, Any], problem: Problem) -> Mapping[str, Any]:
     world = data.get("world")
     if world is None:
         problem("world", "missing (required): at least `world: {preset: book}`")
@@ -655,6 +684,10 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
     for key in world:
         if key not in _WORLD_KEYS:
             problem(f"world.{key}", f"unknown field{_suggest(key, _WORLD_KEYS)}. Fields are {', '.join(_WORLD_KEYS)}.")
+    return world
+
+
+def _parse_preset_and_seed(world: Mapping[str, Any], problem: Problem) -> tuple[str, int]:
     preset = world.get("preset", "book")
     if preset not in PRESETS:
         problem("world.preset", f"unknown preset {preset!r}{_suggest(preset, PRESETS)}. Presets are {sorted(PRESETS)}.")
@@ -663,7 +696,28 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         problem("world.seed", f"must be a whole number ≥ 0, got {seed!r}")
         seed = 0
+    return preset, seed
 
+
+def _param_value_problem(name: str, value: Any, scalar: Mapping[str, type]) -> str | None:
+    """What is wrong with the value of a known world parameter (None: nothing)."""
+    if name in scalar:
+        return None if _is_number(value) else f"must be a number, got {value!r}"
+    if name in _EFFECT_TABLES:
+        if isinstance(value, Mapping) and all(
+                isinstance(e, Mapping) and all(_is_number(v) for v in e.values()) for e in value.values()):
+            return None
+        return ("must map groups to {outcome: effect in log points}, e.g. "
+                f"{name}: {{\"{_EFFECT_TABLES[name][1]}\": {{sales: 0.2}}}}")
+    if name == "depreciation_years" and not (
+            isinstance(value, list) and all(isinstance(y, int) and not isinstance(y, bool) for y in value)):
+        return f"must be a list of years, got {value!r}"
+    return None
+
+
+def _parse_params(world: Mapping[str, Any], preset: str,
+                  problem: Problem) -> tuple[dict[str, Any], bool, WorldParams]:
+    """world.params: known names, values of the right kind, and a world that accepts them."""
     known = {f.name for f in dataclasses.fields(WorldParams)}
     scalar = _scalar_fields()
     params = world.get("params", {}) or {}
@@ -673,27 +727,17 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
     params = dict(params)
     params_ok = True
     for name in list(params):
-        value = params[name]
         if name not in known:
             problem(f"world.params.{name}", f"unknown world parameter{_suggest(name, known)}. "
                                             "See kaigai_lib.world.synthetic.describe_parameters() for the list.")
             params.pop(name)
-        elif name in scalar:
-            if not _is_number(value):
-                problem(f"world.params.{name}", f"must be a number, got {value!r}")
-                params_ok = False
-            elif scalar[name] is float:
-                params[name] = float(value)
-        elif name in _EFFECT_TABLES:
-            if not (isinstance(value, Mapping) and all(
-                    isinstance(e, Mapping) and all(_is_number(v) for v in e.values()) for e in value.values())):
-                problem(f"world.params.{name}", "must map groups to {outcome: effect in log points}, e.g. "
-                                                f"{name}: {{\"{_EFFECT_TABLES[name][1]}\": {{sales: 0.2}}}}")
-                params_ok = False
-        elif name == "depreciation_years" and not (
-                isinstance(value, list) and all(isinstance(y, int) and not isinstance(y, bool) for y in value)):
-            problem(f"world.params.{name}", f"must be a list of years, got {value!r}")
+            continue
+        wrong = _param_value_problem(name, params[name], scalar)
+        if wrong:
+            problem(f"world.params.{name}", wrong)
             params_ok = False
+        elif scalar.get(name) is float:
+            params[name] = float(params[name])
     resolved = resolve_params(preset)
     if params_ok:
         try:
@@ -704,75 +748,107 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
                 name = line.split("=", 1)[0].split("[", 1)[0].split(":", 1)[0].strip()
                 where = f"world.params.{name}" if name in known else "world.params"
                 problem(where, f"the world rejects it: {line}")
+    return params, params_ok, resolved
 
+
+def _parse_ranges(world: Mapping[str, Any], preset: str, params: dict[str, Any], params_ok: bool,
+                  resolved: WorldParams, problem: Problem) -> tuple[Mapping[str, Any], dict[str, ParamRange]]:
+    """world.trainee_may_change: a slider's range per parameter or effect."""
     ranges: dict[str, ParamRange] = {}
     may_change = world.get("trainee_may_change", {}) or {}
     if not isinstance(may_change, Mapping):
         problem("world.trainee_may_change", f"must be a mapping name → {{min, max, step}}, got {may_change!r}")
         may_change = {}
     for name, spec in may_change.items():
-        where = f"world.trainee_may_change.{name}"
-        name = str(name)
-        integer = False
-        if "." in name:
-            parts = name.split(".")
-            if (len(parts) != 3 or parts[0] not in _EFFECT_TABLES or parts[1] not in _EFFECT_TABLES[parts[0]]
-                    or parts[2] not in OUTCOMES):
-                problem(where, "an effect is named <table>.<group>.<outcome>, e.g. export_effects.50-99.sales; "
-                               f"tables {list(_EFFECT_TABLES)}, export groups {list(EXPORT_GROUPS)}, "
-                               f"FDI groups {list(FDI_GROUPS)}, outcomes {list(OUTCOMES)}")
-                continue
-        elif name not in scalar:
-            why = (f"{name} is not a number a slider can move" if name in known
-                   else f"unknown world parameter {name!r}{_suggest(name, known)}")
-            problem(where, f"{why}. Movable: the numeric parameters of describe_parameters(), or an effect "
-                           "such as export_effects.50-99.sales.")
-            continue
-        else:
-            integer = scalar[name] is int
-        if not isinstance(spec, Mapping):
-            problem(where, f"must be a mapping {{min: …, max: …, step: …}}, got {spec!r}")
-            continue
-        for key in spec:
-            if key not in _RANGE_KEYS:
-                problem(f"{where}.{key}", f"unknown field{_suggest(key, _RANGE_KEYS)}. Fields are min, max, step.")
-        bounds = {}
-        for key in ("min", "max"):
-            value = spec.get(key)
-            if value is None:
-                problem(f"{where}.{key}", "missing (required)")
-            elif not _is_number(value) or (integer and float(value) != int(value)):
-                problem(f"{where}.{key}", f"must be a {'whole ' if integer else ''}number, got {value!r}")
-            else:
-                bounds[key] = int(value) if integer else float(value)
-        if len(bounds) < 2:
-            continue
-        lo, hi = bounds["min"], bounds["max"]
-        if lo > hi:
-            problem(where, f"min ({lo}) is larger than max ({hi})")
-            continue
-        step = spec.get("step", 1 if integer else (hi - lo) / 20 or 1.0)
-        if not _is_number(step) or step <= 0 or (integer and float(step) != int(step)):
-            problem(f"{where}.step", f"must be a {'whole ' if integer else ''}number > 0, got {step!r}")
-            continue
-        accepted = True
-        for key, value in (("min", lo), ("max", hi)):
-            if not params_ok:  # the fixed params are already reported; a bound cannot be judged on top
-                break
-            try:
-                resolve_params(preset, **_merge_params(params, {name: value}))
-            except (ValueError, TypeError) as error:
-                accepted = False
-                reason = "; ".join(_world_problems(error))
-                problem(f"{where}.{key}", f"{value!r} is outside what the world accepts: {reason}")
-        if accepted and params_ok:
-            current = _current_value(resolved, name)
-            if not lo <= current <= hi:
-                source_of = "world.params" if name.split(".")[0] in params else "the preset's default"
-                problem(where, f"the exercise's own value {current!r} ({source_of}) lies outside "
-                               f"[{lo}, {hi}]: widen the range or change the value")
-        ranges[name] = ParamRange(name, lo, hi, int(step) if integer else float(step), integer)
+        found = _parse_range(str(name), spec, f"world.trainee_may_change.{name}", preset, params, params_ok,
+                             resolved, problem)
+        if found is not None:
+            ranges[str(name)] = found
+    return may_change, ranges
 
+
+def _range_kind(name: str, where: str, problem: Problem) -> bool | None:
+    """Whether the parameter or effect ``name`` moves in whole steps (None: it cannot move)."""
+    scalar = _scalar_fields()
+    if "." in name:
+        parts = name.split(".")
+        if (len(parts) != 3 or parts[0] not in _EFFECT_TABLES or parts[1] not in _EFFECT_TABLES[parts[0]]
+                or parts[2] not in OUTCOMES):
+            problem(where, "an effect is named <table>.<group>.<outcome>, e.g. export_effects.50-99.sales; "
+                           f"tables {list(_EFFECT_TABLES)}, export groups {list(EXPORT_GROUPS)}, "
+                           f"FDI groups {list(FDI_GROUPS)}, outcomes {list(OUTCOMES)}")
+            return None
+        return False
+    if name not in scalar:
+        known = {f.name for f in dataclasses.fields(WorldParams)}
+        why = (f"{name} is not a number a slider can move" if name in known
+               else f"unknown world parameter {name!r}{_suggest(name, known)}")
+        problem(where, f"{why}. Movable: the numeric parameters of describe_parameters(), or an effect "
+                       "such as export_effects.50-99.sales.")
+        return None
+    return scalar[name] is int
+
+
+def _range_bounds(spec: Mapping[str, Any], where: str, integer: bool, problem: Problem) -> dict[str, float]:
+    for key in spec:
+        if key not in _RANGE_KEYS:
+            problem(f"{where}.{key}", f"unknown field{_suggest(key, _RANGE_KEYS)}. Fields are min, max, step.")
+    bounds = {}
+    for key in ("min", "max"):
+        value = spec.get(key)
+        if value is None:
+            problem(f"{where}.{key}", "missing (required)")
+        elif not _is_number(value) or (integer and float(value) != int(value)):
+            problem(f"{where}.{key}", f"must be a {'whole ' if integer else ''}number, got {value!r}")
+        else:
+            bounds[key] = int(value) if integer else float(value)
+    return bounds
+
+
+def _parse_range(name: str, spec: Any, where: str, preset: str, params: dict[str, Any], params_ok: bool,
+                 resolved: WorldParams, problem: Problem) -> ParamRange | None:
+    integer = _range_kind(name, where, problem)
+    if integer is None:
+        return None
+    if not isinstance(spec, Mapping):
+        problem(where, f"must be a mapping {{min: …, max: …, step: …}}, got {spec!r}")
+        return None
+    bounds = _range_bounds(spec, where, integer, problem)
+    if len(bounds) < 2:
+        return None
+    lo, hi = bounds["min"], bounds["max"]
+    if lo > hi:
+        problem(where, f"min ({lo}) is larger than max ({hi})")
+        return None
+    step = spec.get("step", 1 if integer else (hi - lo) / 20 or 1.0)
+    if not _is_number(step) or step <= 0 or (integer and float(step) != int(step)):
+        problem(f"{where}.step", f"must be a {'whole ' if integer else ''}number > 0, got {step!r}")
+        return None
+    if params_ok:  # else the fixed params are already reported; a bound cannot be judged on top
+        _check_range_in_world(name, where, lo, hi, preset, params, resolved, problem)
+    return ParamRange(name, lo, hi, int(step) if integer else float(step), integer)
+
+
+def _check_range_in_world(name: str, where: str, lo: float, hi: float, preset: str, params: dict[str, Any],
+                          resolved: WorldParams, problem: Problem) -> None:
+    """Both ends of a range make a world, and the range holds the exercise's own value."""
+    accepted = True
+    for key, value in (("min", lo), ("max", hi)):
+        try:
+            resolve_params(preset, **_merge_params(params, {name: value}))
+        except (ValueError, TypeError) as error:
+            accepted = False
+            reason = "; ".join(_world_problems(error))
+            problem(f"{where}.{key}", f"{value!r} is outside what the world accepts: {reason}")
+    if accepted:
+        current = _current_value(resolved, name)
+        if not lo <= current <= hi:
+            source_of = "world.params" if name.split(".")[0] in params else "the preset's default"
+            problem(where, f"the exercise's own value {current!r} ({source_of}) lies outside "
+                           f"[{lo}, {hi}]: widen the range or change the value")
+
+
+def _parse_vary(world: Mapping[str, Any], may_change: Mapping[str, Any], problem: Problem) -> list[str]:
     vary = world.get("vary_per_trainee", []) or []
     if not isinstance(vary, list) or not all(isinstance(v, str) for v in vary):
         problem("world.vary_per_trainee", f"must be a list of names from trainee_may_change, got {vary!r}")
@@ -781,18 +857,22 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
         if name not in may_change:
             problem("world.vary_per_trainee", f"{name!r} is not in world.trainee_may_change: only a parameter "
                                               "with a range can be drawn per trainee")
+    return vary
 
-    # ---- quantity
+
+def _parse_quantity_section(data: Mapping[str, Any], resolved: WorldParams, problem: Problem) -> Quantity | None:
     quantity_data = data.get("quantity")
-    quantity = None
     if quantity_data is None:
         problem("quantity", "missing (required): what to estimate, e.g. {kind: true_effect, analysis: export, "
                             "outcome: sales, group: 50-99, horizon: 5}")
-    elif not isinstance(quantity_data, Mapping):
+        return None
+    if not isinstance(quantity_data, Mapping):
         problem("quantity", f"must be a mapping, got {quantity_data!r}")
-    else:
-        quantity = _parse_quantity(quantity_data, resolved, problem)
+        return None
+    return _parse_quantity(quantity_data, resolved, problem)
 
+
+def _parse_unit(data: Mapping[str, Any], quantity: Quantity | None, problem: Problem) -> str | None:
     unit = data.get("unit")
     if unit is not None and not isinstance(unit, str):
         problem("unit", f"must be a text such as 'log points' or '%', got {unit!r}")
@@ -801,14 +881,7 @@ def parse_exercise(data: Any, source: str = "<exercise>") -> ExerciseSpec:
         unit = {"matched_count": "firms", "spillover_coefficient": "million yen per point"}.get(
             quantity.kind, "" if quantity.kind not in EFFECT_KINDS else "log points" if quantity.scale == "log"
             else "%")
-
-    if problems:
-        raise ExerciseError(source, problems)
-    assert quantity is not None and tolerance is not None
-    return ExerciseSpec(
-        id=exercise_id, title=title, question=question, quantity=quantity, tolerance=float(tolerance),
-        preset=preset, seed=seed, params=params, trainee_may_change=ranges, vary_per_trainee=tuple(vary),
-        unit=unit or "", hints=tuple(hints), tables=tuple(tables), source=source)
+    return unit
 
 
 def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable[[str, str], None]) -> Quantity | None:
@@ -829,6 +902,20 @@ def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable
         return None
     if kind not in EFFECT_KINDS:
         return _parse_other_quantity(kind, q, params, bad, lambda: ok)
+    analysis, outcome, group = _effect_target(q, kind, bad)
+    horizon = _effect_horizon(q, kind, params, bad)
+    scale = q.get("scale", "log")
+    if scale not in ("log", "percent"):
+        bad("scale", f"{scale!r}: choose log or percent")
+    measure, start_year = _effect_measure(q, kind, horizon, scale, params, bad)
+    if not ok:
+        return None
+    return Quantity(kind=kind, analysis=analysis, outcome=outcome, group=group, horizon=horizon, scale=scale,
+                    measure=measure, start_year=start_year)
+
+
+def _effect_target(q: Mapping[str, Any], kind: str, bad: Problem) -> tuple[Any, Any, str | None]:
+    """An effect's analysis, outcome and group."""
     analysis = q.get("analysis")
     if analysis not in ("export", "fdi", "support"):
         bad("analysis", f"{'missing (required)' if analysis is None else repr(analysis)}: choose export or fdi "
@@ -850,6 +937,10 @@ def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable
             bad("group", f"unknown {analysis} group {group!r}{_suggest(group, groups)}. Groups are {list(groups)}.")
     elif kind == "true_effect":
         bad("group", "missing: a true effect belongs to one group (export: size class, fdi: sector)")
+    return analysis, outcome, group
+
+
+def _effect_horizon(q: Mapping[str, Any], kind: str, params: WorldParams, bad: Problem) -> Any:
     horizon = q.get("horizon", 5)
     panel_years = params.end_year - params.start_year
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 0:
@@ -858,34 +949,33 @@ def _parse_quantity(q: Mapping[str, Any], params: WorldParams, problem: Callable
         bad("horizon", f"{horizon}: effects are defined up to {MAX_HORIZON} years after the start")
     elif horizon > panel_years - 1:
         bad("horizon", f"{horizon}: too long for the panel {params.start_year}–{params.end_year}")
-    scale = q.get("scale", "log")
-    if scale not in ("log", "percent"):
-        bad("scale", f"{scale!r}: choose log or percent")
+    return horizon
+
+
+def _effect_measure(q: Mapping[str, Any], kind: str, horizon: Any, scale: Any, params: WorldParams,
+                    bad: Problem) -> tuple[Any, Any]:
+    """measure and start_year: only the naive comparisons (naive_difference, selection_bias) take them."""
     measure = q.get("measure", "growth")
     start_year = q.get("start_year")
-    if kind in ("naive_difference", "selection_bias"):
-        if measure not in ("growth", "level"):
-            bad("measure", f"{measure!r}: choose growth or level")
-        elif measure == "level" and scale == "percent":
-            bad("scale", "percent needs measure: growth (a percent change from t−1); levels are in logs")
-        if start_year is not None:
-            if isinstance(start_year, bool) or not isinstance(start_year, int):
-                bad("start_year", f"must be a year, got {start_year!r}")
-            elif isinstance(horizon, int) and not (
-                    params.start_year + 1 <= start_year <= params.end_year - horizon):
-                bad("start_year", f"{start_year}: a cohort needs data at t−1 and t+{horizon}; with the panel "
-                                  f"{params.start_year}–{params.end_year} choose "
-                                  f"{params.start_year + 1}–{params.end_year - horizon}, or leave it out to pool "
-                                  "all cohorts")
-    else:
+    if kind not in ("naive_difference", "selection_bias"):
         if "measure" in q:
             bad("measure", f"only for naive_difference and selection_bias, not {kind}")
         if "start_year" in q:
             bad("start_year", f"only for naive_difference and selection_bias, not {kind}")
-    if not ok:
-        return None
-    return Quantity(kind=kind, analysis=analysis, outcome=outcome, group=group, horizon=horizon, scale=scale,
-                    measure=measure, start_year=start_year)
+        return measure, start_year
+    if measure not in ("growth", "level"):
+        bad("measure", f"{measure!r}: choose growth or level")
+    elif measure == "level" and scale == "percent":
+        bad("scale", "percent needs measure: growth (a percent change from t−1); levels are in logs")
+    if start_year is not None:
+        if isinstance(start_year, bool) or not isinstance(start_year, int):
+            bad("start_year", f"must be a year, got {start_year!r}")
+        elif isinstance(horizon, int) and not (params.start_year + 1 <= start_year <= params.end_year - horizon):
+            bad("start_year", f"{start_year}: a cohort needs data at t−1 and t+{horizon}; with the panel "
+                              f"{params.start_year}–{params.end_year} choose "
+                              f"{params.start_year + 1}–{params.end_year - horizon}, or leave it out to pool "
+                              "all cohorts")
+    return measure, start_year
 
 
 def read_text(path: str | Path, what: str) -> str:
@@ -897,14 +987,10 @@ def read_text(path: str | Path, what: str) -> str:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} {path} not found{' (it is a folder)' if path.is_dir() else ''}.")
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    try:
+        return decode_text(path.read_bytes())[0]
+    except UnicodeDecodeError:
+        pass
     raise ValueError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932): save it as UTF-8 (Excel: 'CSV UTF-8'; "
                      f"or run: iconv -f <its encoding> -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}).")
 

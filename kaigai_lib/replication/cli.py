@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 USER_ERROR = 2
 
@@ -267,7 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kaigai", description="kaigai: causal evaluation of firms' overseas expansion (teaching kit).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_exercises_commands(commands)
+    _add_course_commands(commands)
+    _add_data_commands(commands)
+    return parser
 
+
+def _add_exercises_commands(commands: Any) -> None:
     exercises = commands.add_parser("exercises", help="instructor-set exercises: check, hand out, grade",
                                     description="Instructor-set exercises (see book/instructors.md).")
     actions = exercises.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -307,16 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="accepted for symmetry: a page this command wrote is "
                    "replaced anyway, any other file never")
     p.set_defaults(func=_exercises_page)
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=["processes", "serial", "dask"], default="processes",
+                   help="how trainees are made: worker processes on this machine (default), one by one, or Dask")
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: the CPU count)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a Dask scheduler (tcp://host:8786); --engine dask without it starts a local cluster")
+
+
+def _add_course_commands(commands: Any) -> None:
     course = commands.add_parser("course", help="assignments: hand-outs, late trainees, gradebook",
                                  description="Run a course (see book/instructors.md).")
     actions = course.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    def engine_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--engine", choices=["processes", "serial", "dask"], default="processes",
-                       help="how trainees are made: worker processes on this machine (default), one by one, or Dask")
-        p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: the CPU count)")
-        p.add_argument("--scheduler", metavar="ADDRESS",
-                       help="a Dask scheduler (tcp://host:8786); --engine dask without it starts a local cluster")
 
     p = actions.add_parser("make", help="hand-outs for a roster, and the answer key in a separate folder")
     p.add_argument("assignment", metavar="ASSIGNMENT", help="assignment file (YAML)")
@@ -324,14 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="HANDOUTS", help="new folder for the trainees' hand-outs")
     p.add_argument("--key", required=True, metavar="KEYDIR", help="new folder for the key (not inside HANDOUTS)")
     p.add_argument("--force", action="store_true", help="replace earlier results of this command")
-    engine_options(p)
+    _engine_options(p)
     p.set_defaults(func=_course_make)
 
     p = actions.add_parser("add", help="hand-outs for late trainees (others unchanged); the key gains them")
     p.add_argument("--key", required=True, metavar="KEYDIR", help="the key folder of `course make`")
     p.add_argument("--roster", required=True, metavar="CSV", help="the roster with the late trainees added")
     p.add_argument("--out", required=True, metavar="HANDOUTS", help="new folder for the late trainees' hand-outs")
-    engine_options(p)
+    _engine_options(p)
     p.set_defaults(func=_course_add)
 
     p = actions.add_parser("grade", help="gradebook, feedback, statistics and copy check")
@@ -342,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an earlier result of this command")
     p.set_defaults(func=_course_grade)
 
+
+def _add_data_commands(commands: Any) -> None:
+    """generate (a synthetic world), replicate (the pipeline on real files) and check-disclosure."""
     p = commands.add_parser("generate", help="write a synthetic world in the input schema (Parquet and CSV)")
     p.add_argument("--preset", default="book", choices=["tiny", "book", "national"])
     p.add_argument("--seed", type=int, default=0)
@@ -365,7 +379,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="TOML", help="the secure room's replicate.toml whose [disclosure] rules "
                                                     "apply (default: the built-in defaults)")
     p.set_defaults(func=_check_disclosure)
-    return parser
 
 
 def _stopped(signum: int) -> int:

@@ -54,6 +54,7 @@ from kaigai_lib.data.disclosure import (
     write_manifest,
 )
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, validate
+from kaigai_lib.data.text import UTF16_BOMS, decode_text
 from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS
 
 TABLES = ("firms", "establishments", "foreign_demand")
@@ -150,16 +151,14 @@ def read_text_any(path: Path, what: str) -> tuple[str, str | None]:
         raise ReplicationError(f"{what} {path} is a folder; give the file.") from error
     except OSError as error:
         raise ReplicationError(f"{what} {path} cannot be read: {error.strerror or error}.") from error
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw.startswith(UTF16_BOMS):
         raise ReplicationError(f"{what} {path} is UTF-16 (Excel's 'Unicode text'); "
                                + HOW_TO_CONVERT.format(path).replace("CP932", "UTF-16") + ".")
     try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp932"), (f"{what} {path} is not UTF-8; read it as Shift-JIS (cp932). To be sure of "
-                                     f"the reading, {HOW_TO_CONVERT.format(path)}.")
+        text, encoding = decode_text(raw, utf16=False)
+        return text, (None if encoding == "utf-8" else
+                      f"{what} {path} is not UTF-8; read it as Shift-JIS (cp932). To be sure of the reading, "
+                      f"{HOW_TO_CONVERT.format(path)}.")
     except UnicodeDecodeError as error:
         raise ReplicationError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932) (byte {error.start}); "
                                + HOW_TO_CONVERT.format(path) + ".") from None

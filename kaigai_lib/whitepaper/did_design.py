@@ -427,25 +427,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                         f"{type(data).__name__}.")
     outcomes = tuple(outcomes or OUTCOMES)
     horizons = tuple(int(h) for h in (horizons if horizons is not None else WHITE_PAPER_HORIZONS[analysis]))
-    if not horizons or min(horizons) < 1:
-        raise ValueError(f"horizons={list(horizons)}: give years after the start, 1 or more.")
     firm_col, year_col, industry_col = "firm_id", "year", "industry"  # the schema's names
-    if year_col not in firms.columns:
-        raise KeyError(f"white_paper_did: column '{year_col}' is not in the data.")
-    first_year, last_year = int(firms[year_col].min()), int(firms[year_col].max())
-    for name, value in (("first_start_year", first_start_year), ("last_start_year", last_start_year)):
-        if value is not None and not first_year + 1 <= value <= last_year:
-            raise ValueError(f"white_paper_did: {name}={value} is outside the panel: a start year t needs t − 1 "
-                             f"and t in {first_year}–{last_year}, so {first_year + 1}–{last_year}.")
-    if last_start_year is None:
-        # The design (risk set, score, matches) must not depend on which horizons are reported: every start
-        # year with a year after it is matched, and each horizon keeps the pairs observed at t + h.
-        last_start_year = last_year - 1
-    earliest = first_start_year or {"export": 1998, "fdi": first_year + 1}[analysis]
-    if earliest + max(horizons) > last_year:
-        raise ValueError(f"white_paper_did: horizon {max(horizons)} lies beyond the data: the earliest start year "
-                         f"is {earliest} and the panel ends in {last_year}; use horizons up to "
-                         f"{last_year - earliest}.")
+    last_start_year = _start_years(firms, analysis, horizons, year_col, first_start_year, last_start_year)
 
     sample = matching_sample(firms, analysis, horizon=0, outcomes=outcomes, first_start_year=first_start_year,
                              last_start_year=last_start_year, world=world, design=design,
@@ -458,20 +441,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     starter_group = matched.loc[matched["_treated"] == 1].set_index("_pair")["group"]
     matched["own_group"] = matched["group"].astype(str)
     matched["group"] = matched["_pair"].map(starter_group).astype(str)
-    available = [g for g in dict.fromkeys(matched["group"])]
-    if groups is None:
-        groups = WHITE_PAPER_GROUPS[analysis]
-    elif isinstance(groups, str):
-        groups = sorted(available) if groups == "all" else (groups,)
-    groups = tuple(str(g) for g in groups)
-    unknown = [g for g in groups if g not in available]
-    if unknown:
-        raise ValueError(f"white_paper_did: no matched starters in group(s) {unknown}; groups found: "
-                         f"{sorted(available)}.")
-    kept = matched["group"].isin(groups)
-    dropped = (matched.loc[~kept & (matched["_treated"] == 1)].groupby("group").size().rename("pairs")
-               .reset_index())
-    matched = matched.loc[kept]
+    groups, dropped, matched = _kept_groups(matched, analysis, groups)
     keep = ["group", industry_col]
     if analysis == "export":
         matched["size"] = matched["size"].astype(str)
@@ -545,6 +515,49 @@ def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
     table["adjusted_for_own_start"] = table["_since_own"].ge(0) & table["treated"].eq(0) & \
         table["horizon"].ge(0)
     return _subset(changes, table.drop(columns=["own_start", "_since_own"]))
+
+
+def _start_years(firms: pd.DataFrame, analysis: str, horizons: tuple[int, ...], year_col: str,
+                 first_start_year: int | None, last_start_year: int | None) -> int:
+    """Check the horizons and start years against the panel; return the last start year to match."""
+    if not horizons or min(horizons) < 1:
+        raise ValueError(f"horizons={list(horizons)}: give years after the start, 1 or more.")
+    if year_col not in firms.columns:
+        raise KeyError(f"white_paper_did: column '{year_col}' is not in the data.")
+    first_year, last_year = int(firms[year_col].min()), int(firms[year_col].max())
+    for name, value in (("first_start_year", first_start_year), ("last_start_year", last_start_year)):
+        if value is not None and not first_year + 1 <= value <= last_year:
+            raise ValueError(f"white_paper_did: {name}={value} is outside the panel: a start year t needs t − 1 "
+                             f"and t in {first_year}–{last_year}, so {first_year + 1}–{last_year}.")
+    if last_start_year is None:
+        # The design (risk set, score, matches) must not depend on which horizons are reported: every start
+        # year with a year after it is matched, and each horizon keeps the pairs observed at t + h.
+        last_start_year = last_year - 1
+    earliest = first_start_year or {"export": 1998, "fdi": first_year + 1}[analysis]
+    if earliest + max(horizons) > last_year:
+        raise ValueError(f"white_paper_did: horizon {max(horizons)} lies beyond the data: the earliest start year "
+                         f"is {earliest} and the panel ends in {last_year}; use horizons up to "
+                         f"{last_year - earliest}.")
+    return last_start_year
+
+
+def _kept_groups(matched: pd.DataFrame, analysis: str,
+                 groups: Sequence[str] | str | None) -> tuple[tuple[str, ...], pd.DataFrame, pd.DataFrame]:
+    """The starters' groups to estimate (default: the white paper's), the pairs left out, and the rows kept."""
+    available = [g for g in dict.fromkeys(matched["group"])]
+    if groups is None:
+        groups = WHITE_PAPER_GROUPS[analysis]
+    elif isinstance(groups, str):
+        groups = sorted(available) if groups == "all" else (groups,)
+    groups = tuple(str(g) for g in groups)
+    unknown = [g for g in groups if g not in available]
+    if unknown:
+        raise ValueError(f"white_paper_did: no matched starters in group(s) {unknown}; groups found: "
+                         f"{sorted(available)}.")
+    kept = matched["group"].isin(groups)
+    dropped = (matched.loc[~kept & (matched["_treated"] == 1)].groupby("group").size().rename("pairs")
+               .reset_index())
+    return groups, dropped, matched.loc[kept]
 
 
 def _complete_pairs(changes: EventChanges, matched: pd.DataFrame) -> tuple[EventChanges, pd.DataFrame]:

@@ -38,7 +38,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kaigai_lib.data.schema import require_columns as _require
-from kaigai_lib.data.starts import risk_set, size_class
+from kaigai_lib.data.starts import RiskSet, risk_set, size_class
 from kaigai_lib.estimators import matching, tfp
 from kaigai_lib.estimators.plots import OUTCOME_LABELS, new_figure
 from kaigai_lib.world.synthetic import MAX_HORIZON, OUTCOMES, World
@@ -279,51 +279,10 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         raise ValueError(f"outcomes {unknown} unknown; choose from {list(OUTCOMES)}.")
     outcomes = tuple(outcomes)
     # the schema's names: one way to name columns (real data are renamed once, see ``data``)
-    (firm_col, year_col, industry_col, employees_col, sales_col, capital_col, subsidiaries_col, compensation_col,
-     manufacturing_col, value_added_col, intermediates_col) = PANEL_COLUMNS.values()
-    status_col = STATUS_COLUMNS[analysis]
-    needed = [firm_col, year_col, industry_col, status_col, employees_col, sales_col, capital_col]
-    if analysis == "fdi":
-        needed += [subsidiaries_col, manufacturing_col]
-    if "compensation_per_employee" in outcomes:
-        needed.append(compensation_col)
-    if tfp_col is None:
-        needed += [value_added_col, intermediates_col]
-    else:
-        needed.append(tfp_col)
-    _require(firms, needed, "matching_sample")
-    if firms.duplicated([firm_col, year_col]).any():
-        dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
-        raise ValueError(f"matching_sample: duplicate ({firm_col}, {year_col}) keys, e.g. "
-                         f"{dup.head(3).values.tolist()}: keep one row per firm and year.")
-
-    # ---- logs (an error names any non-positive value) and TFP
-    to_log = {employees_col: "log_employees", sales_col: "log_sales", capital_col: "log_capital_stock"}
-    panel = firms.copy()
-    if "compensation_per_employee" in outcomes:
-        panel["_compensation_per_employee"] = panel[compensation_col] / panel[employees_col]
-        to_log["_compensation_per_employee"] = "log_compensation_per_employee"
-    tfp_model = None
-    if tfp_col is None:
-        logged = tfp.log_columns(panel, [value_added_col, intermediates_col, *to_log], prefix="_log_")
-        inputs = {c: f"_log_{c}" for c in (value_added_col, employees_col, capital_col, intermediates_col)}
-        tfp_model = tfp.levinsohn_petrin(logged, inputs[value_added_col], inputs[employees_col],
-                                         inputs[capital_col], inputs[intermediates_col], firm_col, year_col,
-                                         by=industry_col, progress=False)
-        panel["tfp"] = tfp_model.tfp(logged).to_numpy()
-        tfp_name = "tfp"
-    else:
-        logged = tfp.log_columns(panel, list(to_log), prefix="_log_")
-        tfp_name = tfp_col
-    for column, name in to_log.items():
-        panel[name] = logged[f"_log_{column}"].to_numpy()
-    panel = panel.drop(columns=["_compensation_per_employee"], errors="ignore")
-    log_names = {"employees": "log_employees", "sales": "log_sales", "capital_stock": "log_capital_stock",
-                 "tfp": tfp_name, "compensation_per_employee": "log_compensation_per_employee"}
-    if panel[tfp_name].isna().any():
-        bad = panel[tfp_name].isna()
-        raise ValueError(f"TFP ('{tfp_name}') is missing for {int(bad.sum())} firm-years (e.g. index "
-                         f"{list(panel.index[bad][:5])}), e.g. an industry too small to estimate; drop or fill them.")
+    cols = {**PANEL_COLUMNS, "status": STATUS_COLUMNS[analysis], "tfp": tfp_col}
+    firm_col, year_col, industry_col, status_col = cols["firm"], cols["year"], cols["industry"], cols["status"]
+    _check_panel(firms, analysis, outcomes, cols)
+    panel, tfp_model, log_names = _logged_panel(firms, outcomes, cols)
 
     # ---- who is at risk in t, and who starts
     years = panel[year_col]
@@ -335,9 +294,94 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     window = panel.loc[years.between(first - 1, last)]
     at_risk = risk_set(window, status_col, unit=firm_col, time=year_col, first_start_year=first,
                        last_start_year=last)
-    rows = at_risk.rows
+    rows, excluded = _outcomes_at_horizon(at_risk, panel, outcomes, log_names, horizon, design, cols,
+                                          clean_window if control_pool == "clean" else None)
+    rows = _sample_columns(rows, analysis, outcomes, log_names, cols)
+    if rows["start"].sum() == 0:
+        raise ValueError(f"matching_sample: no {analysis} starters in {first}–{last} observed at t−1, t and "
+                         f"t+{horizon}.")
 
-    # ---- outcomes at t + h (= base year + 1 + h) and later starts among non-starters
+    covariates = ["log_employees", "log_sales", "log_capital_stock", _term(log_names["tfp"])]
+    covariates += [_term(cols["subsidiaries"])] if analysis == "fdi" else ["C(size)"]
+    if design == "robust":
+        covariates += list(PRE_PERIOD_COVARIATES)
+    covariates += ["C(start_year)", f"C({_term(industry_col)})"]
+    if world is not None:
+        rows = _attach_truth(rows, world, analysis, horizon, outcomes, firm_col, year_col)
+    return MatchingSample(rows=rows, analysis=analysis, horizon=int(horizon), outcomes=outcomes,
+                          covariates=covariates, exact=["start_year", industry_col], excluded=excluded,
+                          tfp_model=tfp_model, firm_col=firm_col,
+                          settings={"first_start_year": first, "last_start_year": last, "status_col": status_col,
+                                    "year_col": year_col, "industry_col": industry_col, "design": design,
+                                    "control_pool": control_pool,
+                                    "clean_window": clean_window if control_pool == "clean" else None})
+
+
+def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], cols: dict[str, Any]) -> None:
+    """Every column the design needs is there, and there is one row per firm and year."""
+    firm_col, year_col = cols["firm"], cols["year"]
+    needed = [firm_col, year_col, cols["industry"], cols["status"], cols["employees"], cols["sales"],
+              cols["capital"]]
+    if analysis == "fdi":
+        needed += [cols["subsidiaries"], cols["manufacturing"]]
+    if "compensation_per_employee" in outcomes:
+        needed.append(cols["compensation"])
+    if cols["tfp"] is None:
+        needed += [cols["value_added"], cols["intermediates"]]
+    else:
+        needed.append(cols["tfp"])
+    _require(firms, needed, "matching_sample")
+    if firms.duplicated([firm_col, year_col]).any():
+        dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
+        raise ValueError(f"matching_sample: duplicate ({firm_col}, {year_col}) keys, e.g. "
+                         f"{dup.head(3).values.tolist()}: keep one row per firm and year.")
+
+
+def _logged_panel(firms: pd.DataFrame, outcomes: tuple[str, ...],
+                  cols: dict[str, Any]) -> tuple[pd.DataFrame, Any, dict[str, str]]:
+    """The panel with log outcomes (an error names any non-positive value) and TFP: given, or LP by industry.
+
+    Returns the panel, the LP model (None when TFP is given) and each outcome's log column.
+    """
+    employees_col, capital_col = cols["employees"], cols["capital"]
+    value_added_col, intermediates_col = cols["value_added"], cols["intermediates"]
+    to_log = {employees_col: "log_employees", cols["sales"]: "log_sales", capital_col: "log_capital_stock"}
+    panel = firms.copy()
+    if "compensation_per_employee" in outcomes:
+        panel["_compensation_per_employee"] = panel[cols["compensation"]] / panel[employees_col]
+        to_log["_compensation_per_employee"] = "log_compensation_per_employee"
+    tfp_model = None
+    if cols["tfp"] is None:
+        logged = tfp.log_columns(panel, [value_added_col, intermediates_col, *to_log], prefix="_log_")
+        inputs = {c: f"_log_{c}" for c in (value_added_col, employees_col, capital_col, intermediates_col)}
+        tfp_model = tfp.levinsohn_petrin(logged, inputs[value_added_col], inputs[employees_col],
+                                         inputs[capital_col], inputs[intermediates_col], cols["firm"], cols["year"],
+                                         by=cols["industry"], progress=False)
+        panel["tfp"] = tfp_model.tfp(logged).to_numpy()
+        tfp_name = "tfp"
+    else:
+        logged = tfp.log_columns(panel, list(to_log), prefix="_log_")
+        tfp_name = cols["tfp"]
+    for column, name in to_log.items():
+        panel[name] = logged[f"_log_{column}"].to_numpy()
+    panel = panel.drop(columns=["_compensation_per_employee"], errors="ignore")
+    log_names = {"employees": "log_employees", "sales": "log_sales", "capital_stock": "log_capital_stock",
+                 "tfp": tfp_name, "compensation_per_employee": "log_compensation_per_employee"}
+    if panel[tfp_name].isna().any():
+        bad = panel[tfp_name].isna()
+        raise ValueError(f"TFP ('{tfp_name}') is missing for {int(bad.sum())} firm-years (e.g. index "
+                         f"{list(panel.index[bad][:5])}), e.g. an industry too small to estimate; drop or fill them.")
+    return panel, tfp_model, log_names
+
+
+def _outcomes_at_horizon(at_risk: RiskSet, panel: pd.DataFrame, outcomes: tuple[str, ...],
+                         log_names: dict[str, str], horizon: int, design: str, cols: dict[str, Any],
+                         clean_window: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The at-risk rows with their outcomes at t + h (= base year + 1 + h) and later starts among non-starters;
+    the rows left out (and why) in a table. ``clean_window``: leave out non-starters that start within
+    ``t + 1 … t + clean_window`` (clean controls; None keeps them)."""
+    firm_col, year_col, status_col = cols["firm"], cols["year"], cols["status"]
+    rows = at_risk.rows
     later = panel[[firm_col, year_col, status_col, *(log_names[o] for o in outcomes)]]
     later = later.assign(**{year_col: later[year_col] - (horizon + 1)})
     later = later.rename(columns={log_names[o]: f"_{o}_end" for o in outcomes} | {status_col: "_status_end"})
@@ -351,47 +395,34 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         columns=["starters", "non-starters", "all"], dtype="Int64")
     rows = rows.loc[~unobserved].copy()
     if design == "robust":
-        rows, lost = _pre_period(rows, panel, firm_col, year_col, tfp_name)
+        rows, lost = _pre_period(rows, panel, firm_col, year_col, log_names["tfp"])
         n_start_lost = int(rows.loc[lost, "start"].sum())
         excluded.loc["not observed at t−2 (robust design)"] = [n_start_lost, int(lost.sum()) - n_start_lost,
                                                                int(lost.sum())]
         rows = rows.loc[~lost].copy()
-    if control_pool == "clean":
+    if clean_window is not None:
         later = _starts_later(rows, panel, firm_col, year_col, status_col, clean_window)
         excluded.loc[f"starts within t+1…t+{clean_window} (clean controls)"] = [0, int(later.sum()),
                                                                                int(later.sum())]
         rows = rows.loc[~later].copy()
     rows["starts_within_horizon"] = (rows["start"] == 0) & rows.pop("_status_end").astype(bool)
+    return rows, excluded
 
+
+def _sample_columns(rows: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], log_names: dict[str, str],
+                    cols: dict[str, Any]) -> pd.DataFrame:
+    """Each outcome at the base year, at t + h and its change; the group (size class or sector)."""
     for outcome in outcomes:
         end = rows.pop(f"_{outcome}_end")
         rows[f"{outcome}_base"] = rows[log_names[outcome]]
         rows[f"{outcome}_level"] = end
         rows[f"{outcome}_change"] = end - rows[log_names[outcome]]
     if analysis == "export":
-        rows["size"] = size_class(rows[employees_col])
+        rows["size"] = size_class(rows[cols["employees"]])
         rows["group"] = rows["size"].astype(str)
     else:
-        rows["group"] = np.where(rows[manufacturing_col].astype(bool), "manufacturing", "non-manufacturing")
-    rows = rows.reset_index(drop=True)
-    if rows["start"].sum() == 0:
-        raise ValueError(f"matching_sample: no {analysis} starters in {first}–{last} observed at t−1, t and "
-                         f"t+{horizon}.")
-
-    covariates = ["log_employees", "log_sales", "log_capital_stock", _term(tfp_name)]
-    covariates += [_term(subsidiaries_col)] if analysis == "fdi" else ["C(size)"]
-    if design == "robust":
-        covariates += list(PRE_PERIOD_COVARIATES)
-    covariates += ["C(start_year)", f"C({_term(industry_col)})"]
-    if world is not None:
-        rows = _attach_truth(rows, world, analysis, horizon, outcomes, firm_col, year_col)
-    return MatchingSample(rows=rows, analysis=analysis, horizon=int(horizon), outcomes=outcomes,
-                          covariates=covariates, exact=["start_year", industry_col], excluded=excluded,
-                          tfp_model=tfp_model, firm_col=firm_col,
-                          settings={"first_start_year": first, "last_start_year": last, "status_col": status_col,
-                                    "year_col": year_col, "industry_col": industry_col, "design": design,
-                                    "control_pool": control_pool,
-                                    "clean_window": clean_window if control_pool == "clean" else None})
+        rows["group"] = np.where(rows[cols["manufacturing"]].astype(bool), "manufacturing", "non-manufacturing")
+    return rows.reset_index(drop=True)
 
 
 def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str,

@@ -69,11 +69,13 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.neighbors import BallTree
+
+from kaigai_lib.data.starts import EXPORT_GROUPS, FDI_GROUPS  # the groups are the data's convention, shared
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -103,8 +105,6 @@ INDUSTRIES = pd.DataFrame(
 )
 
 OUTCOMES = ("employees", "sales", "capital_stock", "tfp", "compensation_per_employee")
-EXPORT_GROUPS = ("under 50", "50-99", "100-299", "300+")
-FDI_GROUPS = ("manufacturing", "non-manufacturing")
 MAX_HORIZON = 10
 
 # Industrial areas (approximate city centres), relative weight and spread in km.
@@ -357,6 +357,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def _validate(p: WorldParams) -> None:
+    problems = [*_value_problems(p), *_year_problems(p), *_effect_problems(p), *_support_problems(p)]
+    if problems:
+        raise ValueError("Invalid world parameters:\n  - " + "\n  - ".join(problems))
+
+
+def _value_problems(p: WorldParams) -> list[str]:
+    """Counts, probabilities and shares, non-negative scales, flags and AR(1) coefficients."""
     problems: list[str] = []
 
     def positive_int(name: str, minimum: int = 1) -> None:
@@ -397,6 +404,11 @@ def _validate(p: WorldParams) -> None:
     for name in ("productivity_persistence", "labour_shock_persistence"):
         if not (-1.0 < getattr(p, name) < 1.0):
             problems.append(f"{name}={getattr(p, name)!r}: an AR(1) coefficient, must lie in (−1, 1)")
+    return problems
+
+
+def _year_problems(p: WorldParams) -> list[str]:
+    problems = []
     if p.end_year < p.start_year:
         problems.append(f"end_year={p.end_year} is before start_year={p.start_year}: swap them")
     if p.establishment_end_year < p.establishment_start_year:
@@ -406,21 +418,28 @@ def _validate(p: WorldParams) -> None:
         problems.append(
             f"the establishment years {p.establishment_start_year}–{p.establishment_end_year} must lie within "
             f"the firm panel's years after the first ({p.start_year + 1}–{p.end_year})")
-    for name, groups, table in (("export_effects", EXPORT_GROUPS, p.export_effects),
-                                ("fdi_effects", FDI_GROUPS, p.fdi_effects)):
-        for group, effects in table.items():
-            if group not in groups:
-                problems.append(f"{name}: unknown group {group!r}; groups are {list(groups)}")
-                continue
-            for outcome, value in effects.items():
-                if outcome not in OUTCOMES:
-                    problems.append(f"{name}[{group!r}]: unknown outcome {outcome!r}; outcomes are {list(OUTCOMES)}")
-                elif not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2.0):
-                    problems.append(
-                        f"{name}[{group!r}][{outcome!r}]={value!r}: log-point effect must be finite, |τ| ≤ 2")
-    problems += _support_problems(p)
-    if problems:
-        raise ValueError("Invalid world parameters:\n  - " + "\n  - ".join(problems))
+    return problems
+
+
+def _effect_problems(p: WorldParams) -> list[str]:
+    return [*_effect_table_problems("export_effects", p.export_effects, EXPORT_GROUPS, OUTCOMES),
+            *_effect_table_problems("fdi_effects", p.fdi_effects, FDI_GROUPS, OUTCOMES)]
+
+
+def _effect_table_problems(name: str, table: Mapping[str, Mapping[str, Any]], groups: tuple[str, ...],
+                           outcomes: tuple[str, ...]) -> list[str]:
+    """An effect table: known groups and outcomes, finite log-point effects of at most 2."""
+    problems = []
+    for group, effects in table.items():
+        if group not in groups:
+            problems.append(f"{name}: unknown group {group!r}; groups are {list(groups)}")
+            continue
+        for outcome, value in effects.items():
+            if outcome not in outcomes:
+                problems.append(f"{name}[{group!r}]: unknown outcome {outcome!r}; outcomes are {list(outcomes)}")
+            elif not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2.0):
+                problems.append(f"{name}[{group!r}][{outcome!r}]={value!r}: log-point effect must be finite, |τ| ≤ 2")
+    return problems
 
 
 def resolve_params(preset: str = "book", **params: Any) -> WorldParams:
@@ -547,18 +566,7 @@ def _support_problems(p: WorldParams) -> list[str]:
         value = getattr(p, name)
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
             problems.append(f"{name}={value!r}: must be a whole number ≥ 0")
-    for group, effects in p.support_effects.items():
-        if group not in EXPORT_GROUPS:
-            problems.append(f"support_effects: unknown group {group!r}; groups are {list(EXPORT_GROUPS)}")
-            continue
-        for outcome, value in effects.items():
-            if outcome not in SUPPORT_OUTCOMES:
-                problems.append(f"support_effects[{group!r}]: unknown outcome {outcome!r}; outcomes are "
-                                f"{list(SUPPORT_OUTCOMES)}")
-            elif not (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2.0):
-                problems.append(f"support_effects[{group!r}][{outcome!r}]={value!r}: log-point effect must be "
-                                "finite, |τ| ≤ 2")
-    return problems
+    return problems + _effect_table_problems("support_effects", p.support_effects, EXPORT_GROUPS, SUPPORT_OUTCOMES)
 
 
 def support_truth(p: WorldParams) -> pd.DataFrame:
@@ -790,14 +798,112 @@ def _macro_series(p: WorldParams, rng: np.random.Generator) -> pd.DataFrame:
     })
 
 
-def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: pd.DataFrame) -> dict[str, Any]:
-    years = macro["year"].to_numpy()
-    n_years = len(years)
-    first_obs = p.burn_in_years  # index of start_year
+@dataclass
+class _FirmPanel:
+    """The firm panel while it is simulated: firms × years arrays, filled in step by step.
 
-    # --- who is in the survey when: constant panel size, exits replaced by entrants
-    r = rng["entry"]
+    Each step of :func:`_simulate_firms` reads what the earlier steps set and draws from its own random
+    stream (``rng[...]``), so the steps can be read, and changed, one at a time without moving any draw.
+    """
+
+    p: WorldParams
+    rng: dict[str, np.random.Generator]
+    macro: pd.DataFrame
+    years: np.ndarray = field(init=False)
+    n_years: int = field(init=False)
+    first_obs: int = field(init=False)  # index of start_year
+    calendar: np.ndarray = field(init=False)  # years since start_year
+    # survey membership
+    n: int = field(init=False)
+    year_idx: np.ndarray = field(init=False)
+    entry_idx: np.ndarray = field(init=False)
+    last_idx: np.ndarray = field(init=False)
+    active: np.ndarray = field(init=False)
+    observed: np.ndarray = field(init=False)
+    # fixed attributes
+    industry_idx: np.ndarray = field(init=False)
+    manufacturing: np.ndarray = field(init=False)
+    beta_l: np.ndarray = field(init=False)
+    beta_k: np.ndarray = field(init=False)
+    firm_effect: np.ndarray = field(init=False)
+    foreign_owned: np.ndarray = field(init=False)
+    foreign_ratio: np.ndarray = field(init=False)
+    capital_target: np.ndarray = field(init=False)
+    sales_margin: np.ndarray = field(init=False)
+    paid_in_noise: np.ndarray = field(init=False)
+    subsidiary_intercept: np.ndarray = field(init=False)
+    # untreated paths
+    mu_industry: np.ndarray = field(init=False)
+    mu_firm: np.ndarray = field(init=False)
+    omega: np.ndarray = field(init=False)
+    k: np.ndarray = field(init=False)
+    inv: np.ndarray = field(init=False)
+    labour: np.ndarray = field(init=False)
+    # production and pay: the LP proxy's coefficients and the shocks
+    b_omega: np.ndarray = field(init=False)
+    b_k: np.ndarray = field(init=False)
+    m_intercept: np.ndarray = field(init=False)
+    eps: np.ndarray = field(init=False)
+    sales_noise: np.ndarray = field(init=False)
+    wage_noise: np.ndarray = field(init=False)
+    wage_base: np.ndarray = field(init=False)
+    # treatment
+    fdi_start: np.ndarray = field(init=False)
+    exp_start: np.ndarray = field(init=False)
+    h_fdi: np.ndarray = field(init=False)
+    h_exp: np.ndarray = field(init=False)
+    fdi_group: np.ndarray = field(init=False)
+    export_group: np.ndarray = field(init=False)
+    effect_shift: dict[str, dict[str, np.ndarray]] = field(init=False)
+    shifts: dict[str, np.ndarray] = field(init=False)
+    # outcomes without (0) and with (1) the treatments
+    state0: dict[str, np.ndarray] = field(init=False)
+    state1: dict[str, np.ndarray] = field(init=False)
+    sales0: np.ndarray = field(init=False)
+    sales1: np.ndarray = field(init=False)
+    wage0: np.ndarray = field(init=False)
+    wage1: np.ndarray = field(init=False)
+    inv1: np.ndarray = field(init=False)
+    opr: np.ndarray = field(init=False)
+    paid_in_capital: np.ndarray = field(init=False)
+    subsidiaries: np.ndarray = field(init=False)
+
+    K_REF: ClassVar[float] = 7.2  # reference log capital stock (labour, intermediates and pay are centred on it)
+
+    def __post_init__(self) -> None:
+        self.years = self.macro["year"].to_numpy()
+        self.n_years = len(self.years)
+        self.first_obs = self.p.burn_in_years
+        self.calendar = (self.years - self.p.start_year).astype(float)
+
+    @property
+    def l_ref(self) -> float:
+        """Reference log labour: the median firm's employees."""
+        return math.log(self.p.median_employees)
+
+
+def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: pd.DataFrame) -> dict[str, Any]:
+    s = _FirmPanel(p, rng, macro)
+    for step in (_survey_membership, _firm_attributes, _productivity, _capital, _labour, _production_shocks,
+                 _select_starters, _treatment_effects, _treated_outcomes, _overseas_production, _size_and_response):
+        step(s)
+    return {
+        "years": s.years, "n": s.n, "active": s.active, "observed": s.observed, "first_obs": s.first_obs,
+        "industry_idx": s.industry_idx, "manufacturing": s.manufacturing, "firm_effect": s.firm_effect,
+        "foreign_ratio": s.foreign_ratio, "paid_in_capital": s.paid_in_capital, "subsidiaries": s.subsidiaries,
+        "state0": s.state0, "state1": s.state1, "sales0": s.sales0, "sales1": s.sales1, "wage0": s.wage0,
+        "wage1": s.wage1, "inv1": s.inv1, "opr": s.opr, "effect_shift": s.effect_shift, "exp_start": s.exp_start,
+        "fdi_start": s.fdi_start, "export_group": s.export_group, "fdi_group": s.fdi_group,
+        "entry_idx": s.entry_idx, "last_idx": s.last_idx, "sales_margin": s.sales_margin,
+        "mu_industry": s.mu_industry,
+    }
+
+
+def _survey_membership(s: _FirmPanel) -> None:
+    """Who is in the survey when: a constant panel size, exits replaced by entrants."""
+    p, r = s.p, s.rng["entry"]
     n_obs_years = p.end_year - p.start_year + 1
+
     def lifetimes(count: int) -> np.ndarray:
         if p.exit_rate == 0:
             return np.full(count, n_obs_years + 1, dtype=np.int64)
@@ -810,207 +916,218 @@ def _simulate_firms(p: WorldParams, rng: dict[str, np.random.Generator], macro: 
         if n_new:
             entry.append(np.full(n_new, k, dtype=np.int64))
             last.append(k + lifetimes(n_new) - 1)
-    entry_idx = np.concatenate(entry) + first_obs
-    last_idx = np.concatenate(last) + first_obs
-    n = len(entry_idx)
-    year_idx = np.arange(n_years)
-    active = (year_idx[None, :] >= entry_idx[:, None]) & (year_idx[None, :] <= last_idx[:, None])
+    s.entry_idx = np.concatenate(entry) + s.first_obs
+    s.last_idx = np.concatenate(last) + s.first_obs
+    s.n = len(s.entry_idx)
+    s.year_idx = np.arange(s.n_years)
+    s.active = (s.year_idx[None, :] >= s.entry_idx[:, None]) & (s.year_idx[None, :] <= s.last_idx[:, None])
 
-    # --- firm attributes
-    r = rng["firms"]
-    ind = INDUSTRIES
-    industry_idx = r.choice(len(ind), size=n, p=(ind["share"] / ind["share"].sum()).to_numpy())
-    manufacturing = ind["manufacturing"].to_numpy()[industry_idx]
-    beta_l = ind["beta_labour"].to_numpy()[industry_idx]
-    beta_k = ind["beta_capital"].to_numpy()[industry_idx]
-    firm_effect = r.standard_normal(n)
+
+def _firm_attributes(s: _FirmPanel) -> None:
+    """Industry, firm effect, foreign ownership and the firm's fixed targets and margins."""
+    p, r, n, ind = s.p, s.rng["firms"], s.n, INDUSTRIES
+    s.industry_idx = r.choice(len(ind), size=n, p=(ind["share"] / ind["share"].sum()).to_numpy())
+    s.manufacturing = ind["manufacturing"].to_numpy()[s.industry_idx]
+    s.beta_l = ind["beta_labour"].to_numpy()[s.industry_idx]
+    s.beta_k = ind["beta_capital"].to_numpy()[s.industry_idx]
+    s.firm_effect = r.standard_normal(n)
     foreign_draw = r.random(n)
-    foreign_owned = foreign_draw < p.foreign_owned_share
+    s.foreign_owned = foreign_draw < p.foreign_owned_share
     minority = (foreign_draw >= p.foreign_owned_share) & (foreign_draw < 2 * p.foreign_owned_share)
-    foreign_ratio = np.where(foreign_owned, r.uniform(33.4, 100.0, n), np.where(minority, r.uniform(1.0, 33.3, n), 0.0))
-    capital_target = 7.2 + p.capital_target_sd * r.standard_normal(n)
-    sales_margin = r.normal(0.0, 0.10, n)
-    paid_in_noise = r.normal(0.0, 0.8, n)
-    subsidiary_intercept = r.normal(-0.5, 0.6, n)
+    s.foreign_ratio = np.where(s.foreign_owned, r.uniform(33.4, 100.0, n),
+                               np.where(minority, r.uniform(1.0, 33.3, n), 0.0))
+    s.capital_target = 7.2 + p.capital_target_sd * r.standard_normal(n)
+    s.sales_margin = r.normal(0.0, 0.10, n)
+    s.paid_in_noise = r.normal(0.0, 0.8, n)
+    s.subsidiary_intercept = r.normal(-0.5, 0.6, n)
 
-    # --- productivity: AR(1) around the industry mean (plus the foreign premium)
-    r = rng["productivity"]
+
+def _productivity(s: _FirmPanel) -> None:
+    """Log productivity ω: an AR(1) around the industry mean (plus the foreign premium)."""
+    p, r, n = s.p, s.rng["productivity"], s.n
     rho = p.productivity_persistence
     stationary_sd = p.productivity_shock_sd / math.sqrt(1 - rho**2)
-    l_ref = math.log(p.median_employees)
-    k_ref = 7.2
-    va_per_emp = ind["value_added_per_employee"].to_numpy()[industry_idx]
-    mu_industry = np.log(va_per_emp) + l_ref - beta_l * l_ref - beta_k * k_ref
-    mu_firm = mu_industry + p.foreign_tfp_premium * foreign_owned
-    omega = np.empty((n, n_years))
-    omega[:, 0] = mu_firm + stationary_sd * r.standard_normal(n)
-    xi = p.productivity_shock_sd * r.standard_normal((n, n_years))
-    for t in range(1, n_years):
-        omega[:, t] = mu_firm + rho * (omega[:, t - 1] - mu_firm) + xi[:, t]
+    va_per_emp = INDUSTRIES["value_added_per_employee"].to_numpy()[s.industry_idx]
+    s.mu_industry = np.log(va_per_emp) + s.l_ref - s.beta_l * s.l_ref - s.beta_k * s.K_REF
+    s.mu_firm = s.mu_industry + p.foreign_tfp_premium * s.foreign_owned
+    omega = np.empty((n, s.n_years))
+    omega[:, 0] = s.mu_firm + stationary_sd * r.standard_normal(n)
+    xi = p.productivity_shock_sd * r.standard_normal((n, s.n_years))
+    for t in range(1, s.n_years):
+        omega[:, t] = s.mu_firm + rho * (omega[:, t - 1] - s.mu_firm) + xi[:, t]
+    s.omega = omega
 
-    # --- capital from lagged investment, labour shock
-    r = rng["capital"]
-    trend = np.where(manufacturing, p.manufacturing_capital_trend, p.non_manufacturing_capital_trend)
-    calendar = (years - p.start_year).astype(float)
-    k = np.empty((n, n_years))
-    inv = np.empty((n, n_years))
-    k[:, 0] = capital_target + trend * calendar[0] + 0.2 * r.standard_normal(n)
-    inv_shock = p.investment_shock_sd * r.standard_normal((n, n_years))
+
+def _capital(s: _FirmPanel) -> None:
+    """Log capital from lagged investment, which responds to ω and to the gap from the firm's target."""
+    p, r, n = s.p, s.rng["capital"], s.n
+    trend = np.where(s.manufacturing, p.manufacturing_capital_trend, p.non_manufacturing_capital_trend)
+    k = np.empty((n, s.n_years))
+    inv = np.empty((n, s.n_years))
+    k[:, 0] = s.capital_target + trend * s.calendar[0] + 0.2 * r.standard_normal(n)
+    inv_shock = p.investment_shock_sd * r.standard_normal((n, s.n_years))
     # steady state: I/K = δ·exp(mean shock) keeps K constant when ω and k sit at their means
     log_delta = math.log(p.depreciation_rate) - 0.5 * p.investment_shock_sd**2
-    for t in range(n_years):
-        target = capital_target + trend * calendar[t]
-        log_inv = (log_delta + k[:, t] + p.investment_productivity_response * (omega[:, t] - mu_firm)
+    for t in range(s.n_years):
+        target = s.capital_target + trend * s.calendar[t]
+        log_inv = (log_delta + k[:, t] + p.investment_productivity_response * (s.omega[:, t] - s.mu_firm)
                    - p.capital_adjustment * (k[:, t] - target) + inv_shock[:, t])
         inv[:, t] = np.exp(log_inv)
-        if t + 1 < n_years:
+        if t + 1 < s.n_years:
             k[:, t + 1] = np.log((1 - p.depreciation_rate) * np.exp(k[:, t]) + inv[:, t])
+    s.k, s.inv = k, inv
 
-    r = rng["labour"]
-    nu = np.empty((n, n_years))
+
+def _labour(s: _FirmPanel) -> None:
+    """Log labour: responds to ω and k, plus a shock (a permanent labour intensity and an AR(1))."""
+    p, r, n = s.p, s.rng["labour"], s.n
+    nu = np.empty((n, s.n_years))
     rho_nu = p.labour_shock_persistence
     permanent_sd = p.labour_shock_sd * math.sqrt(p.labour_shock_permanent_share)
     transitory_sd = p.labour_shock_sd * math.sqrt(1 - p.labour_shock_permanent_share)
     labour_intensity = permanent_sd * r.standard_normal(n)
     nu[:, 0] = transitory_sd * r.standard_normal(n)
-    for t in range(1, n_years):
+    for t in range(1, s.n_years):
         nu[:, t] = rho_nu * nu[:, t - 1] + transitory_sd * math.sqrt(1 - rho_nu**2) * r.standard_normal(n)
     nu += labour_intensity[:, None]
-    labour = (l_ref + p.labour_productivity_response * (omega - mu_industry[:, None])
-              + p.labour_capital_elasticity * (k - k_ref) + nu)
+    s.labour = (s.l_ref + p.labour_productivity_response * (s.omega - s.mu_industry[:, None])
+                + p.labour_capital_elasticity * (s.k - s.K_REF) + nu)
 
-    # intermediates: exact, increasing function of ω given k (the LP proxy)
-    b_omega = beta_l * p.labour_productivity_response + 1.0
-    b_k = beta_l * p.labour_capital_elasticity + beta_k
-    va_ref = mu_industry + beta_l * l_ref + beta_k * k_ref
-    m_ratio = np.log(ind["intermediates_per_value_added"].to_numpy()[industry_idx])
-    m_intercept = m_ratio + va_ref
 
-    r = rng["output"]
-    eps = p.output_noise_sd * r.standard_normal((n, n_years))
-    sales_noise = p.sales_noise_sd * r.standard_normal((n, n_years))
+def _production_shocks(s: _FirmPanel) -> None:
+    """The LP proxy's coefficients (intermediates: exact, increasing in ω given k) and output and pay shocks."""
+    p, n, ind = s.p, s.n, INDUSTRIES
+    s.b_omega = s.beta_l * p.labour_productivity_response + 1.0
+    s.b_k = s.beta_l * p.labour_capital_elasticity + s.beta_k
+    va_ref = s.mu_industry + s.beta_l * s.l_ref + s.beta_k * s.K_REF
+    m_ratio = np.log(ind["intermediates_per_value_added"].to_numpy()[s.industry_idx])
+    s.m_intercept = m_ratio + va_ref
+    r = s.rng["output"]
+    s.eps = p.output_noise_sd * r.standard_normal((n, s.n_years))
+    s.sales_noise = p.sales_noise_sd * r.standard_normal((n, s.n_years))
+    s.wage_noise = p.wage_noise_sd * s.rng["wages"].standard_normal((n, s.n_years))
+    s.wage_base = np.where(s.manufacturing, math.log(5.0), math.log(4.3))
 
-    r = rng["wages"]
-    wage_noise = p.wage_noise_sd * r.standard_normal((n, n_years))
-    wage_base = np.where(manufacturing, math.log(5.0), math.log(4.3))
 
-    # --- selection into export and FDI (absorbing), on the untreated lagged state
-    r = rng["selection"]
-    s = p.selection_strength
-    depreciation = np.isin(years, p.depreciation_years) * p.depreciation_hazard_shift
-    fdi_start = np.full(n, -1)
-    exp_start = np.full(n, -1)
-    u_fdi = r.random((n, n_years))
-    u_exp = r.random((n, n_years))
-    for t in range(1, n_years):
+def _select_starters(s: _FirmPanel) -> None:
+    """Selection into export and FDI (absorbing), on the untreated lagged state."""
+    p, r, n = s.p, s.rng["selection"], s.n
+    strength = p.selection_strength
+    depreciation = np.isin(s.years, p.depreciation_years) * p.depreciation_hazard_shift
+    s.fdi_start = np.full(n, -1)
+    s.exp_start = np.full(n, -1)
+    u_fdi = r.random((n, s.n_years))
+    u_exp = r.random((n, s.n_years))
+    for t in range(1, s.n_years):
         alive = np.ones(n, dtype=bool)
-        z_tfp = _zscore(omega[:, t - 1] - mu_industry, alive)
-        z_size = _zscore(labour[:, t - 1], alive)
+        z_tfp = _zscore(s.omega[:, t - 1] - s.mu_industry, alive)
+        z_size = _zscore(s.labour[:, t - 1], alive)
         for start, base, b_tfp, b_size, b_fe, shift, u in (
-            (fdi_start, p.fdi_base_rate, p.fdi_selection_tfp, p.fdi_selection_size,
+            (s.fdi_start, p.fdi_base_rate, p.fdi_selection_tfp, p.fdi_selection_size,
              p.fdi_selection_firm_effect, p.fdi_manufacturing_shift, u_fdi),
-            (exp_start, p.export_base_rate, p.export_selection_tfp, p.export_selection_size,
+            (s.exp_start, p.export_base_rate, p.export_selection_tfp, p.export_selection_size,
              p.export_selection_firm_effect, p.export_manufacturing_shift, u_exp),
         ):
-            index = (_logit(base) + s * (b_tfp * z_tfp + b_size * z_size + b_fe * firm_effect)
-                     + shift * (manufacturing - 0.5) + depreciation[t])
+            index = (_logit(base) + strength * (b_tfp * z_tfp + b_size * z_size + b_fe * s.firm_effect)
+                     + shift * (s.manufacturing - 0.5) + depreciation[t])
             hazard = 1.0 / (1.0 + np.exp(-index))
             new = (start < 0) & (u[:, t] < hazard)
             start[new] = t
 
-    # --- treatment effects: τ(group, outcome, h) added to the untreated logs
+
+def _treatment_effects(s: _FirmPanel) -> None:
+    """τ(group, outcome, h), added to the untreated logs: FDI by sector, exports by size class at t − 1."""
+    p, n, n_years = s.p, s.n, s.n_years
+
     def horizon(start: np.ndarray) -> np.ndarray:
-        h = year_idx[None, :] - start[:, None]
+        h = s.year_idx[None, :] - start[:, None]
         return np.where(start[:, None] >= 0, h, -1)
 
-    h_fdi = horizon(fdi_start)
-    h_exp = horizon(exp_start)
-    fdi_group = np.where(manufacturing, 0, 1)
-    untreated = {"employees": labour, "capital_stock": k, "tfp": omega}
-    effect_shift = {a: {o: np.zeros((n, n_years)) for o in OUTCOMES} for a in ("export", "fdi")}
+    s.h_fdi = horizon(s.fdi_start)
+    s.h_exp = horizon(s.exp_start)
+    s.effect_shift = {a: {o: np.zeros((n, n_years)) for o in OUTCOMES} for a in ("export", "fdi")}
 
     def apply_paths(analysis: str, paths_by_group: dict[str, np.ndarray], group: np.ndarray, h: np.ndarray) -> None:
         hh = np.clip(h, 0, MAX_HORIZON)
         for o in OUTCOMES:
             paths = paths_by_group[o][group]  # (n, MAX_HORIZON + 1)
-            effect_shift[analysis][o] = np.where(h >= 0, np.take_along_axis(paths, hh, axis=1), 0.0)
+            s.effect_shift[analysis][o] = np.where(h >= 0, np.take_along_axis(paths, hh, axis=1), 0.0)
 
     def paths_for(table: Mapping[str, Mapping[str, float]], groups: tuple[str, ...]) -> dict[str, np.ndarray]:
         return {o: np.stack([effect_path(table[g][o], p.effect_build_up_years) for g in groups]) for o in OUTCOMES}
 
-    fdi_group = np.where(manufacturing, 0, 1)
-    apply_paths("fdi", paths_for(p.fdi_effects, FDI_GROUPS), fdi_group, h_fdi)
+    s.fdi_group = np.where(s.manufacturing, 0, 1)
+    apply_paths("fdi", paths_for(p.fdi_effects, FDI_GROUPS), s.fdi_group, s.h_fdi)
     # export groups: size class of observed employees at the base year t−1
     rows = np.arange(n)
-    base_idx = np.clip(exp_start - 1, 0, n_years - 1)
-    base_employees = np.round(np.exp(labour[rows, base_idx] + effect_shift["fdi"]["employees"][rows, base_idx]))
-    export_group = np.digitize(base_employees, [50, 100, 300])
-    apply_paths("export", paths_for(p.export_effects, EXPORT_GROUPS), export_group, h_exp)
-    shifts = {o: effect_shift["export"][o] + effect_shift["fdi"][o] for o in OUTCOMES}
+    base_idx = np.clip(s.exp_start - 1, 0, n_years - 1)
+    base_employees = np.round(np.exp(s.labour[rows, base_idx] + s.effect_shift["fdi"]["employees"][rows, base_idx]))
+    s.export_group = np.digitize(base_employees, [50, 100, 300])
+    apply_paths("export", paths_for(p.export_effects, EXPORT_GROUPS), s.export_group, s.h_exp)
+    s.shifts = {o: s.effect_shift["export"][o] + s.effect_shift["fdi"][o] for o in OUTCOMES}
+
+
+def _treated_outcomes(s: _FirmPanel) -> None:
+    """Every outcome without (``*0``) and with (``*1``) the treatments, and the investment the latter implies."""
+    p = s.p
+    untreated = {"employees": s.labour, "capital_stock": s.k, "tfp": s.omega}
 
     def observed_state(tau: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         l_ = untreated["employees"] + tau["employees"]
         k_ = untreated["capital_stock"] + tau["capital_stock"]
         w_ = untreated["tfp"] + tau["tfp"]
-        va_ = beta_l[:, None] * l_ + beta_k[:, None] * k_ + w_ + eps
-        m_ = (m_intercept[:, None] + b_omega[:, None] * (w_ - mu_industry[:, None])
-              + b_k[:, None] * (k_ - k_ref))
+        va_ = s.beta_l[:, None] * l_ + s.beta_k[:, None] * k_ + w_ + s.eps
+        m_ = (s.m_intercept[:, None] + s.b_omega[:, None] * (w_ - s.mu_industry[:, None])
+              + s.b_k[:, None] * (k_ - s.K_REF))
         return {"labour": l_, "capital": k_, "omega": w_, "va": va_, "m": m_}
 
-    zero = {o: np.zeros((n, n_years)) for o in OUTCOMES}
-    state0 = observed_state(zero)
-    state1 = observed_state(shifts)
-    sales0 = np.log(np.exp(state0["va"]) + np.exp(state0["m"])) + sales_margin[:, None] + sales_noise
-    wage0 = (wage_base[:, None] + p.wage_trend * calendar[None, :]
-             + p.wage_productivity_response * (omega - mu_industry[:, None])
-             + p.wage_size_elasticity * (labour - l_ref)
-             + p.firm_effect_wage * firm_effect[:, None]
-             + p.foreign_wage_premium * foreign_owned[:, None] + wage_noise)
-    sales1 = sales0 + shifts["sales"]
-    wage1 = wage0 + shifts["compensation_per_employee"]
+    zero = {o: np.zeros((s.n, s.n_years)) for o in OUTCOMES}
+    s.state0 = observed_state(zero)
+    s.state1 = observed_state(s.shifts)
+    s.sales0 = np.log(np.exp(s.state0["va"]) + np.exp(s.state0["m"])) + s.sales_margin[:, None] + s.sales_noise
+    s.wage0 = (s.wage_base[:, None] + p.wage_trend * s.calendar[None, :]
+               + p.wage_productivity_response * (s.omega - s.mu_industry[:, None])
+               + p.wage_size_elasticity * (s.labour - s.l_ref)
+               + p.firm_effect_wage * s.firm_effect[:, None]
+               + p.foreign_wage_premium * s.foreign_owned[:, None] + s.wage_noise)
+    s.sales1 = s.sales0 + s.shifts["sales"]
+    s.wage1 = s.wage0 + s.shifts["compensation_per_employee"]
 
     # investment consistent with the treated capital path: I[t] = K[t+1] − (1−δ)K[t]
-    cap1 = np.exp(state1["capital"])
-    inv1 = inv.copy()
-    inv1[:, :-1] = cap1[:, 1:] - (1 - p.depreciation_rate) * cap1[:, :-1]
-    bad = inv1 <= 0
+    cap1 = np.exp(s.state1["capital"])
+    s.inv1 = s.inv.copy()
+    s.inv1[:, :-1] = cap1[:, 1:] - (1 - p.depreciation_rate) * cap1[:, :-1]
+    bad = s.inv1 <= 0
     if bad.any():
         raise ValueError(
             f"The capital-stock effect paths imply negative investment in {int(bad.sum())} firm-years: "
             "effects on capital_stock may not fall faster than capital depreciates. Use a smaller negative "
             "capital_stock effect or a longer effect_build_up_years.")
 
-    # --- overseas production ratio (percent) for firms with FDI
-    r = rng["overseas"]
-    target_mean = np.where(manufacturing, p.overseas_production_target_manufacturing,
+
+def _overseas_production(s: _FirmPanel) -> None:
+    """The overseas production ratio (percent) of firms with FDI: ramps up to a firm's target after the start."""
+    p, r, n = s.p, s.rng["overseas"], s.n
+    target_mean = np.where(s.manufacturing, p.overseas_production_target_manufacturing,
                            p.overseas_production_target_non_manufacturing)
     concentration = 6.0
     opr_target = 100 * r.beta(concentration * target_mean / 100, concentration * (1 - target_mean / 100))
-    opr_noise = p.overseas_production_noise_sd * r.standard_normal((n, n_years))
-    common = macro["opr_common"].to_numpy()
-    ramp = 1 - np.exp(-(h_fdi + 1) / 3.0)
-    opr = np.where(h_fdi >= 0,
-                   np.clip(opr_target[:, None] * ramp + 0.3 * opr_target[:, None] / 25 * common[None, :]
-                           + opr_noise, 0.1, 95.0), 0.0)
+    opr_noise = p.overseas_production_noise_sd * r.standard_normal((n, s.n_years))
+    common = s.macro["opr_common"].to_numpy()
+    ramp = 1 - np.exp(-(s.h_fdi + 1) / 3.0)
+    s.opr = np.where(s.h_fdi >= 0,
+                     np.clip(opr_target[:, None] * ramp + 0.3 * opr_target[:, None] / 25 * common[None, :]
+                             + opr_noise, 0.1, 95.0), 0.0)
 
+
+def _size_and_response(s: _FirmPanel) -> None:
+    """Paid-in capital, subsidiaries, and which firm-years the survey misses (non-response, at random)."""
     # paid-in capital (million yen): fixed, grows with the firm's target size; the survey
     # covers firms with at least 30 million yen
-    paid_in_capital = 30.0 + np.exp(4.0 + 1.0 * (capital_target - 7.2) + paid_in_noise)
-    subsidiaries = rng["firms"].poisson(np.exp(subsidiary_intercept[:, None] + 0.8 * (labour - l_ref)))
-
-    # --- non-response
-    missing = rng["missing"].random((n, n_years)) < p.missing_rate
-    observed = active & ~missing
-
-    return {
-        "years": years, "n": n, "active": active, "observed": observed, "first_obs": first_obs,
-        "industry_idx": industry_idx, "manufacturing": manufacturing, "firm_effect": firm_effect,
-        "foreign_ratio": foreign_ratio, "paid_in_capital": paid_in_capital, "subsidiaries": subsidiaries,
-        "state0": state0, "state1": state1, "sales0": sales0, "sales1": sales1, "wage0": wage0, "wage1": wage1,
-        "inv1": inv1, "opr": opr, "effect_shift": effect_shift, "exp_start": exp_start, "fdi_start": fdi_start,
-        "export_group": export_group, "fdi_group": fdi_group, "entry_idx": entry_idx, "last_idx": last_idx,
-        "sales_margin": sales_margin, "mu_industry": mu_industry,
-    }
+    s.paid_in_capital = 30.0 + np.exp(4.0 + 1.0 * (s.capital_target - 7.2) + s.paid_in_noise)
+    s.subsidiaries = s.rng["firms"].poisson(np.exp(s.subsidiary_intercept[:, None] + 0.8 * (s.labour - s.l_ref)))
+    missing = s.rng["missing"].random((s.n, s.n_years)) < s.p.missing_rate
+    s.observed = s.active & ~missing
 
 
 def _firm_tables(p: WorldParams, s: dict[str, Any], macro: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1114,48 +1231,122 @@ def _offset(lat: np.ndarray, lon: np.ndarray, north_km: np.ndarray,
     return lat + dlat, lon + dlon
 
 
-def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator], s: dict[str, Any],
-                             macro: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
-    years_all = s["years"]
-    est_years = np.arange(p.establishment_start_year, p.establishment_end_year + 1)
-    t_idx = np.searchsorted(years_all, est_years)
-    base_t = t_idx[0]
-    r = rng["establishments"]
-    sites = rng["sites"]
+@dataclass
+class _PlantMap:
+    """The establishment panel while it is simulated: the plants, where they are, what they ship.
 
-    # Plants of manufacturing panel firms active in the first establishment year.
-    active0 = s["active"][:, base_t] & s["manufacturing"]
-    owners = np.nonzero(active0)[0]
-    employees_firm = np.exp(s["state1"]["labour"][owners, base_t])
-    n_plants = np.minimum(1 + r.poisson(employees_firm / 400.0), 15)
-    plant_owner = np.repeat(owners, n_plants)
-    large_owner = s["paid_in_capital"][plant_owner] >= p.global_firm_capital
-    n_panel_plants = len(plant_owner)
-    n_small = max(p.n_establishments - n_panel_plants, 0)
+    The steps of :func:`_simulate_establishments` fill it in order; ``rng["establishments"]`` (sizes,
+    shipments, exports) and ``rng["sites"]`` (locations) are each drawn in the same order as ever.
+    """
 
-    areas = INDUSTRIAL_AREAS
-    area_p = (areas["weight"] / areas["weight"].sum()).to_numpy()
+    p: WorldParams
+    firms: dict[str, Any]  # _simulate_firms' output
+    r: np.random.Generator  # rng["establishments"]
+    sites: np.random.Generator  # rng["sites"]
+    est_years: np.ndarray = field(init=False)
+    t_idx: np.ndarray = field(init=False)  # the establishment years' positions in the firm panel's years
+    # plants of panel firms
+    owners: np.ndarray = field(init=False)
+    employees_firm: np.ndarray = field(init=False)
+    n_plants: np.ndarray = field(init=False)
+    plant_owner: np.ndarray = field(init=False)
+    n_panel_plants: int = field(init=False)
+    n_small: int = field(init=False)
+    centre_idx: np.ndarray = field(init=False)
+    lat: np.ndarray = field(init=False)
+    lon: np.ndarray = field(init=False)
+    # every establishment (panel plants first, then small ones)
+    n_est: int = field(init=False)
+    est_lat: np.ndarray = field(init=False)
+    est_lon: np.ndarray = field(init=False)
+    owner_id: np.ndarray = field(init=False)
+    receiver: np.ndarray = field(init=False)
+    plant_emp: np.ndarray = field(init=False)
+    base_ship: np.ndarray = field(init=False)
+    exporter: np.ndarray = field(init=False)
+    activity: np.ndarray = field(init=False)
+    planned_exports: np.ndarray = field(init=False)
+    exports: np.ndarray = field(init=False)
+    export_year_shock: np.ndarray = field(init=False)
+    coverage: np.ndarray = field(init=False)
 
-    def draw_from_areas(count: int, spread_factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        a = sites.choice(len(areas), size=count, p=area_p)
+    def __post_init__(self) -> None:
+        self.est_years = np.arange(self.p.establishment_start_year, self.p.establishment_end_year + 1)
+        self.t_idx = np.searchsorted(self.firms["years"], self.est_years)
+
+    def draw_from_areas(self, count: int, spread_factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Points around the industrial areas, chosen by weight."""
+        areas = INDUSTRIAL_AREAS
+        a = self.sites.choice(len(areas), size=count, p=(areas["weight"] / areas["weight"].sum()).to_numpy())
         spread = areas["spread_km"].to_numpy()[a] * spread_factor
-        north = sites.standard_normal(count) * spread
-        east = sites.standard_normal(count) * spread
+        north = self.sites.standard_normal(count) * spread
+        east = self.sites.standard_normal(count) * spread
         return _offset(areas["latitude"].to_numpy()[a], areas["longitude"].to_numpy()[a], north, east)
 
-    # Centres: plants of large manufacturers with production abroad in the establishment years
-    # (the white paper's global firms); kept apart unless chosen to overlap.
-    abroad = (s["opr"][plant_owner][:, t_idx] > 0).any(axis=1)
-    centre_idx = np.nonzero(large_owner & abroad)[0]
-    lat = np.empty(n_panel_plants)
-    lon = np.empty(n_panel_plants)
-    plat, plon = draw_from_areas(n_panel_plants)
-    lat[:], lon[:] = plat, plon
-    radius = p.spillover_radius_km
+
+def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator], s: dict[str, Any],
+                             macro: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    e = _PlantMap(p, s, rng["establishments"], rng["sites"])
+    _panel_plants(e)
+    _place_centres(e)
+    _place_small_establishments(e)
+    _plant_sizes_and_exports(e)
+    _add_spillovers(e, macro)
+    # 製造品出荷額等 include exports: domestic shipments plus every export, the spillover boost included.
+    domestic = e.activity - e.planned_exports
+    shipments = domestic + e.exports if p.shipments_include_exports else e.activity
+    in_catchment = e.coverage > 0
+    spill = {
+        "opr_coefficient": p.spillover_opr_coefficient,
+        "di_coefficient": p.spillover_di_coefficient,
+        "radius_km": p.spillover_radius_km,
+        "catchment_overlap_parameter": p.catchment_overlap,
+        "n_centres": float(len(e.centre_idx)),
+        "share_in_several_catchments": float((e.coverage > 1).sum() / max(in_catchment.sum(), 1)),
+        "shipments_include_exports": float(p.shipments_include_exports),
+        **{f"export_year_shock_{year}": float(v) for year, v in zip(e.est_years, e.export_year_shock, strict=True)},
+    }
+    n_years = len(e.est_years)
+    establishments = pd.DataFrame({
+        "establishment_id": np.repeat(np.arange(1, e.n_est + 1), n_years),
+        "firm_id": np.repeat(e.owner_id, n_years),
+        "year": np.tile(e.est_years, e.n_est),
+        "latitude": np.repeat(np.round(e.est_lat, 5), n_years),
+        "longitude": np.repeat(np.round(e.est_lon, 5), n_years),
+        "employees": np.repeat(e.plant_emp.astype(np.int64), n_years),
+        "shipments": np.round(shipments.ravel(), 1),
+        "exports": np.round(e.exports.ravel(), 1),
+    })
+    return establishments, spill
+
+
+def _panel_plants(e: _PlantMap) -> None:
+    """Plants of manufacturing panel firms active in the first establishment year."""
+    s, base_t = e.firms, e.t_idx[0]
+    active0 = s["active"][:, base_t] & s["manufacturing"]
+    e.owners = np.nonzero(active0)[0]
+    e.employees_firm = np.exp(s["state1"]["labour"][e.owners, base_t])
+    e.n_plants = np.minimum(1 + e.r.poisson(e.employees_firm / 400.0), 15)
+    e.plant_owner = np.repeat(e.owners, e.n_plants)
+    e.n_panel_plants = len(e.plant_owner)
+    e.n_small = max(e.p.n_establishments - e.n_panel_plants, 0)
+
+
+def _place_centres(e: _PlantMap) -> None:
+    """Centres: plants of large manufacturers with production abroad in the establishment years (the white
+    paper's global firms), kept apart unless chosen to overlap; the other panel plants where they were drawn."""
+    p, sites, radius = e.p, e.sites, e.p.spillover_radius_km
+    large_owner = e.firms["paid_in_capital"][e.plant_owner] >= p.global_firm_capital
+    abroad = (e.firms["opr"][e.plant_owner][:, e.t_idx] > 0).any(axis=1)
+    e.centre_idx = np.nonzero(large_owner & abroad)[0]
+    e.lat = np.empty(e.n_panel_plants)
+    e.lon = np.empty(e.n_panel_plants)
+    plat, plon = e.draw_from_areas(e.n_panel_plants)
+    e.lat[:], e.lon[:] = plat, plon
     placed_lat: list[float] = []
     placed_lon: list[float] = []
-    overlap_draw = sites.random(len(centre_idx))
-    for j, c in enumerate(centre_idx):
+    overlap_draw = sites.random(len(e.centre_idx))
+    for j, c in enumerate(e.centre_idx):
         if placed_lat and overlap_draw[j] < p.catchment_overlap:
             anchor = int(sites.integers(len(placed_lat)))
             dist = sites.uniform(0.2, 1.0) * radius
@@ -1166,113 +1357,103 @@ def _simulate_establishments(p: WorldParams, rng: dict[str, np.random.Generator]
         else:
             cand_lat, cand_lon = float(plat[c]), float(plon[c])
             if placed_lat:
-                tries_lat, tries_lon = draw_from_areas(60, spread_factor=1.8)
-                tries_lat = np.concatenate([[cand_lat], tries_lat])
-                tries_lon = np.concatenate([[cand_lon], tries_lon])
-                pl = np.radians(np.array(placed_lat))
-                po = np.radians(np.array(placed_lon))
-                tl = np.radians(tries_lat)[:, None]
-                to = np.radians(tries_lon)[:, None]
-                a = np.sin((pl - tl) / 2) ** 2 + np.cos(tl) * np.cos(pl) * np.sin((po - to) / 2) ** 2
-                nearest = (2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))).min(axis=1)
-                ok = np.nonzero(nearest > 2.2 * radius)[0]
-                pick = int(ok[0]) if len(ok) else int(np.argmax(nearest))
-                cand_lat, cand_lon = float(tries_lat[pick]), float(tries_lon[pick])
-        lat[c], lon[c] = cand_lat, cand_lon
+                cand_lat, cand_lon = _away_from(e, cand_lat, cand_lon, placed_lat, placed_lon)
+        e.lat[c], e.lon[c] = cand_lat, cand_lon
         placed_lat.append(cand_lat)
         placed_lon.append(cand_lon)
 
-    # Small establishments: suppliers around centres, the rest across industrial areas.
-    n_suppliers = round(p.supplier_share * n_small) if len(centre_idx) else 0
-    slat, slon = draw_from_areas(n_small - n_suppliers)
+
+def _away_from(e: _PlantMap, lat: float, lon: float, placed_lat: list[float],
+               placed_lon: list[float]) -> tuple[float, float]:
+    """The first of (lat, lon) and 60 more candidates farther than 2.2 radii from every placed centre (else
+    the farthest)."""
+    tries_lat, tries_lon = e.draw_from_areas(60, spread_factor=1.8)
+    tries_lat = np.concatenate([[lat], tries_lat])
+    tries_lon = np.concatenate([[lon], tries_lon])
+    pl = np.radians(np.array(placed_lat))
+    po = np.radians(np.array(placed_lon))
+    tl = np.radians(tries_lat)[:, None]
+    to = np.radians(tries_lon)[:, None]
+    a = np.sin((pl - tl) / 2) ** 2 + np.cos(tl) * np.cos(pl) * np.sin((po - to) / 2) ** 2
+    nearest = (2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))).min(axis=1)
+    ok = np.nonzero(nearest > 2.2 * e.p.spillover_radius_km)[0]
+    pick = int(ok[0]) if len(ok) else int(np.argmax(nearest))
+    return float(tries_lat[pick]), float(tries_lon[pick])
+
+
+def _place_small_establishments(e: _PlantMap) -> None:
+    """Small establishments: suppliers around centres, the rest across industrial areas."""
+    p, sites, radius = e.p, e.sites, e.p.spillover_radius_km
+    n_suppliers = round(p.supplier_share * e.n_small) if len(e.centre_idx) else 0
+    slat, slon = e.draw_from_areas(e.n_small - n_suppliers)
     if n_suppliers:
-        anchor = centre_idx[sites.integers(len(centre_idx), size=n_suppliers)]
+        anchor = e.centre_idx[sites.integers(len(e.centre_idx), size=n_suppliers)]
         dist = np.abs(sites.normal(0.0, 0.6 * radius, n_suppliers))
         angle = sites.uniform(0, 2 * math.pi, n_suppliers)
-        sup_lat, sup_lon = _offset(lat[anchor], lon[anchor], dist * np.cos(angle), dist * np.sin(angle))
+        sup_lat, sup_lon = _offset(e.lat[anchor], e.lon[anchor], dist * np.cos(angle), dist * np.sin(angle))
         slat = np.concatenate([sup_lat, slat])
         slon = np.concatenate([sup_lon, slon])
+    e.n_est = e.n_panel_plants + e.n_small
+    e.est_lat = np.concatenate([e.lat, slat])
+    e.est_lon = np.concatenate([e.lon, slon])
+    e.owner_id = np.concatenate([e.plant_owner + 1, 10_000_001 + np.arange(e.n_small)])
+    e.receiver = np.ones(e.n_est, dtype=bool)
+    e.receiver[:e.n_panel_plants] = e.firms["paid_in_capital"][e.plant_owner] < p.global_firm_capital
 
-    n_est = n_panel_plants + n_small
-    est_lat = np.concatenate([lat, slat])
-    est_lon = np.concatenate([lon, slon])
-    owner_id = np.concatenate([plant_owner + 1, 10_000_001 + np.arange(n_small)])
-    is_panel_plant = np.arange(n_est) < n_panel_plants
-    receiver = np.ones(n_est, dtype=bool)
-    receiver[:n_panel_plants] = s["paid_in_capital"][plant_owner] < p.global_firm_capital
 
+def _plant_sizes_and_exports(e: _PlantMap) -> None:
+    """Employees, shipments (activity) and exports of every establishment, before any spillover."""
+    p, r, n_est, n_panel = e.p, e.r, e.n_est, e.n_panel_plants
+    is_panel_plant = np.arange(n_est) < n_panel
     plant_emp = np.empty(n_est)
-    split = r.gamma(2.0, 1.0, n_panel_plants)
-    owner_total = np.bincount(np.repeat(np.arange(len(owners)), n_plants), weights=split)
-    owner_pos = np.repeat(np.arange(len(owners)), n_plants)
-    plant_emp[:n_panel_plants] = 0.7 * employees_firm[owner_pos] * split / owner_total[owner_pos]
-    plant_emp[n_panel_plants:] = np.exp(r.normal(math.log(18.0), 0.9, n_small))
-    plant_emp = np.maximum(4, np.round(plant_emp))
-    base_ship = plant_emp * 35.0 * np.exp(r.normal(0.0, 0.5, n_est))
-    exporter = np.where(is_panel_plant, r.random(n_est) < 0.6,
-                        r.random(n_est) < p.establishment_exporter_share * np.minimum(1.0, plant_emp / 30.0) * 1.6)
+    split = r.gamma(2.0, 1.0, n_panel)
+    owner_pos = np.repeat(np.arange(len(e.owners)), e.n_plants)
+    owner_total = np.bincount(owner_pos, weights=split)
+    plant_emp[:n_panel] = 0.7 * e.employees_firm[owner_pos] * split / owner_total[owner_pos]
+    plant_emp[n_panel:] = np.exp(r.normal(math.log(18.0), 0.9, e.n_small))
+    e.plant_emp = np.maximum(4, np.round(plant_emp))
+    e.base_ship = e.plant_emp * 35.0 * np.exp(r.normal(0.0, 0.5, n_est))
+    e.exporter = np.where(is_panel_plant, r.random(n_est) < 0.6,
+                          r.random(n_est) < p.establishment_exporter_share * np.minimum(1.0, e.plant_emp / 30.0) * 1.6)
     export_share = r.beta(2.0, 6.0, n_est)
 
-    n_years = len(est_years)
+    n_years = len(e.est_years)
     year_shock = r.normal(0.0, 0.03, n_years).cumsum()
     ar = np.empty((n_est, n_years))
     ar[:, 0] = r.normal(0.0, 0.08, n_est)
     for t in range(1, n_years):
         ar[:, t] = 0.6 * ar[:, t - 1] + r.normal(0.0, 0.08, n_est)
-    activity = base_ship[:, None] * np.exp(year_shock[None, :] + ar)
+    e.activity = e.base_ship[:, None] * np.exp(year_shock[None, :] + ar)
     export_noise = np.exp(r.normal(0.0, 0.10, (n_est, n_years)))
-    planned_exports = np.where(exporter[:, None], export_share[:, None] * activity, 0.0)
+    e.planned_exports = np.where(e.exporter[:, None], export_share[:, None] * e.activity, 0.0)
     # Drawn last from this stream (a zero s.d. draws as many), so the shock's size changes nothing else.
-    export_year_shock = np.concatenate([[0.0], r.normal(0.0, p.establishment_export_year_shock_sd, n_years - 1)])
-    exports = planned_exports * export_noise * np.exp(export_year_shock[None, :])
+    e.export_year_shock = np.concatenate([[0.0], r.normal(0.0, p.establishment_export_year_shock_sd, n_years - 1)])
+    e.exports = e.planned_exports * export_noise * np.exp(e.export_year_shock[None, :])
 
-    # Spillover boosts: each centre's β·OPR + γ·(DI − min DI), split by base shipments
-    # among the receiving exporters within the radius.
-    tree = _haversine_tree(est_lat, est_lon)
-    centre_rows = centre_idx
-    neighbours = (tree.query_radius(np.radians(np.column_stack([est_lat[centre_rows], est_lon[centre_rows]])),
+
+def _add_spillovers(e: _PlantMap, macro: pd.DataFrame) -> None:
+    """Spillover boosts: each centre's β·OPR + γ·(DI − min DI), split by base shipments among the receiving
+    exporters within the radius; ``coverage`` counts the catchments each establishment lies in."""
+    p, radius = e.p, e.p.spillover_radius_km
+    tree = _haversine_tree(e.est_lat, e.est_lon)
+    centre_rows = e.centre_idx
+    neighbours = (tree.query_radius(np.radians(np.column_stack([e.est_lat[centre_rows], e.est_lon[centre_rows]])),
                                     r=radius / EARTH_RADIUS_KM) if len(centre_rows) else [])
-    di = macro.set_index("year").loc[est_years, "foreign_demand_di"].to_numpy()
+    di = macro.set_index("year").loc[e.est_years, "foreign_demand_di"].to_numpy()
     di_shift = di - di.min()
-    opr = s["opr"][plant_owner[centre_rows]][:, t_idx]  # (centres, years)
-    coverage = np.zeros(n_est, dtype=np.int64)
-    boost = np.zeros((n_est, n_years))
+    opr = e.firms["opr"][e.plant_owner[centre_rows]][:, e.t_idx]  # (centres, years)
+    e.coverage = np.zeros(e.n_est, dtype=np.int64)
+    boost = np.zeros((e.n_est, len(e.est_years)))
     for c, members in enumerate(neighbours):
-        members = members[receiver[members]]
-        coverage[members] += 1
-        members = members[exporter[members]]
+        members = members[e.receiver[members]]
+        e.coverage[members] += 1
+        members = members[e.exporter[members]]
         if len(members) == 0:
             continue
-        weights = base_ship[members] / base_ship[members].sum()
+        weights = e.base_ship[members] / e.base_ship[members].sum()
         stream = p.spillover_opr_coefficient * opr[c] + p.spillover_di_coefficient * di_shift
         boost[members] += weights[:, None] * stream[None, :]
-    exports = exports + boost
-    # 製造品出荷額等 include exports: domestic shipments plus every export, the spillover boost included.
-    domestic = activity - planned_exports
-    shipments = domestic + exports if p.shipments_include_exports else activity
-
-    in_catchment = coverage > 0
-    spill = {
-        "opr_coefficient": p.spillover_opr_coefficient,
-        "di_coefficient": p.spillover_di_coefficient,
-        "radius_km": radius,
-        "catchment_overlap_parameter": p.catchment_overlap,
-        "n_centres": float(len(centre_rows)),
-        "share_in_several_catchments": float((coverage > 1).sum() / max(in_catchment.sum(), 1)),
-        "shipments_include_exports": float(p.shipments_include_exports),
-        **{f"export_year_shock_{year}": float(v) for year, v in zip(est_years, export_year_shock, strict=True)},
-    }
-    establishments = pd.DataFrame({
-        "establishment_id": np.repeat(np.arange(1, n_est + 1), n_years),
-        "firm_id": np.repeat(owner_id, n_years),
-        "year": np.tile(est_years, n_est),
-        "latitude": np.repeat(np.round(est_lat, 5), n_years),
-        "longitude": np.repeat(np.round(est_lon, 5), n_years),
-        "employees": np.repeat(plant_emp.astype(np.int64), n_years),
-        "shipments": np.round(shipments.ravel(), 1),
-        "exports": np.round(exports.ravel(), 1),
-    })
-    return establishments, spill
+    e.exports = e.exports + boost
 
 
 # How each published column is generated (for the data dictionary).
