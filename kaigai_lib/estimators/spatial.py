@@ -619,43 +619,69 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     if not (isinstance(radius_km, (int, float)) and math.isfinite(radius_km) and radius_km > 0):
         raise ValueError(f"radius_km={radius_km!r}: must be a positive number of kilometres.")
     large_firm_capital = min_capital if large_firm_capital is None else large_firm_capital
-    id_col, firm_col, year_col, lat_col, lon_col, exports_col, shipments_col, employees_col, capital_col, \
-        overseas_ratio_col = SCHEMA_NAMES.values()
-    industry_col = "industry" if check_industries else None
-    est_cols = [id_col, firm_col, year_col, lat_col, lon_col, exports_col, shipments_col, employees_col]
-    require_columns(establishments, est_cols, "establishments")
-    require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
-    columns = {"id": id_col, "firm": firm_col, "year": year_col, "latitude": lat_col, "longitude": lon_col,
-               "exports": exports_col, "shipments": shipments_col, "employees": employees_col,
-               "capital": capital_col, "overseas_ratio": overseas_ratio_col}
     drops: list[dict[str, Any]] = []
+    # one step each: read and check the plants, place them, link them to their firms, find the centres,
+    # split sources from receivers, count what was left out, then find the pairs within the radius
+    est = _read_establishments(establishments)
+    est, origin = _place(est, establishments.index, missing_coordinates, drops)
+    firm_year = _read_firms(firms, est, check_industries)
+    est, fill = _link_firms(est, firm_year)
+    large = est["capital_filled"].to_numpy() >= large_firm_capital  # NaN (never in the firm table): a small firm
+    is_centre = _centres(est, firm_year, min_capital, min_overseas_ratio, missing_overseas_ratio, drops)
+    sources, receivers, ever = _sources_and_receivers(est, is_centre, large, origin)
+    _count_left_out(drops, est, sources, large, ever, fill, large_firm_capital)
+    catchments = Catchments(
+        sources=sources, receivers=receivers, pairs=_find_pairs(sources, receivers, radius_km),
+        radius_km=float(radius_km), drops=pd.DataFrame(drops, columns=["kind", "step", "count", "unit"]),
+        settings={"radius_km": float(radius_km), "min_capital": min_capital, "min_overseas_ratio": min_overseas_ratio,
+                  "large_firm_capital": large_firm_capital},
+        columns=dict(SCHEMA_NAMES))
+    catchments.drops = _with_area_drops(catchments, catchments.drops)
+    outside = int((catchments.coverage() == 0).sum())
+    catchments.drops = pd.concat([catchments.drops, pd.DataFrame([{
+        "kind": "note", "step": "receiving establishment-years outside every catchment", "count": outside,
+        "unit": "establishment-years"}])], ignore_index=True)
+    return catchments
 
+
+def _read_establishments(establishments: pd.DataFrame) -> pd.DataFrame:
+    """The plant table's columns, numeric and checked: whole years, unique keys, amounts present and ≥ 0."""
+    names = SCHEMA_NAMES
+    est_cols = [names[k] for k in ("id", "firm", "year", "latitude", "longitude", "exports", "shipments",
+                                   "employees")]
+    require_columns(establishments, est_cols, "establishments")
     est = establishments[est_cols].reset_index(drop=True)
     est.columns = ["establishment_id", "firm_id", "year", "latitude", "longitude", "exports", SHIPMENTS, "employees"]
     where = establishments.index
-    for col, name in ((year_col, "year"), (lat_col, "latitude"), (lon_col, "longitude")):
-        est[name] = _numeric_column(est[name], col, "establishments", where)
-    est["year"] = _whole_years(est["year"], year_col, "establishments", where)
-    _check_keys(est, ["establishment_id", "year"], "establishments", (id_col, year_col))
-    for col, name in ((exports_col, "exports"), (shipments_col, SHIPMENTS), (employees_col, "employees")):
-        values = _numeric_column(est[name], col, "establishments", where)
+    for name in ("year", "latitude", "longitude"):
+        est[name] = _numeric_column(est[name], name, "establishments", where)
+    est["year"] = _whole_years(est["year"], "year", "establishments", where)
+    _check_keys(est, ["establishment_id", "year"], "establishments", ("establishment_id", "year"))
+    for name in ("exports", SHIPMENTS, "employees"):
+        values = _numeric_column(est[name], name, "establishments", where)
         bad = values.isna()
         if bad.any():
             raise SpatialInputError(
-                f"establishments: column '{col}' has {int(bad.sum())} missing or non-numeric value(s) "
+                f"establishments: column '{name}' has {int(bad.sum())} missing or non-numeric value(s) "
                 f"(rows {_rows(where[bad.to_numpy()])}); the area sums need every value: fill them "
                 f"(0 for establishments that do not export) or drop those rows first and report how many.")
         negative = (values < 0).to_numpy()
         if negative.any():
             raise SpatialInputError(
-                f"establishments: column '{col}' is negative in {int(negative.sum())} row(s) (rows "
+                f"establishments: column '{name}' is negative in {int(negative.sum())} row(s) (rows "
                 f"{_rows(where[negative])}); amounts and counts cannot be below 0: fix them (a code for "
                 "'missing' read as a number?) or drop those rows first and report how many.")
         est[name] = values
-    _check_exports(est, exports_col, shipments_col, where)
-    origin = where  # the caller's row labels of est's rows, for messages
+    _check_exports(est, "exports", SHIPMENTS, where)
+    return est
 
-    # --- coordinates
+
+def _place(est: pd.DataFrame, where: pd.Index, missing_coordinates: str,
+           drops: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.Index]:
+    """Coordinates in Japan's range (a hint when swapped); rows without them raise or are dropped (counted).
+
+    Returns the rows kept and the caller's row labels of them, for messages.
+    """
     lat = est["latitude"].to_numpy(dtype=float)
     lon = est["longitude"].to_numpy(dtype=float)
     missing = np.isnan(lat) | np.isnan(lon)
@@ -665,43 +691,53 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         swapped = outside & (lon >= LATITUDE_RANGE[0]) & (lon <= LATITUDE_RANGE[1]) \
             & (lat >= LONGITUDE_RANGE[0]) & (lat <= LONGITUDE_RANGE[1])
         hint = (f" {int(swapped.sum())} of them would be in range with latitude and longitude swapped: check the "
-                f"order of '{lat_col}' and '{lon_col}'." if swapped.any() else
+                "order of 'latitude' and 'longitude'." if swapped.any() else
                 " Coordinates must be WGS84 degrees (not projected metres, not degrees-minutes-seconds).")
         n_est = est.loc[outside, "establishment_id"].nunique()
         raise SpatialInputError(
-            f"establishments: {int(outside.sum())} row(s) ({n_est} establishment(s)) have '{lat_col}'/'{lon_col}' "
+            f"establishments: {int(outside.sum())} row(s) ({n_est} establishment(s)) have 'latitude'/'longitude' "
             f"outside Japan's range (latitude {LATITUDE_RANGE[0]:g}–{LATITUDE_RANGE[1]:g}, longitude "
-            f"{LONGITUDE_RANGE[0]:g}–{LONGITUDE_RANGE[1]:g}), rows {_rows(establishments.index[outside])}.{hint}")
-    if missing.any():
-        n_est = est.loc[missing, "establishment_id"].nunique()
-        what = (f"{int(missing.sum())} establishment-year(s) ({n_est} establishment(s)) have no '{lat_col}' or "
-                f"'{lon_col}'")
-        if missing_coordinates == "raise":
-            raise SpatialInputError(
-                f"establishments: {what} (rows {_rows(establishments.index[missing])}). Geocode them from the "
-                "address, or pass missing_coordinates='drop' to leave them out (they are counted in drops).")
-        drops.append({"kind": "dropped", "step": "establishment-years without coordinates", "count":
-                      int(missing.sum()), "unit": f"establishment-years ({n_est} establishments)"})
-        est = est.loc[~missing].reset_index(drop=True)
-        lat, lon = lat[~missing], lon[~missing]
-        origin = origin[~missing]
+            f"{LONGITUDE_RANGE[0]:g}–{LONGITUDE_RANGE[1]:g}), rows {_rows(where[outside])}.{hint}")
     est["latitude"], est["longitude"] = lat, lon
+    if not missing.any():
+        return est, where
+    n_est = est.loc[missing, "establishment_id"].nunique()
+    what = (f"{int(missing.sum())} establishment-year(s) ({n_est} establishment(s)) have no 'latitude' or "
+            "'longitude'")
+    if missing_coordinates == "raise":
+        raise SpatialInputError(
+            f"establishments: {what} (rows {_rows(where[missing])}). Geocode them from the "
+            "address, or pass missing_coordinates='drop' to leave them out (they are counted in drops).")
+    drops.append({"kind": "dropped", "step": "establishment-years without coordinates", "count":
+                  int(missing.sum()), "unit": f"establishment-years ({n_est} establishments)"})
+    return est.loc[~missing].reset_index(drop=True), where[~missing]
 
-    # --- firm attributes per establishment-year
-    f = firms[[firm_col, year_col, capital_col, overseas_ratio_col]].reset_index(drop=True)
+
+def _read_firms(firms: pd.DataFrame, est: pd.DataFrame, check_industries: bool) -> pd.DataFrame:
+    """The firm table's key, paid-in capital and overseas production ratio (``capital``, ``opr``), checked."""
+    names = SCHEMA_NAMES
+    columns = [names["firm"], names["year"], names["capital"], names["overseas_ratio"]]
+    require_columns(firms, columns, "firms")
+    f = firms[columns].reset_index(drop=True)
     f.columns = ["firm_id", "year", "capital", "opr"]
-    f["year"] = _numeric_column(f["year"], year_col, "firms", firms.index)
-    f["year"] = _whole_years(f["year"], year_col, "firms", firms.index)
-    if industry_col is not None and industry_col in firms.columns:
-        _check_industries(firms, firm_col, year_col, industry_col)
-    _check_keys(f, ["firm_id", "year"], "firms", (firm_col, year_col))
-    _check_id_types(est["firm_id"], f["firm_id"], firm_col)
-    f["capital"] = _numeric_column(f["capital"], capital_col, "firms", firms.index)
-    f["opr"] = _numeric_column(f["opr"], overseas_ratio_col, "firms", firms.index)
+    f["year"] = _numeric_column(f["year"], "year", "firms", firms.index)
+    f["year"] = _whole_years(f["year"], "year", "firms", firms.index)
+    if check_industries and "industry" in firms.columns:
+        _check_industries(firms, "firm_id", "year", "industry")
+    _check_keys(f, ["firm_id", "year"], "firms", ("firm_id", "year"))
+    _check_id_types(est["firm_id"], f["firm_id"], "firm_id")
+    f["capital"] = _numeric_column(f["capital"], names["capital"], "firms", firms.index)
+    f["opr"] = _numeric_column(f["opr"], names["overseas_ratio"], "firms", firms.index)
+    return f
+
+
+def _link_firms(est: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each plant-year with its firm's ``capital`` and ``opr`` that year, ``in_firm_table`` and
+    ``capital_filled``: a firm in the table but not that year has the capital of its nearest year (``fill``)."""
     est = est.merge(f, on=["firm_id", "year"], how="left", validate="many_to_one")
-    in_firm_table = est["firm_id"].isin(f["firm_id"]).to_numpy()
+    est["in_firm_table"] = est["firm_id"].isin(f["firm_id"]).to_numpy()
     capital = est["capital"].to_numpy(dtype=float, copy=True)
-    fill = in_firm_table & np.isnan(capital)
+    fill = est["in_firm_table"].to_numpy() & np.isnan(capital)
     if fill.any():
         # the firm is in the firm table, but not this year: use its capital of the nearest year it is there
         known = f.dropna(subset=["capital"]).sort_values("year")
@@ -709,11 +745,16 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         nearest = pd.merge_asof(want, known[["firm_id", "year", "capital"]], on="year", by="firm_id",
                                 direction="nearest")
         capital[nearest["index"].to_numpy()] = nearest["capital"].to_numpy()
-    large = capital >= large_firm_capital  # NaN (never in the firm table) compares False: a small firm
+    est["capital_filled"] = capital
+    return est, fill
 
-    capital_year = est["capital"].to_numpy(dtype=float)
+
+def _centres(est: pd.DataFrame, f: pd.DataFrame, min_capital: float, min_overseas_ratio: float,
+             missing_overseas_ratio: str, drops: list[dict[str, Any]]) -> np.ndarray:
+    """The plant-years of global firms (capital ≥ ``min_capital`` and ratio > ``min_overseas_ratio`` that year)."""
+    capital_col, overseas_ratio_col = SCHEMA_NAMES["capital"], SCHEMA_NAMES["overseas_ratio"]
     opr = est["opr"].to_numpy(dtype=float)
-    big = capital_year >= min_capital
+    big = est["capital"].to_numpy(dtype=float) >= min_capital
     no_ratio = big & np.isnan(opr)
     if no_ratio.any():
         bad_firms = est.loc[no_ratio, ["firm_id", "year"]].drop_duplicates()
@@ -733,15 +774,20 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     if not is_centre.any():
         n_big = int((f["capital"] >= min_capital).sum())
         n_abroad = int(((f["capital"] >= min_capital) & (f["opr"] > min_overseas_ratio)).sum())
-        linked = int(in_firm_table.sum())
+        linked = int(est["in_firm_table"].sum())
         raise SpatialInputError(
             f"No centres found: of {len(f):,} firm-years, {n_big:,} have '{capital_col}' ≥ {min_capital:g} and "
             f"{n_abroad:,} of those an '{overseas_ratio_col}' > {min_overseas_ratio:g}; {linked:,} of "
-            f"{len(est):,} establishment-years link to a firm through '{firm_col}', and none to a global firm in "
+            f"{len(est):,} establishment-years link to a firm through 'firm_id', and none to a global firm in "
             "its year. Check that the firm ids match between the tables, that paid-in capital is in million yen "
             "(¥1bn = 1,000) and the ratio in percent.")
+    return is_centre
 
-    # --- sources (every year of plants whose firm is global in some year) and receivers
+
+def _sources_and_receivers(est: pd.DataFrame, is_centre: np.ndarray, large: np.ndarray,
+                           origin: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Sources: every year of plants whose firm is global in some year; receivers: the other plants of small
+    firms. Returns both and the mask of source rows."""
     ever = np.zeros(len(est), dtype=bool)
     ever_ids = np.unique(est.loc[is_centre, "establishment_id"].to_numpy())
     ever[est["establishment_id"].isin(ever_ids).to_numpy() & (large | is_centre)] = True
@@ -749,10 +795,10 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         "centre_id": est["establishment_id"].to_numpy()[ever],
         "firm_id": est["firm_id"].to_numpy()[ever],
         "year": est["year"].to_numpy()[ever],
-        "latitude": lat[ever],
-        "longitude": lon[ever],
-        OPR: opr[ever],
-        "paid_in_capital": capital_year[ever],
+        "latitude": est["latitude"].to_numpy(dtype=float)[ever],
+        "longitude": est["longitude"].to_numpy(dtype=float)[ever],
+        OPR: est["opr"].to_numpy(dtype=float)[ever],
+        "paid_in_capital": est["capital"].to_numpy(dtype=float)[ever],
         "is_centre": is_centre[ever],
     })
     receiver = ~large & ~ever  # a centre never receives (it matters if large_firm_capital > min_capital)
@@ -760,10 +806,16 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
                                    SHIPMENTS, "employees"]].reset_index(drop=True)
     if len(receivers) and not (receivers["exports"] > 0).any():
         raise SpatialInputError(
-            f"establishments: column '{exports_col}' is 0 in every one of the {len(receivers):,} establishment-years "
+            f"establishments: column 'exports' is 0 in every one of the {len(receivers):,} establishment-years "
             f"that can receive a spillover (rows {_rows(origin[receiver])}): there is no export to explain, and the "
             "model would report 0 ± 0. Check that the column holds "
             "direct exports (直接輸出額) and was not lost on loading.")
+    return sources, receivers, ever
+
+
+def _count_left_out(drops: list[dict[str, Any]], est: pd.DataFrame, sources: pd.DataFrame, large: np.ndarray,
+                    ever: np.ndarray, fill: np.ndarray, large_firm_capital: float) -> None:
+    """What the catchments leave out or fill in, appended to ``drops``."""
     drops.append({"kind": "dropped", "step": f"establishment-years of large firms (capital ≥ {large_firm_capital:g}): "
                   "not counted in any area (footnote 242)", "count": int(large.sum()), "unit": "establishment-years"})
     if (ever & ~large).any():
@@ -774,26 +826,12 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
                       "year: capital taken from the owner's nearest year", "count": int(fill.sum()),
                       "unit": "establishment-years"})
     drops.append({"kind": "note", "step": "establishment-years of firms never in the firm table: small firms, "
-                  "receivers", "count": int((~in_firm_table).sum()), "unit": "establishment-years"})
+                  "receivers", "count": int((~est["in_firm_table"].to_numpy()).sum()), "unit": "establishment-years"})
     unknown_src = int(np.isnan(sources[OPR].to_numpy()).sum())
     if unknown_src:
         drops.append({"kind": "note", "step": "plant-years of sometime-global firms with no ratio that year (firm "
                       "not in the firm table): not centres; the exposure design fills or drops them",
                       "count": unknown_src, "unit": "plant-years"})
-
-    pairs = _find_pairs(sources, receivers, radius_km)
-    catchments = Catchments(
-        sources=sources, receivers=receivers, pairs=pairs, radius_km=float(radius_km),
-        drops=pd.DataFrame(drops, columns=["kind", "step", "count", "unit"]),
-        settings={"radius_km": float(radius_km), "min_capital": min_capital, "min_overseas_ratio": min_overseas_ratio,
-                  "large_firm_capital": large_firm_capital},
-        columns=columns)
-    catchments.drops = _with_area_drops(catchments, catchments.drops)
-    outside = int((catchments.coverage() == 0).sum())
-    catchments.drops = pd.concat([catchments.drops, pd.DataFrame([{
-        "kind": "note", "step": "receiving establishment-years outside every catchment", "count": outside,
-        "unit": "establishment-years"}])], ignore_index=True)
-    return catchments
 
 
 def _whole_years(years: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
