@@ -1433,6 +1433,18 @@ def _circle(lat: float, lon: float, radius_km: float, n: int = 72) -> tuple[np.n
     return lat + dlat, lon + dlon
 
 
+def _busiest_centre(catchments: Catchments, cov: np.ndarray, year: int) -> tuple[float, float]:
+    """The map's default zoom: the centre of ``year`` with most receivers in two or more catchments (else most)."""
+    p = catchments._centre_pairs()
+    src = p["src"].to_numpy()
+    rec_rows = p["rec"].to_numpy()
+    yr = catchments.sources["year"].to_numpy()[src] == year
+    shared = np.bincount(src[yr], weights=(cov[rec_rows[yr]] >= 2), minlength=len(catchments.sources))
+    size = np.bincount(src[yr], minlength=len(catchments.sources))
+    best = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmax(size))
+    return float(catchments.sources["latitude"].iloc[best]), float(catchments.sources["longitude"].iloc[best])
+
+
 def plot_catchment_map(catchments: Catchments, *, year: int | None = None,
                        window: tuple[float, float] | None = None, window_km: float = 25.0,
                        labels: pd.DataFrame | None = None, label_cols: tuple[str, str, str] = (
@@ -1460,14 +1472,7 @@ def plot_catchment_map(catchments: Catchments, *, year: int | None = None,
     centres = catchments.centres.loc[catchments.centres["year"] == year]
     radius = catchments.radius_km
     if window is None:
-        p = catchments._centre_pairs()
-        src = p["src"].to_numpy()
-        rec_rows = p["rec"].to_numpy()
-        yr = catchments.sources["year"].to_numpy()[src] == year
-        shared = np.bincount(src[yr], weights=(cov[rec_rows[yr]] >= 2), minlength=len(catchments.sources))
-        size = np.bincount(src[yr], minlength=len(catchments.sources))
-        best = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmax(size))
-        window = (float(catchments.sources["latitude"].iloc[best]), float(catchments.sources["longitude"].iloc[best]))
+        window = _busiest_centre(catchments, cov, year)
 
     fig, axes = new_figure(1, 2, figsize=(12, 6.2), width_ratios=[1, 1])
     left, right = axes[0]
