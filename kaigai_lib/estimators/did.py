@@ -154,6 +154,43 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     says how many.
     """
     matched = _matched_frame(matched, treated, pair)
+    horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
+    levels = _check_event_inputs(panel, matched, outcomes, unit, time, keep, horizons, pre_horizons, log_outcomes)
+    units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
+    units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
+    units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
+    if pair is not None:
+        _check_pairs(units)
+    _check_event_years(units, panel, unit, time, horizons, pre_horizons)
+
+    logs = panel.set_index([unit, time])[list(outcomes)].astype(float)
+    logs[levels] = np.log(logs[levels])
+    base = logs.reindex(pd.MultiIndex.from_arrays([units[unit], units[time]])).to_numpy()
+    base_absent = np.isnan(base)
+    all_horizons = sorted({*pre_horizons, *horizons})
+    table, missing_table = _changes_by_horizon(units, logs, base, outcomes, all_horizons, unit, time)
+
+    any_base_absent = base_absent.any(axis=1)
+    base_missing = units.loc[any_base_absent, [unit, time, "treated", "pair"]].assign(
+        outcomes=[", ".join(o for o, a in zip(outcomes, row, strict=True) if a)
+                  for row in base_absent[any_base_absent]])
+    if len(base_missing):
+        n_start = int(base_missing["treated"].sum())
+        warnings.warn(f"event_changes: the base year t − 1 is missing in the panel for {len(base_missing)} "
+                      f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
+                      "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
+    return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
+                        missing=missing_table, id=unit, horizons=all_horizons,
+                        base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
+
+
+def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str], unit: str, time: str,
+                        keep: Sequence[str], horizons: list[int], pre_horizons: list[int],
+                        log_outcomes: Sequence[str]) -> list[str]:
+    """Columns present, one panel row per unit and time, horizons on the right side of t − 1, positive levels.
+
+    Returns the outcomes in levels (their logs are taken).
+    """
     for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
@@ -165,7 +202,6 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
     if panel.duplicated([unit, time]).any():
         raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
-    horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
         raise ValueError(f"event_changes: horizons must be ≥ 0 (got {horizons}) and pre_horizons ≤ −2 "
                          f"(got {pre_horizons}); t − 1 is the base year.")
@@ -176,14 +212,12 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
             raise ValueError(f"event_changes: '{outcome}' has {int(bad.sum())} non-positive value(s) "
                              f"(e.g. index {list(panel.index[bad][:5])}); changes in logs and percent need "
                              "positive levels. Pass it in log_outcomes if it is already a log.")
+    return levels
 
-    units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
-    units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
-    units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
-    if pair is not None:
-        _check_pairs(units)
 
-    # ---- the panel's years bound the start years and the horizons
+def _check_event_years(units: pd.DataFrame, panel: pd.DataFrame, unit: str, time: str, horizons: list[int],
+                       pre_horizons: list[int]) -> None:
+    """The panel's years bound the start years and the horizons."""
     first_year, last_year = int(panel[time].min()), int(panel[time].max())
     outside = ~units[time].between(first_year, last_year - 1)
     if outside.any():
@@ -202,13 +236,13 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
         raise ValueError(f"event_changes: placebo horizon(s) {too_early} lie before the data: the latest start "
                          f"year is {latest} and the panel starts in {first_year}.")
 
-    logs = panel.set_index([unit, time])[list(outcomes)].astype(float)
-    logs[levels] = np.log(logs[levels])
-    base_keys = pd.MultiIndex.from_arrays([units[unit], units[time]])
-    base = logs.reindex(base_keys).to_numpy()
+
+def _changes_by_horizon(units: pd.DataFrame, logs: pd.DataFrame, base: np.ndarray, outcomes: Sequence[str],
+                        all_horizons: list[int], unit: str, time: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every unit's change from t − 1 at every horizon and outcome, and the counts of changes that are missing
+    (no outcome at t + h, or none at t − 1) by outcome × horizon, for starters and controls."""
     base_absent = np.isnan(base)
     frames, missing = [], []
-    all_horizons = sorted({*pre_horizons, *horizons})
     for h in all_horizons:
         target_keys = pd.MultiIndex.from_arrays([units[unit], units["cohort"] + h])
         later = logs.reindex(target_keys).to_numpy()
@@ -232,19 +266,7 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
             missing_table[column] = 0
     missing_table = missing_table[["missing_starters", "missing_controls", "base_missing_starters",
                                    "base_missing_controls"]].astype(int).reset_index()
-
-    any_base_absent = base_absent.any(axis=1)
-    base_missing = units.loc[any_base_absent, [unit, time, "treated", "pair"]].assign(
-        outcomes=[", ".join(o for o, a in zip(outcomes, row, strict=True) if a)
-                  for row in base_absent[any_base_absent]])
-    if len(base_missing):
-        n_start = int(base_missing["treated"].sum())
-        warnings.warn(f"event_changes: the base year t − 1 is missing in the panel for {len(base_missing)} "
-                      f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
-                      "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
-    return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
-                        missing=missing_table, id=unit, horizons=all_horizons,
-                        base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
+    return table, missing_table
 
 
 def _subset(changes: EventChanges, table: pd.DataFrame) -> EventChanges:
@@ -559,6 +581,60 @@ class StaggeredEventStudy:
         return ax
 
 
+def _fit_staggered(panel: pd.DataFrame, estimators: Sequence[str],
+                   window: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each estimator on the event-time panel: static ATTs (twfe, did2s) and dynamic estimates by horizon."""
+    import pyfixest as pf
+
+    lo, hi = window
+    static, dynamic = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for estimator in estimators:
+            if estimator in ("twfe", "did2s"):
+                fit = pf.event_study(panel, yname="y", idname="firm_id", tname="year", gname="g",
+                                     estimator=estimator)
+                row = fit.tidy().iloc[0]
+                static.append({"estimator": estimator, "label": STAGGERED_ESTIMATORS[estimator],
+                               "estimate": row["Estimate"], "std_error": row["Std. Error"],
+                               "ci_low": row["2.5%"], "ci_high": row["97.5%"]})
+            elif estimator == "twfe_dynamic":
+                fit = pf.feols("y ~ i(rel_binned, ref=-1) | firm_id + year", panel, vcov={"CRV1": "firm_id"})
+                tidy = fit.tidy()
+                horizon = tidy.index.str.extract(r"::(-?\d+)")[0].astype(int).to_numpy()
+                dynamic.append(pd.DataFrame({"estimator": estimator, "horizon": horizon,
+                                             "estimate": tidy["Estimate"].to_numpy(),
+                                             "std_error": tidy["Std. Error"].to_numpy(),
+                                             "ci_low": tidy["2.5%"].to_numpy(), "ci_high": tidy["97.5%"].to_numpy()}))
+            else:
+                trimmed = panel.loc[(panel["g"] == 0) | panel["rel"].between(lo - 1, hi + 1)]
+                fit = pf.event_study(trimmed, yname="y", idname="firm_id", tname="year", gname="g",
+                                     estimator="saturated")
+                agg = fit.aggregate().astype(float)
+                dynamic.append(pd.DataFrame({"estimator": estimator, "horizon": agg.index.astype(int),
+                                             "estimate": agg["Estimate"].to_numpy(),
+                                             "std_error": agg["Std. Error"].to_numpy(),
+                                             "ci_low": agg["2.5%"].to_numpy(), "ci_high": agg["97.5%"].to_numpy()}))
+    dynamic_table = (pd.concat(dynamic, ignore_index=True) if dynamic
+                     else pd.DataFrame(columns=["estimator", "horizon", "estimate", "std_error", "ci_low", "ci_high"]))
+    dynamic_table = dynamic_table.loc[dynamic_table["horizon"].between(lo, hi)].reset_index(drop=True)
+    return pd.DataFrame(static), dynamic_table
+
+
+def _staggered_truth(panel: pd.DataFrame, static_table: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
+    """The true effect averaged over the starters' firm-years at each horizon (0 before the start); the static
+    estimates get the average over all their post-start firm-years as ``truth`` (and ``bias``), in place."""
+    lo, hi = window
+    post = panel.loc[(panel["g"] > 0) & (panel["rel"] >= 0)]
+    truth = (post.loc[post["rel"] <= hi].groupby("rel")["effect"].mean().rename("truth")
+             .rename_axis("horizon").reset_index())
+    pre = pd.DataFrame({"horizon": [h for h in range(lo, -1)], "truth": 0.0})
+    if len(static_table):
+        static_table["truth"] = float(post["effect"].mean())
+        static_table["bias"] = static_table["estimate"] - static_table["truth"]
+    return pd.concat([pre, truth], ignore_index=True)
+
+
 def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,
                           window: tuple[int, int] = (-5, 10),
                           estimators: Sequence[str] = ("twfe", "twfe_dynamic", "saturated"),
@@ -583,7 +659,6 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
     outcome is in logs. ``did2s`` is not in the default list: its GMM
     variance takes minutes on a panel of the book world's size.
     """
-    import pyfixest as pf
 
     if hasattr(data, "firms") and hasattr(data, "latent"):  # a synthetic World (not imported: estimators stay below it)
         world, firms = data, data.firms
@@ -630,48 +705,8 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
     lo, hi = window
     panel["rel_binned"] = panel["rel"].clip(lo - 1, hi + 1)
 
-    static, dynamic = [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for estimator in estimators:
-            if estimator in ("twfe", "did2s"):
-                fit = pf.event_study(panel, yname="y", idname="firm_id", tname="year", gname="g",
-                                     estimator=estimator)
-                row = fit.tidy().iloc[0]
-                static.append({"estimator": estimator, "label": STAGGERED_ESTIMATORS[estimator],
-                               "estimate": row["Estimate"], "std_error": row["Std. Error"],
-                               "ci_low": row["2.5%"], "ci_high": row["97.5%"]})
-            elif estimator == "twfe_dynamic":
-                fit = pf.feols("y ~ i(rel_binned, ref=-1) | firm_id + year", panel, vcov={"CRV1": "firm_id"})
-                tidy = fit.tidy()
-                horizon = tidy.index.str.extract(r"::(-?\d+)")[0].astype(int).to_numpy()
-                dynamic.append(pd.DataFrame({"estimator": estimator, "horizon": horizon,
-                                             "estimate": tidy["Estimate"].to_numpy(),
-                                             "std_error": tidy["Std. Error"].to_numpy(),
-                                             "ci_low": tidy["2.5%"].to_numpy(), "ci_high": tidy["97.5%"].to_numpy()}))
-            else:
-                trimmed = panel.loc[(panel["g"] == 0) | panel["rel"].between(lo - 1, hi + 1)]
-                fit = pf.event_study(trimmed, yname="y", idname="firm_id", tname="year", gname="g",
-                                     estimator="saturated")
-                agg = fit.aggregate().astype(float)
-                dynamic.append(pd.DataFrame({"estimator": estimator, "horizon": agg.index.astype(int),
-                                             "estimate": agg["Estimate"].to_numpy(),
-                                             "std_error": agg["Std. Error"].to_numpy(),
-                                             "ci_low": agg["2.5%"].to_numpy(), "ci_high": agg["97.5%"].to_numpy()}))
-    dynamic_table = (pd.concat(dynamic, ignore_index=True) if dynamic
-                     else pd.DataFrame(columns=["estimator", "horizon", "estimate", "std_error", "ci_low", "ci_high"]))
-    dynamic_table = dynamic_table.loc[dynamic_table["horizon"].between(lo, hi)].reset_index(drop=True)
-    static_table = pd.DataFrame(static)
-    truth = None
-    if world is not None:
-        post = panel.loc[treated_firm & (panel["rel"] >= 0)]
-        truth = (post.loc[post["rel"] <= hi].groupby("rel")["effect"].mean().rename("truth")
-                 .rename_axis("horizon").reset_index())
-        pre = pd.DataFrame({"horizon": [h for h in range(lo, -1)], "truth": 0.0})
-        truth = pd.concat([pre, truth], ignore_index=True)
-        if len(static_table):
-            static_table["truth"] = float(post["effect"].mean())
-            static_table["bias"] = static_table["estimate"] - static_table["truth"]
+    static_table, dynamic_table = _fit_staggered(panel, estimators, window)
+    truth = _staggered_truth(panel, static_table, window) if world is not None else None
     panel = panel.drop(columns=[c for c in ("effect",) if c in panel.columns])
     return StaggeredEventStudy(analysis=analysis, outcome=outcome, panel=panel, dropped=dropped,
                                static=static_table, dynamic=dynamic_table, truth=truth)
