@@ -568,6 +568,53 @@ class _Available:
         self.right[i] = i + 1
 
 
+def _nearest_links(frame: pd.DataFrame, linear: np.ndarray, strata: np.ndarray, control_rows: np.ndarray,
+                   treated_rows: np.ndarray, exact_cols: list[str], replace: bool, caliper_width: float, ratio: int,
+                   units: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Each treated row's nearest controls on the logit within its exact stratum (and the caliper).
+
+    Returns the (treated row, control row) links, a mask of treated rows whose stratum has no control, and
+    those strata's labels.
+    """
+    # Controls sorted by (stratum, logit); a combined key keeps every search inside the stratum's block.
+    spread = 2 * float(np.abs(linear).max()) + 1.0
+    c_key = strata[control_rows] * spread + linear[control_rows]
+    order_c = np.argsort(c_key, kind="stable")
+    control_rows, c_key = control_rows[order_c], c_key[order_c]
+    c_strata, c_logit = strata[control_rows], linear[control_rows]
+    t_strata, x = strata[treated_rows], linear[treated_rows]
+    starts = np.searchsorted(c_strata, t_strata, side="left")
+    ends = np.searchsorted(c_strata, t_strata, side="right")
+    positions = np.searchsorted(c_key, t_strata * spread + x)
+    no_controls = starts == ends
+    strata_without: list[Any] = []
+    if exact_cols and no_controls.any():
+        labels = frame.iloc[treated_rows[no_controls]][exact_cols].drop_duplicates()
+        strata_without = [tuple(r) for r in labels.itertuples(index=False)]
+    links = (_match_with_replacement if replace else _match_without_replacement)(
+        treated_rows, positions, starts, ends, c_logit, x, control_rows, caliper_width, ratio,
+        units=None if units is None else units[control_rows])
+    return links, no_controls, strata_without
+
+
+def _matched_rows(frame: pd.DataFrame, linear: np.ndarray, links: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The links as ``pairs`` (index labels, pair id, logit distance) and the matched rows with ``_pair`` and
+    ``_weight`` (1 for treated, 1/k for each of a treated row's k controls)."""
+    index = frame.index
+    pairs = pd.DataFrame({"treated": index[links[:, 0]], "control": index[links[:, 1]],
+                          "distance": np.abs(linear[links[:, 0]] - linear[links[:, 1]])})
+    pairs.insert(0, "pair", pd.factorize(links[:, 0])[0])
+    per_treated = pairs.groupby("pair")["control"].transform("size").to_numpy()
+    first_link = pairs.drop_duplicates("pair")
+    treated_part = frame.loc[first_link["treated"]].copy()
+    treated_part["_pair"] = first_link["pair"].to_numpy()
+    treated_part["_weight"] = 1.0
+    control_part = frame.loc[pairs["control"]].copy()
+    control_part["_pair"] = pairs["pair"].to_numpy()
+    control_part["_weight"] = 1.0 / per_treated
+    return pairs, pd.concat([treated_part, control_part]).sort_values("_pair", kind="stable")
+
+
 def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Sequence[str], *,
                      exact: str | Sequence[str] | None = None, caliper: float | None = 0.2,
                      replace: bool = False, ratio: int = 1, order: str = "largest", discard: str = "none",
@@ -641,27 +688,10 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
               "discarded_treated": int(((treated == 1) & ~keep).sum()),
               "discarded_controls": int(((treated == 0) & ~keep).sum())}
 
-    control_rows = np.nonzero((treated == 0) & keep)[0]
     treated_rows = _treated_order(np.nonzero((treated == 1) & keep)[0], linear, order, random_state)
-    # Controls sorted by (stratum, logit); a combined key keeps every search inside the stratum's block.
-    spread = 2 * float(np.abs(linear).max()) + 1.0
-    c_key = strata[control_rows] * spread + linear[control_rows]
-    order_c = np.argsort(c_key, kind="stable")
-    control_rows, c_key = control_rows[order_c], c_key[order_c]
-    c_strata, c_logit = strata[control_rows], linear[control_rows]
-    t_strata, x = strata[treated_rows], linear[treated_rows]
-    starts = np.searchsorted(c_strata, t_strata, side="left")
-    ends = np.searchsorted(c_strata, t_strata, side="right")
-    positions = np.searchsorted(c_key, t_strata * spread + x)
-    no_controls = starts == ends
-    strata_without: list[Any] = []
-    if exact_cols and no_controls.any():
-        labels = frame.iloc[treated_rows[no_controls]][exact_cols].drop_duplicates()
-        strata_without = [tuple(r) for r in labels.itertuples(index=False)]
-
-    links = (_match_with_replacement if replace else _match_without_replacement)(
-        treated_rows, positions, starts, ends, c_logit, x, control_rows, caliper_width, ratio,
-        units=None if unit is None else frame[unit].to_numpy()[control_rows])
+    links, no_controls, strata_without = _nearest_links(
+        frame, linear, strata, np.nonzero((treated == 0) & keep)[0], treated_rows, exact_cols, replace,
+        caliper_width, ratio, None if unit is None else frame[unit].to_numpy())
 
     matched_treated = np.unique(links[:, 0]) if len(links) else np.array([], dtype=int)
     counts.update({
@@ -677,19 +707,7 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
             + (f" in its {exact_cols} stratum" if exact_cols else "")
             + ". Widen the caliper, coarsen the exact strata, or check the covariates.")
 
-    index = frame.index
-    pairs = pd.DataFrame({"treated": index[links[:, 0]], "control": index[links[:, 1]],
-                          "distance": np.abs(linear[links[:, 0]] - linear[links[:, 1]])})
-    pairs.insert(0, "pair", pd.factorize(links[:, 0])[0])
-    per_treated = pairs.groupby("pair")["control"].transform("size").to_numpy()
-    first_link = pairs.drop_duplicates("pair")
-    treated_part = frame.loc[first_link["treated"]].copy()
-    treated_part["_pair"] = first_link["pair"].to_numpy()
-    treated_part["_weight"] = 1.0
-    control_part = frame.loc[pairs["control"]].copy()
-    control_part["_pair"] = pairs["pair"].to_numpy()
-    control_part["_weight"] = 1.0 / per_treated
-    matched = pd.concat([treated_part, control_part]).sort_values("_pair", kind="stable")
+    pairs, matched = _matched_rows(frame, linear, links)
     settings = {"treatment": treatment, "exact": exact_cols, "caliper": caliper, "caliper_width": caliper_width,
                 "replace": replace, "ratio": int(ratio), "order": order, "discard": discard, "unit": unit,
                 "caliper_sd": caliper_sd, "notes": notes}

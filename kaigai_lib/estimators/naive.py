@@ -195,6 +195,89 @@ def _group_labels(firms: pd.DataFrame, analysis: str, group_col: str | None, emp
     return sector(firms[manufacturing_col]), FDI_GROUPS
 
 
+def _starters_and_non_starters(panel: pd.DataFrame, cohorts: list[int], horizon: int,
+                               group: str | None) -> tuple[pd.DataFrame, int]:
+    """Every firm-cohort observed at S − 1 and S + h that is a starter or a non-starter (module docstring), with
+    ``starter``; and the number of the cohorts' starters not seen in both years."""
+    base = panel.loc[panel["year"].isin([s - 1 for s in cohorts])]
+    end = panel.loc[panel["year"].isin([s + horizon for s in cohorts]), ["firm", "year", "treated", "y"]]
+    end = end.assign(year=end["year"] - horizon - 1)
+    pairs = base.merge(end, on=["firm", "year"], suffixes=("", "_end"), validate="one_to_one")
+    pairs["cohort"] = pairs["year"] + 1
+    starter = (pairs["start"] == pairs["cohort"]) & ~pairs["treated"]
+    started_in_window = (pairs["start"] >= pairs["cohort"]) & (pairs["start"] <= pairs["cohort"] + horizon)
+    non_starter = ~pairs["treated"] & ~pairs["treated_end"] & ~started_in_window
+    in_group = pd.Series(True, index=pairs.index) if group is None else pairs["group"] == group
+    chosen = pairs.loc[(starter | non_starter) & in_group].copy()
+    chosen["starter"] = starter.loc[chosen.index]
+    # starters of these cohorts (any group: the group is read at t−1) not seen both at t−1 and t+h
+    all_starters = panel.loc[panel["start"].isin(cohorts), ["firm", "start"]].drop_duplicates()
+    return chosen, len(all_starters) - int(starter.sum())
+
+
+def _compared_values(chosen: pd.DataFrame, outcome: str, horizon: int, measure: str, scale: str,
+                     outcome_is_log: bool) -> pd.Series:
+    """What is compared, per firm-cohort: the log level at S + h, or the change from S − 1 (log or percent).
+
+    Adds ``base`` and ``end`` (the log outcome at S − 1 and S + h) to ``chosen``.
+    """
+    if not outcome_is_log:
+        bad = (chosen["y"] <= 0) | (chosen["y_end"] <= 0)
+        if bad.any():
+            rows = chosen.loc[bad, ["firm", "cohort"]].head(5).values.tolist()
+            raise ValueError(
+                f"{int(bad.sum())} firm-cohorts have {outcome} ≤ 0 at t−1 or t+{horizon} (firm, cohort: {rows}); "
+                "logs need positive values: drop or correct them first, or pass outcome_is_log=True for a "
+                "column that is already in logs.")
+        chosen["base"] = np.log(chosen["y"])
+        chosen["end"] = np.log(chosen["y_end"])
+    else:
+        chosen["base"] = chosen["y"]
+        chosen["end"] = chosen["y_end"]
+    missing = chosen["base"].isna() | chosen["end"].isna()
+    if missing.any():
+        rows = chosen.loc[missing, ["firm", "cohort"]].head(5).values.tolist()
+        raise ValueError(f"{int(missing.sum())} firm-cohorts have no {outcome} at t−1 or t+{horizon} "
+                         f"(firm, cohort: {rows}): fill or drop those firm-years first.")
+    if measure == "level":
+        return chosen["end"]
+    if scale == "log":
+        return chosen["end"] - chosen["base"]
+    return 100 * np.expm1(chosen["end"] - chosen["base"])
+
+
+def _by_cohort(chosen: pd.DataFrame, analysis: str, group: str | None, horizon: int,
+               cohorts: list[int]) -> tuple[pd.DataFrame, int, pd.Series]:
+    """Counts, means, difference, its Welch s.e. and the starters' weight per cohort with both groups; the
+    starters without a comparison; the non-starters' variance per cohort."""
+    stats = chosen.groupby(["cohort", "starter"])["value"].agg(["count", "mean", "var"]).unstack("starter")
+    stats = stats.reindex(columns=pd.MultiIndex.from_product([["count", "mean", "var"], [True, False]]))
+    n_s = stats[("count", True)].fillna(0).astype(int)
+    n_ns = stats[("count", False)].fillna(0).astype(int)
+    no_comparison = (n_s > 0) & (n_ns == 0)
+    n_without = int(n_s[no_comparison].sum())
+    keep = (n_s > 0) & (n_ns > 0)
+    if not keep.any():
+        who = f" of group {group!r}" if group is not None else ""
+        raise ValueError(
+            f"No {analysis} starters{who} with a comparison: none is observed at t−1 and t+{horizon} together with "
+            f"non-starters of the same cohort (cohorts {cohorts[0]}–{cohorts[-1]}).")
+    by_cohort = pd.DataFrame({
+        "n_starters": n_s[keep],
+        "n_non_starters": n_ns[keep],
+        "starters": stats[("mean", True)][keep],
+        "non_starters": stats[("mean", False)][keep],
+    })
+    by_cohort["difference"] = by_cohort["starters"] - by_cohort["non_starters"]
+    var_s = stats[("var", True)][keep].fillna(0.0)
+    var_ns = stats[("var", False)][keep].fillna(0.0)
+    by_cohort["se"] = np.sqrt(var_s / by_cohort["n_starters"] + var_ns / by_cohort["n_non_starters"])
+    by_cohort.loc[by_cohort["n_starters"] < 2, "se"] = np.nan  # one starter: no spread to estimate
+    by_cohort["weight"] = by_cohort["n_starters"] / by_cohort["n_starters"].sum()
+    by_cohort.index.name = "cohort"
+    return by_cohort, n_without, var_ns
+
+
 def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "export", horizon: int = 5,
                      start_year: int | Iterable[int] | None = None, measure: str = "growth", scale: str = "log",
                      group: str | None = None, outcome_is_log: bool = False,
@@ -255,72 +338,9 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
         "y": firms[outcome].to_numpy(dtype=float),
         "group": labels,
     })
-    base = panel.loc[panel["year"].isin([s - 1 for s in cohorts])]
-    end = panel.loc[panel["year"].isin([s + horizon for s in cohorts]), ["firm", "year", "treated", "y"]]
-    end = end.assign(year=end["year"] - horizon - 1)
-    pairs = base.merge(end, on=["firm", "year"], suffixes=("", "_end"), validate="one_to_one")
-    pairs["cohort"] = pairs["year"] + 1
-    starter = (pairs["start"] == pairs["cohort"]) & ~pairs["treated"]
-    started_in_window = (pairs["start"] >= pairs["cohort"]) & (pairs["start"] <= pairs["cohort"] + horizon)
-    non_starter = ~pairs["treated"] & ~pairs["treated_end"] & ~started_in_window
-    in_group = pd.Series(True, index=pairs.index) if group is None else pairs["group"] == group
-    chosen = pairs.loc[(starter | non_starter) & in_group].copy()
-    chosen["starter"] = starter.loc[chosen.index]
-
-    # starters of these cohorts (any group: the group is read at t−1) not seen both at t−1 and t+h
-    all_starters = panel.loc[panel["start"].isin(cohorts), ["firm", "start"]].drop_duplicates()
-    n_unobserved = len(all_starters) - int(starter.sum())
-
-    if not outcome_is_log:
-        bad = (chosen["y"] <= 0) | (chosen["y_end"] <= 0)
-        if bad.any():
-            rows = chosen.loc[bad, ["firm", "cohort"]].head(5).values.tolist()
-            raise ValueError(
-                f"{int(bad.sum())} firm-cohorts have {outcome} ≤ 0 at t−1 or t+{horizon} (firm, cohort: {rows}); "
-                "logs need positive values: drop or correct them first, or pass outcome_is_log=True for a "
-                "column that is already in logs.")
-        chosen["base"] = np.log(chosen["y"])
-        chosen["end"] = np.log(chosen["y_end"])
-    else:
-        chosen["base"] = chosen["y"]
-        chosen["end"] = chosen["y_end"]
-    missing = chosen["base"].isna() | chosen["end"].isna()
-    if missing.any():
-        rows = chosen.loc[missing, ["firm", "cohort"]].head(5).values.tolist()
-        raise ValueError(f"{int(missing.sum())} firm-cohorts have no {outcome} at t−1 or t+{horizon} "
-                         f"(firm, cohort: {rows}): fill or drop those firm-years first.")
-    if measure == "level":
-        chosen["value"] = chosen["end"]
-    elif scale == "log":
-        chosen["value"] = chosen["end"] - chosen["base"]
-    else:
-        chosen["value"] = 100 * np.expm1(chosen["end"] - chosen["base"])
-
-    stats = chosen.groupby(["cohort", "starter"])["value"].agg(["count", "mean", "var"]).unstack("starter")
-    stats = stats.reindex(columns=pd.MultiIndex.from_product([["count", "mean", "var"], [True, False]]))
-    n_s = stats[("count", True)].fillna(0).astype(int)
-    n_ns = stats[("count", False)].fillna(0).astype(int)
-    no_comparison = (n_s > 0) & (n_ns == 0)
-    n_without = int(n_s[no_comparison].sum())
-    keep = (n_s > 0) & (n_ns > 0)
-    if not keep.any():
-        who = f" of group {group!r}" if group is not None else ""
-        raise ValueError(
-            f"No {analysis} starters{who} with a comparison: none is observed at t−1 and t+{horizon} together with "
-            f"non-starters of the same cohort (cohorts {cohorts[0]}–{cohorts[-1]}).")
-    by_cohort = pd.DataFrame({
-        "n_starters": n_s[keep],
-        "n_non_starters": n_ns[keep],
-        "starters": stats[("mean", True)][keep],
-        "non_starters": stats[("mean", False)][keep],
-    })
-    by_cohort["difference"] = by_cohort["starters"] - by_cohort["non_starters"]
-    var_s = stats[("var", True)][keep].fillna(0.0)
-    var_ns = stats[("var", False)][keep].fillna(0.0)
-    by_cohort["se"] = np.sqrt(var_s / by_cohort["n_starters"] + var_ns / by_cohort["n_non_starters"])
-    by_cohort.loc[by_cohort["n_starters"] < 2, "se"] = np.nan  # one starter: no spread to estimate
-    by_cohort["weight"] = by_cohort["n_starters"] / by_cohort["n_starters"].sum()
-    by_cohort.index.name = "cohort"
+    chosen, n_unobserved = _starters_and_non_starters(panel, cohorts, horizon, group)
+    chosen["value"] = _compared_values(chosen, outcome, horizon, measure, scale, outcome_is_log)
+    by_cohort, n_without, var_ns = _by_cohort(chosen, analysis, group, horizon, cohorts)
 
     sample = chosen.loc[chosen["cohort"].isin(by_cohort.index),
                         ["firm", "cohort", "starter", "group", "base", "end", "value"]]

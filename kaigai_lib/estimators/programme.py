@@ -101,6 +101,36 @@ def _status_from_start(firms: pd.DataFrame, treatment: str | None, start_year: s
     return status
 
 
+def _outcome_panel(data: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str], unit: str, time: str,
+                   horizons: Sequence[int], pre_horizons: Sequence[int],
+                   log_outcomes: Sequence[str]) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """The matched units' outcomes, non-positive levels set to missing (counted; a warning when they fall on a
+    base year or t + h that a change reads)."""
+    panel = data.loc[data[unit].isin(matched[unit]), [unit, time, *outcomes]].copy()
+
+    def years_read(offsets: list[int]) -> np.ndarray:
+        keys = pd.MultiIndex.from_arrays([np.repeat(matched[unit].to_numpy(), len(offsets)),
+                                          (matched[time].to_numpy()[:, None] + np.array(offsets)).ravel()])
+        return pd.MultiIndex.from_frame(panel[[unit, time]]).isin(keys)
+
+    # the firm-years the changes read: the base year and t + h (main), t + h for the placebo years (pre)
+    main, pre = years_read([0, *(1 + h for h in horizons)]), years_read([1 + h for h in pre_horizons])
+    nonpositive: dict[str, dict[str, int]] = {}
+    for outcome in outcomes:
+        if outcome in log_outcomes:
+            continue
+        bad = panel[outcome].notna() & (panel[outcome] <= 0)
+        nonpositive[outcome] = {"base and horizons": int((bad & main).sum()), "placebo years": int((bad & pre).sum())}
+        panel.loc[bad, outcome] = np.nan
+    in_main = {o: n["base and horizons"] for o, n in nonpositive.items() if n["base and horizons"]}
+    if in_main:
+        # placebo years before e.g. a firm's first export are expected; a missing base or t + h is not
+        warnings.warn(f"treatment_did: non-positive outcome values at the base year or t + h of matched firms "
+                      f"set to missing (rows per outcome: {in_main}); they enter no change. Restrict the sample "
+                      "(e.g. sample='exporter') if that is not intended.", UserWarning, stacklevel=3)
+    return panel, nonpositive
+
+
 def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_year: str | None = None,
                   outcomes: Sequence[str] = ("exports", "sales"), covariates: str | Sequence[str] = DEFAULT_COVARIATES,
                   exact: Sequence[str] = DEFAULT_EXACT, group: str = "size", groups: Sequence[str] | None = None,
@@ -174,28 +204,7 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
     keep = list(dict.fromkeys([c for c in exact if c != time] + [group]))
     matched[keep] = matched[keep].astype(str)
 
-    panel = data.loc[data[unit].isin(matched[unit]), [unit, time, *outcomes]].copy()
-    # the firm-years the changes read: each matched unit's base year and t + h
-    def years_read(offsets: list[int]) -> np.ndarray:
-        keys = pd.MultiIndex.from_arrays([np.repeat(matched[unit].to_numpy(), len(offsets)),
-                                          (matched[time].to_numpy()[:, None] + np.array(offsets)).ravel()])
-        return pd.MultiIndex.from_frame(panel[[unit, time]]).isin(keys)
-
-    # the firm-years the changes read: the base year and t + h (main), t + h for the placebo years (pre)
-    main, pre = years_read([0, *(1 + h for h in horizons)]), years_read([1 + h for h in pre_horizons])
-    nonpositive: dict[str, dict[str, int]] = {}
-    for outcome in outcomes:
-        if outcome in log_outcomes:
-            continue
-        bad = panel[outcome].notna() & (panel[outcome] <= 0)
-        nonpositive[outcome] = {"base and horizons": int((bad & main).sum()), "placebo years": int((bad & pre).sum())}
-        panel.loc[bad, outcome] = np.nan
-    in_main = {o: n["base and horizons"] for o, n in nonpositive.items() if n["base and horizons"]}
-    if in_main:
-        # placebo years before e.g. a firm's first export are expected; a missing base or t + h is not
-        warnings.warn(f"treatment_did: non-positive outcome values at the base year or t + h of matched firms "
-                      f"set to missing (rows per outcome: {in_main}); they enter no change. Restrict the sample "
-                      "(e.g. sample='exporter') if that is not intended.", UserWarning, stacklevel=2)
+    panel, nonpositive = _outcome_panel(data, matched, outcomes, unit, time, horizons, pre_horizons, log_outcomes)
     changes = event_changes(panel, matched, list(outcomes), unit=unit, time=time, horizons=horizons,
                             pre_horizons=pre_horizons, log_outcomes=log_outcomes, keep=keep)
     result = matched_did(changes, group=group, controls=controls, cluster=unit, scale=scale)
