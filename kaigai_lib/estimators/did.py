@@ -152,6 +152,22 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     passed as matched. A unit whose base year is missing in the panel enters
     no horizon: it is counted (``missing``, ``base_missing``) and a warning
     says how many.
+
+    Examples
+    --------
+    Changes of sales one and two years after 2006 for 2005's matched exporters (see :func:`matched_did`):
+
+    >>> import numpy as np
+    >>> from kaigai_lib.estimators.did import event_changes
+    >>> from kaigai_lib.estimators.matching import propensity_match
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees"]).assign(
+    ...     log_employees=lambda f: np.log(f["employees"]))
+    >>> match = propensity_match(firms, "exporter", ["log_employees"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 2], pre_horizons=[-2])
+    >>> sorted(changes.table["horizon"].unique().tolist())
+    [-2, 1, 2]
     """
     matched = _matched_frame(matched, treated, pair)
     horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
@@ -432,6 +448,23 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     "log" (log points) or "level" (the log level at ``t + h``: no
     difference, i.e. matching alone). ``n_treated``/``n_control`` count the
     rows used; a cell with fewer than two of either gets NaN, not an error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kaigai_lib.estimators.did import event_changes, matched_did
+    >>> from kaigai_lib.estimators.matching import propensity_match
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees"]).assign(
+    ...     log_employees=lambda f: np.log(f["employees"]))
+    >>> match = propensity_match(firms, "exporter", ["log_employees"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 2], pre_horizons=[-2])
+    >>> result = matched_did(changes, scale="log")
+    >>> result.tidy()[["outcome", "group", "horizon"]].values.tolist()
+    [['sales', 'all', -2], ['sales', 'all', 1], ['sales', 'all', 2]]
+    >>> print(result.summary().splitlines()[0])
+    Matched difference-in-differences (log points)
     """
     import pyfixest as pf
 
@@ -658,6 +691,17 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
     few hundred coefficients). Standard errors are clustered by firm. The
     outcome is in logs. ``did2s`` is not in the default list: its GMM
     variance takes minutes on a panel of the book world's size.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators.did import staggered_event_study
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> study = staggered_event_study(world, "export", "sales", estimators=("twfe",))
+    >>> study.tidy()[["term", "estimate", "truth"]].columns.tolist()
+    ['term', 'estimate', 'truth']
+    >>> study.tidy()["term"].tolist()
+    ['twfe']
     """
 
     if hasattr(data, "firms") and hasattr(data, "latent"):  # a synthetic World (not imported: estimators stay below it)

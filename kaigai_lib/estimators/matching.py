@@ -645,6 +645,23 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
         used, no other row of that unit is used as a control (without
         replacement), so one firm cannot serve as a control in several years.
     random_state : seed for order="random".
+
+    Examples
+    --------
+    Match 2005's exporters to non-exporters of the tiny synthetic world on size and sales:
+
+    >>> import numpy as np
+    >>> from kaigai_lib.estimators.matching import propensity_match
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees", "sales"]).copy()
+    >>> firms["log_employees"], firms["log_sales"] = np.log(firms["employees"]), np.log(firms["sales"])
+    >>> result = propensity_match(firms, "exporter", ["log_employees", "log_sales"], unit="firm_id")
+    >>> int(result.counts()["count"]["treated", "matched"]) == result.counts["matched_treated"]
+    True
+    >>> att = result.att("log_sales")
+    >>> att.tidy().columns[:4].tolist()
+    ['outcome', 'estimate', 'std_error', 'p_value']
     """
     if order not in ORDERS:
         raise ValueError(f"order={order!r}: choose one of {ORDERS}.")

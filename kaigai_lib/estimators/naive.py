@@ -302,6 +302,15 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
         class of ``employees`` for exports ("under 50", "50-99",
         "100-299", "300+") and the sector from ``manufacturing`` for FDI;
         with ``group_by``, the values of that column.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators.naive import naive_difference
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> naive = naive_difference(world.firms, outcome="sales", group="50-99", horizon=3)
+    >>> naive.tidy()[["outcome", "group", "horizon"]].values.tolist()
+    [['sales', '50-99', 3]]
     """
     if analysis not in ANALYSIS_COLUMNS:
         raise ValueError(f"analysis={analysis!r}: choose one of {sorted(ANALYSIS_COLUMNS)}.")

@@ -613,6 +613,16 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     firms, or when no centre is found. Warns (:class:`SpatialInputWarning`)
     when numbers stored as text are read, when exports exceed shipments
     (in 工業統計調査 shipments include exports) and when a firm id changes industry.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import spatial
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> catchments = spatial.build_catchments(world.establishments, world.firms)
+    >>> kept = catchments.counts().set_index("step")["count"]
+    >>> int(kept["centre-years"]) == len(catchments.centres)
+    True
     """
     _check_choice("missing_coordinates", missing_coordinates, ("raise", "drop"))
     _check_choice("missing_overseas_ratio", missing_overseas_ratio, ("raise", "drop"))
@@ -1171,6 +1181,18 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     unknown_sources : for ``design="exposure"``: "carry" or "drop" (see
         :meth:`Catchments.exposure_areas`).
     truth : ``world.truth`` (or a mapping) to set the true coefficients beside the estimates.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import spatial
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> catchments = spatial.build_catchments(world.establishments, world.firms)
+    >>> result = spatial.fit_spillover(catchments, world.foreign_demand, truth=world.truth)
+    >>> result.tidy()["term"].tolist()[:2]
+    ['overseas_production_ratio', 'foreign_demand_di']
+    >>> {"truth", "bias", "bias_in_se"} <= set(result.tidy().columns)
+    True
     """
     _check_choice("design", design, DESIGNS)
     _check_choice("cluster", cluster, CLUSTERS)

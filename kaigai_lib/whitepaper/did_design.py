@@ -408,6 +408,17 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         errors treat the subtracted effects as known.
     sample_options : further options of ``matching_sample`` (``tfp_col``). The firm panel has the schema's
         column names (real data are renamed once: ``kaigai_lib.data.schema.validate(df, rename=…)``).
+
+    Examples
+    --------
+    >>> from kaigai_lib.whitepaper.did_design import white_paper_did
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> wp = white_paper_did(world, "export", horizons=[2], pre_horizons=[-2])
+    >>> {"truth", "bias", "covered"} <= set(wp.tidy().columns)
+    True
+    >>> int(wp.counts().loc["matched pairs", "value"]) > 0
+    True
     """
     from kaigai_lib.whitepaper.samples import ANALYSES, matching_sample
     from kaigai_lib.world.synthetic import OUTCOMES, World

@@ -258,6 +258,15 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     pool a non-starter may start later, within ``t + 1 … t + h``; it stays a
     control, as in a match made in year ``t`` (``rows["starts_within_horizon"]``
     marks it).
+
+    Examples
+    --------
+    >>> from kaigai_lib.whitepaper.samples import matching_sample
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> sample = matching_sample(world, "export", horizon=2)
+    >>> "C(industry)" in sample.formula, sample.has_truth
+    (True, True)
     """
     if isinstance(data, World):
         world, firms = data, data.firms
