@@ -6,20 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.whitepaper import did_design as did
-from kaigai_lib.whitepaper.coverage import design_options
+from kaigai_lib.whitepaper import coverage, did_design
 from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, matching_sample
 from kaigai_lib.world.synthetic import World
 
 
 @pytest.fixture(scope="module")
-def tiny_fdi(tiny_world: World) -> dict[str, did.WhitePaperDid]:
+def tiny_fdi(tiny_world: World) -> dict[str, did_design.WhitePaperDid]:
     options = {"horizons": [5], "pre_horizons": [], "design": "robust"}
-    return {"all": did.white_paper_did(tiny_world, "fdi", **options),
-            "clean": did.white_paper_did(tiny_world, "fdi", control_pool="clean", **options)}
+    return {"all": did_design.white_paper_did(tiny_world, "fdi", **options),
+            "clean": did_design.white_paper_did(tiny_world, "fdi", control_pool="clean", **options)}
 
 
-def _controls_with_start_years(wp: did.WhitePaperDid, world: World) -> pd.DataFrame:
+def _controls_with_start_years(wp: did_design.WhitePaperDid, world: World) -> pd.DataFrame:
     """Every matched control with its cohort t and its own FDI start year read from the world's firm table."""
     matched = wp.match.matched
     controls = matched.loc[matched["_treated"] == 0, ["firm_id", "start_year"]].rename(columns={"start_year": "t"})
@@ -27,9 +26,10 @@ def _controls_with_start_years(wp: did.WhitePaperDid, world: World) -> pd.DataFr
     return controls.assign(own_start=controls["firm_id"].map(starts).to_numpy(float))
 
 
-def test_no_clean_control_starts_within_the_window(tiny_world: World, tiny_fdi: dict[str, did.WhitePaperDid]) -> None:
+def test_no_clean_control_starts_within_the_window(tiny_world: World,
+                                                  tiny_fdi: dict[str, did_design.WhitePaperDid]) -> None:
     window = CLEAN_WINDOWS["fdi"]
-    assert window == max(did.WHITE_PAPER_HORIZONS["fdi"])  # the design's longest horizon
+    assert window == max(did_design.WHITE_PAPER_HORIZONS["fdi"])  # the design's longest horizon
     plain = _controls_with_start_years(tiny_fdi["all"], tiny_world)
     inside = plain["own_start"].gt(plain["t"]) & plain["own_start"].le(plain["t"] + window)
     assert inside.sum() > 10  # the white paper's pool has later starters among the controls: the test bites
@@ -51,8 +51,8 @@ def test_no_clean_control_starts_within_the_window(tiny_world: World, tiny_fdi: 
 
 
 def test_the_clean_sample_does_not_depend_on_the_horizons(tiny_world: World,
-                                                          tiny_fdi: dict[str, did.WhitePaperDid]) -> None:
-    full = did.white_paper_did(tiny_world, "fdi", design="robust", control_pool="clean")  # horizons 1–10
+                                                          tiny_fdi: dict[str, did_design.WhitePaperDid]) -> None:
+    full = did_design.white_paper_did(tiny_world, "fdi", design="robust", control_pool="clean")  # horizons 1–10
     short = tiny_fdi["clean"]  # horizon 5 only
     pd.testing.assert_frame_equal(full.match.pairs, short.match.pairs)
     columns = ["outcome", "group", "estimate", "std_error", "n_treated", "n_control"]
@@ -63,14 +63,14 @@ def test_the_clean_sample_does_not_depend_on_the_horizons(tiny_world: World,
 
 def test_bad_pool_or_window_is_named(tiny_world: World) -> None:
     with pytest.raises(ValueError, match="control_pool='none'"):
-        did.white_paper_did(tiny_world, "fdi", control_pool="none")
+        did_design.white_paper_did(tiny_world, "fdi", control_pool="none")
     for window in (0, 2.5, True):
         with pytest.raises(ValueError, match="clean_window="):
             matching_sample(tiny_world.firms, "fdi", horizon=0, tfp_col="sales", control_pool="clean",
                             clean_window=window)
     with pytest.raises(ValueError, match="'robust\\+clean'"):
-        design_options("robust+never")
-    assert design_options("white_paper+clean") == {"design": "white_paper", "control_pool": "clean",
+        coverage.design_options("robust+never")
+    assert coverage.design_options("white_paper+clean") == {"design": "white_paper", "control_pool": "clean",
                                                        "later_starts": "keep"}
 
 
@@ -106,8 +106,8 @@ def test_clean_or_adjusted_controls_remove_the_pull_of_later_starters(fix: str) 
     firms = _hand_built_panel(tau=tau)
     options = {"outcomes": ["sales"], "horizons": [horizon], "pre_horizons": [], "scale": "log", "tfp_col": "tfp",
                "groups": "all"}
-    plain = did.white_paper_did(firms, "fdi", **options)
-    fixed = did.white_paper_did(firms, "fdi", **options,
+    plain = did_design.white_paper_did(firms, "fdi", **options)
+    fixed = did_design.white_paper_did(firms, "fdi", **options,
                                 **({"control_pool": "clean"} if fix == "clean" else {"later_starts": "adjust"}))
     # the reasoning: a control that starts within t + 1 … t + h carries tau in its change, so the plain DiD is
     # tau × (1 − share of such controls); clean controls carry none, and the adjustment subtracts the effect
@@ -133,8 +133,8 @@ def test_clean_or_adjusted_controls_remove_the_pull_of_later_starters(fix: str) 
 
 def test_adjusted_estimate_does_not_depend_on_the_horizons(tiny_world: World) -> None:
     options = {"design": "robust", "later_starts": "adjust"}
-    short = did.white_paper_did(tiny_world, "fdi", horizons=[5], pre_horizons=[], **options)
-    mixed = did.white_paper_did(tiny_world, "fdi", horizons=[2, 5, 8], **options)
+    short = did_design.white_paper_did(tiny_world, "fdi", horizons=[5], pre_horizons=[], **options)
+    mixed = did_design.white_paper_did(tiny_world, "fdi", horizons=[2, 5, 8], **options)
     columns = ["outcome", "group", "estimate", "std_error", "n_treated", "n_control"]
     pd.testing.assert_frame_equal(short.result.table[columns].reset_index(drop=True),
                                   mixed.result.table.query("horizon == 5")[columns].reset_index(drop=True))
@@ -142,9 +142,9 @@ def test_adjusted_estimate_does_not_depend_on_the_horizons(tiny_world: World) ->
     assert sorted(mixed.result.table["horizon"].unique()) == [-3, -2, 2, 5, 8]
     assert sorted(mixed.lost["horizon"].unique()) == [-3, -2, 2, 5, 8]
     # the cheap per-year effect used by the recursion is the regression's own estimate
-    plain = did.white_paper_did(tiny_world, "fdi", horizons=[3], pre_horizons=[], scale="log")
-    cheap = did._mean_pair_differences(plain.changes.table)
+    plain = did_design.white_paper_did(tiny_world, "fdi", horizons=[3], pre_horizons=[], scale="log")
+    cheap = did_design._mean_pair_differences(plain.changes.table)
     for row in plain.result.table.itertuples():
         assert cheap[(row.outcome, row.group, 3)] == pytest.approx(row.estimate, abs=1e-10)
     with pytest.raises(ValueError, match="later_starts='drop'"):
-        did.white_paper_did(tiny_world, "fdi", later_starts="drop")
+        did_design.white_paper_did(tiny_world, "fdi", later_starts="drop")

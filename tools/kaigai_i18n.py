@@ -11,8 +11,8 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
   the catalogs with ``sphinx-intl update``: a new message arrives untranslated, a changed one arrives
   *fuzzy* with the old translation as a suggestion. A fuzzy or untranslated message shows in English in the
   Japanese edition, and the status page (directive ``kaigai-translation-coverage``) shows the coverage of
-  every page; ``tests/test_i18n.py`` fails on any page listed as complete in ``locales/ja/complete.txt``
-  that is no longer complete.
+  every page; ``tests/test_i18n.py`` fails when any page of the table of contents has an untranslated or
+  fuzzy message (the translation is complete and must stay so).
 * **Japanese search.** Sphinx indexes the Japanese edition with its own TinySegmenter (``sphinx.search.ja``,
   nothing downloaded), but its search page splits a query only at spaces and punctuation, so 傾向スコア would be
   one word the index does not have. ``japanese_splitter_js`` gives the search page the same segmenter, written
@@ -57,7 +57,6 @@ LOCALE_DIR = ROOT / "locales"
 SOURCE_LANGUAGE = "en"
 # language -> (folder of its edition under the English site, label of the switch that leads to it)
 EDITIONS: dict[str, tuple[str, str]] = {"en": ("", "English"), "ja": ("ja/", "日本語")}
-COMPLETE_LIST = "complete.txt"  # locales/<lang>/complete.txt: pages whose translation must stay complete
 # extensions whose interface messages come from their own catalogs (translations/locales/ in the package)
 EXTENSION_CATALOGS = ("sphinx_exercise", "sphinx_togglebutton")
 
@@ -123,14 +122,6 @@ def page_coverage(page: str, language: str = "ja", locale_dir: Path = LOCALE_DIR
                      (all(m.string) if isinstance(m.string, tuple) else True))
     return Coverage(page, len(messages), translated, fuzzy)
 
-
-def complete_pages(language: str = "ja", locale_dir: Path = LOCALE_DIR) -> list[str]:
-    """The pages declared complete in ``locales/<language>/complete.txt`` (one docname a line, # comments)."""
-    path = locale_dir / language / COMPLETE_LIST
-    if not path.exists():
-        return []
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line]
 
 
 class TranslationCoverage(Directive):

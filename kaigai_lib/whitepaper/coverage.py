@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kaigai_lib.whitepaper.did_design import white_paper_did
+from kaigai_lib.whitepaper.samples import MATCHING_DESIGNS
 from kaigai_lib.world.synthetic import generate
 
 
@@ -47,8 +48,6 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
 def design_options(label: str) -> dict[str, str]:
     """Options of ``white_paper_did`` for a design label: "robust", "robust+clean" (clean controls) or
     "robust+adjust" (controls' own later effects subtracted)."""
-    from kaigai_lib.whitepaper.samples import MATCHING_DESIGNS
-
     design, *extras = label.split("+")
     options = {"design": design, "control_pool": "all", "later_starts": "keep"}
     for extra in extras:

@@ -62,13 +62,13 @@ CONTROL_POOLS = {
     "all": "every non-starter at risk, also those that start later (the white paper's)",
     "clean": "clean controls: non-starters that do not start within the event window t … t+window",
 }
-# The event window of clean controls: the longest horizon of each analysis's design (the white paper's t+5 for
-# exports, t+10 for FDI; did.WHITE_PAPER_HORIZONS). A design constant: never the horizons a table reports.
 # The firm panel's columns matching_sample reads, under the schema's names (kaigai_lib.data.schema)
 PANEL_COLUMNS = {"firm": "firm_id", "year": "year", "industry": "industry", "employees": "employees",
                  "sales": "sales", "capital": "capital_stock", "subsidiaries": "domestic_subsidiaries",
                  "compensation": "compensation", "manufacturing": "manufacturing", "value_added": "value_added",
                  "intermediates": "intermediate_inputs"}
+# The event window of clean controls: the longest horizon of each analysis's design (the white paper's t+5 for
+# exports, t+10 for FDI; did_design.WHITE_PAPER_HORIZONS). A design constant: never the horizons a table reports.
 CLEAN_WINDOWS = {"export": 5, "fdi": 10}
 DEFAULT_CALIPERS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005)
 
@@ -304,7 +304,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     at_risk = risk_set(window, status_col, unit=firm_col, time=year_col, first_start_year=first,
                        last_start_year=last)
     rows, excluded = _outcomes_at_horizon(at_risk, panel, outcomes, log_names, horizon, design, cols,
-                                          clean_window if control_pool == "clean" else None)
+                                          control_pool, clean_window)
     rows = _sample_columns(rows, analysis, outcomes, log_names, cols)
     if rows["start"].sum() == 0:
         raise ValueError(f"matching_sample: no {analysis} starters in {first}–{last} observed at t−1, t and "
@@ -385,10 +385,9 @@ def _logged_panel(firms: pd.DataFrame, outcomes: tuple[str, ...],
 
 def _outcomes_at_horizon(at_risk: RiskSet, panel: pd.DataFrame, outcomes: tuple[str, ...],
                          log_names: dict[str, str], horizon: int, design: str, cols: dict[str, Any],
-                         clean_window: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The at-risk rows with their outcomes at t + h (= base year + 1 + h) and later starts among non-starters;
-    the rows left out (and why) in a table. ``clean_window``: leave out non-starters that start within
-    ``t + 1 … t + clean_window`` (clean controls; None keeps them)."""
+                         control_pool: str, clean_window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The at-risk rows with their outcomes at t + h (= base year + 1 + h) and later starts among non-starters
+    (left out with clean controls); the rows left out (and why) in a table."""
     firm_col, year_col, status_col = cols["firm"], cols["year"], cols["status"]
     rows = at_risk.rows
     later = panel[[firm_col, year_col, status_col, *(log_names[o] for o in outcomes)]]
@@ -409,7 +408,7 @@ def _outcomes_at_horizon(at_risk: RiskSet, panel: pd.DataFrame, outcomes: tuple[
         excluded.loc["not observed at t−2 (robust design)"] = [n_start_lost, int(lost.sum()) - n_start_lost,
                                                                int(lost.sum())]
         rows = rows.loc[~lost].copy()
-    if clean_window is not None:
+    if control_pool == "clean":
         later = _starts_later(rows, panel, firm_col, year_col, status_col, clean_window)
         excluded.loc[f"starts within t+1…t+{clean_window} (clean controls)"] = [0, int(later.sum()),
                                                                                int(later.sum())]
