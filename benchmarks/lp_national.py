@@ -27,7 +27,7 @@ def main() -> int:
     start = time.perf_counter()
     result = tfp.levinsohn_petrin(
         data, output="log_value_added", free="log_employees", state="log_capital_stock",
-        proxy="log_intermediate_inputs", id="firm_id", time="year", by="industry",
+        proxy="log_intermediate_inputs", unit="firm_id", time="year", by="industry",
         bootstrap=args.replications, seed=args.seed, progress=False)
     seconds = time.perf_counter() - start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -37,7 +37,7 @@ def main() -> int:
           f"{data['industry'].nunique()} industries)")
     print(f"  wall time                : {seconds:6.1f} s   (target < 120 s)")
     print(f"  peak memory (RSS)        : {peak_gb:6.2f} GB (whole process, including the world)")
-    table = result.coef.join(result.se.add_suffix("_se")).join(truth[["beta_labour", "beta_capital"]])
+    table = result.coef.join(result.std_error.add_suffix("_se")).join(truth[["beta_labour", "beta_capital"]])
     print(table.round(4).to_string())
     return 0
 

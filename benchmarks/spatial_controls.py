@@ -44,15 +44,15 @@ def run(preset: str, seeds: range) -> tuple[pd.DataFrame, pd.DataFrame]:
                 result = spatial.fit_spillover(catchments, world.foreign_demand, control=control,
                                                time_effects=time_effects, truth=world.truth)
                 controls.append({"seed": seed, "year_effects": time_effects, "control": control,
-                                 "estimate": result.coef(), "se": result.se()})
+                                 "estimate": result.coef(), "se": result.std_error()})
             paired = spatial.fit_spillover(excluded, same_draws.foreign_demand, time_effects=time_effects)
             controls.append({"seed": seed, "year_effects": time_effects,
                              "control": "shipments (same draws, shipments exclude exports)",
-                             "estimate": paired.coef(), "se": paired.se()})
+                             "estimate": paired.coef(), "se": paired.std_error()})
         for cluster in spatial.CLUSTERS:
             result = spatial.fit_spillover(catchments, world.foreign_demand, control=spatial.DOMESTIC_SHIPMENTS,
                                            cluster=cluster, truth=world.truth)
-            table = result.table()
+            table = result.tidy().set_index("term")
             for term in (spatial.OPR, spatial.DI):
                 row = table.loc[term]
                 errors.append({"seed": seed, "cluster": cluster, "term": term, "estimate": row["estimate"],

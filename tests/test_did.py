@@ -280,8 +280,8 @@ def test_staggered_event_study_shows_the_pre_trend(tiny_world: World) -> None:
     assert lead < 0  # starters grow into their start: selection on a productivity peak
     assert study.truth is not None and (study.truth.query("horizon < 0")["truth"] == 0).all()
     assert {"estimate", "truth", "bias"} <= set(study.static.columns)
-    fig = study.plot()
-    assert fig.axes
+    ax = study.plot()  # plot() returns the Axes (issue 15's result interface)
+    assert ax.figure.axes
     with pytest.raises(ValueError, match="unknown"):
         did.staggered_event_study(tiny_world, estimators=["csdid"])
 
@@ -335,7 +335,7 @@ def test_each_horizon_uses_the_complete_pairs_and_counts_the_rest(
     assert (lost["pairs_used"] + lost["pairs_lost"] == lost["pairs_matched"]).all()
     sales = lost.xs("sales", level="outcome").groupby("horizon")["pairs_lost"].sum()
     assert sales.loc[5] > sales.loc[1] > 0  # the last cohorts reach t+1 but not t+5
-    summary = wp.summary()["value"]
+    summary = wp.counts()["value"]
     assert summary["pairs not observed at t+5 (largest over outcomes)"] >= sales.loc[5]
     assert summary["scale"] == "percent (percentage points)"
     assert summary["standard errors clustered by"] == "firm_id + pair"
@@ -359,7 +359,7 @@ def test_robust_design_matches_on_the_pre_period(tiny_world: World) -> None:
     assert (balance["smd_after"].abs() < bound).all(), balance
     # starters' earlier TFP is well above non-starters' before matching (selection on productivity)
     assert balance.loc["tfp_lag", "smd_before"] > bound
-    assert robust.summary().loc["matching design", "value"] == "robust"
+    assert robust.counts().loc["matching design", "value"] == "robust"
     assert robust.compare(5)["truth"].notna().all()
     with pytest.raises(ValueError, match="design="):
         did_design.white_paper_did(tiny_world, "export", design="careful")

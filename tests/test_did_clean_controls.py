@@ -42,8 +42,8 @@ def test_no_clean_control_starts_within_the_window(tiny_world: World,
     # what was left out is counted, only among non-starters, and the summary says which pool was used
     excluded = tiny_fdi["clean"].sample.excluded.loc[f"starts within t+1…t+{window} (clean controls)"]
     assert excluded["starters"] == 0 and excluded["non-starters"] == excluded["all"] > 0
-    assert tiny_fdi["clean"].summary().loc["controls", "value"] == f"clean: no start within t+1…t+{window}"
-    assert tiny_fdi["all"].summary().loc["controls", "value"].startswith("all non-starters")
+    assert tiny_fdi["clean"].counts().loc["controls", "value"] == f"clean: no start within t+1…t+{window}"
+    assert tiny_fdi["all"].counts().loc["controls", "value"].startswith("all non-starters")
     # the starters are the same: only who may be a control changed
     starters = {name: wp.match.matched.loc[lambda m: m["_treated"] == 1, "firm_id"].sort_values().to_numpy()
                 for name, wp in tiny_fdi.items()}
@@ -128,7 +128,7 @@ def test_clean_or_adjusted_controls_remove_the_pull_of_later_starters(fix: str) 
         table = fixed.changes.table
         adjusted = table.loc[table["adjusted_for_own_start"]]
         assert len(adjusted) and (adjusted["treated"] == 0).all()
-        assert fixed.summary().loc["controls that start later", "value"].startswith("their own estimated effect")
+        assert fixed.counts().loc["controls that start later", "value"].startswith("their own estimated effect")
 
 
 def test_adjusted_estimate_does_not_depend_on_the_horizons(tiny_world: World) -> None:

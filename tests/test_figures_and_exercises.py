@@ -121,7 +121,8 @@ def test_foreign_demand_plot(world):
 
 def test_figures_accept_other_column_names(world):
     renamed = world.firms.rename(columns={"employees": "jugyoin", "year": "nendo"})
-    fig = figures.plot_size_distribution(renamed, employees_col="jugyoin", year_col="nendo")
+    # one way to name columns (issue 15): the survey's names are mapped to the schema's once
+    fig = figures.plot_size_distribution(renamed.rename(columns={"jugyoin": "employees", "nendo": "year"}))
     assert isinstance(fig, Figure)
     with pytest.raises(ValueError, match="employees"):
         figures.plot_size_distribution(renamed)

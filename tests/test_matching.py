@@ -45,10 +45,10 @@ def test_matched_estimate_is_near_the_truth_and_the_naive_one_is_not(export_samp
     att = result.att("growth")
     matched_treated = result.matched.loc[result.matched["_treated"] == 1]
     truth = matched_treated["true_effect"].mean()  # the ATT of the starters that were matched
-    assert abs(att.estimate - truth) < 2.5 * att.se, (att, truth)
+    assert abs(att.estimate - truth) < 2.5 * att.std_error, (att, truth)
     naive = rows.loc[rows["start"] == 1, "growth"].mean() - rows.loc[rows["start"] == 0, "growth"].mean()
     naive_se = np.sqrt(rows.groupby("start")["growth"].var().div(rows.groupby("start").size()).sum())
-    assert abs(naive - truth) > 4 * max(att.se, naive_se), (naive, truth)
+    assert abs(naive - truth) > 4 * max(att.std_error, naive_se), (naive, truth)
     balance = result.balance()
     assert (balance["smd_after"].abs() < 0.1).all(), balance["smd_after"].abs().max()
     assert (balance.loc[["log_sales", "tfp"], "smd_before"].abs() > 0.2).all()
@@ -60,7 +60,7 @@ def test_with_replacement_uses_abadie_imbens(export_sample) -> None:
                                        ratio=2)
     att = result.att("growth")
     assert "Abadie–Imbens" in att.se_method
-    assert 0 < att.se < 0.05 and att.ci_low < att.estimate < att.ci_high
+    assert 0 < att.std_error < 0.05 and att.ci_low < att.estimate < att.ci_high
     assert result.pairs.groupby("pair").size().max() == 2
     # with replacement a control can serve several treated rows
     assert result.pairs["control"].duplicated().any()
@@ -90,7 +90,7 @@ def test_caliper_and_order_and_discard(export_sample) -> None:
     smallest = matching.propensity_match(rows, "start", WP_FORMULA, exact=["year", "industry"], order="smallest")
     assert not smallest.pairs["control"].equals(wide.pairs["control"])
     discarded = matching.propensity_match(rows, "start", WP_FORMULA, exact=["year", "industry"], discard="both")
-    summary = discarded.summary()["count"]["treated"]
+    summary = discarded.counts()["count"]["treated"]
     assert discarded.counts["discarded_treated"] + discarded.counts["discarded_controls"] > 0
     assert summary["all"] == (summary["matched"] + summary["discarded (off common support)"]
                               + summary["unmatched: no control in its stratum"]
@@ -116,7 +116,7 @@ def test_runs_unchanged_on_a_job_training_layout(job_training: pd.DataFrame) -> 
     naive = job_training.groupby("treat")["re78"].mean().diff().iloc[-1]
     experimental = 1794.34  # NSW experimental estimate (treated − randomised controls), Dehejia & Wahba
     assert att.ci_low < experimental < att.ci_high
-    assert naive < experimental - 6 * att.se
+    assert naive < experimental - 6 * att.std_error
     balance = result.balance()
     assert balance["smd_before"].abs().max() > 1.0
     assert balance.loc[["re74", "re75", "black"], "smd_after"].abs().max() < 0.1

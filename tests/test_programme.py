@@ -92,7 +92,7 @@ def test_the_estimate_is_within_sampling_error_of_the_true_effect(design) -> Non
     assert (z.abs() < 3).all(), at5
     # pooled over the six cells, the mean z-score of unbiased estimates is N(0, 1/6)-ish
     assert abs(z.mean()) < 3 / np.sqrt(len(z))
-    placebo = design.table().query("horizon < 0")
+    placebo = design.tidy().query("horizon < 0")
     assert (placebo["estimate"].abs() < 3 * placebo["std_error"]).all()
 
 

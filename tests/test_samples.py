@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from kaigai_lib.data.schema import validate
 from kaigai_lib.data.starts import risk_set
 from kaigai_lib.teaching.matching_widgets import CaliperExplorer, caliper_explorer
 from kaigai_lib.whitepaper import samples
@@ -91,11 +92,11 @@ def test_runs_on_real_data_column_names_without_a_world(tiny_world):
              "sales": "uriage", "capital_stock": "shihon", "compensation": "kyuyo", "exporter": "yushutsu"}
     firms = tiny_world.firms.rename(columns=names)
     firms["log_tfp"] = np.log(firms["value_added"]) - 0.6 * np.log(firms["jugyoin"]) - 0.3 * np.log(firms["shihon"])
-    s = samples.matching_sample(firms, "export", tfp_col="log_tfp", firm_col="kigyo", year_col="nendo",
-                                industry_col="gyoshu", employees_col="jugyoin", sales_col="uriage",
-                                capital_col="shihon", compensation_col="kyuyo", status_col="yushutsu")
+    # one way to name columns (issue 15): the survey's names are mapped to the schema's once
+    firms = validate(firms, "firms", rename={survey: schema for schema, survey in names.items()})
+    s = samples.matching_sample(firms, "export", tfp_col="log_tfp")
     assert s.tfp_model is None and not s.has_truth
-    assert "log_tfp" in s.formula and "C(gyoshu)" in s.formula
+    assert "log_tfp" in s.formula and "C(industry)" in s.formula
     assert not any(c.startswith(("true_", "latent_")) for c in s.rows.columns)
     result = s.match()
     assert result.att("sales_change").n_treated > 0
@@ -104,8 +105,8 @@ def test_runs_on_real_data_column_names_without_a_world(tiny_world):
 
 
 def test_bad_input_is_named(tiny_world):
-    with pytest.raises(KeyError, match="uriage"):
-        samples.matching_sample(tiny_world.firms, sales_col="uriage")
+    with pytest.raises(KeyError, match="sales"):
+        samples.matching_sample(tiny_world.firms.drop(columns="sales"))
     firms = tiny_world.firms.copy()
     firms.loc[firms.index[:3], "sales"] = 0.0
     with pytest.raises(ValueError, match="'sales' has 3 value"):

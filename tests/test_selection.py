@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from kaigai_lib.estimators import naive
@@ -79,7 +80,7 @@ def test_naive_difference_by_hand_for_one_cohort(tiny_world: World) -> None:
     assert result.difference == pytest.approx(growth[starters].mean() - growth[others].mean(), abs=1e-12)
     # Welch standard error within one cohort
     se = np.sqrt(growth[starters].var() / starters.sum() + growth[others].var() / others.sum())
-    assert result.se == pytest.approx(se, rel=1e-9)
+    assert result.std_error == pytest.approx(se, rel=1e-9)
 
 
 def test_pooled_difference_weights_cohorts_by_their_starters(tiny_world: World) -> None:
@@ -94,13 +95,15 @@ def test_naive_difference_takes_other_column_names(tiny_world: World) -> None:
     renamed = tiny_world.firms.rename(columns={"firm_id": "kigyo", "year": "nendo", "sales": "uriage",
                                                "export_start_year": "yushutsu_kaishi", "exporter": "yushutsu",
                                                "employees": "jugyoin"})
-    result = naive.naive_difference(renamed, outcome="uriage", group="50-99", firm_col="kigyo",
-                                        year_col="nendo", start_year_col="yushutsu_kaishi", status_col="yushutsu",
-                                        employees_col="jugyoin")
+    # one way to name columns (issue 15): the survey's names are mapped to the schema's once; the outcome is
+    # any column
+    back = {"kigyo": "firm_id", "nendo": "year", "yushutsu_kaishi": "export_start_year", "yushutsu": "exporter",
+            "jugyoin": "employees"}
+    result = naive.naive_difference(renamed.rename(columns=back), outcome="uriage", group="50-99")
     expected = naive.naive_difference(tiny_world.firms, outcome="sales", group="50-99")
     assert result.difference == pytest.approx(expected.difference, abs=1e-12)
     with pytest.raises(ValueError, match="uriage"):
-        naive.naive_difference(renamed, outcome="sales", firm_col="kigyo", year_col="nendo")
+        naive.naive_difference(renamed.rename(columns=back), outcome="sales")
 
 
 def test_naive_difference_rejects_bad_input(tiny_world: World) -> None:
@@ -129,12 +132,13 @@ def test_every_starter_is_accounted_for(tiny_world: World) -> None:
 
 def test_result_objects_summarise_and_plot(tiny_world: World) -> None:
     d = selection.decompose(tiny_world, "export", "sales", "50-99")
-    assert list(d.summary()["value"]) == [d.naive, d.att, d.selection_bias]
-    assert isinstance(d.plot(), Figure)
-    summary = d.naive_result.summary()
+    # issue 15's result interface: the terms are tidy()'s estimates, plot() returns the Axes
+    assert list(d.tidy()["estimate"]) == [d.naive, d.att, d.selection_bias]
+    assert isinstance(d.plot(), Axes)
+    summary = d.naive_result.tidy()
     assert summary["ci_low"].iloc[0] < d.naive < summary["ci_high"].iloc[0]
-    fig = d.naive_result.plot(truth=d.att)
-    assert len(fig.axes[0].containers) == 1  # the cohorts' error bars
+    ax = d.naive_result.plot(truth=d.att)
+    assert len(ax.containers) == 1  # the cohorts' error bars
     paths = selection.group_average_paths(tiny_world, "export", "employees", 2005)
     assert list(paths.index) == list(range(-4, 6))
     # before the start, starters' observed and untreated outcomes coincide
@@ -148,20 +152,20 @@ def test_level_comparisons_overstate_the_effect(book_world: World) -> None:
     """Starters were already bigger and more productive: the level comparison is biased upward."""
     for outcome in ("sales", "tfp", "compensation_per_employee"):
         d = selection.decompose(book_world, "export", outcome, "50-99", measure="level")
-        assert d.selection_bias > Z * d.se, outcome
+        assert d.selection_bias > Z * d.std_error, outcome
         assert d.naive > d.att
     everyone = selection.decomposition_table(book_world, "export", ["employees", "sales", "capital_stock"],
                                              measure="level")
     assert (everyone["selection_bias"] > Z * everyone["se"]).all()
     fdi_tfp = selection.decompose(book_world, "fdi", "tfp", "manufacturing", measure="level")
-    assert fdi_tfp.att == 0 and fdi_tfp.naive > Z * fdi_tfp.se  # a TFP "gain" that is pure selection
+    assert fdi_tfp.att == 0 and fdi_tfp.naive > Z * fdi_tfp.std_error  # a TFP "gain" that is pure selection
 
 
 def test_growth_comparisons_understate_sales_and_tfp_effects(book_world: World) -> None:
     """Starters were picked at a temporary high: their untreated growth is lower (regression to the mean)."""
     for outcome in ("sales", "tfp"):
         d = selection.decompose(book_world, "export", outcome, "50-99", measure="growth")
-        assert d.selection_bias < -Z * d.se, outcome
+        assert d.selection_bias < -Z * d.std_error, outcome
         assert d.naive < d.att
 
 
@@ -171,7 +175,7 @@ def test_without_selection_the_bias_vanishes_within_sampling_error(book_world: W
         for outcome in ("sales", "tfp"):
             with_selection = selection.decompose(book_world, "export", outcome, "50-99", measure=measure)
             without = selection.decompose(no_selection_world, "export", outcome, "50-99", measure=measure)
-            assert abs(without.selection_bias) < Z * without.se, (measure, outcome)
+            assert abs(without.selection_bias) < Z * without.std_error, (measure, outcome)
             assert abs(without.selection_bias) < abs(with_selection.selection_bias) / 2, (measure, outcome)
 
 
@@ -183,7 +187,7 @@ def test_the_result_says_which_scale_and_transform_it_used(tiny_world) -> None:
     assert logs.difference == pytest.approx(levels.difference, abs=1e-5)  # float32 logs: 1e-7 relative
     assert "log of 'sales' taken (outcome_is_log=False)" in levels.describe()
     assert "'log_sales' taken as a log already (outcome_is_log=True)" in logs.describe()
-    summary = logs.summary().iloc[0]
+    summary = logs.tidy().iloc[0]
     assert summary["scale"] == "log points" and "outcome_is_log=True" in summary["outcome_transform"]
     percent = naive.naive_difference(firms, outcome="sales", start_year=2005, scale="percent")
-    assert percent.summary().iloc[0]["scale"] == "%"
+    assert percent.tidy().iloc[0]["scale"] == "%"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from kaigai_lib.data.schema import MissingColumnsError
+from kaigai_lib.data.schema import MissingColumnsError, validate
 from kaigai_lib.estimators import spatial
 from kaigai_lib.estimators.spatial import DI, OPR, SpatialInputError
 from kaigai_lib.teaching import figures
@@ -110,12 +110,12 @@ def test_little_overlap_recovers_the_true_coefficients(book_world, book_catchmen
     for time_effects in (False, True):
         result = spatial.fit_spillover(book_catchments, book_world.foreign_demand, time_effects=time_effects,
                                        control="non_exporter_shipments", truth=book_world.truth)
-        table = result.table()
+        table = result.tidy().set_index("term")
         assert abs(table.loc[OPR, "bias_in_se"]) < 2, result.summary()
         if not time_effects:
             by_year = spatial.fit_spillover(book_catchments, book_world.foreign_demand, cluster="year",
                                             control="non_exporter_shipments", truth=book_world.truth)
-            assert abs(by_year.table().loc[DI, "bias_in_se"]) < 2, by_year.summary()
+            assert abs(by_year.tidy().set_index("term").loc[DI, "bias_in_se"]) < 2, by_year.summary()
         else:
             assert DI not in table.index and "absorb" in " ".join(result.notes)
     assert result.counts["centres"] == book_catchments.centres["centre_id"].nunique()
@@ -150,7 +150,7 @@ def test_shipments_that_include_exports_are_a_bad_control(book_world, book_catch
         # and the alternatives recover the truth within sampling error
         for control in ("domestic_shipments", "non_exporter_shipments", "lagged_shipments"):
             result = fit(book_catchments, control)
-            assert abs(result.table().loc[OPR, "bias_in_se"]) < 2, result.summary()
+            assert abs(result.tidy().set_index("term").loc[OPR, "bias_in_se"]) < 2, result.summary()
             assert result.coef(OPR) > bad.coef(OPR)
 
 
@@ -168,12 +168,12 @@ def test_a_common_year_shock_needs_errors_that_allow_for_it(book_world, book_cat
                                                         control="non_exporter_shipments")
     moved = abs(fits["shock", "entity"].coef(DI) - fits["calm", "entity"].coef(DI))
     # the shock moves the DI coefficient by more than 3 centre-clustered SEs, and those SEs do not notice it ...
-    assert moved > 3 * fits["shock", "entity"].se(DI)
-    assert fits["shock", "entity"].se(DI) < 1.2 * fits["calm", "entity"].se(DI)
+    assert moved > 3 * fits["shock", "entity"].std_error(DI)
+    assert fits["shock", "entity"].std_error(DI) < 1.2 * fits["calm", "entity"].std_error(DI)
     # ... while year-block errors grow with it and cover the move
-    assert fits["shock", "year"].se(DI) > 2 * fits["calm", "year"].se(DI)
-    assert moved < 2 * fits["shock", "year"].se(DI)
-    assert fits["shock", "driscoll_kraay"].se(DI) > fits["shock", "entity"].se(DI)
+    assert fits["shock", "year"].std_error(DI) > 2 * fits["calm", "year"].std_error(DI)
+    assert moved < 2 * fits["shock", "year"].std_error(DI)
+    assert fits["shock", "driscoll_kraay"].std_error(DI) > fits["shock", "entity"].std_error(DI)
     # firm clusters: several centres share a firm (and its ratio)
     firm = fits["shock", "firm"]
     n_firms = book_catchments.centres["firm_id"].nunique()
@@ -239,8 +239,10 @@ def test_figures(book_world, book_catchments, heavy_world, heavy_catchments):
 def test_other_column_names(tiny_world):
     est = tiny_world.establishments.rename(columns={"latitude": "ido", "longitude": "keido", "exports": "yushutsu"})
     firms = tiny_world.firms.rename(columns={"overseas_production_ratio": "kaigai_seisan_hiritsu"})
-    c = spatial.build_catchments(est, firms, lat_col="ido", lon_col="keido", exports_col="yushutsu",
-                                 overseas_ratio_col="kaigai_seisan_hiritsu")
+    # one way to name columns: the tables are renamed to the schema's names once (issue 15)
+    c = spatial.build_catchments(
+        validate(est, "establishments", rename={"ido": "latitude", "keido": "longitude", "yushutsu": "exports"}),
+        validate(firms, "firms", rename={"kaigai_seisan_hiritsu": "overseas_production_ratio"}))
     default = spatial.build_catchments(tiny_world.establishments, tiny_world.firms)
     pd.testing.assert_frame_equal(c.areas, default.areas)
     with pytest.raises(MissingColumnsError, match="latitude"):

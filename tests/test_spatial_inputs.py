@@ -147,7 +147,7 @@ def test_firm_ids_reused_across_industries_are_refused_or_flagged():
     # without an industry column, or with the check off, nothing is said
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        spatial.build_catchments(est, moved, industry_col=None)
+        spatial.build_catchments(est, moved, check_industries=False)
         spatial.build_catchments(est, firms.drop(columns="industry"))
 
 

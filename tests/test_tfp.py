@@ -20,7 +20,7 @@ from kaigai_lib.world.synthetic import World, generate
 
 LOGGED = ["value_added", "employees", "capital_stock", "intermediate_inputs"]
 SPEC = {"output": "log_value_added", "free": "log_employees", "state": "log_capital_stock",
-        "proxy": "log_intermediate_inputs", "id": "firm_id", "time": "year"}
+        "proxy": "log_intermediate_inputs", "unit": "firm_id", "time": "year"}
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +57,9 @@ def test_lp_bootstrap_standard_errors_are_of_the_published_size(chilean: pd.Data
     published = PRODEST_PUBLISHED.query("method == 'LP' and poly_order == 2").iloc[0]
     for column in ("log_lab1", "log_lab2", "log_k"):
         # a bootstrap SE from 40 draws has a relative sampling error of about 1/sqrt(2·40) ≈ 11 %
-        assert 0.6 * published[f"se_{column}"] < result.se[column] < 1.6 * published[f"se_{column}"], column
+        assert 0.6 * published[f"se_{column}"] < result.std_error[column] < 1.6 * published[f"se_{column}"], column
     again = tfp.levinsohn_petrin(chilean, **PRODEST_SPEC, poly_order=2, bootstrap=40, seed=0, progress=False)
-    pd.testing.assert_series_equal(result.se, again.se)
+    pd.testing.assert_series_equal(result.std_error, again.std_error)
 
 
 # --------------------------------------------------------------------------- synthetic truth
@@ -70,7 +70,7 @@ def test_lp_recovers_the_true_coefficients_within_sampling_error(book_world: Wor
     for industry, result in book_lp.results.items():
         for column, true_column in (("log_employees", "beta_labour"), ("log_capital_stock", "beta_capital")):
             error = abs(result.coef[column] - truth.loc[industry, true_column])
-            assert error <= 3 * result.se[column] + 0.005, (industry, column, result.coef[column])
+            assert error <= 3 * result.std_error[column] + 0.005, (industry, column, result.coef[column])
 
 
 def test_ols_overstates_labour_where_lp_does_not(book_world: World, book_logged: pd.DataFrame,
@@ -80,7 +80,7 @@ def test_ols_overstates_labour_where_lp_does_not(book_world: World, book_logged:
     truth = book_world.truth.production.set_index("industry")["beta_labour"]
     ols_bias = ols.coef["log_employees"] - truth
     lp_bias = book_lp.coef["log_employees"] - truth
-    assert (ols_bias > 3 * ols.se["log_employees"]).all()
+    assert (ols_bias > 3 * ols.std_error["log_employees"]).all()
     assert (ols_bias.abs() > 5 * lp_bias.abs()).all()
 
 
@@ -100,7 +100,7 @@ def test_without_labour_shocks_lp_loses_the_labour_coefficient(book_lp: tfp.Grou
     world = generate(preset="book", seed=0, labour_shock_sd=0.0)
     data = tfp.log_columns(world.firms.query("industry == 'machinery'"), LOGGED)
     result = tfp.levinsohn_petrin(data, **SPEC, bootstrap=30, seed=1, progress=False)
-    assert result.se["log_employees"] > 4 * book_lp["machinery"].se["log_employees"]
+    assert result.std_error["log_employees"] > 4 * book_lp["machinery"].std_error["log_employees"]
 
 
 def test_acf_lands_near_the_truth_in_the_default_world(book_world: World, book_logged: pd.DataFrame) -> None:
@@ -116,12 +116,12 @@ def test_acf_lands_near_the_truth_in_the_default_world(book_world: World, book_l
 def test_fixed_effects_and_grouped_tables(book_logged: pd.DataFrame) -> None:
     fe = tfp.fixed_effects_production(book_logged.query("industry == 'food'"), "log_value_added",
                                       ["log_employees", "log_capital_stock"], "firm_id", "year")
-    assert set(fe.summary().columns) >= {"coef", "std_error", "ci_low", "ci_high"}
-    assert (fe.se > 0).all()
+    assert set(fe.tidy().columns) >= {"estimate", "std_error", "ci_low", "ci_high"}
+    assert (fe.std_error > 0).all()
 
 
 def test_grouped_results_summary_and_tfp(book_lp: tfp.GroupedProductionResult, book_logged: pd.DataFrame) -> None:
-    table = book_lp.summary()
+    table = book_lp.tidy()
     assert set(table["industry"]) == set(book_logged["industry"])
     assert len(table) == 2 * book_logged["industry"].nunique()
     one = book_lp["food"]

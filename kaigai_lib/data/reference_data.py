@@ -40,7 +40,7 @@ PRODEST_SPEC = {
     "free": ["log_lab1", "log_lab2"],
     "state": "log_k",
     "proxy": "log_materials",
-    "id": "id",
+    "unit": "id",
     "time": "year",
 }
 

@@ -8,6 +8,14 @@ synthetic world writes these columns, and an analyst maps the columns of
 duplicate keys, missing values where none are allowed, non-positive values
 in columns that are logged, values out of range — each with the rows
 concerned and the fix.
+
+One way to name columns: real data are mapped to the schema's names once,
+``firms = validate(raw, "firms", rename={"jugyoin": "employees", ...})``
+(``kaigai replicate`` does the same from its config's ``[columns]``), and
+every function of the white paper's design and the spatial estimators then
+reads the schema's names — none takes ``*_col`` arguments. The generic
+estimators (matching, DiD, TFP) take the names of the columns they model
+(``unit=``, ``time=``, the outcome, the covariates).
 """
 
 from __future__ import annotations

@@ -41,13 +41,13 @@ class RiskSet:
         return int(self.rows["start"].sum())
 
 
-def risk_set(firms: pd.DataFrame, status: str, id: str = "firm_id", time: str = "year",
+def risk_set(firms: pd.DataFrame, status: str, unit: str = "firm_id", time: str = "year",
              first_start_year: int | None = None, last_start_year: int | None = None) -> RiskSet:
     """Rows at ``t − 1`` of firms at risk of starting in ``t``, flagged ``start`` = 1 if they did.
 
     Parameters
     ----------
-    firms : firm panel with one row per (``id``, ``time``).
+    firms : firm panel with one row per (``unit``, ``time``).
     status : 0/1 or boolean column that turns on at the start and stays on
         (exporter, fdi). A firm that switches off and on again is at risk
         again after switching off, as in the survey's flag.
@@ -60,23 +60,23 @@ def risk_set(firms: pd.DataFrame, status: str, id: str = "firm_id", time: str = 
     ``start_year`` (= base year + 1), and ``excluded``: counts of base-year
     candidates dropped because the firm is not observed the next year.
     """
-    for column in (status, id, time):
+    for column in (status, unit, time):
         if column not in firms.columns:
             raise KeyError(f"risk_set: column '{column}' not in the data; available: {list(firms.columns)}")
     values = firms[status]
     if values.isna().any() or not set(pd.unique(values)) <= {0, 1}:
         raise ValueError(f"risk_set: '{status}' must be 0/1 (or True/False) in every row.")
-    if firms.duplicated([id, time]).any():
-        raise ValueError(f"risk_set: duplicate ({id}, {time}) rows; keep one row per firm and year.")
-    panel = firms.sort_values([id, time])
-    following = panel[[id, time, status]].assign(**{time: panel[time] - 1}).rename(columns={status: "_next"})
+    if firms.duplicated([unit, time]).any():
+        raise ValueError(f"risk_set: duplicate ({unit}, {time}) rows; keep one row per firm and year.")
+    panel = firms.sort_values([unit, time])
+    following = panel[[unit, time, status]].assign(**{time: panel[time] - 1}).rename(columns={status: "_next"})
     untreated = panel.loc[~panel[status].astype(bool)]
     # the window applies to the start year t = base year + 1, before anything is counted as excluded
     if first_start_year is not None:
         untreated = untreated.loc[untreated[time] + 1 >= first_start_year]
     if last_start_year is not None:
         untreated = untreated.loc[untreated[time] + 1 <= last_start_year]
-    rows = untreated.merge(following, on=[id, time], how="left", validate="one_to_one")
+    rows = untreated.merge(following, on=[unit, time], how="left", validate="one_to_one")
     rows.index = untreated.index
     unobserved_next = rows["_next"].isna()
     rows = rows.loc[~unobserved_next]

@@ -32,6 +32,8 @@ import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Ja
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
+
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
                 "n_treated", "n_control", "scale"]
 SCALES = {"log": "change_log", "percent": "change_pct", "level": "level_log"}
@@ -124,7 +126,7 @@ def _check_pairs(units: pd.DataFrame) -> None:
             "an unmatched design.")
 
 
-def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *, id: str = "firm_id",
+def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *, unit: str = "firm_id",
                   time: str = "year", treated: str = "_treated", pair: str | None = "_pair",
                   horizons: Sequence[int] = (1, 2, 3, 4, 5), pre_horizons: Sequence[int] = (-3, -2),
                   log_outcomes: Sequence[str] = (), keep: Sequence[str] = ()) -> EventChanges:
@@ -132,9 +134,9 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
 
     Parameters
     ----------
-    panel : the firm panel holding the outcomes, one row per (``id``, ``time``).
+    panel : the firm panel holding the outcomes, one row per (``unit``, ``time``).
     matched : the matched sample at the base year ``t − 1`` (a
-        :class:`~kaigai_lib.estimators.matching.MatchResult` or its ``.matched``): ``id``,
+        :class:`~kaigai_lib.estimators.matching.MatchResult` or its ``.matched``): ``unit``,
         ``time`` (the base year), ``treated`` and ``pair``. A control's pseudo
         start is its row's base year + 1, which is its partner's start year
         when matching is within year. ``pair=None`` declares an unmatched
@@ -150,20 +152,72 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     passed as matched. A unit whose base year is missing in the panel enters
     no horizon: it is counted (``missing``, ``base_missing``) and a warning
     says how many.
+
+    Examples
+    --------
+    Changes of sales one and two years after 2006 for 2005's matched exporters (see :func:`matched_did`):
+
+    >>> import numpy as np
+    >>> from kaigai_lib.estimators.did import event_changes
+    >>> from kaigai_lib.estimators.matching import propensity_match
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees"]).assign(
+    ...     log_employees=lambda f: np.log(f["employees"]))
+    >>> match = propensity_match(firms, "exporter", ["log_employees"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 2], pre_horizons=[-2])
+    >>> sorted(changes.table["horizon"].unique().tolist())
+    [-2, 1, 2]
     """
     matched = _matched_frame(matched, treated, pair)
-    for column in (id, time, *keep):
+    horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
+    levels = _check_event_inputs(panel, matched, outcomes, unit, time, keep, horizons, pre_horizons, log_outcomes)
+    units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
+    units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
+    units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
+    if pair is not None:
+        _check_pairs(units)
+    _check_event_years(units, panel, unit, time, horizons, pre_horizons)
+
+    logs = panel.set_index([unit, time])[list(outcomes)].astype(float)
+    logs[levels] = np.log(logs[levels])
+    base = logs.reindex(pd.MultiIndex.from_arrays([units[unit], units[time]])).to_numpy()
+    base_absent = np.isnan(base)
+    all_horizons = sorted({*pre_horizons, *horizons})
+    table, missing_table = _changes_by_horizon(units, logs, base, outcomes, all_horizons, unit, time)
+
+    any_base_absent = base_absent.any(axis=1)
+    base_missing = units.loc[any_base_absent, [unit, time, "treated", "pair"]].assign(
+        outcomes=[", ".join(o for o, a in zip(outcomes, row, strict=True) if a)
+                  for row in base_absent[any_base_absent]])
+    if len(base_missing):
+        n_start = int(base_missing["treated"].sum())
+        warnings.warn(f"event_changes: the base year t − 1 is missing in the panel for {len(base_missing)} "
+                      f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
+                      "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
+    return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
+                        missing=missing_table, id=unit, horizons=all_horizons,
+                        base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
+
+
+def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str], unit: str, time: str,
+                        keep: Sequence[str], horizons: list[int], pre_horizons: list[int],
+                        log_outcomes: Sequence[str]) -> list[str]:
+    """Columns present, one panel row per unit and time, horizons on the right side of t − 1, positive levels.
+
+    Returns the outcomes in levels (their logs are taken).
+    """
+    for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
-    for column in (id, time):
+    for column in (unit, time):
         if column not in panel.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the panel.")
     missing_outcomes = [o for o in outcomes if o not in panel.columns]
     if missing_outcomes:
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
-    if panel.duplicated([id, time]).any():
-        raise ValueError(f"event_changes: the panel has duplicate ({id}, {time}) rows.")
-    horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
+    if panel.duplicated([unit, time]).any():
+        raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
         raise ValueError(f"event_changes: horizons must be ≥ 0 (got {horizons}) and pre_horizons ≤ −2 "
                          f"(got {pre_horizons}); t − 1 is the base year.")
@@ -174,20 +228,18 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
             raise ValueError(f"event_changes: '{outcome}' has {int(bad.sum())} non-positive value(s) "
                              f"(e.g. index {list(panel.index[bad][:5])}); changes in logs and percent need "
                              "positive levels. Pass it in log_outcomes if it is already a log.")
+    return levels
 
-    units = matched[[id, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
-    units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
-    units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
-    if pair is not None:
-        _check_pairs(units)
 
-    # ---- the panel's years bound the start years and the horizons
+def _check_event_years(units: pd.DataFrame, panel: pd.DataFrame, unit: str, time: str, horizons: list[int],
+                       pre_horizons: list[int]) -> None:
+    """The panel's years bound the start years and the horizons."""
     first_year, last_year = int(panel[time].min()), int(panel[time].max())
     outside = ~units[time].between(first_year, last_year - 1)
     if outside.any():
-        examples = units.loc[outside, [id, "cohort"]].head(5).values.tolist()
+        examples = units.loc[outside, [unit, "cohort"]].head(5).values.tolist()
         raise ValueError(f"event_changes: {int(outside.sum())} unit(s) have a start year t outside the panel "
-                         f"({first_year}–{last_year}; t − 1 and t must both lie in it), e.g. (id, t) = "
+                         f"({first_year}–{last_year}; t − 1 and t must both lie in it), e.g. (unit, t) = "
                          f"{examples}. Is the matched sample from this panel?")
     earliest, latest = int(units["cohort"].min()), int(units["cohort"].max())
     too_far = [h for h in horizons if earliest + h > last_year]
@@ -200,15 +252,15 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
         raise ValueError(f"event_changes: placebo horizon(s) {too_early} lie before the data: the latest start "
                          f"year is {latest} and the panel starts in {first_year}.")
 
-    logs = panel.set_index([id, time])[list(outcomes)].astype(float)
-    logs[levels] = np.log(logs[levels])
-    base_keys = pd.MultiIndex.from_arrays([units[id], units[time]])
-    base = logs.reindex(base_keys).to_numpy()
+
+def _changes_by_horizon(units: pd.DataFrame, logs: pd.DataFrame, base: np.ndarray, outcomes: Sequence[str],
+                        all_horizons: list[int], unit: str, time: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every unit's change from t − 1 at every horizon and outcome, and the counts of changes that are missing
+    (no outcome at t + h, or none at t − 1) by outcome × horizon, for starters and controls."""
     base_absent = np.isnan(base)
     frames, missing = [], []
-    all_horizons = sorted({*pre_horizons, *horizons})
     for h in all_horizons:
-        target_keys = pd.MultiIndex.from_arrays([units[id], units["cohort"] + h])
+        target_keys = pd.MultiIndex.from_arrays([units[unit], units["cohort"] + h])
         later = logs.reindex(target_keys).to_numpy()
         change = later - base
         for j, outcome in enumerate(outcomes):
@@ -230,19 +282,7 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
             missing_table[column] = 0
     missing_table = missing_table[["missing_starters", "missing_controls", "base_missing_starters",
                                    "base_missing_controls"]].astype(int).reset_index()
-
-    any_base_absent = base_absent.any(axis=1)
-    base_missing = units.loc[any_base_absent, [id, time, "treated", "pair"]].assign(
-        outcomes=[", ".join(o for o, a in zip(outcomes, row, strict=True) if a)
-                  for row in base_absent[any_base_absent]])
-    if len(base_missing):
-        n_start = int(base_missing["treated"].sum())
-        warnings.warn(f"event_changes: the base year t − 1 is missing in the panel for {len(base_missing)} "
-                      f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
-                      "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
-    return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
-                        missing=missing_table, id=id, horizons=all_horizons,
-                        base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
+    return table, missing_table
 
 
 def _subset(changes: EventChanges, table: pd.DataFrame) -> EventChanges:
@@ -268,6 +308,39 @@ class DidResult:
         """The unit of every estimate, e.g. "percentage points" (the ``scale`` column of ``table`` says the same)."""
         return SCALE_UNITS[self.scale]
 
+    def tidy(self) -> pd.DataFrame:
+        """``table`` in the common column order (outcome, group, horizon, estimate, std_error, …, n_obs, scale)."""
+        return order_tidy(self.table.assign(n_obs=self.table["n_treated"] + self.table["n_control"]))
+
+    def summary(self) -> str:
+        """The specification and every estimate, as text."""
+        lines = [f"fixed effects: {', '.join(self.controls) or 'none'}"
+                 + ("; pair effects" if self.pair_effects else ""),
+                 f"standard errors clustered by {' + '.join(self.cluster) or 'nothing'}"]
+        table = self.tidy().drop(columns=["scale"]).set_index(["outcome", "group", "horizon"])
+        return summary_block(f"Matched difference-in-differences ({self.units})", table, lines=lines)
+
+    def plot(self, ax: plt.Axes | None = None, outcome: str | None = None, group: str | None = None,
+             truth: pd.DataFrame | None = None) -> plt.Axes:
+        """One event study (``outcome``, ``group``: default the first of each) in one panel.
+
+        ``truth``: optional table with ``group``, ``horizon`` and ``effect``
+        (same scale). :meth:`plot_event_study` draws every group side by side.
+        """
+        outcome = outcome if outcome is not None else str(self.table["outcome"].iloc[0])
+        rows = self.table.loc[self.table["outcome"] == outcome]
+        if rows.empty:
+            raise KeyError(f"plot: no estimates for outcome {outcome!r}; outcomes are "
+                           f"{sorted(self.table['outcome'].unique())}.")
+        group = group if group is not None else str(rows["group"].iloc[0])
+        ax = ax or plt.subplots(figsize=(4.2, 3.4))[1]
+        _draw_event_study(ax, rows.loc[rows["group"] == group],
+                          None if truth is None else truth.loc[truth["group"] == group])
+        ax.set_title(str(group))
+        ax.set_ylabel(f"effect on {outcome} ({SCALE_UNITS[self.scale]})")
+        ax.legend(fontsize="small")
+        return ax
+
     def estimate(self, outcome: str, group: str | None = None, horizon: int = 5) -> pd.Series:
         rows = self.table.query("outcome == @outcome and horizon == @horizon")
         if group is not None:
@@ -290,22 +363,28 @@ class DidResult:
         fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), sharey=True, squeeze=False)
         plt.close(fig)
         for ax, group in zip(axes[0], groups, strict=True):
-            part = rows.loc[rows["group"] == group].sort_values("horizon")
-            ax.axhline(0, color="black", linewidth=0.8)
-            ax.axvline(-1, color="grey", linestyle=":", linewidth=1)
-            ax.errorbar(part["horizon"], part["estimate"],
-                        yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
-                        fmt="o", capsize=3, label="matched DiD, 95 % CI")
-            if truth is not None:
-                true = truth.loc[truth["group"] == group].sort_values("horizon")
-                ax.plot(true["horizon"], true["effect"], color="black", marker="x", linestyle="--",
-                        label="truth (真の効果)")
+            _draw_event_study(ax, rows.loc[rows["group"] == group],
+                              None if truth is None else truth.loc[truth["group"] == group])
             ax.set_title(str(group))
-            ax.set_xlabel("years since the start (base year: −1)")
         axes[0][0].set_ylabel(f"effect on {outcome} ({SCALE_UNITS[self.scale]})")
         axes[0][0].legend(fontsize="small")
         fig.tight_layout()
         return fig
+
+
+def _draw_event_study(ax: plt.Axes, part: pd.DataFrame, true: pd.DataFrame | None) -> None:
+    """One group's estimates by horizon with 95 % intervals, and the truth as a dashed line."""
+    part = part.sort_values("horizon")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(-1, color="grey", linestyle=":", linewidth=1)
+    ax.errorbar(part["horizon"], part["estimate"],
+                yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
+                fmt="o", capsize=3, label="matched DiD, 95 % CI")
+    if true is not None:
+        true = true.sort_values("horizon")
+        ax.plot(true["horizon"], true["effect"], color="black", marker="x", linestyle="--",
+                label="truth (真の効果)")
+    ax.set_xlabel("years since the start (base year: −1)")
 
 
 def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None) -> list[str]:
@@ -369,6 +448,23 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     "log" (log points) or "level" (the log level at ``t + h``: no
     difference, i.e. matching alone). ``n_treated``/``n_control`` count the
     rows used; a cell with fewer than two of either gets NaN, not an error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kaigai_lib.estimators.did import event_changes, matched_did
+    >>> from kaigai_lib.estimators.matching import propensity_match
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees"]).assign(
+    ...     log_employees=lambda f: np.log(f["employees"]))
+    >>> match = propensity_match(firms, "exporter", ["log_employees"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 2], pre_horizons=[-2])
+    >>> result = matched_did(changes, scale="log")
+    >>> result.tidy()[["outcome", "group", "horizon"]].values.tolist()
+    [['sales', 'all', -2], ['sales', 'all', 1], ['sales', 'all', 2]]
+    >>> print(result.summary().splitlines()[0])
+    Matched difference-in-differences (log points)
     """
     import pyfixest as pf
 
@@ -457,7 +553,31 @@ class StaggeredEventStudy:
             table["bias"] = table["estimate"] - table["truth"]
         return table.reset_index(drop=True)
 
-    def plot(self, matched: pd.DataFrame | None = None, matched_truth: pd.DataFrame | None = None) -> plt.Figure:
+    def tidy(self) -> pd.DataFrame:
+        """Static ATTs (no ``horizon``) then dynamic estimates by horizon; ``term`` is the estimator, ``n_obs``
+        the firm-years of the panel; ``truth`` and ``bias`` with a world."""
+        static = self.static.drop(columns=["label"], errors="ignore").rename(columns={"estimator": "term"})
+        dynamic = self.dynamic.rename(columns={"estimator": "term"})
+        if self.truth is not None and len(dynamic):
+            dynamic = dynamic.merge(self.truth, on="horizon", how="left")
+            dynamic["bias"] = dynamic["estimate"] - dynamic["truth"]
+        table = pd.concat([static.assign(horizon=np.nan), dynamic], ignore_index=True)
+        table = table.assign(outcome=self.outcome, n_obs=len(self.panel),
+                             p_value=normal_inference(table["estimate"], table["std_error"])["p_value"])
+        return order_tidy(table)
+
+    def summary(self) -> str:
+        """The sample and the static ATTs, as text (:meth:`tidy` has the dynamic estimates)."""
+        treated = int(self.panel.loc[self.panel["g"] > 0, "firm_id"].nunique()) if len(self.panel) else 0
+        lines = [f"{len(self.panel):,} firm-years of {self.panel['firm_id'].nunique():,} firms "
+                 f"({treated:,} starters); dropped: " + ", ".join(f"{k} {int(v):,}" for k, v in self.dropped.items())]
+        static = self.tidy().loc[lambda t: t["horizon"].isna()].set_index("term")
+        static = static[[c for c in ("estimate", "std_error", "ci_low", "ci_high", "truth", "bias") if c in static]]
+        return summary_block(f"Staggered event study of log {self.outcome}, {self.analysis} starters "
+                             "(static ATTs)", static, lines=lines)
+
+    def plot(self, ax: plt.Axes | None = None, matched: pd.DataFrame | None = None,
+             matched_truth: pd.DataFrame | None = None) -> plt.Axes:
         """Event-study estimates (95 % CI) of each dynamic estimator, the truth, and optionally the matched DiD.
 
         ``matched``: a table with ``horizon``, ``estimate``, ``ci_low``,
@@ -466,8 +586,8 @@ class StaggeredEventStudy:
         """
         from kaigai_lib.estimators.plots import OUTCOME_LABELS, new_figure
 
-        fig, axes = new_figure(figsize=(8.5, 4.2))
-        ax = axes[0, 0]
+        if ax is None:
+            ax = new_figure(figsize=(8.5, 4.2))[1][0, 0]
         series = [(STAGGERED_ESTIMATORS[e], part) for e, part in self.dynamic.groupby("estimator", sort=False)]
         if matched is not None:
             series.append(("matched DiD (white paper), all groups", matched))
@@ -491,81 +611,15 @@ class StaggeredEventStudy:
                title=f"{OUTCOME_LABELS.get(self.outcome, self.outcome).replace(chr(10), ' ')}: "
                      f"{self.analysis} starters, staggered adoption")
         ax.legend(fontsize=7.5, loc="upper left")
-        return fig
+        return ax
 
 
-def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,
-                          window: tuple[int, int] = (-5, 10),
-                          estimators: Sequence[str] = ("twfe", "twfe_dynamic", "saturated"),
-                          world: Any = None, firm_col: str = "firm_id", year_col: str = "year",
-                          start_col: str | None = None, status_col: str | None = None,
-                          outcome_col: str | None = None) -> StaggeredEventStudy:
-    """Event studies with staggered adoption on the whole (unmatched) firm panel, with pyfixest.
-
-    The sample is the firms that start ``analysis`` while observed
-    (``start_col``, e.g. ``export_start_year``) and the firms never seen with
-    it; firms already treated when they enter the panel (start unknown) are
-    dropped and counted, as are firms with fewer than two untreated years
-    (Gardner's two-stage estimator needs their fixed effect from untreated
-    years). Estimators: ``twfe`` and ``did2s`` (static ATT,
-    ``pyfixest.event_study``), ``twfe_dynamic`` (``feols`` with leads and
-    lags ``i(rel, ref=-1)``; never-starters sit in the reference; leads and
-    lags beyond ``window`` are binned at its ends) and ``saturated`` (the
-    cohort × event-time interacted regression of Sun & Abraham, aggregated
-    by event time with cohort-share weights; starters' firm-years more than
-    one year outside ``window`` are trimmed, which keeps the regression to a
-    few hundred coefficients). Standard errors are clustered by firm. The
-    outcome is in logs. ``did2s`` is not in the default list: its GMM
-    variance takes minutes on a panel of the book world's size.
-    """
+def _fit_staggered(panel: pd.DataFrame, estimators: Sequence[str],
+                   window: tuple[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each estimator on the event-time panel: static ATTs (twfe, did2s) and dynamic estimates by horizon."""
     import pyfixest as pf
 
-    if hasattr(data, "firms") and hasattr(data, "latent"):  # a synthetic World (not imported: estimators stay below it)
-        world, firms = data, data.firms
-    elif isinstance(data, pd.DataFrame):
-        firms = data
-    else:
-        raise TypeError(f"staggered_event_study: data must be a World or a DataFrame, not {type(data).__name__}.")
-    if analysis not in ("export", "fdi"):
-        raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
-    unknown = [e for e in estimators if e not in STAGGERED_ESTIMATORS]
-    if unknown:
-        raise ValueError(f"estimators {unknown} unknown; choose from {list(STAGGERED_ESTIMATORS)}.")
-    start_col = start_col or f"{analysis}_start_year"
-    status_col = status_col or {"export": "exporter", "fdi": "fdi"}[analysis]
-    outcome_col = outcome_col or outcome
-    for column in (firm_col, year_col, start_col, status_col, outcome_col):
-        if column not in firms.columns:
-            raise KeyError(f"staggered_event_study: column '{column}' is not in the data.")
-    values = firms[outcome_col].astype(float)
-    if (values <= 0).any() or values.isna().any():
-        raise ValueError(f"staggered_event_study: '{outcome_col}' must be positive and present (logs).")
-    ever = firms.groupby(firm_col)[status_col].transform("max").astype(bool)
-    start = firms[start_col].astype("Float64")
-    panel = pd.DataFrame({"firm_id": firms[firm_col].to_numpy(), "year": firms[year_col].to_numpy(),
-                          "y": np.log(values.to_numpy()), "g": start.fillna(0).astype(int).to_numpy()})
-    censored = (ever & start.isna()).to_numpy()
-    untreated = (panel["g"] == 0) | (panel["year"] < panel["g"])
-    thin = (untreated.groupby(panel["firm_id"]).transform("sum") < 2).to_numpy() & ~censored
-    dropped = pd.Series({"treated before entering the panel (start unknown)": int(censored.sum()),
-                         "fewer than two untreated years": int(thin.sum())}, name="firm-years")
-    keep = ~censored & ~thin
-    if world is not None:
-        # by key, never by position: the data may be sorted or filtered differently from world.latent
-        latent = world.latent.set_index(["firm_id", "year"])[f"{outcome}_{analysis}_effect"]
-        keys = pd.MultiIndex.from_arrays([panel["firm_id"], panel["year"]])
-        panel["effect"] = latent.reindex(keys).to_numpy()
-        unknown = panel["effect"].isna() & keep
-        if unknown.any():
-            examples = panel.loc[unknown, ["firm_id", "year"]].head(5).values.tolist()
-            raise ValueError(f"staggered_event_study: {int(unknown.sum())} firm-year(s) of the data are not in "
-                             f"world.latent (e.g. (firm, year) = {examples}): is the data from this world?")
-    panel = panel.loc[keep].reset_index(drop=True)
-    treated_firm = panel["g"] > 0
-    panel["rel"] = np.where(treated_firm, panel["year"] - panel["g"], -1)
     lo, hi = window
-    panel["rel_binned"] = panel["rel"].clip(lo - 1, hi + 1)
-
     static, dynamic = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -597,17 +651,106 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
     dynamic_table = (pd.concat(dynamic, ignore_index=True) if dynamic
                      else pd.DataFrame(columns=["estimator", "horizon", "estimate", "std_error", "ci_low", "ci_high"]))
     dynamic_table = dynamic_table.loc[dynamic_table["horizon"].between(lo, hi)].reset_index(drop=True)
-    static_table = pd.DataFrame(static)
-    truth = None
+    return pd.DataFrame(static), dynamic_table
+
+
+def _staggered_truth(panel: pd.DataFrame, static_table: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
+    """The true effect averaged over the starters' firm-years at each horizon (0 before the start); the static
+    estimates get the average over all their post-start firm-years as ``truth`` (and ``bias``), in place."""
+    lo, hi = window
+    post = panel.loc[(panel["g"] > 0) & (panel["rel"] >= 0)]
+    truth = (post.loc[post["rel"] <= hi].groupby("rel")["effect"].mean().rename("truth")
+             .rename_axis("horizon").reset_index())
+    pre = pd.DataFrame({"horizon": [h for h in range(lo, -1)], "truth": 0.0})
+    if len(static_table):
+        static_table["truth"] = float(post["effect"].mean())
+        static_table["bias"] = static_table["estimate"] - static_table["truth"]
+    return pd.concat([pre, truth], ignore_index=True)
+
+
+def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,
+                          window: tuple[int, int] = (-5, 10),
+                          estimators: Sequence[str] = ("twfe", "twfe_dynamic", "saturated"),
+                          world: Any = None, unit: str = "firm_id", time: str = "year",
+                          start_year: str | None = None, status: str | None = None) -> StaggeredEventStudy:
+    """Event studies with staggered adoption on the whole (unmatched) firm panel, with pyfixest.
+
+    The sample is the firms that start ``analysis`` while observed (the
+    column ``start_year``, default e.g. ``export_start_year``; the 0/1 status
+    ``status``, e.g. ``exporter``) and the firms never seen with it; firms
+    already treated when they enter the panel (start unknown) are dropped
+    and counted, as are firms with fewer than two untreated years (Gardner's
+    two-stage estimator needs their fixed effect from untreated years).
+    Estimators: ``twfe`` and ``did2s`` (static ATT,
+    ``pyfixest.event_study``), ``twfe_dynamic`` (``feols`` with leads and
+    lags ``i(rel, ref=-1)``; never-starters sit in the reference; leads and
+    lags beyond ``window`` are binned at its ends) and ``saturated`` (the
+    cohort × event-time interacted regression of Sun & Abraham, aggregated
+    by event time with cohort-share weights; starters' firm-years more than
+    one year outside ``window`` are trimmed, which keeps the regression to a
+    few hundred coefficients). Standard errors are clustered by firm. The
+    outcome is in logs. ``did2s`` is not in the default list: its GMM
+    variance takes minutes on a panel of the book world's size.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators.did import staggered_event_study
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> study = staggered_event_study(world, "export", "sales", estimators=("twfe",))
+    >>> study.tidy()[["term", "estimate", "truth"]].columns.tolist()
+    ['term', 'estimate', 'truth']
+    >>> study.tidy()["term"].tolist()
+    ['twfe']
+    """
+
+    if hasattr(data, "firms") and hasattr(data, "latent"):  # a synthetic World (not imported: estimators stay below it)
+        world, firms = data, data.firms
+    elif isinstance(data, pd.DataFrame):
+        firms = data
+    else:
+        raise TypeError(f"staggered_event_study: data must be a World or a DataFrame, not {type(data).__name__}.")
+    if analysis not in ("export", "fdi"):
+        raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
+    unknown = [e for e in estimators if e not in STAGGERED_ESTIMATORS]
+    if unknown:
+        raise ValueError(f"estimators {unknown} unknown; choose from {list(STAGGERED_ESTIMATORS)}.")
+    start_year = start_year or f"{analysis}_start_year"
+    status = status or {"export": "exporter", "fdi": "fdi"}[analysis]
+    for column in (unit, time, start_year, status, outcome):
+        if column not in firms.columns:
+            raise KeyError(f"staggered_event_study: column '{column}' is not in the data.")
+    values = firms[outcome].astype(float)
+    if (values <= 0).any() or values.isna().any():
+        raise ValueError(f"staggered_event_study: '{outcome}' must be positive and present (logs).")
+    ever = firms.groupby(unit)[status].transform("max").astype(bool)
+    start = firms[start_year].astype("Float64")
+    panel = pd.DataFrame({"firm_id": firms[unit].to_numpy(), "year": firms[time].to_numpy(),
+                          "y": np.log(values.to_numpy()), "g": start.fillna(0).astype(int).to_numpy()})
+    censored = (ever & start.isna()).to_numpy()
+    untreated = (panel["g"] == 0) | (panel["year"] < panel["g"])
+    thin = (untreated.groupby(panel["firm_id"]).transform("sum") < 2).to_numpy() & ~censored
+    dropped = pd.Series({"treated before entering the panel (start unknown)": int(censored.sum()),
+                         "fewer than two untreated years": int(thin.sum())}, name="firm-years")
+    keep = ~censored & ~thin
     if world is not None:
-        post = panel.loc[treated_firm & (panel["rel"] >= 0)]
-        truth = (post.loc[post["rel"] <= hi].groupby("rel")["effect"].mean().rename("truth")
-                 .rename_axis("horizon").reset_index())
-        pre = pd.DataFrame({"horizon": [h for h in range(lo, -1)], "truth": 0.0})
-        truth = pd.concat([pre, truth], ignore_index=True)
-        if len(static_table):
-            static_table["truth"] = float(post["effect"].mean())
-            static_table["bias"] = static_table["estimate"] - static_table["truth"]
+        # by key, never by position: the data may be sorted or filtered differently from world.latent
+        latent = world.latent.set_index(["firm_id", "year"])[f"{outcome}_{analysis}_effect"]
+        keys = pd.MultiIndex.from_arrays([panel["firm_id"], panel["year"]])
+        panel["effect"] = latent.reindex(keys).to_numpy()
+        unknown = panel["effect"].isna() & keep
+        if unknown.any():
+            examples = panel.loc[unknown, ["firm_id", "year"]].head(5).values.tolist()
+            raise ValueError(f"staggered_event_study: {int(unknown.sum())} firm-year(s) of the data are not in "
+                             f"world.latent (e.g. (firm, year) = {examples}): is the data from this world?")
+    panel = panel.loc[keep].reset_index(drop=True)
+    treated_firm = panel["g"] > 0
+    panel["rel"] = np.where(treated_firm, panel["year"] - panel["g"], -1)
+    lo, hi = window
+    panel["rel_binned"] = panel["rel"].clip(lo - 1, hi + 1)
+
+    static_table, dynamic_table = _fit_staggered(panel, estimators, window)
+    truth = _staggered_truth(panel, static_table, window) if world is not None else None
     panel = panel.drop(columns=[c for c in ("effect",) if c in panel.columns])
     return StaggeredEventStudy(analysis=analysis, outcome=outcome, panel=panel, dropped=dropped,
                                static=static_table, dynamic=dynamic_table, truth=truth)

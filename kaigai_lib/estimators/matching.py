@@ -28,6 +28,8 @@ import pandas as pd
 import statsmodels.api as sm
 from formulaic import model_matrix
 
+from kaigai_lib.estimators.results import Counts, add_truth, normal_inference, order_tidy, summary_block
+
 ORDERS = ("largest", "smallest", "random", "data")
 CALIPER_SDS = ("all", "pooled")
 # Text that reads as a number once formatted: thousands separators, a sign, spaces ("1,234", "-5 000.5")
@@ -39,24 +41,76 @@ DISCARDS = ("none", "treated", "control", "both")
 
 @dataclass
 class ATTResult:
-    """An estimated average treatment effect on the treated."""
+    """An estimated average treatment effect on the treated (:func:`att`).
+
+    Attributes
+    ----------
+    outcome : the outcome column.
+    estimate, std_error, ci_low, ci_high : the ATT, its standard error and 95 % interval.
+    n_treated : matched treated rows; ``n_control`` distinct controls.
+    se_method : how ``std_error`` was computed.
+    truth : the true ATT, when known (attach it with ``dataclasses.replace`` or pass it to :meth:`tidy`).
+    """
 
     outcome: str
     estimate: float
-    se: float
+    std_error: float
     ci_low: float
     ci_high: float
     n_treated: int
     n_control: int
     se_method: str
+    truth: float | None = None
 
     def __str__(self) -> str:
-        return (f"ATT on {self.outcome}: {self.estimate:.4f} (s.e. {self.se:.4f}; 95% CI "
+        return (f"ATT on {self.outcome}: {self.estimate:.4f} (s.e. {self.std_error:.4f}; 95% CI "
                 f"[{self.ci_low:.4f}, {self.ci_high:.4f}]); {self.n_treated:,} treated, "
                 f"{self.n_control:,} distinct controls; s.e.: {self.se_method}")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
+
+    def tidy(self, truth: float | None = None) -> pd.DataFrame:
+        """One row: outcome, estimate, std_error, p_value, ci_low, ci_high, counts (and truth, bias if known)."""
+        table = pd.DataFrame([{"outcome": self.outcome, "estimate": self.estimate, "std_error": self.std_error,
+                               "p_value": normal_inference(self.estimate, self.std_error)["p_value"],
+                               "ci_low": self.ci_low, "ci_high": self.ci_high, "n_treated": self.n_treated,
+                               "n_control": self.n_control, "n_obs": self.n_treated + self.n_control}])
+        truth = self.truth if truth is None else truth
+        return order_tidy(table if truth is None else add_truth(table, [truth]))
+
+    def summary(self) -> str:
+        """The estimate, its interval and the counts, and how the standard error was computed."""
+        table = self.tidy().set_index("outcome")
+        return summary_block(f"ATT on {self.outcome}", table, lines=[f"standard error: {self.se_method}"])
+
+    def plot(self, ax: plt.Axes | None = None, truth: float | None = None) -> plt.Axes:
+        """The estimate with its 95 % interval, and the truth (a cross) when known."""
+        ax = ax or plt.subplots(figsize=(5, 1.6))[1]
+        ax.errorbar([self.estimate], [0], xerr=[[self.estimate - self.ci_low], [self.ci_high - self.estimate]],
+                    fmt="o", capsize=3, label="ATT, 95 % CI")
+        truth = self.truth if truth is None else truth
+        if truth is not None:
+            ax.scatter([truth], [0], marker="x", color="black", zorder=3, label="truth")
+        ax.axvline(0, color="grey", linewidth=0.8)
+        ax.set_yticks([0], [self.outcome])
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+
+def _match_counts_table(counts: dict[str, int]) -> pd.DataFrame:
+    """Counts of treated rows: total, matched, discarded off support, unmatched; controls used."""
+    rows = [
+        ("treated", "all", counts["treated"]),
+        ("treated", "matched", counts["matched_treated"]),
+        ("treated", "discarded (off common support)", counts["discarded_treated"]),
+        ("treated", "unmatched: no control in its stratum", counts["unmatched_no_controls"]),
+        ("treated", "unmatched: no control left within the caliper", counts["unmatched_caliper"]),
+        ("control", "all", counts["controls"]),
+        ("control", "discarded (off common support)", counts["discarded_controls"]),
+        ("control", "used as matches (distinct rows)", counts["matched_controls"]),
+    ]
+    return pd.DataFrame(rows, columns=["group", "status", "count"]).set_index(["group", "status"])
 
 
 @dataclass
@@ -87,20 +141,24 @@ class MatchResult:
     counts: dict[str, int]
     strata_without_controls: list[Any] = field(default_factory=list)
 
-    # ------------------------------------------------------------ summary
-    def summary(self) -> pd.DataFrame:
-        """Counts of treated rows: total, matched, discarded off support, unmatched; controls used."""
-        rows = [
-            ("treated", "all", self.counts["treated"]),
-            ("treated", "matched", self.counts["matched_treated"]),
-            ("treated", "discarded (off common support)", self.counts["discarded_treated"]),
-            ("treated", "unmatched: no control in its stratum", self.counts["unmatched_no_controls"]),
-            ("treated", "unmatched: no control left within the caliper", self.counts["unmatched_caliper"]),
-            ("control", "all", self.counts["controls"]),
-            ("control", "discarded (off common support)", self.counts["discarded_controls"]),
-            ("control", "used as matches (distinct rows)", self.counts["matched_controls"]),
-        ]
-        return pd.DataFrame(rows, columns=["group", "status", "count"]).set_index(["group", "status"])
+    def __post_init__(self) -> None:
+        self.counts = Counts(self.counts, layout=_match_counts_table)
+
+    # ------------------------------------------------------------ the common interface
+    def tidy(self) -> pd.DataFrame:
+        """No effect is estimated by matching alone: one row of counts (``n_treated`` matched, ``n_control``
+        distinct controls used, ``n_obs`` matched rows); :func:`att` estimates the effect."""
+        return order_tidy(pd.DataFrame([{"term": "matched sample", "n_treated": self.counts["matched_treated"],
+                                         "n_control": self.counts["matched_controls"],
+                                         "n_obs": len(self.matched)}]))
+
+    def summary(self) -> str:
+        """The matching settings and the counts, as text."""
+        return str(self)
+
+    def plot(self, ax: plt.Axes | None = None, **options: Any) -> plt.Axes:
+        """The balance plot (:meth:`plot_balance`): standardised differences before and after matching."""
+        return self.plot_balance(ax=ax, **options)
 
     def __str__(self) -> str:
         s = self.settings
@@ -113,7 +171,7 @@ class MatchResult:
         if s["exact"]:
             head += f", exact on {s['exact']}"
         notes = "".join(f"\nnote: {n}" for n in s.get("notes", []))
-        return head + "\n" + self.summary().to_string() + notes
+        return head + "\n" + self.counts().to_string() + notes
 
     # ------------------------------------------------------------ balance
     def balance(self, addl: Sequence[str] = ()) -> pd.DataFrame:
@@ -510,6 +568,53 @@ class _Available:
         self.right[i] = i + 1
 
 
+def _nearest_links(frame: pd.DataFrame, linear: np.ndarray, strata: np.ndarray, control_rows: np.ndarray,
+                   treated_rows: np.ndarray, exact_cols: list[str], replace: bool, caliper_width: float, ratio: int,
+                   units: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Each treated row's nearest controls on the logit within its exact stratum (and the caliper).
+
+    Returns the (treated row, control row) links, a mask of treated rows whose stratum has no control, and
+    those strata's labels.
+    """
+    # Controls sorted by (stratum, logit); a combined key keeps every search inside the stratum's block.
+    spread = 2 * float(np.abs(linear).max()) + 1.0
+    c_key = strata[control_rows] * spread + linear[control_rows]
+    order_c = np.argsort(c_key, kind="stable")
+    control_rows, c_key = control_rows[order_c], c_key[order_c]
+    c_strata, c_logit = strata[control_rows], linear[control_rows]
+    t_strata, x = strata[treated_rows], linear[treated_rows]
+    starts = np.searchsorted(c_strata, t_strata, side="left")
+    ends = np.searchsorted(c_strata, t_strata, side="right")
+    positions = np.searchsorted(c_key, t_strata * spread + x)
+    no_controls = starts == ends
+    strata_without: list[Any] = []
+    if exact_cols and no_controls.any():
+        labels = frame.iloc[treated_rows[no_controls]][exact_cols].drop_duplicates()
+        strata_without = [tuple(r) for r in labels.itertuples(index=False)]
+    links = (_match_with_replacement if replace else _match_without_replacement)(
+        treated_rows, positions, starts, ends, c_logit, x, control_rows, caliper_width, ratio,
+        units=None if units is None else units[control_rows])
+    return links, no_controls, strata_without
+
+
+def _matched_rows(frame: pd.DataFrame, linear: np.ndarray, links: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The links as ``pairs`` (index labels, pair id, logit distance) and the matched rows with ``_pair`` and
+    ``_weight`` (1 for treated, 1/k for each of a treated row's k controls)."""
+    index = frame.index
+    pairs = pd.DataFrame({"treated": index[links[:, 0]], "control": index[links[:, 1]],
+                          "distance": np.abs(linear[links[:, 0]] - linear[links[:, 1]])})
+    pairs.insert(0, "pair", pd.factorize(links[:, 0])[0])
+    per_treated = pairs.groupby("pair")["control"].transform("size").to_numpy()
+    first_link = pairs.drop_duplicates("pair")
+    treated_part = frame.loc[first_link["treated"]].copy()
+    treated_part["_pair"] = first_link["pair"].to_numpy()
+    treated_part["_weight"] = 1.0
+    control_part = frame.loc[pairs["control"]].copy()
+    control_part["_pair"] = pairs["pair"].to_numpy()
+    control_part["_weight"] = 1.0 / per_treated
+    return pairs, pd.concat([treated_part, control_part]).sort_values("_pair", kind="stable")
+
+
 def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Sequence[str], *,
                      exact: str | Sequence[str] | None = None, caliper: float | None = 0.2,
                      replace: bool = False, ratio: int = 1, order: str = "largest", discard: str = "none",
@@ -540,6 +645,23 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
         used, no other row of that unit is used as a control (without
         replacement), so one firm cannot serve as a control in several years.
     random_state : seed for order="random".
+
+    Examples
+    --------
+    Match 2005's exporters to non-exporters of the tiny synthetic world on size and sales:
+
+    >>> import numpy as np
+    >>> from kaigai_lib.estimators.matching import propensity_match
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees", "sales"]).copy()
+    >>> firms["log_employees"], firms["log_sales"] = np.log(firms["employees"]), np.log(firms["sales"])
+    >>> result = propensity_match(firms, "exporter", ["log_employees", "log_sales"], unit="firm_id")
+    >>> int(result.counts()["count"]["treated", "matched"]) == result.counts["matched_treated"]
+    True
+    >>> att = result.att("log_sales")
+    >>> att.tidy().columns[:4].tolist()
+    ['outcome', 'estimate', 'std_error', 'p_value']
     """
     if order not in ORDERS:
         raise ValueError(f"order={order!r}: choose one of {ORDERS}.")
@@ -583,27 +705,10 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
               "discarded_treated": int(((treated == 1) & ~keep).sum()),
               "discarded_controls": int(((treated == 0) & ~keep).sum())}
 
-    control_rows = np.nonzero((treated == 0) & keep)[0]
     treated_rows = _treated_order(np.nonzero((treated == 1) & keep)[0], linear, order, random_state)
-    # Controls sorted by (stratum, logit); a combined key keeps every search inside the stratum's block.
-    spread = 2 * float(np.abs(linear).max()) + 1.0
-    c_key = strata[control_rows] * spread + linear[control_rows]
-    order_c = np.argsort(c_key, kind="stable")
-    control_rows, c_key = control_rows[order_c], c_key[order_c]
-    c_strata, c_logit = strata[control_rows], linear[control_rows]
-    t_strata, x = strata[treated_rows], linear[treated_rows]
-    starts = np.searchsorted(c_strata, t_strata, side="left")
-    ends = np.searchsorted(c_strata, t_strata, side="right")
-    positions = np.searchsorted(c_key, t_strata * spread + x)
-    no_controls = starts == ends
-    strata_without: list[Any] = []
-    if exact_cols and no_controls.any():
-        labels = frame.iloc[treated_rows[no_controls]][exact_cols].drop_duplicates()
-        strata_without = [tuple(r) for r in labels.itertuples(index=False)]
-
-    links = (_match_with_replacement if replace else _match_without_replacement)(
-        treated_rows, positions, starts, ends, c_logit, x, control_rows, caliper_width, ratio,
-        units=None if unit is None else frame[unit].to_numpy()[control_rows])
+    links, no_controls, strata_without = _nearest_links(
+        frame, linear, strata, np.nonzero((treated == 0) & keep)[0], treated_rows, exact_cols, replace,
+        caliper_width, ratio, None if unit is None else frame[unit].to_numpy())
 
     matched_treated = np.unique(links[:, 0]) if len(links) else np.array([], dtype=int)
     counts.update({
@@ -619,19 +724,7 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
             + (f" in its {exact_cols} stratum" if exact_cols else "")
             + ". Widen the caliper, coarsen the exact strata, or check the covariates.")
 
-    index = frame.index
-    pairs = pd.DataFrame({"treated": index[links[:, 0]], "control": index[links[:, 1]],
-                          "distance": np.abs(linear[links[:, 0]] - linear[links[:, 1]])})
-    pairs.insert(0, "pair", pd.factorize(links[:, 0])[0])
-    per_treated = pairs.groupby("pair")["control"].transform("size").to_numpy()
-    first_link = pairs.drop_duplicates("pair")
-    treated_part = frame.loc[first_link["treated"]].copy()
-    treated_part["_pair"] = first_link["pair"].to_numpy()
-    treated_part["_weight"] = 1.0
-    control_part = frame.loc[pairs["control"]].copy()
-    control_part["_pair"] = pairs["pair"].to_numpy()
-    control_part["_weight"] = 1.0 / per_treated
-    matched = pd.concat([treated_part, control_part]).sort_values("_pair", kind="stable")
+    pairs, matched = _matched_rows(frame, linear, links)
     settings = {"treatment": treatment, "exact": exact_cols, "caliper": caliper, "caliper_width": caliper_width,
                 "replace": replace, "ratio": int(ratio), "order": order, "discard": discard, "unit": unit,
                 "caliper_sd": caliper_sd, "notes": notes}

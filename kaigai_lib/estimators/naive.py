@@ -33,12 +33,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS, EXPORT_GROUPS, FDI_GROUPS, sector, size_class
 from kaigai_lib.estimators.plots import ANALYSIS_LABELS, OUTCOME_LABELS, new_figure
+from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
 MEASURES = ("growth", "level")
 SCALES = ("log", "percent")
@@ -57,7 +58,7 @@ class NaiveDifference:
     difference : the naive difference, starters' mean minus non-starters' mean.
     starters_mean, non_starters_mean : the two means (the non-starters'
         weighted to the starters' cohorts when several cohorts are pooled).
-    se : standard error of ``difference`` (Welch within a cohort; pooled, it
+    std_error : standard error of ``difference`` (Welch within a cohort; pooled, it
         treats the cohorts' non-starter samples as independent although a
         firm can be a non-starter in several cohorts).
     n_starters, n_non_starters : firms (firm-cohort pairs) behind the means.
@@ -81,7 +82,7 @@ class NaiveDifference:
     difference: float
     starters_mean: float
     non_starters_mean: float
-    se: float
+    std_error: float
     n_starters: int
     n_non_starters: int
     n_starters_unobserved: int
@@ -109,27 +110,42 @@ class NaiveDifference:
                  else f"cohorts {self.cohorts[0]}–{self.cohorts[-1]} pooled")
         return f"{what}: {who} minus non-starters, {years}, in {self.unit}; {self.transform}"
 
-    def summary(self) -> pd.DataFrame:
-        """One-row table: means, difference, SE, 95 % interval and counts."""
-        return pd.DataFrame([{
+    def tidy(self) -> pd.DataFrame:
+        """One row: the naive difference as ``estimate``, its s.e., p, 95 % interval and counts (``n_treated``
+        starters, ``n_control`` non-starters), then the two means, the starters left out, the scale and
+        ``comparison`` (:meth:`describe`)."""
+        ci = {"ci_low": self.difference - 1.96 * self.std_error, "ci_high": self.difference + 1.96 * self.std_error}
+        return order_tidy(pd.DataFrame([{
+            "outcome": self.outcome, "group": self.group, "horizon": self.horizon,
+            "estimate": self.difference, "std_error": self.std_error,
+            "p_value": normal_inference(self.difference, self.std_error)["p_value"], **ci,
+            "n_treated": self.n_starters, "n_control": self.n_non_starters,
+            "n_obs": self.n_starters + self.n_non_starters,
             "starters": self.starters_mean, "non_starters": self.non_starters_mean,
-            "naive_difference": self.difference, "se": self.se,
-            "ci_low": self.difference - 1.96 * self.se, "ci_high": self.difference + 1.96 * self.se,
-            "n_starters": self.n_starters, "n_non_starters": self.n_non_starters,
             "n_starters_unobserved": self.n_starters_unobserved,
             "n_starters_without_comparison": self.n_starters_without_comparison,
-            "scale": self.unit, "outcome_transform": self.transform,
-        }], index=pd.Index([self.describe()], name="comparison"))
+            "scale": self.unit, "outcome_transform": self.transform, "comparison": self.describe(),
+        }]))
 
-    def plot(self, truth: float | pd.Series | None = None, *, truth_label: str = "truth") -> Figure:
+    def summary(self) -> str:
+        """What was compared, the two means, the difference with its interval, and who was left out."""
+        lines = [f"starters: {self.starters_mean:.4f} ({self.n_starters:,}); non-starters: "
+                 f"{self.non_starters_mean:.4f} ({self.n_non_starters:,})",
+                 f"naive difference: {self.difference:+.4f} (s.e. {self.std_error:.4f}; 95 % CI "
+                 f"[{self.difference - 1.96 * self.std_error:+.4f}, {self.difference + 1.96 * self.std_error:+.4f}])",
+                 f"starters left out: {self.n_starters_unobserved:,} not observed at S − 1 or S + h, "
+                 f"{self.n_starters_without_comparison:,} without a non-starter in their cohort"]
+        return summary_block(f"Naive difference — {self.describe()}", lines=lines)
+
+    def plot(self, ax: Axes | None = None, truth: float | pd.Series | None = None, *,
+             truth_label: str = "truth") -> Axes:
         """The naive difference of each cohort with its 95 % interval, the pooled value, and optionally the truth.
 
         ``truth`` is one number (a constant true effect) or a Series indexed
         by cohort (e.g. ``Decomposition.by_cohort["att"]``).
         """
         table = self.by_cohort
-        fig, axes = new_figure(figsize=(9, 3.8))
-        ax = axes[0, 0]
+        ax = ax if ax is not None else new_figure(figsize=(9, 3.8))[1][0, 0]
         ax.errorbar(table.index, table["difference"], yerr=1.96 * table["se"], fmt="o", ms=4, color="C0",
                     ecolor="0.6", capsize=2, label="naive difference, one cohort (±95 %)")
         ax.axhline(self.difference, color="C0", linestyle="--", linewidth=1.2,
@@ -148,7 +164,7 @@ class NaiveDifference:
                      f"{what} at t+{self.horizon}",
                xlabel="start year (cohort)", ylabel=f"starters − non-starters ({self.unit})")
         ax.legend(loc="best", fontsize=8)
-        return fig
+        return ax
 
 
 def _cohorts(start_year: int | Iterable[int] | None, years: np.ndarray, horizon: int) -> list[int]:
@@ -179,66 +195,10 @@ def _group_labels(firms: pd.DataFrame, analysis: str, group_col: str | None, emp
     return sector(firms[manufacturing_col]), FDI_GROUPS
 
 
-def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "export", horizon: int = 5,
-                     start_year: int | Iterable[int] | None = None, measure: str = "growth", scale: str = "log",
-                     group: str | None = None, outcome_is_log: bool = False, group_col: str | None = None,
-                     start_year_col: str | None = None, status_col: str | None = None,
-                     employees_col: str = "employees", manufacturing_col: str = "manufacturing",
-                     firm_col: str = "firm_id", year_col: str = "year") -> NaiveDifference:
-    """The earlier analyses' comparison: starters' mean outcome minus non-starters', by group averages.
-
-    Parameters
-    ----------
-    firms : a firm panel, one row per firm and year.
-    outcome : the outcome column (positive; its log is taken unless
-        ``outcome_is_log``).
-    analysis : "export" or "fdi": sets the default start-year and status
-        columns (``export_start_year``/``exporter``, ``fdi_start_year``/``fdi``).
-    horizon : years after the start, ``h`` (the comparison is at ``S + h``).
-    start_year : one cohort (the earlier analyses' "one arbitrary year"), a
-        list of cohorts, or None for every cohort the panel allows, pooled.
-    measure : "growth" (change from ``S − 1``) or "level" (at ``S + h``).
-    scale : "log" (log points) or "percent" (growth only).
-    group : compare only firms of this group at ``S − 1``: by default a size
-        class of ``employees_col`` for exports ("under 50", "50-99",
-        "100-299", "300+") and the sector from ``manufacturing_col`` for FDI;
-        with ``group_col``, the values of that column.
-    """
-    if analysis not in ANALYSIS_COLUMNS:
-        raise ValueError(f"analysis={analysis!r}: choose one of {sorted(ANALYSIS_COLUMNS)}.")
-    if measure not in MEASURES:
-        raise ValueError(f"measure={measure!r}: choose one of {list(MEASURES)}.")
-    if scale not in SCALES:
-        raise ValueError(f"scale={scale!r}: choose one of {list(SCALES)}.")
-    if measure == "level" and scale == "percent":
-        raise ValueError("scale='percent' needs measure='growth' (a percent change from t−1); levels are in logs.")
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
-        raise ValueError(f"horizon={horizon!r}: must be a whole number of years ≥ 0.")
-    default_start, default_status = ANALYSIS_COLUMNS[analysis]
-    start_year_col = start_year_col or default_start
-    status_col = status_col or default_status
-    _require_columns(firms, [firm_col, year_col, start_year_col, status_col, outcome], "firms")
-    if firms.duplicated([firm_col, year_col]).any():
-        dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
-        raise ValueError(f"firms has duplicate ({firm_col}, {year_col}) keys, e.g. {dup.head(3).values.tolist()}: "
-                         "keep one row per firm and year.")
-    horizon = int(horizon)
-    years = firms[year_col].to_numpy()
-    cohorts = _cohorts(start_year, years, horizon)
-
-    labels, known_groups = _group_labels(firms, analysis, group_col, employees_col, manufacturing_col)
-    if group is not None and known_groups is not None and group not in known_groups:
-        raise ValueError(f"group={group!r}: the {analysis} groups are {list(known_groups)}.")
-
-    panel = pd.DataFrame({
-        "firm": firms[firm_col].to_numpy(),
-        "year": years.astype(np.int64),
-        "start": pd.to_numeric(firms[start_year_col], errors="coerce").astype("Float64").to_numpy(
-            dtype=float, na_value=np.nan),
-        "treated": firms[status_col].fillna(False).astype(bool).to_numpy(),
-        "y": firms[outcome].to_numpy(dtype=float),
-        "group": labels,
-    })
+def _starters_and_non_starters(panel: pd.DataFrame, cohorts: list[int], horizon: int,
+                               group: str | None) -> tuple[pd.DataFrame, int]:
+    """Every firm-cohort observed at S − 1 and S + h that is a starter or a non-starter (module docstring), with
+    ``starter``; and the number of the cohorts' starters not seen in both years."""
     base = panel.loc[panel["year"].isin([s - 1 for s in cohorts])]
     end = panel.loc[panel["year"].isin([s + horizon for s in cohorts]), ["firm", "year", "treated", "y"]]
     end = end.assign(year=end["year"] - horizon - 1)
@@ -250,11 +210,17 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     in_group = pd.Series(True, index=pairs.index) if group is None else pairs["group"] == group
     chosen = pairs.loc[(starter | non_starter) & in_group].copy()
     chosen["starter"] = starter.loc[chosen.index]
-
     # starters of these cohorts (any group: the group is read at t−1) not seen both at t−1 and t+h
     all_starters = panel.loc[panel["start"].isin(cohorts), ["firm", "start"]].drop_duplicates()
-    n_unobserved = len(all_starters) - int(starter.sum())
+    return chosen, len(all_starters) - int(starter.sum())
 
+
+def _compared_values(chosen: pd.DataFrame, outcome: str, horizon: int, measure: str, scale: str,
+                     outcome_is_log: bool) -> pd.Series:
+    """What is compared, per firm-cohort: the log level at S + h, or the change from S − 1 (log or percent).
+
+    Adds ``base`` and ``end`` (the log outcome at S − 1 and S + h) to ``chosen``.
+    """
     if not outcome_is_log:
         bad = (chosen["y"] <= 0) | (chosen["y_end"] <= 0)
         if bad.any():
@@ -274,12 +240,16 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
         raise ValueError(f"{int(missing.sum())} firm-cohorts have no {outcome} at t−1 or t+{horizon} "
                          f"(firm, cohort: {rows}): fill or drop those firm-years first.")
     if measure == "level":
-        chosen["value"] = chosen["end"]
-    elif scale == "log":
-        chosen["value"] = chosen["end"] - chosen["base"]
-    else:
-        chosen["value"] = 100 * np.expm1(chosen["end"] - chosen["base"])
+        return chosen["end"]
+    if scale == "log":
+        return chosen["end"] - chosen["base"]
+    return 100 * np.expm1(chosen["end"] - chosen["base"])
 
+
+def _by_cohort(chosen: pd.DataFrame, analysis: str, group: str | None, horizon: int,
+               cohorts: list[int]) -> tuple[pd.DataFrame, int, pd.Series]:
+    """Counts, means, difference, its Welch s.e. and the starters' weight per cohort with both groups; the
+    starters without a comparison; the non-starters' variance per cohort."""
     stats = chosen.groupby(["cohort", "starter"])["value"].agg(["count", "mean", "var"]).unstack("starter")
     stats = stats.reindex(columns=pd.MultiIndex.from_product([["count", "mean", "var"], [True, False]]))
     n_s = stats[("count", True)].fillna(0).astype(int)
@@ -305,6 +275,81 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     by_cohort.loc[by_cohort["n_starters"] < 2, "se"] = np.nan  # one starter: no spread to estimate
     by_cohort["weight"] = by_cohort["n_starters"] / by_cohort["n_starters"].sum()
     by_cohort.index.name = "cohort"
+    return by_cohort, n_without, var_ns
+
+
+def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "export", horizon: int = 5,
+                     start_year: int | Iterable[int] | None = None, measure: str = "growth", scale: str = "log",
+                     group: str | None = None, outcome_is_log: bool = False,
+                     group_by: str | None = None) -> NaiveDifference:
+    """The earlier analyses' comparison: starters' mean outcome minus non-starters', by group averages.
+
+    Parameters
+    ----------
+    firms : a firm panel, one row per firm and year, with the schema's
+        column names (real data are renamed to them once, with
+        ``kaigai_lib.data.schema.validate(df, "firms", rename={...})``).
+    outcome : the outcome column (positive; its log is taken unless
+        ``outcome_is_log``).
+    analysis : "export" or "fdi": sets the default start-year and status
+        columns (``export_start_year``/``exporter``, ``fdi_start_year``/``fdi``).
+    horizon : years after the start, ``h`` (the comparison is at ``S + h``).
+    start_year : one cohort (the earlier analyses' "one arbitrary year"), a
+        list of cohorts, or None for every cohort the panel allows, pooled.
+    measure : "growth" (change from ``S − 1``) or "level" (at ``S + h``).
+    scale : "log" (log points) or "percent" (growth only).
+    group : compare only firms of this group at ``S − 1``: by default a size
+        class of ``employees`` for exports ("under 50", "50-99",
+        "100-299", "300+") and the sector from ``manufacturing`` for FDI;
+        with ``group_by``, the values of that column.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators.naive import naive_difference
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> naive = naive_difference(world.firms, outcome="sales", group="50-99", horizon=3)
+    >>> naive.tidy()[["outcome", "group", "horizon"]].values.tolist()
+    [['sales', '50-99', 3]]
+    """
+    if analysis not in ANALYSIS_COLUMNS:
+        raise ValueError(f"analysis={analysis!r}: choose one of {sorted(ANALYSIS_COLUMNS)}.")
+    if measure not in MEASURES:
+        raise ValueError(f"measure={measure!r}: choose one of {list(MEASURES)}.")
+    if scale not in SCALES:
+        raise ValueError(f"scale={scale!r}: choose one of {list(SCALES)}.")
+    if measure == "level" and scale == "percent":
+        raise ValueError("scale='percent' needs measure='growth' (a percent change from t−1); levels are in logs.")
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
+        raise ValueError(f"horizon={horizon!r}: must be a whole number of years ≥ 0.")
+    start_year_col, status_col = ANALYSIS_COLUMNS[analysis]
+    firm_col, year_col, employees_col, manufacturing_col = "firm_id", "year", "employees", "manufacturing"
+    group_col = group_by
+    _require_columns(firms, [firm_col, year_col, start_year_col, status_col, outcome], "firms")
+    if firms.duplicated([firm_col, year_col]).any():
+        dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
+        raise ValueError(f"firms has duplicate ({firm_col}, {year_col}) keys, e.g. {dup.head(3).values.tolist()}: "
+                         "keep one row per firm and year.")
+    horizon = int(horizon)
+    years = firms[year_col].to_numpy()
+    cohorts = _cohorts(start_year, years, horizon)
+
+    labels, known_groups = _group_labels(firms, analysis, group_col, employees_col, manufacturing_col)
+    if group is not None and known_groups is not None and group not in known_groups:
+        raise ValueError(f"group={group!r}: the {analysis} groups are {list(known_groups)}.")
+
+    panel = pd.DataFrame({
+        "firm": firms[firm_col].to_numpy(),
+        "year": years.astype(np.int64),
+        "start": pd.to_numeric(firms[start_year_col], errors="coerce").astype("Float64").to_numpy(
+            dtype=float, na_value=np.nan),
+        "treated": firms[status_col].fillna(False).astype(bool).to_numpy(),
+        "y": firms[outcome].to_numpy(dtype=float),
+        "group": labels,
+    })
+    chosen, n_unobserved = _starters_and_non_starters(panel, cohorts, horizon, group)
+    chosen["value"] = _compared_values(chosen, outcome, horizon, measure, scale, outcome_is_log)
+    by_cohort, n_without, var_ns = _by_cohort(chosen, analysis, group, horizon, cohorts)
 
     sample = chosen.loc[chosen["cohort"].isin(by_cohort.index),
                         ["firm", "cohort", "starter", "group", "base", "end", "value"]]
@@ -322,7 +367,7 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     return NaiveDifference(
         outcome=outcome, analysis=analysis, group=group, horizon=horizon, measure=measure, scale=scale,
         cohorts=tuple(int(c) for c in by_cohort.index), difference=starters_mean - non_starters_mean,
-        starters_mean=starters_mean, non_starters_mean=non_starters_mean, se=se,
+        starters_mean=starters_mean, non_starters_mean=non_starters_mean, std_error=se,
         n_starters=n_total, n_non_starters=int(by_cohort["n_non_starters"].sum()),
         n_starters_unobserved=n_unobserved, n_starters_without_comparison=n_without,
         by_cohort=by_cohort, sample=sample, outcome_is_log=bool(outcome_is_log))

@@ -27,12 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from kaigai_lib.data.starts import RiskSet, risk_set, size_class
 from kaigai_lib.estimators.did import DidResult, EventChanges, event_changes, matched_did
 from kaigai_lib.estimators.matching import MatchResult, propensity_match
+from kaigai_lib.estimators.results import order_tidy, summary_block
 
 # The propensity score's covariates: with log value added, employees and capital in the logit, the score can
 # reproduce TFP (log VA − β_l·l − β_k·k) without estimating it first.
@@ -52,23 +54,37 @@ class TreatmentDid:
     truth: pd.DataFrame | None
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def table(self) -> pd.DataFrame:
+    def tidy(self) -> pd.DataFrame:
         """One row per outcome × group × horizon: the estimate, its s.e. and CI, counts and (if known) the truth."""
-        table = self.result.table.copy()
+        table = self.result.tidy()
         if self.truth is None:
             return table
         truth = self.truth.rename(columns={"effect": "truth"})[["outcome", "group", "horizon", "truth"]]
         table = table.merge(truth, on=["outcome", "group", "horizon"], how="left")
         table.loc[table["horizon"] < 0, "truth"] = 0.0  # nobody is treated before the start
-        return table.assign(bias=table["estimate"] - table["truth"])
+        return order_tidy(table.assign(bias=table["estimate"] - table["truth"]))
+
+    def summary(self) -> str:
+        """The matching counts, then the regressions' estimates (with the truth when known), as text."""
+        table = self.tidy().drop(columns=["scale"]).set_index(["outcome", "group", "horizon"])
+        return summary_block(f"Support programme DiD, {self.result.units}", table,
+                             lines=str(self.match).splitlines())
+
+    def counts(self) -> pd.DataFrame:
+        """The matching's counts (:meth:`MatchResult.counts`)."""
+        return self.match.counts()
+
+    def plot(self, ax: plt.Axes | None = None, outcome: str | None = None, group: str | None = None) -> plt.Axes:
+        """One outcome's event study for one group, with the truth when known (:meth:`DidResult.plot`)."""
+        return self.result.plot(ax=ax, outcome=outcome, group=group, truth=self.truth)
 
     def compare(self, horizon: int = 5) -> pd.DataFrame:
         """Estimates at one horizon next to the truth."""
-        return self.table().query("horizon == @horizon").reset_index(drop=True)
+        return self.tidy().query("horizon == @horizon").reset_index(drop=True)
 
 
 def _status_from_start(firms: pd.DataFrame, treatment: str | None, start_year: str, time: str,
-                       id: str) -> pd.Series:
+                       unit: str) -> pd.Series:
     """The 0/1 status implied by a start-year column; checked against ``treatment`` when both are given."""
     years = pd.to_numeric(firms[start_year], errors="coerce")
     bad = firms[start_year].notna() & years.isna()
@@ -80,9 +96,39 @@ def _status_from_start(firms: pd.DataFrame, treatment: str | None, start_year: s
         differ = status != firms[treatment].astype(int)
         if differ.any():
             raise ValueError(f"treatment_did: '{treatment}' disagrees with '{start_year}' in {int(differ.sum())} "
-                             f"row(s) (e.g. {id} {list(firms.loc[differ, id].head(5))}): '{treatment}' must be 1 "
+                             f"row(s) (e.g. {unit} {list(firms.loc[differ, unit].head(5))}): '{treatment}' must be 1 "
                              f"exactly from '{start_year}' on. Fix one of them, or give only one.")
     return status
+
+
+def _outcome_panel(data: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str], unit: str, time: str,
+                   horizons: Sequence[int], pre_horizons: Sequence[int],
+                   log_outcomes: Sequence[str]) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """The matched units' outcomes, non-positive levels set to missing (counted; a warning when they fall on a
+    base year or t + h that a change reads)."""
+    panel = data.loc[data[unit].isin(matched[unit]), [unit, time, *outcomes]].copy()
+
+    def years_read(offsets: list[int]) -> np.ndarray:
+        keys = pd.MultiIndex.from_arrays([np.repeat(matched[unit].to_numpy(), len(offsets)),
+                                          (matched[time].to_numpy()[:, None] + np.array(offsets)).ravel()])
+        return pd.MultiIndex.from_frame(panel[[unit, time]]).isin(keys)
+
+    # the firm-years the changes read: the base year and t + h (main), t + h for the placebo years (pre)
+    main, pre = years_read([0, *(1 + h for h in horizons)]), years_read([1 + h for h in pre_horizons])
+    nonpositive: dict[str, dict[str, int]] = {}
+    for outcome in outcomes:
+        if outcome in log_outcomes:
+            continue
+        bad = panel[outcome].notna() & (panel[outcome] <= 0)
+        nonpositive[outcome] = {"base and horizons": int((bad & main).sum()), "placebo years": int((bad & pre).sum())}
+        panel.loc[bad, outcome] = np.nan
+    in_main = {o: n["base and horizons"] for o, n in nonpositive.items() if n["base and horizons"]}
+    if in_main:
+        # placebo years before e.g. a firm's first export are expected; a missing base or t + h is not
+        warnings.warn(f"treatment_did: non-positive outcome values at the base year or t + h of matched firms "
+                      f"set to missing (rows per outcome: {in_main}); they enter no change. Restrict the sample "
+                      "(e.g. sample='exporter') if that is not intended.", UserWarning, stacklevel=3)
+    return panel, nonpositive
 
 
 def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_year: str | None = None,
@@ -91,13 +137,13 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
                   horizons: Sequence[int] = (1, 2, 3, 4, 5), pre_horizons: Sequence[int] = (-3, -2),
                   first_start_year: int | None = None, last_start_year: int | None = None,
                   sample: str | None = None, caliper: float | None = 0.2, scale: str = "log",
-                  log_outcomes: Sequence[str] = (), id: str = "firm_id", time: str = "year",
+                  log_outcomes: Sequence[str] = (), unit: str = "firm_id", time: str = "year",
                   truth: pd.DataFrame | None = None) -> TreatmentDid:
     """Matched DiD for a binary, absorbing treatment of firms, in one call.
 
     Parameters
     ----------
-    firms : firm panel, one row per (``id``, ``time``).
+    firms : firm panel, one row per (``unit``, ``time``).
     treatment : 0/1 column, 1 from the year of take-up on; or give
         ``start_year`` (the year of take-up, missing for firms never
         treated) and the status is built from it. Both: they must agree.
@@ -116,12 +162,26 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
         drops are counted in ``settings["dropped_by_sample"]``.
     truth : optional table ``outcome, group, horizon, effect`` in log points
         (e.g. ``World.truth.support``), shown next to the estimates.
+
+    Examples
+    --------
+    The support programme's effect on exports and sales two years on, with the true effects attached:
+
+    >>> from kaigai_lib.estimators.programme import treatment_did
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> design = treatment_did(world.firms, "supported", sample="exporter", horizons=[2], pre_horizons=[-2],
+    ...                        truth=world.truth.support)
+    >>> sorted(design.tidy()["horizon"].unique().tolist())
+    [-2, 2]
+    >>> {"truth", "bias"} <= set(design.tidy().columns)
+    True
     """
     if scale not in ("log", "percent"):
         raise ValueError(f"treatment_did: scale={scale!r}: choose 'log' or 'percent'.")
     if treatment is None and start_year is None:
         raise ValueError("treatment_did: give the treatment column, its start-year column, or both.")
-    needed = [c for c in (id, time, treatment, start_year, *outcomes) if c is not None]
+    needed = [c for c in (unit, time, treatment, start_year, *outcomes) if c is not None]
     needed += [c for c in exact if c not in ("size",)]
     absent = [c for c in dict.fromkeys(needed) if c not in firms.columns]
     if absent:
@@ -133,10 +193,10 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
         data = data.assign(size=size_class(data["employees"]).astype(str))
     status = "_status"
     if start_year is not None:
-        data = data.assign(_status=_status_from_start(data, treatment, start_year, time, id))
+        data = data.assign(_status=_status_from_start(data, treatment, start_year, time, unit))
     else:
         status = treatment
-    risk = risk_set(data, status, id=id, time=time, first_start_year=first_start_year,
+    risk = risk_set(data, status, unit=unit, time=time, first_start_year=first_start_year,
                     last_start_year=last_start_year)
     at_risk = risk.rows
     dropped = 0
@@ -149,7 +209,7 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
     if at_risk["start"].sum() == 0:
         raise ValueError("treatment_did: no firm in the risk set takes up the treatment (check the years, the "
                          "sample query and the groups).")
-    match = propensity_match(at_risk, "start", covariates, exact=list(exact), caliper=caliper, unit=id)
+    match = propensity_match(at_risk, "start", covariates, exact=list(exact), caliper=caliper, unit=unit)
     matched = match.matched.copy()
     # every pair is reported in its starter's group
     starter_group = matched.loc[matched["_treated"] == 1].set_index("_pair")[group]
@@ -158,31 +218,10 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
     keep = list(dict.fromkeys([c for c in exact if c != time] + [group]))
     matched[keep] = matched[keep].astype(str)
 
-    panel = data.loc[data[id].isin(matched[id]), [id, time, *outcomes]].copy()
-    # the firm-years the changes read: each matched unit's base year and t + h
-    def years_read(offsets: list[int]) -> np.ndarray:
-        keys = pd.MultiIndex.from_arrays([np.repeat(matched[id].to_numpy(), len(offsets)),
-                                          (matched[time].to_numpy()[:, None] + np.array(offsets)).ravel()])
-        return pd.MultiIndex.from_frame(panel[[id, time]]).isin(keys)
-
-    # the firm-years the changes read: the base year and t + h (main), t + h for the placebo years (pre)
-    main, pre = years_read([0, *(1 + h for h in horizons)]), years_read([1 + h for h in pre_horizons])
-    nonpositive: dict[str, dict[str, int]] = {}
-    for outcome in outcomes:
-        if outcome in log_outcomes:
-            continue
-        bad = panel[outcome].notna() & (panel[outcome] <= 0)
-        nonpositive[outcome] = {"base and horizons": int((bad & main).sum()), "placebo years": int((bad & pre).sum())}
-        panel.loc[bad, outcome] = np.nan
-    in_main = {o: n["base and horizons"] for o, n in nonpositive.items() if n["base and horizons"]}
-    if in_main:
-        # placebo years before e.g. a firm's first export are expected; a missing base or t + h is not
-        warnings.warn(f"treatment_did: non-positive outcome values at the base year or t + h of matched firms "
-                      f"set to missing (rows per outcome: {in_main}); they enter no change. Restrict the sample "
-                      "(e.g. sample='exporter') if that is not intended.", UserWarning, stacklevel=2)
-    changes = event_changes(panel, matched, list(outcomes), id=id, time=time, horizons=horizons,
+    panel, nonpositive = _outcome_panel(data, matched, outcomes, unit, time, horizons, pre_horizons, log_outcomes)
+    changes = event_changes(panel, matched, list(outcomes), unit=unit, time=time, horizons=horizons,
                             pre_horizons=pre_horizons, log_outcomes=log_outcomes, keep=keep)
-    result = matched_did(changes, group=group, controls=controls, cluster=id, scale=scale)
+    result = matched_did(changes, group=group, controls=controls, cluster=unit, scale=scale)
     if truth is not None and scale != "log":
         raise ValueError("treatment_did: the truth table is in log points; use scale='log' to compare with it.")
     settings = {"treatment": treatment, "start_year": start_year, "sample": sample, "dropped_by_sample": dropped,

@@ -71,6 +71,7 @@ from sklearn.neighbors import BallTree
 
 from kaigai_lib.data.schema import ESTABLISHMENTS, require_columns
 from kaigai_lib.estimators.plots import new_figure
+from kaigai_lib.estimators.results import add_truth, order_tidy
 
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_RADIUS_KM = 5.0
@@ -90,6 +91,12 @@ DESIGN_LABELS = {
 OPR = "overseas_production_ratio"
 DI = "foreign_demand_di"
 SHIPMENTS = "shipments"
+# The columns the catchments read, under the schema's names (kaigai_lib.data.schema). One way to name columns:
+# real data are renamed to these once (schema.validate(df, table, rename={"your name": "schema name"})), and no
+# function takes column-name arguments.
+SCHEMA_NAMES = {"id": "establishment_id", "firm": "firm_id", "year": "year", "latitude": "latitude",
+                "longitude": "longitude", "exports": "exports", "shipments": SHIPMENTS, "employees": "employees",
+                "capital": "paid_in_capital", "overseas_ratio": OPR}
 DOMESTIC_SHIPMENTS = "domestic_shipments"
 NON_EXPORTER_SHIPMENTS = "non_exporter_shipments"
 LAGGED_SHIPMENTS = "lagged_shipments"
@@ -198,17 +205,17 @@ def haversine_km(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.nd
 # --------------------------------------------------------------------------
 
 def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: int | None = None, *,
-                       min_capital: float = GLOBAL_FIRM_CAPITAL, min_overseas_ratio: float = 0.0,
-                       firm_col: str = "firm_id", year_col: str = "year", capital_col: str = "paid_in_capital",
-                       overseas_ratio_col: str = OPR) -> pd.DataFrame:
+                       min_capital: float = GLOBAL_FIRM_CAPITAL, min_overseas_ratio: float = 0.0) -> pd.DataFrame:
     """Domestic plants of the white paper's global firms: one row per plant and year the firm is global.
 
     A firm is global in a year when its paid-in capital is at least
     ``min_capital`` (million yen; ¥1bn) and its overseas production ratio is
     above ``min_overseas_ratio`` (percent; 0) in that year (footnote 239).
     Returns the establishments' rows (of ``year`` only, if given) with the
-    firm's two columns added.
+    firm's two columns added. Columns have the schema's names (:data:`SCHEMA_NAMES`).
     """
+    firm_col, year_col, capital_col, overseas_ratio_col = (SCHEMA_NAMES[k] for k in (
+        "firm", "year", "capital", "overseas_ratio"))
     require_columns(establishments, [firm_col, year_col], "establishments")
     require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
     firm_year = firms[[firm_col, year_col, capital_col, overseas_ratio_col]]
@@ -531,6 +538,23 @@ class Catchments:
     def __str__(self) -> str:
         return self.summary()
 
+    def counts(self) -> pd.DataFrame:
+        """What was left out or filled in (``drops``), one row per step, after the counts of what was kept."""
+        centres = self.centres
+        kept = pd.DataFrame([{"kind": "kept", "step": "centre-years", "count": len(centres), "unit": "centre-years"},
+                             {"kind": "kept", "step": "areas with at least one receiver", "count": len(self.areas),
+                              "unit": "areas"},
+                             {"kind": "kept", "step": "receiving establishment-years", "count": len(self.receivers),
+                              "unit": "establishment-years"}])
+        return pd.concat([kept, self.drops], ignore_index=True)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """The map (:meth:`plot_map`; several panels: the first Axes is returned, ``ax`` must be None)."""
+        if ax is not None:
+            raise ValueError("Catchments.plot: the map draws its own panels; call it without ax= (the returned "
+                             "Axes' .figure is the whole map).")
+        return self.plot_map(**options).axes[0]
+
     def plot_map(self, **options: Any) -> Figure:
         """:func:`plot_catchment_map` of these catchments."""
         return plot_catchment_map(self, **options)
@@ -549,11 +573,7 @@ def _with_area_drops(c: Catchments, drops: pd.DataFrame) -> pd.DataFrame:
 def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radius_km: float = DEFAULT_RADIUS_KM,
                      min_capital: float = GLOBAL_FIRM_CAPITAL, min_overseas_ratio: float = 0.0,
                      large_firm_capital: float | None = None, missing_coordinates: str = "raise",
-                     missing_overseas_ratio: str = "raise", id_col: str = "establishment_id",
-                     firm_col: str = "firm_id", year_col: str = "year", lat_col: str = "latitude",
-                     lon_col: str = "longitude", exports_col: str = "exports", shipments_col: str = "shipments",
-                     employees_col: str = "employees", capital_col: str = "paid_in_capital",
-                     overseas_ratio_col: str = OPR, industry_col: str | None = "industry") -> Catchments:
+                     missing_overseas_ratio: str = "raise", check_industries: bool = True) -> Catchments:
     """Find, for every centre and year, the establishments within ``radius_km``.
 
     Parameters
@@ -579,58 +599,99 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         whether its plants are centres is unknown; "drop" keeps them out of
         the centres (and, as large firms' plants, out of every area), counted.
 
-    industry_col : if the firm table has this column, a firm id that stands
-        for firms of different industries in one year raises, and one whose
-        industry changes between years warns (an id reused across industries
-        links plants to the wrong firm); ``None`` skips the check.
+    check_industries : if the firm table has an ``industry`` column, a firm
+        id that stands for firms of different industries in one year raises,
+        and one whose industry changes between years warns (an id reused
+        across industries links plants to the wrong firm); False skips the check.
 
-    Other arguments name the columns. Raises :class:`SpatialInputError`
+    The tables' columns have the schema's names (:data:`SCHEMA_NAMES`, the
+    defaults of :mod:`kaigai_lib.data.schema`); real data are renamed to them
+    once, with ``kaigai_lib.data.schema.validate(df, table, rename={...})``. Raises :class:`SpatialInputError`
     (a ``ValueError``) with counts for bad coordinates, duplicate keys,
     missing, negative or non-numeric values, exports that are 0 everywhere,
     firm ids of different types in the two tables, ratios missing for large
     firms, or when no centre is found. Warns (:class:`SpatialInputWarning`)
     when numbers stored as text are read, when exports exceed shipments
     (in 工業統計調査 shipments include exports) and when a firm id changes industry.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import spatial
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> catchments = spatial.build_catchments(world.establishments, world.firms)
+    >>> kept = catchments.counts().set_index("step")["count"]
+    >>> int(kept["centre-years"]) == len(catchments.centres)
+    True
     """
     _check_choice("missing_coordinates", missing_coordinates, ("raise", "drop"))
     _check_choice("missing_overseas_ratio", missing_overseas_ratio, ("raise", "drop"))
     if not (isinstance(radius_km, (int, float)) and math.isfinite(radius_km) and radius_km > 0):
         raise ValueError(f"radius_km={radius_km!r}: must be a positive number of kilometres.")
     large_firm_capital = min_capital if large_firm_capital is None else large_firm_capital
-    est_cols = [id_col, firm_col, year_col, lat_col, lon_col, exports_col, shipments_col, employees_col]
-    require_columns(establishments, est_cols, "establishments")
-    require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
-    columns = {"id": id_col, "firm": firm_col, "year": year_col, "latitude": lat_col, "longitude": lon_col,
-               "exports": exports_col, "shipments": shipments_col, "employees": employees_col,
-               "capital": capital_col, "overseas_ratio": overseas_ratio_col}
     drops: list[dict[str, Any]] = []
+    # one step each: read and check the plants, place them, link them to their firms, find the centres,
+    # split sources from receivers, count what was left out, then find the pairs within the radius
+    est = _read_establishments(establishments)
+    est, origin = _place(est, establishments.index, missing_coordinates, drops)
+    firm_year = _read_firms(firms, est, check_industries)
+    est, fill = _link_firms(est, firm_year)
+    large = est["capital_filled"].to_numpy() >= large_firm_capital  # NaN (never in the firm table): a small firm
+    is_centre = _centres(est, firm_year, min_capital, min_overseas_ratio, missing_overseas_ratio, drops)
+    sources, receivers, ever = _sources_and_receivers(est, is_centre, large, origin)
+    _count_left_out(drops, est, sources, large, ever, fill, large_firm_capital)
+    catchments = Catchments(
+        sources=sources, receivers=receivers, pairs=_find_pairs(sources, receivers, radius_km),
+        radius_km=float(radius_km), drops=pd.DataFrame(drops, columns=["kind", "step", "count", "unit"]),
+        settings={"radius_km": float(radius_km), "min_capital": min_capital, "min_overseas_ratio": min_overseas_ratio,
+                  "large_firm_capital": large_firm_capital},
+        columns=dict(SCHEMA_NAMES))
+    catchments.drops = _with_area_drops(catchments, catchments.drops)
+    outside = int((catchments.coverage() == 0).sum())
+    catchments.drops = pd.concat([catchments.drops, pd.DataFrame([{
+        "kind": "note", "step": "receiving establishment-years outside every catchment", "count": outside,
+        "unit": "establishment-years"}])], ignore_index=True)
+    return catchments
 
+
+def _read_establishments(establishments: pd.DataFrame) -> pd.DataFrame:
+    """The plant table's columns, numeric and checked: whole years, unique keys, amounts present and ≥ 0."""
+    names = SCHEMA_NAMES
+    est_cols = [names[k] for k in ("id", "firm", "year", "latitude", "longitude", "exports", "shipments",
+                                   "employees")]
+    require_columns(establishments, est_cols, "establishments")
     est = establishments[est_cols].reset_index(drop=True)
     est.columns = ["establishment_id", "firm_id", "year", "latitude", "longitude", "exports", SHIPMENTS, "employees"]
     where = establishments.index
-    for col, name in ((year_col, "year"), (lat_col, "latitude"), (lon_col, "longitude")):
-        est[name] = _numeric_column(est[name], col, "establishments", where)
-    est["year"] = _whole_years(est["year"], year_col, "establishments", where)
-    _check_keys(est, ["establishment_id", "year"], "establishments", (id_col, year_col))
-    for col, name in ((exports_col, "exports"), (shipments_col, SHIPMENTS), (employees_col, "employees")):
-        values = _numeric_column(est[name], col, "establishments", where)
+    for name in ("year", "latitude", "longitude"):
+        est[name] = _numeric_column(est[name], name, "establishments", where)
+    est["year"] = _whole_years(est["year"], "year", "establishments", where)
+    _check_keys(est, ["establishment_id", "year"], "establishments", ("establishment_id", "year"))
+    for name in ("exports", SHIPMENTS, "employees"):
+        values = _numeric_column(est[name], name, "establishments", where)
         bad = values.isna()
         if bad.any():
             raise SpatialInputError(
-                f"establishments: column '{col}' has {int(bad.sum())} missing or non-numeric value(s) "
+                f"establishments: column '{name}' has {int(bad.sum())} missing or non-numeric value(s) "
                 f"(rows {_rows(where[bad.to_numpy()])}); the area sums need every value: fill them "
                 f"(0 for establishments that do not export) or drop those rows first and report how many.")
         negative = (values < 0).to_numpy()
         if negative.any():
             raise SpatialInputError(
-                f"establishments: column '{col}' is negative in {int(negative.sum())} row(s) (rows "
+                f"establishments: column '{name}' is negative in {int(negative.sum())} row(s) (rows "
                 f"{_rows(where[negative])}); amounts and counts cannot be below 0: fix them (a code for "
                 "'missing' read as a number?) or drop those rows first and report how many.")
         est[name] = values
-    _check_exports(est, exports_col, shipments_col, where)
-    origin = where  # the caller's row labels of est's rows, for messages
+    _check_exports(est, "exports", SHIPMENTS, where)
+    return est
 
-    # --- coordinates
+
+def _place(est: pd.DataFrame, where: pd.Index, missing_coordinates: str,
+           drops: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.Index]:
+    """Coordinates in Japan's range (a hint when swapped); rows without them raise or are dropped (counted).
+
+    Returns the rows kept and the caller's row labels of them, for messages.
+    """
     lat = est["latitude"].to_numpy(dtype=float)
     lon = est["longitude"].to_numpy(dtype=float)
     missing = np.isnan(lat) | np.isnan(lon)
@@ -640,43 +701,53 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         swapped = outside & (lon >= LATITUDE_RANGE[0]) & (lon <= LATITUDE_RANGE[1]) \
             & (lat >= LONGITUDE_RANGE[0]) & (lat <= LONGITUDE_RANGE[1])
         hint = (f" {int(swapped.sum())} of them would be in range with latitude and longitude swapped: check the "
-                f"order of '{lat_col}' and '{lon_col}'." if swapped.any() else
+                "order of 'latitude' and 'longitude'." if swapped.any() else
                 " Coordinates must be WGS84 degrees (not projected metres, not degrees-minutes-seconds).")
         n_est = est.loc[outside, "establishment_id"].nunique()
         raise SpatialInputError(
-            f"establishments: {int(outside.sum())} row(s) ({n_est} establishment(s)) have '{lat_col}'/'{lon_col}' "
+            f"establishments: {int(outside.sum())} row(s) ({n_est} establishment(s)) have 'latitude'/'longitude' "
             f"outside Japan's range (latitude {LATITUDE_RANGE[0]:g}–{LATITUDE_RANGE[1]:g}, longitude "
-            f"{LONGITUDE_RANGE[0]:g}–{LONGITUDE_RANGE[1]:g}), rows {_rows(establishments.index[outside])}.{hint}")
-    if missing.any():
-        n_est = est.loc[missing, "establishment_id"].nunique()
-        what = (f"{int(missing.sum())} establishment-year(s) ({n_est} establishment(s)) have no '{lat_col}' or "
-                f"'{lon_col}'")
-        if missing_coordinates == "raise":
-            raise SpatialInputError(
-                f"establishments: {what} (rows {_rows(establishments.index[missing])}). Geocode them from the "
-                "address, or pass missing_coordinates='drop' to leave them out (they are counted in drops).")
-        drops.append({"kind": "dropped", "step": "establishment-years without coordinates", "count":
-                      int(missing.sum()), "unit": f"establishment-years ({n_est} establishments)"})
-        est = est.loc[~missing].reset_index(drop=True)
-        lat, lon = lat[~missing], lon[~missing]
-        origin = origin[~missing]
+            f"{LONGITUDE_RANGE[0]:g}–{LONGITUDE_RANGE[1]:g}), rows {_rows(where[outside])}.{hint}")
     est["latitude"], est["longitude"] = lat, lon
+    if not missing.any():
+        return est, where
+    n_est = est.loc[missing, "establishment_id"].nunique()
+    what = (f"{int(missing.sum())} establishment-year(s) ({n_est} establishment(s)) have no 'latitude' or "
+            "'longitude'")
+    if missing_coordinates == "raise":
+        raise SpatialInputError(
+            f"establishments: {what} (rows {_rows(where[missing])}). Geocode them from the "
+            "address, or pass missing_coordinates='drop' to leave them out (they are counted in drops).")
+    drops.append({"kind": "dropped", "step": "establishment-years without coordinates", "count":
+                  int(missing.sum()), "unit": f"establishment-years ({n_est} establishments)"})
+    return est.loc[~missing].reset_index(drop=True), where[~missing]
 
-    # --- firm attributes per establishment-year
-    f = firms[[firm_col, year_col, capital_col, overseas_ratio_col]].reset_index(drop=True)
+
+def _read_firms(firms: pd.DataFrame, est: pd.DataFrame, check_industries: bool) -> pd.DataFrame:
+    """The firm table's key, paid-in capital and overseas production ratio (``capital``, ``opr``), checked."""
+    names = SCHEMA_NAMES
+    columns = [names["firm"], names["year"], names["capital"], names["overseas_ratio"]]
+    require_columns(firms, columns, "firms")
+    f = firms[columns].reset_index(drop=True)
     f.columns = ["firm_id", "year", "capital", "opr"]
-    f["year"] = _numeric_column(f["year"], year_col, "firms", firms.index)
-    f["year"] = _whole_years(f["year"], year_col, "firms", firms.index)
-    if industry_col is not None and industry_col in firms.columns:
-        _check_industries(firms, firm_col, year_col, industry_col)
-    _check_keys(f, ["firm_id", "year"], "firms", (firm_col, year_col))
-    _check_id_types(est["firm_id"], f["firm_id"], firm_col)
-    f["capital"] = _numeric_column(f["capital"], capital_col, "firms", firms.index)
-    f["opr"] = _numeric_column(f["opr"], overseas_ratio_col, "firms", firms.index)
+    f["year"] = _numeric_column(f["year"], "year", "firms", firms.index)
+    f["year"] = _whole_years(f["year"], "year", "firms", firms.index)
+    if check_industries and "industry" in firms.columns:
+        _check_industries(firms, "firm_id", "year", "industry")
+    _check_keys(f, ["firm_id", "year"], "firms", ("firm_id", "year"))
+    _check_id_types(est["firm_id"], f["firm_id"], "firm_id")
+    f["capital"] = _numeric_column(f["capital"], names["capital"], "firms", firms.index)
+    f["opr"] = _numeric_column(f["opr"], names["overseas_ratio"], "firms", firms.index)
+    return f
+
+
+def _link_firms(est: pd.DataFrame, f: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each plant-year with its firm's ``capital`` and ``opr`` that year, ``in_firm_table`` and
+    ``capital_filled``: a firm in the table but not that year has the capital of its nearest year (``fill``)."""
     est = est.merge(f, on=["firm_id", "year"], how="left", validate="many_to_one")
-    in_firm_table = est["firm_id"].isin(f["firm_id"]).to_numpy()
+    est["in_firm_table"] = est["firm_id"].isin(f["firm_id"]).to_numpy()
     capital = est["capital"].to_numpy(dtype=float, copy=True)
-    fill = in_firm_table & np.isnan(capital)
+    fill = est["in_firm_table"].to_numpy() & np.isnan(capital)
     if fill.any():
         # the firm is in the firm table, but not this year: use its capital of the nearest year it is there
         known = f.dropna(subset=["capital"]).sort_values("year")
@@ -684,11 +755,16 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         nearest = pd.merge_asof(want, known[["firm_id", "year", "capital"]], on="year", by="firm_id",
                                 direction="nearest")
         capital[nearest["index"].to_numpy()] = nearest["capital"].to_numpy()
-    large = capital >= large_firm_capital  # NaN (never in the firm table) compares False: a small firm
+    est["capital_filled"] = capital
+    return est, fill
 
-    capital_year = est["capital"].to_numpy(dtype=float)
+
+def _centres(est: pd.DataFrame, f: pd.DataFrame, min_capital: float, min_overseas_ratio: float,
+             missing_overseas_ratio: str, drops: list[dict[str, Any]]) -> np.ndarray:
+    """The plant-years of global firms (capital ≥ ``min_capital`` and ratio > ``min_overseas_ratio`` that year)."""
+    capital_col, overseas_ratio_col = SCHEMA_NAMES["capital"], SCHEMA_NAMES["overseas_ratio"]
     opr = est["opr"].to_numpy(dtype=float)
-    big = capital_year >= min_capital
+    big = est["capital"].to_numpy(dtype=float) >= min_capital
     no_ratio = big & np.isnan(opr)
     if no_ratio.any():
         bad_firms = est.loc[no_ratio, ["firm_id", "year"]].drop_duplicates()
@@ -708,15 +784,20 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     if not is_centre.any():
         n_big = int((f["capital"] >= min_capital).sum())
         n_abroad = int(((f["capital"] >= min_capital) & (f["opr"] > min_overseas_ratio)).sum())
-        linked = int(in_firm_table.sum())
+        linked = int(est["in_firm_table"].sum())
         raise SpatialInputError(
             f"No centres found: of {len(f):,} firm-years, {n_big:,} have '{capital_col}' ≥ {min_capital:g} and "
             f"{n_abroad:,} of those an '{overseas_ratio_col}' > {min_overseas_ratio:g}; {linked:,} of "
-            f"{len(est):,} establishment-years link to a firm through '{firm_col}', and none to a global firm in "
+            f"{len(est):,} establishment-years link to a firm through 'firm_id', and none to a global firm in "
             "its year. Check that the firm ids match between the tables, that paid-in capital is in million yen "
             "(¥1bn = 1,000) and the ratio in percent.")
+    return is_centre
 
-    # --- sources (every year of plants whose firm is global in some year) and receivers
+
+def _sources_and_receivers(est: pd.DataFrame, is_centre: np.ndarray, large: np.ndarray,
+                           origin: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Sources: every year of plants whose firm is global in some year; receivers: the other plants of small
+    firms. Returns both and the mask of source rows."""
     ever = np.zeros(len(est), dtype=bool)
     ever_ids = np.unique(est.loc[is_centre, "establishment_id"].to_numpy())
     ever[est["establishment_id"].isin(ever_ids).to_numpy() & (large | is_centre)] = True
@@ -724,10 +805,10 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
         "centre_id": est["establishment_id"].to_numpy()[ever],
         "firm_id": est["firm_id"].to_numpy()[ever],
         "year": est["year"].to_numpy()[ever],
-        "latitude": lat[ever],
-        "longitude": lon[ever],
-        OPR: opr[ever],
-        "paid_in_capital": capital_year[ever],
+        "latitude": est["latitude"].to_numpy(dtype=float)[ever],
+        "longitude": est["longitude"].to_numpy(dtype=float)[ever],
+        OPR: est["opr"].to_numpy(dtype=float)[ever],
+        "paid_in_capital": est["capital"].to_numpy(dtype=float)[ever],
         "is_centre": is_centre[ever],
     })
     receiver = ~large & ~ever  # a centre never receives (it matters if large_firm_capital > min_capital)
@@ -735,10 +816,16 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
                                    SHIPMENTS, "employees"]].reset_index(drop=True)
     if len(receivers) and not (receivers["exports"] > 0).any():
         raise SpatialInputError(
-            f"establishments: column '{exports_col}' is 0 in every one of the {len(receivers):,} establishment-years "
+            f"establishments: column 'exports' is 0 in every one of the {len(receivers):,} establishment-years "
             f"that can receive a spillover (rows {_rows(origin[receiver])}): there is no export to explain, and the "
             "model would report 0 ± 0. Check that the column holds "
             "direct exports (直接輸出額) and was not lost on loading.")
+    return sources, receivers, ever
+
+
+def _count_left_out(drops: list[dict[str, Any]], est: pd.DataFrame, sources: pd.DataFrame, large: np.ndarray,
+                    ever: np.ndarray, fill: np.ndarray, large_firm_capital: float) -> None:
+    """What the catchments leave out or fill in, appended to ``drops``."""
     drops.append({"kind": "dropped", "step": f"establishment-years of large firms (capital ≥ {large_firm_capital:g}): "
                   "not counted in any area (footnote 242)", "count": int(large.sum()), "unit": "establishment-years"})
     if (ever & ~large).any():
@@ -749,26 +836,12 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
                       "year: capital taken from the owner's nearest year", "count": int(fill.sum()),
                       "unit": "establishment-years"})
     drops.append({"kind": "note", "step": "establishment-years of firms never in the firm table: small firms, "
-                  "receivers", "count": int((~in_firm_table).sum()), "unit": "establishment-years"})
+                  "receivers", "count": int((~est["in_firm_table"].to_numpy()).sum()), "unit": "establishment-years"})
     unknown_src = int(np.isnan(sources[OPR].to_numpy()).sum())
     if unknown_src:
         drops.append({"kind": "note", "step": "plant-years of sometime-global firms with no ratio that year (firm "
                       "not in the firm table): not centres; the exposure design fills or drops them",
                       "count": unknown_src, "unit": "plant-years"})
-
-    pairs = _find_pairs(sources, receivers, radius_km)
-    catchments = Catchments(
-        sources=sources, receivers=receivers, pairs=pairs, radius_km=float(radius_km),
-        drops=pd.DataFrame(drops, columns=["kind", "step", "count", "unit"]),
-        settings={"radius_km": float(radius_km), "min_capital": min_capital, "min_overseas_ratio": min_overseas_ratio,
-                  "large_firm_capital": large_firm_capital},
-        columns=columns)
-    catchments.drops = _with_area_drops(catchments, catchments.drops)
-    outside = int((catchments.coverage() == 0).sum())
-    catchments.drops = pd.concat([catchments.drops, pd.DataFrame([{
-        "kind": "note", "step": "receiving establishment-years outside every catchment", "count": outside,
-        "unit": "establishment-years"}])], ignore_index=True)
-    return catchments
 
 
 def _whole_years(years: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
@@ -970,22 +1043,29 @@ class SpilloverResult:
     def coef(self, name: str = OPR) -> float:
         return float(self.params[name])
 
-    def se(self, name: str = OPR) -> float:
+    def std_error(self, name: str = OPR) -> float:
         return float(self.std_errors[name])
 
-    def table(self) -> pd.DataFrame:
-        """Estimate, standard error, t, p, 95 % interval and — when known — the truth and the bias in SEs."""
+    def tidy(self) -> pd.DataFrame:
+        """One row per regressor (``term``): estimate, standard error, p, 95 % interval, ``n_obs`` (area-years),
+        ``t`` and — when known — the truth, the bias and the bias in standard errors (``bias_in_se``)."""
         ci = self.fitted.conf_int()
         out = pd.DataFrame({
-            "estimate": self.params, "std_error": self.std_errors, "t": self.fitted.tstats,
-            "p_value": self.fitted.pvalues, "ci_low": ci["lower"], "ci_high": ci["upper"],
+            "term": list(self.params.index), "estimate": self.params.to_numpy(),
+            "std_error": self.std_errors.to_numpy(), "p_value": self.fitted.pvalues.to_numpy(),
+            "ci_low": ci["lower"].to_numpy(), "ci_high": ci["upper"].to_numpy(),
+            "n_obs": self.counts["observations"], "t": self.fitted.tstats.to_numpy(),
         })
         if self.truth:
-            out["truth"] = [self.truth.get(name, np.nan) for name in out.index]
-            out["bias"] = out["estimate"] - out["truth"]
+            out = add_truth(out, [self.truth.get(name, np.nan) for name in out["term"]])
             out["bias_in_se"] = out["bias"] / out["std_error"]
-        out.index.name = "regressor"
-        return out
+        return order_tidy(out)
+
+    def _summary_table(self) -> pd.DataFrame:
+        """The printed table: indexed by regressor, ``t`` beside the standard error, no counts column."""
+        table = self.tidy().rename(columns={"term": "regressor"}).set_index("regressor").drop(columns=["n_obs"])
+        return table[["estimate", "std_error", "t", *[c for c in table.columns if c not in (
+            "estimate", "std_error", "t")]]]
 
     def summary(self) -> str:
         effects = "centre and year effects" if self.time_effects else "centre effects"
@@ -994,7 +1074,7 @@ class SpilloverResult:
                  f"{CLUSTER_LABELS[self.cluster]}",
                  f"  {self.counts['observations']:,} area-years of {self.counts['centres']:,} centres "
                  f"({self.counts['clusters']:,} clusters), {self.counts['years']} years",
-                 self.table().round(4).to_string()]
+                 self._summary_table().round(4).to_string()]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -1048,7 +1128,10 @@ class SpilloverResult:
         """Figure II-2-4-4 replica: :func:`plot_decomposition` of :meth:`decomposition`."""
         return plot_decomposition(self.decomposition(start, end), ax=ax)
 
-    plot = plot_decomposition
+    def plot(self, ax: Axes | None = None, start: int | None = None, end: int | None = None) -> Axes:
+        """The decomposition's bars (:meth:`plot_decomposition`), as an Axes."""
+        figure = self.plot_decomposition(start, end, ax=ax)
+        return ax if ax is not None else figure.axes[0]
 
 
 def _design_panel(catchments: Catchments, design: str, unknown_sources: str) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -1063,8 +1146,7 @@ def _design_panel(catchments: Catchments, design: str, unknown_sources: str) -> 
 
 def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, design: str = "white_paper",
                   time_effects: bool = False, cluster: str = "entity", control: str = SHIPMENTS,
-                  unknown_sources: str = "carry", truth: Any = None, di_col: str = DI,
-                  year_col: str = "year") -> SpilloverResult:
+                  unknown_sources: str = "carry", truth: Any = None) -> SpilloverResult:
     """The white paper's panel fixed-effects model of the areas' exports (or an overlap-aware variant).
 
     ``exports[c, t] = b_opr·OPR[c, t] + b_di·DI[t] + b_ship·control[c, t] + α_c (+ λ_t) + ε[c, t]``,
@@ -1099,6 +1181,18 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     unknown_sources : for ``design="exposure"``: "carry" or "drop" (see
         :meth:`Catchments.exposure_areas`).
     truth : ``world.truth`` (or a mapping) to set the true coefficients beside the estimates.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import spatial
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> catchments = spatial.build_catchments(world.establishments, world.firms)
+    >>> result = spatial.fit_spillover(catchments, world.foreign_demand, truth=world.truth)
+    >>> result.tidy()["term"].tolist()[:2]
+    ['overseas_production_ratio', 'foreign_demand_di']
+    >>> {"truth", "bias", "bias_in_se"} <= set(result.tidy().columns)
+    True
     """
     _check_choice("design", design, DESIGNS)
     _check_choice("cluster", cluster, CLUSTERS)
@@ -1107,7 +1201,7 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     if panel.empty:
         raise SpatialInputError(f"No area has a receiving establishment within {catchments.radius_km:g} km: "
                                 "nothing to estimate; use a larger radius or check the coordinates.")
-    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), di_col, year_col)
+    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), DI, "year")
     data = pd.DataFrame({
         "centre_id": panel["centre_id"].to_numpy(), "year": panel["year"].to_numpy(),
         "firm_id": panel["firm_id"].to_numpy(), "exports": panel["exports"].to_numpy(),
@@ -1216,7 +1310,7 @@ def compare_designs(catchments: Catchments, foreign_demand: pd.DataFrame, *, des
             for name, short in ((OPR, "opr"), (DI, "di")):
                 has = name in result.regressors
                 row[short] = result.coef(name) if has else np.nan
-                row[f"{short}_se"] = result.se(name) if has else np.nan
+                row[f"{short}_se"] = result.std_error(name) if has else np.nan
                 row[f"{short}_truth"] = truth_values.get(name, np.nan)
             row["observations"] = result.counts["observations"]
             row["centres"] = result.counts["centres"]
@@ -1225,8 +1319,7 @@ def compare_designs(catchments: Catchments, foreign_demand: pd.DataFrame, *, des
 
 
 def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: Any, *, time_effects: bool = False,
-                 control: str = SHIPMENTS, unknown_sources: str = "carry", di_col: str = DI,
-                 year_col: str = "year") -> pd.DataFrame:
+                 control: str = SHIPMENTS, unknown_sources: str = "carry") -> pd.DataFrame:
     """The omitted-variable bias of the white paper's design, from the neighbours' terms it leaves out.
 
     If a centre's effect is shared as the exposure design assumes, an area's
@@ -1244,7 +1337,7 @@ def overlap_bias(catchments: Catchments, foreign_demand: pd.DataFrame, truth: An
         raise ValueError("overlap_bias needs the true coefficients of both the ratio and the DI (truth=world.truth).")
     _check_choice("control", control, CONTROLS)
     panel, _ = catchments.exposure_areas(unknown_sources)
-    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), di_col, year_col)
+    di = _foreign_demand_by_year(foreign_demand, panel["year"].unique(), DI, "year")
     data = pd.DataFrame({"centre_id": panel["centre_id"], "year": panel["year"], OPR: panel[OPR],
                          DI: panel["year"].map(di), "N_opr": panel["opr_neighbours"],
                          "N_di": panel["reach_neighbours"] * panel["year"].map(di)}).set_index(["centre_id", "year"])
@@ -1362,6 +1455,18 @@ def _circle(lat: float, lon: float, radius_km: float, n: int = 72) -> tuple[np.n
     return lat + dlat, lon + dlon
 
 
+def _busiest_centre(catchments: Catchments, cov: np.ndarray, year: int) -> tuple[float, float]:
+    """The map's default zoom: the centre of ``year`` with most receivers in two or more catchments (else most)."""
+    p = catchments._centre_pairs()
+    src = p["src"].to_numpy()
+    rec_rows = p["rec"].to_numpy()
+    yr = catchments.sources["year"].to_numpy()[src] == year
+    shared = np.bincount(src[yr], weights=(cov[rec_rows[yr]] >= 2), minlength=len(catchments.sources))
+    size = np.bincount(src[yr], minlength=len(catchments.sources))
+    best = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmax(size))
+    return float(catchments.sources["latitude"].iloc[best]), float(catchments.sources["longitude"].iloc[best])
+
+
 def plot_catchment_map(catchments: Catchments, *, year: int | None = None,
                        window: tuple[float, float] | None = None, window_km: float = 25.0,
                        labels: pd.DataFrame | None = None, label_cols: tuple[str, str, str] = (
@@ -1389,14 +1494,7 @@ def plot_catchment_map(catchments: Catchments, *, year: int | None = None,
     centres = catchments.centres.loc[catchments.centres["year"] == year]
     radius = catchments.radius_km
     if window is None:
-        p = catchments._centre_pairs()
-        src = p["src"].to_numpy()
-        rec_rows = p["rec"].to_numpy()
-        yr = catchments.sources["year"].to_numpy()[src] == year
-        shared = np.bincount(src[yr], weights=(cov[rec_rows[yr]] >= 2), minlength=len(catchments.sources))
-        size = np.bincount(src[yr], minlength=len(catchments.sources))
-        best = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmax(size))
-        window = (float(catchments.sources["latitude"].iloc[best]), float(catchments.sources["longitude"].iloc[best]))
+        window = _busiest_centre(catchments, cov, year)
 
     fig, axes = new_figure(1, 2, figsize=(12, 6.2), width_ratios=[1, 1])
     left, right = axes[0]

@@ -44,6 +44,7 @@ from scipy import optimize
 from tqdm.auto import tqdm
 
 from kaigai_lib.data.schema import require_columns as _require_columns
+from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
 
 MIN_FIRMS = 20  # fewer firms than this cannot support a semiparametric two-step estimate
 
@@ -73,19 +74,19 @@ class ProductionResult:
     Attributes
     ----------
     method : "OLS", "FE", "LP" or "ACF".
-    coef, se : Series indexed by input column name (``se`` is NaN where not computed).
+    coef, std_error : Series indexed by input column name (``std_error`` is NaN where not computed).
     output : the output column; ``inputs`` the input columns in ``coef`` order.
     n_obs : rows used in the first stage (or the only stage);
     n_second_stage : rows with a lag, used in the second stage (LP/ACF).
     n_firms : firms in the estimation sample.
-    bootstrap : replications behind ``se`` (0 for analytic standard errors).
+    bootstrap : replications behind ``std_error`` (0 for analytic standard errors).
     details : fitted pieces (first-stage coefficients, optimiser outcome, the
         bootstrap draws) for readers who want to look inside.
     """
 
     method: str
     coef: pd.Series
-    se: pd.Series
+    std_error: pd.Series
     output: str
     n_obs: int
     n_firms: int
@@ -98,24 +99,30 @@ class ProductionResult:
     def inputs(self) -> list[str]:
         return list(self.coef.index)
 
-    def summary(self) -> pd.DataFrame:
-        """Coefficients with standard errors, z statistics and 95 % confidence intervals."""
-        table = pd.DataFrame({"coef": self.coef, "std_error": self.se})
-        table["z"] = table["coef"] / table["std_error"]
-        table["ci_low"] = table["coef"] - 1.959964 * table["std_error"]
-        table["ci_high"] = table["coef"] + 1.959964 * table["std_error"]
-        table.index.name = "input"
-        return table
+    def tidy(self, truth: pd.Series | None = None) -> pd.DataFrame:
+        """One row per input (``term``): estimate, std_error, p_value, 95 % interval, n_obs (and truth, bias)."""
+        table = pd.DataFrame({"term": self.inputs, "estimate": self.coef.to_numpy(),
+                              "std_error": self.std_error.to_numpy()})
+        table = table.assign(**normal_inference(table["estimate"], table["std_error"]), n_obs=self.n_obs,
+                             n_firms=self.n_firms, method=self.method)
+        if truth is not None:
+            table = add_truth(table, truth.reindex(self.inputs))
+        return order_tidy(table)
+
+    def summary(self) -> str:
+        """The method, the sample and the coefficients, as text."""
+        se_note = (f"firm-block bootstrap, {self.bootstrap} replications" if self.bootstrap
+                   else "not computed" if self.std_error.isna().all() else "analytic, clustered by firm")
+        lines = [f"observations: {self.n_obs:,} ({self.n_firms:,} firms)"
+                 + (f"; second stage: {self.n_second_stage:,}" if self.n_second_stage is not None else ""),
+                 f"standard errors: {se_note}"]
+        title = f"{self.method} production function for {self.output}" + (
+            f" [{self.group}]" if self.group is not None else "")
+        table = self.tidy().set_index("term")[["estimate", "std_error", "p_value", "ci_low", "ci_high"]]
+        return summary_block(title, table, lines=lines)
 
     def __str__(self) -> str:
-        se_note = (f"firm-block bootstrap, {self.bootstrap} replications" if self.bootstrap
-                   else "not computed" if self.se.isna().all() else "analytic, clustered by firm")
-        head = (f"{self.method} production function for {self.output}"
-                + (f" [{self.group}]" if self.group is not None else "")
-                + f"\n  observations: {self.n_obs:,} ({self.n_firms:,} firms)"
-                + (f"; second stage: {self.n_second_stage:,}" if self.n_second_stage is not None else "")
-                + f"\n  standard errors: {se_note}\n")
-        return head + self.summary().round(4).to_string()
+        return self.summary()
 
     def tfp(self, data: pd.DataFrame) -> pd.Series:
         """Log TFP per row: output minus the estimated contribution of every input."""
@@ -125,13 +132,12 @@ class ProductionResult:
     def plot(self, truth: pd.Series | None = None, ax: plt.Axes | None = None) -> plt.Axes:
         """Coefficients with 95 % intervals, and the true values where known."""
         ax = ax or plt.subplots(figsize=(5, 0.6 + 0.5 * len(self.coef)))[1]
-        table = self.summary()
-        positions = np.arange(len(table))
-        error = 1.959964 * table["std_error"].fillna(0)
-        ax.errorbar(table["coef"], positions, xerr=error, fmt="o", capsize=3, label=self.method)
+        positions = np.arange(len(self.coef))
+        error = Z_95 * self.std_error.fillna(0)
+        ax.errorbar(self.coef, positions, xerr=error, fmt="o", capsize=3, label=self.method)
         if truth is not None:
-            ax.scatter(truth.reindex(table.index), positions, marker="x", color="black", zorder=3, label="truth")
-        ax.set_yticks(positions, table.index)
+            ax.scatter(truth.reindex(self.inputs), positions, marker="x", color="black", zorder=3, label="truth")
+        ax.set_yticks(positions, self.inputs)
         ax.set_xlabel("coefficient")
         ax.legend(loc="best", fontsize="small")
         return ax
@@ -149,19 +155,34 @@ class GroupedProductionResult:
         return pd.DataFrame({g: r.coef for g, r in self.results.items()}).T.rename_axis(self.by)
 
     @property
-    def se(self) -> pd.DataFrame:
-        return pd.DataFrame({g: r.se for g, r in self.results.items()}).T.rename_axis(self.by)
+    def std_error(self) -> pd.DataFrame:
+        return pd.DataFrame({g: r.std_error for g, r in self.results.items()}).T.rename_axis(self.by)
 
-    def summary(self) -> pd.DataFrame:
-        """Long table: group, input, coefficient, standard error, CI, observations."""
-        frames = []
-        for group, result in self.results.items():
-            table = result.summary().reset_index()
-            table.insert(0, self.by, group)
-            table["n_obs"] = result.n_obs
-            table["n_firms"] = result.n_firms
-            frames.append(table)
-        return pd.concat(frames, ignore_index=True)
+    def tidy(self) -> pd.DataFrame:
+        """Long table: each group's :meth:`ProductionResult.tidy` rows, ``group`` and the ``by`` column naming it."""
+        frames = [result.tidy().assign(**{"group": group, self.by: group}) for group, result in self.results.items()]
+        return order_tidy(pd.concat(frames, ignore_index=True))
+
+    def summary(self) -> str:
+        """Every group's summary, one after the other."""
+        return "\n\n".join(result.summary() for result in self.results.values())
+
+    def plot(self, ax: plt.Axes | None = None, truth: pd.DataFrame | None = None) -> plt.Axes:
+        """Every group's coefficients in one panel (``truth``: a table indexed by group, columns the inputs)."""
+        first = next(iter(self.results.values()))
+        ax = ax or plt.subplots(figsize=(6, 0.6 + 0.4 * len(first.coef) * len(self.results)))[1]
+        table = self.tidy()
+        labels = [f"{g}: {t}" for g, t in zip(table["group"], table["term"], strict=True)]
+        positions = np.arange(len(table))
+        ax.errorbar(table["estimate"], positions, xerr=Z_95 * table["std_error"].fillna(0), fmt="o", capsize=3,
+                    label=first.method)
+        if truth is not None:
+            true = [truth.loc[g, t] for g, t in zip(table["group"], table["term"], strict=True)]
+            ax.scatter(true, positions, marker="x", color="black", zorder=3, label="truth")
+        ax.set_yticks(positions, labels)
+        ax.set_xlabel("coefficient")
+        ax.legend(loc="best", fontsize="small")
+        return ax
 
     def tfp(self, data: pd.DataFrame) -> pd.Series:
         """Log TFP per row, each row with its own group's coefficients (NaN for groups not estimated)."""
@@ -203,9 +224,9 @@ def _as_list(columns: str | Sequence[str]) -> list[str]:
     return [columns] if isinstance(columns, str) else list(columns)
 
 
-def _prepare(data: pd.DataFrame, columns: list[str], id: str, time: str, where: str) -> pd.DataFrame:
-    _require_columns(data, [*columns, id, time], where)
-    frame = data[[id, time, *columns]]
+def _prepare(data: pd.DataFrame, columns: list[str], unit: str, time: str, where: str) -> pd.DataFrame:
+    _require_columns(data, [*columns, unit, time], where)
+    frame = data[[unit, time, *columns]]
     problems = []
     for column in columns:
         values = pd.to_numeric(frame[column], errors="coerce")
@@ -214,17 +235,17 @@ def _prepare(data: pd.DataFrame, columns: list[str], id: str, time: str, where: 
             rows = ", ".join(map(str, frame.index[bad][:5]))
             problems.append(f"'{column}' has {int(bad.sum())} missing or infinite value(s) (rows {rows}); "
                             "infinite values usually come from log(0): see log_columns()")
-    dup = frame.duplicated([id, time], keep=False)
+    dup = frame.duplicated([unit, time], keep=False)
     if dup.any():
-        problems.append(f"{int(dup.sum())} rows share a ({id}, {time}) key, e.g. rows "
+        problems.append(f"{int(dup.sum())} rows share a ({unit}, {time}) key, e.g. rows "
                         f"{', '.join(map(str, frame.index[dup][:5]))}; keep one row per firm and year")
     if problems:
         raise ValueError(f"{where}: " + "; ".join(problems) + ".")
-    return frame.sort_values([id, time]).reset_index(drop=True)
+    return frame.sort_values([unit, time]).reset_index(drop=True)
 
 
 def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Position of each row's previous year (same firm, time − 1), or −1 (rows sorted by id, time)."""
+    """Position of each row's previous year (same firm, time − 1), or −1 (rows sorted by unit, time)."""
     previous = np.full(len(ids), -1)
     same_firm = np.r_[False, ids[1:] == ids[:-1]]
     consecutive = np.r_[False, times[1:] == times[:-1] + 1]
@@ -233,8 +254,8 @@ def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
     return previous
 
 
-def _check_sample(frame: pd.DataFrame, id: str, where: str, group: Any) -> None:
-    n_firms = frame[id].nunique()
+def _check_sample(frame: pd.DataFrame, unit: str, where: str, group: Any) -> None:
+    n_firms = frame[unit].nunique()
     label = f" for {group!r}" if group is not None else ""
     if n_firms < MIN_FIRMS:
         raise ValueError(f"{where}: only {n_firms} firm(s){label}; at least {MIN_FIRMS} are needed. "
@@ -279,45 +300,68 @@ def _grouped(function, data: pd.DataFrame, by: str, **kwargs) -> GroupedProducti
 
 # --------------------------------------------------------------------------- OLS and FE
 
-def ols_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], id: str, time: str,
+def ols_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], unit: str, time: str,
                    *, year_effects: bool = True, by: str | None = None,
                    group: Any = None) -> ProductionResult | GroupedProductionResult:
-    """Pooled OLS of ``output`` on ``inputs`` (with year dummies), standard errors clustered by firm."""
+    """Pooled OLS of ``output`` on ``inputs`` (with year dummies), standard errors clustered by firm.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import tfp
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock"])
+    >>> ols = tfp.ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year")
+    >>> ols.tidy()["term"].tolist()
+    ['log_employees', 'log_capital_stock']
+    """
     import statsmodels.api as sm
 
     if by is not None:
-        return _grouped(ols_production, data, by, output=output, inputs=inputs, id=id, time=time,
+        return _grouped(ols_production, data, by, output=output, inputs=inputs, unit=unit, time=time,
                         year_effects=year_effects)
     inputs = _as_list(inputs)
-    frame = _prepare(data, [output, *inputs], id, time, "ols_production")
-    _check_sample(frame, id, "ols_production", group)
+    frame = _prepare(data, [output, *inputs], unit, time, "ols_production")
+    _check_sample(frame, unit, "ols_production", group)
     exog = frame[inputs].astype(float)
     if year_effects:
         exog = exog.join(pd.get_dummies(frame[time], prefix="year", drop_first=True, dtype=float))
     fit = sm.OLS(frame[output].astype(float), sm.add_constant(exog)).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame[id])[0]})
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame[unit])[0]})
     return ProductionResult("OLS", fit.params[inputs], fit.bse[inputs], output, n_obs=len(frame),
-                            n_firms=frame[id].nunique(), group=group, details={"fit": fit})
+                            n_firms=frame[unit].nunique(), group=group, details={"fit": fit})
 
 
-def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], id: str, time: str,
+def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str], unit: str, time: str,
                              *, year_effects: bool = True, by: str | None = None,
                              group: Any = None) -> ProductionResult | GroupedProductionResult:
-    """Within (firm fixed effects) estimator with ``linearmodels.PanelOLS``, SEs clustered by firm."""
+    """Within (firm fixed effects) estimator with ``linearmodels.PanelOLS``, SEs clustered by firm.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import tfp
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock"])
+    >>> fe = tfp.fixed_effects_production(firms, "log_value_added", ["log_employees", "log_capital_stock"],
+    ...                                   "firm_id", "year", by="industry")
+    >>> sorted(fe.tidy()["group"].unique().tolist()) == sorted(firms["industry"].unique().tolist())
+    True
+    """
     from linearmodels.panel import PanelOLS
 
     if by is not None:
-        return _grouped(fixed_effects_production, data, by, output=output, inputs=inputs, id=id, time=time,
+        return _grouped(fixed_effects_production, data, by, output=output, inputs=inputs, unit=unit, time=time,
                         year_effects=year_effects)
     inputs = _as_list(inputs)
-    frame = _prepare(data, [output, *inputs], id, time, "fixed_effects_production")
-    _check_sample(frame, id, "fixed_effects_production", group)
-    panel = frame.set_index([id, time])
+    frame = _prepare(data, [output, *inputs], unit, time, "fixed_effects_production")
+    _check_sample(frame, unit, "fixed_effects_production", group)
+    panel = frame.set_index([unit, time])
     model = PanelOLS(panel[output].astype(float), panel[inputs].astype(float), entity_effects=True,
                      time_effects=year_effects, drop_absorbed=True)
     fit = model.fit(cov_type="clustered", cluster_entity=True)
     return ProductionResult("FE", fit.params[inputs], fit.std_errors[inputs], output, n_obs=len(frame),
-                            n_firms=frame[id].nunique(), group=group, details={"fit": fit})
+                            n_firms=frame[unit].nunique(), group=group, details={"fit": fit})
 
 
 # --------------------------------------------------------------------------- Levinsohn–Petrin
@@ -335,9 +379,9 @@ class _Panel:
     lag: np.ndarray  # position of t−1 or −1
 
     @classmethod
-    def build(cls, frame: pd.DataFrame, output: str, free: list[str], state: str, proxy: str, id: str,
+    def build(cls, frame: pd.DataFrame, output: str, free: list[str], state: str, proxy: str, unit: str,
               time: str) -> _Panel:
-        ids = pd.factorize(frame[id])[0]
+        ids = pd.factorize(frame[unit])[0]
         times = frame[time].to_numpy(dtype=np.int64)
         return cls(frame[output].to_numpy(float), frame[free].to_numpy(float), frame[state].to_numpy(float),
                    frame[proxy].to_numpy(float), ids, times, _lag_index(ids, times))
@@ -404,7 +448,7 @@ def _proxy_derivative(coef: np.ndarray, state: np.ndarray, proxy: np.ndarray, or
 
 
 def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str], state: str, proxy: str,
-                     id: str, time: str, poly_order: int = 3, bootstrap: int = 0, seed: Any = 0, *,
+                     unit: str, time: str, poly_order: int = 3, bootstrap: int = 0, seed: Any = 0, *,
                      law_of_motion_order: int = 3, by: str | None = None, progress: bool = True,
                      group: Any = None) -> ProductionResult | GroupedProductionResult:
     """Levinsohn–Petrin (2003) estimator of a value-added production function.
@@ -437,7 +481,7 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     data : one row per firm and year, with the logged columns below.
     output : log value added. ``free``: log free input(s) (labour).
     state : log capital. ``proxy``: log intermediate inputs.
-    id, time : firm identifier and (integer) year; lags are taken only
+    unit, time : firm identifier and (integer) year; lags are taken only
         between consecutive years of the same firm.
     poly_order : order of the first-stage polynomial (2 = prodest's default,
         3 = levpet's).
@@ -447,11 +491,24 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     Returns
     -------
     ProductionResult (or GroupedProductionResult with ``by``); ``.coef`` and
-    ``.se`` are indexed by the input column names; ``.tfp(data)`` is
+    ``.std_error`` are indexed by the input column names; ``.tfp(data)`` is
     y − β_free·free − β_k·k, the log TFP of every row.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import tfp
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> lp = tfp.levinsohn_petrin(firms, "log_value_added", "log_employees", "log_capital_stock",
+    ...                           "log_intermediate_inputs", "firm_id", "year", progress=False)
+    >>> lp.tidy()["term"].tolist()
+    ['log_employees', 'log_capital_stock']
+    >>> bool(0 < lp.coef["log_employees"] < 1)
+    True
     """
     if by is not None:
-        return _grouped(levinsohn_petrin, data, by, output=output, free=free, state=state, proxy=proxy, id=id,
+        return _grouped(levinsohn_petrin, data, by, output=output, free=free, state=state, proxy=proxy, unit=unit,
                         time=time, poly_order=poly_order, bootstrap=bootstrap, seed=seed,
                         law_of_motion_order=law_of_motion_order, progress=progress)
     free = _as_list(free)
@@ -460,12 +517,12 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     if poly_order not in (2, 3) or law_of_motion_order < 1:
         raise ValueError(f"poly_order={poly_order!r} must be 2 or 3; law_of_motion_order must be ≥ 1.")
     where = "levinsohn_petrin" + (f" [{group}]" if group is not None else "")
-    frame = _prepare(data, [output, *free, state, proxy], id, time, where)
-    _check_sample(frame, id, where, group)
+    frame = _prepare(data, [output, *free, state, proxy], unit, time, where)
+    _check_sample(frame, unit, where, group)
     if frame[proxy].nunique() <= 1:
         raise ValueError(f"{where}: the proxy '{proxy}' is constant, so it carries no information on "
                          "productivity. Use a proxy that varies with productivity (intermediate inputs).")
-    panel = _Panel.build(frame, output, free, state, proxy, id, time)
+    panel = _Panel.build(frame, output, free, state, proxy, unit, time)
     estimate = _lp_estimate(panel, poly_order, law_of_motion_order)
     _warn_if_not_monotone(estimate["proxy_derivative"], proxy, where)
     _warn_if_not_converged(estimate["optimizer"], where)
@@ -541,7 +598,7 @@ def _acf_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int, star
 
 
 def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence[str], state: str, proxy: str,
-                           id: str, time: str, poly_order: int = 2, bootstrap: int = 0, seed: Any = 0, *,
+                           unit: str, time: str, poly_order: int = 2, bootstrap: int = 0, seed: Any = 0, *,
                            law_of_motion_order: int = 3, start: Sequence[float] | None = None,
                            by: str | None = None, progress: bool = True,
                            group: Any = None) -> ProductionResult | GroupedProductionResult:
@@ -562,16 +619,27 @@ def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence
 
     The criterion can have several local minima; results can move with the
     start value (as reported for the Chilean data), so compare starts.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators import tfp
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> acf = tfp.ackerberg_caves_frazer(firms, "log_value_added", "log_employees", "log_capital_stock",
+    ...                                  "log_intermediate_inputs", "firm_id", "year", progress=False)
+    >>> acf.method, acf.tidy()["term"].tolist()
+    ('ACF', ['log_employees', 'log_capital_stock'])
     """
     if by is not None:
         return _grouped(ackerberg_caves_frazer, data, by, output=output, free=free, state=state, proxy=proxy,
-                        id=id, time=time, poly_order=poly_order, bootstrap=bootstrap, seed=seed,
+                        unit=unit, time=time, poly_order=poly_order, bootstrap=bootstrap, seed=seed,
                         law_of_motion_order=law_of_motion_order, start=start, progress=progress)
     free = _as_list(free)
     where = "ackerberg_caves_frazer" + (f" [{group}]" if group is not None else "")
-    frame = _prepare(data, [output, *free, state, proxy], id, time, where)
-    _check_sample(frame, id, where, group)
-    panel = _Panel.build(frame, output, free, state, proxy, id, time)
+    frame = _prepare(data, [output, *free, state, proxy], unit, time, where)
+    _check_sample(frame, unit, where, group)
+    panel = _Panel.build(frame, output, free, state, proxy, unit, time)
     if start is None:
         design = np.column_stack([np.ones(len(panel.y)), panel.free, panel.state])
         start = np.linalg.lstsq(design, panel.y, rcond=None)[0][1:]

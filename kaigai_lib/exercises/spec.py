@@ -272,7 +272,7 @@ class SelectionBiasExplorer(StaticWidget):
             label = (f"growth t−1 → t+{self.horizon}" if measure == "growth" else f"level at t+{self.horizon}")
             columns[f"{label} (log points)"] = {"naive difference": d.naive, "ATT (true effect)": d.att,
                                                 "selection bias": d.selection_bias,
-                                                "naive: standard error": d.se,
+                                                "naive: standard error": d.std_error,
                                                 "starters": d.n_starters, "non-starters": d.n_non_starters}
         return pd.DataFrame(columns)
 
@@ -1386,7 +1386,7 @@ def estimate_for(spec: ExerciseSpec, world: World) -> float:
         firms = world.firms.loc[world.firms["industry"] == q.industry]
         data = log_columns(firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
         result = levinsohn_petrin(data, "log_value_added", "log_employees", "log_capital_stock",
-                                  "log_intermediate_inputs", id="firm_id", time="year", progress=False)
+                                  "log_intermediate_inputs", unit="firm_id", time="year", progress=False)
         return float(result.coef[f"log_{'employees' if q.coefficient == 'labour' else 'capital_stock'}"])
     if q.kind == "spillover_coefficient":
         from kaigai_lib.estimators.spatial import DI, OPR, build_catchments, fit_spillover

@@ -650,7 +650,10 @@ def stage_tfp(run: Run) -> None:
     firms["tfp"] = result.tfp(firms)
     firms["compensation_per_employee"] = firms["compensation"] / firms["employees"]
     run.firms = firms
-    table = result.summary()
+    # production.csv keeps its columns: industry, input, coef, std_error, z, ci_low, ci_high, n_obs, n_firms
+    table = result.tidy().rename(columns={"term": "input", "estimate": "coef"})
+    table = table.assign(z=table["coef"] / table["std_error"])[
+        ["industry", "input", "coef", "std_error", "z", "ci_low", "ci_high", "n_obs", "n_firms"]]
     rules, order = run.config.disclosure, int(run.config.tfp["poly_order"])
     # first stage: the labour coefficient and a constant + polynomial in (k, m) of order p: (p+1)(p+2)/2 terms
     n_parameters = 1 + (order + 1) * (order + 2) // 2
@@ -700,7 +703,7 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
     return table
 
 
-def _did_checks(table: pd.DataFrame, changes: pd.DataFrame, id: str, column: str,
+def _did_checks(table: pd.DataFrame, changes: pd.DataFrame, unit: str, column: str,
                 rules: DisclosureRules) -> list[CellCheck]:
     """One check per DiD cell (outcome × group × horizon): its starters and its controls must each pass."""
     checks = []
@@ -708,13 +711,14 @@ def _did_checks(table: pd.DataFrame, changes: pd.DataFrame, id: str, column: str
         cell = changes.loc[(changes["outcome"] == row.outcome) & (changes["horizon"] == row.horizon)
                            & (changes["_group"].astype(str) == str(row.group))]
         treated, control = cell.loc[cell["treated"] == 1], cell.loc[cell["treated"] == 0]
-        checks.append(_pair_check((treated[id].to_numpy(), treated[column].to_numpy()),
-                                  (control[id].to_numpy(), control[column].to_numpy()), rules))
+        checks.append(_pair_check((treated[unit].to_numpy(), treated[column].to_numpy()),
+                                  (control[unit].to_numpy(), control[column].to_numpy()), rules))
     return checks
 
 
 def stage_treatment(run: Run) -> pd.DataFrame:
     """Matched DiD for the config's [treatment] (log points); returns its protected rows of effects.csv."""
+    from kaigai_lib.estimators.did import TIDY_COLUMNS as DID_TABLE_COLUMNS
     from kaigai_lib.estimators.programme import DEFAULT_COVARIATES, treatment_did
 
     settings = run.config.treatment
@@ -732,7 +736,9 @@ def stage_treatment(run: Run) -> pd.DataFrame:
                            pre_horizons=settings["placebo_horizons"], sample=settings["sample"],
                            first_start_year=settings["first_start_year"],
                            last_start_year=settings["last_start_year"], truth=_treatment_truth(run, settings))
-    table = design.table().drop(columns=["bias"], errors="ignore")
+    # effects.csv keeps the DiD table's columns and order (no n_obs, no bias)
+    table = design.tidy()
+    table = table[[c for c in [*DID_TABLE_COLUMNS, "truth"] if c in table.columns]]
     table.insert(0, "analysis", settings["name"])
     checks = _did_checks(table, design.changes.table.rename(columns={"size": "_group"}), design.changes.id,
                          "change_log", run.config.disclosure)
@@ -823,7 +829,7 @@ def stage_spatial(run: Run) -> pd.DataFrame:
     receiving = check_cell(receivers["firm_id"].to_numpy(), receivers["exports"].to_numpy(), rules)
     residual_df = float(result.fitted.df_resid)
     model = combine({"centre firms": centre_firms, "receiving firms": receiving}, rules, residual_df=residual_df)
-    table = result.table().reset_index()
+    table = result._summary_table().reset_index()  # spillover.csv's columns: the printed table's
     values = [col for col in table.columns if table[col].dtype.kind == "f" and col != "truth"]
     protected = apply_checks(table, [model] * len(table), values)
     run.write("spillover.csv", protected, values)

@@ -43,9 +43,9 @@ SIZE_THRESHOLDS = (50, 100, 300)
 # The firm panel
 # --------------------------------------------------------------------------
 
-def panel_overview(firms: pd.DataFrame, *, firm_col: str = "firm_id", year_col: str = "year",
-                   exporter_col: str = "exporter", fdi_col: str = "fdi") -> pd.DataFrame:
+def panel_overview(firms: pd.DataFrame) -> pd.DataFrame:
     """Firms observed per year and the shares that export and that have FDI (overseas affiliates)."""
+    firm_col, year_col, exporter_col, fdi_col = "firm_id", "year", "exporter", "fdi"  # the schema's names
     _require_columns(firms, [firm_col, year_col, exporter_col, fdi_col], "firms")
     return (firms.groupby(year_col)
             .agg(firms=(firm_col, "nunique"),
@@ -54,10 +54,10 @@ def panel_overview(firms: pd.DataFrame, *, firm_col: str = "firm_id", year_col: 
             .reset_index())
 
 
-def plot_panel_overview(firms: pd.DataFrame, *, firm_col: str = "firm_id", year_col: str = "year",
-                        exporter_col: str = "exporter", fdi_col: str = "fdi") -> Figure:
+def plot_panel_overview(firms: pd.DataFrame) -> Figure:
     """Two panels over the survey years: firms observed, and shares exporting / with FDI."""
-    table = panel_overview(firms, firm_col=firm_col, year_col=year_col, exporter_col=exporter_col, fdi_col=fdi_col)
+    year_col = "year"
+    table = panel_overview(firms)
     fig, axes = new_figure(1, 2, figsize=(10, 3.6))
     left, right = axes[0]
     left.bar(table[year_col], table["firms"], color="0.6")
@@ -69,13 +69,14 @@ def plot_panel_overview(firms: pd.DataFrame, *, firm_col: str = "firm_id", year_
     return fig
 
 
-def plot_size_distribution(firms: pd.DataFrame, *, employees_col: str = "employees", year_col: str = "year",
+def plot_size_distribution(firms: pd.DataFrame, *,
                            year: int | None = None, thresholds: Sequence[int] = SIZE_THRESHOLDS,
                            bins: int = 60) -> Figure:
     """Histogram of employees on a log axis, with the white paper's size-class boundaries.
 
     Each size class is labelled with its share of firm-years (of ``year`` only, if given).
     """
+    employees_col, year_col = "employees", "year"  # the schema's names
     _require_columns(firms, [employees_col, year_col], "firms")
     data = firms if year is None else firms.loc[firms[year_col] == year]
     if data.empty:
@@ -110,10 +111,7 @@ def plot_size_distribution(firms: pd.DataFrame, *, employees_col: str = "employe
 # --------------------------------------------------------------------------
 
 def starter_base_sample(firms: pd.DataFrame, tfp: pd.DataFrame | None = None, *, analysis: str = "export",
-                        start_year_col: str | None = None, status_col: str | None = None,
-                        firm_col: str = "firm_id", year_col: str = "year", industry_col: str = "industry",
-                        tfp_col: str | None = "tfp_true", employees_col: str = "employees",
-                        sales_col: str = "sales") -> pd.DataFrame:
+                        tfp_col: str | None = "tfp_true") -> pd.DataFrame:
     """Firm-years at risk of starting, one year before a possible start, flagged ``starter``.
 
     A firm-year is at risk when the firm has not started yet (status false).
@@ -127,9 +125,9 @@ def starter_base_sample(firms: pd.DataFrame, tfp: pd.DataFrame | None = None, *,
     """
     if analysis not in ANALYSIS_COLUMNS:
         raise ValueError(f"analysis={analysis!r}: choose one of {sorted(ANALYSIS_COLUMNS)}.")
-    default_start, default_status = ANALYSIS_COLUMNS[analysis]
-    start_year_col = start_year_col or default_start
-    status_col = status_col or default_status
+    start_year_col, status_col = ANALYSIS_COLUMNS[analysis]
+    # the schema's names (real data are renamed once: kaigai_lib.data.schema.validate(df, rename=…))
+    firm_col, year_col, industry_col, employees_col, sales_col = "firm_id", "year", "industry", "employees", "sales"
     needed = [firm_col, year_col, industry_col, start_year_col, status_col, employees_col, sales_col]
     tfp_in_firms = tfp is None and tfp_col is not None and tfp_col in firms.columns
     _require_columns(firms, needed, "firms")
@@ -241,10 +239,9 @@ def plot_starters_vs_others(firms: pd.DataFrame, tfp: pd.DataFrame | None = None
 # True effects
 # --------------------------------------------------------------------------
 
-def plot_effect_paths(effects: pd.DataFrame, analysis: str, *, outcomes: Sequence[str] | None = None,
-                      analysis_col: str = "analysis", group_col: str = "group", outcome_col: str = "outcome",
-                      horizon_col: str = "horizon", effect_col: str = "effect") -> Figure:
-    """Effect paths τ(h) by group, one panel per outcome (e.g. ``world.truth.effects``, in log points)."""
+def plot_effect_paths(effects: pd.DataFrame, analysis: str, *, outcomes: Sequence[str] | None = None) -> Figure:
+    """Effect paths τ(h) by group, one panel per outcome (``world.truth.effects``' columns, in log points)."""
+    analysis_col, group_col, outcome_col, horizon_col, effect_col = "analysis", "group", "outcome", "horizon", "effect"
     _require_columns(effects, [analysis_col, group_col, outcome_col, horizon_col, effect_col], "effects")
     data = effects.loc[effects[analysis_col] == analysis]
     if data.empty:
@@ -280,9 +277,7 @@ def plot_effect_paths(effects: pd.DataFrame, analysis: str, *, outcomes: Sequenc
 # --------------------------------------------------------------------------
 
 def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: int, *,
-                       min_capital: float = 1_000.0, firm_col: str = "firm_id", year_col: str = "year",
-                       capital_col: str = "paid_in_capital",
-                       overseas_ratio_col: str = "overseas_production_ratio") -> pd.DataFrame:
+                       min_capital: float = 1_000.0) -> pd.DataFrame:
     """Domestic plants of the white paper's "global firms" in ``year``.
 
     A global firm has paid-in capital of at least ``min_capital`` (million
@@ -290,19 +285,16 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
     Returns the establishments' rows of that year with the firm's two columns.
     The definition lives in :func:`kaigai_lib.estimators.spatial.global_firm_plants`.
     """
-    return spatial.global_firm_plants(establishments, firms, year, min_capital=min_capital, firm_col=firm_col,
-                                      year_col=year_col, capital_col=capital_col,
-                                      overseas_ratio_col=overseas_ratio_col)
+    return spatial.global_firm_plants(establishments, firms, year, min_capital=min_capital)
 
 
-def plot_establishment_map(establishments: pd.DataFrame, centres: pd.DataFrame | None = None, *,
-                           id_col: str = "establishment_id", lat_col: str = "latitude",
-                           lon_col: str = "longitude") -> Figure:
+def plot_establishment_map(establishments: pd.DataFrame, centres: pd.DataFrame | None = None) -> Figure:
     """Establishments as points on longitude/latitude, centres (e.g. global firms' plants) on top.
 
     No base map is downloaded: the axes' aspect ratio is set to 1/cos(mean
     latitude), so distances look right in both directions.
     """
+    id_col, lat_col, lon_col = "establishment_id", "latitude", "longitude"  # the schema's names
     _require_columns(establishments, [id_col, lat_col, lon_col], "establishments")
     points = establishments.drop_duplicates(id_col)  # locations are fixed; one point per establishment
     fig, axes = new_figure(figsize=(7, 7))
@@ -319,10 +311,10 @@ def plot_establishment_map(establishments: pd.DataFrame, centres: pd.DataFrame |
     return fig
 
 
-def plot_foreign_demand(foreign_demand: pd.DataFrame, *, year_col: str = "year",
-                        di_col: str = "foreign_demand_di", highlight: tuple[int, int] | None = None,
+def plot_foreign_demand(foreign_demand: pd.DataFrame, *, highlight: tuple[int, int] | None = None,
                         highlight_label: str = "") -> Figure:
     """The foreign-demand DI over time, with an optional shaded span of years (e.g. the establishment panel's)."""
+    year_col, di_col = "year", "foreign_demand_di"  # the schema's names
     _require_columns(foreign_demand, [year_col, di_col], "foreign_demand")
     fig, axes = new_figure(figsize=(8, 3.4))
     ax = axes[0, 0]
@@ -392,8 +384,7 @@ OWNERSHIP_LABELS = {
 }
 
 
-def ownership_groups(firms: pd.DataFrame, *, fdi_col: str = "fdi", foreign_ratio_col: str = "foreign_capital_ratio",
-                     threshold: float = FOREIGN_OWNED_THRESHOLD) -> pd.Series:
+def ownership_groups(firms: pd.DataFrame, *, threshold: float = FOREIGN_OWNED_THRESHOLD) -> pd.Series:
     """The white paper's three groups, one label per row of ``firms`` (an ordered categorical).
 
     ``"Foreign-owned"``: foreign capital ratio (%) above ``threshold``,
@@ -401,6 +392,7 @@ def ownership_groups(firms: pd.DataFrame, *, fdi_col: str = "fdi", foreign_ratio
     that own an overseas affiliate; ``"Japanese, without FDI"``: the rest.
     Missing values are an error, not a silent fourth group.
     """
+    fdi_col, foreign_ratio_col = "fdi", "foreign_capital_ratio"  # the schema's names
     _require_columns(firms, [fdi_col, foreign_ratio_col], "firms")
     problems = []
     for col in (fdi_col, foreign_ratio_col):
@@ -417,8 +409,9 @@ def ownership_groups(firms: pd.DataFrame, *, fdi_col: str = "fdi", foreign_ratio
                      name="ownership")
 
 
-def _ownership_sample(firms: pd.DataFrame, values: pd.Series, *, year: int | None, manufacturing_only: bool,
-                      year_col: str, manufacturing_col: str, fdi_col: str, foreign_ratio_col: str) -> pd.DataFrame:
+def _ownership_sample(firms: pd.DataFrame, values: pd.Series, *, year: int | None,
+                      manufacturing_only: bool) -> pd.DataFrame:
+    year_col, manufacturing_col, fdi_col, foreign_ratio_col = "year", "manufacturing", "fdi", "foreign_capital_ratio"
     needed = [fdi_col, foreign_ratio_col] + ([year_col] if year is not None else []) + (
         [manufacturing_col] if manufacturing_only else [])
     _require_columns(firms, needed, "firms")
@@ -431,7 +424,7 @@ def _ownership_sample(firms: pd.DataFrame, values: pd.Series, *, year: int | Non
         raise ValueError(f"No firms left for year={year!r}, manufacturing_only={manufacturing_only}.")
     data = firms.loc[keep]
     sample = pd.DataFrame({
-        "ownership": ownership_groups(data, fdi_col=fdi_col, foreign_ratio_col=foreign_ratio_col),
+        "ownership": ownership_groups(data),
         "value": values.reindex(data.index),
     })
     missing = sample["value"].isna()
@@ -442,9 +435,7 @@ def _ownership_sample(firms: pd.DataFrame, values: pd.Series, *, year: int | Non
 
 
 def ownership_comparison(firms: pd.DataFrame, value_col: str, *, year: int | None = None,
-                         manufacturing_only: bool = True, year_col: str = "year",
-                         manufacturing_col: str = "manufacturing", fdi_col: str = "fdi",
-                         foreign_ratio_col: str = "foreign_capital_ratio") -> pd.DataFrame:
+                         manufacturing_only: bool = True) -> pd.DataFrame:
     """Firm-years, mean, quartiles and median of ``value_col`` for each ownership group.
 
     The table behind :func:`plot_tfp_by_ownership` and
@@ -453,9 +444,7 @@ def ownership_comparison(firms: pd.DataFrame, value_col: str, *, year: int | Non
     manufacturing firms.
     """
     _require_columns(firms, [value_col], "firms")
-    sample = _ownership_sample(firms, firms[value_col], year=year, manufacturing_only=manufacturing_only,
-                               year_col=year_col, manufacturing_col=manufacturing_col, fdi_col=fdi_col,
-                               foreign_ratio_col=foreign_ratio_col)
+    sample = _ownership_sample(firms, firms[value_col], year=year, manufacturing_only=manufacturing_only)
     grouped = sample.groupby("ownership", observed=False)["value"]
     return pd.DataFrame({
         "n": grouped.size(),
@@ -507,9 +496,7 @@ def _plot_by_ownership(sample: pd.DataFrame, *, title: str, xlabel: str, clip: t
 
 
 def plot_tfp_by_ownership(firms: pd.DataFrame, tfp_col: str = "log_tfp_relative", *, year: int | None = None,
-                          manufacturing_only: bool = True, year_col: str = "year",
-                          manufacturing_col: str = "manufacturing", fdi_col: str = "fdi",
-                          foreign_ratio_col: str = "foreign_capital_ratio",
+                          manufacturing_only: bool = True,
                           clip: tuple[float, float] = (0.005, 0.995)) -> Figure:
     """Figure II-2-4-2: the distribution of (log) TFP by ownership group.
 
@@ -520,25 +507,21 @@ def plot_tfp_by_ownership(firms: pd.DataFrame, tfp_col: str = "log_tfp_relative"
     (``manufacturing_only``); ``year=None`` pools all years.
     """
     _require_columns(firms, [tfp_col], "firms")
-    sample = _ownership_sample(firms, firms[tfp_col], year=year, manufacturing_only=manufacturing_only,
-                               year_col=year_col, manufacturing_col=manufacturing_col, fdi_col=fdi_col,
-                               foreign_ratio_col=foreign_ratio_col)
+    sample = _ownership_sample(firms, firms[tfp_col], year=year, manufacturing_only=manufacturing_only)
     scope = ("manufacturing, " if manufacturing_only else "") + ("all years" if year is None else str(year))
     return _plot_by_ownership(sample, clip=clip, xlabel="log TFP relative to the industry-year mean",
                               title=f"Figure II-2-4-2 replica (第II-2-4-2図)\nTFP (全要素生産性の比較), {scope}")
 
 
-def plot_compensation_by_ownership(firms: pd.DataFrame, *, compensation_col: str = "compensation",
-                                   employees_col: str = "employees", year: int | None = None,
-                                   manufacturing_only: bool = True, year_col: str = "year",
-                                   manufacturing_col: str = "manufacturing", fdi_col: str = "fdi",
-                                   foreign_ratio_col: str = "foreign_capital_ratio",
+def plot_compensation_by_ownership(firms: pd.DataFrame, *, year: int | None = None,
+                                   manufacturing_only: bool = True,
                                    clip: tuple[float, float] = (0.005, 0.995)) -> Figure:
     """Figure II-2-4-3: the distribution of compensation per employee by ownership group.
 
-    Compensation per employee is ``compensation_col / employees_col`` (in the
+    Compensation per employee is ``compensation / employees`` (in the
     synthetic world, million yen at 2015 prices per person).
     """
+    compensation_col, employees_col = "compensation", "employees"  # the schema's names
     _require_columns(firms, [compensation_col, employees_col], "firms")
     employees = firms[employees_col].astype(float)
     bad = ~(employees > 0)
@@ -546,9 +529,7 @@ def plot_compensation_by_ownership(firms: pd.DataFrame, *, compensation_col: str
         raise ValueError(f"{int(bad.sum())} rows have {employees_col} ≤ 0 or missing "
                          f"(e.g. rows {list(firms.index[bad][:5])}); compensation per employee needs > 0.")
     per_employee = firms[compensation_col].astype(float) / employees
-    sample = _ownership_sample(firms, per_employee, year=year, manufacturing_only=manufacturing_only,
-                               year_col=year_col, manufacturing_col=manufacturing_col, fdi_col=fdi_col,
-                               foreign_ratio_col=foreign_ratio_col)
+    sample = _ownership_sample(firms, per_employee, year=year, manufacturing_only=manufacturing_only)
     scope = ("manufacturing, " if manufacturing_only else "") + ("all years" if year is None else str(year))
     return _plot_by_ownership(sample, clip=clip, xlabel="compensation per employee, million yen (百万円)",
                               title=f"Figure II-2-4-3 replica (第II-2-4-3図)\ncompensation per employee "

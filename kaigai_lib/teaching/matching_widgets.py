@@ -116,7 +116,7 @@ class CaliperExplorer(StaticWidget):
         counts = result.counts
         c = {"caliper": caliper, "matched": counts["matched_treated"], "treated": counts["treated"],
              "max_abs_smd": float(smd.max()), "n_above_threshold": int((smd > self.threshold).sum()),
-             "estimate": att.estimate, "se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
+             "estimate": att.estimate, "se": att.std_error, "ci_low": att.ci_low, "ci_high": att.ci_high,
              "truth_matched": truth}
         unmatched = counts["treated"] - counts["matched_treated"]
         # texts with numbers are msg() templates: the page shows them in its own language
@@ -133,7 +133,7 @@ class CaliperExplorer(StaticWidget):
                   matched=number('matched', counts['matched_treated'], '{:,}'), treated=f"{counts['treated']:,}",
                   share=f"{counts['matched_treated'] / counts['treated']:.1%}", unmatched=f"{unmatched:,}",
                   smd=number('max_abs_smd', smd.max(), '{:.3f}'), above=int((smd > self.threshold).sum()),
-                  threshold=self.threshold, estimate=number('estimate', att.estimate), se=f"{att.se:.4f}",
+                  threshold=self.threshold, estimate=number('estimate', att.estimate), se=f"{att.std_error:.4f}",
                   low=f"{att.ci_low:+.4f}", high=f"{att.ci_high:+.4f}", truth=truth_text)
             + "</p>")
         return {"html": summary + png(self._figure(result, balance, c)), "numbers": c}, None

@@ -77,7 +77,7 @@ class RadiusExplorer(StaticWidget):
         if key not in self.results:
             c = self.catchments.with_radius(key)
             result = fit_spillover(c, self.foreign_demand, truth=self.truth, **self.fit_options)
-            table = result.table().loc[OPR]
+            table = result.tidy().set_index("term").loc[OPR]
             self.results[key] = {
                 "radius_km": key, "estimate": float(table["estimate"]), "se": float(table["std_error"]),
                 "ci_low": float(table["ci_low"]), "ci_high": float(table["ci_high"]),

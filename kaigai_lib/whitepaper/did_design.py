@@ -34,6 +34,7 @@ from kaigai_lib.estimators.did import (
     event_changes,
     matched_did,
 )
+from kaigai_lib.estimators.results import order_tidy, summary_block
 
 # The white paper's groups: exports by size class at t − 1 (its survey covers firms with 50+ employees, so the
 # synthetic world's "under 50" class is left out by default), FDI by sector.
@@ -195,24 +196,24 @@ class WhitePaperDid:
     def scale(self) -> str:
         return self.result.scale
 
-    @property
-    def table(self) -> pd.DataFrame:
-        """The tidy estimates, with ``truth`` (same scale) and ``covered`` (truth inside the 95 % CI) given a world."""
-        table = self.result.table
+    def tidy(self) -> pd.DataFrame:
+        """The estimates (:meth:`DidResult.tidy`), with ``truth`` (same scale), ``bias`` and ``covered`` (truth
+        inside the 95 % CI) given a world."""
+        table = self.result.tidy()
         if self.truth is None:
-            return table.copy()
+            return table
         column = "true_pct" if self.scale == "percent" else "true_log"
         truth = self.truth[["outcome", "group", "horizon", column]].rename(columns={column: "truth"})
         out = table.merge(truth, on=["outcome", "group", "horizon"], how="left", validate="one_to_one")
-        out["error"] = out["estimate"] - out["truth"]
+        out["bias"] = out["estimate"] - out["truth"]
         out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
-        return out
+        return order_tidy(out)
 
     def compare(self, horizon: int = 5, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
         """Estimate next to the truth at one horizon, a row per outcome × group (needs a world)."""
         if self.truth is None:
             raise ValueError("compare(): no truth: run white_paper_did on a World (or pass world=…).")
-        table = self.table.loc[lambda t: t["horizon"] == horizon]
+        table = self.tidy().loc[lambda t: t["horizon"] == horizon]
         if table.empty:
             raise ValueError(f"compare(): horizon {horizon} was not estimated; horizons are "
                              f"{sorted(self.result.table['horizon'].unique())}.")
@@ -234,7 +235,7 @@ class WhitePaperDid:
         means = means.loc[(means["horizon"] == horizon) & means["outcome"].isin(outcomes)]
         if means.empty:
             raise ValueError(f"growth(): no changes at horizon {horizon} for outcomes {list(outcomes)}.")
-        estimates = self.table.loc[self.table["horizon"] == horizon]
+        estimates = self.tidy().loc[lambda t: t["horizon"] == horizon]
         out = means.rename(columns={"matched non-starters": "non_starters"}).merge(
             estimates, on=["outcome", "group", "horizon"], how="left", validate="one_to_one")
         out["significant"] = out["p_value"] < 0.05
@@ -306,7 +307,22 @@ class WhitePaperDid:
         truth = self.event_study_truth(outcome) if self.truth is not None else None
         return self.result.plot_event_study(outcome, truth=truth, groups=groups or list(self.groups))
 
-    def summary(self) -> pd.DataFrame:
+    def plot(self, ax: plt.Axes | None = None, outcome: str = "sales", group: str | None = None) -> plt.Axes:
+        """One group's event study of ``outcome`` with the truth (:meth:`plot_event_study` draws every group)."""
+        truth = self.event_study_truth(outcome) if self.truth is not None else None
+        return self.result.plot(ax=ax, outcome=outcome, group=group or self.groups[0], truth=truth)
+
+    def summary(self) -> str:
+        """The counts and the design (:meth:`counts`), then every estimate, as text."""
+        counts = self.counts()
+        lines = [f"{name}: {value}" for name, value in counts["value"].items()]
+        columns = [c for c in ("estimate", "std_error", "p_value", "ci_low", "ci_high", "n_treated", "n_control",
+                               "truth", "bias") if c in self.tidy().columns]
+        table = self.tidy().set_index(["outcome", "group", "horizon"])[columns]
+        return summary_block(f"The white paper's matched DiD, {self.analysis} ({SCALE_UNITS[self.scale]})", table,
+                             lines=lines)
+
+    def counts(self) -> pd.DataFrame:
         """Counts behind the estimates, pairs lost per horizon, and the design, scale and clustering used."""
         counts = self.match.counts
         kept = int(self.lost.groupby("group")["pairs_matched"].max().sum()) if len(self.lost) else 0
@@ -328,13 +344,16 @@ class WhitePaperDid:
         return pd.DataFrame(rows, columns=["count", "value"]).set_index("count")
 
 
-def outcome_panel(firms: pd.DataFrame, sample: Any, outcomes: Sequence[str], *, firm_col: str = "firm_id",
-                  year_col: str = "year", employees_col: str = "employees", sales_col: str = "sales",
-                  capital_col: str = "capital_stock", compensation_col: str = "compensation",
-                  value_added_col: str = "value_added", intermediates_col: str = "intermediate_inputs",
+def outcome_panel(firms: pd.DataFrame, sample: Any, outcomes: Sequence[str], *,
                   tfp_col: str | None = None) -> pd.DataFrame:
-    """The outcomes of every firm-year under the world's names: levels, and log TFP from the sample's LP fit."""
+    """The outcomes of every firm-year (the schema's names): levels, and log TFP from ``tfp_col`` or the sample's
+    LP fit."""
     from kaigai_lib.estimators import tfp as tfp_module
+    from kaigai_lib.whitepaper.samples import PANEL_COLUMNS
+
+    firm_col, year_col, employees_col, sales_col, capital_col, compensation_col, value_added_col, \
+        intermediates_col = (PANEL_COLUMNS[k] for k in ("firm", "year", "employees", "sales", "capital",
+                                                         "compensation", "value_added", "intermediates"))
 
     columns = {"employees": employees_col, "sales": sales_col, "capital_stock": capital_col}
     panel = firms[[firm_col, year_col]].copy()
@@ -428,7 +447,19 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         Ferreira and Rothstein 2010), so the estimate is the effect of
         starting against never starting within the horizon; the standard
         errors treat the subtracted effects as known.
-    sample_options : column names etc. for ``matching_sample`` (``firm_col``, ``tfp_col``, …).
+    sample_options : further options of ``matching_sample`` (``tfp_col``). The firm panel has the schema's
+        column names (real data are renamed once: ``kaigai_lib.data.schema.validate(df, rename=…)``).
+
+    Examples
+    --------
+    >>> from kaigai_lib.whitepaper.did_design import white_paper_did
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> wp = white_paper_did(world, "export", horizons=[2], pre_horizons=[-2])
+    >>> {"truth", "bias", "covered"} <= set(wp.tidy().columns)
+    True
+    >>> int(wp.counts().loc["matched pairs", "value"]) > 0
+    True
     """
     from kaigai_lib.whitepaper.samples import ANALYSES, matching_sample
     from kaigai_lib.world.synthetic import OUTCOMES, World
@@ -448,9 +479,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                         f"{type(data).__name__}.")
     outcomes = tuple(outcomes or OUTCOMES)
     horizons = tuple(int(h) for h in (horizons if horizons is not None else WHITE_PAPER_HORIZONS[analysis]))
-    firm_col = sample_options.get("firm_col", "firm_id")
-    year_col = sample_options.get("year_col", "year")
-    industry_col = sample_options.get("industry_col", "industry")
+    firm_col, year_col, industry_col = "firm_id", "year", "industry"  # the schema's names
     last_start_year = _start_years(firms, analysis, horizons, year_col, first_start_year, last_start_year)
 
     sample = matching_sample(firms, analysis, horizon=0, outcomes=outcomes, first_start_year=first_start_year,
@@ -470,13 +499,10 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         matched["size"] = matched["size"].astype(str)
         keep.append("size")
     controls = [industry_col if c == "industry" else c for c in WHITE_PAPER_CONTROLS[analysis]]
-    column_options = {k: v for k, v in sample_options.items()
-                      if k in ("firm_col", "year_col", "employees_col", "sales_col", "capital_col",
-                               "compensation_col", "value_added_col", "intermediates_col", "tfp_col")}
-    panel = outcome_panel(firms, sample, outcomes, **column_options)
+    panel = outcome_panel(firms, sample, outcomes, tfp_col=sample_options.get("tfp_col"))
     # the adjustment needs every event year 0 … max(horizons) (the same whichever of them are reported)
     computed = sorted({*horizons, *range(max(horizons) + 1)}) if later_starts == "adjust" else horizons
-    changes = event_changes(panel, matched, outcomes, id=firm_col, time=year_col, horizons=computed,
+    changes = event_changes(panel, matched, outcomes, unit=firm_col, time=year_col, horizons=computed,
                             pre_horizons=pre_horizons, log_outcomes=["tfp"], keep=keep)
     changes, lost = _complete_pairs(changes, matched)
     fit_options = {"group": "group", "controls": controls, "pair_effects": pair_effects, "cluster": cluster}
@@ -638,7 +664,7 @@ def design_comparison(wp: WhitePaperDid, horizon: int = 5, outcomes: Sequence[st
     if wp.analysis == "export":
         at_risk["size"] = at_risk["size"].astype(str)
         keep.append("size")
-    unmatched = event_changes(wp.panel, at_risk, outcomes, id=wp.changes.id, time=wp.sample.settings["year_col"],
+    unmatched = event_changes(wp.panel, at_risk, outcomes, unit=wp.changes.id, time=wp.sample.settings["year_col"],
                               treated="start", pair=None, horizons=[horizon], pre_horizons=[],
                               log_outcomes=["tfp"], keep=keep)
     matched = _subset(wp.changes, wp.changes.table.loc[(wp.changes.table["horizon"] == horizon)

@@ -62,6 +62,11 @@ CONTROL_POOLS = {
     "all": "every non-starter at risk, also those that start later (the white paper's)",
     "clean": "clean controls: non-starters that do not start within the event window t … t+window",
 }
+# The firm panel's columns matching_sample reads, under the schema's names (kaigai_lib.data.schema)
+PANEL_COLUMNS = {"firm": "firm_id", "year": "year", "industry": "industry", "employees": "employees",
+                 "sales": "sales", "capital": "capital_stock", "subsidiaries": "domestic_subsidiaries",
+                 "compensation": "compensation", "manufacturing": "manufacturing", "value_added": "value_added",
+                 "intermediates": "intermediate_inputs"}
 # The event window of clean controls: the longest horizon of each analysis's design (the white paper's t+5 for
 # exports, t+10 for FDI; did_design.WHITE_PAPER_HORIZONS). A design constant: never the horizons a table reports.
 CLEAN_WINDOWS = {"export": 5, "fdi": 10}
@@ -182,8 +187,8 @@ class MatchingSample:
                 naive, naive_se = self.naive(outcome, measure)
                 att = result.att(column, firm=self.firm_col)  # a firm can be a control in several years
                 row = {"outcome": outcome, "measure": measure, "naive": naive, "naive_se": naive_se,
-                       "matched": att.estimate, "matched_se": att.se, "ci_low": att.ci_low, "ci_high": att.ci_high,
-                       "n_matched": att.n_treated}
+                       "matched": att.estimate, "matched_se": att.std_error, "ci_low": att.ci_low,
+                       "ci_high": att.ci_high, "n_matched": att.n_treated}
                 if self.has_truth:
                     row["truth_matched"] = self.true_att(result, outcome)
                     row["truth_all"] = self.true_att(None, outcome)
@@ -205,20 +210,16 @@ class MatchingSample:
 def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, horizon: int = 5,
                     outcomes: Sequence[str] = OUTCOMES, first_start_year: int | None = None,
                     last_start_year: int | None = None, tfp_col: str | None = None,
-                    world: World | None = None, firm_col: str = "firm_id", year_col: str = "year",
-                    industry_col: str = "industry", status_col: str | None = None,
-                    employees_col: str = "employees", sales_col: str = "sales",
-                    capital_col: str = "capital_stock", subsidiaries_col: str = "domestic_subsidiaries",
-                    compensation_col: str = "compensation", manufacturing_col: str = "manufacturing",
-                    value_added_col: str = "value_added",
-                    intermediates_col: str = "intermediate_inputs", design: str = "white_paper",
+                    world: World | None = None, design: str = "white_paper",
                     control_pool: str = "all", clean_window: int | None = None) -> MatchingSample:
     """The white paper's matching sample: firms at risk of starting, at ``t − 1``, with outcomes at ``t + h``.
 
     Parameters
     ----------
-    data : a firm panel (one row per firm and year), or a ``World`` (its
-        ``firms`` are used and its truth attached).
+    data : a firm panel (one row per firm and year) with the schema's
+        column names (:data:`PANEL_COLUMNS`; real data are renamed to them
+        once, with ``kaigai_lib.data.schema.validate(df, "firms", rename={...})``),
+        or a ``World`` (its ``firms`` are used and its truth attached).
     analysis : "export" (covariates include the size class) or "fdi"
         (covariates include the number of domestic subsidiaries).
     horizon : ``h``: outcomes are compared at ``t + h``.
@@ -233,8 +234,6 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         paper does, and kept in ``tfp_model``.
     world : the World ``data`` comes from, to attach true effects (implied
         when ``data`` is a World).
-    *_col : the panel's column names. ``status_col`` defaults to "exporter"
-        or "fdi".
     design : "white_paper" (the white paper's covariates, all at ``t − 1``) or
         "robust": also the pre-period growth of log employees and log sales
         (``t − 2 → t − 1``) and log TFP at ``t − 2`` (``*_growth_pre``,
@@ -259,6 +258,15 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     pool a non-starter may start later, within ``t + 1 … t + h``; it stays a
     control, as in a match made in year ``t`` (``rows["starts_within_horizon"]``
     marks it).
+
+    Examples
+    --------
+    >>> from kaigai_lib.whitepaper.samples import matching_sample
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> sample = matching_sample(world, "export", horizon=2)
+    >>> "C(industry)" in sample.formula, sample.has_truth
+    (True, True)
     """
     if isinstance(data, World):
         world, firms = data, data.firms
@@ -279,15 +287,11 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     if unknown:
         raise ValueError(f"outcomes {unknown} unknown; choose from {list(OUTCOMES)}.")
     outcomes = tuple(outcomes)
-    status_col = status_col or STATUS_COLUMNS[analysis]
-    cols = {"firm": firm_col, "year": year_col, "industry": industry_col, "status": status_col,
-            "employees": employees_col, "sales": sales_col, "capital": capital_col,
-            "subsidiaries": subsidiaries_col, "compensation": compensation_col,
-            "manufacturing": manufacturing_col, "value_added": value_added_col,
-            "intermediates": intermediates_col, "tfp": tfp_col}
+    # the schema's names: one way to name columns (real data are renamed once, see ``data``)
+    cols = {**PANEL_COLUMNS, "status": STATUS_COLUMNS[analysis], "tfp": tfp_col}
+    firm_col, year_col, industry_col, status_col = cols["firm"], cols["year"], cols["industry"], cols["status"]
     _check_panel(firms, analysis, outcomes, cols)
     panel, tfp_model, log_names = _logged_panel(firms, outcomes, cols)
-    tfp_name = log_names["tfp"]
 
     # ---- who is at risk in t, and who starts
     years = panel[year_col]
@@ -297,7 +301,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         raise ValueError(f"no start years: first_start_year={first} is after last_start_year={last} "
                          f"(the panel covers {int(years.min())}–{int(years.max())}, horizon {horizon}).")
     window = panel.loc[years.between(first - 1, last)]
-    at_risk = risk_set(window, status_col, id=firm_col, time=year_col, first_start_year=first,
+    at_risk = risk_set(window, status_col, unit=firm_col, time=year_col, first_start_year=first,
                        last_start_year=last)
     rows, excluded = _outcomes_at_horizon(at_risk, panel, outcomes, log_names, horizon, design, cols,
                                           control_pool, clean_window)
@@ -306,8 +310,8 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         raise ValueError(f"matching_sample: no {analysis} starters in {first}–{last} observed at t−1, t and "
                          f"t+{horizon}.")
 
-    covariates = ["log_employees", "log_sales", "log_capital_stock", _term(tfp_name)]
-    covariates += [_term(subsidiaries_col)] if analysis == "fdi" else ["C(size)"]
+    covariates = ["log_employees", "log_sales", "log_capital_stock", _term(log_names["tfp"])]
+    covariates += [_term(cols["subsidiaries"])] if analysis == "fdi" else ["C(size)"]
     if design == "robust":
         covariates += list(PRE_PERIOD_COVARIATES)
     covariates += ["C(start_year)", f"C({_term(industry_col)})"]
@@ -538,7 +542,7 @@ def caliper_sweep(data: pd.DataFrame, treatment: str, covariates: str | Sequence
                "share_matched": result.counts["matched_treated"] / result.counts["treated"],
                "mean_distance": float(result.pairs["distance"].mean()) / logit_sd,
                "max_abs_smd": float(smd.max()), "mean_abs_smd": float(smd.mean()),
-               "n_above_threshold": int((smd > threshold).sum()), "estimate": att.estimate, "se": att.se,
+               "n_above_threshold": int((smd > threshold).sum()), "estimate": att.estimate, "se": att.std_error,
                "ci_low": att.ci_low, "ci_high": att.ci_high}
         if truth is not None:
             treated_rows = result.pairs.drop_duplicates("pair")["treated"]

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS
 from kaigai_lib.estimators.naive import NaiveDifference, naive_difference
 from kaigai_lib.estimators.plots import ANALYSIS_LABELS, OUTCOME_LABELS, new_figure
+from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 from kaigai_lib.world.synthetic import EXPORT_GROUPS, FDI_GROUPS, OUTCOMES, World
 
 # --------------------------------------------------------------------------
@@ -71,41 +73,48 @@ class Decomposition:
         return self.naive_result.n_non_starters
 
     @property
-    def se(self) -> float:
+    def std_error(self) -> float:
         """Standard error of the naive difference (and of the selection bias: the ATT is known exactly)."""
-        return self.naive_result.se
+        return self.naive_result.std_error
 
     @property
     def unit(self) -> str:
         return self.naive_result.unit
 
-    def summary(self) -> pd.DataFrame:
-        """The three terms (and the truth), one row each, in the comparison's unit."""
-        rows = {"naive difference": self.naive, "ATT (true)": self.att, "selection bias": self.selection_bias}
-        table = pd.DataFrame({"value": rows})
-        table.index.name = self.naive_result.describe()
-        table.attrs["n_starters"] = self.n_starters
-        table.attrs["n_non_starters"] = self.n_non_starters
-        return table
+    def tidy(self) -> pd.DataFrame:
+        """The three terms, one row each (``term``), in the comparison's unit: ``estimate``, ``std_error``
+        (the naive difference's; none for the ATT, known exactly), the counts and ``comparison``."""
+        terms = {"naive difference": self.std_error, "ATT (true)": np.nan, "selection bias": self.std_error}
+        values = [self.naive, self.att, self.selection_bias]
+        table = pd.DataFrame({"term": list(terms), "estimate": values, "std_error": list(terms.values())})
+        table = table.assign(**normal_inference(table["estimate"], table["std_error"]), outcome=self.outcome,
+                             group=self.group, horizon=self.horizon, n_treated=self.n_starters,
+                             n_control=self.n_non_starters, comparison=self.naive_result.describe())
+        return order_tidy(table)
 
-    def plot(self) -> Figure:
+    def summary(self) -> str:
+        """The comparison and its three terms, as text."""
+        table = self.tidy().set_index("term")[["estimate", "std_error"]]
+        return summary_block(f"naive = ATT + selection bias — {self.naive_result.describe()}", table,
+                             lines=[f"{self.n_starters:,} starters, {self.n_non_starters:,} non-starters"])
+
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Three bars: the naive difference, and the ATT and selection bias that add up to it."""
-        fig, axes = new_figure(figsize=(6, 3.6))
-        ax = axes[0, 0]
+        ax = ax if ax is not None else new_figure(figsize=(6, 3.6))[1][0, 0]
         values = [self.naive, self.att, self.selection_bias]
         labels = ["naive difference\n(単純比較)", "ATT\n(処置効果)", "selection bias\n(セレクションバイアス)"]
         colours = ["C0", "C2", "C3"]
         bars = ax.bar(labels, values, color=colours, width=0.6)
         ax.bar_label(bars, fmt="%+.3f", padding=2)
         # the naive difference's 95 % interval, beside its bar so that it does not hide the label
-        ax.errorbar([0.38], [self.naive], yerr=[1.96 * self.se], color="0.2", capsize=3, linewidth=1)
+        ax.errorbar([0.38], [self.naive], yerr=[1.96 * self.std_error], color="0.2", capsize=3, linewidth=1)
         ax.axhline(0, color="0.4", linewidth=0.8)
-        low = min(0.0, *values, self.naive - 1.96 * self.se)
-        high = max(0.0, *values, self.naive + 1.96 * self.se)
+        low = min(0.0, *values, self.naive - 1.96 * self.std_error)
+        high = max(0.0, *values, self.naive + 1.96 * self.std_error)
         pad = 0.15 * (high - low or 1.0)
         ax.set_ylim(low - pad, high + pad)
         ax.set(ylabel=self.unit, title=f"naive = ATT + selection bias (n = {self.n_starters:,} starters)")
-        return fig
+        return ax
 
 
 def observed_log_outcome(world: World, outcome: str) -> pd.Series:
@@ -155,6 +164,17 @@ def decompose(world: World, analysis: str, outcome: str, group: str | None = Non
     naive difference) and on the untreated potential outcomes ``y(0) =
     observed − effect`` (the selection bias). Non-starters have not started
     by ``S + h``, so their observed outcome is their ``y(0)``.
+
+    Examples
+    --------
+    >>> from kaigai_lib.whitepaper.selection import decompose
+    >>> from kaigai_lib.world.synthetic import generate
+    >>> world = generate(preset="tiny", seed=0)
+    >>> d = decompose(world, "export", "sales", "50-99", horizon=3)
+    >>> d.tidy()["term"].tolist()
+    ['naive difference', 'ATT (true)', 'selection bias']
+    >>> bool(abs(d.naive - d.att - d.selection_bias) < 1e-9)
+    True
     """
     _check_world_args(analysis, outcome, group)
     panel = _world_panel(world, analysis, outcome)
@@ -198,7 +218,7 @@ def decomposition_table(world: World, analysis: str, outcomes: Iterable[str] = O
     rows = {}
     for outcome in outcomes:
         d = decompose(world, analysis, outcome, group, horizon, start_year, measure=measure, scale=scale)
-        rows[outcome] = {"naive": d.naive, "att": d.att, "selection_bias": d.selection_bias, "se": d.se,
+        rows[outcome] = {"naive": d.naive, "att": d.att, "selection_bias": d.selection_bias, "se": d.std_error,
                          "n_starters": d.n_starters, "n_non_starters": d.n_non_starters}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "outcome"
