@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kaigai_lib.world.synthetic import World, generate
@@ -89,6 +90,15 @@ def course_site(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 # --------------------------------------------------------------------------------------------------
 # A tiny world written by `kaigai generate` and one `kaigai replicate` of it, shared by the disclosure tests
+
+@pytest.fixture(scope="module")  # a fresh frame per module: no module sees another's edits
+def job_training() -> pd.DataFrame:
+    """Data not from generate(): NSW treated and CPS comparison workers (Dehejia & Wahba), from `causaldata`."""
+    causaldata = pytest.importorskip("causaldata")
+    nsw = causaldata.nsw_mixtape.load_pandas().data
+    cps = causaldata.cps_mixtape.load_pandas().data
+    return pd.concat([nsw.loc[nsw["treat"] == 1], cps], ignore_index=True)
+
 
 @pytest.fixture(scope="session")
 def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:

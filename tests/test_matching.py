@@ -99,15 +99,6 @@ def test_caliper_and_order_and_discard(export_sample) -> None:
 
 # --------------------------------------------------------------------------- a classic job-training data set
 
-@pytest.fixture(scope="module")
-def job_training() -> pd.DataFrame:
-    """NSW treated workers and CPS comparison workers (Dehejia & Wahba), as shipped by `causaldata`."""
-    causaldata = pytest.importorskip("causaldata")
-    nsw = causaldata.nsw_mixtape.load_pandas().data
-    cps = causaldata.cps_mixtape.load_pandas().data
-    return pd.concat([nsw.loc[nsw["treat"] == 1], cps], ignore_index=True)
-
-
 def test_runs_unchanged_on_a_job_training_layout(job_training: pd.DataFrame) -> None:
     formula = ("age + I(age**2) + educ + I(educ**2) + black + hisp + marr + nodegree"
                " + re74 + re75 + I(re74 == 0) + I(re75 == 0)")

@@ -191,15 +191,6 @@ def test_truth_is_carried_into_tidy(tiny_world: World) -> None:
 
 # --------------------------------------------------------------------------- data not from generate()
 
-@pytest.fixture(scope="module")
-def job_training() -> pd.DataFrame:
-    """NSW treated workers and CPS comparison workers (Dehejia & Wahba), as shipped by `causaldata`."""
-    causaldata = pytest.importorskip("causaldata")
-    nsw = causaldata.nsw_mixtape.load_pandas().data
-    cps = causaldata.cps_mixtape.load_pandas().data
-    return pd.concat([nsw.loc[nsw["treat"] == 1], cps], ignore_index=True)
-
-
 def test_the_interface_on_job_training_data(job_training: pd.DataFrame) -> None:
     result = matching.propensity_match(job_training, "treat", "age + educ + black + hisp + re74 + re75",
                                        caliper=None, replace=True)
