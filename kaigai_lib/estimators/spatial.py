@@ -319,6 +319,24 @@ class Catchments:
         keep = self.sources["is_centre"].to_numpy() & (counts > 0)
         return table.loc[keep].reset_index(drop=True)
 
+    def control_contributions(self, control: str) -> pd.DataFrame:
+        """What each receiving establishment adds to its area's shipments control (``fit_spillover``'s ``control``).
+
+        One row per row of :attr:`members` with the establishment's ``firm_id`` and ``amount``: its shipments
+        ("shipments", and "lagged_shipments", the same sums a year later), shipments less exports
+        ("domestic_shipments"), or shipments if it never exports and 0 otherwise ("non_exporter_shipments").
+        The secure room's disclosure checks read who stands behind the control term from it.
+        """
+        _check_choice("control", control, CONTROLS)
+        p = self._centre_pairs()
+        rec = p["rec"].to_numpy()
+        r = self.receivers
+        shipments = r[SHIPMENTS].to_numpy(float)[rec]
+        amounts = {SHIPMENTS: shipments, LAGGED_SHIPMENTS: shipments,
+                   DOMESTIC_SHIPMENTS: shipments - r["exports"].to_numpy(float)[rec],
+                   NON_EXPORTER_SHIPMENTS: shipments * self._never_exports()[rec], "none": np.zeros(len(rec))}
+        return self.members.assign(firm_id=r["firm_id"].to_numpy()[rec], amount=amounts[control])
+
     def _never_exports(self) -> np.ndarray:
         """For each receiver row: the establishment has no exports in any year of the table."""
         if "never_exports" not in self._cache:

@@ -55,6 +55,8 @@ from kaigai_lib.data.disclosure import (
 )
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, validate
 from kaigai_lib.data.text import UTF16_BOMS, decode_text
+from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
+from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
 from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS
 
 TABLES = ("firms", "establishments", "foreign_demand")
@@ -66,6 +68,9 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     # or "clean": no control starts within the design's window; "adjusted": controls that start later have
     # their own estimated effect subtracted (white_paper_did's control_pool and later_starts)
     "did_controls": "all",
+    # the spillover model's area-shipments control and standard errors (fit_spillover's control and cluster)
+    "spillover_control": "shipments",
+    "spillover_cluster": "entity",
 }
 TFP_DEFAULTS: dict[str, Any] = {"poly_order": 3}
 # [analysis] did_controls → white_paper_did's options
@@ -123,6 +128,14 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
                             "paper's), 'clean' ones, which do not start within t+1…t+{export} (exports) or t+{fdi} "
                             "(FDI), or 'adjusted': all, with the estimated effect of a control's own later start "
                             "subtracted".format(**CLEAN_WINDOWS), choices=tuple(DID_CONTROLS)),
+    "spillover_control": Setting("choice", 0, 0, "the spillover model's shipments control: the white paper's "
+                                 "'shipments' (they include exports, so it is a bad control), 'domestic_shipments' "
+                                 "(less exports), 'non_exporter_shipments', 'lagged_shipments' or 'none'",
+                                 choices=SPILLOVER_CONTROLS),
+    "spillover_cluster": Setting("choice", 0, 0, "the spillover model's standard errors: clustered by 'entity' "
+                                 "(centre, the white paper's), 'component', 'firm', 'year', 'driscoll_kraay' or "
+                                 "'none' (robust only); only 'year' and 'driscoll_kraay' allow for a common "
+                                 "yearly shock", choices=SPILLOVER_CLUSTERS),
 }
 TFP_SETTINGS: dict[str, Setting] = {"poly_order": Setting("int", 2, 3, "order of the LP first-stage polynomial")}
 
@@ -816,19 +829,22 @@ def stage_spatial(run: Run) -> pd.DataFrame:
     catchments = spatial.build_catchments(establishments, run.inputs["firms"],
                                           radius_km=float(settings["radius_km"]),
                                           min_capital=float(settings["global_firm_capital"]))
-    result = spatial.fit_spillover(catchments, run.inputs["foreign_demand"],
+    control, cluster = str(settings["spillover_control"]), str(settings["spillover_cluster"])
+    result = spatial.fit_spillover(catchments, run.inputs["foreign_demand"], control=control, cluster=cluster,
                                    truth=run.world.truth.spillover if run.world is not None else None)
     areas = catchments.areas[["centre_id", "firm_id", "year", spatial.OPR]]
     receivers = catchments.members.merge(establishments[["establishment_id", "year", "firm_id", "exports"]],
                                          on=["establishment_id", "year"], how="left")
+    # the firms behind the shipments control: a regressor too, so its contributors pass the same rules
+    control_rows = None if control == "none" else catchments.control_contributions(control)
     # centre firms: only those whose ratio moves within a centre identify its coefficient (centre effects
     # absorb the rest); each weighs its squared within-centre variation
     within = areas[spatial.OPR] - areas.groupby("centre_id")[spatial.OPR].transform("mean")
     moving = within.abs() > 1e-12
     centre_firms = check_cell(areas.loc[moving, "firm_id"].to_numpy(), (within[moving] ** 2).to_numpy(), rules)
-    receiving = check_cell(receivers["firm_id"].to_numpy(), receivers["exports"].to_numpy(), rules)
     residual_df = float(result.fitted.df_resid)
-    model = combine({"centre firms": centre_firms, "receiving firms": receiving}, rules, residual_df=residual_df)
+    model = combine({"centre firms": centre_firms, **_area_groups(receivers, control_rows, rules)}, rules,
+                    residual_df=residual_df)
     table = result._summary_table().reset_index()  # spillover.csv's columns: the printed table's
     values = [col for col in table.columns if table[col].dtype.kind == "f" and col != "truth"]
     protected = apply_checks(table, [model] * len(table), values)
@@ -842,9 +858,8 @@ def stage_spatial(run: Run) -> pd.DataFrame:
     ends = areas.loc[areas["centre_id"].isin(both) & areas["year"].isin([start, end])]
     change = ends.pivot_table(index=["centre_id", "firm_id"], columns="year", values=spatial.OPR).reset_index()
     change_size = (change.get(end, 0.0) - change.get(start, 0.0)).abs().to_numpy()
-    in_both = receivers.loc[receivers["centre_id"].isin(both) & receivers["year"].isin([start, end])]
     groups = {"centre firms": check_cell(change["firm_id"].to_numpy(), change_size, rules),
-              "receiving firms": check_cell(in_both["firm_id"].to_numpy(), in_both["exports"].to_numpy(), rules)}
+              **_area_groups(receivers, control_rows, rules, centres=both, years=[start, end])}
     checks = []
     for term, coefficient in zip(decomposition["term"], decomposition["coefficient"], strict=True):
         check = combine(groups, rules, residual_df=residual_df if pd.notna(coefficient) else None)
@@ -866,8 +881,24 @@ def stage_spatial(run: Run) -> pd.DataFrame:
         figure_table.attrs.update(decomposition.attrs)
         run.save_figure(spatial.plot_decomposition(figure_table), "fig_II-2-4-4_spillover_decomposition",
                         ["spillover.csv", "spillover_decomposition.csv"])
-    run.log.info("spillovers: %d centres, overlap share %.3f", len(catchments.centres), catchments.overlap_share)
+    run.log.info("spillovers: %d centres, overlap share %.3f; control %s, standard errors %s", len(catchments.centres),
+                 catchments.overlap_share, spatial.CONTROL_LABELS[control], spatial.CLUSTER_LABELS[cluster])
     return protected
+
+
+def _area_groups(receivers: pd.DataFrame, control_rows: pd.DataFrame | None, rules: DisclosureRules, *,
+                 centres: set | None = None, years: list | None = None) -> dict[str, CellCheck]:
+    """The receiving firms (by their exports) and the firms behind the shipments control (by what each adds
+    to it), in the given centres and years (all when None)."""
+    def within(rows: pd.DataFrame) -> pd.DataFrame:
+        return rows if centres is None else rows.loc[rows["centre_id"].isin(centres) & rows["year"].isin(years)]
+
+    shown = within(receivers)
+    groups = {"receiving firms": check_cell(shown["firm_id"].to_numpy(), shown["exports"].to_numpy(), rules)}
+    if control_rows is not None:
+        shown = within(control_rows.loc[control_rows["amount"] != 0])
+        groups["control firms"] = check_cell(shown["firm_id"].to_numpy(), shown["amount"].to_numpy(), rules)
+    return groups
 
 
 # --------------------------------------------------------------------------- the command
