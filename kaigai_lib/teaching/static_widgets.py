@@ -61,7 +61,11 @@ SOURCE_LANGUAGE = "en"
 LANGUAGES = (SOURCE_LANGUAGE, "ja")  # the book's editions (tools/kaigai_i18n.py: EDITIONS)
 MESSAGES_ID = "kaigai-widget-messages"  # the page's <script type="application/json"> with the widget catalog
 WIDGET_CATALOG = "widgets"  # locales/<language>/LC_MESSAGES/widgets.po
-LOCALE_DIR = Path(__file__).resolve().parents[2] / "locales"
+# The catalogs travel with the package: kaigai_lib/teaching/locales links to the repository's locales/ (one
+# source, which `make update-po` updates) and a wheel carries the widget catalog through it; a checkout made
+# without links (Windows' default) has a small file there instead, so the repository's folder is read.
+_PACKAGED_LOCALES = Path(__file__).resolve().parent / "locales"
+LOCALE_DIR = _PACKAGED_LOCALES if _PACKAGED_LOCALES.is_dir() else Path(__file__).resolve().parents[2] / "locales"
 
 
 def _asset(name: str) -> str:
