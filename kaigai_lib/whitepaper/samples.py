@@ -17,7 +17,8 @@ only), all measured in the base year ``t − 1``; outcomes are the changes from
   effect, the unobserved firm effect and true productivity (``true_*`` and
   ``latent_*`` columns: never covariates). Every row left out is counted in ``excluded``.
 * :meth:`MatchingSample.match` runs :func:`kaigai_lib.estimators.matching.propensity_match`
-  with the white paper's specification; :meth:`MatchingSample.effects`
+  with the white paper's specification (or, with ``design="robust"``, also on the pre-period:
+  growth t−2 → t−1, TFP and the investment rate at t−2); :meth:`MatchingSample.effects`
   sets the naive difference, the matched ATT and the truth side by side.
 * :func:`caliper_sweep` re-matches at a range of calipers and tabulates what
   moves together: matched starters, the worst remaining imbalance, the
