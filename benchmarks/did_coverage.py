@@ -43,6 +43,22 @@ group (the five outcomes pooled) and by design × outcome, the pooled
 coverage and the wall time. Nominal: 0.95. With 200
 replications one cell's coverage has a binomial SE of about 0.015 and its
 mean z one of about 0.07.
+
+Measured (coverage, binomial SE, mean z by group; five outcomes pooled):
+
+* ``tiny``, robust design, 200 worlds (``--first-seed 0 --replications 100`` and ``--first-seed 100``, same
+  ``--cells`` file), 1,000 intervals a group: exports 50–99 0.962 (0.006, z −0.08), 100–299 0.958 (0.006,
+  +0.05), 300+ 0.929 (0.008, +0.11; SD of z 1.09: few pairs in a tiny world's 300+ cells); FDI manufacturing
+  0.954 (0.007, −0.13), non-manufacturing 0.957 (0.006, +0.01); pooled 0.952.
+* ``national``, 10 new worlds (``--preset national --replications 10 --first-seed 20261301 --designs
+  white_paper robust robust_no_investment robust+adjust``), 50 intervals a group, so a binomial SE of 0.02–0.06
+  — large: one miss moves a group's coverage by 0.02. Robust: exports 50–99 0.98 (z +0.17), 100–299 0.98
+  (−0.06), 300+ 0.94 (+0.07), FDI manufacturing 0.98 (−0.38), non-manufacturing 0.96 (+0.40); pooled 0.968.
+  White paper: 0.96 (−0.07), 0.96 (+0.06), 0.88 (+0.02), FDI 0.80 (−0.66), 0.98 (+0.49); pooled 0.916.
+  Robust without the investment rate: 0.96, 0.98 (+0.43), 0.94, 0.96, 0.96; pooled 0.960. Robust with
+  ``later_starts="adjust"``: 0.98, 0.94, 0.90, 0.92 (+0.74), 0.92; pooled 0.932. What the pooled figures hide
+  is capital stock (coverage 0.90 on the robust design): exports 300+ mean z +1.01, FDI manufacturing −1.12
+  (there the controls' own later FDI starts pull the estimate down; ``+adjust`` turns it into +1.53).
 """
 
 from __future__ import annotations
