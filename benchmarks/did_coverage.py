@@ -4,8 +4,9 @@ Run: ``.venv/bin/python benchmarks/did_coverage.py [--replications 200] [--jobs 
 [--first-seed 0] [--designs white_paper robust] [--cells cells.csv]``; with ``--cells`` every
 replication is appended to the file as it ends, and a second run with the same file resumes.
 For national scale: ``--preset national --replications 3 --first-seed 20261201``.
-A design is a matching design ("white_paper", "robust"), optionally with "+adjust" (a control that
-starts within the horizon has the estimated effect of its own start subtracted: ``later_starts="adjust"``)
+A design is a matching design ("white_paper", "robust", "robust_no_investment"), optionally with "+adjust"
+(a control that starts within the horizon has the estimated effect of its own start subtracted:
+``later_starts="adjust"``)
 or "+clean" (clean controls: none starts within t+1…t+5 for exports, t+10 for FDI: ``control_pool="clean"``),
 e.g. ``--designs white_paper robust robust+adjust`` (:func:`kaigai_lib.whitepaper.coverage.design_options`).
 
@@ -16,7 +17,8 @@ whole pipeline through the public API, ``kaigai_lib.whitepaper.did_design.white_
 once per matching design: Levinsohn–Petrin TFP by industry, the risk set,
 1:1 propensity score matching within start year × industry (× size class for
 exports) — on the white paper's covariates at t−1 (``white_paper``) or also
-on the growth t−2→t−1 of employees and sales and TFP at t−2 (``robust``) —,
+on the growth t−2→t−1 of employees and sales, TFP and the log investment rate at t−2 (``robust``;
+``robust_no_investment`` without the investment rate) —,
 the percent change from t−1 to t+5 of employees, sales, capital stock, TFP
 and compensation per employee, and one regression per outcome × group with
 the white paper's controls and standard errors clustered by firm and pair
@@ -41,6 +43,22 @@ group (the five outcomes pooled) and by design × outcome, the pooled
 coverage and the wall time. Nominal: 0.95. With 200
 replications one cell's coverage has a binomial SE of about 0.015 and its
 mean z one of about 0.07.
+
+Measured (coverage, binomial SE, mean z by group; five outcomes pooled):
+
+* ``tiny``, robust design, 200 worlds (``--first-seed 0 --replications 100`` and ``--first-seed 100``, same
+  ``--cells`` file), 1,000 intervals a group: exports 50–99 0.962 (0.006, z −0.08), 100–299 0.958 (0.006,
+  +0.05), 300+ 0.929 (0.008, +0.11; SD of z 1.09: few pairs in a tiny world's 300+ cells); FDI manufacturing
+  0.954 (0.007, −0.13), non-manufacturing 0.957 (0.006, +0.01); pooled 0.952.
+* ``national``, 10 new worlds (``--preset national --replications 10 --first-seed 20261301 --designs
+  white_paper robust robust_no_investment robust+adjust``), 50 intervals a group, so a binomial SE of 0.02–0.06
+  — large: one miss moves a group's coverage by 0.02. Robust: exports 50–99 0.98 (z +0.17), 100–299 0.98
+  (−0.06), 300+ 0.94 (+0.07), FDI manufacturing 0.98 (−0.38), non-manufacturing 0.96 (+0.40); pooled 0.968.
+  White paper: 0.96 (−0.07), 0.96 (+0.06), 0.88 (+0.02), FDI 0.80 (−0.66), 0.98 (+0.49); pooled 0.916.
+  Robust without the investment rate: 0.96, 0.98 (+0.43), 0.94, 0.96, 0.96; pooled 0.960. Robust with
+  ``later_starts="adjust"``: 0.98, 0.94, 0.90, 0.92 (+0.74), 0.92; pooled 0.932. What the pooled figures hide
+  is capital stock (coverage 0.90 on the robust design): exports 300+ mean z +1.01, FDI manufacturing −1.12
+  (there the controls' own later FDI starts pull the estimate down; ``+adjust`` turns it into +1.53).
 """
 
 from __future__ import annotations

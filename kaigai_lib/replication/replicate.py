@@ -57,14 +57,16 @@ from kaigai_lib.data.schema import SCHEMAS, SchemaError, validate
 from kaigai_lib.data.text import UTF16_BOMS, decode_text
 from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
-from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS
+from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, DESIGN_COVARIATES, INVESTMENT_COVARIATE, MATCHING_DESIGNS
 
 TABLES = ("firms", "establishments", "foreign_demand")
 ANALYSIS_DEFAULTS: dict[str, Any] = {
     "export_horizons": 5, "fdi_horizons": 10, "placebo_horizons": [-3, -2],
     "first_export_start_year": 1998, "first_fdi_start_year": 1996,
     "radius_km": 5.0, "global_firm_capital": 1000.0, "foreign_owned_ratio": 33.3,
-    "did_design": "white_paper",  # or "robust": also match on growth t−2→t−1 and TFP at t−2 (white_paper_did)
+    # or "robust": also match on growth t−2→t−1, TFP and the investment rate at t−2 (needs the investment
+    # column; "robust_no_investment" without it: white_paper_did's design)
+    "did_design": "white_paper",
     # or "clean": no control starts within the design's window; "adjusted": controls that start later have
     # their own estimated effect subtracted (white_paper_did's control_pool and later_starts)
     "did_controls": "all",
@@ -121,9 +123,10 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
     "radius_km": Setting("number", 0.01, 500, "catchment radius around a global firm's plant, in km"),
     "global_firm_capital": Setting("number", 0, 1e9, "paid-in capital of a global firm, million yen"),
     "foreign_owned_ratio": Setting("number", 0, 100, "foreign capital ratio above which a firm is foreign-owned, %"),
-    "did_design": Setting("choice", 0, 0, "the matching design of the export/FDI DiD: the white paper's score, or "
-                          "'robust', which also matches on growth t−2→t−1 and TFP at t−2",
-                          choices=("white_paper", "robust")),
+    "did_design": Setting("choice", 0, 0, "the matching design of the export/FDI DiD: the white paper's score, "
+                          "'robust', which also matches on growth t−2→t−1, TFP and the investment rate at t−2 (the "
+                          "firms table needs 'investment'), or 'robust_no_investment' (the same without investment)",
+                          choices=tuple(MATCHING_DESIGNS)),
     "did_controls": Setting("choice", 0, 0, "the controls of the export/FDI DiD: 'all' non-starters (the white "
                             "paper's), 'clean' ones, which do not start within t+1…t+{export} (exports) or t+{fdi} "
                             "(FDI), or 'adjusted': all, with the estimated effect of a control's own later start "
@@ -551,6 +554,11 @@ def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
         elif start + horizons > last:
             problems.append(f"[analysis] {horizon_key} = {horizons}: with {start_key} = {start} the last horizon "
                             f"lies beyond the panel's last year {last}; use {horizon_key} ≤ {last - start}")
+    design = str(settings["did_design"])
+    if INVESTMENT_COVARIATE in DESIGN_COVARIATES.get(design, ()) and "investment" not in firms.columns:
+        problems.append(f"[analysis] did_design = \"{design}\" matches on the investment rate at t−2, but the firm "
+                        "file has no 'investment' column (設備投資額): map it in [columns.firms], or set "
+                        "did_design = \"robust_no_investment\"")
     if config.treatment is not None:
         problems += _treatment_fit_problems(config.treatment, firms, first, last)
     return problems

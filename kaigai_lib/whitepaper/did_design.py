@@ -167,7 +167,7 @@ class WhitePaperDid:
     lost : per outcome × group × horizon, the matched pairs (``pairs_matched``), those with every
         member observed at ``t − 1`` and ``t + h`` (``pairs_used``) and the difference (``pairs_lost``):
         late cohorts cannot reach long horizons, and firms leave the panel.
-    design : the matching specification ("white_paper" or "robust").
+    design : the matching specification ("white_paper", "robust" or "robust_no_investment").
     control_pool : who may be a control: "all" non-starters (the white paper's) or "clean" ones, which do not
         start within ``t + 1 … t + clean_window`` (:func:`~kaigai_lib.whitepaper.samples.matching_sample`).
     clean_window : the event window of clean controls (None with the "all" pool).
@@ -427,9 +427,12 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         does not depend on ``horizons``: every start year is matched once,
         and each horizon uses the pairs whose members are all observed at
         ``t − 1`` and ``t + h``; the pairs lost per horizon are in ``lost``.
-    design : "white_paper" (the white paper's covariates at ``t − 1``) or
-        "robust" (also the growth ``t − 2 → t − 1`` of employees and sales
-        and TFP at ``t − 2``; :func:`~kaigai_lib.whitepaper.samples.matching_sample`).
+    design : "white_paper" (the white paper's covariates at ``t − 1``),
+        "robust" (also the growth ``t − 2 → t − 1`` of employees and sales,
+        TFP and the log investment rate at ``t − 2``: investment is Olley and
+        Pakes' proxy for productivity; the panel needs ``investment``) or
+        "robust_no_investment" (the same without the investment rate);
+        :func:`~kaigai_lib.whitepaper.samples.matching_sample`.
     cluster : standard errors' clusters (:func:`matched_did`; default firm + pair).
     control_pool : "all" (the white paper's: any non-starter at risk in
         ``t``, also one that starts a year or more later and so carries its

@@ -17,7 +17,8 @@ only), all measured in the base year ``t − 1``; outcomes are the changes from
   effect, the unobserved firm effect and true productivity (``true_*`` and
   ``latent_*`` columns: never covariates). Every row left out is counted in ``excluded``.
 * :meth:`MatchingSample.match` runs :func:`kaigai_lib.estimators.matching.propensity_match`
-  with the white paper's specification; :meth:`MatchingSample.effects`
+  with the white paper's specification (or, with ``design="robust"``, also on the pre-period:
+  growth t−2 → t−1, TFP and the investment rate at t−2); :meth:`MatchingSample.effects`
   sets the naive difference, the matched ATT and the truth side by side.
 * :func:`caliper_sweep` re-matches at a range of calipers and tabulates what
   moves together: matched starters, the worst remaining imbalance, the
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kaigai_lib.data.schema import MissingColumnsError
 from kaigai_lib.data.schema import require_columns as _require
 from kaigai_lib.data.starts import RiskSet, risk_set, size_class
 from kaigai_lib.estimators import matching, tfp
@@ -50,12 +52,18 @@ MEASURES = ("change", "level")
 STATUS_COLUMNS = {"export": "exporter", "fdi": "fdi"}
 FIRST_START_YEARS = {"export": 1998, "fdi": None}
 # The matching specifications: the white paper's (covariates at t − 1) and a robust one that also matches on
-# the pre-period trend and a second, earlier reading of TFP.
+# the pre-period trend, a second, earlier reading of TFP and — Olley and Pakes' proxy for productivity — the
+# investment rate; "robust_no_investment" is the robust one for a panel without investment.
 MATCHING_DESIGNS = {
     "white_paper": "white paper: employees, sales, capital, TFP at t−1 (+ size / subsidiaries)",
-    "robust": "robust: + growth t−2→t−1 of employees and sales, TFP at t−2",
+    "robust": "robust: + growth t−2→t−1 of employees and sales, TFP at t−2, log investment rate I/K at t−2",
+    "robust_no_investment": "robust without investment: + growth t−2→t−1 of employees and sales, TFP at t−2",
 }
 PRE_PERIOD_COVARIATES = ("log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag")
+INVESTMENT_COVARIATE = "log_investment_rate_lag"  # log(investment / capital stock) at t − 2
+# The covariates each design adds to the white paper's
+DESIGN_COVARIATES = {"white_paper": (), "robust": (*PRE_PERIOD_COVARIATES, INVESTMENT_COVARIATE),
+                     "robust_no_investment": PRE_PERIOD_COVARIATES}
 # Who may be a control for start year t: every firm at risk that does not start in t (the white paper's), or
 # only "clean" ones, which do not start within t + 1 … t + window either (stacked DiD, Cengiz et al. 2019).
 CONTROL_POOLS = {
@@ -66,7 +74,7 @@ CONTROL_POOLS = {
 PANEL_COLUMNS = {"firm": "firm_id", "year": "year", "industry": "industry", "employees": "employees",
                  "sales": "sales", "capital": "capital_stock", "subsidiaries": "domestic_subsidiaries",
                  "compensation": "compensation", "manufacturing": "manufacturing", "value_added": "value_added",
-                 "intermediates": "intermediate_inputs"}
+                 "intermediates": "intermediate_inputs", "investment": "investment"}
 # The event window of clean controls: the longest horizon of each analysis's design (the white paper's t+5 for
 # exports, t+10 for FDI; did_design.WHITE_PAPER_HORIZONS). A design constant: never the horizons a table reports.
 CLEAN_WINDOWS = {"export": 5, "fdi": 10}
@@ -236,13 +244,22 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         when ``data`` is a World).
     design : "white_paper" (the white paper's covariates, all at ``t − 1``) or
         "robust": also the pre-period growth of log employees and log sales
-        (``t − 2 → t − 1``) and log TFP at ``t − 2`` (``*_growth_pre``,
-        ``tfp_lag``). One year of LP TFP is a noisy reading of productivity;
-        matched on it alone, starters keep an edge in true productivity that
-        mean-reverts and biases the DiD (see the DiD chapter); a second
-        reading and the recent trend close most of that gap. Firms not
-        observed at ``t − 2`` are left out of the robust design and counted in
-        ``excluded``.
+        (``t − 2 → t − 1``), log TFP at ``t − 2`` (``*_growth_pre``,
+        ``tfp_lag``) and the log investment rate ``log(investment / capital
+        stock)`` at ``t − 2`` (``log_investment_rate_lag``). One year of LP
+        TFP is a noisy reading of productivity; matched on it alone, starters
+        keep an edge in true productivity, and productive firms invest more,
+        so the starters' capital, sales and TFP grow faster even without a
+        start (see the DiD chapter). Investment responds to productivity —
+        Olley and Pakes' (1996) proxy for it — so a firm's investment rate is
+        a further reading of its productivity. It is read at ``t − 2``, not
+        ``t − 1``: the year before a start, investment may already build the
+        capital the start needs (it does in the synthetic world). Firms not
+        observed at ``t − 2``, or without a positive investment there, are
+        left out of the robust design and counted in ``excluded``; the panel
+        needs an ``investment`` column (設備投資額). "robust_no_investment"
+        is the robust design without the investment rate, for a panel that
+        has no investment.
     control_pool : "all" (the white paper's: every non-starter at risk in
         ``t`` may be a control, also one that starts in ``t + 1`` or later)
         or "clean": a non-starter whose status is on in any observed year of
@@ -290,7 +307,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     # the schema's names: one way to name columns (real data are renamed once, see ``data``)
     cols = {**PANEL_COLUMNS, "status": STATUS_COLUMNS[analysis], "tfp": tfp_col}
     firm_col, year_col, industry_col, status_col = cols["firm"], cols["year"], cols["industry"], cols["status"]
-    _check_panel(firms, analysis, outcomes, cols)
+    _check_panel(firms, analysis, outcomes, cols, design)
     panel, tfp_model, log_names = _logged_panel(firms, outcomes, cols)
 
     # ---- who is at risk in t, and who starts
@@ -312,8 +329,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
 
     covariates = ["log_employees", "log_sales", "log_capital_stock", _term(log_names["tfp"])]
     covariates += [_term(cols["subsidiaries"])] if analysis == "fdi" else ["C(size)"]
-    if design == "robust":
-        covariates += list(PRE_PERIOD_COVARIATES)
+    covariates += list(DESIGN_COVARIATES[design])
     covariates += ["C(start_year)", f"C({_term(industry_col)})"]
     if world is not None:
         rows = _attach_truth(rows, world, analysis, horizon, outcomes, firm_col, year_col)
@@ -326,9 +342,16 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                                     "clean_window": clean_window if control_pool == "clean" else None})
 
 
-def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], cols: dict[str, Any]) -> None:
+def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], cols: dict[str, Any],
+                 design: str) -> None:
     """Every column the design needs is there, and there is one row per firm and year."""
     firm_col, year_col = cols["firm"], cols["year"]
+    if INVESTMENT_COVARIATE in DESIGN_COVARIATES[design] and cols["investment"] not in firms.columns:
+        raise MissingColumnsError(
+            f"matching_sample: design={design!r} matches on the investment rate at t−2, but the panel has no "
+            f"column '{cols['investment']}' (設備投資額, investment in tangible fixed assets). Add it under that "
+            "name (kaigai_lib.data.schema.validate(df, 'firms', rename={...})), or use "
+            "design='robust_no_investment' (the robust design without the investment rate).")
     needed = [firm_col, year_col, cols["industry"], cols["status"], cols["employees"], cols["sales"],
               cols["capital"]]
     if analysis == "fdi":
@@ -402,12 +425,17 @@ def _outcomes_at_horizon(at_risk: RiskSet, panel: pd.DataFrame, outcomes: tuple[
         index=pd.Index(["not observed in t (start unknown)", f"not observed at t+{horizon}"], name="reason"),
         columns=["starters", "non-starters", "all"], dtype="Int64")
     rows = rows.loc[~unobserved].copy()
-    if design == "robust":
-        rows, lost = _pre_period(rows, panel, firm_col, year_col, log_names["tfp"])
-        n_start_lost = int(rows.loc[lost, "start"].sum())
-        excluded.loc["not observed at t−2 (robust design)"] = [n_start_lost, int(lost.sum()) - n_start_lost,
-                                                               int(lost.sum())]
-        rows = rows.loc[~lost].copy()
+    if DESIGN_COVARIATES[design]:
+        with_investment = INVESTMENT_COVARIATE in DESIGN_COVARIATES[design]
+        rows, unobserved, no_investment = _pre_period(rows, panel, firm_col, year_col, log_names["tfp"],
+                                                      cols["investment"] if with_investment else None)
+        reasons = {"not observed at t−2 (robust design)": unobserved}
+        if with_investment:
+            reasons["no positive investment at t−2 (robust design)"] = no_investment
+        for reason, lost in reasons.items():
+            n_start_lost = int(rows.loc[lost, "start"].sum())
+            excluded.loc[reason] = [n_start_lost, int(lost.sum()) - n_start_lost, int(lost.sum())]
+        rows = rows.loc[~(unobserved | no_investment)].copy()
     if control_pool == "clean":
         later = _starts_later(rows, panel, firm_col, year_col, status_col, clean_window)
         excluded.loc[f"starts within t+1…t+{clean_window} (clean controls)"] = [0, int(later.sum()),
@@ -433,17 +461,34 @@ def _sample_columns(rows: pd.DataFrame, analysis: str, outcomes: tuple[str, ...]
     return rows.reset_index(drop=True)
 
 
-def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str,
-                tfp_name: str) -> tuple[pd.DataFrame, pd.Series]:
-    """The robust design's covariates read from the firm's own row at t − 2; a mask of rows without one."""
-    earlier = panel[[firm_col, year_col, "log_employees", "log_sales", tfp_name]]
+def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str, tfp_name: str,
+                investment_col: str | None) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The robust design's covariates read from the firm's own row at t − 2; masks of the rows not observed
+    there and (with ``investment_col``) of those observed without a positive investment (no log rate)."""
+    earlier = panel[[firm_col, year_col, "log_employees", "log_sales", tfp_name]].assign(_observed=True)
+    if investment_col is not None:
+        # a zero, negative (net disposals) or missing investment has no log rate: left out and counted
+        numbers = pd.to_numeric(panel[investment_col], errors="coerce")
+        text = numbers.isna() & panel[investment_col].notna()
+        if text.any():
+            raise ValueError(f"matching_sample: column '{investment_col}' has {int(text.sum())} value(s) that are "
+                             f"not numbers (index {list(panel.index[text][:5])}, e.g. "
+                             f"{panel.loc[text, investment_col].iloc[0]!r}); convert them to numbers first.")
+        investment = numbers.to_numpy(float)
+        rate = np.full(len(panel), np.nan)
+        positive = investment > 0
+        rate[positive] = np.log(investment[positive]) - panel["log_capital_stock"].to_numpy(float)[positive]
+        earlier[INVESTMENT_COVARIATE] = rate
     earlier = earlier.assign(**{year_col: earlier[year_col] + 1}).rename(
         columns={"log_employees": "_employees_lag", "log_sales": "_sales_lag", tfp_name: "tfp_lag"})
     out = rows.merge(earlier, on=[firm_col, year_col], how="left", validate="one_to_one").set_axis(rows.index)
     out["log_employees_growth_pre"] = out["log_employees"] - out.pop("_employees_lag")
     out["log_sales_growth_pre"] = out["log_sales"] - out.pop("_sales_lag")
-    lost = out[list(PRE_PERIOD_COVARIATES)].isna().any(axis=1)
-    return out, lost
+    unobserved = out.pop("_observed").isna() | out[list(PRE_PERIOD_COVARIATES)].isna().any(axis=1)
+    no_investment = pd.Series(False, index=out.index)
+    if investment_col is not None:
+        no_investment = ~unobserved & out[INVESTMENT_COVARIATE].isna()
+    return out, unobserved, no_investment
 
 
 def _starts_later(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str, status_col: str,
