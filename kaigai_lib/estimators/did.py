@@ -45,7 +45,7 @@ SCALE_UNITS = {"log": "log points", "percent": "percentage points", "level": "lo
 class EventChanges:
     """Changes from the base year, one row per matched unit × outcome × horizon.
 
-    ``table`` columns: the unit's id, ``pair``, ``treated`` (0/1),
+    ``table`` columns: the unit column (named by ``unit``), ``pair``, ``treated`` (0/1),
     ``cohort`` (start year ``t``), every ``keep`` column, ``outcome``,
     ``horizon``, ``change_log``, ``change_pct`` and ``level_log`` (the log
     outcome at ``t + h``).
@@ -61,7 +61,7 @@ class EventChanges:
 
     table: pd.DataFrame
     missing: pd.DataFrame
-    id: str
+    unit: str  # the name of the unit column of ``table`` (e.g. "firm_id")
     horizons: list[int]
     base_missing: pd.DataFrame = field(default_factory=pd.DataFrame)
     matched: bool = True
@@ -196,7 +196,7 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                       f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
                       "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
     return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
-                        missing=missing_table, id=unit, horizons=all_horizons,
+                        missing=missing_table, unit=unit, horizons=all_horizons,
                         base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
 
 
@@ -287,7 +287,7 @@ def _changes_by_horizon(units: pd.DataFrame, logs: pd.DataFrame, base: np.ndarra
 
 def _subset(changes: EventChanges, table: pd.DataFrame) -> EventChanges:
     # the same changes restricted to some rows (a cell, the complete pairs): what was missing stays reported
-    return EventChanges(table=table, missing=changes.missing, id=changes.id, horizons=changes.horizons,
+    return EventChanges(table=table, missing=changes.missing, unit=changes.unit, horizons=changes.horizons,
                         base_missing=changes.base_missing, matched=changes.matched)
 
 
@@ -392,7 +392,7 @@ def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None)
     if cluster is None:
         cluster = "firm+pair" if changes.matched else "firm"
     names = cluster.split("+") if isinstance(cluster, str) else list(cluster)
-    columns = [changes.id if name.strip() == "firm" else name.strip() for name in names]
+    columns = [changes.unit if name.strip() == "firm" else name.strip() for name in names]
     if len(columns) > 2 or not columns:
         raise ValueError(f"matched_did: cluster={cluster!r}: give one or two cluster variables, e.g. 'firm', "
                          "'pair' or 'firm+pair'.")
