@@ -134,19 +134,26 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
 
     Parameters
     ----------
-    panel : the firm panel holding the outcomes, one row per (``unit``, ``time``).
-    matched : the matched sample at the base year ``t − 1`` (a
+    panel : pd.DataFrame
+        the firm panel holding the outcomes, one row per (``unit``, ``time``).
+    matched : Any
+        the matched sample at the base year ``t − 1`` (a
         :class:`~kaigai_lib.estimators.matching.MatchResult` or its ``.matched``): ``unit``,
         ``time`` (the base year), ``treated`` and ``pair``. A control's pseudo
         start is its row's base year + 1, which is its partner's start year
         when matching is within year. ``pair=None`` declares an unmatched
         design: every row is its own unit (e.g. all firms at risk).
-    outcomes : outcome columns of ``panel``; those in ``log_outcomes`` are
+    outcomes : Sequence[str]
+        outcome columns of ``panel``; those in ``log_outcomes`` are
         already in logs (e.g. log TFP), the others must be positive levels.
-    horizons, pre_horizons : ``h`` for ``t + h``; negative values are the
+    horizons, pre_horizons : Sequence[int], optional
+        ``h`` for ``t + h``; negative values are the
         placebo years before the start (relative to ``t − 1`` as well).
-    keep : columns of ``matched`` to carry along (group, industry, size class…).
+    keep : Sequence[str], optional
+        columns of ``matched`` to carry along (group, industry, size class…).
 
+    Notes
+    -----
     Errors: a start year (base year + 1) outside the panel's years, a
     horizon that no unit can reach within the panel, an unmatched sample
     passed as matched. A unit whose base year is missing in the panel enters

@@ -45,11 +45,16 @@ class ATTResult:
 
     Attributes
     ----------
-    outcome : the outcome column.
-    estimate, std_error, ci_low, ci_high : the ATT, its standard error and 95 % interval.
-    n_treated : matched treated rows; ``n_control`` distinct controls.
-    se_method : how ``std_error`` was computed.
-    truth : the true ATT, when known (attach it with ``dataclasses.replace`` or pass it to :meth:`tidy`).
+    outcome : str
+        the outcome column.
+    estimate, std_error, ci_low, ci_high : float
+        the ATT, its standard error and 95 % interval.
+    n_treated : int
+        matched treated rows; ``n_control`` distinct controls.
+    se_method : str
+        how ``std_error`` was computed.
+    truth : float | None
+        the true ATT, when known (attach it with ``dataclasses.replace`` or pass it to :meth:`tidy`).
     """
 
     outcome: str
@@ -119,16 +124,21 @@ class MatchResult:
 
     Attributes
     ----------
-    data : the input rows with ``_treated`` (0/1), ``_score`` (propensity)
+    data : pd.DataFrame
+        the input rows with ``_treated`` (0/1), ``_score`` (propensity)
         and ``_logit`` (its logit) added, in the input's order and index.
-    matched : the matched rows (treated and controls) with ``_pair`` (the
+    matched : pd.DataFrame
+        the matched rows (treated and controls) with ``_pair`` (the
         treated row's pair id; a control used by several treated rows appears
         once per pair), ``_weight`` (1 for treated, 1/k for each of a treated
         row's k controls) and the columns of ``data``.
-    pairs : one row per (treated, control) link: index labels, pair id,
+    pairs : pd.DataFrame
+        one row per (treated, control) link: index labels, pair id,
         logit distance.
-    model : the fitted statsmodels logit.
-    covariates : names of the design columns used for balance.
+    model : Any
+        the fitted statsmodels logit.
+    covariates : list[str]
+        names of the design columns used for balance.
     """
 
     data: pd.DataFrame
@@ -623,28 +633,40 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
 
     Parameters
     ----------
-    data : one row per unit (or unit-year) at risk of treatment.
-    treatment : a 0/1 (or boolean) column.
-    covariates : column names, or a formula right-hand side such as
+    data : pd.DataFrame
+        one row per unit (or unit-year) at risk of treatment.
+    treatment : str
+        a 0/1 (or boolean) column.
+    covariates : str | Sequence[str]
+        column names, or a formula right-hand side such as
         ``"age + I(age**2) + educ*black + C(industry)"`` (formulaic syntax).
-    exact : column(s) that matched pairs must share (e.g. ``["year", "industry"]``).
-    caliper : maximum distance in standard deviations of the logit score;
+    exact : str | Sequence[str] | None, optional
+        column(s) that matched pairs must share (e.g. ``["year", "industry"]``).
+    caliper : float | None, optional
+        maximum distance in standard deviations of the logit score;
         ``None`` for no caliper. Matching is on the logit of the score
         (MatchIt's ``distance = "glm", link = "linear.logit"``).
-    caliper_sd : the SD the caliper is measured in: "all" (default, as
+    caliper_sd : str, optional
+        the SD the caliper is measured in: "all" (default, as
         MatchIt: the SD of the logit over every row used in the logit) or
         "pooled" (Austin 2011: √((s²_treated + s²_control)/2)).
-    replace : whether a control may be matched to several treated rows.
-    ratio : controls per treated row (1:k).
-    order : order in which treated rows pick their controls (matters
+    replace : bool, optional
+        whether a control may be matched to several treated rows.
+    ratio : int, optional
+        controls per treated row (1:k).
+    order : str, optional
+        order in which treated rows pick their controls (matters
         without replacement): "largest" or "smallest" score first, "random"
         or "data" (row order).
-    discard : drop rows off common support before matching (within each
+    discard : str, optional
+        drop rows off common support before matching (within each
         ``exact`` stratum): "none", "treated", "control" or "both".
-    unit : a unit identifier (e.g. firm id): once a control row of a unit is
+    unit : str | None, optional
+        a unit identifier (e.g. firm id): once a control row of a unit is
         used, no other row of that unit is used as a control (without
         replacement), so one firm cannot serve as a control in several years.
-    random_state : seed for order="random".
+    random_state : int, optional
+        seed for order="random".
 
     Examples
     --------

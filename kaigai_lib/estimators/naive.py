@@ -55,20 +55,28 @@ class NaiveDifference:
 
     Attributes
     ----------
-    difference : the naive difference, starters' mean minus non-starters' mean.
-    starters_mean, non_starters_mean : the two means (the non-starters'
+    difference : float
+        the naive difference, starters' mean minus non-starters' mean.
+    starters_mean, non_starters_mean : float
+        the two means (the non-starters'
         weighted to the starters' cohorts when several cohorts are pooled).
-    std_error : standard error of ``difference`` (Welch within a cohort; pooled, it
+    std_error : float
+        standard error of ``difference`` (Welch within a cohort; pooled, it
         treats the cohorts' non-starter samples as independent although a
         firm can be a non-starter in several cohorts).
-    n_starters, n_non_starters : firms (firm-cohort pairs) behind the means.
-    n_starters_unobserved : starters of the cohorts (of any group, as the
+    n_starters, n_non_starters : int
+        firms (firm-cohort pairs) behind the means.
+    n_starters_unobserved : int
+        starters of the cohorts (of any group, as the
         group is read at ``S − 1``) left out because they are not observed at
         ``S − 1`` or ``S + h``, or had already been treated at ``S − 1``.
-    n_starters_without_comparison : starters left out because their cohort
+    n_starters_without_comparison : int
+        starters left out because their cohort
         has no non-starter to compare with.
-    by_cohort : one row per cohort: counts, means, difference, its SE, weight.
-    sample : one row per firm and cohort: ``starter``, ``group``, ``base``
+    by_cohort : pd.DataFrame
+        one row per cohort: counts, means, difference, its SE, weight.
+    sample : pd.DataFrame
+        one row per firm and cohort: ``starter``, ``group``, ``base``
         and ``end`` (log outcome at ``S − 1`` and ``S + h``) and ``value``.
     """
 
@@ -286,19 +294,27 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
 
     Parameters
     ----------
-    firms : a firm panel, one row per firm and year, with the schema's
+    firms : pd.DataFrame
+        a firm panel, one row per firm and year, with the schema's
         column names (real data are renamed to them once, with
         ``kaigai_lib.data.schema.validate(df, "firms", rename={...})``).
-    outcome : the outcome column (positive; its log is taken unless
+    outcome : str
+        the outcome column (positive; its log is taken unless
         ``outcome_is_log``).
-    analysis : "export" or "fdi": sets the default start-year and status
+    analysis : str, optional
+        "export" or "fdi": sets the default start-year and status
         columns (``export_start_year``/``exporter``, ``fdi_start_year``/``fdi``).
-    horizon : years after the start, ``h`` (the comparison is at ``S + h``).
-    start_year : one cohort (the earlier analyses' "one arbitrary year"), a
+    horizon : int, optional
+        years after the start, ``h`` (the comparison is at ``S + h``).
+    start_year : int | Iterable[int] | None, optional
+        one cohort (the earlier analyses' "one arbitrary year"), a
         list of cohorts, or None for every cohort the panel allows, pooled.
-    measure : "growth" (change from ``S − 1``) or "level" (at ``S + h``).
-    scale : "log" (log points) or "percent" (growth only).
-    group : compare only firms of this group at ``S − 1``: by default a size
+    measure : str, optional
+        "growth" (change from ``S − 1``) or "level" (at ``S + h``).
+    scale : str, optional
+        "log" (log points) or "percent" (growth only).
+    group : str | None, optional
+        compare only firms of this group at ``S − 1``: by default a size
         class of ``employees`` for exports ("under 50", "50-99",
         "100-299", "300+") and the sector from ``manufacturing`` for FDI;
         with ``group_by``, the values of that column.

@@ -143,24 +143,32 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
 
     Parameters
     ----------
-    firms : firm panel, one row per (``unit``, ``time``).
-    treatment : 0/1 column, 1 from the year of take-up on; or give
+    firms : pd.DataFrame
+        firm panel, one row per (``unit``, ``time``).
+    treatment : str | None, optional
+        0/1 column, 1 from the year of take-up on; or give
         ``start_year`` (the year of take-up, missing for firms never
         treated) and the status is built from it. Both: they must agree.
-    outcomes : positive level columns (changes are taken in logs), or log
+    outcomes : Sequence[str], optional
+        positive level columns (changes are taken in logs), or log
         columns listed in ``log_outcomes``. Non-positive values of matched
         firms are set to missing and counted in ``settings["nonpositive"]``.
-    covariates : the logit's right-hand side (names or a formula).
-    exact : strata within which a starter finds its control (``time`` is the
+    covariates : str | Sequence[str], optional
+        the logit's right-hand side (names or a formula).
+    exact : Sequence[str], optional
+        strata within which a starter finds its control (``time`` is the
         base year ``t − 1``); the strata other than ``time`` and the start
         year (``cohort``) are the regressions' fixed effects.
-    group : the column the estimates are reported by (default: the size
+    group : str, optional
+        the column the estimates are reported by (default: the size
         class at ``t − 1``, added from ``employees`` if absent); ``groups``
         keeps only those groups.
-    sample : a query on the base-year rows of the risk set (e.g.
+    sample : str | None, optional
+        a query on the base-year rows of the risk set (e.g.
         ``"exporter"``: firms already exporting at ``t − 1``); the rows it
         drops are counted in ``settings["dropped_by_sample"]``.
-    truth : optional table ``outcome, group, horizon, effect`` in log points
+    truth : pd.DataFrame | None, optional
+        optional table ``outcome, group, horizon, effect`` in log points
         (e.g. ``World.truth.support``), shown next to the estimates.
 
     Examples

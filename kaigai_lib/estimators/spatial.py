@@ -240,22 +240,29 @@ class Catchments:
 
     Attributes
     ----------
-    sources : one row per plant-year of every plant whose firm is global in
+    sources : pd.DataFrame
+        one row per plant-year of every plant whose firm is global in
         at least one year (``centre_id``, ``firm_id``, ``year``, ``latitude``,
         ``longitude``, ``overseas_production_ratio`` — missing when the firm
         is not in the firm table that year —, ``paid_in_capital`` and
         ``is_centre``: the firm is global that year, so the plant-year is one
         of the white paper's centres). The exposure design needs the years a
         plant is not a centre too: its neighbours are still near it.
-    receivers : one row per establishment-year that can receive a spillover
+    receivers : pd.DataFrame
+        one row per establishment-year that can receive a spillover
         (not owned by a large firm), with location, exports, shipments, employees.
-    pairs : ``src`` (row of ``sources``), ``rec`` (row of ``receivers``) and
+    pairs : pd.DataFrame
+        ``src`` (row of ``sources``), ``rec`` (row of ``receivers``) and
         ``distance_km`` for every receiver within ``radius_km`` of a source
         in the same year.
-    radius_km : the radius the pairs were found with.
-    drops : what was left out or filled in, and why (``kind`` is "dropped" or "note").
-    settings : thresholds and options used.
-    columns : the column names of the input tables.
+    radius_km : float
+        the radius the pairs were found with.
+    drops : pd.DataFrame
+        what was left out or filled in, and why (``kind`` is "dropped" or "note").
+    settings : dict[str, Any]
+        thresholds and options used.
+    columns : dict[str, str]
+        the column names of the input tables.
     """
 
     sources: pd.DataFrame
@@ -578,32 +585,42 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
 
     Parameters
     ----------
-    establishments : plant panel (工業統計調査), one row per establishment and year.
-    firms : firm panel (企業活動基本調査 with 海外事業活動基本調査's ratio),
+    establishments : pd.DataFrame
+        plant panel (工業統計調査), one row per establishment and year.
+    firms : pd.DataFrame
+        firm panel (企業活動基本調査 with 海外事業活動基本調査's ratio),
         one row per firm and year: paid-in capital and overseas production ratio.
-    radius_km : catchment radius (great-circle distance; the white paper's 5 km).
-    min_capital, min_overseas_ratio : a firm is global in a year when its
+    radius_km : float, optional
+        catchment radius (great-circle distance; the white paper's 5 km).
+    min_capital, min_overseas_ratio : float, optional
+        a firm is global in a year when its
         paid-in capital (million yen) is at least ``min_capital`` and its
         overseas production ratio (percent) is above ``min_overseas_ratio``;
         its plants are that year's centres.
-    large_firm_capital : establishments of firms with paid-in capital at
+    large_firm_capital : float | None, optional
+        establishments of firms with paid-in capital at
         least this are not counted in any area (footnote 242); default
         ``min_capital``. For a year in which such a firm is missing from the
         firm table, its capital in the nearest year it is there is used
         (counted in ``drops``). Owners never in the firm table are small firms.
-    missing_coordinates : "raise" (default) or "drop" establishment-years
+    missing_coordinates : str, optional
+        "raise" (default) or "drop" establishment-years
         without latitude or longitude (counted in ``drops``). Coordinates
         outside Japan's range always raise.
-    missing_overseas_ratio : "raise" (default) or "drop" when a firm-year with
+    missing_overseas_ratio : str, optional
+        "raise" (default) or "drop" when a firm-year with
         capital ≥ ``min_capital`` has no overseas production ratio, so that
         whether its plants are centres is unknown; "drop" keeps them out of
         the centres (and, as large firms' plants, out of every area), counted.
 
-    check_industries : if the firm table has an ``industry`` column, a firm
+    check_industries : bool, optional
+        if the firm table has an ``industry`` column, a firm
         id that stands for firms of different industries in one year raises,
         and one whose industry changes between years warns (an id reused
         across industries links plants to the wrong firm); False skips the check.
 
+    Notes
+    -----
     The tables' columns have the schema's names (:data:`SCHEMA_NAMES`, the
     defaults of :mod:`kaigai_lib.data.schema`); real data are renamed to them
     once, with ``kaigai_lib.data.schema.validate(df, table, rename={...})``. Raises :class:`SpatialInputError`
@@ -1009,15 +1026,22 @@ class SpilloverResult:
 
     Attributes
     ----------
-    design, time_effects, cluster, control : how it was fitted.
-    data : the regression panel (index ``centre_id``, ``year``): ``exports``
+    design, time_effects, cluster, control : str or bool
+        how it was fitted.
+    data : pd.DataFrame
+        the regression panel (index ``centre_id``, ``year``): ``exports``
         and the regressors (for ``design="exposure"`` the regressors are the
         exposures, under the same names).
-    regressors : the regressors' names, in order.
-    fitted : the linearmodels ``PanelEffectsResults``.
-    truth : true coefficients by regressor (empty if unknown).
-    counts : observations, centres, clusters and what the design dropped or filled.
-    notes : sentences to read with the estimate (e.g. what the year effects absorb).
+    regressors : list[str]
+        the regressors' names, in order.
+    fitted : Any
+        the linearmodels ``PanelEffectsResults``.
+    truth : dict[str, float]
+        true coefficients by regressor (empty if unknown).
+    counts : dict[str, int]
+        observations, centres, clusters and what the design dropped or filled.
+    notes : list[str]
+        sentences to read with the estimate (e.g. what the year effects absorb).
     """
 
     design: str

@@ -73,14 +73,22 @@ class ProductionResult:
 
     Attributes
     ----------
-    method : "OLS", "FE", "LP" or "ACF".
-    coef, std_error : Series indexed by input column name (``std_error`` is NaN where not computed).
-    output : the output column; ``inputs`` the input columns in ``coef`` order.
-    n_obs : rows used in the first stage (or the only stage);
-    n_second_stage : rows with a lag, used in the second stage (LP/ACF).
-    n_firms : firms in the estimation sample.
-    bootstrap : replications behind ``std_error`` (0 for analytic standard errors).
-    details : fitted pieces (first-stage coefficients, optimiser outcome, the
+    method : str
+        "OLS", "FE", "LP" or "ACF".
+    coef, std_error : pd.Series
+        Series indexed by input column name (``std_error`` is NaN where not computed).
+    output : str
+        the output column; ``inputs`` the input columns in ``coef`` order.
+    n_obs : int
+        rows used in the first stage (or the only stage);
+    n_second_stage : int | None
+        rows with a lag, used in the second stage (LP/ACF).
+    n_firms : int
+        firms in the estimation sample.
+    bootstrap : int
+        replications behind ``std_error`` (0 for analytic standard errors).
+    details : dict[str, Any]
+        fitted pieces (first-stage coefficients, optimiser outcome, the
         bootstrap draws) for readers who want to look inside.
     """
 
@@ -478,21 +486,32 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
 
     Parameters
     ----------
-    data : one row per firm and year, with the logged columns below.
-    output : log value added. ``free``: log free input(s) (labour).
-    state : log capital. ``proxy``: log intermediate inputs.
-    unit, time : firm identifier and (integer) year; lags are taken only
+    data : pd.DataFrame
+        one row per firm and year, with the logged columns below.
+    output : str
+        log value added.
+    free : str | Sequence[str]
+        log free input(s) (labour).
+    state : str
+        log capital.
+    proxy : str
+        log intermediate inputs.
+    unit, time : str
+        firm identifier and (integer) year; lags are taken only
         between consecutive years of the same firm.
-    poly_order : order of the first-stage polynomial (2 = prodest's default,
+    poly_order : int, optional
+        order of the first-stage polynomial (2 = prodest's default,
         3 = levpet's).
-    by : estimate separately for every value of this column (e.g. industry).
-    progress : show a progress bar for the bootstrap.
+    by : str | None, optional
+        estimate separately for every value of this column (e.g. industry).
+    progress : bool, optional
+        show a progress bar for the bootstrap.
 
     Returns
     -------
-    ProductionResult (or GroupedProductionResult with ``by``); ``.coef`` and
-    ``.std_error`` are indexed by the input column names; ``.tfp(data)`` is
-    y − β_free·free − β_k·k, the log TFP of every row.
+    ProductionResult or GroupedProductionResult
+        a GroupedProductionResult with ``by``; ``.coef`` and ``.std_error`` are indexed by the input column
+        names; ``.tfp(data)`` is y − β_free·free − β_k·k, the log TFP of every row.
 
     Examples
     --------
