@@ -199,7 +199,7 @@ def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float]
 
     ``firm_ids``: the firm behind each contribution (a firm may contribute
     several rows; contributions are summed per firm). ``magnitudes``: each
-    contribution's size (e.g. sales, |growth|); ``None`` applies the count
+    contribution's size (e.g. sales, ``|growth|``); ``None`` applies the count
     rule only.
 
     Examples
@@ -633,8 +633,8 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     (any spelling, or values that look like ids); a blank or non-numeric count on a shown row; a shown row
     below any rule; values left in a suppressed row; a figure drawn from an unprotected source.
     The manifest's declarations are never trusted (a forger can rewrite it and its hashes): a table's columns
-    must be in :data:`OUTPUT_TABLES`, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
-    metadata of its own), only :data:`OTHER_FILES` and ``results.json`` may be free text, and every line of
+    must be in ``OUTPUT_TABLES``, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
+    metadata of its own), only ``OTHER_FILES`` and ``results.json`` may be free text, and every line of
     ``results.json`` must be what the checker recomputes from the folder.
 
     Examples

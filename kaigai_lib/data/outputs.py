@@ -295,7 +295,7 @@ def signals_deferred() -> Iterator[None]:
 
 
 class OutputFolder:
-    """A staging folder that becomes ``out`` in one move on :meth:`commit`, and vanishes on any failure.
+    """A staging folder that becomes ``out`` in one move on :meth:`OutputFolder.commit`, and vanishes on any failure.
 
     Examples
     --------

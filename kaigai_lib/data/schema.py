@@ -281,7 +281,7 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
     data : pd.DataFrame
         the table to check.
     table : str | TableSchema, optional
-        "firms", "establishments", "foreign_demand" or a :class:`TableSchema`.
+        "firms", "establishments", "foreign_demand" or a ``TableSchema`` (``kaigai_lib.data.schema``).
     rename : Mapping[str, str] | None, optional
         maps the analyst's own column names to the schema's names,
         e.g. ``{"jugyoin": "employees"}``; applied before checking.
