@@ -521,7 +521,7 @@ class WhitePaperDid:
         return pd.concat([rows, base]).rename(columns={column: "effect"}).sort_values(["group", "horizon"])
 
     def plot_event_study(self, outcome: str, groups: Sequence[str] | None = None) -> plt.Figure:
-        """Plot the estimates by horizon with 95 % intervals (placebo years before the start), the truth as a dashed line.
+        """Plot the estimates by horizon with 95 % intervals (placebo years before the start), the truth dashed.
 
         Parameters
         ----------
