@@ -140,5 +140,55 @@ class CaliperExplorer(StaticWidget):
 
 
 def caliper_explorer(sample: MatchingSample, outcome: str = "sales", **options: Any) -> CaliperExplorer:
-    """The chapter's widget: see :class:`CaliperExplorer`."""
+    """The matching chapter's caliper slider over a matching sample.
+
+    Each position of the slider re-matches the sample with that caliper and
+    shows, together, how many starters found a match, the balance of the
+    covariates (a Love plot) and the estimated ATT next to the truth for the
+    matched starters. Every caliper is matched when the widget is made, so
+    the slider works on the static site (no kernel).
+
+    Parameters
+    ----------
+    sample : MatchingSample
+        The firms at risk (:func:`~kaigai_lib.whitepaper.samples.matching_sample`);
+        made from a World, the widget shows the truth.
+    outcome : str, default "sales"
+        One of the sample's outcomes.
+    **options : Any
+        ``measure`` ("change", "level" or "base"), ``calipers`` (the slider's
+        positions, SD of the logit; None: no caliper), ``value`` (the start,
+        one of ``calipers``; default 0.2), ``threshold`` (the absolute SMD
+        counted as imbalanced, 0.1) and options of the matching.
+
+    Returns
+    -------
+    CaliperExplorer
+        The widget (an ``anywidget.AnyWidget``); ``current`` holds the numbers
+        shown, ``set(caliper=…)`` moves the slider.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not one of ``calipers``.
+    TypeError
+        If a single ``caliper=`` is given (use ``calipers=`` and ``value=``).
+
+    See Also
+    --------
+    kaigai_lib.whitepaper.samples.caliper_sweep : The same numbers as a table.
+
+    Examples
+    --------
+    >>> from kaigai_lib import caliper_explorer, generate, matching_sample
+    >>> sample = matching_sample(generate("tiny", seed=0), "export", horizon=2)
+    >>> widget = caliper_explorer(sample, "sales", calipers=[None, 0.2, 0.05])
+    >>> widget.setup["kind"], list(widget.calipers), len(widget.views)
+    ('explorer', ['none', '0.2', '0.05'], 3)
+    >>> widget.set(caliper=0.05)
+    >>> {name: widget.current[name] for name in ("treated", "matched", "n_above_threshold")}
+    {'treated': 306, 'matched': 251, 'n_above_threshold': 1}
+    >>> round(widget.current["estimate"], 3), round(widget.current["truth_matched"], 3)
+    (0.059, 0.031)
+    """
     return CaliperExplorer(sample, outcome, **options)
