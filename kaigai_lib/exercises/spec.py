@@ -1374,7 +1374,7 @@ def estimate_for(spec: ExerciseSpec, world: World) -> float:
 
         result = white_paper_did(world, q.analysis, outcomes=[q.outcome], horizons=[q.horizon],
                                  groups=[q.group] if q.group else None, scale=q.scale)
-        rows = result.table.query("outcome == @q.outcome and horizon == @q.horizon")
+        rows = result.tidy().query("outcome == @q.outcome and horizon == @q.horizon")
         if q.group:
             rows = rows.loc[rows["group"] == q.group]
         return float(rows["estimate"].iloc[0]) if len(rows) == 1 else math.nan
