@@ -216,13 +216,19 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
 
     Parameters
     ----------
-    data : the table to check.
-    table : "firms", "establishments", "foreign_demand" or a :class:`TableSchema`.
-    rename : maps the analyst's own column names to the schema's names,
+    data : pd.DataFrame
+        the table to check.
+    table : str | TableSchema, optional
+        "firms", "establishments", "foreign_demand" or a :class:`TableSchema`.
+    rename : Mapping[str, str] | None, optional
+        maps the analyst's own column names to the schema's names,
         e.g. ``{"jugyoin": "employees"}``; applied before checking.
-    required_only : check only the schema's required columns (optional ones
+    required_only : bool, optional
+        check only the schema's required columns (optional ones
         are still checked when present).
 
+    Notes
+    -----
     Every problem is collected before raising, so one run lists them all.
     Nothing is dropped or modified: fix the data and validate again.
     """

@@ -47,18 +47,21 @@ def risk_set(firms: pd.DataFrame, status: str, unit: str = "firm_id", time: str 
 
     Parameters
     ----------
-    firms : firm panel with one row per (``unit``, ``time``).
-    status : 0/1 or boolean column that turns on at the start and stays on
+    firms : pd.DataFrame
+        firm panel with one row per (``unit``, ``time``).
+    status : str
+        0/1 or boolean column that turns on at the start and stays on
         (exporter, fdi). A firm that switches off and on again is at risk
         again after switching off, as in the survey's flag.
-    first_start_year, last_start_year : keep only starts (and non-starts) in
+    first_start_year, last_start_year : int | None, optional
+        keep only starts (and non-starts) in
         these years ``t`` (e.g. the white paper's 1998–2020 for exports).
 
     Returns
     -------
-    RiskSet with ``rows``: the base-year rows plus ``start`` (0/1) and
-    ``start_year`` (= base year + 1), and ``excluded``: counts of base-year
-    candidates dropped because the firm is not observed the next year.
+    RiskSet
+        ``rows``: the base-year rows plus ``start`` (0/1) and ``start_year`` (= base year + 1), and
+        ``excluded``: counts of base-year candidates dropped because the firm is not observed the next year.
     """
     for column in (status, unit, time):
         if column not in firms.columns:

@@ -144,7 +144,7 @@ def _own_true_effects(rows: pd.DataFrame, unit: str, world: Any, analysis: str) 
 def starter_truth(changes: EventChanges, world: Any, analysis: str) -> pd.DataFrame:
     """The starter rows of ``changes`` with their true effects ``true_log`` and ``true_pct`` (:func:`true_effects`)."""
     starters = changes.table.loc[changes.table["treated"] == 1]
-    tau = _own_true_effects(starters, changes.id, world, analysis).to_numpy()
+    tau = _own_true_effects(starters, changes.unit, world, analysis).to_numpy()
     change = starters["change_log"].to_numpy()
     return starters.assign(true_log=tau, true_pct=100 * (np.expm1(change) - np.expm1(change - tau)))
 
@@ -206,7 +206,7 @@ def bias_decomposition(changes: EventChanges, world: Any, analysis: str) -> pd.D
     2    50-99      5.69   8.07 -2.38
     """
     table = changes.table
-    tau = _own_true_effects(table, changes.id, world, analysis)
+    tau = _own_true_effects(table, changes.unit, world, analysis)
     rows = table.assign(untreated_pct=100 * np.expm1(table["change_log"] - tau),
                         untreated_log=100 * (table["change_log"] - tau),
                         own_pct=100 * (np.expm1(table["change_log"]) - np.expm1(table["change_log"] - tau)))
@@ -454,7 +454,7 @@ class WhitePaperDid:
             Indexed by group: ``controls``, ``later_starters``, ``share`` and,
             with a world, ``effect_<outcome>``.
         """
-        firm = self.changes.id
+        firm = self.changes.unit
         rows = self.sample.rows
         starts = rows.loc[rows["start"] == 1, [self.sample.firm_col, "start_year"]].rename(
             columns={self.sample.firm_col: firm})
@@ -887,7 +887,7 @@ def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
     points, estimated at the earlier years. Nothing about the future enters
     who is a control, so selection on the later start cannot bias it.
     """
-    firm = changes.id
+    firm = changes.unit
     starts = sample.rows.loc[sample.rows["start"] == 1, [sample.firm_col, "start_year"]]
     table = changes.table.copy()
     controls = table.loc[table["treated"] == 0, [firm, "cohort"]].drop_duplicates()
@@ -1040,7 +1040,7 @@ def design_comparison(wp: WhitePaperDid, horizon: int = 5, outcomes: Sequence[st
     if wp.analysis == "export":
         at_risk["size"] = at_risk["size"].astype(str)
         keep.append("size")
-    unmatched = event_changes(wp.panel, at_risk, outcomes, unit=wp.changes.id, time=wp.sample.settings["year_col"],
+    unmatched = event_changes(wp.panel, at_risk, outcomes, unit=wp.changes.unit, time=wp.sample.settings["year_col"],
                               treated="start", pair=None, horizons=[horizon], pre_horizons=[],
                               log_outcomes=["tfp"], keep=keep)
     matched = _subset(wp.changes, wp.changes.table.loc[(wp.changes.table["horizon"] == horizon)
