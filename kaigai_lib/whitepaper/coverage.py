@@ -64,7 +64,7 @@ def design_options(label: str) -> dict[str, str]:
 
 
 def coverage_study(seeds: Iterable[int], *, n_jobs: int = 1, **options: Any) -> pd.DataFrame:
-    """:func:`coverage_replication` for every seed (in parallel with ``n_jobs`` > 1, via joblib).
+    """``coverage_replication`` for every seed (in parallel with ``n_jobs`` > 1, via joblib).
 
     Each seed draws a fresh world and runs the white paper's whole DiD on it
     (Levinsohn–Petrin TFP, matching, event-time changes, regressions), so a
@@ -77,7 +77,7 @@ def coverage_study(seeds: Iterable[int], *, n_jobs: int = 1, **options: Any) -> 
     n_jobs : int, default 1
         Worlds run in parallel (joblib processes); 1 runs them in turn.
     **options : Any
-        Options of :func:`coverage_replication`: ``preset`` ("tiny"),
+        Options of ``coverage_replication``: ``preset`` ("tiny"),
         ``horizon`` (5), ``analyses`` (export and FDI), ``scale``
         ("percent"), ``designs`` (("white_paper",); e.g. "robust+clean"),
         ``cluster`` and ``world_params``.

@@ -573,7 +573,7 @@ class Truth:
         Tidy table ``group, outcome, horizon, effect``: the true effect (log
         points) of taking up the support programme on ``exports`` and
         ``sales``, by size class at ``t−1``, horizons 0–10 (see
-        :func:`support_truth`).
+        ``support_truth``).
 
     See Also
     --------
