@@ -530,6 +530,32 @@ def _write_key(staging: Path, assignment: Assignment, key: pd.DataFrame, roster:
 
 @dataclass
 class CourseMade:
+    """What :func:`make_course` made.
+
+    Parameters
+    ----------
+    handouts : pathlib.Path
+        The hand-outs' folder (a folder and a zip per trainee).
+    key : pathlib.Path
+        The key's folder (for ``grade_course``).
+    trainees : int
+        How many hand-outs were made.
+    seconds : float
+        How long it took.
+    same_for_everyone : list of str
+        The questions whose answer every trainee shares.
+
+    Examples
+    --------
+    See :func:`make_course`; the fields read like this:
+
+    >>> from pathlib import Path
+    >>> from kaigai_lib.exercises.classroom import CourseMade
+    >>> made = CourseMade(Path("handouts"), Path("key"), trainees=2, seconds=1.5, same_for_everyone=[])
+    >>> made.trainees, made.key.name
+    (2, 'key')
+    """
+
     handouts: Path
     key: Path
     trainees: int

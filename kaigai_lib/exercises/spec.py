@@ -96,7 +96,26 @@ WRONG_COLOUR = "#b3261e"
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer: ``verdict`` is "correct", "too high", "too low" or "not a number"."""
+    """The verdict on one answer: ``verdict`` is "correct", "too high", "too low" or "not a number".
+
+    Returned by :meth:`NumericExercise.check` and ``ExerciseWidget.check``.
+
+    Parameters
+    ----------
+    correct : bool
+        Whether the answer is within the tolerance.
+    verdict : str
+        "correct", "too high", "too low" or "not a number".
+    message : str
+        What the trainee reads.
+
+    Examples
+    --------
+    >>> from kaigai_lib import NumericExercise
+    >>> feedback = NumericExercise("How many?", answer=3.0, tolerance=0.5).check(2.0)
+    >>> feedback.correct, feedback.verdict
+    (False, 'too low')
+    """
 
     correct: bool
     verdict: str
@@ -244,8 +263,35 @@ def _slider(name: str, values: list[float], start: float, fmt: str = "{:.2f}") -
 
 
 class SelectionExplorer(StaticWidget):
-    """A slider over one numeric world parameter; each position is a world (same seed) and shows
-    ``selection_gaps``. Keep ``preset="tiny"``: every position of the grid is generated once."""
+    """A slider over one numeric world parameter; each position is a world (same seed).
+
+    Each position shows the starters' lead over non-starters at ``t − 1``
+    (``selection_gaps``). Keep ``preset="tiny"``: every position of the grid
+    is generated once. Made by :func:`selection_explorer`, whose parameters
+    it takes.
+
+    Parameters
+    ----------
+    preset : str, default "tiny"
+        The worlds' preset.
+    seed : int, default 0
+        The worlds' seed.
+    parameter : str, default "selection_strength"
+        A decimal field of :class:`~kaigai_lib.world.synthetic.WorldParams`.
+    minimum : float, default 0.0
+        The slider's lowest value.
+    maximum : float, default 3.0
+        The slider's highest value.
+    step : float, default 0.25
+        The slider's step.
+
+    Examples
+    --------
+    >>> from kaigai_lib import selection_explorer
+    >>> widget = selection_explorer(parameter="export_selection_tfp", minimum=0.0, maximum=1.2, step=0.6)
+    >>> type(widget).__name__, widget.values
+    ('SelectionExplorer', {'export_selection_tfp': '0.60'})
+    """
 
     def __init__(self, preset: str = "tiny", seed: int = 0, parameter: str = "selection_strength",
                  minimum: float = 0.0, maximum: float = 3.0, step: float = 0.25) -> None:
@@ -351,7 +397,39 @@ class SelectionBiasExplorer(StaticWidget):
     :func:`kaigai_lib.whitepaper.selection.decompose` for both measures, growth from
     ``t − 1`` and the level at ``t + h``: a table and a bar chart. ``results``
     holds the two :class:`~kaigai_lib.whitepaper.selection.Decomposition` objects of the
-    current position; :meth:`table` shows them.
+    current position; :meth:`table` shows them. Made by :func:`selection_bias_explorer`.
+
+    Parameters
+    ----------
+    preset : str, default "book"
+        The worlds' preset.
+    seed : int, default 0
+        The worlds' seed.
+    analysis : str, default "export"
+        "export" or "fdi".
+    outcome : str, default "sales"
+        The outcome compared.
+    group : str or None, default "50-99"
+        The starters' group at ``t − 1`` (None: everyone).
+    horizon : int, default 5
+        Years after the start.
+    minimum : float, default 0.0
+        The slider's lowest value.
+    maximum : float, default 2.0
+        The slider's highest value.
+    step : float, default 0.25
+        The slider's step.
+    value : float or None, optional
+        The starting value (default: the world's, 1.0).
+
+    Examples
+    --------
+    >>> from kaigai_lib import selection_bias_explorer
+    >>> widget = selection_bias_explorer("tiny", minimum=0.0, maximum=1.0, step=1.0, value=0.0)
+    >>> type(widget).__name__, sorted(widget.results)
+    ('SelectionBiasExplorer', ['growth', 'level'])
+    >>> round(widget.results["growth"].selection_bias, 3)
+    0.01
     """
 
     MEASURES = ("growth", "level")
@@ -377,10 +455,23 @@ class SelectionBiasExplorer(StaticWidget):
 
     @property
     def results(self) -> dict[str, Decomposition]:
+        """The current position's decompositions, by measure ("growth", "level")."""
         return self._results.get(self.setting["selection_strength"], {})
 
     def table(self, results: Mapping[str, Decomposition] | None = None) -> pd.DataFrame:
-        """The naive difference, ATT and selection bias (rows) for each measure (columns), now or of ``results``."""
+        """The naive difference, ATT and selection bias (rows) for each measure (columns), now or of ``results``.
+
+        Parameters
+        ----------
+        results : mapping of str to Decomposition or None, optional
+            Decompositions by measure; None (default) takes the current position's.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: the three terms, the naive difference's standard error and
+            the counts; a column per measure (log points).
+        """
         columns = {}
         for measure, d in (self.results if results is None else results).items():
             label = (f"growth t−1 → t+{self.horizon}" if measure == "growth" else f"level at t+{self.horizon}")
@@ -1526,8 +1617,10 @@ def _as_spec(spec_or_path: ExerciseSpec | str | Path) -> ExerciseSpec:
 
 
 class ExerciseWidget(StaticWidget):
-    """An instructor's exercise as a widget: sliders for the parameters a trainee may move, an answer box,
-    a Check button, hints one at a time and feedback — on the static site too.
+    """An instructor's exercise as a widget, on the static site too.
+
+    Sliders for the parameters a trainee may move, an answer box, a Check
+    button, hints one at a time and feedback.
 
     Each slider position is a world (same seed), so the truth follows. At construction the widget
     computes, for every position of the sliders' grid (their product, up to ``max_settings``), the
@@ -1540,7 +1633,36 @@ class ExerciseWidget(StaticWidget):
     With ``trainee="…"`` the widget draws that trainee's own world — the seed
     and the ``vary_per_trainee`` values of ``kaigai exercises make`` — so it
     checks answers against the same truth as the answer key. Otherwise it
-    uses ``seed`` (default: the file's).
+    uses ``seed`` (default: the file's). Made by :func:`exercise_widget`.
+
+    Parameters
+    ----------
+    spec : ExerciseSpec or str or pathlib.Path
+        An exercise, its file, or a shipped example's name.
+    seed : int or None, optional
+        The world's seed (default: the file's).
+    trainee : str or None, optional
+        A trainee id: that trainee's own world.
+    precompute : bool, default True
+        Compute every slider position now (for the static site).
+    max_settings : int, default 60
+        The most slider positions (their product) the widget precomputes.
+    course : bool or None, optional
+        Build the course edition (no answer keys); default from ``KAIGAI_HIDE_SOLUTIONS``.
+
+    Raises
+    ------
+    ValueError
+        If both ``seed`` and ``trainee`` are given, or the sliders make more than ``max_settings`` settings.
+
+    Examples
+    --------
+    >>> from kaigai_lib import exercise_widget
+    >>> widget = exercise_widget("lp-labour-machinery")
+    >>> type(widget).__name__, widget.setup["kind"], widget.controls == {}
+    ('ExerciseWidget', 'exercise', True)
+    >>> widget.check(0.6).verdict
+    'correct'
     """
 
     def __init__(self, spec: ExerciseSpec | str | Path, seed: int | None = None,
@@ -1771,7 +1893,30 @@ def estimate_for(spec: ExerciseSpec, world: World) -> float:
 
 @dataclass
 class QualityReport:
-    """``table``: one row per sampled trainee world (truth, estimate, naive, would-pass flags)."""
+    """The verdict of :func:`quality_report` on an exercise, before a class gets it.
+
+    Parameters
+    ----------
+    spec : ExerciseSpec
+        The exercise judged.
+    table : pandas.DataFrame
+        One row per sampled trainee world: ``world``, ``truth``,
+        ``estimate``, ``naive`` and a ``passes: …`` column for each slip
+        that would pass somewhere.
+    warnings : list of str
+        What would go wrong in class (shared truths, slips that pass).
+    suggested_tolerance : float
+        2 × the root mean square of the estimator's error (NaN without an estimator).
+
+    Examples
+    --------
+    >>> from kaigai_lib import load_exercise, quality_report
+    >>> report = quality_report(load_exercise("lp-labour-machinery"), sample=2, estimate=False)
+    >>> type(report).__name__, report.table["truth"].tolist()
+    ('QualityReport', [0.6, 0.6])
+    >>> print(report.summary().splitlines()[0].strip())
+    truth over 2 trainee worlds: mean 0.6000, SD 0.0000
+    """
 
     spec: ExerciseSpec
     table: pd.DataFrame
@@ -1779,6 +1924,13 @@ class QualityReport:
     suggested_tolerance: float
 
     def summary(self) -> str:
+        """The report as text: the truth, the estimator's error, the suggested tolerance and the warnings.
+
+        Returns
+        -------
+        str
+            One line per item.
+        """
         t = self.table
         lines = [f"  truth over {len(t)} trainee worlds: mean {t['truth'].mean():.4f}, SD {t['truth'].std():.4f} "
                  f"{self.spec.unit}"]

@@ -32,16 +32,48 @@ def _exact_terms(result: MatchResult, names: Sequence[str]) -> list[str]:
 
 
 class CaliperExplorer(StaticWidget):
-    """A caliper slider; matched starters, balance and the estimate update together (on the static site
-    too: every caliper is matched when the widget is made).
+    """A caliper slider; matched starters, balance and the estimate update together.
 
-    Attributes
+    Works on the static site too: every caliper is matched when the widget is
+    made. Made by :func:`caliper_explorer`. The widget's ``calipers`` map a
+    label ("none", "0.2", …) to the caliper in SD of the logit (None: no
+    caliper), ``results`` holds the
+    :class:`~kaigai_lib.estimators.matching.MatchResult` of every caliper
+    computed, ``current`` the numbers shown (caliper, matched, treated,
+    max_abs_smd, n_above_threshold, estimate, se, ci_low, ci_high,
+    truth_matched) and ``set(caliper=0.05)`` moves the slider.
+
+    Parameters
     ----------
-    calipers : label ("none", "0.2", …) → caliper in SD of the logit (None = no caliper);
-        :meth:`set` (``caliper=0.05``) moves the slider.
-    results : the :class:`~kaigai_lib.estimators.matching.MatchResult` of every caliper computed.
-    current : the numbers shown now (a dict: caliper, matched, treated,
-        max_abs_smd, n_above_threshold, estimate, se, ci_low, ci_high, truth_matched).
+    sample : MatchingSample
+        The firms at risk (made from a World, the truth is shown).
+    outcome : str, default "sales"
+        One of the sample's outcomes.
+    measure : str, default "change"
+        "change", "level" or "base".
+    calipers : sequence of float or None
+        The slider's positions, in SD of the logit (None: no caliper).
+    value : float or None, default 0.2
+        The starting caliper, one of ``calipers``.
+    threshold : float, default 0.1
+        The absolute SMD counted as imbalanced.
+    **match_options : Any
+        Options of the matching (not ``caliper``).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not one of ``calipers``.
+    TypeError
+        If ``caliper=`` is given.
+
+    Examples
+    --------
+    >>> from kaigai_lib import caliper_explorer, generate, matching_sample
+    >>> sample = matching_sample(generate("tiny", seed=0), "export", horizon=2)
+    >>> widget = caliper_explorer(sample, "sales", calipers=[None, 0.2])
+    >>> type(widget).__name__, widget.current["matched"], widget.current["treated"]
+    ('CaliperExplorer', 290, 306)
     """
 
     def __init__(self, sample: MatchingSample, outcome: str = "sales", measure: str = "change", *,
@@ -67,7 +99,18 @@ class CaliperExplorer(StaticWidget):
                                   mapping=dict(self.calipers))], kind="explorer", intro=intro)
 
     def result(self, caliper: float | None) -> MatchResult:
-        """The match at ``caliper`` (computed once, then cached)."""
+        """The match at ``caliper`` (computed once, then cached).
+
+        Parameters
+        ----------
+        caliper : float or None
+            In SD of the logit; None: no caliper.
+
+        Returns
+        -------
+        kaigai_lib.estimators.matching.MatchResult
+            The match.
+        """
         if caliper not in self.results:
             self.results[caliper] = self.sample.match(caliper=caliper, **self.match_options)
         return self.results[caliper]

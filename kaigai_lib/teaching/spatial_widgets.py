@@ -25,23 +25,46 @@ WRONG_COLOUR = "#b3261e"
 
 
 class RadiusExplorer(StaticWidget):
-    """A radius slider; the spillover estimate and the overlap share update together (on the static site
-    too: every radius of the slider is fitted when the widget is made).
+    """A radius slider; the spillover estimate and the overlap share update together.
+
+    Works on the static site too: every radius of the slider is fitted when
+    the widget is made. Made by :func:`radius_explorer`. ``results`` holds
+    the numbers of every radius computed (a dict radius → dict),
+    ``current`` those shown now, and ``set(radius_km=…)`` moves the slider.
 
     Parameters
     ----------
-    catchments : built with the *largest* radius the slider may reach (its
+    catchments : Catchments
+        Built with the *largest* radius the slider may reach (its
         ``radius_km`` is the slider's maximum).
-    foreign_demand : the yearly DI table for :func:`~kaigai_lib.estimators.spatial.fit_spillover`.
-    truth : ``world.truth`` (or its ``spillover`` dict): draws the true
+    foreign_demand : pandas.DataFrame
+        The yearly DI table for :func:`~kaigai_lib.estimators.spatial.fit_spillover`.
+    truth : Truth or dict or None, optional
+        ``world.truth`` (or its ``spillover`` dict): draws the true
         coefficient and the true radius.
-    minimum, step, value : the slider's range and start (km).
-    fit_options : passed to ``fit_spillover`` (e.g. ``design``, ``time_effects``).
+    minimum : float, default 1.0
+        The smallest radius (km).
+    step : float, default 0.5
+        The slider's step (km).
+    value : float, default 5.0
+        The starting radius (km).
+    **fit_options : Any
+        Passed to ``fit_spillover`` (e.g. ``design``, ``time_effects``).
 
-    Attributes
-    ----------
-    results : the numbers of every radius computed (dict radius → dict).
-    current : the numbers shown now; :meth:`set` (``radius_km=…``) moves the slider.
+    Raises
+    ------
+    ValueError
+        If ``value`` is not within ``[minimum, catchments.radius_km]``.
+
+    Examples
+    --------
+    >>> from kaigai_lib import build_catchments, generate
+    >>> from kaigai_lib.teaching.spatial_widgets import RadiusExplorer
+    >>> world = generate("tiny", seed=0)
+    >>> catchments = build_catchments(world.establishments, world.firms, radius_km=6.0)
+    >>> widget = RadiusExplorer(catchments, world.foreign_demand, minimum=4.0, step=1.0, value=5.0)
+    >>> sorted(widget.results), round(widget.current["estimate"], 2)
+    ([4.0, 5.0, 6.0], 44.02)
     """
 
     def __init__(self, catchments: Catchments, foreign_demand: pd.DataFrame, *, truth: Any = None,

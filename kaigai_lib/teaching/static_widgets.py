@@ -448,8 +448,34 @@ class StaticWidget(anywidget.AnyWidget):
 
 
 class AnswerCheck(StaticWidget):
-    """A question with a numeric answer, judged in the page (no controls): the widget of
-    :class:`~kaigai_lib.exercises.spec.NumericExercise`."""
+    """A question with a numeric answer, judged in the page (no controls).
+
+    The widget of :meth:`NumericExercise.widget <kaigai_lib.exercises.spec.NumericExercise.widget>`
+    and :func:`numeric_concept_check`.
+
+    Parameters
+    ----------
+    question : str
+        The question.
+    key : mapping or None
+        The answer key (truth, tolerance and common slips, from ``answer_key``);
+        None in the course edition, where the page asks to submit instead.
+    unit : str
+        The answer's unit.
+    hints : sequence of str, optional
+        Shown one by one after wrong attempts.
+    kind : str, default "answer"
+        "answer" (an exercise) or "concept" (a self-assessment).
+    keep_key_in_course : bool, default False
+        Keep the key in the course edition (self-assessment).
+
+    Examples
+    --------
+    >>> from kaigai_lib import numeric_concept_check
+    >>> widget = numeric_concept_check("0.1 log points in percent?", answer=10.52, tolerance=0.05, unit="%")
+    >>> type(widget).__name__, widget.check(10.9).verdict
+    ('AnswerCheck', 'too high')
+    """
 
     def __init__(self, question: str, key: Mapping[str, Any] | None, unit: str, hints: Sequence[str] = (), *,
                  kind: str = "answer", keep_key_in_course: bool = False) -> None:
@@ -470,7 +496,32 @@ class ConceptCheck(StaticWidget):
     """A short multiple-choice question at the start of a chapter, answered in the page.
 
     ``why_not`` maps a wrong choice's index to what it misses. Concept checks are self-assessment, not
-    graded exercises: they keep their key in the course edition.
+    graded exercises: they keep their key in the course edition. Made by :func:`concept_check`.
+
+    Parameters
+    ----------
+    question : str
+        The question.
+    choices : sequence of str
+        The possible answers, in the order shown.
+    answer : int
+        The index of the right choice (0-based).
+    explanation : str, optional
+        Why the right choice is right.
+    why_not : mapping of int to str or None, optional
+        For a wrong choice's index, what it misses.
+
+    Raises
+    ------
+    ValueError
+        If ``answer`` is not the index of a choice.
+
+    Examples
+    --------
+    >>> from kaigai_lib import concept_check
+    >>> widget = concept_check("Which one?", ["a", "b", "c"], answer=2, why_not={0: "Not a."})
+    >>> type(widget).__name__, widget.answer_keys[""]["choice"]
+    ('ConceptCheck', 2)
     """
 
     def __init__(self, question: str, choices: Sequence[str], answer: int, explanation: str = "",

@@ -454,9 +454,28 @@ def plot_thailand_vietnam() -> Figure:
 class DestinationExplorer(StaticWidget):
     """Pick a destination (and the table): its shares against the other four, and where it stands out.
 
-    Both drop-downs run over every choice on the static site. :meth:`set` (``table=…``,
-    ``destination=…``) moves them; ``current`` holds the numbers shown and ``contrast`` the
-    :func:`destination_contrast` table shown now.
+    Both drop-downs run over every choice on the static site. ``set(table=…,
+    destination=…)`` moves them; ``current`` holds the numbers shown and
+    ``contrast`` the table shown now. Made by :func:`destination_explorer`.
+
+    Parameters
+    ----------
+    destination : str, default "vietnam"
+        "china", "us", "eu", "vietnam" or "thailand".
+    table : str, default "export_challenges"
+        "export_challenges" or "expansion_reasons".
+
+    Raises
+    ------
+    ValueError
+        If the table or the destination is unknown.
+
+    Examples
+    --------
+    >>> from kaigai_lib import destination_explorer
+    >>> widget = destination_explorer("china", table="expansion_reasons")
+    >>> type(widget).__name__, widget.values
+    ('DestinationExplorer', {'table': 'expansion_reasons', 'destination': 'china'})
     """
 
     TABLES: ClassVar[dict[str, str]] = {"export_challenges": "輸出の課題 Export challenges (Fig. II-2-4-7)",
@@ -477,6 +496,7 @@ class DestinationExplorer(StaticWidget):
 
     @property
     def contrast(self) -> pd.DataFrame:
+        """The current destination's shares against the other four (the table shown now)."""
         return destination_contrast(self.setting["destination"], self.setting["table"])
 
     def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
