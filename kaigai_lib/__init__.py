@@ -52,7 +52,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["coverage_study", "coverage_summary"], "kaigai_lib.whitepaper.coverage"),
     **dict.fromkeys(["NaiveDifference", "naive_difference"], "kaigai_lib.estimators.naive"),
     **dict.fromkeys(["Decomposition", "decompose"], "kaigai_lib.whitepaper.selection"),
-    # the widgets' classes are public too: the functions above return them
+    # the widgets, and the classes of what they return (documented, so a reader can look up what they got)
     **dict.fromkeys(["AnswerCheck", "ConceptCheck", "concept_check", "numeric_concept_check"],
                     "kaigai_lib.teaching.static_widgets"),
     **dict.fromkeys(["CaliperExplorer", "caliper_explorer"], "kaigai_lib.teaching.matching_widgets"),

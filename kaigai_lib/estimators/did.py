@@ -500,7 +500,7 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     one-way clustering covers both (the DiD chapter shows the difference) —
     and firm for an unmatched one. With the pair among the clusters and
     fixed effects that are constant within pairs, the small-sample
-    correction is G/(G − 1) alone (:func:`_small_sample`): CRV1 by pair is
+    correction is G/(G − 1) alone (``_small_sample``): CRV1 by pair is
     then exactly the paired t-test.
     ``scale``: "percent" (the white paper's percent change from ``t − 1``),
     "log" (log points) or "level" (the log level at ``t + h``: no

@@ -41,7 +41,7 @@ DISCARDS = ("none", "treated", "control", "both")
 
 @dataclass
 class ATTResult:
-    """An estimated average treatment effect on the treated (:func:`att`).
+    """An estimated average treatment effect on the treated (:meth:`MatchResult.att`).
 
     Attributes
     ----------
@@ -196,7 +196,7 @@ class MatchResult:
     # ------------------------------------------------------------ the common interface
     def tidy(self) -> pd.DataFrame:
         """No effect is estimated by matching alone: one row of counts (``n_treated`` matched, ``n_control``
-        distinct controls used, ``n_obs`` matched rows); :func:`att` estimates the effect."""
+        distinct controls used, ``n_obs`` matched rows); :meth:`att` estimates the effect."""
         return order_tidy(pd.DataFrame([{"term": "matched sample", "n_treated": self.counts["matched_treated"],
                                          "n_control": self.counts["matched_controls"],
                                          "n_obs": len(self.matched)}]))
@@ -272,7 +272,7 @@ class MatchResult:
 
     def plot_balance(self, threshold: float = 0.1, ax: plt.Axes | None = None,
                      covariates: Sequence[str] | None = None) -> plt.Axes:
-        """Love plot: cobalt's |diff| (SMD; raw for binary) of each covariate before and after matching.
+        """Love plot: cobalt's ``|diff|`` (SMD; raw for binary) of each covariate before and after matching.
 
         ``covariates``: the rows to draw (default: all), e.g. without the
         dummies of ``exact`` strata, which are balanced by construction.

@@ -91,7 +91,7 @@ class TreatmentDid:
                              lines=str(self.match).splitlines())
 
     def counts(self) -> pd.DataFrame:
-        """The matching's counts (:meth:`MatchResult.counts`)."""
+        """The matching's counts (``MatchResult.counts()``)."""
         return self.match.counts()
 
     def plot(self, ax: plt.Axes | None = None, outcome: str | None = None, group: str | None = None) -> plt.Axes:

@@ -146,7 +146,7 @@ def _numeric_column(values: pd.Series, column: str, table: str, index: pd.Index)
     """``values`` as floats; text is read as numbers with a warning naming the column and rows, or refused.
 
     Numbers stored as text (as ``read_csv`` leaves "1,234") are read, thousands
-    separators included, with a :class:`SpatialInputWarning`; text that is not
+    separators included, with a ``SpatialInputWarning``; text that is not
     a number raises. Missing values stay missing (the caller decides).
     """
     if pd.api.types.is_bool_dtype(values):
@@ -224,7 +224,7 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
     ``min_capital`` (million yen; ¥1bn) and its overseas production ratio is
     above ``min_overseas_ratio`` (percent; 0) in that year (footnote 239).
     Returns the establishments' rows (of ``year`` only, if given) with the
-    firm's two columns added. Columns have the schema's names (:data:`SCHEMA_NAMES`).
+    firm's two columns added. Columns have the schema's names (``SCHEMA_NAMES``).
 
     Examples
     --------
@@ -599,7 +599,7 @@ class Catchments:
         return self.plot_map(**options).axes[0]
 
     def plot_map(self, **options: Any) -> Figure:
-        """:func:`plot_catchment_map` of these catchments."""
+        """``plot_catchment_map`` (the teaching figures) of these catchments."""
         return plot_catchment_map(self, **options)
 
 
@@ -657,13 +657,13 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
 
     Notes
     -----
-    The tables' columns have the schema's names (:data:`SCHEMA_NAMES`, the
+    The tables' columns have the schema's names (``SCHEMA_NAMES``, the
     defaults of :mod:`kaigai_lib.data.schema`); real data are renamed to them
-    once, with ``kaigai_lib.data.schema.validate(df, table, rename={...})``. Raises :class:`SpatialInputError`
+    once, with ``kaigai_lib.data.schema.validate(df, table, rename={...})``. Raises ``SpatialInputError``
     (a ``ValueError``) with counts for bad coordinates, duplicate keys,
     missing, negative or non-numeric values, exports that are 0 everywhere,
     firm ids of different types in the two tables, ratios missing for large
-    firms, or when no centre is found. Warns (:class:`SpatialInputWarning`)
+    firms, or when no centre is found. Warns (``SpatialInputWarning``)
     when numbers stored as text are read, when exports exceed shipments
     (in 工業統計調査 shipments include exports) and when a firm id changes industry.
 
@@ -1234,12 +1234,22 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     effects ``λ_t`` if ``time_effects``, which absorb the DI: it is then left
     out and a note says so).
 
-    design : "white_paper" (all receivers within the radius), "nearest"
+    Parameters
+    ----------
+    catchments : Catchments
+        the centres and their areas, from :func:`build_catchments`.
+    foreign_demand : pd.DataFrame
+        the foreign-demand index by year (``year``, ``foreign_demand_di``).
+    design : str, optional
+        "white_paper" (all receivers within the radius), "nearest"
         (each receiver only in its nearest centre's area) or "exposure" (the
         white paper's areas, with ``OPR`` and ``DI`` replaced by their sums over
         every centre reaching into the area, ``Σ_s φ[c, s]·OPR[s, t]`` and
         ``Σ_s φ[c, s]·DI[t]``; see :meth:`Catchments.exposure_areas`).
-    control : the area's shipments term. "shipments" is the white paper's
+    time_effects : bool, optional
+        year effects ``λ_t`` (they absorb the DI, which is then left out).
+    control : str, optional
+        the area's shipments term. "shipments" is the white paper's
         area shipments; in 工業統計調査 they include exports, so they move
         with the very spillover being estimated — a *bad control* that takes
         part of the effect away. The alternatives the spillover does not move:
@@ -1249,7 +1259,8 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
         first year of each centre is lost, counted; it still carries last
         year's spillover, so it helps only when the ratio moves from year to
         year); "none" leaves the term out.
-    cluster : "entity" (by centre, as the white paper), "component" (by
+    cluster : str, optional
+        "entity" (by centre, as the white paper), "component" (by
         overlap cluster, :meth:`Catchments.components`: areas that share
         establishments share their errors), "firm" (by the centre's firm:
         every centre of a firm has the same ratio each year), "year" (year
@@ -1258,9 +1269,11 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
         year and over a few years) or "none" (heteroskedasticity-robust). The
         last three before "none" allow for a common yearly shock; with 8 years
         they rest on 8 yearly sums and are themselves noisy.
-    unknown_sources : for ``design="exposure"``: "carry" or "drop" (see
+    unknown_sources : str, optional
+        for ``design="exposure"``: "carry" or "drop" (see
         :meth:`Catchments.exposure_areas`).
-    truth : ``world.truth`` (or a mapping) to set the true coefficients beside the estimates.
+    truth : Any, optional
+        ``world.truth`` (or a mapping) to set the true coefficients beside the estimates.
 
     Examples
     --------

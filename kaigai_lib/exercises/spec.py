@@ -1625,10 +1625,10 @@ class ExerciseWidget(StaticWidget):
     Each slider position is a world (same seed), so the truth follows. At construction the widget
     computes, for every position of the sliders' grid (their product, up to ``max_settings``), the
     world's description and — except in the course edition — the answer key
-    (``answer_key``: truth, tolerance, unit slips, the naive estimate, the
+    (``kaigai_lib.teaching.static_widgets.answer_key``: truth, tolerance, unit slips, the naive estimate, the
     sign); the page judges answers with no kernel. The current world's survey tables are ``.firms``,
     ``.establishments``, ``.foreign_demand`` and ``.deflators``; ``.world`` is the whole world, truth
-    included; ``set`` moves sliders, :meth:`check` judges an answer in Python.
+    included; ``set()`` (of the widgets' base class) moves sliders, :meth:`check` judges an answer in Python.
 
     With ``trainee="…"`` the widget draws that trainee's own world — the seed
     and the ``vary_per_trainee`` values of ``kaigai exercises make`` — so it
