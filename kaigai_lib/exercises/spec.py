@@ -1750,22 +1750,37 @@ class ExerciseWidget(StaticWidget):
 
     @property
     def firms(self) -> pd.DataFrame:
+        """The current world's firm panel."""
         return self.world.firms
 
     @property
     def establishments(self) -> pd.DataFrame:
+        """The current world's plant panel."""
         return self.world.establishments
 
     @property
     def foreign_demand(self) -> pd.DataFrame:
+        """The current world's foreign-demand DI by year."""
         return self.world.foreign_demand
 
     @property
     def deflators(self) -> pd.DataFrame:
+        """The current world's investment deflator by year."""
         return self.world.deflators
 
     def check(self, value: float | None) -> Feedback:
-        """Judge ``value`` against the current world's truth."""
+        """Judge ``value`` against the current world's truth.
+
+        Parameters
+        ----------
+        value : float or None
+            The answer.
+
+        Returns
+        -------
+        Feedback
+            The verdict and its message.
+        """
         return self.exercise.check(value)
 
 

@@ -95,7 +95,19 @@ class RadiusExplorer(StaticWidget):
                                   mapping=dict(zip(labels, radii, strict=True)))], kind="explorer", intro=intro)
 
     def at(self, radius_km: float) -> dict[str, Any]:
-        """The estimate and overlap at ``radius_km`` (computed once, then cached)."""
+        """The estimate and overlap at ``radius_km`` (computed once, then cached).
+
+        Parameters
+        ----------
+        radius_km : float
+            A radius up to the catchments' own.
+
+        Returns
+        -------
+        dict
+            ``radius_km``, ``estimate``, ``se``, ``ci_low``, ``ci_high``,
+            ``overlap_share``, ``areas`` and ``receivers_in_catchments``.
+        """
         key = round(float(radius_km), 6)
         if key not in self.results:
             c = self.catchments.with_radius(key)
@@ -115,11 +127,28 @@ class RadiusExplorer(StaticWidget):
         return self.at(self.setting["radius_km"])
 
     def sweep(self, radii: Any) -> pd.DataFrame:
-        """:meth:`at` for every radius in ``radii``: one row each (also fills the cache)."""
+        """:meth:`at` for every radius in ``radii``: one row each (also fills the cache).
+
+        Parameters
+        ----------
+        radii : iterable of float
+            Radii up to the catchments' own.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``radius_km``.
+        """
         return pd.DataFrame([self.at(r) for r in radii]).set_index("radius_km")
 
     def table(self) -> pd.DataFrame:
-        """Every radius computed so far, in order of radius."""
+        """Every radius computed so far, in order of radius.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``radius_km``, the columns of :meth:`at`.
+        """
         return pd.DataFrame(self.results.values()).set_index("radius_km").sort_index()
 
     def _figure(self, c: dict[str, Any]) -> Figure:

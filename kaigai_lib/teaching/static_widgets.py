@@ -487,6 +487,7 @@ class AnswerCheck(StaticWidget):
         return {"html": "", "numbers": {}}, self._key
 
     def check(self, answer: float | None) -> Verdict:
+        # no docstring: the reference would show it, and Verdict (its return type) is not public
         if self._key is None:
             raise ValueError("This widget carries no answer key (course edition).")
         return judge(answer, self._key, self.setup["check"]["unit"])
