@@ -50,7 +50,7 @@ def _at(latent: pd.DataFrame, column: str, ids: np.ndarray, years: np.ndarray) -
 def _capital_pairs(wp: did.WhitePaperDid, world, analysis: str) -> pd.DataFrame:
     """Per capital pair at t+5: starter − control gaps of the untreated log change and of the candidate causes."""
     latent = world.latent.set_index(["firm_id", "year"])
-    firm = wp.changes.id
+    firm = wp.changes.unit
     rows = wp.changes.table.query("outcome == 'capital_stock' and horizon == 5")
     ids, cohort = rows[firm].to_numpy(), rows["cohort"].to_numpy()
     effects = {a: f"capital_stock_{a}_effect" for a in ("export", "fdi")}

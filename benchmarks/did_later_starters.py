@@ -41,7 +41,7 @@ def main() -> None:
     world = generate(preset=args.preset, seed=args.seed, n_establishments=100)
     options = {"horizons": [5], "pre_horizons": [], "design": args.design}
     wp = did.white_paper_did(world, args.analysis, **options)
-    table, firm = wp.changes.table, wp.changes.id
+    table, firm = wp.changes.table, wp.changes.unit
     starts = world.firms.groupby("firm_id")[f"{args.analysis}_start_year"].min()
     controls = table.loc[table["treated"] == 0]
     own = controls[firm].map(starts)

@@ -52,13 +52,16 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["coverage_study", "coverage_summary"], "kaigai_lib.whitepaper.coverage"),
     **dict.fromkeys(["NaiveDifference", "naive_difference"], "kaigai_lib.estimators.naive"),
     **dict.fromkeys(["Decomposition", "decompose"], "kaigai_lib.whitepaper.selection"),
-    **dict.fromkeys(["concept_check", "numeric_concept_check"], "kaigai_lib.teaching.static_widgets"),
-    **dict.fromkeys(["caliper_explorer"], "kaigai_lib.teaching.matching_widgets"),
-    **dict.fromkeys(["radius_explorer"], "kaigai_lib.teaching.spatial_widgets"),
-    **dict.fromkeys(["destination_explorer"], "kaigai_lib.teaching.survey"),
-    **dict.fromkeys(["ExerciseSpec", "NumericExercise", "exercise_widget", "load_exercise", "quality_report",
-                     "selection_bias_explorer", "selection_explorer"], "kaigai_lib.exercises.spec"),
-    **dict.fromkeys(["grade_course", "make_course"], "kaigai_lib.exercises.classroom"),
+    # the widgets, and the classes of what they return (documented, so a reader can look up what they got)
+    **dict.fromkeys(["AnswerCheck", "ConceptCheck", "concept_check", "numeric_concept_check"],
+                    "kaigai_lib.teaching.static_widgets"),
+    **dict.fromkeys(["CaliperExplorer", "caliper_explorer"], "kaigai_lib.teaching.matching_widgets"),
+    **dict.fromkeys(["RadiusExplorer", "radius_explorer"], "kaigai_lib.teaching.spatial_widgets"),
+    **dict.fromkeys(["DestinationExplorer", "destination_explorer"], "kaigai_lib.teaching.survey"),
+    **dict.fromkeys(["ExerciseSpec", "ExerciseWidget", "Feedback", "NumericExercise", "QualityReport",
+                     "SelectionBiasExplorer", "SelectionExplorer", "exercise_widget", "load_exercise",
+                     "quality_report", "selection_bias_explorer", "selection_explorer"], "kaigai_lib.exercises.spec"),
+    **dict.fromkeys(["CourseMade", "grade_course", "make_course"], "kaigai_lib.exercises.classroom"),
 }
 
 __all__ = sorted(_EXPORTS)

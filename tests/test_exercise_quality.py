@@ -107,3 +107,13 @@ def test_new_kinds_validate_their_fields(tmp_path: Path, capsys, quantity: str, 
                                       "tolerance: 1\n")
     assert main(["exercises", "check", str(path), "--sample", "0"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_check_runs_the_matched_did_for_an_effect_question(tmp_path: Path) -> None:
+    # the white paper's DiD (estimate_for) on each sampled world: its estimate sits near the truth
+    report = quality_report(load_exercise(write(tmp_path, "loose.yml", LOOSE)), sample=2, estimate=True)
+    error = report.table["estimate"] - report.table["truth"]
+    assert report.table["estimate"].notna().all()
+    # about 15 starters of 50-99 in an 800-firm world: the DiD's s.e. is about 0.14, so 3 s.e. ≈ 0.42
+    assert (error.abs() < 0.42).all(), report.table
+    assert report.suggested_tolerance > 0

@@ -32,6 +32,12 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). One source, two edition
   with ``{glue:text}``: ``{glue:md}`` cannot render in a translated paragraph.
 * Cell outputs are the English build's in both editions, like code and figures: their text is no message
   (``OutputsAreNotMessages``), so a Markdown output naming a local path cannot enter a catalog.
+* **The API reference** (``book/api/``) shows the library's docstrings, in English in both editions: only the
+  pages' own prose is translated. ``make gettext`` gives a message that comes from a docstring (autodoc) or from
+  an autosummary table a location comment naming the Python file (``#: ../kaigai_lib/estimators/did.py``) or
+  the table (``#: ../book/api/estimators.md#autosummary``), and no other message a location (no line numbers:
+  an edit elsewhere changes no catalog entry); the coverage counts only the messages without such a comment
+  (:func:`from_docstrings`).
 * Glossary terms are kept in their bilingual form "English (日本語)" in the catalogs (msgstr = msgid): the
   ``{term}`` references of every page name them so, and Sphinx skips a message whose translation equals
   it, so the glossary's anchors stay those of the English edition.
@@ -44,6 +50,8 @@ import json
 import os
 import re
 import sys
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +60,7 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from kaigai_site import add_header_buttons  # a sibling extension in tools/ (both are local_extensions)
 from sphinx.application import Sphinx
+from sphinx.builders.gettext import Catalog, Message
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
@@ -106,6 +115,29 @@ def catalog_path(page: str, language: str = "ja", locale_dir: Path = LOCALE_DIR)
     return locale_dir / language / "LC_MESSAGES" / f"{page}.po"
 
 
+# where a message of the API reference comes from: a docstring (autodoc's source "<file>.py:docstring of <name>")
+# or an autosummary table (its rows' source "<page>:<line>:<autosummary>")
+_DOCSTRING_SOURCE = re.compile(r"^(?P<file>.+?\.py):docstring of ")
+_AUTOSUMMARY_SOURCE = re.compile(r"^(?P<file>.+?):\d+:<autosummary>$")
+AUTOSUMMARY_MARK = "#autosummary"
+
+
+def api_location(source: str | None) -> str | None:
+    """The location ``make gettext`` writes for a message from a docstring (the Python file) or an autosummary
+    table (``<page>#autosummary``), without a line number; None for any other message."""
+    match = _DOCSTRING_SOURCE.match(source or "")
+    if match:
+        return match["file"]
+    match = _AUTOSUMMARY_SOURCE.match(source or "")
+    return f"{match['file']}{AUTOSUMMARY_MARK}" if match else None
+
+
+def from_docstrings(message: Any) -> bool:
+    """A catalog message (babel) that comes only from docstrings or autosummary tables: it stays English."""
+    files = [filename for filename, _ in message.locations]
+    return bool(files) and all(f.endswith((".py", AUTOSUMMARY_MARK)) for f in files)
+
+
 def page_coverage(page: str, language: str = "ja", locale_dir: Path = LOCALE_DIR) -> Coverage:
     """Messages of ``page`` (a docname such as ``notebooks/matching``): total, translated, fuzzy.
 
@@ -123,7 +155,8 @@ def page_coverage(page: str, language: str = "ja", locale_dir: Path = LOCALE_DIR
         raise ExtensionError(f"{path}: not a readable gettext catalog ({error}); fix the file or restore it "
                              f"with `git checkout {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`"
                              ) from error
-    messages = [m for m in catalog if m.id]  # the header has an empty id
+    # the header has an empty id; docstrings stay English in both editions
+    messages = [m for m in catalog if m.id and not from_docstrings(m)]
     fuzzy = sum(1 for m in messages if m.fuzzy)
     translated = sum(1 for m in messages if not m.fuzzy and m.string and
                      (all(m.string) if isinstance(m.string, tuple) else True))
@@ -276,7 +309,8 @@ def _config_inited(app: Sphinx, config: Config) -> None:
     language = edition_language()
     config.locale_dirs = [str(LOCALE_DIR)]
     config.gettext_compact = False  # one catalog per page, so coverage and staleness are per page
-    config.gettext_location = False  # no line numbers: an edit elsewhere in a page changes no catalog entry
+    # locations only for the API reference's docstring messages, without line numbers (ApiLocations)
+    config.gettext_location = True
     config.gettext_uuid = False
     config.kaigai_language = language
     cache = os.environ.get("KAIGAI_EXECUTION_CACHE", "").strip()
@@ -366,6 +400,18 @@ def _builder_inited(app: Sphinx) -> None:
         # message extraction needs the prose only: read outputs from the cache, never run a chapter for it
         # (with KAIGAI_EXECUTION_CACHE, as `make gettext` sets it, the glued words are read from the cache too)
         app.config.nb_execution_mode = "off" if not os.environ.get("KAIGAI_EXECUTION_CACHE") else "cache"
+        app.builder.catalogs = defaultdict(ApiLocations)
+
+
+class ApiLocations(Catalog):
+    """A page's catalog (gettext builder) whose messages carry a location only when every occurrence comes from a
+    docstring or an autosummary table (:func:`api_location`)."""
+
+    def __iter__(self) -> Iterator[Message]:
+        for message in super().__iter__():
+            locations = [api_location(source) for source, _ in message.locations]
+            message.locations = sorted({(loc, 0) for loc in locations}) if locations and all(locations) else []
+            yield message
 
 
 def twin_url(pagename: str, language: str, target: str) -> str:

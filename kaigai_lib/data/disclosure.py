@@ -116,7 +116,19 @@ def _real(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class DisclosureRules:
-    """Thresholds of the count, dominance, p % and coefficient rules."""
+    """Thresholds of the count, dominance, p % and coefficient rules.
+
+    Examples
+    --------
+    The default rules, and stricter ones:
+
+    >>> from kaigai_lib import DisclosureRules
+    >>> print(DisclosureRules().describe())
+    every group ≥ 3 distinct firms; 2 largest ≤ 85% of the total; p % rule at 10 %; coefficients ≥ 10 identifying
+    firms and ≥ 10 residual degrees of freedom; nested cells differ by ≥ 3 firms
+    >>> DisclosureRules(min_firms=5).min_firms
+    5
+    """
 
     min_firms: int = 3
     dominance_n: int = 2
@@ -156,7 +168,19 @@ class DisclosureRules:
 
 @dataclass(frozen=True)
 class CellCheck:
-    """The rules applied to one published cell; ``groups`` counts the firms of each group behind it."""
+    """The rules applied to one published cell; ``groups`` counts the firms of each group behind it.
+
+    Examples
+    --------
+    What :func:`check_cell` returns:
+
+    >>> from kaigai_lib import CellCheck, DisclosureRules, check_cell
+    >>> check = check_cell(["a", "b"], None, DisclosureRules())
+    >>> isinstance(check, CellCheck), check.passes, check.n_firms
+    (True, False, 2)
+    >>> print(check.reason)
+    fewer than 3 firms
+    """
 
     n_firms: int
     dominance_share: float
@@ -175,8 +199,22 @@ def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float]
 
     ``firm_ids``: the firm behind each contribution (a firm may contribute
     several rows; contributions are summed per firm). ``magnitudes``: each
-    contribution's size (e.g. sales, |growth|); ``None`` applies the count
+    contribution's size (e.g. sales, ``|growth|``); ``None`` applies the count
     rule only.
+
+    Examples
+    --------
+    Four firms, one of which dominates the cell's total:
+
+    >>> from kaigai_lib import DisclosureRules, check_cell
+    >>> rules = DisclosureRules()
+    >>> check = check_cell(["a", "b", "c", "d"], [900.0, 40.0, 30.0, 30.0], rules)
+    >>> check.passes, check.n_firms, round(check.dominance_share, 2)
+    (False, 4, 0.94)
+    >>> print(check.reason)
+    2 largest firms hold more than 85%; p % rule: the others hold less than 10 % of the largest
+    >>> check_cell(["a", "b", "c", "d"], [300.0, 250.0, 250.0, 200.0], rules).passes
+    True
     """
     ids = pd.Series(np.asarray(firm_ids))
     n_firms = int(ids.nunique())
@@ -256,6 +294,21 @@ def protect(table: pd.DataFrame, cells: Mapping[Any, tuple[Sequence[Any], Sequen
     the microdata behind it. Rows without an entry are suppressed (unknown
     contributors never pass). Values in ``value_columns`` of failing rows
     are blanked.
+
+    Examples
+    --------
+    A row whose contributors fail the rules is kept, with its values blanked:
+
+    >>> import pandas as pd
+    >>> from kaigai_lib import DisclosureRules, protect
+    >>> table = pd.DataFrame({"mean_growth": [3.2, 1.5]}, index=["machinery", "chemicals"])
+    >>> cells = {"machinery": (["f1", "f2", "f3", "f4"], [10.0, 12.0, 9.0, 11.0]),
+    ...          "chemicals": (["f5", "f6"], [5.0, 7.0])}
+    >>> protected = protect(table, cells, ["mean_growth"], DisclosureRules())
+    >>> protected[["mean_growth", "n_firms", "suppressed"]]
+               mean_growth  n_firms  suppressed
+    machinery          3.2        4       False
+    chemicals          NaN        2        True
     """
     checks = [check_cell(*cells[label], rules) if label in cells
               else CellCheck(0, np.nan, False, "contributors unknown") for label in table.index]
@@ -466,7 +519,22 @@ def _parse_groups(text: str) -> dict[str, float] | None:
 
 @dataclass
 class FolderCheck:
-    """What :func:`check_results` found: ``problems`` (exit 1), ``cannot_check`` (exit 2), ``reviews``."""
+    """What :func:`check_results` found: ``problems`` (exit 1), ``cannot_check`` (exit 2), ``reviews``.
+
+    Examples
+    --------
+    What :func:`check_results` returns:
+
+    >>> import shutil, tempfile
+    >>> from kaigai_lib import FolderCheck, check_results
+    >>> folder = tempfile.mkdtemp()
+    >>> check = check_results(folder)
+    >>> isinstance(check, FolderCheck), check.files, check.reviews
+    (True, 0, [])
+    >>> print(check.cannot_check.replace(folder, "<folder>"))
+    <folder>/disclosure.json: no disclosure manifest; the folder was not written by kaigai replicate.
+    >>> shutil.rmtree(folder)
+    """
 
     problems: list[str] = field(default_factory=list)
     cannot_check: str = ""
@@ -565,9 +633,21 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     (any spelling, or values that look like ids); a blank or non-numeric count on a shown row; a shown row
     below any rule; values left in a suppressed row; a figure drawn from an unprotected source.
     The manifest's declarations are never trusted (a forger can rewrite it and its hashes): a table's columns
-    must be in :data:`OUTPUT_TABLES`, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
-    metadata of its own), only :data:`OTHER_FILES` and ``results.json`` may be free text, and every line of
+    must be in ``OUTPUT_TABLES``, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
+    metadata of its own), only ``OTHER_FILES`` and ``results.json`` may be free text, and every line of
     ``results.json`` must be what the checker recomputes from the folder.
+
+    Examples
+    --------
+    A folder with no manifest cannot be checked:
+
+    >>> import shutil, tempfile
+    >>> from kaigai_lib import check_results
+    >>> folder = tempfile.mkdtemp()
+    >>> check = check_results(folder)
+    >>> check.problems, bool(check.cannot_check)
+    ([], True)
+    >>> shutil.rmtree(folder)
     """
     folder = Path(folder)
     rules = rules or DisclosureRules()

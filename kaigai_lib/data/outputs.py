@@ -43,7 +43,26 @@ OUTPUT_MARKER = ".kaigai-output.json"
 
 
 class OutputError(ValueError):
-    """A refused output path or a failed move into place; the message says what to do."""
+    """A refused output path or a failed move into place; the message says what to do.
+
+    Examples
+    --------
+    A folder that kaigai did not write is never replaced:
+
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> from kaigai_lib import OutputError, OutputFolder
+    >>> parent = Path(tempfile.mkdtemp())
+    >>> (parent / "mine").mkdir()
+    >>> _ = (parent / "mine" / "notes.txt").write_text("my own file")
+    >>> try:
+    ...     OutputFolder(parent / "mine", command="example")
+    ... except OutputError as error:
+    ...     print(str(error).replace(str(parent.resolve()), "<parent>"))
+    --out <parent>/mine is not empty: choose a new folder, or add --force to replace an earlier result of 'kaigai
+    example'.
+    >>> shutil.rmtree(parent)
+    """
 
 
 class Interrupted(BaseException):  # like KeyboardInterrupt: not caught by "except Exception"
@@ -276,7 +295,23 @@ def signals_deferred() -> Iterator[None]:
 
 
 class OutputFolder:
-    """A staging folder that becomes ``out`` in one move on :meth:`commit`, and vanishes on any failure."""
+    """A staging folder that becomes ``out`` in one move on :meth:`OutputFolder.commit`, and vanishes on any failure.
+
+    Examples
+    --------
+    Files are written into a staging folder, which becomes ``out`` only when everything is written:
+
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> from kaigai_lib import OutputFolder
+    >>> parent = Path(tempfile.mkdtemp())
+    >>> with OutputFolder(parent / "results", command="example") as folder:
+    ...     _ = (folder.path / "table.csv").write_text("group,count\\n1,12\\n")
+    ...     out = folder.commit()
+    >>> out.name, sorted(path.name for path in out.iterdir())
+    ('results', ['.kaigai-output.json', 'table.csv'])
+    >>> shutil.rmtree(parent)
+    """
 
     def __init__(self, out: str | os.PathLike[str], *, command: str,
                  inputs: Iterable[str | os.PathLike[str]] = (), force: bool = False, option: str = "--out") -> None:

@@ -57,6 +57,21 @@ def load_prodest_chilean(directory: str | Path | None = None) -> pd.DataFrame:
     """The Chilean plant panel from prodest (id, year, log_y, log_k, log_lab1, log_lab2, log_materials, ...).
 
     Raises FileNotFoundError, saying where it looked, when the file is absent.
+
+    Examples
+    --------
+    The file is not shipped; without it, the error says where it looked and what to do:
+
+    >>> from kaigai_lib import load_prodest_chilean
+    >>> try:
+    ...     load_prodest_chilean("no-such-folder")
+    ... except FileNotFoundError as error:
+    ...     print(error)
+    prodest_chilean.csv not found at no-such-folder/prodest_chilean.csv. It is not shipped with kaigai_lib; set
+    KAIGAI_REFERENCE_DATA to the folder that holds it.
+    >>> import os
+    >>> os.path.exists(os.path.join("no-such-folder", "prodest_chilean.csv"))
+    False
     """
     path = Path(directory or reference_data_dir()) / PRODEST_FILE
     if not path.exists():

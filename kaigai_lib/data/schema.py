@@ -29,7 +29,20 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a table: meaning, unit and the survey item it stands for."""
+    """One column of a table: meaning, unit and the survey item it stands for.
+
+    Examples
+    --------
+    The schema's description of one column of the firm table:
+
+    >>> from kaigai_lib import Column
+    >>> from kaigai_lib.data.schema import FIRMS
+    >>> column = FIRMS.column("employees")
+    >>> isinstance(column, Column), column.kind, column.unit, column.positive
+    (True, 'int', 'persons', True)
+    >>> column.survey_item
+    '常時従業者数'
+    """
 
     name: str
     kind: str  # "int", "float", "bool", "str" or "year"
@@ -160,14 +173,46 @@ SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (FIRMS, ESTABLISHMENTS, FO
 
 
 class MissingColumnsError(KeyError, ValueError):
-    """Columns an analysis needs are not in the data (a KeyError and a ValueError, for either habit)."""
+    """Columns an analysis needs are not in the data (a KeyError and a ValueError, for either habit).
+
+    Examples
+    --------
+    Both a ``KeyError`` and a ``ValueError``, so either ``except`` catches it:
+
+    >>> import pandas as pd
+    >>> from kaigai_lib import MissingColumnsError, require_columns
+    >>> try:
+    ...     require_columns(pd.DataFrame({"firm_id": [1]}), ["sales"], where="example")
+    ... except MissingColumnsError as error:
+    ...     caught = error
+    >>> isinstance(caught, KeyError), isinstance(caught, ValueError)
+    (True, True)
+    >>> print(caught)
+    example: column(s) ['sales'] not in the data; it has ['firm_id']. Pass the names your data uses through the
+    column-name arguments, or rename the columns.
+    """
 
     def __str__(self) -> str:
         return str(self.args[0])
 
 
 def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> None:
-    """Raise :class:`MissingColumnsError` naming every column of ``columns`` that ``data`` lacks."""
+    """Raise :class:`MissingColumnsError` naming every column of ``columns`` that ``data`` lacks.
+
+    Examples
+    --------
+    Nothing happens when every column is there; otherwise one error names them all:
+
+    >>> import pandas as pd
+    >>> from kaigai_lib import require_columns
+    >>> firms = pd.DataFrame({"firm_id": [1, 2], "year": [2005, 2005]})
+    >>> require_columns(firms, ["firm_id", "year"], where="my analysis")
+    >>> require_columns(firms, ["firm_id", "sales", "exports"], where="my analysis")
+    Traceback (most recent call last):
+        ...
+    kaigai_lib.data.schema.MissingColumnsError: my analysis: column(s) ['sales', 'exports'] not in the data; it has
+    ['firm_id', 'year']. Pass the names your data uses through the column-name arguments, or rename the columns.
+    """
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise MissingColumnsError(
@@ -176,7 +221,24 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> N
 
 
 class SchemaError(ValueError):
-    """Raised by :func:`validate`; ``problems`` holds one message per problem."""
+    """Raised by :func:`validate`; ``problems`` holds one message per problem.
+
+    Examples
+    --------
+    Every problem of a table, found in one run:
+
+    >>> from kaigai_lib import SchemaError, generate, validate
+    >>> world = generate("tiny", seed=0)
+    >>> bad = world.firms.head(3).assign(employees=-1.0).drop(columns=["sales"])
+    >>> try:
+    ...     validate(bad, "firms")
+    ... except SchemaError as error:
+    ...     problems = error.problems
+    >>> len(problems)
+    2
+    >>> print(problems[0])
+    missing required column(s) ['sales']. Add them, or map your own names with rename={'your_name': 'sales'}.
+    """
 
     def __init__(self, table: str, problems: list[str]):
         self.table = table
@@ -216,15 +278,32 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
 
     Parameters
     ----------
-    data : the table to check.
-    table : "firms", "establishments", "foreign_demand" or a :class:`TableSchema`.
-    rename : maps the analyst's own column names to the schema's names,
+    data : pd.DataFrame
+        the table to check.
+    table : str | TableSchema, optional
+        "firms", "establishments", "foreign_demand" or a ``TableSchema`` (``kaigai_lib.data.schema``).
+    rename : Mapping[str, str] | None, optional
+        maps the analyst's own column names to the schema's names,
         e.g. ``{"jugyoin": "employees"}``; applied before checking.
-    required_only : check only the schema's required columns (optional ones
+    required_only : bool, optional
+        check only the schema's required columns (optional ones
         are still checked when present).
 
+    Notes
+    -----
     Every problem is collected before raising, so one run lists them all.
     Nothing is dropped or modified: fix the data and validate again.
+
+    Examples
+    --------
+    Map the analyst's own column names to the schema's once, and check the table:
+
+    >>> from kaigai_lib import generate, validate
+    >>> world = generate("tiny", seed=0)
+    >>> own = world.firms.rename(columns={"employees": "jugyoin"})  # the names of one's own data
+    >>> firms = validate(own, "firms", rename={"jugyoin": "employees"})
+    >>> "employees" in firms.columns, len(firms) == len(own)
+    (True, True)
     """
     if isinstance(table, str) and table not in SCHEMAS:
         raise ValueError(f"Unknown table {table!r}: choose one of {sorted(SCHEMAS)}.")

@@ -31,7 +31,24 @@ ANALYSIS_COLUMNS: dict[str, tuple[str, str]] = {
 
 @dataclass
 class RiskSet:
-    """The at-risk rows (at the base year) and what was left out and why."""
+    """The at-risk rows (at the base year) and what was left out and why.
+
+    Examples
+    --------
+    What :func:`risk_set` returns:
+
+    >>> from kaigai_lib import generate, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> risk = risk_set(world.firms, "fdi", first_start_year=2010, last_start_year=2012)
+    >>> risk.n_starters
+    28
+    >>> risk.rows.groupby("start_year")["start"].agg(["size", "sum"])
+                size  sum
+    start_year
+    2010         989   10
+    2011         977    9
+    2012         968    9
+    """
 
     rows: pd.DataFrame
     excluded: pd.Series  # reason -> number of firm-years
@@ -47,18 +64,37 @@ def risk_set(firms: pd.DataFrame, status: str, unit: str = "firm_id", time: str 
 
     Parameters
     ----------
-    firms : firm panel with one row per (``unit``, ``time``).
-    status : 0/1 or boolean column that turns on at the start and stays on
+    firms : pd.DataFrame
+        firm panel with one row per (``unit``, ``time``).
+    status : str
+        0/1 or boolean column that turns on at the start and stays on
         (exporter, fdi). A firm that switches off and on again is at risk
         again after switching off, as in the survey's flag.
-    first_start_year, last_start_year : keep only starts (and non-starts) in
+    first_start_year, last_start_year : int | None, optional
+        keep only starts (and non-starts) in
         these years ``t`` (e.g. the white paper's 1998–2020 for exports).
 
     Returns
     -------
-    RiskSet with ``rows``: the base-year rows plus ``start`` (0/1) and
-    ``start_year`` (= base year + 1), and ``excluded``: counts of base-year
-    candidates dropped because the firm is not observed the next year.
+    RiskSet
+        ``rows``: the base-year rows plus ``start`` (0/1) and ``start_year`` (= base year + 1), and
+        ``excluded``: counts of base-year candidates dropped because the firm is not observed the next year.
+
+    Examples
+    --------
+    Firms at risk of starting to export in 2006, at their base year 2005:
+
+    >>> from kaigai_lib import generate, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006)
+    >>> risk.rows["start"].value_counts()
+    start
+    0    919
+    1     19
+    Name: count, dtype: int64
+    >>> risk.excluded
+    not observed the next year    49
+    Name: firm-years, dtype: int64
     """
     for column in (status, unit, time):
         if column not in firms.columns:
@@ -91,6 +127,18 @@ def size_class(employees: pd.Series | np.ndarray, bounds: tuple[int, ...] = (50,
     """The white paper's size classes (従業員規模区分: 50–99, 100–299, 300+; below 50 kept as its own class).
 
     Missing employee counts give a missing class.
+
+    Examples
+    --------
+    A missing employee count gives a missing class:
+
+    >>> import pandas as pd
+    >>> from kaigai_lib import size_class
+    >>> size_class(pd.Series([12, 50, 120, 300, None]))
+    ['under 50', '50-99', '100-299', '300+', NaN]
+    Categories (4, str): ['under 50', '50-99', '100-299', '300+']
+    >>> size_class(pd.Series([12, 50, 120, 300]), bounds=(100,), labels=("small", "large")).tolist()
+    ['small', 'small', 'large', 'large']
     """
     values = np.asarray(employees, dtype=float)
     codes = np.where(np.isnan(values), -1, np.digitize(values, bounds))
@@ -98,6 +146,17 @@ def size_class(employees: pd.Series | np.ndarray, bounds: tuple[int, ...] = (50,
 
 
 def sector(manufacturing: pd.Series | np.ndarray) -> np.ndarray:
-    """ "manufacturing" / "non-manufacturing" from a True/False column (the white paper's FDI groups)."""
+    """ "manufacturing" / "non-manufacturing" from a True/False column (the white paper's FDI groups).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kaigai_lib import sector
+    >>> sector(pd.Series([True, False, True]))
+    array(['manufacturing', 'non-manufacturing', 'manufacturing'],
+          dtype=object)
+    >>> sector(pd.Series([True, False])).tolist()
+    ['manufacturing', 'non-manufacturing']
+    """
     values = np.asarray(manufacturing, dtype=bool)
     return np.where(values, "manufacturing", "non-manufacturing").astype(object)

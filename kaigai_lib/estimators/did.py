@@ -45,7 +45,7 @@ SCALE_UNITS = {"log": "log points", "percent": "percentage points", "level": "lo
 class EventChanges:
     """Changes from the base year, one row per matched unit × outcome × horizon.
 
-    ``table`` columns: the unit's id, ``pair``, ``treated`` (0/1),
+    ``table`` columns: the unit column (named by ``unit``), ``pair``, ``treated`` (0/1),
     ``cohort`` (start year ``t``), every ``keep`` column, ``outcome``,
     ``horizon``, ``change_log``, ``change_pct`` and ``level_log`` (the log
     outcome at ``t + h``).
@@ -57,11 +57,30 @@ class EventChanges:
     outcome (id, base year, role, pair, outcomes), so they enter no horizon.
     ``matched``: False for an unmatched design (``pair=None``: every row its
     own unit, as in a DiD on all non-starters).
+
+    Examples
+    --------
+    What :func:`event_changes` returns; ``unit`` names the unit column of ``table``:
+
+    >>> import numpy as np
+    >>> from kaigai_lib import event_changes, generate, matched_did, propensity_match, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> at_risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006).rows
+    >>> at_risk = at_risk.assign(log_employees=np.log(at_risk["employees"]), log_sales=np.log(at_risk["sales"]))
+    >>> match = propensity_match(at_risk, "start", ["log_employees", "log_sales"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 3], pre_horizons=[-2])
+    >>> changes.unit, changes.horizons, changes.matched
+    ('firm_id', [-2, 1, 3], True)
+    >>> changes.table[[changes.unit, "pair", "treated", "outcome", "horizon", "change_log"]].head(3).round(3)
+       firm_id  pair  treated outcome  horizon  change_log
+    0     1853     0        1   sales       -2      -0.080
+    1     1808     0        0   sales       -2      -0.071
+    2      103     1        1   sales       -2      -0.180
     """
 
     table: pd.DataFrame
     missing: pd.DataFrame
-    id: str
+    unit: str  # the name of the unit column of ``table`` (e.g. "firm_id")
     horizons: list[int]
     base_missing: pd.DataFrame = field(default_factory=pd.DataFrame)
     matched: bool = True
@@ -134,19 +153,26 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
 
     Parameters
     ----------
-    panel : the firm panel holding the outcomes, one row per (``unit``, ``time``).
-    matched : the matched sample at the base year ``t − 1`` (a
+    panel : pd.DataFrame
+        the firm panel holding the outcomes, one row per (``unit``, ``time``).
+    matched : Any
+        the matched sample at the base year ``t − 1`` (a
         :class:`~kaigai_lib.estimators.matching.MatchResult` or its ``.matched``): ``unit``,
         ``time`` (the base year), ``treated`` and ``pair``. A control's pseudo
         start is its row's base year + 1, which is its partner's start year
         when matching is within year. ``pair=None`` declares an unmatched
         design: every row is its own unit (e.g. all firms at risk).
-    outcomes : outcome columns of ``panel``; those in ``log_outcomes`` are
+    outcomes : Sequence[str]
+        outcome columns of ``panel``; those in ``log_outcomes`` are
         already in logs (e.g. log TFP), the others must be positive levels.
-    horizons, pre_horizons : ``h`` for ``t + h``; negative values are the
+    horizons, pre_horizons : Sequence[int], optional
+        ``h`` for ``t + h``; negative values are the
         placebo years before the start (relative to ``t − 1`` as well).
-    keep : columns of ``matched`` to carry along (group, industry, size class…).
+    keep : Sequence[str], optional
+        columns of ``matched`` to carry along (group, industry, size class…).
 
+    Notes
+    -----
     Errors: a start year (base year + 1) outside the panel's years, a
     horizon that no unit can reach within the panel, an unmatched sample
     passed as matched. A unit whose base year is missing in the panel enters
@@ -155,19 +181,30 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
 
     Examples
     --------
-    Changes of sales one and two years after 2006 for 2005's matched exporters (see :func:`matched_did`):
+    Changes of sales from the base year 2005 to one and three years after the 2006 start (and a placebo
+    two years before), for the matched starters and their controls:
 
     >>> import numpy as np
-    >>> from kaigai_lib.estimators.did import event_changes
-    >>> from kaigai_lib.estimators.matching import propensity_match
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees"]).assign(
-    ...     log_employees=lambda f: np.log(f["employees"]))
-    >>> match = propensity_match(firms, "exporter", ["log_employees"], unit="firm_id")
-    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 2], pre_horizons=[-2])
-    >>> sorted(changes.table["horizon"].unique().tolist())
-    [-2, 1, 2]
+    >>> from kaigai_lib import event_changes, generate, matched_did, propensity_match, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> at_risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006).rows
+    >>> at_risk = at_risk.assign(log_employees=np.log(at_risk["employees"]), log_sales=np.log(at_risk["sales"]))
+    >>> match = propensity_match(at_risk, "start", ["log_employees", "log_sales"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 3], pre_horizons=[-2])
+    >>> changes.table.groupby(["horizon", "treated"]).size()
+    horizon  treated
+    -2       0          17
+             1          18
+     1       0          18
+             1          19
+     3       0          16
+             1          18
+    dtype: int64
+    >>> changes.means(scale="log").round(3)
+    treated outcome  horizon  matched non-starters  starters
+    0         sales       -2                 0.008    -0.092
+    1         sales        1                -0.038     0.015
+    2         sales        3                -0.073    -0.024
     """
     matched = _matched_frame(matched, treated, pair)
     horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
@@ -196,7 +233,7 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                       f"unit(s) ({n_start} starter(s), {len(base_missing) - n_start} control(s)); they enter no "
                       "horizon for those outcomes. See EventChanges.base_missing.", UserWarning, stacklevel=2)
     return EventChanges(table=table.dropna(subset=["change_log"]).reset_index(drop=True),
-                        missing=missing_table, id=unit, horizons=all_horizons,
+                        missing=missing_table, unit=unit, horizons=all_horizons,
                         base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
 
 
@@ -287,7 +324,7 @@ def _changes_by_horizon(units: pd.DataFrame, logs: pd.DataFrame, base: np.ndarra
 
 def _subset(changes: EventChanges, table: pd.DataFrame) -> EventChanges:
     # the same changes restricted to some rows (a cell, the complete pairs): what was missing stays reported
-    return EventChanges(table=table, missing=changes.missing, id=changes.id, horizons=changes.horizons,
+    return EventChanges(table=table, missing=changes.missing, unit=changes.unit, horizons=changes.horizons,
                         base_missing=changes.base_missing, matched=changes.matched)
 
 
@@ -295,7 +332,28 @@ def _subset(changes: EventChanges, table: pd.DataFrame) -> EventChanges:
 
 @dataclass
 class DidResult:
-    """Matched DiD estimates: ``table`` has one row per outcome × group × horizon (see TIDY_COLUMNS)."""
+    """Matched DiD estimates: ``table`` has one row per outcome × group × horizon (see TIDY_COLUMNS).
+
+    Examples
+    --------
+    What :func:`matched_did` returns:
+
+    >>> import numpy as np
+    >>> from kaigai_lib import event_changes, generate, matched_did, propensity_match, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> at_risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006).rows
+    >>> at_risk = at_risk.assign(log_employees=np.log(at_risk["employees"]), log_sales=np.log(at_risk["sales"]))
+    >>> match = propensity_match(at_risk, "start", ["log_employees", "log_sales"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 3], pre_horizons=[-2])
+    >>> result = matched_did(changes, scale="percent")
+    >>> result.units, result.controls, result.cluster
+    ('percentage points', ['cohort'], ['firm_id', 'pair'])
+    >>> result.tidy()[["outcome", "horizon", "estimate", "std_error", "n_treated", "n_control"]].round(2)
+      outcome  horizon  estimate  std_error  n_treated  n_control
+    0   sales       -2     -9.91       4.97         18         17
+    1   sales        1      5.01       6.66         19         18
+    2   sales        3      4.78       9.94         18         16
+    """
 
     table: pd.DataFrame
     scale: str
@@ -392,7 +450,7 @@ def _cluster_columns(changes: EventChanges, cluster: str | Sequence[str] | None)
     if cluster is None:
         cluster = "firm+pair" if changes.matched else "firm"
     names = cluster.split("+") if isinstance(cluster, str) else list(cluster)
-    columns = [changes.id if name.strip() == "firm" else name.strip() for name in names]
+    columns = [changes.unit if name.strip() == "firm" else name.strip() for name in names]
     if len(columns) > 2 or not columns:
         raise ValueError(f"matched_did: cluster={cluster!r}: give one or two cluster variables, e.g. 'firm', "
                          "'pair' or 'firm+pair'.")
@@ -442,7 +500,7 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     one-way clustering covers both (the DiD chapter shows the difference) —
     and firm for an unmatched one. With the pair among the clusters and
     fixed effects that are constant within pairs, the small-sample
-    correction is G/(G − 1) alone (:func:`_small_sample`): CRV1 by pair is
+    correction is G/(G − 1) alone (``_small_sample``): CRV1 by pair is
     then exactly the paired t-test.
     ``scale``: "percent" (the white paper's percent change from ``t − 1``),
     "log" (log points) or "level" (the log level at ``t + h``: no
@@ -451,18 +509,21 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
 
     Examples
     --------
+    The DiD of the 2006 export starters' sales, in log points, next to a placebo year:
+
     >>> import numpy as np
-    >>> from kaigai_lib.estimators.did import event_changes, matched_did
-    >>> from kaigai_lib.estimators.matching import propensity_match
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees"]).assign(
-    ...     log_employees=lambda f: np.log(f["employees"]))
-    >>> match = propensity_match(firms, "exporter", ["log_employees"], unit="firm_id")
-    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 2], pre_horizons=[-2])
+    >>> from kaigai_lib import event_changes, generate, matched_did, propensity_match, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> at_risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006).rows
+    >>> at_risk = at_risk.assign(log_employees=np.log(at_risk["employees"]), log_sales=np.log(at_risk["sales"]))
+    >>> match = propensity_match(at_risk, "start", ["log_employees", "log_sales"], unit="firm_id")
+    >>> changes = event_changes(world.firms, match, ["sales"], horizons=[1, 3], pre_horizons=[-2])
     >>> result = matched_did(changes, scale="log")
-    >>> result.tidy()[["outcome", "group", "horizon"]].values.tolist()
-    [['sales', 'all', -2], ['sales', 'all', 1], ['sales', 'all', 2]]
+    >>> result.tidy()[["outcome", "horizon", "estimate", "std_error", "n_treated", "n_control"]].round(3)
+      outcome  horizon  estimate  std_error  n_treated  n_control
+    0   sales       -2    -0.100      0.049         18         17
+    1   sales        1     0.053      0.071         19         18
+    2   sales        3     0.049      0.101         18         16
     >>> print(result.summary().splitlines()[0])
     Matched difference-in-differences (log points)
     """
@@ -535,6 +596,22 @@ class StaggeredEventStudy:
     estimates by horizon (relative to ``t − 1``); ``truth``: with a world,
     the true effect (log points) averaged over the starters' firm-years at
     each horizon, and ``static_truth`` over all their post-start firm-years.
+
+    Examples
+    --------
+    The pieces of :func:`staggered_event_study`: the panel used, what was dropped, the estimates:
+
+    >>> from kaigai_lib import generate, staggered_event_study
+    >>> world = generate("tiny", seed=0)
+    >>> study = staggered_event_study(world, "export", "sales", estimators=("twfe_dynamic",), window=(-2, 2))
+    >>> study.dropped
+    treated before entering the panel (start unknown)    8995
+    fewer than two untreated years                        754
+    Name: firm-years, dtype: int64
+    >>> study.compare(horizons=[0, 2]).round(3)
+          estimator  horizon  estimate  std_error  ci_low  ci_high  truth   bias
+    0  twfe_dynamic        0     0.004      0.008  -0.012    0.019  0.010 -0.006
+    1  twfe_dynamic        2    -0.011      0.013  -0.038    0.015  0.029 -0.041
     """
 
     analysis: str
@@ -561,7 +638,8 @@ class StaggeredEventStudy:
         if self.truth is not None and len(dynamic):
             dynamic = dynamic.merge(self.truth, on="horizon", how="left")
             dynamic["bias"] = dynamic["estimate"] - dynamic["truth"]
-        table = pd.concat([static.assign(horizon=np.nan), dynamic], ignore_index=True)
+        # infer_objects: with no dynamic estimator the concatenation with an empty table leaves object columns
+        table = pd.concat([static.assign(horizon=np.nan), dynamic], ignore_index=True).infer_objects()
         table = table.assign(outcome=self.outcome, n_obs=len(self.panel),
                              p_value=normal_inference(table["estimate"], table["std_error"])["p_value"])
         return order_tidy(table)
@@ -694,14 +772,15 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
 
     Examples
     --------
-    >>> from kaigai_lib.estimators.did import staggered_event_study
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
+    Two-way fixed effects on the whole panel of the tiny world, next to the true effect on the
+    starters:
+
+    >>> from kaigai_lib import generate, staggered_event_study
+    >>> world = generate("tiny", seed=0)
     >>> study = staggered_event_study(world, "export", "sales", estimators=("twfe",))
-    >>> study.tidy()[["term", "estimate", "truth"]].columns.tolist()
-    ['term', 'estimate', 'truth']
-    >>> study.tidy()["term"].tolist()
-    ['twfe']
+    >>> study.tidy()[["term", "estimate", "std_error", "n_obs", "truth"]].round(3)
+       term  estimate  std_error  n_obs  truth
+    0  twfe     0.048      0.017  28430  0.044
     """
 
     if hasattr(data, "firms") and hasattr(data, "latent"):  # a synthetic World (not imported: estimators stay below it)

@@ -41,15 +41,41 @@ DISCARDS = ("none", "treated", "control", "both")
 
 @dataclass
 class ATTResult:
-    """An estimated average treatment effect on the treated (:func:`att`).
+    """An estimated average treatment effect on the treated (:meth:`MatchResult.att`).
 
     Attributes
     ----------
-    outcome : the outcome column.
-    estimate, std_error, ci_low, ci_high : the ATT, its standard error and 95 % interval.
-    n_treated : matched treated rows; ``n_control`` distinct controls.
-    se_method : how ``std_error`` was computed.
-    truth : the true ATT, when known (attach it with ``dataclasses.replace`` or pass it to :meth:`tidy`).
+    outcome : str
+        the outcome column.
+    estimate, std_error, ci_low, ci_high : float
+        the ATT, its standard error and 95 % interval.
+    n_treated : int
+        matched treated rows; ``n_control`` distinct controls.
+    se_method : str
+        how ``std_error`` was computed.
+    truth : float | None
+        the true ATT, when known (attach it with ``dataclasses.replace`` or pass it to :meth:`tidy`).
+
+    Examples
+    --------
+    The ATT of a matched sample on an outcome of the same rows (here the base year's own sales, so a
+    check of balance rather than an effect):
+
+    >>> import numpy as np
+    >>> from kaigai_lib import generate, propensity_match, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> at_risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006).rows
+    >>> at_risk = at_risk.assign(log_employees=np.log(at_risk["employees"]), log_sales=np.log(at_risk["sales"]))
+    >>> match = propensity_match(at_risk, "start", ["log_employees", "log_sales"], unit="firm_id")
+    >>> att = match.att("log_sales")
+    >>> round(att.estimate, 3), round(att.std_error, 3), att.n_treated, att.n_control
+    (0.024, 0.06, 19, 19)
+    >>> print(att.summary())
+    ATT on log_sales
+      standard error: regression on the matched sample, clustered by pair
+               estimate  std_error  p_value  ci_low  ci_high  n_treated  n_control  n_obs
+    outcome
+    log_sales    0.0241     0.0599    0.688 -0.0934   0.1415         19         19     38
     """
 
     outcome: str
@@ -119,16 +145,39 @@ class MatchResult:
 
     Attributes
     ----------
-    data : the input rows with ``_treated`` (0/1), ``_score`` (propensity)
+    data : pd.DataFrame
+        the input rows with ``_treated`` (0/1), ``_score`` (propensity)
         and ``_logit`` (its logit) added, in the input's order and index.
-    matched : the matched rows (treated and controls) with ``_pair`` (the
+    matched : pd.DataFrame
+        the matched rows (treated and controls) with ``_pair`` (the
         treated row's pair id; a control used by several treated rows appears
         once per pair), ``_weight`` (1 for treated, 1/k for each of a treated
         row's k controls) and the columns of ``data``.
-    pairs : one row per (treated, control) link: index labels, pair id,
+    pairs : pd.DataFrame
+        one row per (treated, control) link: index labels, pair id,
         logit distance.
-    model : the fitted statsmodels logit.
-    covariates : names of the design columns used for balance.
+    model : Any
+        the fitted statsmodels logit.
+    covariates : list[str]
+        names of the design columns used for balance.
+
+    Examples
+    --------
+    What :func:`propensity_match` returns: the matched rows, the pairs, and the balance:
+
+    >>> import numpy as np
+    >>> from kaigai_lib import generate, propensity_match, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> at_risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006).rows
+    >>> at_risk = at_risk.assign(log_employees=np.log(at_risk["employees"]), log_sales=np.log(at_risk["sales"]))
+    >>> match = propensity_match(at_risk, "start", ["log_employees", "log_sales"], unit="firm_id")
+    >>> len(match.matched), len(match.pairs), match.covariates
+    (38, 19, ['log_employees', 'log_sales'])
+    >>> match.balance()[["smd_before", "smd_after", "variance_ratio_after"]].round(3)
+                   smd_before  smd_after  variance_ratio_after
+    covariate
+    log_employees       0.825     -0.055                 1.192
+    log_sales           1.082      0.028                 0.894
     """
 
     data: pd.DataFrame
@@ -147,7 +196,7 @@ class MatchResult:
     # ------------------------------------------------------------ the common interface
     def tidy(self) -> pd.DataFrame:
         """No effect is estimated by matching alone: one row of counts (``n_treated`` matched, ``n_control``
-        distinct controls used, ``n_obs`` matched rows); :func:`att` estimates the effect."""
+        distinct controls used, ``n_obs`` matched rows); :meth:`att` estimates the effect."""
         return order_tidy(pd.DataFrame([{"term": "matched sample", "n_treated": self.counts["matched_treated"],
                                          "n_control": self.counts["matched_controls"],
                                          "n_obs": len(self.matched)}]))
@@ -223,7 +272,7 @@ class MatchResult:
 
     def plot_balance(self, threshold: float = 0.1, ax: plt.Axes | None = None,
                      covariates: Sequence[str] | None = None) -> plt.Axes:
-        """Love plot: cobalt's |diff| (SMD; raw for binary) of each covariate before and after matching.
+        """Love plot: cobalt's ``|diff|`` (SMD; raw for binary) of each covariate before and after matching.
 
         ``covariates``: the rows to draw (default: all), e.g. without the
         dummies of ``exact`` strata, which are balanced by construction.
@@ -623,45 +672,66 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
 
     Parameters
     ----------
-    data : one row per unit (or unit-year) at risk of treatment.
-    treatment : a 0/1 (or boolean) column.
-    covariates : column names, or a formula right-hand side such as
+    data : pd.DataFrame
+        one row per unit (or unit-year) at risk of treatment.
+    treatment : str
+        a 0/1 (or boolean) column.
+    covariates : str | Sequence[str]
+        column names, or a formula right-hand side such as
         ``"age + I(age**2) + educ*black + C(industry)"`` (formulaic syntax).
-    exact : column(s) that matched pairs must share (e.g. ``["year", "industry"]``).
-    caliper : maximum distance in standard deviations of the logit score;
+    exact : str | Sequence[str] | None, optional
+        column(s) that matched pairs must share (e.g. ``["year", "industry"]``).
+    caliper : float | None, optional
+        maximum distance in standard deviations of the logit score;
         ``None`` for no caliper. Matching is on the logit of the score
         (MatchIt's ``distance = "glm", link = "linear.logit"``).
-    caliper_sd : the SD the caliper is measured in: "all" (default, as
+    caliper_sd : str, optional
+        the SD the caliper is measured in: "all" (default, as
         MatchIt: the SD of the logit over every row used in the logit) or
         "pooled" (Austin 2011: √((s²_treated + s²_control)/2)).
-    replace : whether a control may be matched to several treated rows.
-    ratio : controls per treated row (1:k).
-    order : order in which treated rows pick their controls (matters
+    replace : bool, optional
+        whether a control may be matched to several treated rows.
+    ratio : int, optional
+        controls per treated row (1:k).
+    order : str, optional
+        order in which treated rows pick their controls (matters
         without replacement): "largest" or "smallest" score first, "random"
         or "data" (row order).
-    discard : drop rows off common support before matching (within each
+    discard : str, optional
+        drop rows off common support before matching (within each
         ``exact`` stratum): "none", "treated", "control" or "both".
-    unit : a unit identifier (e.g. firm id): once a control row of a unit is
+    unit : str | None, optional
+        a unit identifier (e.g. firm id): once a control row of a unit is
         used, no other row of that unit is used as a control (without
         replacement), so one firm cannot serve as a control in several years.
-    random_state : seed for order="random".
+    random_state : int, optional
+        seed for order="random".
 
     Examples
     --------
-    Match 2005's exporters to non-exporters of the tiny synthetic world on size and sales:
+    Match the firms that start exporting in 2006 to firms at risk that do not, on size and sales in
+    2005 (the base year):
 
     >>> import numpy as np
-    >>> from kaigai_lib.estimators.matching import propensity_match
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> firms = world.firms.query("year == 2005").dropna(subset=["employees", "sales"]).copy()
-    >>> firms["log_employees"], firms["log_sales"] = np.log(firms["employees"]), np.log(firms["sales"])
-    >>> result = propensity_match(firms, "exporter", ["log_employees", "log_sales"], unit="firm_id")
-    >>> int(result.counts()["count"]["treated", "matched"]) == result.counts["matched_treated"]
-    True
-    >>> att = result.att("log_sales")
-    >>> att.tidy().columns[:4].tolist()
-    ['outcome', 'estimate', 'std_error', 'p_value']
+    >>> from kaigai_lib import generate, propensity_match, risk_set
+    >>> world = generate("tiny", seed=0)
+    >>> at_risk = risk_set(world.firms, "exporter", first_start_year=2006, last_start_year=2006).rows
+    >>> at_risk = at_risk.assign(log_employees=np.log(at_risk["employees"]), log_sales=np.log(at_risk["sales"]))
+    >>> match = propensity_match(at_risk, "start", ["log_employees", "log_sales"], unit="firm_id")
+    >>> match.counts()
+                                                           count
+    group   status
+    treated all                                               19
+            matched                                           19
+            discarded (off common support)                     0
+            unmatched: no control in its stratum               0
+            unmatched: no control left within the caliper      0
+    control all                                              919
+            discarded (off common support)                     0
+            used as matches (distinct rows)                   19
+    >>> match.att("log_sales").tidy()[["outcome", "estimate", "std_error", "n_treated", "n_control"]].round(3)
+         outcome  estimate  std_error  n_treated  n_control
+    0  log_sales     0.024       0.06         19         19
     """
     if order not in ORDERS:
         raise ValueError(f"order={order!r}: choose one of {ORDERS}.")

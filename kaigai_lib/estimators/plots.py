@@ -28,7 +28,15 @@ OUTCOME_LABELS = {
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float],
                 **subplot_kwargs: str | bool) -> tuple[Figure, np.ndarray]:
-    """A figure with a grid of axes (always 2-D), constrained layout, already closed in pyplot."""
+    """A figure with a grid of axes (always 2-D), constrained layout, already closed in pyplot.
+
+    Examples
+    --------
+    >>> from kaigai_lib import new_figure
+    >>> fig, axes = new_figure(1, 2, figsize=(6, 3))
+    >>> axes.shape, fig.get_layout_engine().__class__.__name__
+    ((1, 2), 'ConstrainedLayoutEngine')
+    """
     # pyplot (not a bare Figure) so a notebook's inline backend knows how to show it; closed at once so it
     # is shown once — when returned by a cell — and figures do not pile up in pyplot's registry.
     fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=figsize, layout="constrained", **subplot_kwargs)
@@ -66,6 +74,19 @@ def plot_growth_bars(growth: pd.DataFrame, *, faded_alpha: float = 0.35, level: 
     As in the white paper, an outcome whose difference is not significant at
     ``level`` is drawn faded (``faded_alpha``). With ``show_truth``, a black
     tick on the non-starters' bar marks the counterfactual.
+
+    Examples
+    --------
+    Two groups, one outcome each (the numbers are made up for the picture):
+
+    >>> import pandas as pd
+    >>> from kaigai_lib import plot_growth_bars
+    >>> growth = pd.DataFrame({"analysis": ["export", "export"], "group": ["50-99", "300+"],
+    ...                        "outcome": ["sales", "sales"], "starters": [8.0, 5.0],
+    ...                        "non_starters": [3.0, 4.5], "p_value": [0.01, 0.6]})
+    >>> fig = plot_growth_bars(growth, show_truth=False)
+    >>> [ax.get_title().split("\\n")[0] for ax in fig.axes if ax.has_data()]
+    ['Export starters, 50–99 employees', 'Export starters, 300+ employees']
     """
     _require_columns(growth, ["analysis", "group", "outcome", "starters", "non_starters", "p_value"], "growth")
     panels = list(dict.fromkeys(zip(growth["analysis"], growth["group"], strict=True)))

@@ -146,7 +146,7 @@ def _numeric_column(values: pd.Series, column: str, table: str, index: pd.Index)
     """``values`` as floats; text is read as numbers with a warning naming the column and rows, or refused.
 
     Numbers stored as text (as ``read_csv`` leaves "1,234") are read, thousands
-    separators included, with a :class:`SpatialInputWarning`; text that is not
+    separators included, with a ``SpatialInputWarning``; text that is not
     a number raises. Missing values stay missing (the caller decides).
     """
     if pd.api.types.is_bool_dtype(values):
@@ -192,7 +192,19 @@ def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
 
 def haversine_km(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float,
                  lon2: np.ndarray | float) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcasts like numpy)."""
+    """Great-circle distance in km between points given in degrees (broadcasts like numpy).
+
+    Examples
+    --------
+    Tokyo station to Osaka station, and to two points at once:
+
+    >>> import numpy as np
+    >>> from kaigai_lib import haversine_km
+    >>> round(float(haversine_km(35.681, 139.767, 34.702, 135.496)), 1)
+    403.1
+    >>> haversine_km(35.681, 139.767, np.array([35.681, 34.702]), np.array([139.767, 135.496])).round(1)
+    array([  0. , 403.1])
+    """
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dlat = p2 - p1
     dlon = np.radians(lon2) - np.radians(lon1)
@@ -212,7 +224,17 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
     ``min_capital`` (million yen; ¥1bn) and its overseas production ratio is
     above ``min_overseas_ratio`` (percent; 0) in that year (footnote 239).
     Returns the establishments' rows (of ``year`` only, if given) with the
-    firm's two columns added. Columns have the schema's names (:data:`SCHEMA_NAMES`).
+    firm's two columns added. Columns have the schema's names (``SCHEMA_NAMES``).
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, global_firm_plants
+    >>> world = generate("tiny", seed=0)
+    >>> plants = global_firm_plants(world.establishments, world.firms, year=2015)
+    >>> len(plants), plants["year"].unique().tolist()
+    (39, [2015])
+    >>> bool((plants["paid_in_capital"] >= 1000).all() and (plants["overseas_production_ratio"] > 0).all())
+    True
     """
     firm_col, year_col, capital_col, overseas_ratio_col = (SCHEMA_NAMES[k] for k in (
         "firm", "year", "capital", "overseas_ratio"))
@@ -240,22 +262,43 @@ class Catchments:
 
     Attributes
     ----------
-    sources : one row per plant-year of every plant whose firm is global in
+    sources : pd.DataFrame
+        one row per plant-year of every plant whose firm is global in
         at least one year (``centre_id``, ``firm_id``, ``year``, ``latitude``,
         ``longitude``, ``overseas_production_ratio`` — missing when the firm
         is not in the firm table that year —, ``paid_in_capital`` and
         ``is_centre``: the firm is global that year, so the plant-year is one
         of the white paper's centres). The exposure design needs the years a
         plant is not a centre too: its neighbours are still near it.
-    receivers : one row per establishment-year that can receive a spillover
+    receivers : pd.DataFrame
+        one row per establishment-year that can receive a spillover
         (not owned by a large firm), with location, exports, shipments, employees.
-    pairs : ``src`` (row of ``sources``), ``rec`` (row of ``receivers``) and
+    pairs : pd.DataFrame
+        ``src`` (row of ``sources``), ``rec`` (row of ``receivers``) and
         ``distance_km`` for every receiver within ``radius_km`` of a source
         in the same year.
-    radius_km : the radius the pairs were found with.
-    drops : what was left out or filled in, and why (``kind`` is "dropped" or "note").
-    settings : thresholds and options used.
-    columns : the column names of the input tables.
+    radius_km : float
+        the radius the pairs were found with.
+    drops : pd.DataFrame
+        what was left out or filled in, and why (``kind`` is "dropped" or "note").
+    settings : dict[str, Any]
+        thresholds and options used.
+    columns : dict[str, str]
+        the column names of the input tables.
+
+    Examples
+    --------
+    What :func:`build_catchments` found, read through its properties:
+
+    >>> from kaigai_lib import build_catchments, generate
+    >>> world = generate("tiny", seed=0)
+    >>> catchments = build_catchments(world.establishments, world.firms, radius_km=5.0)
+    >>> catchments.radius_km, len(catchments.members)
+    (5.0, 8290)
+    >>> round(catchments.overlap_share, 3)
+    0.102
+    >>> len(catchments.with_radius(2.0).areas) <= len(catchments.areas)
+    True
     """
 
     sources: pd.DataFrame
@@ -574,7 +617,7 @@ class Catchments:
         return self.plot_map(**options).axes[0]
 
     def plot_map(self, **options: Any) -> Figure:
-        """:func:`plot_catchment_map` of these catchments."""
+        """``plot_catchment_map`` (the teaching figures) of these catchments."""
         return plot_catchment_map(self, **options)
 
 
@@ -596,51 +639,67 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
 
     Parameters
     ----------
-    establishments : plant panel (工業統計調査), one row per establishment and year.
-    firms : firm panel (企業活動基本調査 with 海外事業活動基本調査's ratio),
+    establishments : pd.DataFrame
+        plant panel (工業統計調査), one row per establishment and year.
+    firms : pd.DataFrame
+        firm panel (企業活動基本調査 with 海外事業活動基本調査's ratio),
         one row per firm and year: paid-in capital and overseas production ratio.
-    radius_km : catchment radius (great-circle distance; the white paper's 5 km).
-    min_capital, min_overseas_ratio : a firm is global in a year when its
+    radius_km : float, optional
+        catchment radius (great-circle distance; the white paper's 5 km).
+    min_capital, min_overseas_ratio : float, optional
+        a firm is global in a year when its
         paid-in capital (million yen) is at least ``min_capital`` and its
         overseas production ratio (percent) is above ``min_overseas_ratio``;
         its plants are that year's centres.
-    large_firm_capital : establishments of firms with paid-in capital at
+    large_firm_capital : float | None, optional
+        establishments of firms with paid-in capital at
         least this are not counted in any area (footnote 242); default
         ``min_capital``. For a year in which such a firm is missing from the
         firm table, its capital in the nearest year it is there is used
         (counted in ``drops``). Owners never in the firm table are small firms.
-    missing_coordinates : "raise" (default) or "drop" establishment-years
+    missing_coordinates : str, optional
+        "raise" (default) or "drop" establishment-years
         without latitude or longitude (counted in ``drops``). Coordinates
         outside Japan's range always raise.
-    missing_overseas_ratio : "raise" (default) or "drop" when a firm-year with
+    missing_overseas_ratio : str, optional
+        "raise" (default) or "drop" when a firm-year with
         capital ≥ ``min_capital`` has no overseas production ratio, so that
         whether its plants are centres is unknown; "drop" keeps them out of
         the centres (and, as large firms' plants, out of every area), counted.
 
-    check_industries : if the firm table has an ``industry`` column, a firm
+    check_industries : bool, optional
+        if the firm table has an ``industry`` column, a firm
         id that stands for firms of different industries in one year raises,
         and one whose industry changes between years warns (an id reused
         across industries links plants to the wrong firm); False skips the check.
 
-    The tables' columns have the schema's names (:data:`SCHEMA_NAMES`, the
+    Notes
+    -----
+    The tables' columns have the schema's names (``SCHEMA_NAMES``, the
     defaults of :mod:`kaigai_lib.data.schema`); real data are renamed to them
-    once, with ``kaigai_lib.data.schema.validate(df, table, rename={...})``. Raises :class:`SpatialInputError`
+    once, with ``kaigai_lib.data.schema.validate(df, table, rename={...})``. Raises ``SpatialInputError``
     (a ``ValueError``) with counts for bad coordinates, duplicate keys,
     missing, negative or non-numeric values, exports that are 0 everywhere,
     firm ids of different types in the two tables, ratios missing for large
-    firms, or when no centre is found. Warns (:class:`SpatialInputWarning`)
+    firms, or when no centre is found. Warns (``SpatialInputWarning``)
     when numbers stored as text are read, when exports exceed shipments
     (in 工業統計調査 shipments include exports) and when a firm id changes industry.
 
     Examples
     --------
-    >>> from kaigai_lib.estimators import spatial
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> catchments = spatial.build_catchments(world.establishments, world.firms)
-    >>> kept = catchments.counts().set_index("step")["count"]
-    >>> int(kept["centre-years"]) == len(catchments.centres)
-    True
+    The establishments within 5 km of the plants of global firms, in the tiny world:
+
+    >>> from kaigai_lib import build_catchments, generate
+    >>> world = generate("tiny", seed=0)
+    >>> catchments = build_catchments(world.establishments, world.firms, radius_km=5.0)
+    >>> catchments.counts().head(4)
+          kind                                               step  count                 unit
+    0     kept                                       centre-years    288         centre-years
+    1     kept                   areas with at least one receiver    288                areas
+    2     kept                      receiving establishment-years  31528  establishment-years
+    3  dropped  establishment-years of large firms (capital ≥ ...    472  establishment-years
+    >>> len(catchments.centres), len(catchments.areas)
+    (288, 288)
     """
     _check_choice("missing_coordinates", missing_coordinates, ("raise", "drop"))
     _check_choice("missing_overseas_ratio", missing_overseas_ratio, ("raise", "drop"))
@@ -1027,15 +1086,36 @@ class SpilloverResult:
 
     Attributes
     ----------
-    design, time_effects, cluster, control : how it was fitted.
-    data : the regression panel (index ``centre_id``, ``year``): ``exports``
+    design, time_effects, cluster, control : str or bool
+        how it was fitted.
+    data : pd.DataFrame
+        the regression panel (index ``centre_id``, ``year``): ``exports``
         and the regressors (for ``design="exposure"`` the regressors are the
         exposures, under the same names).
-    regressors : the regressors' names, in order.
-    fitted : the linearmodels ``PanelEffectsResults``.
-    truth : true coefficients by regressor (empty if unknown).
-    counts : observations, centres, clusters and what the design dropped or filled.
-    notes : sentences to read with the estimate (e.g. what the year effects absorb).
+    regressors : list[str]
+        the regressors' names, in order.
+    fitted : Any
+        the linearmodels ``PanelEffectsResults``.
+    truth : dict[str, float]
+        true coefficients by regressor (empty if unknown).
+    counts : dict[str, int]
+        observations, centres, clusters and what the design dropped or filled.
+    notes : list[str]
+        sentences to read with the estimate (e.g. what the year effects absorb).
+
+    Examples
+    --------
+    What :func:`fit_spillover` returns:
+
+    >>> from kaigai_lib import build_catchments, generate
+    >>> world = generate("tiny", seed=0)
+    >>> catchments = build_catchments(world.establishments, world.firms, radius_km=5.0)
+    >>> from kaigai_lib import fit_spillover
+    >>> result = fit_spillover(catchments, world.foreign_demand, control="domestic_shipments")
+    >>> result.design, result.control, result.regressors
+    ('white_paper', 'domestic_shipments', ['overseas_production_ratio', 'foreign_demand_di', 'domestic_shipments'])
+    >>> result.counts["observations"] == len(result.data)
+    True
     """
 
     design: str
@@ -1172,12 +1252,22 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
     effects ``λ_t`` if ``time_effects``, which absorb the DI: it is then left
     out and a note says so).
 
-    design : "white_paper" (all receivers within the radius), "nearest"
+    Parameters
+    ----------
+    catchments : Catchments
+        the centres and their areas, from :func:`build_catchments`.
+    foreign_demand : pd.DataFrame
+        the foreign-demand index by year (``year``, ``foreign_demand_di``).
+    design : str, optional
+        "white_paper" (all receivers within the radius), "nearest"
         (each receiver only in its nearest centre's area) or "exposure" (the
         white paper's areas, with ``OPR`` and ``DI`` replaced by their sums over
         every centre reaching into the area, ``Σ_s φ[c, s]·OPR[s, t]`` and
         ``Σ_s φ[c, s]·DI[t]``; see :meth:`Catchments.exposure_areas`).
-    control : the area's shipments term. "shipments" is the white paper's
+    time_effects : bool, optional
+        year effects ``λ_t`` (they absorb the DI, which is then left out).
+    control : str, optional
+        the area's shipments term. "shipments" is the white paper's
         area shipments; in 工業統計調査 they include exports, so they move
         with the very spillover being estimated — a *bad control* that takes
         part of the effect away. The alternatives the spillover does not move:
@@ -1187,7 +1277,8 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
         first year of each centre is lost, counted; it still carries last
         year's spillover, so it helps only when the ratio moves from year to
         year); "none" leaves the term out.
-    cluster : "entity" (by centre, as the white paper), "component" (by
+    cluster : str, optional
+        "entity" (by centre, as the white paper), "component" (by
         overlap cluster, :meth:`Catchments.components`: areas that share
         establishments share their errors), "firm" (by the centre's firm:
         every centre of a firm has the same ratio each year), "year" (year
@@ -1196,21 +1287,26 @@ def fit_spillover(catchments: Catchments, foreign_demand: pd.DataFrame, *, desig
         year and over a few years) or "none" (heteroskedasticity-robust). The
         last three before "none" allow for a common yearly shock; with 8 years
         they rest on 8 yearly sums and are themselves noisy.
-    unknown_sources : for ``design="exposure"``: "carry" or "drop" (see
+    unknown_sources : str, optional
+        for ``design="exposure"``: "carry" or "drop" (see
         :meth:`Catchments.exposure_areas`).
-    truth : ``world.truth`` (or a mapping) to set the true coefficients beside the estimates.
+    truth : Any, optional
+        ``world.truth`` (or a mapping) to set the true coefficients beside the estimates.
 
     Examples
     --------
-    >>> from kaigai_lib.estimators import spatial
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> catchments = spatial.build_catchments(world.establishments, world.firms)
-    >>> result = spatial.fit_spillover(catchments, world.foreign_demand, truth=world.truth)
-    >>> result.tidy()["term"].tolist()[:2]
-    ['overseas_production_ratio', 'foreign_demand_di']
-    >>> {"truth", "bias", "bias_in_se"} <= set(result.tidy().columns)
-    True
+    The white paper's panel model of the areas' exports, next to the true coefficients:
+
+    >>> from kaigai_lib import build_catchments, generate
+    >>> world = generate("tiny", seed=0)
+    >>> catchments = build_catchments(world.establishments, world.firms, radius_km=5.0)
+    >>> from kaigai_lib import fit_spillover
+    >>> result = fit_spillover(catchments, world.foreign_demand, truth=world.truth)
+    >>> result.tidy()[["term", "estimate", "std_error", "truth"]].round(3)
+                            term  estimate  std_error  truth
+    0  overseas_production_ratio    44.020      7.769   40.0
+    1          foreign_demand_di    21.711      3.859   15.0
+    2                  shipments     0.196      0.036    NaN
     """
     _check_choice("design", design, DESIGNS)
     _check_choice("cluster", cluster, CLUSTERS)

@@ -73,15 +73,43 @@ class ProductionResult:
 
     Attributes
     ----------
-    method : "OLS", "FE", "LP" or "ACF".
-    coef, std_error : Series indexed by input column name (``std_error`` is NaN where not computed).
-    output : the output column; ``inputs`` the input columns in ``coef`` order.
-    n_obs : rows used in the first stage (or the only stage);
-    n_second_stage : rows with a lag, used in the second stage (LP/ACF).
-    n_firms : firms in the estimation sample.
-    bootstrap : replications behind ``std_error`` (0 for analytic standard errors).
-    details : fitted pieces (first-stage coefficients, optimiser outcome, the
+    method : str
+        "OLS", "FE", "LP" or "ACF".
+    coef, std_error : pd.Series
+        Series indexed by input column name (``std_error`` is NaN where not computed).
+    output : str
+        the output column; ``inputs`` the input columns in ``coef`` order.
+    n_obs : int
+        rows used in the first stage (or the only stage);
+    n_second_stage : int | None
+        rows with a lag, used in the second stage (LP/ACF).
+    n_firms : int
+        firms in the estimation sample.
+    bootstrap : int
+        replications behind ``std_error`` (0 for analytic standard errors).
+    details : dict[str, Any]
+        fitted pieces (first-stage coefficients, optimiser outcome, the
         bootstrap draws) for readers who want to look inside.
+
+    Examples
+    --------
+    The result of any of the production-function estimators:
+
+    >>> from kaigai_lib import (ackerberg_caves_frazer, fixed_effects_production, generate, levinsohn_petrin,
+    ...                         log_columns, ols_production)
+    >>> world = generate("tiny", seed=0)
+    >>> firms = log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> ols = ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year")
+    >>> ols.method, ols.output, ols.inputs, ols.n_firms
+    ('OLS', 'log_value_added', ['log_employees', 'log_capital_stock'], 2647)
+    >>> ols.coef.round(3)
+    log_employees        0.912
+    log_capital_stock    0.116
+    dtype: float64
+    >>> ols.tfp(firms).describe().round(2)[["count", "mean"]]
+    count    38179.00
+    mean         1.75
+    Name: log_tfp, dtype: float64
     """
 
     method: str
@@ -145,7 +173,27 @@ class ProductionResult:
 
 @dataclass
 class GroupedProductionResult:
-    """One :class:`ProductionResult` per group (e.g. industry), from one call with ``by=``."""
+    """One :class:`ProductionResult` per group (e.g. industry), from one call with ``by=``.
+
+    Examples
+    --------
+    One call with ``by=`` gives one result per group:
+
+    >>> from kaigai_lib import (ackerberg_caves_frazer, fixed_effects_production, generate, levinsohn_petrin,
+    ...                         log_columns, ols_production)
+    >>> world = generate("tiny", seed=0)
+    >>> firms = log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> grouped = ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id",
+    ...                          "year", by="industry")
+    >>> grouped.by, sorted(grouped.results)[:3]
+    ('industry', ['chemicals', 'electrical', 'food'])
+    >>> grouped.coef.round(3).head(3)
+                log_employees  log_capital_stock
+    industry
+    chemicals           0.771              0.260
+    electrical          0.933              0.148
+    food                0.897              0.123
+    """
 
     by: str
     results: dict[Any, ProductionResult]
@@ -204,6 +252,20 @@ def log_columns(data: pd.DataFrame, columns: Sequence[str], prefix: str = "log_"
 
     Nothing is dropped: a zero or negative value is an error naming the column,
     the rows and the fix, so the analyst decides (and reports) what to exclude.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kaigai_lib import log_columns
+    >>> log_columns(pd.DataFrame({"sales": [1.0, 10.0]}), ["sales"]).round(3)
+       sales  log_sales
+    0    1.0      0.000
+    1   10.0      2.303
+    >>> log_columns(pd.DataFrame({"sales": [1.0, 0.0]}), ["sales"])
+    Traceback (most recent call last):
+        ...
+    ValueError: Cannot take logs: 'sales' has 1 value(s) that are zero, negative or missing (rows 1). Exclude those
+    rows explicitly (and report how many) or fix the units.
     """
     _require_columns(data, columns, "log_columns")
     problems = []
@@ -307,13 +369,17 @@ def ols_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str],
 
     Examples
     --------
-    >>> from kaigai_lib.estimators import tfp
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock"])
-    >>> ols = tfp.ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year")
-    >>> ols.tidy()["term"].tolist()
-    ['log_employees', 'log_capital_stock']
+    A Cobb–Douglas value-added production function of the tiny world, by pooled OLS:
+
+    >>> from kaigai_lib import (ackerberg_caves_frazer, fixed_effects_production, generate, levinsohn_petrin,
+    ...                         log_columns, ols_production)
+    >>> world = generate("tiny", seed=0)
+    >>> firms = log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> ols = ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year")
+    >>> ols.tidy()[["term", "estimate", "std_error", "n_obs"]].round(3)
+                    term  estimate  std_error  n_obs
+    0      log_employees     0.912      0.027  38179
+    1  log_capital_stock     0.116      0.015  38179
     """
     import statsmodels.api as sm
 
@@ -339,14 +405,20 @@ def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequ
 
     Examples
     --------
-    >>> from kaigai_lib.estimators import tfp
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock"])
-    >>> fe = tfp.fixed_effects_production(firms, "log_value_added", ["log_employees", "log_capital_stock"],
-    ...                                   "firm_id", "year", by="industry")
-    >>> sorted(fe.tidy()["group"].unique().tolist()) == sorted(firms["industry"].unique().tolist())
-    True
+    The within estimator, separately for each industry (``by=``):
+
+    >>> from kaigai_lib import (ackerberg_caves_frazer, fixed_effects_production, generate, levinsohn_petrin,
+    ...                         log_columns, ols_production)
+    >>> world = generate("tiny", seed=0)
+    >>> firms = log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> fe = fixed_effects_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id",
+    ...                               "year", by="industry")
+    >>> fe.tidy()[["industry", "term", "estimate", "std_error"]].head(4).round(3)
+         industry               term  estimate  std_error
+    0   chemicals      log_employees     1.352      0.055
+    1   chemicals  log_capital_stock     0.122      0.078
+    2  electrical      log_employees     1.615      0.048
+    3  electrical  log_capital_stock     0.178      0.061
     """
     from linearmodels.panel import PanelOLS
 
@@ -478,34 +550,49 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
 
     Parameters
     ----------
-    data : one row per firm and year, with the logged columns below.
-    output : log value added. ``free``: log free input(s) (labour).
-    state : log capital. ``proxy``: log intermediate inputs.
-    unit, time : firm identifier and (integer) year; lags are taken only
+    data : pd.DataFrame
+        one row per firm and year, with the logged columns below.
+    output : str
+        log value added.
+    free : str | Sequence[str]
+        log free input(s) (labour).
+    state : str
+        log capital.
+    proxy : str
+        log intermediate inputs.
+    unit, time : str
+        firm identifier and (integer) year; lags are taken only
         between consecutive years of the same firm.
-    poly_order : order of the first-stage polynomial (2 = prodest's default,
+    poly_order : int, optional
+        order of the first-stage polynomial (2 = prodest's default,
         3 = levpet's).
-    by : estimate separately for every value of this column (e.g. industry).
-    progress : show a progress bar for the bootstrap.
+    by : str | None, optional
+        estimate separately for every value of this column (e.g. industry).
+    progress : bool, optional
+        show a progress bar for the bootstrap.
 
     Returns
     -------
-    ProductionResult (or GroupedProductionResult with ``by``); ``.coef`` and
-    ``.std_error`` are indexed by the input column names; ``.tfp(data)`` is
-    y − β_free·free − β_k·k, the log TFP of every row.
+    ProductionResult or GroupedProductionResult
+        a GroupedProductionResult with ``by``; ``.coef`` and ``.std_error`` are indexed by the input column
+        names; ``.tfp(data)`` is y − β_free·free − β_k·k, the log TFP of every row.
 
     Examples
     --------
-    >>> from kaigai_lib.estimators import tfp
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
-    >>> lp = tfp.levinsohn_petrin(firms, "log_value_added", "log_employees", "log_capital_stock",
-    ...                           "log_intermediate_inputs", "firm_id", "year", progress=False)
-    >>> lp.tidy()["term"].tolist()
-    ['log_employees', 'log_capital_stock']
-    >>> bool(0 < lp.coef["log_employees"] < 1)
-    True
+    Levinsohn–Petrin with intermediate inputs as the proxy (no bootstrap, so no standard errors):
+
+    >>> from kaigai_lib import (ackerberg_caves_frazer, fixed_effects_production, generate, levinsohn_petrin,
+    ...                         log_columns, ols_production)
+    >>> world = generate("tiny", seed=0)
+    >>> firms = log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> lp = levinsohn_petrin(firms, "log_value_added", "log_employees", "log_capital_stock",
+    ...                       "log_intermediate_inputs", "firm_id", "year", progress=False)
+    >>> lp.tidy()[["term", "estimate", "n_obs"]].round(3)
+                    term  estimate  n_obs
+    0      log_employees     0.744  38179
+    1  log_capital_stock     0.246  38179
+    >>> lp.n_obs, lp.n_second_stage, lp.n_firms
+    (38179, 34832, 2647)
     """
     if by is not None:
         return _grouped(levinsohn_petrin, data, by, output=output, free=free, state=state, proxy=proxy, unit=unit,
@@ -622,14 +709,16 @@ def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence
 
     Examples
     --------
-    >>> from kaigai_lib.estimators import tfp
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> firms = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
-    >>> acf = tfp.ackerberg_caves_frazer(firms, "log_value_added", "log_employees", "log_capital_stock",
-    ...                                  "log_intermediate_inputs", "firm_id", "year", progress=False)
-    >>> acf.method, acf.tidy()["term"].tolist()
-    ('ACF', ['log_employees', 'log_capital_stock'])
+    >>> from kaigai_lib import (ackerberg_caves_frazer, fixed_effects_production, generate, levinsohn_petrin,
+    ...                         log_columns, ols_production)
+    >>> world = generate("tiny", seed=0)
+    >>> firms = log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    >>> acf = ackerberg_caves_frazer(firms, "log_value_added", "log_employees", "log_capital_stock",
+    ...                              "log_intermediate_inputs", "firm_id", "year", progress=False)
+    >>> acf.method, acf.tidy()[["term", "estimate"]].round(3)
+    ('ACF',                 term  estimate
+    0      log_employees      1.08
+    1  log_capital_stock      0.00)
     """
     if by is not None:
         return _grouped(ackerberg_caves_frazer, data, by, output=output, free=free, state=state, proxy=proxy,

@@ -530,6 +530,32 @@ def _write_key(staging: Path, assignment: Assignment, key: pd.DataFrame, roster:
 
 @dataclass
 class CourseMade:
+    """What :func:`make_course` made.
+
+    Parameters
+    ----------
+    handouts : pathlib.Path
+        The hand-outs' folder (a folder and a zip per trainee).
+    key : pathlib.Path
+        The key's folder (for ``grade_course``).
+    trainees : int
+        How many hand-outs were made.
+    seconds : float
+        How long it took.
+    same_for_everyone : list of str
+        The questions whose answer every trainee shares.
+
+    Examples
+    --------
+    See :func:`make_course`; the fields read like this:
+
+    >>> from pathlib import Path
+    >>> from kaigai_lib.exercises.classroom import CourseMade
+    >>> made = CourseMade(Path("handouts"), Path("key"), trainees=2, seconds=1.5, same_for_everyone=[])
+    >>> made.trainees, made.key.name
+    (2, 'key')
+    """
+
     handouts: Path
     key: Path
     trainees: int
@@ -540,9 +566,98 @@ class CourseMade:
 def make_course(assignment_path: str | Path, roster_path: str | Path, out: str | Path, key_dir: str | Path, *,
                 engine: str = "processes", workers: int | None = None, scheduler: str | None = None,
                 force: bool = False, progress: bool = False, salt: str | None = None) -> CourseMade:
-    """Hand-outs for a roster into ``out`` and the key into ``key_dir`` (apart; both all-or-nothing).
+    """Make the hand-outs for a roster into ``out`` and the key into ``key_dir`` (apart; all-or-nothing).
 
-    ``salt``: the course's secret (default: a fresh random one); give one only to reproduce a class in tests.
+    Each trainee gets a folder and a zip with their own data set (their own
+    seed and, for ``vary_per_trainee`` parameters, their own truth), a
+    README and an answers template; the key holds every trainee's truth,
+    the assignment and the roster, for :func:`grade_course`. This is
+    ``kaigai course make``.
+
+    Parameters
+    ----------
+    assignment_path : str or pathlib.Path
+        The assignment file (YAML): id, title, deadline, late policy and the
+        questions, each an exercise file (relative to the assignment) or a
+        shipped example's name.
+    roster_path : str or pathlib.Path
+        A CSV with ``trainee_id`` (and optionally ``name``, ``email``).
+    out : str or pathlib.Path
+        The hand-outs' folder: new or empty (or an earlier result with ``force``).
+    key_dir : str or pathlib.Path
+        The key's folder, apart from ``out`` (neither inside the other).
+    engine : {"processes", "serial", "dask"}, default "processes"
+        How the trainees' worlds are generated.
+    workers : int or None, optional
+        Worker processes (default: the machine's cores).
+    scheduler : str or None, optional
+        A Dask scheduler's address (engine "dask").
+    force : bool, default False
+        Replace an earlier result of this command in ``out`` and ``key_dir``.
+    progress : bool, default False
+        Show a progress bar on standard error.
+    salt : str or None, optional
+        The course's secret, from which each trainee's seed is derived
+        (default: a fresh random one); give one only to reproduce a class.
+
+    Returns
+    -------
+    CourseMade
+        ``handouts`` and ``key`` (the folders), ``trainees`` (how many),
+        ``seconds`` and ``same_for_everyone`` (questions whose answer every
+        trainee shares).
+
+    Raises
+    ------
+    ValueError
+        If the assignment, an exercise or the roster is malformed (the
+        message names the file, the line and the field).
+    OutputError
+        If ``out`` or ``key_dir`` is not empty, or one is inside the other.
+
+    See Also
+    --------
+    grade_course : Grade the class's answers against the key.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "effect.yml").write_text('''
+    ... id: effect
+    ... question: "The true 5-year effect of exporting on the log sales of firms with 50-99 employees?"
+    ... world:
+    ...   preset: tiny
+    ...   params: {n_firms: 300, n_establishments: 100}
+    ...   trainee_may_change:
+    ...     export_effects.50-99.sales: {min: 0.05, max: 0.30, step: 0.05}
+    ...   vary_per_trainee: [export_effects.50-99.sales]
+    ... quantity: {kind: true_effect, analysis: export, outcome: sales, group: "50-99", horizon: 5}
+    ... tolerance: 0.01
+    ... ''', encoding="utf-8")
+    >>> _ = (root / "week1.yml").write_text('''
+    ... id: week1
+    ... title: "Week 1"
+    ... deadline: 2026-12-01T17:00+09:00
+    ... questions:
+    ...   - {exercise: effect.yml, id: effect, points: 4}
+    ... ''', encoding="utf-8")
+    >>> _ = (root / "roster.csv").write_text("trainee_id,name,email\\ns01,Aiko,\\ns02,Ben,\\n", encoding="utf-8")
+    >>> from kaigai_lib import make_course
+    >>> made = make_course(root / "week1.yml", root / "roster.csv", root / "handouts", root / "key",
+    ...                    engine="serial", salt="docs")
+    >>> made.trainees, sorted(path.name for path in (made.handouts / "s01").iterdir())
+    (2, ['README.md', 'answers.csv', 'effect', 'starter.ipynb'])
+    >>> import pandas as pd
+    >>> pd.read_csv(made.key / "key.csv")[["trainee_id", "question", "truth", "tolerance"]]
+      trainee_id question  truth  tolerance
+    0        s01   effect    0.2       0.01
+    1        s02   effect    0.1       0.01
+    >>> make_course(root / "week1.yml", root / "roster.csv", root / "handouts", root / "key2", engine="serial")
+    Traceback (most recent call last):
+    ...
+    kaigai_lib.data.outputs.OutputError: --out .../handouts is not empty: choose a new folder, or add --force ...
     """
     started = time.perf_counter()
     assignment = load_assignment(assignment_path)
@@ -683,8 +798,85 @@ DETAIL_COLUMNS = ("line", "trainee_id", "question", "answer", "submitted_at", "s
 
 def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path, *,
                  force: bool = False) -> dict[str, pd.DataFrame]:
-    """Grade a class into ``out``: gradebook.csv, detail.csv, feedback/<id>.md, statistics.csv and
-    answers_vs_truth.png, copy_check.csv. ``out`` may be neither the answers nor the key (nor contain them)."""
+    """Grade a class's answers against the key, into a folder of results.
+
+    Writes ``gradebook.csv``, ``detail.csv`` (every answer line, its
+    verdict and points), ``feedback/<trainee_id>.md``, ``statistics.csv``,
+    ``answers_vs_truth.png`` and ``copy_check.csv`` (answers wrong for the
+    trainee's own world but right for a classmate's). This is ``kaigai
+    course grade``.
+
+    Parameters
+    ----------
+    key_dir : str or pathlib.Path
+        The key folder written by :func:`make_course`.
+    answers_path : str or pathlib.Path
+        A CSV with ``trainee_id``, ``answer`` and, with several questions,
+        ``question``; ``submitted_at`` (optional) applies the late policy.
+    out : str or pathlib.Path
+        The results' folder: new or empty, and neither the answers nor the key (nor containing them).
+    force : bool, default False
+        Replace an earlier result of this command in ``out``.
+
+    Returns
+    -------
+    dict
+        ``gradebook``, ``detail``, ``copy_check`` and ``statistics``
+        (DataFrames, as written) and ``folder`` (the results' path).
+
+    Raises
+    ------
+    ValueError
+        If the key folder is not one, or the answers file is malformed (nothing is graded).
+    OutputError
+        If ``out`` is not empty, or is or contains an input.
+
+    See Also
+    --------
+    make_course : Make the hand-outs and the key.
+
+    Examples
+    --------
+    Ben (s02) hands in Aiko's answer: wrong for his world, right for hers.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "effect.yml").write_text('''
+    ... id: effect
+    ... question: "The true 5-year effect of exporting on the log sales of firms with 50-99 employees?"
+    ... world:
+    ...   preset: tiny
+    ...   params: {n_firms: 300, n_establishments: 100}
+    ...   trainee_may_change:
+    ...     export_effects.50-99.sales: {min: 0.05, max: 0.30, step: 0.05}
+    ...   vary_per_trainee: [export_effects.50-99.sales]
+    ... quantity: {kind: true_effect, analysis: export, outcome: sales, group: "50-99", horizon: 5}
+    ... tolerance: 0.01
+    ... ''', encoding="utf-8")
+    >>> _ = (root / "week1.yml").write_text('''
+    ... id: week1
+    ... title: "Week 1"
+    ... deadline: 2026-12-01T17:00+09:00
+    ... questions:
+    ...   - {exercise: effect.yml, id: effect, points: 4}
+    ... ''', encoding="utf-8")
+    >>> _ = (root / "roster.csv").write_text("trainee_id,name,email\\ns01,Aiko,\\ns02,Ben,\\n", encoding="utf-8")
+    >>> from kaigai_lib import grade_course, make_course
+    >>> made = make_course(root / "week1.yml", root / "roster.csv", root / "handouts", root / "key",
+    ...                    engine="serial", salt="docs")
+    >>> _ = (root / "answers.csv").write_text("trainee_id,answer\\ns01,0.2\\ns02,0.2\\n", encoding="utf-8")
+    >>> grades = grade_course(made.key, root / "answers.csv", root / "grades")
+    >>> grades["gradebook"][["trainee_id", "effect (4)", "total (4)"]]
+      trainee_id  effect (4)  total (4)
+    0        s01         4.0        4.0
+    1        s02         0.0        0.0
+    >>> grades["copy_check"][["trainee_id", "answer", "closest_classmate"]]
+      trainee_id answer closest_classmate
+    0        s02    0.2               s01
+    >>> sorted(path.name for path in (root / "grades").iterdir() if not path.name.startswith("."))
+    ['answers_vs_truth.png', 'copy_check.csv', 'detail.csv', 'feedback', 'gradebook.csv', 'statistics.csv']
+    """
     assignment, key, roster, _ = read_course_key(key_dir)
     folder = OutputFolder(out, command="course grade", inputs=[answers_path, key_dir], force=force)
     answers = read_answers(answers_path, assignment)

@@ -96,7 +96,26 @@ WRONG_COLOUR = "#b3261e"
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer: ``verdict`` is "correct", "too high", "too low" or "not a number"."""
+    """The verdict on one answer: ``verdict`` is "correct", "too high", "too low" or "not a number".
+
+    Returned by :meth:`NumericExercise.check` and ``ExerciseWidget.check``.
+
+    Parameters
+    ----------
+    correct : bool
+        Whether the answer is within the tolerance.
+    verdict : str
+        "correct", "too high", "too low" or "not a number".
+    message : str
+        What the trainee reads.
+
+    Examples
+    --------
+    >>> from kaigai_lib import NumericExercise
+    >>> feedback = NumericExercise("How many?", answer=3.0, tolerance=0.5).check(2.0)
+    >>> feedback.correct, feedback.verdict
+    (False, 'too low')
+    """
 
     correct: bool
     verdict: str
@@ -113,7 +132,44 @@ def _with_unit(value: float, unit: str) -> str:
 class NumericExercise:
     """A question with a numeric answer accepted within ``± tolerance`` (absolute, in ``unit``).
 
-    Each wrong attempt in the widget reveals the next of ``hints``.
+    Each wrong attempt in the widget reveals the next of ``hints``. Build the
+    answer from ``world.truth`` or the data, never by typing it in, so that a
+    change of world parameters changes the answer too;
+    :meth:`ExerciseSpec.numeric_exercise` does so for an exercise file.
+
+    Parameters
+    ----------
+    question : str
+        The question.
+    answer : float
+        The right answer, in ``unit``.
+    tolerance : float
+        Answers within ``± tolerance`` are correct.
+    unit : str, optional
+        The answer's unit, e.g. "log points".
+    hints : list of str, optional
+        Shown one by one after wrong attempts.
+
+    Raises
+    ------
+    ValueError
+        If ``answer`` is not a finite number or ``tolerance`` is negative or not finite.
+
+    See Also
+    --------
+    kaigai_lib.teaching.static_widgets.numeric_concept_check : A self-assessment question with a numeric answer.
+
+    Examples
+    --------
+    >>> from kaigai_lib import NumericExercise, generate
+    >>> world = generate("tiny", seed=0)
+    >>> exercise = NumericExercise("The true 5-year effect of exporting on the log sales of 50-99 firms?",
+    ...                            answer=world.truth.effect("export", "sales", "50-99", horizon=5),
+    ...                            tolerance=0.02, unit="log points", hints=["Read it at t + 5."])
+    >>> exercise.check(0.16).message
+    'Correct: 0.16 log points is within ±0.02 log points of the true value, 0.15 log points.'
+    >>> exercise.check(0.3).verdict, exercise.hint(1)
+    ('too high', 'Read it at t + 5.')
     """
 
     question: str
@@ -129,7 +185,18 @@ class NumericExercise:
             raise ValueError(f"tolerance={self.tolerance!r}: must be a finite number ≥ 0.")
 
     def check(self, value: float | None) -> Feedback:
-        """Judge ``value``: correct within the tolerance, otherwise say whether it is too high or too low."""
+        """Judge ``value``: correct within the tolerance, otherwise say whether it is too high or too low.
+
+        Parameters
+        ----------
+        value : float or None
+            The answer; None or a non-finite number is "not a number".
+
+        Returns
+        -------
+        Feedback
+            ``correct``, ``verdict`` ("correct", "too high", "too low" or "not a number") and ``message``.
+        """
         if value is None or not math.isfinite(value):
             return Feedback(False, "not a number", f"Enter a number{f' (in {self.unit})' if self.unit else ''}.")
         distance = value - self.answer
@@ -144,13 +211,30 @@ class NumericExercise:
                                         f"{tol} {side} the true value.")
 
     def hint(self, wrong_attempts: int) -> str | None:
-        """The hint to show after ``wrong_attempts`` wrong answers (the last one stays once all are shown)."""
+        """The hint to show after ``wrong_attempts`` wrong answers (the last one stays once all are shown).
+
+        Parameters
+        ----------
+        wrong_attempts : int
+            Wrong answers so far.
+
+        Returns
+        -------
+        str or None
+            The hint, or None before the first wrong answer or without hints.
+        """
         if wrong_attempts <= 0 or not self.hints:
             return None
         return self.hints[min(wrong_attempts, len(self.hints)) - 1]
 
     def widget(self) -> AnswerCheck:
-        """Question, answer box, Check and Hint buttons and feedback, judged in the page (no kernel)."""
+        """Question, answer box, Check and Hint buttons and feedback, judged in the page (no kernel).
+
+        Returns
+        -------
+        AnswerCheck
+            The widget; in the course edition (``KAIGAI_HIDE_SOLUTIONS=1``) it carries no answer key.
+        """
         key = None if hide_solutions() else answer_key(self.answer, self.tolerance, self.unit)
         return AnswerCheck(self.question, key, self.unit, self.hints)
 
@@ -179,8 +263,35 @@ def _slider(name: str, values: list[float], start: float, fmt: str = "{:.2f}") -
 
 
 class SelectionExplorer(StaticWidget):
-    """A slider over one numeric world parameter; each position is a world (same seed) and shows
-    ``selection_gaps``. Keep ``preset="tiny"``: every position of the grid is generated once."""
+    """A slider over one numeric world parameter; each position is a world (same seed).
+
+    Each position shows the starters' lead over non-starters at ``t − 1``
+    (``selection_gaps``). Keep ``preset="tiny"``: every position of the grid
+    is generated once. Made by :func:`selection_explorer`, whose parameters
+    it takes.
+
+    Parameters
+    ----------
+    preset : str, default "tiny"
+        The worlds' preset.
+    seed : int, default 0
+        The worlds' seed.
+    parameter : str, default "selection_strength"
+        A decimal field of :class:`~kaigai_lib.world.synthetic.WorldParams`.
+    minimum : float, default 0.0
+        The slider's lowest value.
+    maximum : float, default 3.0
+        The slider's highest value.
+    step : float, default 0.25
+        The slider's step.
+
+    Examples
+    --------
+    >>> from kaigai_lib import selection_explorer
+    >>> widget = selection_explorer(parameter="export_selection_tfp", minimum=0.0, maximum=1.2, step=0.6)
+    >>> type(widget).__name__, widget.values
+    ('SelectionExplorer', {'export_selection_tfp': '0.60'})
+    """
 
     def __init__(self, preset: str = "tiny", seed: int = 0, parameter: str = "selection_strength",
                  minimum: float = 0.0, maximum: float = 3.0, step: float = 0.25) -> None:
@@ -221,7 +332,56 @@ class SelectionExplorer(StaticWidget):
 
 def selection_explorer(preset: str = "tiny", seed: int = 0, parameter: str = "selection_strength",
                        minimum: float = 0.0, maximum: float = 3.0, step: float = 0.25) -> SelectionExplorer:
-    """A slider over one numeric world parameter; see :class:`SelectionExplorer`."""
+    """A slider over one numeric world parameter, showing how far starters are ahead before they start.
+
+    Each slider position is a world (same preset and seed) and shows the
+    starters' lead over non-starters of the same year and industry at
+    ``t − 1`` (log points): TFP, employees and sales, for exports and FDI.
+    Every position is generated when the widget is made, so keep the preset
+    small.
+
+    Parameters
+    ----------
+    preset : str, default "tiny"
+        The worlds' preset.
+    seed : int, default 0
+        The worlds' seed.
+    parameter : str, default "selection_strength"
+        A decimal field of :class:`~kaigai_lib.world.synthetic.WorldParams`.
+    minimum : float, default 0.0
+        The slider's lowest value; the parameter's default must lie in the range.
+    maximum : float, default 3.0
+        The slider's highest value.
+    step : float, default 0.25
+        The slider's step.
+
+    Returns
+    -------
+    SelectionExplorer
+        The widget (an ``anywidget.AnyWidget``); ``current`` holds the
+        numbers shown, ``set(<parameter>=…)`` moves the slider.
+
+    Raises
+    ------
+    ValueError
+        If ``parameter`` is not a decimal world parameter, or its default lies outside the range.
+
+    See Also
+    --------
+    selection_bias_explorer : The naive difference, ATT and selection bias on a slider.
+
+    Examples
+    --------
+    >>> from kaigai_lib import selection_explorer
+    >>> widget = selection_explorer(minimum=0.0, maximum=2.0, step=1.0)
+    >>> widget.setup["kind"], len(widget.views)
+    ('explorer', 3)
+    >>> round(widget.current["log TFP/export"], 3)
+    0.14
+    >>> widget.set(selection_strength=0.0)
+    >>> round(widget.current["log TFP/export"], 3)
+    -0.001
+    """
     return SelectionExplorer(preset, seed, parameter, minimum, maximum, step)
 
 
@@ -237,7 +397,39 @@ class SelectionBiasExplorer(StaticWidget):
     :func:`kaigai_lib.whitepaper.selection.decompose` for both measures, growth from
     ``t − 1`` and the level at ``t + h``: a table and a bar chart. ``results``
     holds the two :class:`~kaigai_lib.whitepaper.selection.Decomposition` objects of the
-    current position; :meth:`table` shows them.
+    current position; :meth:`table` shows them. Made by :func:`selection_bias_explorer`.
+
+    Parameters
+    ----------
+    preset : str, default "book"
+        The worlds' preset.
+    seed : int, default 0
+        The worlds' seed.
+    analysis : str, default "export"
+        "export" or "fdi".
+    outcome : str, default "sales"
+        The outcome compared.
+    group : str or None, default "50-99"
+        The starters' group at ``t − 1`` (None: everyone).
+    horizon : int, default 5
+        Years after the start.
+    minimum : float, default 0.0
+        The slider's lowest value.
+    maximum : float, default 2.0
+        The slider's highest value.
+    step : float, default 0.25
+        The slider's step.
+    value : float or None, optional
+        The starting value (default: the world's, 1.0).
+
+    Examples
+    --------
+    >>> from kaigai_lib import selection_bias_explorer
+    >>> widget = selection_bias_explorer("tiny", minimum=0.0, maximum=1.0, step=1.0, value=0.0)
+    >>> type(widget).__name__, sorted(widget.results)
+    ('SelectionBiasExplorer', ['growth', 'level'])
+    >>> round(widget.results["growth"].selection_bias, 3)
+    0.01
     """
 
     MEASURES = ("growth", "level")
@@ -263,10 +455,23 @@ class SelectionBiasExplorer(StaticWidget):
 
     @property
     def results(self) -> dict[str, Decomposition]:
+        """The current position's decompositions, by measure ("growth", "level")."""
         return self._results.get(self.setting["selection_strength"], {})
 
     def table(self, results: Mapping[str, Decomposition] | None = None) -> pd.DataFrame:
-        """The naive difference, ATT and selection bias (rows) for each measure (columns), now or of ``results``."""
+        """The naive difference, ATT and selection bias (rows) for each measure (columns), now or of ``results``.
+
+        Parameters
+        ----------
+        results : mapping of str to Decomposition or None, optional
+            Decompositions by measure; None (default) takes the current position's.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: the three terms, the naive difference's standard error and
+            the counts; a column per measure (log points).
+        """
         columns = {}
         for measure, d in (self.results if results is None else results).items():
             label = (f"growth t−1 → t+{self.horizon}" if measure == "growth" else f"level at t+{self.horizon}")
@@ -322,7 +527,48 @@ class SelectionBiasExplorer(StaticWidget):
 
 
 def selection_bias_explorer(preset: str = "book", seed: int = 0, **options: Any) -> SelectionBiasExplorer:
-    """The chapter's widget: see :class:`SelectionBiasExplorer`."""
+    """A ``selection_strength`` slider; the naive difference, the true ATT and the selection bias update together.
+
+    Each position is a world (same preset and seed) and runs
+    :func:`~kaigai_lib.whitepaper.selection.decompose` for both measures,
+    growth from ``t − 1`` and the level at ``t + h``: a table and a bar
+    chart. Every position is computed when the widget is made.
+
+    Parameters
+    ----------
+    preset : str, default "book"
+        The worlds' preset.
+    seed : int, default 0
+        The worlds' seed.
+    **options : Any
+        ``analysis`` ("export"), ``outcome`` ("sales"), ``group`` ("50-99"),
+        ``horizon`` (5) and the slider's ``minimum`` (0.0), ``maximum``
+        (2.0), ``step`` (0.25) and starting ``value`` (the default, 1.0).
+
+    Returns
+    -------
+    SelectionBiasExplorer
+        The widget (an ``anywidget.AnyWidget``); ``results`` holds the two
+        decompositions of the current position, ``table()`` shows them,
+        ``set(selection_strength=…)`` moves the slider.
+
+    Raises
+    ------
+    ValueError
+        If the analysis, outcome or group is unknown, or the starting value lies outside the range.
+
+    Examples
+    --------
+    >>> from kaigai_lib import selection_bias_explorer
+    >>> widget = selection_bias_explorer("tiny", minimum=0.0, maximum=1.0, step=0.5)
+    >>> len(widget.views)
+    3
+    >>> widget.table().loc[["naive difference", "ATT (true effect)", "selection bias"]].round(3)
+                       growth t−1 → t+5 (log points)  level at t+5 (log points)
+    naive difference                           0.101                      0.269
+    ATT (true effect)                          0.150                      0.150
+    selection bias                            -0.049                      0.119
+    """
     return SelectionBiasExplorer(preset, seed, **options)
 
 
@@ -544,10 +790,57 @@ def support_effect(world: World, outcome: str, group: str, horizon: int) -> floa
 class ExerciseSpec:
     """An instructor's exercise, read from a YAML (or TOML) file by :func:`load_exercise`.
 
-    ``params`` are the world parameters the exercise fixes (on top of the
-    preset); ``trainee_may_change`` the ones a trainee may move, with their
-    ranges; ``vary_per_trainee`` the ones ``kaigai exercises make`` draws
-    anew (from their range) for every trainee.
+    ``book/instructors.md`` is the field reference of the file.
+
+    Parameters
+    ----------
+    id : str
+        The exercise's identifier.
+    question : str
+        The question, as trainees read it.
+    quantity : Quantity
+        What the trainee estimates (kind, analysis, outcome, group, horizon,
+        scale, …); its ``compute`` reads the truth off a world.
+    tolerance : float
+        Answers within ``± tolerance`` (absolute, in ``unit``) are correct.
+    title : str, optional
+        A short title.
+    preset : str, default "book"
+        The world's preset.
+    seed : int, default 0
+        The instructor's world's seed (trainees get their own).
+    params : mapping, optional
+        The world parameters the exercise fixes, on top of the preset.
+    trainee_may_change : mapping of str to ParamRange, optional
+        The parameters a trainee may move with a slider, with their ranges.
+    vary_per_trainee : tuple of str, optional
+        The parameters ``kaigai exercises make`` draws anew (from their range) for every trainee.
+    unit : str, default "log points"
+        The answer's unit.
+    hints : tuple of str, optional
+        Shown one by one after wrong attempts.
+    tables : tuple of str, optional
+        The survey tables a hand-out contains (default: all four).
+    source : str, optional
+        The file it was read from (named in error messages).
+    ja : mapping, optional
+        The file's Japanese texts (``ja:``).
+
+    See Also
+    --------
+    load_exercise : Read one.
+    exercise_widget : Show one.
+
+    Examples
+    --------
+    >>> from kaigai_lib import load_exercise
+    >>> spec = load_exercise("att-export-sales-small")
+    >>> spec.quantity.describe()
+    'true_effect: sales, export starters (50-99), horizon 5, log points'
+    >>> spec.tolerance, spec.unit, spec.vary_per_trainee
+    (0.03, 'log points', ('export_effects.50-99.sales',))
+    >>> spec.default_values(), spec.same_for_everyone
+    ({'export_effects.50-99.sales': 0.15}, False)
     """
 
     id: str
@@ -567,37 +860,105 @@ class ExerciseSpec:
     ja: Mapping[str, Any] = field(default_factory=dict)  # the file's Japanese texts (``ja:``), checked
 
     def world_params(self, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``generate``: the exercise's params with ``changes`` (slider values) on top."""
+        """Keyword arguments for ``generate``: the exercise's params with ``changes`` (slider values) on top.
+
+        Parameters
+        ----------
+        changes : mapping or None, optional
+            Slider values by dotted name (``export_effects.50-99.sales``).
+
+        Returns
+        -------
+        dict
+            Keyword arguments of :func:`~kaigai_lib.world.synthetic.generate`.
+        """
         return _merge_params(self.params, changes or {})
 
     def default_values(self) -> dict[str, float]:
-        """Each movable parameter's value in the instructor's world (the slider's starting position)."""
+        """Each movable parameter's value in the instructor's world (the slider's starting position).
+
+        Returns
+        -------
+        dict of str to float
+            By dotted parameter name.
+        """
         resolved = resolve_params(self.preset, **self.world_params())
         return {name: _current_value(resolved, name) for name in self.trainee_may_change}
 
     def generate(self, seed: int | None = None, changes: Mapping[str, Any] | None = None) -> World:
-        """The world of this exercise (``seed`` defaults to the file's)."""
+        """The world of this exercise (``seed`` defaults to the file's).
+
+        Parameters
+        ----------
+        seed : int or None, optional
+            The world's seed; None takes the file's.
+        changes : mapping or None, optional
+            Slider values by dotted name.
+
+        Returns
+        -------
+        World
+            The generated world.
+        """
         return generate(preset=self.preset, seed=self.seed if seed is None else seed, **self.world_params(changes))
 
     @property
     def same_for_everyone(self) -> bool:
-        """True when every trainee's answer is the same: a truth read off the world's parameters (not its
-        data) with nothing drawn per trainee, or an LP coefficient (a constant of the generator)."""
+        """True when every trainee's answer is the same.
+
+        That is a truth read off the world's parameters (not its data) with
+        nothing drawn per trainee, or an LP coefficient (a constant of the generator).
+        """
         kind = self.quantity.kind
         return kind == "lp_coefficient" or (kind in ("true_effect", "spillover_coefficient")
                                              and not self.vary_per_trainee)
 
     def truth(self, world: World) -> float:
-        """The correct answer in ``world``."""
+        """The correct answer in ``world``.
+
+        Parameters
+        ----------
+        world : World
+            A world of this exercise (:meth:`generate`).
+
+        Returns
+        -------
+        float
+            The quantity's true value, in the exercise's unit.
+        """
         return self.quantity.compute(world)
 
     def numeric_exercise(self, world: World) -> NumericExercise:
-        """The exercise for one world, as a :class:`NumericExercise` (its ``check`` judges answers)."""
+        """The exercise for one world, as a :class:`NumericExercise` (its ``check`` judges answers).
+
+        Parameters
+        ----------
+        world : World
+            A world of this exercise.
+
+        Returns
+        -------
+        NumericExercise
+            The question with this world's truth as the answer.
+        """
         return NumericExercise(question=self.question, answer=self.truth(world), tolerance=self.tolerance,
                                unit=self.unit, hints=list(self.hints))
 
     def widget(self, seed: int | None = None, trainee: str | None = None) -> ExerciseWidget:
-        """This exercise as a widget (see :class:`ExerciseWidget`)."""
+        """Show this exercise as a widget (:func:`exercise_widget`).
+
+        Parameters
+        ----------
+        seed : int or None, optional
+            The world's seed (default: the file's).
+        trainee : str or None, optional
+            A trainee id: that trainee's own world, the one of their hand-out.
+
+        Returns
+        -------
+        ExerciseWidget
+            The widget.
+        """
         return ExerciseWidget(self, seed=seed, trainee=trainee)
 
 
@@ -1178,7 +1539,57 @@ def exercise_files() -> dict[str, Path]:
 def load_exercise(path_or_name: str | Path) -> ExerciseSpec:
     """Read and validate an exercise file (YAML or TOML), or a shipped example by name.
 
-    Raises :class:`ExerciseError` naming the file and every bad field.
+    Parameters
+    ----------
+    path_or_name : str or pathlib.Path
+        A ``.yml``, ``.yaml`` or ``.toml`` file, or the name of a shipped
+        example (``kaigai exercises list``), e.g. "att-export-sales-small".
+
+    Returns
+    -------
+    ExerciseSpec
+        The validated exercise.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file and no shipped example of that name (the message lists them).
+    ExerciseError
+        A ``ValueError`` naming the file and every bad field.
+
+    See Also
+    --------
+    exercise_widget : Show the exercise.
+    quality_report : Judge it before a class.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "effect.yml"
+    >>> _ = path.write_text('''
+    ... id: effect-tiny
+    ... question: "The true 5-year effect of exporting on the log sales of firms with 50-99 employees?"
+    ... world:
+    ...   preset: tiny
+    ...   trainee_may_change:
+    ...     export_effects.50-99.sales: {min: 0.1, max: 0.2, step: 0.05}
+    ... quantity: {kind: true_effect, analysis: export, outcome: sales, group: "50-99", horizon: 5}
+    ... tolerance: 0.01
+    ... ''', encoding="utf-8")
+    >>> from kaigai_lib import load_exercise
+    >>> spec = load_exercise(path)
+    >>> spec.id, spec.preset, spec.quantity.kind, spec.tolerance
+    ('effect-tiny', 'tiny', 'true_effect', 0.01)
+    >>> spec.truth(spec.generate())
+    0.15
+    >>> _ = path.write_text(path.read_text(encoding="utf-8").replace("tolerance: 0.01", "tolerance: -1"),
+    ...                     encoding="utf-8")
+    >>> load_exercise(path)
+    Traceback (most recent call last):
+    ...
+    kaigai_lib.exercises.spec.ExerciseError: Exercise file .../effect.yml has 1 problem(s):
+      - tolerance: must be a number ≥ 0, got -1
     """
     path = Path(path_or_name)
     if not path.exists():
@@ -1206,21 +1617,52 @@ def _as_spec(spec_or_path: ExerciseSpec | str | Path) -> ExerciseSpec:
 
 
 class ExerciseWidget(StaticWidget):
-    """An instructor's exercise as a widget: sliders for the parameters a trainee may move, an answer box,
-    a Check button, hints one at a time and feedback — on the static site too.
+    """An instructor's exercise as a widget, on the static site too.
+
+    Sliders for the parameters a trainee may move, an answer box, a Check
+    button, hints one at a time and feedback.
 
     Each slider position is a world (same seed), so the truth follows. At construction the widget
     computes, for every position of the sliders' grid (their product, up to ``max_settings``), the
     world's description and — except in the course edition — the answer key
-    (:func:`~kaigai_lib.teaching.static_widgets.answer_key`: truth, tolerance, unit slips, the naive estimate, the
+    (``kaigai_lib.teaching.static_widgets.answer_key``: truth, tolerance, unit slips, the naive estimate, the
     sign); the page judges answers with no kernel. The current world's survey tables are ``.firms``,
     ``.establishments``, ``.foreign_demand`` and ``.deflators``; ``.world`` is the whole world, truth
-    included; :meth:`set` moves sliders, :meth:`check` judges an answer in Python.
+    included; ``set()`` (of the widgets' base class) moves sliders, :meth:`check` judges an answer in Python.
 
     With ``trainee="…"`` the widget draws that trainee's own world — the seed
     and the ``vary_per_trainee`` values of ``kaigai exercises make`` — so it
     checks answers against the same truth as the answer key. Otherwise it
-    uses ``seed`` (default: the file's).
+    uses ``seed`` (default: the file's). Made by :func:`exercise_widget`.
+
+    Parameters
+    ----------
+    spec : ExerciseSpec or str or pathlib.Path
+        An exercise, its file, or a shipped example's name.
+    seed : int or None, optional
+        The world's seed (default: the file's).
+    trainee : str or None, optional
+        A trainee id: that trainee's own world.
+    precompute : bool, default True
+        Compute every slider position now (for the static site).
+    max_settings : int, default 60
+        The most slider positions (their product) the widget precomputes.
+    course : bool or None, optional
+        Build the course edition (no answer keys); default from ``KAIGAI_HIDE_SOLUTIONS``.
+
+    Raises
+    ------
+    ValueError
+        If both ``seed`` and ``trainee`` are given, or the sliders make more than ``max_settings`` settings.
+
+    Examples
+    --------
+    >>> from kaigai_lib import exercise_widget
+    >>> widget = exercise_widget("lp-labour-machinery")
+    >>> type(widget).__name__, widget.setup["kind"], widget.controls == {}
+    ('ExerciseWidget', 'exercise', True)
+    >>> widget.check(0.6).verdict
+    'correct'
     """
 
     def __init__(self, spec: ExerciseSpec | str | Path, seed: int | None = None,
@@ -1308,22 +1750,37 @@ class ExerciseWidget(StaticWidget):
 
     @property
     def firms(self) -> pd.DataFrame:
+        """The current world's firm panel."""
         return self.world.firms
 
     @property
     def establishments(self) -> pd.DataFrame:
+        """The current world's plant panel."""
         return self.world.establishments
 
     @property
     def foreign_demand(self) -> pd.DataFrame:
+        """The current world's foreign-demand DI by year."""
         return self.world.foreign_demand
 
     @property
     def deflators(self) -> pd.DataFrame:
+        """The current world's investment deflator by year."""
         return self.world.deflators
 
     def check(self, value: float | None) -> Feedback:
-        """Judge ``value`` against the current world's truth."""
+        """Judge ``value`` against the current world's truth.
+
+        Parameters
+        ----------
+        value : float or None
+            The answer.
+
+        Returns
+        -------
+        Feedback
+            The verdict and its message.
+        """
         return self.exercise.check(value)
 
 
@@ -1345,7 +1802,60 @@ def exercise_widget(spec_or_path: ExerciseSpec | str | Path, seed: int | None = 
                     trainee: str | None = None) -> ExerciseWidget:
     """The widget of an exercise file (or a shipped example's name, or an :class:`ExerciseSpec`).
 
-    ``trainee="s01"`` gives that trainee's own world, the one of their hand-out.
+    Sliders for the parameters a trainee may move, an answer box, a Check
+    button, hints one at a time and feedback — on the static site too: for
+    every slider position the widget computes the world's answer key when it
+    is made (none in the course edition), and the page judges answers.
+
+    Parameters
+    ----------
+    spec_or_path : ExerciseSpec or str or pathlib.Path
+        An exercise, its file, or a shipped example's name.
+    seed : int or None, optional
+        The world's seed (default: the file's).
+    trainee : str or None, optional
+        A trainee id, e.g. "s01": that trainee's own world, the one of their hand-out.
+
+    Returns
+    -------
+    ExerciseWidget
+        The widget (an ``anywidget.AnyWidget``): ``set`` moves sliders,
+        ``check`` judges an answer, ``world``/``firms`` are the current data.
+
+    Raises
+    ------
+    ValueError
+        If both ``seed`` and ``trainee`` are given, or the sliders make more
+        settings than the page can precompute (60).
+
+    See Also
+    --------
+    load_exercise : Read the file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "effect.yml"
+    >>> _ = path.write_text('''
+    ... id: effect-tiny
+    ... question: "The true 5-year effect of exporting on the log sales of firms with 50-99 employees?"
+    ... world:
+    ...   preset: tiny
+    ...   trainee_may_change:
+    ...     export_effects.50-99.sales: {min: 0.1, max: 0.2, step: 0.05}
+    ... quantity: {kind: true_effect, analysis: export, outcome: sales, group: "50-99", horizon: 5}
+    ... tolerance: 0.01
+    ... ''', encoding="utf-8")
+    >>> from kaigai_lib import exercise_widget
+    >>> widget = exercise_widget(path)
+    >>> widget.setup["kind"], len(widget.views), widget.values
+    ('exercise', 3, {'export_effects.50-99.sales': '0.15'})
+    >>> widget.check(0.155).correct
+    True
+    >>> widget.set(**{"export_effects.50-99.sales": 0.1})
+    >>> widget.check(0.155).message
+    'Too high: 0.155 log points is more than 0.01 log points above the true value.'
     """
     return ExerciseWidget(spec_or_path, seed=seed, trainee=trainee)
 
@@ -1374,7 +1884,7 @@ def estimate_for(spec: ExerciseSpec, world: World) -> float:
 
         result = white_paper_did(world, q.analysis, outcomes=[q.outcome], horizons=[q.horizon],
                                  groups=[q.group] if q.group else None, scale=q.scale)
-        rows = result.table.query("outcome == @q.outcome and horizon == @q.horizon")
+        rows = result.tidy().query("outcome == @q.outcome and horizon == @q.horizon")
         if q.group:
             rows = rows.loc[rows["group"] == q.group]
         return float(rows["estimate"].iloc[0]) if len(rows) == 1 else math.nan
@@ -1398,7 +1908,30 @@ def estimate_for(spec: ExerciseSpec, world: World) -> float:
 
 @dataclass
 class QualityReport:
-    """``table``: one row per sampled trainee world (truth, estimate, naive, would-pass flags)."""
+    """The verdict of :func:`quality_report` on an exercise, before a class gets it.
+
+    Parameters
+    ----------
+    spec : ExerciseSpec
+        The exercise judged.
+    table : pandas.DataFrame
+        One row per sampled trainee world: ``world``, ``truth``,
+        ``estimate``, ``naive`` and a ``passes: …`` column for each slip
+        that would pass somewhere.
+    warnings : list of str
+        What would go wrong in class (shared truths, slips that pass).
+    suggested_tolerance : float
+        2 × the root mean square of the estimator's error (NaN without an estimator).
+
+    Examples
+    --------
+    >>> from kaigai_lib import load_exercise, quality_report
+    >>> report = quality_report(load_exercise("lp-labour-machinery"), sample=2, estimate=False)
+    >>> type(report).__name__, report.table["truth"].tolist()
+    ('QualityReport', [0.6, 0.6])
+    >>> print(report.summary().splitlines()[0].strip())
+    truth over 2 trainee worlds: mean 0.6000, SD 0.0000
+    """
 
     spec: ExerciseSpec
     table: pd.DataFrame
@@ -1406,6 +1939,13 @@ class QualityReport:
     suggested_tolerance: float
 
     def summary(self) -> str:
+        """The report as text: the truth, the estimator's error, the suggested tolerance and the warnings.
+
+        Returns
+        -------
+        str
+            One line per item.
+        """
         t = self.table
         lines = [f"  truth over {len(t)} trainee worlds: mean {t['truth'].mean():.4f}, SD {t['truth'].std():.4f} "
                  f"{self.spec.unit}"]
@@ -1425,6 +1965,49 @@ def quality_report(spec: ExerciseSpec, sample: int = 5, estimate: bool = True) -
     Suggested tolerance: 2 × the root mean square of the estimator's error against the truth (about a 95 %
     band for an honest estimate). Warnings: a truth the same for everyone; the naive estimate, a unit slip
     (×100 or ÷100) or a sign error that would pass in some worlds.
+
+    Parameters
+    ----------
+    spec : ExerciseSpec
+        The exercise.
+    sample : int, default 5
+        Trainee worlds to draw.
+    estimate : bool, default True
+        Also run the library's estimator on each world (for effects: the
+        white paper's matched DiD; slower).
+
+    Returns
+    -------
+    QualityReport
+        ``table`` (one row per world: ``truth``, ``estimate``, ``naive`` and
+        which slips would pass), ``warnings``, ``suggested_tolerance`` and
+        ``summary()``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "effect.yml"
+    >>> _ = path.write_text('''
+    ... id: effect-tiny
+    ... question: "The true 5-year effect of exporting on the log sales of firms with 50-99 employees?"
+    ... world:
+    ...   preset: tiny
+    ...   trainee_may_change:
+    ...     export_effects.50-99.sales: {min: 0.1, max: 0.2, step: 0.05}
+    ... quantity: {kind: true_effect, analysis: export, outcome: sales, group: "50-99", horizon: 5}
+    ... tolerance: 0.01
+    ... ''', encoding="utf-8")
+    >>> from kaigai_lib import load_exercise, quality_report
+    >>> report = quality_report(load_exercise(path), sample=3, estimate=False)
+    >>> report.table[["world", "truth", "naive"]].round(3)
+                  world  truth  naive
+    0  quality-sample-1   0.15  0.013
+    1  quality-sample-2   0.15  0.037
+    2  quality-sample-3   0.15  0.057
+    >>> print(*report.warnings)
+    the truth is the same for every trainee: answers can be shared (vary a parameter per trainee,
+    or accept it; the README says so)
     """
     rows = []
     for i in range(1, sample + 1):

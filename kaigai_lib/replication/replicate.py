@@ -705,7 +705,7 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
                          **DID_CONTROLS[str(settings["did_controls"])])
     table = wp.result.table.copy()
     table.insert(0, "analysis", analysis)
-    checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.id,
+    checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.unit,
                          "change_pct" if wp.scale == "percent" else "change_log", run.config.disclosure)
     # a group and its subgroup (e.g. "all" beside size classes) of one outcome × horizon may not differ by
     # fewer than min_firms starters or controls
@@ -761,7 +761,7 @@ def stage_treatment(run: Run) -> pd.DataFrame:
     table = design.tidy()
     table = table[[c for c in [*DID_TABLE_COLUMNS, "truth"] if c in table.columns]]
     table.insert(0, "analysis", settings["name"])
-    checks = _did_checks(table, design.changes.table.rename(columns={"size": "_group"}), design.changes.id,
+    checks = _did_checks(table, design.changes.table.rename(columns={"size": "_group"}), design.changes.unit,
                          "change_log", run.config.disclosure)
     checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
                                   table["group"].astype(str).tolist(), run.config.disclosure)

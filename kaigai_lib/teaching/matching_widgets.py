@@ -32,16 +32,48 @@ def _exact_terms(result: MatchResult, names: Sequence[str]) -> list[str]:
 
 
 class CaliperExplorer(StaticWidget):
-    """A caliper slider; matched starters, balance and the estimate update together (on the static site
-    too: every caliper is matched when the widget is made).
+    """A caliper slider; matched starters, balance and the estimate update together.
 
-    Attributes
+    Works on the static site too: every caliper is matched when the widget is
+    made. Made by :func:`caliper_explorer`. The widget's ``calipers`` map a
+    label ("none", "0.2", …) to the caliper in SD of the logit (None: no
+    caliper), ``results`` holds the
+    :class:`~kaigai_lib.estimators.matching.MatchResult` of every caliper
+    computed, ``current`` the numbers shown (caliper, matched, treated,
+    max_abs_smd, n_above_threshold, estimate, se, ci_low, ci_high,
+    truth_matched) and ``set(caliper=0.05)`` moves the slider.
+
+    Parameters
     ----------
-    calipers : label ("none", "0.2", …) → caliper in SD of the logit (None = no caliper);
-        :meth:`set` (``caliper=0.05``) moves the slider.
-    results : the :class:`~kaigai_lib.estimators.matching.MatchResult` of every caliper computed.
-    current : the numbers shown now (a dict: caliper, matched, treated,
-        max_abs_smd, n_above_threshold, estimate, se, ci_low, ci_high, truth_matched).
+    sample : MatchingSample
+        The firms at risk (made from a World, the truth is shown).
+    outcome : str, default "sales"
+        One of the sample's outcomes.
+    measure : str, default "change"
+        "change", "level" or "base".
+    calipers : sequence of float or None
+        The slider's positions, in SD of the logit (None: no caliper).
+    value : float or None, default 0.2
+        The starting caliper, one of ``calipers``.
+    threshold : float, default 0.1
+        The absolute SMD counted as imbalanced.
+    **match_options : Any
+        Options of the matching (not ``caliper``).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not one of ``calipers``.
+    TypeError
+        If ``caliper=`` is given.
+
+    Examples
+    --------
+    >>> from kaigai_lib import caliper_explorer, generate, matching_sample
+    >>> sample = matching_sample(generate("tiny", seed=0), "export", horizon=2)
+    >>> widget = caliper_explorer(sample, "sales", calipers=[None, 0.2])
+    >>> type(widget).__name__, widget.current["matched"], widget.current["treated"]
+    ('CaliperExplorer', 290, 306)
     """
 
     def __init__(self, sample: MatchingSample, outcome: str = "sales", measure: str = "change", *,
@@ -67,7 +99,18 @@ class CaliperExplorer(StaticWidget):
                                   mapping=dict(self.calipers))], kind="explorer", intro=intro)
 
     def result(self, caliper: float | None) -> MatchResult:
-        """The match at ``caliper`` (computed once, then cached)."""
+        """The match at ``caliper`` (computed once, then cached).
+
+        Parameters
+        ----------
+        caliper : float or None
+            In SD of the logit; None: no caliper.
+
+        Returns
+        -------
+        kaigai_lib.estimators.matching.MatchResult
+            The match.
+        """
         if caliper not in self.results:
             self.results[caliper] = self.sample.match(caliper=caliper, **self.match_options)
         return self.results[caliper]
@@ -140,5 +183,55 @@ class CaliperExplorer(StaticWidget):
 
 
 def caliper_explorer(sample: MatchingSample, outcome: str = "sales", **options: Any) -> CaliperExplorer:
-    """The chapter's widget: see :class:`CaliperExplorer`."""
+    """The matching chapter's caliper slider over a matching sample.
+
+    Each position of the slider re-matches the sample with that caliper and
+    shows, together, how many starters found a match, the balance of the
+    covariates (a Love plot) and the estimated ATT next to the truth for the
+    matched starters. Every caliper is matched when the widget is made, so
+    the slider works on the static site (no kernel).
+
+    Parameters
+    ----------
+    sample : MatchingSample
+        The firms at risk (:func:`~kaigai_lib.whitepaper.samples.matching_sample`);
+        made from a World, the widget shows the truth.
+    outcome : str, default "sales"
+        One of the sample's outcomes.
+    **options : Any
+        ``measure`` ("change", "level" or "base"), ``calipers`` (the slider's
+        positions, SD of the logit; None: no caliper), ``value`` (the start,
+        one of ``calipers``; default 0.2), ``threshold`` (the absolute SMD
+        counted as imbalanced, 0.1) and options of the matching.
+
+    Returns
+    -------
+    CaliperExplorer
+        The widget (an ``anywidget.AnyWidget``); ``current`` holds the numbers
+        shown, ``set(caliper=…)`` moves the slider.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not one of ``calipers``.
+    TypeError
+        If a single ``caliper=`` is given (use ``calipers=`` and ``value=``).
+
+    See Also
+    --------
+    kaigai_lib.whitepaper.samples.caliper_sweep : The same numbers as a table.
+
+    Examples
+    --------
+    >>> from kaigai_lib import caliper_explorer, generate, matching_sample
+    >>> sample = matching_sample(generate("tiny", seed=0), "export", horizon=2)
+    >>> widget = caliper_explorer(sample, "sales", calipers=[None, 0.2, 0.05])
+    >>> widget.setup["kind"], list(widget.calipers), len(widget.views)
+    ('explorer', ['none', '0.2', '0.05'], 3)
+    >>> widget.set(caliper=0.05)
+    >>> {name: widget.current[name] for name in ("treated", "matched", "n_above_threshold")}
+    {'treated': 306, 'matched': 251, 'n_above_threshold': 1}
+    >>> round(widget.current["estimate"], 3), round(widget.current["truth_matched"], 3)
+    (0.059, 0.031)
+    """
     return CaliperExplorer(sample, outcome, **options)

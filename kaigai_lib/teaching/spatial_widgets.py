@@ -25,23 +25,46 @@ WRONG_COLOUR = "#b3261e"
 
 
 class RadiusExplorer(StaticWidget):
-    """A radius slider; the spillover estimate and the overlap share update together (on the static site
-    too: every radius of the slider is fitted when the widget is made).
+    """A radius slider; the spillover estimate and the overlap share update together.
+
+    Works on the static site too: every radius of the slider is fitted when
+    the widget is made. Made by :func:`radius_explorer`. ``results`` holds
+    the numbers of every radius computed (a dict radius → dict),
+    ``current`` those shown now, and ``set(radius_km=…)`` moves the slider.
 
     Parameters
     ----------
-    catchments : built with the *largest* radius the slider may reach (its
+    catchments : Catchments
+        Built with the *largest* radius the slider may reach (its
         ``radius_km`` is the slider's maximum).
-    foreign_demand : the yearly DI table for :func:`~kaigai_lib.estimators.spatial.fit_spillover`.
-    truth : ``world.truth`` (or its ``spillover`` dict): draws the true
+    foreign_demand : pandas.DataFrame
+        The yearly DI table for :func:`~kaigai_lib.estimators.spatial.fit_spillover`.
+    truth : Truth or dict or None, optional
+        ``world.truth`` (or its ``spillover`` dict): draws the true
         coefficient and the true radius.
-    minimum, step, value : the slider's range and start (km).
-    fit_options : passed to ``fit_spillover`` (e.g. ``design``, ``time_effects``).
+    minimum : float, default 1.0
+        The smallest radius (km).
+    step : float, default 0.5
+        The slider's step (km).
+    value : float, default 5.0
+        The starting radius (km).
+    **fit_options : Any
+        Passed to ``fit_spillover`` (e.g. ``design``, ``time_effects``).
 
-    Attributes
-    ----------
-    results : the numbers of every radius computed (dict radius → dict).
-    current : the numbers shown now; :meth:`set` (``radius_km=…``) moves the slider.
+    Raises
+    ------
+    ValueError
+        If ``value`` is not within ``[minimum, catchments.radius_km]``.
+
+    Examples
+    --------
+    >>> from kaigai_lib import build_catchments, generate
+    >>> from kaigai_lib.teaching.spatial_widgets import RadiusExplorer
+    >>> world = generate("tiny", seed=0)
+    >>> catchments = build_catchments(world.establishments, world.firms, radius_km=6.0)
+    >>> widget = RadiusExplorer(catchments, world.foreign_demand, minimum=4.0, step=1.0, value=5.0)
+    >>> sorted(widget.results), round(widget.current["estimate"], 2)
+    ([4.0, 5.0, 6.0], 44.02)
     """
 
     def __init__(self, catchments: Catchments, foreign_demand: pd.DataFrame, *, truth: Any = None,
@@ -72,7 +95,19 @@ class RadiusExplorer(StaticWidget):
                                   mapping=dict(zip(labels, radii, strict=True)))], kind="explorer", intro=intro)
 
     def at(self, radius_km: float) -> dict[str, Any]:
-        """The estimate and overlap at ``radius_km`` (computed once, then cached)."""
+        """The estimate and overlap at ``radius_km`` (computed once, then cached).
+
+        Parameters
+        ----------
+        radius_km : float
+            A radius up to the catchments' own.
+
+        Returns
+        -------
+        dict
+            ``radius_km``, ``estimate``, ``se``, ``ci_low``, ``ci_high``,
+            ``overlap_share``, ``areas`` and ``receivers_in_catchments``.
+        """
         key = round(float(radius_km), 6)
         if key not in self.results:
             c = self.catchments.with_radius(key)
@@ -92,11 +127,28 @@ class RadiusExplorer(StaticWidget):
         return self.at(self.setting["radius_km"])
 
     def sweep(self, radii: Any) -> pd.DataFrame:
-        """:meth:`at` for every radius in ``radii``: one row each (also fills the cache)."""
+        """:meth:`at` for every radius in ``radii``: one row each (also fills the cache).
+
+        Parameters
+        ----------
+        radii : iterable of float
+            Radii up to the catchments' own.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``radius_km``.
+        """
         return pd.DataFrame([self.at(r) for r in radii]).set_index("radius_km")
 
     def table(self) -> pd.DataFrame:
-        """Every radius computed so far, in order of radius."""
+        """Every radius computed so far, in order of radius.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``radius_km``, the columns of :meth:`at`.
+        """
         return pd.DataFrame(self.results.values()).set_index("radius_km").sort_index()
 
     def _figure(self, c: dict[str, Any]) -> Figure:
@@ -158,7 +210,61 @@ def radius_explorer(establishments: pd.DataFrame, firms: pd.DataFrame, foreign_d
                     maximum: float = 20.0, truth: Any = None, minimum: float = 1.0, step: float = 0.5,
                     value: float = 5.0, build_options: dict[str, Any] | None = None,
                     **fit_options: Any) -> RadiusExplorer:
-    """Build catchments at ``maximum`` km once and return the chapter's :class:`RadiusExplorer`."""
+    """Build catchments at ``maximum`` km once and return the spillover chapter's radius slider.
+
+    Each position of the slider keeps the establishments within that radius
+    of every centre, re-fits the white paper's panel model and shows the
+    estimated spillover coefficient (with its 95 % interval and the truth,
+    if known) and the share of establishments in more than one catchment.
+    Every radius is fitted when the widget is made (static site, no kernel).
+
+    Parameters
+    ----------
+    establishments : pandas.DataFrame
+        The plant panel (``world.establishments``: ids, year, coordinates, shipments, exports).
+    firms : pandas.DataFrame
+        The firm panel (``world.firms``), to find the centres' firms.
+    foreign_demand : pandas.DataFrame
+        The yearly DI table (``world.foreign_demand``).
+    maximum : float, default 20.0
+        The largest radius (km): the catchments are built at it.
+    truth : Truth or dict or None, optional
+        ``world.truth`` (or its ``spillover`` dict): draws the true
+        coefficient and the true radius.
+    minimum : float, default 1.0
+        The smallest radius (km).
+    step : float, default 0.5
+        The slider's step (km).
+    value : float, default 5.0
+        The starting radius (km).
+    build_options : dict or None, optional
+        Options of :func:`~kaigai_lib.estimators.spatial.build_catchments`.
+    **fit_options : Any
+        Options of :func:`~kaigai_lib.estimators.spatial.fit_spillover` (e.g. ``design``, ``time_effects``).
+
+    Returns
+    -------
+    RadiusExplorer
+        The widget (an ``anywidget.AnyWidget``); ``results`` holds the
+        numbers of every radius, ``current`` those shown, ``set(radius_km=…)``
+        moves the slider.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not within ``[minimum, maximum]``.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, radius_explorer
+    >>> world = generate("tiny", seed=0)
+    >>> widget = radius_explorer(world.establishments, world.firms, world.foreign_demand, maximum=8.0,
+    ...                          minimum=2.0, step=3.0, value=5.0, truth=world.truth)
+    >>> sorted(widget.results), widget.true_coefficient
+    ([2.0, 5.0, 8.0], 40.0)
+    >>> {name: round(widget.current[name], 2) for name in ("radius_km", "estimate", "se", "overlap_share")}
+    {'radius_km': 5.0, 'estimate': 44.02, 'se': 7.77, 'overlap_share': 0.1}
+    """
     catchments = build_catchments(establishments, firms, radius_km=maximum, **(build_options or {}))
     return RadiusExplorer(catchments, foreign_demand, truth=truth, minimum=minimum, step=step, value=value,
                           **fit_options)

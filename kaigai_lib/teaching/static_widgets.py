@@ -452,8 +452,34 @@ class StaticWidget(anywidget.AnyWidget):
 
 
 class AnswerCheck(StaticWidget):
-    """A question with a numeric answer, judged in the page (no controls): the widget of
-    :class:`~kaigai_lib.exercises.spec.NumericExercise`."""
+    """A question with a numeric answer, judged in the page (no controls).
+
+    The widget of :meth:`NumericExercise.widget <kaigai_lib.exercises.spec.NumericExercise.widget>`
+    and :func:`numeric_concept_check`.
+
+    Parameters
+    ----------
+    question : str
+        The question.
+    key : mapping or None
+        The answer key (truth, tolerance and common slips, from ``answer_key``);
+        None in the course edition, where the page asks to submit instead.
+    unit : str
+        The answer's unit.
+    hints : sequence of str, optional
+        Shown one by one after wrong attempts.
+    kind : str, default "answer"
+        "answer" (an exercise) or "concept" (a self-assessment).
+    keep_key_in_course : bool, default False
+        Keep the key in the course edition (self-assessment).
+
+    Examples
+    --------
+    >>> from kaigai_lib import numeric_concept_check
+    >>> widget = numeric_concept_check("0.1 log points in percent?", answer=10.52, tolerance=0.05, unit="%")
+    >>> type(widget).__name__, widget.check(10.9).verdict
+    ('AnswerCheck', 'too high')
+    """
 
     def __init__(self, question: str, key: Mapping[str, Any] | None, unit: str, hints: Sequence[str] = (), *,
                  kind: str = "answer", keep_key_in_course: bool = False) -> None:
@@ -465,6 +491,7 @@ class AnswerCheck(StaticWidget):
         return {"html": "", "numbers": {}}, self._key
 
     def check(self, answer: float | None) -> Verdict:
+        # no docstring: the reference would show it, and Verdict (its return type) is not public
         if self._key is None:
             raise ValueError("This widget carries no answer key (course edition).")
         return judge(answer, self._key, self.setup["check"]["unit"])
@@ -474,7 +501,32 @@ class ConceptCheck(StaticWidget):
     """A short multiple-choice question at the start of a chapter, answered in the page.
 
     ``why_not`` maps a wrong choice's index to what it misses. Concept checks are self-assessment, not
-    graded exercises: they keep their key in the course edition.
+    graded exercises: they keep their key in the course edition. Made by :func:`concept_check`.
+
+    Parameters
+    ----------
+    question : str
+        The question.
+    choices : sequence of str
+        The possible answers, in the order shown.
+    answer : int
+        The index of the right choice (0-based).
+    explanation : str, optional
+        Why the right choice is right.
+    why_not : mapping of int to str or None, optional
+        For a wrong choice's index, what it misses.
+
+    Raises
+    ------
+    ValueError
+        If ``answer`` is not the index of a choice.
+
+    Examples
+    --------
+    >>> from kaigai_lib import concept_check
+    >>> widget = concept_check("Which one?", ["a", "b", "c"], answer=2, why_not={0: "Not a."})
+    >>> type(widget).__name__, widget.answer_keys[""]["choice"]
+    ('ConceptCheck', 2)
     """
 
     def __init__(self, question: str, choices: Sequence[str], answer: int, explanation: str = "",
@@ -493,13 +545,96 @@ class ConceptCheck(StaticWidget):
 
 def concept_check(question: str, choices: Sequence[str], answer: int, explanation: str = "",
                   why_not: Mapping[int, str] | None = None) -> ConceptCheck:
-    """A multiple-choice concept check: see :class:`ConceptCheck`."""
+    """A multiple-choice concept check, answered in the page (no kernel).
+
+    A short self-assessment question at the start of a chapter; it keeps its
+    key in the course edition (it is not a graded exercise).
+
+    Parameters
+    ----------
+    question : str
+        The question.
+    choices : sequence of str
+        The possible answers, in the order shown.
+    answer : int
+        The index of the right choice (0-based).
+    explanation : str, optional
+        Why the right choice is right, shown once answered.
+    why_not : mapping of int to str or None, optional
+        For a wrong choice's index, what it misses.
+
+    Returns
+    -------
+    ConceptCheck
+        The widget (an ``anywidget.AnyWidget``).
+
+    Raises
+    ------
+    ValueError
+        If ``answer`` is not the index of a choice.
+
+    See Also
+    --------
+    numeric_concept_check : The same with a numeric answer.
+
+    Examples
+    --------
+    >>> from kaigai_lib import concept_check
+    >>> widget = concept_check("Which comparison removes a firm's fixed level?",
+    ...                        ["levels at t + h", "changes from t − 1"], answer=1,
+    ...                        explanation="Differencing removes it.", why_not={0: "Levels keep it."})
+    >>> widget.setup["kind"], widget.setup["check"]["choices"]
+    ('concept', ['levels at t + h', 'changes from t − 1'])
+    >>> concept_check("Which one?", ["a", "b"], answer=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: answer=2: the index of the right choice, 0 to 1.
+    """
     return ConceptCheck(question, choices, answer, explanation, why_not)
 
 
 def numeric_concept_check(question: str, answer: float, tolerance: float, unit: str = "",
                           hints: Sequence[str] = ()) -> AnswerCheck:
-    """A numeric concept check (self-assessment, kept in the course edition)."""
+    """A numeric concept check (self-assessment, kept in the course edition).
+
+    The page judges a typed answer against ``answer ± tolerance`` and names
+    the common slips (a unit slip between log points and percent, a sign
+    error) when the answer matches one.
+
+    Parameters
+    ----------
+    question : str
+        The question.
+    answer : float
+        The right answer, in ``unit``.
+    tolerance : float
+        Answers within ``± tolerance`` (absolute, in ``unit``) are correct.
+    unit : str, optional
+        The answer's unit, e.g. "%" or "log points".
+    hints : sequence of str, optional
+        Shown one by one after wrong attempts.
+
+    Returns
+    -------
+    AnswerCheck
+        The widget (an ``anywidget.AnyWidget``); its ``check`` judges an answer as the page does.
+
+    See Also
+    --------
+    concept_check : The same with choices.
+
+    Examples
+    --------
+    >>> from kaigai_lib import numeric_concept_check
+    >>> widget = numeric_concept_check("A change of 0.1 log points is how many percent?", answer=10.52,
+    ...                                tolerance=0.05, unit="%", hints=["e^0.1 ≈ 1.105"])
+    >>> widget.setup["kind"], widget.setup["check"]["unit"]
+    ('concept', '%')
+    >>> widget.check(10.5).message
+    'Correct: 10.5% is within ±0.05% of the true value, 10.52%.'
+    >>> widget.check(0.1).verdict
+    'unit slip'
+    """
     return AnswerCheck(question, answer_key(answer, tolerance, unit), unit, hints, kind="concept",
                        keep_key_in_course=True)
 

@@ -454,9 +454,28 @@ def plot_thailand_vietnam() -> Figure:
 class DestinationExplorer(StaticWidget):
     """Pick a destination (and the table): its shares against the other four, and where it stands out.
 
-    Both drop-downs run over every choice on the static site. :meth:`set` (``table=…``,
-    ``destination=…``) moves them; ``current`` holds the numbers shown and ``contrast`` the
-    :func:`destination_contrast` table shown now.
+    Both drop-downs run over every choice on the static site. ``set(table=…,
+    destination=…)`` moves them; ``current`` holds the numbers shown and
+    ``contrast`` the table shown now. Made by :func:`destination_explorer`.
+
+    Parameters
+    ----------
+    destination : str, default "vietnam"
+        "china", "us", "eu", "vietnam" or "thailand".
+    table : str, default "export_challenges"
+        "export_challenges" or "expansion_reasons".
+
+    Raises
+    ------
+    ValueError
+        If the table or the destination is unknown.
+
+    Examples
+    --------
+    >>> from kaigai_lib import destination_explorer
+    >>> widget = destination_explorer("china", table="expansion_reasons")
+    >>> type(widget).__name__, widget.values
+    ('DestinationExplorer', {'table': 'expansion_reasons', 'destination': 'china'})
     """
 
     TABLES: ClassVar[dict[str, str]] = {"export_challenges": "輸出の課題 Export challenges (Fig. II-2-4-7)",
@@ -477,6 +496,7 @@ class DestinationExplorer(StaticWidget):
 
     @property
     def contrast(self) -> pd.DataFrame:
+        """The current destination's shares against the other four (the table shown now)."""
         return destination_contrast(self.setting["destination"], self.setting["table"])
 
     def compute(self, setting: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -502,5 +522,45 @@ class DestinationExplorer(StaticWidget):
 
 
 def destination_explorer(destination: str = "vietnam", table: str = "export_challenges") -> DestinationExplorer:
-    """A :class:`DestinationExplorer` widget: choose a destination and compare it with the other four."""
+    """A widget to choose a destination and compare its survey shares with the other four.
+
+    Two drop-downs (the table, the destination) run over every choice on the
+    static site; the view shows the destination's shares against the other
+    four destinations' range and where it stands out.
+
+    Parameters
+    ----------
+    destination : str, default "vietnam"
+        The destination shown first: "china", "us", "eu", "vietnam" or "thailand".
+    table : str, default "export_challenges"
+        "export_challenges" (Fig. II-2-4-7) or "expansion_reasons" (Fig. II-2-4-9).
+
+    Returns
+    -------
+    DestinationExplorer
+        The widget (an ``anywidget.AnyWidget``); ``current`` holds the
+        numbers shown, ``contrast`` the table shown, ``set(destination=…)``
+        moves the drop-down.
+
+    Raises
+    ------
+    ValueError
+        If the table or the destination is unknown.
+
+    Examples
+    --------
+    >>> from kaigai_lib import destination_explorer
+    >>> widget = destination_explorer("vietnam")
+    >>> [control["name"] for control in widget.setup["controls"]], len(widget.views)
+    (['table', 'destination'], 10)
+    >>> widget.contrast[["item", "value", "others_mean", "difference", "rank"]].head(3).round(2)
+       item  value  others_mean  difference  rank
+    0     1   65.3        62.68        2.62     1
+    1     2   60.3        60.00        0.30     2
+    2     3   26.4        40.05      -13.65     5
+    >>> destination_explorer("mars")
+    Traceback (most recent call last):
+    ...
+    ValueError: destination='mars': choose one of ['china', 'us', 'eu', 'vietnam', 'thailand'].
+    """
     return DestinationExplorer(destination, table)

@@ -65,8 +65,49 @@ def true_effects(changes: EventChanges, world: Any, analysis: str, *, group: str
     regression cell, that is the realised ATT the percent-change DiD
     estimates; ``true_log`` (the mean of ``τ_i``) is the log-point ATT.
     Outcomes other than the world's five (e.g. a renamed TFP column) need
-    their latent effect columns. Returns one row per outcome × group ×
-    horizon: ``true_log``, ``true_pct``, ``n_starters``.
+    their latent effect columns.
+
+    Parameters
+    ----------
+    changes : EventChanges
+        Event-time changes of starters (and controls) from the world's firms,
+        e.g. ``white_paper_did(...).changes``.
+    world : World
+        The world the changes come from.
+    analysis : {"export", "fdi"}
+        Which start's effect.
+    group : str or None, default "group"
+        The column to average within; None (or a column not in the changes)
+        averages over every starter, reported as group "all".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per outcome × group × horizon: ``true_log``, ``true_pct``, ``n_starters``.
+
+    Raises
+    ------
+    ValueError
+        If ``analysis`` is not "export" or "fdi", an outcome has no latent
+        effect, or a row's firm and years are not in the world.
+
+    See Also
+    --------
+    bias_decomposition : Why the estimate differs from this truth.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, true_effects, white_paper_did
+    >>> world = generate("tiny", seed=0)
+    >>> wp = white_paper_did(world, "export", outcomes=["sales"], horizons=[2], pre_horizons=[-2])
+    >>> true_effects(wp.changes, world, "export").round(3)
+      outcome    group  horizon  true_log  true_pct  n_starters
+    0   sales  100-299       -2     0.000     0.000         158
+    1   sales  100-299        2     0.025     2.556         146
+    2   sales     300+       -2     0.000     0.000          67
+    3   sales     300+        2     0.010     0.964          58
+    4   sales    50-99       -2     0.000     0.000          44
+    5   sales    50-99        2     0.075     8.074          40
     """
     rows = starter_truth(changes, world, analysis)
     keys = ["outcome", *([group] if group in rows.columns else []), "horizon"]
@@ -103,7 +144,7 @@ def _own_true_effects(rows: pd.DataFrame, unit: str, world: Any, analysis: str) 
 def starter_truth(changes: EventChanges, world: Any, analysis: str) -> pd.DataFrame:
     """The starter rows of ``changes`` with their true effects ``true_log`` and ``true_pct`` (:func:`true_effects`)."""
     starters = changes.table.loc[changes.table["treated"] == 1]
-    tau = _own_true_effects(starters, changes.id, world, analysis).to_numpy()
+    tau = _own_true_effects(starters, changes.unit, world, analysis).to_numpy()
     change = starters["change_log"].to_numpy()
     return starters.assign(true_log=tau, true_pct=100 * (np.expm1(change) - np.expm1(change - tau)))
 
@@ -123,12 +164,49 @@ def bias_decomposition(changes: EventChanges, world: Any, analysis: str) -> pd.D
       truth is not at fault: it drops out);
     * ``controls_pull``: the controls' mean own effect (later starters).
 
-    Returns ``selection``, its ``selection_se`` (over pairs) and
-    ``selection_z``, ``controls_pull`` and ``pairs``, in percentage points,
-    plus ``selection_log`` (log points ×100).
+    Parameters
+    ----------
+    changes : EventChanges
+        The matched pairs' changes, e.g. ``white_paper_did(...).changes``.
+    world : World
+        The world the changes come from.
+    analysis : {"export", "fdi"}
+        Which start's effect is cleared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per outcome × group × horizon: ``pairs``, ``selection``,
+        its ``selection_se`` (over pairs) and ``selection_z``,
+        ``controls_pull``, in percentage points, and ``selection_log`` (log
+        points ×100).
+
+    Raises
+    ------
+    ValueError
+        As :func:`true_effects`.
+
+    Examples
+    --------
+    The error of each estimate (``bias``) is the selection minus the controls' pull:
+
+    >>> from kaigai_lib import bias_decomposition, generate, white_paper_did
+    >>> world = generate("tiny", seed=0)
+    >>> wp = white_paper_did(world, "export", outcomes=["sales"], horizons=[2], pre_horizons=[])
+    >>> parts = bias_decomposition(wp.changes, world, "export")
+    >>> parts[["group", "pairs", "selection", "selection_se", "controls_pull"]].round(2)
+         group  pairs  selection  selection_se  controls_pull
+    0  100-299    146       0.76          2.62           0.05
+    1     300+     58      -2.18          4.22           0.05
+    2    50-99     40      -2.38          5.84           0.00
+    >>> wp.tidy()[["group", "estimate", "truth", "bias"]].round(2)
+         group  estimate  truth  bias
+    0  100-299      3.27   2.56  0.71
+    1     300+     -1.27   0.96 -2.23
+    2    50-99      5.69   8.07 -2.38
     """
     table = changes.table
-    tau = _own_true_effects(table, changes.id, world, analysis)
+    tau = _own_true_effects(table, changes.unit, world, analysis)
     rows = table.assign(untreated_pct=100 * np.expm1(table["change_log"] - tau),
                         untreated_log=100 * (table["change_log"] - tau),
                         own_pct=100 * (np.expm1(table["change_log"]) - np.expm1(table["change_log"] - tau)))
@@ -153,26 +231,68 @@ FIGURE_OUTCOMES = ("sales", "employees", "capital_stock", "tfp")  # Figure II-2-
 class WhitePaperDid:
     """The white paper's matched DiD for one analysis, every step kept.
 
-    Attributes
+    Returned by :func:`white_paper_did`.
+
+    Parameters
     ----------
-    analysis : "export" or "fdi".
-    sample : the :class:`~kaigai_lib.whitepaper.samples.MatchingSample` (firms at risk at ``t − 1``).
-    match : the :class:`~kaigai_lib.estimators.matching.MatchResult` (1:1 within start year × industry).
-    changes : the :class:`EventChanges` of the matched pairs in the kept groups;
-        ``group`` is the starter's group (size class at ``t − 1`` or sector), which its control shares.
-    result : the :class:`DidResult` (one regression per outcome × group × horizon).
-    panel : the outcome panel (levels; TFP in logs) the changes were read from.
-    groups : the groups kept.
-    dropped : matched pairs left out because their starter's group is not kept (e.g. "under 50").
-    lost : per outcome × group × horizon, the matched pairs (``pairs_matched``), those with every
-        member observed at ``t − 1`` and ``t + h`` (``pairs_used``) and the difference (``pairs_lost``):
-        late cohorts cannot reach long horizons, and firms leave the panel.
-    design : the matching specification ("white_paper", "robust" or "robust_no_investment").
-    control_pool : who may be a control: "all" non-starters (the white paper's) or "clean" ones, which do not
-        start within ``t + 1 … t + clean_window`` (:func:`~kaigai_lib.whitepaper.samples.matching_sample`).
-    clean_window : the event window of clean controls (None with the "all" pool).
-    later_starts : "keep" or "adjust" (controls' own later effects subtracted; :func:`white_paper_did`).
-    truth : with a world, the true effects of the starters in each cell (:func:`true_effects`).
+    analysis : str
+        "export" or "fdi".
+    sample : MatchingSample
+        Firms at risk at ``t − 1`` (:func:`~kaigai_lib.whitepaper.samples.matching_sample`).
+    match : MatchResult
+        The match (1:1 within start year × industry).
+    changes : EventChanges
+        The changes of the matched pairs in the kept groups; ``group`` is the
+        starter's group (size class at ``t − 1`` or sector), which its control shares.
+    result : DidResult
+        One regression per outcome × group × horizon.
+    panel : pandas.DataFrame
+        The outcome panel (levels; TFP in logs) the changes were read from.
+    groups : tuple of str
+        The groups kept.
+    dropped : pandas.DataFrame
+        Matched pairs left out because their starter's group is not kept (e.g. "under 50").
+    controls : list of str
+        The regressions' absorbed controls (start year, industry and, for exports, size class).
+    truth : pandas.DataFrame or None, optional
+        With a world, the true effects of the starters in each cell (:func:`true_effects`).
+    world : World or None, optional
+        The world the estimates can be checked against.
+    lost : pandas.DataFrame, optional
+        Per outcome × group × horizon, the matched pairs (``pairs_matched``),
+        those with every member observed at ``t − 1`` and ``t + h``
+        (``pairs_used``) and the difference (``pairs_lost``): late cohorts
+        cannot reach long horizons, and firms leave the panel.
+    design : str, default "white_paper"
+        The matching specification ("white_paper", "robust" or "robust_no_investment").
+    control_pool : str, default "all"
+        Who may be a control: "all" non-starters (the white paper's) or
+        "clean" ones, which do not start within ``t + 1 … t + clean_window``.
+    clean_window : int or None, optional
+        The event window of clean controls (None with the "all" pool).
+    later_starts : str, default "keep"
+        "keep" or "adjust" (controls' own later effects subtracted; :func:`white_paper_did`).
+
+    See Also
+    --------
+    white_paper_did : Make one.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, white_paper_did
+    >>> wp = white_paper_did(generate("tiny", seed=0), "export", outcomes=["sales"], horizons=[2],
+    ...                      pre_horizons=[-2])
+    >>> wp.groups, wp.controls, wp.scale
+    (('50-99', '100-299', '300+'), ['cohort', 'industry', 'size'], 'percent')
+    >>> wp.counts().loc[["starters at risk", "matched pairs", "pairs dropped (group not kept)"]]
+                                   value
+    count
+    starters at risk                 342
+    matched pairs                    302
+    pairs dropped (group not kept)     5
+    >>> wp.dropped
+          group  pairs
+    0  under 50      5
     """
 
     analysis: str
@@ -194,11 +314,34 @@ class WhitePaperDid:
 
     @property
     def scale(self) -> str:
+        """The estimates' scale: "percent" or "log"."""
         return self.result.scale
 
     def tidy(self) -> pd.DataFrame:
-        """The estimates (:meth:`DidResult.tidy`), with ``truth`` (same scale), ``bias`` and ``covered`` (truth
-        inside the 95 % CI) given a world."""
+        """The estimates (:meth:`DidResult.tidy`), with ``truth`` (same scale), ``bias`` and ``covered`` given a world.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per outcome × group × horizon (placebo horizons
+            included): ``estimate``, ``std_error``, ``p_value``, the 95 %
+            interval, the counts and, given a world, ``truth``, ``bias`` and
+            ``covered`` (the truth inside the interval).
+
+        Examples
+        --------
+        >>> from kaigai_lib import generate, white_paper_did
+        >>> wp = white_paper_did(generate("tiny", seed=0), "export", outcomes=["sales"], horizons=[2],
+        ...                      pre_horizons=[-2])
+        >>> wp.tidy()[["outcome", "group", "horizon", "estimate", "std_error", "truth", "covered"]].round(2)
+          outcome    group  horizon  estimate  std_error  truth  covered
+        0   sales  100-299       -2      0.16       1.54   0.00     True
+        1   sales     300+       -2      2.33       2.69   0.00     True
+        2   sales    50-99       -2      0.64       3.14   0.00     True
+        3   sales  100-299        2      3.27       2.63   2.56     True
+        4   sales     300+        2     -1.27       4.23   0.96     True
+        5   sales    50-99        2      5.69       6.00   8.07     True
+        """
         table = self.result.tidy()
         if self.truth is None:
             return table
@@ -210,7 +353,25 @@ class WhitePaperDid:
         return order_tidy(out)
 
     def compare(self, horizon: int = 5, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
-        """Estimate next to the truth at one horizon, a row per outcome × group (needs a world)."""
+        """Estimate next to the truth at one horizon, a row per outcome × group (needs a world).
+
+        Parameters
+        ----------
+        horizon : int, default 5
+            One of the horizons estimated.
+        outcomes : sequence of str or None, optional
+            Only these outcomes; None (default) keeps every one.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :meth:`tidy` at ``horizon``, with ``analysis``.
+
+        Raises
+        ------
+        ValueError
+            If there is no truth (not run on a World) or ``horizon`` was not estimated.
+        """
         if self.truth is None:
             raise ValueError("compare(): no truth: run white_paper_did on a World (or pass world=…).")
         table = self.tidy().loc[lambda t: t["horizon"] == horizon]
@@ -230,6 +391,23 @@ class WhitePaperDid:
         (p < 0.05) and, given a world, ``truth`` and ``counterfactual``: the
         starters' average growth without the start (their mean minus the true
         effect), which the non-starters' bar should reach.
+
+        Parameters
+        ----------
+        horizon : int, default 5
+            One of the horizons estimated.
+        outcomes : sequence of str
+            The outcomes, in the figure's order (default sales, employees, capital stock, TFP).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group × outcome.
+
+        Raises
+        ------
+        ValueError
+            If there are no changes at ``horizon`` for these outcomes.
         """
         means = self.changes.means(by="group", scale=self.scale)
         means = means.loc[(means["horizon"] == horizon) & means["outcome"].isin(outcomes)]
@@ -264,8 +442,19 @@ class WhitePaperDid:
         leave them out). ``share`` is their share of the controls at ``t + h``;
         with a world, ``effect_<outcome>`` is the average true effect (log
         points) the controls carry at ``t + h`` — the size of that pull.
+
+        Parameters
+        ----------
+        horizon : int, default 5
+            ``h``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by group: ``controls``, ``later_starters``, ``share`` and,
+            with a world, ``effect_<outcome>``.
         """
-        firm = self.changes.id
+        firm = self.changes.unit
         rows = self.sample.rows
         starts = rows.loc[rows["start"] == 1, [self.sample.firm_col, "start_year"]].rename(
             columns={self.sample.firm_col: firm})
@@ -288,13 +477,42 @@ class WhitePaperDid:
         return out.reindex(list(self.groups))
 
     def plot_growth_bars(self, horizon: int = 5, **options: Any) -> plt.Figure:
-        """This analysis's panels of Figure II-2-4-1 (:func:`kaigai_lib.estimators.plots.plot_growth_bars`)."""
+        """Draw this analysis's panels of Figure II-2-4-1 (:func:`kaigai_lib.estimators.plots.plot_growth_bars`).
+
+        Parameters
+        ----------
+        horizon : int, default 5
+            One of the horizons estimated.
+        **options : Any
+            Options of ``plot_growth_bars``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The bars.
+        """
         from kaigai_lib.estimators.plots import plot_growth_bars
 
         return plot_growth_bars(self.growth(horizon), **options)
 
     def event_study_truth(self, outcome: str) -> pd.DataFrame:
-        """The truth by group and horizon (0 before the start), on the result's scale, for the event-study plot."""
+        """The truth by group and horizon (0 before the start), on the result's scale, for the event-study plot.
+
+        Parameters
+        ----------
+        outcome : str
+            One of the outcomes estimated.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``group``, ``horizon``, ``effect``; horizon −1 (the base year) is 0.
+
+        Raises
+        ------
+        ValueError
+            If there is no truth (not run on a World).
+        """
         if self.truth is None:
             raise ValueError("event_study_truth(): no truth: run white_paper_did on a World.")
         column = "true_pct" if self.scale == "percent" else "true_log"
@@ -303,17 +521,51 @@ class WhitePaperDid:
         return pd.concat([rows, base]).rename(columns={column: "effect"}).sort_values(["group", "horizon"])
 
     def plot_event_study(self, outcome: str, groups: Sequence[str] | None = None) -> plt.Figure:
-        """Estimates by horizon with 95 % intervals (placebo years before the start), the truth as a dashed line."""
+        """Plot the estimates by horizon with 95 % intervals (placebo years before the start), the truth dashed.
+
+        Parameters
+        ----------
+        outcome : str
+            One of the outcomes estimated.
+        groups : sequence of str or None, optional
+            The groups, one panel each; None (default) draws every group kept.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            One panel per group.
+        """
         truth = self.event_study_truth(outcome) if self.truth is not None else None
         return self.result.plot_event_study(outcome, truth=truth, groups=groups or list(self.groups))
 
     def plot(self, ax: plt.Axes | None = None, outcome: str = "sales", group: str | None = None) -> plt.Axes:
-        """One group's event study of ``outcome`` with the truth (:meth:`plot_event_study` draws every group)."""
+        """One group's event study of ``outcome`` with the truth (:meth:`plot_event_study` draws every group).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, optional
+            The axes to draw on; None (default) makes a new figure.
+        outcome : str, default "sales"
+            One of the outcomes estimated.
+        group : str or None, optional
+            The group; None (default) takes the first group kept.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         truth = self.event_study_truth(outcome) if self.truth is not None else None
         return self.result.plot(ax=ax, outcome=outcome, group=group or self.groups[0], truth=truth)
 
     def summary(self) -> str:
-        """The counts and the design (:meth:`counts`), then every estimate, as text."""
+        """The counts and the design (:meth:`counts`), then every estimate, as text.
+
+        Returns
+        -------
+        str
+            A title, the counts and the design, and a table of the estimates.
+        """
         counts = self.counts()
         lines = [f"{name}: {value}" for name, value in counts["value"].items()]
         columns = [c for c in ("estimate", "std_error", "p_value", "ci_low", "ci_high", "n_treated", "n_control",
@@ -323,7 +575,13 @@ class WhitePaperDid:
                              lines=lines)
 
     def counts(self) -> pd.DataFrame:
-        """Counts behind the estimates, pairs lost per horizon, and the design, scale and clustering used."""
+        """Count what is behind the estimates: pairs, pairs lost per horizon, and the design, scale and clustering used.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``count`` (what is counted or set), one column ``value``.
+        """
         counts = self.match.counts
         kept = int(self.lost.groupby("group")["pairs_matched"].max().sum()) if len(self.lost) else 0
         rows = [("starters at risk", counts["treated"]), ("matched pairs", counts["matched_treated"]),
@@ -379,7 +637,41 @@ def outcome_panel(firms: pd.DataFrame, sample: Any, outcomes: Sequence[str], *,
 
 def growth_table(results: Iterable[WhitePaperDid], horizon: int = 5,
                  outcomes: Sequence[str] = FIGURE_OUTCOMES) -> pd.DataFrame:
-    """The bars of Figure II-2-4-1 for several analyses (e.g. exports and FDI), one table."""
+    """The bars of Figure II-2-4-1 for several analyses (e.g. exports and FDI), one table.
+
+    Parameters
+    ----------
+    results : iterable of WhitePaperDid
+        The analyses, e.g. the export and the FDI results.
+    horizon : int, default 5
+        One of the horizons every result estimated.
+    outcomes : sequence of str
+        The outcomes, in the figure's order (default sales, employees, capital stock, TFP).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of each result's :meth:`WhitePaperDid.growth`, one after the other.
+
+    See Also
+    --------
+    kaigai_lib.estimators.plots.plot_growth_bars : Draw the table.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, growth_table, white_paper_did
+    >>> world = generate("tiny", seed=0)
+    >>> options = {"outcomes": ["sales"], "horizons": [2], "pre_horizons": []}
+    >>> both = [white_paper_did(world, "export", **options), white_paper_did(world, "fdi", **options)]
+    >>> table = growth_table(both, horizon=2, outcomes=["sales"])
+    >>> table[["analysis", "group", "starters", "non_starters", "estimate", "truth"]].round(2)
+      analysis              group  starters  non_starters  estimate  truth
+    0   export              50-99     11.74          6.05      5.69   8.07
+    1   export            100-299      3.51          0.24      3.27   2.56
+    2   export               300+     -3.15         -1.89     -1.27   0.96
+    3      fdi      manufacturing      3.86         -2.04      5.90   6.05
+    4      fdi  non-manufacturing     -0.36         -3.57      3.21   2.46
+    """
     return pd.concat([r.growth(horizon, outcomes) for r in results], ignore_index=True)
 
 
@@ -404,37 +696,60 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
 
     Parameters
     ----------
-    data : a :class:`~kaigai_lib.world.synthetic.World` (its truth is attached) or a firm panel.
-    analysis : "export" or "fdi".
-    outcomes : default: employees, sales, capital stock, TFP, compensation per employee.
-    horizons : default 1–5 (exports), 1–10 (FDI); ``pre_horizons`` the placebo years (default −3, −2).
-    groups : the starters' groups to estimate: default the white paper's
+    data : World or pandas.DataFrame
+        A :class:`~kaigai_lib.world.synthetic.World` (its truth is attached)
+        or a firm panel with the schema's column names (real data are renamed
+        once: ``kaigai_lib.data.schema.validate(df, rename=…)``).
+    analysis : {"export", "fdi"}, default "export"
+        The kind of start.
+    outcomes : sequence of str or None, optional
+        Default: employees, sales, capital stock, TFP, compensation per employee.
+    horizons : sequence of int or None, optional
+        Years after the start; default 1–5 (exports), 1–10 (FDI).
+    pre_horizons : sequence of int, default (-3, -2)
+        The placebo years before the start (relative to the start year ``t``).
+    groups : sequence of str or str or None, optional
+        The starters' groups to estimate: default the white paper's
         (exports: 50–99, 100–299, 300+ employees at ``t − 1`` — its survey has
         no smaller firms, so the world's "under 50" starters and their
         partners are dropped and counted in ``dropped``; FDI: manufacturing,
         non-manufacturing); "all" keeps every group.
-    scale : "percent" (the white paper's percent change) or "log".
-    exact_size : exports only: match within start year × industry × size
+    scale : {"percent", "log"}, default "percent"
+        "percent" (the white paper's percent change) or "log".
+    pair_effects : bool, default False
+        Add a fixed effect per matched pair to each regression.
+    first_start_year : int or None, optional
+        The first start year ``t`` (default: the white paper's first year,
+        1998 for exports); see ``last_start_year``.
+    last_start_year : int or None, optional
+        The last start year (default: the panel's last year but one); outside
+        the panel is an error. The matched sample does not depend on
+        ``horizons``: every start year is matched once, and each horizon uses
+        the pairs whose members are all observed at ``t − 1`` and ``t + h``;
+        the pairs lost per horizon are in ``lost``.
+    match_options : dict or None, optional
+        Options of the matching (:meth:`MatchingSample.match`: ``caliper``, ``replace``, …).
+    exact_size : bool, default True
+        Exports only: match within start year × industry × size
         class at ``t − 1`` (default), so that each pair belongs to one size
         class. The white paper matches within year × industry with the size
         class in the logit and reports by size class; matched only on the
         score, a 300+ starter is often paired with a 100–299 firm of higher
         TFP, and the comparison within a size class is then no longer
         balanced. ``False`` gives that looser reading.
-    first_start_year, last_start_year : start years ``t`` (defaults: the
-        white paper's first year — 1998 for exports — and the panel's last
-        year but one); outside the panel is an error. The matched sample
-        does not depend on ``horizons``: every start year is matched once,
-        and each horizon uses the pairs whose members are all observed at
-        ``t − 1`` and ``t + h``; the pairs lost per horizon are in ``lost``.
-    design : "white_paper" (the white paper's covariates at ``t − 1``),
-        "robust" (also the growth ``t − 2 → t − 1`` of employees and sales,
-        TFP and the log investment rate at ``t − 2``: investment is Olley and
-        Pakes' proxy for productivity; the panel needs ``investment``) or
+    world : World or None, optional
+        The World a firm panel comes from, to attach the truth (implied when ``data`` is a World).
+    design : {"white_paper", "robust", "robust_no_investment"}, default "white_paper"
+        "white_paper" (the white paper's covariates at ``t − 1``), "robust"
+        (also the growth ``t − 2 → t − 1`` of employees and sales, TFP and the
+        log investment rate at ``t − 2``: investment is Olley and Pakes' proxy
+        for productivity; the panel needs ``investment``) or
         "robust_no_investment" (the same without the investment rate);
         :func:`~kaigai_lib.whitepaper.samples.matching_sample`.
-    cluster : standard errors' clusters (:func:`matched_did`; default firm + pair).
-    control_pool : "all" (the white paper's: any non-starter at risk in
+    cluster : str or sequence of str or None, optional
+        The standard errors' clusters (:func:`~kaigai_lib.estimators.did.matched_did`; default firm + pair).
+    control_pool : {"all", "clean"}, default "all"
+        "all" (the white paper's: any non-starter at risk in
         ``t``, also one that starts a year or more later and so carries its
         own effect into the control group's change) or "clean" (stacked-DiD
         style, Cengiz et al. 2019: no control starts within
@@ -444,25 +759,52 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         Excluding firms because of a start that is still to come selects on
         the future: in the synthetic world, where the start follows rising
         productivity, clean controls bias the DiD upward (see the chapter).
-    later_starts : "keep" (the white paper's: a control that starts later
-        keeps its own effect in its change) or "adjust": that effect is
-        estimated and subtracted (:func:`_adjust_later_starts`, Cellini,
-        Ferreira and Rothstein 2010), so the estimate is the effect of
-        starting against never starting within the horizon; the standard
-        errors treat the subtracted effects as known.
-    sample_options : further options of ``matching_sample`` (``tfp_col``). The firm panel has the schema's
-        column names (real data are renamed once: ``kaigai_lib.data.schema.validate(df, rename=…)``).
+    clean_window : int or None, optional
+        The event window of clean controls, in years after ``t`` (see ``control_pool``).
+    later_starts : {"keep", "adjust"}, default "keep"
+        "keep" (the white paper's: a control that starts later keeps its own
+        effect in its change) or "adjust": that effect is estimated and
+        subtracted (Cellini, Ferreira and Rothstein 2010), so the estimate is
+        the effect of starting against never starting within the horizon;
+        the standard errors treat the subtracted effects as known.
+    **sample_options : Any
+        Further options of ``matching_sample`` (``tfp_col``: a log TFP column already in the panel).
+
+    Returns
+    -------
+    WhitePaperDid
+        Every step (sample, match, changes, regressions) and, with a world, the truth.
+
+    Raises
+    ------
+    ValueError
+        If ``analysis``, ``scale``, ``later_starts``, ``design`` or
+        ``control_pool`` is not one of its values, or the start years fall
+        outside the panel.
+    TypeError
+        If ``data`` is neither a World nor a DataFrame.
+
+    See Also
+    --------
+    matching_sample : The first step alone.
+    design_comparison : The same world under four designs.
 
     Examples
     --------
-    >>> from kaigai_lib.whitepaper.did_design import white_paper_did
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
-    >>> wp = white_paper_did(world, "export", horizons=[2], pre_horizons=[-2])
-    >>> {"truth", "bias", "covered"} <= set(wp.tidy().columns)
-    True
-    >>> int(wp.counts().loc["matched pairs", "value"]) > 0
-    True
+    >>> from kaigai_lib import generate, white_paper_did
+    >>> world = generate("tiny", seed=0)
+    >>> wp = white_paper_did(world, "export", outcomes=["sales"], horizons=[2], pre_horizons=[])
+    >>> wp.tidy()[["outcome", "group", "horizon", "estimate", "truth", "covered"]].round(2)
+      outcome    group  horizon  estimate  truth  covered
+    0   sales  100-299        2      3.27   2.56     True
+    1   sales     300+        2     -1.27   0.96     True
+    2   sales    50-99        2      5.69   8.07     True
+    >>> wp.counts().loc["matched pairs", "value"]
+    302
+    >>> white_paper_did(world, "export", scale="ratio")
+    Traceback (most recent call last):
+    ...
+    ValueError: scale='ratio': choose 'percent' (the white paper's) or 'log'.
     """
     from kaigai_lib.whitepaper.samples import ANALYSES, matching_sample
     from kaigai_lib.world.synthetic import OUTCOMES, World
@@ -548,7 +890,7 @@ def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
     points, estimated at the earlier years. Nothing about the future enters
     who is a control, so selection on the later start cannot bias it.
     """
-    firm = changes.id
+    firm = changes.unit
     starts = sample.rows.loc[sample.rows["start"] == 1, [sample.firm_col, "start_year"]]
     table = changes.table.copy()
     controls = table.loc[table["treated"] == 0, [firm, "cohort"]].drop_duplicates()
@@ -656,6 +998,40 @@ def design_comparison(wp: WhitePaperDid, horizon: int = 5, outcomes: Sequence[st
     Every design uses the white paper's controls (start year, industry,
     size class) and clusters by firm. ``truth`` is the mean true effect (log
     points) of the starters in each regression; ``bias`` = estimate − truth.
+
+    Parameters
+    ----------
+    wp : WhitePaperDid
+        The white paper's DiD on a World (its sample and pairs are reused).
+    horizon : int, default 5
+        One of the horizons ``wp`` estimated.
+    outcomes : sequence of str or None, optional
+        Only these outcomes; None (default) takes every outcome of ``wp``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per design × outcome × group: ``design``, ``label``,
+        ``outcome``, ``group``, ``estimate``, ``std_error``, ``ci_low``,
+        ``ci_high``, ``truth``, ``bias``, ``covered``, ``n_treated``, ``n_control``.
+
+    Raises
+    ------
+    ValueError
+        If ``wp`` was not run on a World (there is no truth).
+
+    Examples
+    --------
+    >>> from kaigai_lib import design_comparison, generate, white_paper_did
+    >>> wp = white_paper_did(generate("tiny", seed=0), "export", outcomes=["sales"], horizons=[2],
+    ...                      pre_horizons=[])
+    >>> table = design_comparison(wp, horizon=2)
+    >>> table.query("group == '50-99'")[["design", "estimate", "truth", "bias"]].round(3)
+               design  estimate  truth   bias
+    2           naive     0.134  0.075  0.059
+    5      psm_levels    -0.043  0.075 -0.118
+    8   did_unmatched     0.066  0.075 -0.009
+    11        psm_did     0.064  0.075 -0.011
     """
     if wp.world is None:
         raise ValueError("design_comparison needs the truth: run white_paper_did on a World.")
@@ -667,7 +1043,7 @@ def design_comparison(wp: WhitePaperDid, horizon: int = 5, outcomes: Sequence[st
     if wp.analysis == "export":
         at_risk["size"] = at_risk["size"].astype(str)
         keep.append("size")
-    unmatched = event_changes(wp.panel, at_risk, outcomes, unit=wp.changes.id, time=wp.sample.settings["year_col"],
+    unmatched = event_changes(wp.panel, at_risk, outcomes, unit=wp.changes.unit, time=wp.sample.settings["year_col"],
                               treated="start", pair=None, horizons=[horizon], pre_horizons=[],
                               log_outcomes=["tfp"], keep=keep)
     matched = _subset(wp.changes, wp.changes.table.loc[(wp.changes.table["horizon"] == horizon)

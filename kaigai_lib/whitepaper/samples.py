@@ -87,9 +87,12 @@ DEFAULT_CALIPERS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.2, 0.1, 0.05, 0.
 class MatchingSample:
     """Firms at risk of starting, in their base year ``t − 1``, ready for matching.
 
-    Attributes
+    Made by :func:`matching_sample`.
+
+    Parameters
     ----------
-    rows : one row per firm and base year. Columns: the panel's columns at
+    rows : pandas.DataFrame
+        One row per firm and base year. Columns: the panel's columns at
         ``t − 1``; ``start`` (1 if the firm starts in ``t``) and
         ``start_year`` (``t``); the logit's covariates ``log_employees``,
         ``log_sales``, ``log_capital_stock``, the TFP column,
@@ -100,13 +103,52 @@ class MatchingSample:
         ``"true_" + o`` (the starter's true effect at ``t + h``, NaN for
         non-starters), ``latent_firm_effect`` (the unobserved firm level
         effect) and ``latent_tfp`` (true log productivity ω at ``t − 1``).
-    analysis : "export" or "fdi".
-    horizon : ``h``, years after the start.
-    outcomes : the outcomes (names as in ``kaigai_lib.world.synthetic.OUTCOMES``).
-    covariates : the logit's right-hand side, as a list of formula terms.
-    exact : the columns pairs must share (start year and industry).
-    excluded : firm-years left out and why, for starters and non-starters.
-    tfp_model : the Levinsohn–Petrin fit behind the TFP column (None if TFP was given).
+    analysis : str
+        "export" or "fdi".
+    horizon : int
+        ``h``, years after the start.
+    outcomes : tuple of str
+        The outcomes (names as in ``kaigai_lib.world.synthetic.OUTCOMES``).
+    covariates : list of str
+        The logit's right-hand side, as a list of formula terms.
+    exact : list of str
+        The columns pairs must share (start year and industry).
+    excluded : pandas.DataFrame
+        Firm-years left out and why, for starters and non-starters.
+    tfp_model : object, optional
+        The Levinsohn–Petrin fit behind the TFP column (None if TFP was given).
+    firm_col : str, default "firm_id"
+        The firm identifier, so that a firm serves as a control once.
+    settings : dict, optional
+        The options the sample was made with (start years, design, control pool, clean window).
+
+    See Also
+    --------
+    matching_sample : Make one.
+    kaigai_lib.whitepaper.did_design.white_paper_did : The DiD on the matched sample.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, matching_sample
+    >>> sample = matching_sample(generate("tiny", seed=0), "export", horizon=2)
+    >>> sample.formula
+    'log_employees + log_sales + log_capital_stock + tfp + C(size) + C(start_year) + C(industry)'
+    >>> sample.counts().head(3)
+                non-starters  starters
+    start_year
+    1998                 960        30
+    1999                 928        15
+    2000                 927        13
+    >>> sample.rows[["firm_id", "start_year", "start", "group", "sales_change"]].head(3).round(3)
+       firm_id  start_year  start    group  sales_change
+    0        1        1998      0  100-299        -0.015
+    1        1        1999      0  100-299        -0.325
+    2        1        2000      0  100-299        -0.165
+    >>> result = sample.match()
+    >>> sample.effects(result, outcomes=["sales"])[["naive", "matched", "truth_matched"]].round(3)
+                     naive  matched  truth_matched
+    outcome measure
+    sales   change  -0.008    0.053          0.031
     """
 
     rows: pd.DataFrame
@@ -128,10 +170,31 @@ class MatchingSample:
 
     @property
     def has_truth(self) -> bool:
+        """True when every outcome has its true effects (the sample was made from a World)."""
         return all(f"true_{o}" in self.rows.columns for o in self.outcomes)
 
     def column(self, outcome: str, measure: str = "change") -> str:
-        """The column of ``outcome`` for a measure: "change" (t−1 → t+h), "level" (log at t+h) or "base" (t−1)."""
+        """The column of ``outcome`` for a measure: "change" (t−1 → t+h), "level" (log at t+h) or "base" (t−1).
+
+        Parameters
+        ----------
+        outcome : str
+            One of the sample's outcomes.
+        measure : {"change", "level", "base"}, default "change"
+            Which reading of the outcome.
+
+        Returns
+        -------
+        str
+            The column's name in ``rows``.
+
+        Raises
+        ------
+        KeyError
+            If ``outcome`` is not in this sample.
+        ValueError
+            If ``measure`` is not one of the three.
+        """
         if outcome not in self.outcomes:
             raise KeyError(f"outcome {outcome!r} is not in this sample; it has {list(self.outcomes)}.")
         if measure not in (*MEASURES, "base"):
@@ -139,7 +202,13 @@ class MatchingSample:
         return f"{outcome}_{measure}"
 
     def counts(self) -> pd.DataFrame:
-        """Starters and non-starters by start year (the rows' ``start_year``)."""
+        """Count the starters and non-starters by start year (the rows' ``start_year``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``start_year``, with columns ``non-starters`` and ``starters``.
+        """
         table = self.rows.groupby(["start_year", "start"]).size().unstack("start", fill_value=0)
         return table.rename(columns={0: "non-starters", 1: "starters"}).rename_axis(columns=None)
 
@@ -153,6 +222,16 @@ class MatchingSample:
         of the logit unless given —, ``replace``, ``ratio``, ``order``,
         ``discard``, ``unit``, and ``covariates`` or ``exact`` to change the
         specification).
+
+        Parameters
+        ----------
+        **options : Any
+            Options of :func:`~kaigai_lib.estimators.matching.propensity_match`.
+
+        Returns
+        -------
+        kaigai_lib.estimators.matching.MatchResult
+            The pairs, the logit and the balance.
         """
         covariates = options.pop("covariates", self.formula)
         exact = options.pop("exact", self.exact)
@@ -163,6 +242,23 @@ class MatchingSample:
 
         Effects are on log ``outcome`` at ``t + h``; before the start they are
         zero, so the truth is the same for the level and the change.
+
+        Parameters
+        ----------
+        result : kaigai_lib.estimators.matching.MatchResult or None
+            A match of this sample; None averages over every starter.
+        outcome : str
+            One of the sample's outcomes.
+
+        Returns
+        -------
+        float
+            The mean true effect, in log points.
+
+        Raises
+        ------
+        ValueError
+            If the sample has no true effects (it was not made from a World).
         """
         column = f"true_{outcome}"
         if column not in self.rows.columns:
@@ -174,7 +270,20 @@ class MatchingSample:
         return float(self.rows.loc[treated, column].mean())
 
     def naive(self, outcome: str, measure: str = "change") -> tuple[float, float]:
-        """Starters' mean minus non-starters' mean in this sample, and its (Welch) standard error."""
+        """Starters' mean minus non-starters' mean in this sample, and its (Welch) standard error.
+
+        Parameters
+        ----------
+        outcome : str
+            One of the sample's outcomes.
+        measure : {"change", "level", "base"}, default "change"
+            Which reading of the outcome.
+
+        Returns
+        -------
+        tuple of float
+            The difference and its standard error.
+        """
         y = self.rows[self.column(outcome, measure)]
         groups = y.groupby(self.rows["start"])
         means, variances, sizes = groups.mean(), groups.var(), groups.size()
@@ -187,6 +296,22 @@ class MatchingSample:
         ``truth_matched`` averages the true effect over the starters that
         found a match — the ATT that the matched estimate targets;
         ``truth_all`` over every starter in the sample.
+
+        Parameters
+        ----------
+        result : kaigai_lib.estimators.matching.MatchResult
+            A match of this sample (:meth:`match`).
+        outcomes : sequence of str or None, optional
+            The outcomes; None (default) takes every outcome of the sample.
+        measures : sequence of str, default ("change",)
+            Any of "change", "level", "base".
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``outcome`` and ``measure``: ``naive``, ``naive_se``,
+            ``matched``, ``matched_se``, ``ci_low``, ``ci_high``,
+            ``n_matched`` and, with a world, ``truth_matched`` and ``truth_all``.
         """
         rows = []
         for outcome in outcomes or self.outcomes:
@@ -207,7 +332,24 @@ class MatchingSample:
 
     def caliper_sweep(self, outcome: str, measure: str = "change",
                       calipers: Sequence[float | None] = DEFAULT_CALIPERS, **options: Any) -> pd.DataFrame:
-        """:func:`caliper_sweep` on this sample with the white paper's specification (and the truth, if known)."""
+        """:func:`caliper_sweep` on this sample with the white paper's specification (and the truth, if known).
+
+        Parameters
+        ----------
+        outcome : str
+            One of the sample's outcomes.
+        measure : {"change", "level", "base"}, default "change"
+            Which reading of the outcome.
+        calipers : sequence of float or None
+            The calipers, in SD of the logit (None: no caliper).
+        **options : Any
+            Further options of :func:`caliper_sweep` and of the matching.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per caliper (see :func:`caliper_sweep`).
+        """
         covariates = options.pop("covariates", self.formula)
         exact = options.pop("exact", self.exact)
         truth = f"true_{outcome}" if self.has_truth else None
@@ -224,25 +366,34 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
 
     Parameters
     ----------
-    data : a firm panel (one row per firm and year) with the schema's
-        column names (:data:`PANEL_COLUMNS`; real data are renamed to them
-        once, with ``kaigai_lib.data.schema.validate(df, "firms", rename={...})``),
-        or a ``World`` (its ``firms`` are used and its truth attached).
-    analysis : "export" (covariates include the size class) or "fdi"
-        (covariates include the number of domestic subsidiaries).
-    horizon : ``h``: outcomes are compared at ``t + h``.
-    outcomes : any of "employees", "sales", "capital_stock", "tfp",
-        "compensation_per_employee" (total compensation / employees).
-    first_start_year, last_start_year : the start years ``t`` kept. Defaults:
-        1998 for exports (the white paper's first export year), the panel's
-        second year for FDI; the last year whose ``t + h`` is in the panel.
-    tfp_col : a column of log TFP already in ``data``. If None, log TFP is
+    data : pandas.DataFrame or World
+        A firm panel (one row per firm and year) with the schema's column
+        names (``PANEL_COLUMNS``; real data are renamed to them once, with
+        ``kaigai_lib.data.schema.validate(df, "firms", rename={...})``), or a
+        ``World`` (its ``firms`` are used and its truth attached).
+    analysis : {"export", "fdi"}, default "export"
+        "export" (covariates include the size class) or "fdi" (covariates
+        include the number of domestic subsidiaries).
+    horizon : int, default 5
+        ``h``: outcomes are compared at ``t + h``.
+    outcomes : sequence of str
+        Any of "employees", "sales", "capital_stock", "tfp",
+        "compensation_per_employee" (total compensation / employees); default all five.
+    first_start_year : int or None, optional
+        The first start year ``t`` kept. Default: 1998 for exports (the white
+        paper's first export year), the panel's second year for FDI.
+    last_start_year : int or None, optional
+        The last start year kept. Default: the last year whose ``t + h`` is in the panel.
+    tfp_col : str or None, optional
+        A column of log TFP already in ``data``. If None, log TFP is
         estimated by Levinsohn–Petrin by industry (value added on employees
         and capital stock, intermediate inputs as the proxy), as the white
         paper does, and kept in ``tfp_model``.
-    world : the World ``data`` comes from, to attach true effects (implied
-        when ``data`` is a World).
-    design : "white_paper" (the white paper's covariates, all at ``t − 1``) or
+    world : World or None, optional
+        The World ``data`` comes from, to attach true effects (implied when
+        ``data`` is a World).
+    design : {"white_paper", "robust", "robust_no_investment"}, default "white_paper"
+        "white_paper" (the white paper's covariates, all at ``t − 1``) or
         "robust": also the pre-period growth of log employees and log sales
         (``t − 2 → t − 1``), log TFP at ``t − 2`` (``*_growth_pre``,
         ``tfp_lag``) and the log investment rate ``log(investment / capital
@@ -260,16 +411,39 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         needs an ``investment`` column (設備投資額). "robust_no_investment"
         is the robust design without the investment rate, for a panel that
         has no investment.
-    control_pool : "all" (the white paper's: every non-starter at risk in
-        ``t`` may be a control, also one that starts in ``t + 1`` or later)
-        or "clean": a non-starter whose status is on in any observed year of
+    control_pool : {"all", "clean"}, default "all"
+        "all" (the white paper's: every non-starter at risk in ``t`` may be a
+        control, also one that starts in ``t + 1`` or later) or "clean": a
+        non-starter whose status is on in any observed year of
         ``t + 1 … t + clean_window`` is left out (counted in ``excluded``),
         so that no control carries an effect of its own start.
-    clean_window : the event window of clean controls, in years after ``t``;
-        default ``CLEAN_WINDOWS[analysis]`` (5 for exports, 10 for FDI: the
-        longest horizon of the white paper's design). Keep it fixed across
-        the horizons you report: the matched sample must not depend on them.
+    clean_window : int or None, optional
+        The event window of clean controls, in years after ``t``; default
+        ``CLEAN_WINDOWS[analysis]`` (5 for exports, 10 for FDI: the longest
+        horizon of the white paper's design). Keep it fixed across the
+        horizons you report: the matched sample must not depend on them.
 
+    Returns
+    -------
+    MatchingSample
+        The rows at risk, the logit's specification and what was left out.
+
+    Raises
+    ------
+    ValueError
+        If an option is not one of its values, ``horizon`` or
+        ``clean_window`` is not a whole number in range, an outcome is
+        unknown, no start year is left, or no starter is observed at
+        ``t − 1``, ``t`` and ``t + h``.
+    MissingColumnsError
+        If the panel lacks a column the design needs.
+
+    See Also
+    --------
+    kaigai_lib.whitepaper.did_design.white_paper_did : The whole design, matching and DiD.
+
+    Notes
+    -----
     Firms not observed in ``t`` (their start cannot be read) or at ``t + h``
     (no outcome) are left out and counted in ``excluded``. With the "all"
     pool a non-starter may start later, within ``t + 1 … t + h``; it stays a
@@ -278,12 +452,20 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
 
     Examples
     --------
-    >>> from kaigai_lib.whitepaper.samples import matching_sample
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
+    >>> from kaigai_lib import generate, matching_sample
+    >>> world = generate("tiny", seed=0)
     >>> sample = matching_sample(world, "export", horizon=2)
-    >>> "C(industry)" in sample.formula, sample.has_truth
-    (True, True)
+    >>> sample.rows.shape, sample.has_truth
+    ((17233, 57), True)
+    >>> sample.excluded
+                                       starters  non-starters   all
+    reason
+    not observed in t (start unknown)      <NA>          <NA>  1030
+    not observed at t+2                      21          1499  1520
+    >>> matching_sample(world, "imports")
+    Traceback (most recent call last):
+    ...
+    ValueError: analysis='imports': choose 'export' or 'fdi'.
     """
     if isinstance(data, World):
         world, firms = data, data.firms
@@ -537,10 +719,42 @@ def _attach_truth(rows: pd.DataFrame, world: World, analysis: str, horizon: int,
 def balance_of(result: matching.MatchResult, columns: Sequence[str]) -> pd.DataFrame:
     """Balance before and after matching of columns of ``result.data`` that need not be in the logit.
 
-    Same statistics and definitions as :meth:`MatchResult.balance` (SMD with
-    the treated group's SD before matching, variance ratio, eCDF maximum;
+    Same statistics and definitions as
+    :meth:`~kaigai_lib.estimators.matching.MatchResult.balance` (SMD with the
+    treated group's SD before matching, variance ratio, eCDF maximum;
     controls weighted by ``_weight``): use it for an outcome's pre-period
     level, or — in the synthetic world — for a variable nobody observes.
+
+    Parameters
+    ----------
+    result : kaigai_lib.estimators.matching.MatchResult
+        A match.
+    columns : sequence of str
+        Columns of ``result.data``, in the logit or not.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column, in the order given: means, differences, SMD,
+        variance ratio and eCDF statistics before and after matching.
+
+    Raises
+    ------
+    MissingColumnsError
+        If a column is not in ``result.data``.
+
+    Examples
+    --------
+    Matching on observables balances true productivity, but not the firm
+    effect nobody observes:
+
+    >>> from kaigai_lib import balance_of, generate, matching_sample
+    >>> result = matching_sample(generate("tiny", seed=0), "export", horizon=2).match()
+    >>> balance_of(result, ["latent_tfp", "latent_firm_effect"])[["smd_before", "smd_after"]].round(2)
+                        smd_before  smd_after
+    covariate
+    latent_tfp                0.39       0.06
+    latent_firm_effect        0.39       0.51
     """
     _require(result.data, columns, "balance_of")
     columns = list(columns)
@@ -555,21 +769,62 @@ def caliper_sweep(data: pd.DataFrame, treatment: str, covariates: str | Sequence
 
     Parameters
     ----------
-    data, treatment, covariates, options : as for
-        :func:`~kaigai_lib.estimators.matching.propensity_match` (e.g. ``exact``,
-        ``replace``); ``caliper`` is taken from ``calipers`` (None: no caliper).
-    outcome : the column whose ATT is estimated.
-    truth : a column of true unit effects (NaN for controls), if known: its
+    data : pandas.DataFrame
+        One row per unit (or unit-year) at risk of treatment, as for
+        :func:`~kaigai_lib.estimators.matching.propensity_match`.
+    treatment : str
+        A 0/1 (or boolean) column.
+    covariates : str or sequence of str
+        Column names, or a formula right-hand side.
+    outcome : str
+        The column whose ATT is estimated.
+    calipers : sequence of float or None
+        The calipers, in SD of the logit (None: no caliper); default from none down to 0.005.
+    truth : str or None, optional
+        A column of true unit effects (NaN for controls), if known: its
         mean over the matched treated rows is the ATT the estimate targets.
-    threshold : the |SMD| counted as imbalanced (0.1 by convention).
+    threshold : float, default 0.1
+        The absolute SMD counted as imbalanced (0.1 by convention).
+    **options : Any
+        Further options of ``propensity_match`` (e.g. ``exact``,
+        ``replace``); the caliper is taken from ``calipers``.
 
-    Returns one row per caliper: ``caliper`` (SD of the logit; NaN = none),
-    ``caliper_width`` (logit units), ``treated``, ``matched``,
-    ``share_matched``, ``mean_distance`` (mean distance within pairs, in SD
-    of the logit), ``max_abs_smd`` and ``mean_abs_smd`` after matching,
-    ``n_above_threshold`` (covariates with |SMD| above ``threshold``),
-    ``estimate``, ``se``, ``ci_low``, ``ci_high`` and, with ``truth``,
-    ``truth_matched``.
+    Returns
+    -------
+    pandas.DataFrame
+        One row per caliper: ``caliper`` (SD of the logit; NaN = none),
+        ``caliper_width`` (logit units), ``treated``, ``matched``,
+        ``share_matched``, ``mean_distance`` (mean distance within pairs, in
+        SD of the logit), ``max_abs_smd`` and ``mean_abs_smd`` after
+        matching, ``n_above_threshold`` (covariates with absolute SMD above
+        ``threshold``), ``estimate``, ``se``, ``ci_low``, ``ci_high`` and,
+        with ``truth``, ``truth_matched``.
+
+    Raises
+    ------
+    TypeError
+        If a single ``caliper=`` is given instead of ``calipers=``.
+    MissingColumnsError
+        If the ``truth`` column is not in ``data``.
+
+    See Also
+    --------
+    MatchingSample.caliper_sweep : The same on a matching sample, with its specification.
+
+    Examples
+    --------
+    >>> from kaigai_lib import caliper_sweep, generate, matching_sample
+    >>> sample = matching_sample(generate("tiny", seed=0), "export", horizon=2)
+    >>> sweep = caliper_sweep(sample.rows, "start", sample.formula, "sales_change", calipers=[None, 0.1],
+    ...                       exact=sample.exact, truth="true_sales")
+    >>> sweep[["caliper", "treated", "matched", "n_above_threshold", "estimate", "truth_matched"]].round(3)
+       caliper  treated  matched  n_above_threshold  estimate  truth_matched
+    0      NaN      306      306                  0     0.055          0.030
+    1      0.1      306      275                  0     0.051          0.031
+    >>> caliper_sweep(sample.rows, "start", sample.formula, "sales_change", caliper=0.1)
+    Traceback (most recent call last):
+    ...
+    TypeError: caliper_sweep: give the calipers as calipers=[…], not caliper=.
     """
     if "caliper" in options:
         raise TypeError("caliper_sweep: give the calipers as calipers=[…], not caliper=.")

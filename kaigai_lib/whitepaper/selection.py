@@ -37,18 +37,58 @@ from kaigai_lib.world.synthetic import EXPORT_GROUPS, FDI_GROUPS, OUTCOMES, Worl
 class Decomposition:
     """``naive = att + selection_bias``, every term computed from the world's potential outcomes.
 
-    Attributes
+    Returned by :func:`decompose`.
+
+    Parameters
     ----------
-    naive : the naive difference (:class:`NaiveDifference` ``naive_result``;
-        identical to ``naive_difference`` on ``world.firms``).
-    att : the starters' mean of (outcome with the start − outcome without it),
+    analysis : str
+        "export" or "fdi".
+    outcome : str
+        The outcome compared.
+    group : str or None
+        The starters' group at ``t − 1`` (None: every starter).
+    horizon : int
+        Years after the start.
+    measure : str
+        "growth" (change from ``S − 1``) or "level" (at ``S + h``).
+    scale : str
+        "log" (log points) or "percent".
+    naive : float
+        The naive difference (:class:`~kaigai_lib.estimators.naive.NaiveDifference`
+        ``naive_result``; identical to ``naive_difference`` on ``world.firms``).
+    att : float
+        The starters' mean of (outcome with the start − outcome without it),
         on the same measure and scale, over the same starters.
-    selection_bias : ``E[y(0) | starter] − E[y(0) | non-starter]``: what the
-        comparison would show if nobody's start had any effect.
-    true_effect : ``world.truth.effect`` for the group and horizon (log
-        points; None when no group is given or the scale is percent). On the
-        log scale every starter of a group has this effect, so ``att`` equals it.
-    by_cohort : naive, ATT and selection bias of each cohort, with counts.
+    selection_bias : float
+        ``E[y(0) | starter] − E[y(0) | non-starter]``: what the comparison
+        would show if nobody's start had any effect.
+    true_effect : float or None
+        ``world.truth.effect`` for the group and horizon (log points; None
+        when no group is given or the scale is percent). On the log scale
+        every starter of a group has this effect, so ``att`` equals it.
+    naive_result : NaiveDifference
+        The naive comparison on the observed outcomes, with its sample.
+    by_cohort : pandas.DataFrame
+        Naive difference, ATT and selection bias of each cohort, with counts
+        and the naive difference's standard error ``se``.
+
+    See Also
+    --------
+    decompose : Make one.
+
+    Examples
+    --------
+    >>> from kaigai_lib import decompose, generate
+    >>> d = decompose(generate("tiny", seed=0), "export", "sales", "50-99", horizon=3)
+    >>> round(d.naive, 3), round(d.att, 3), round(d.selection_bias, 3)
+    (0.074, 0.1, -0.026)
+    >>> d.n_starters, d.n_non_starters
+    (54, 3575)
+    >>> d.by_cohort[["n_starters", "naive", "att", "selection_bias"]].head(2).round(3)
+            n_starters  naive  att  selection_bias
+    cohort
+    1996             3 -0.212  0.1          -0.312
+    1997             3  0.184  0.1           0.084
     """
 
     analysis: str
@@ -66,10 +106,12 @@ class Decomposition:
 
     @property
     def n_starters(self) -> int:
+        """Starters in the comparison."""
         return self.naive_result.n_starters
 
     @property
     def n_non_starters(self) -> int:
+        """Non-starters in the comparison."""
         return self.naive_result.n_non_starters
 
     @property
@@ -79,11 +121,29 @@ class Decomposition:
 
     @property
     def unit(self) -> str:
+        """The unit of the three terms (log points or percentage points)."""
         return self.naive_result.unit
 
     def tidy(self) -> pd.DataFrame:
-        """The three terms, one row each (``term``), in the comparison's unit: ``estimate``, ``std_error``
-        (the naive difference's; none for the ATT, known exactly), the counts and ``comparison``."""
+        """The three terms, one row each (``term``), in the comparison's unit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``term``, ``estimate``, ``std_error`` (the naive difference's;
+            none for the ATT, known exactly), ``p_value``, the 95 % interval,
+            ``outcome``, ``group``, ``horizon``, the counts and ``comparison``.
+
+        Examples
+        --------
+        >>> from kaigai_lib import decompose, generate
+        >>> d = decompose(generate("tiny", seed=0), "export", "sales", "50-99", horizon=3)
+        >>> d.tidy()[["term", "estimate", "std_error"]].round(3)
+                       term  estimate  std_error
+        0  naive difference     0.074      0.033
+        1        ATT (true)     0.100        NaN
+        2    selection bias    -0.026      0.033
+        """
         terms = {"naive difference": self.std_error, "ATT (true)": np.nan, "selection bias": self.std_error}
         values = [self.naive, self.att, self.selection_bias]
         table = pd.DataFrame({"term": list(terms), "estimate": values, "std_error": list(terms.values())})
@@ -93,13 +153,31 @@ class Decomposition:
         return order_tidy(table)
 
     def summary(self) -> str:
-        """The comparison and its three terms, as text."""
+        """The comparison and its three terms, as text.
+
+        Returns
+        -------
+        str
+            A title naming the comparison, the counts and the three terms
+            with their standard errors.
+        """
         table = self.tidy().set_index("term")[["estimate", "std_error"]]
         return summary_block(f"naive = ATT + selection bias — {self.naive_result.describe()}", table,
                              lines=[f"{self.n_starters:,} starters, {self.n_non_starters:,} non-starters"])
 
     def plot(self, ax: Axes | None = None) -> Axes:
-        """Three bars: the naive difference, and the ATT and selection bias that add up to it."""
+        """Three bars: the naive difference, and the ATT and selection bias that add up to it.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, optional
+            The axes to draw on; None (default) makes a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         ax = ax if ax is not None else new_figure(figsize=(6, 3.6))[1][0, 0]
         values = [self.naive, self.att, self.selection_bias]
         labels = ["naive difference\n(単純比較)", "ATT\n(処置効果)", "selection bias\n(セレクションバイアス)"]
@@ -165,16 +243,58 @@ def decompose(world: World, analysis: str, outcome: str, group: str | None = Non
     observed − effect`` (the selection bias). Non-starters have not started
     by ``S + h``, so their observed outcome is their ``y(0)``.
 
+    Parameters
+    ----------
+    world : World
+        A synthetic world (its latent effects give ``y(0)``).
+    analysis : {"export", "fdi"}
+        The kind of start.
+    outcome : str
+        One of employees, sales, capital_stock, tfp, compensation_per_employee.
+    group : str or None, optional
+        Compare only starters of this group at ``S − 1`` (size class for
+        exports, sector for FDI) with non-starters of the same group; None
+        (default) compares everyone.
+    horizon : int, default 5
+        Years after the start, ``h``.
+    start_year : int or iterable of int or None, optional
+        One cohort, a list of cohorts, or None (default) for every cohort the
+        panel allows, pooled.
+    measure : {"growth", "level"}, default "growth"
+        Change from ``S − 1``, or level at ``S + h``.
+    scale : {"log", "percent"}, default "log"
+        Log points, or percent (growth only).
+
+    Returns
+    -------
+    Decomposition
+        The three terms, the naive comparison and the terms by cohort.
+
+    Raises
+    ------
+    ValueError
+        If ``analysis``, ``outcome`` or ``group`` is not one of the world's.
+
+    See Also
+    --------
+    kaigai_lib.estimators.naive.naive_difference : The naive comparison on any firm panel.
+
     Examples
     --------
-    >>> from kaigai_lib.whitepaper.selection import decompose
-    >>> from kaigai_lib.world.synthetic import generate
-    >>> world = generate(preset="tiny", seed=0)
+    >>> from kaigai_lib import decompose, generate
+    >>> world = generate("tiny", seed=0)
     >>> d = decompose(world, "export", "sales", "50-99", horizon=3)
-    >>> d.tidy()["term"].tolist()
-    ['naive difference', 'ATT (true)', 'selection bias']
-    >>> bool(abs(d.naive - d.att - d.selection_bias) < 1e-9)
-    True
+    >>> d.tidy()[["term", "estimate"]].round(3)
+                   term  estimate
+    0  naive difference     0.074
+    1        ATT (true)     0.100
+    2    selection bias    -0.026
+    >>> round(d.naive - d.att - d.selection_bias, 12), round(d.true_effect, 6)
+    (0.0, 0.1)
+    >>> decompose(world, "export", "sales", "tiny")
+    Traceback (most recent call last):
+    ...
+    ValueError: group='tiny': the export groups are ['under 50', '50-99', '100-299', '300+'].
     """
     _check_world_args(analysis, outcome, group)
     panel = _world_panel(world, analysis, outcome)

@@ -81,7 +81,39 @@ def data_dictionary(world: World) -> str:
 
 
 def write_snapshot(directory: str | Path) -> list[Path]:
-    """Generate the book world and write the snapshot files into ``directory``."""
+    """Generate the book world and write the snapshot files into ``directory``.
+
+    The world is ``generate(preset="book", seed=0)``; the files are
+    ``firms.csv.gz``, ``establishments.csv.gz``, ``foreign_demand.csv``,
+    ``deflators.csv`` and a data dictionary, ``README.md``. They are
+    byte-identical on every run (gzip without a time stamp). Files of these
+    names already in ``directory`` are replaced.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The folder to write into; created if missing.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in that order.
+
+    See Also
+    --------
+    generate : The world behind the snapshot.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from kaigai_lib import write_snapshot
+    >>> written = write_snapshot(tempfile.mkdtemp())
+    >>> [path.name for path in written]
+    ['firms.csv.gz', 'establishments.csv.gz', 'foreign_demand.csv', 'deflators.csv', 'README.md']
+    >>> pd.read_csv(written[2]).shape
+    (26, 2)
+    """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     world = generate(preset=PRESET, seed=SEED)

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -199,8 +200,37 @@ def _doc(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclass
 class WorldParams:
     """Every parameter of the synthetic world, with its meaning and default.
 
-    ``describe_parameters()`` lists them as a table. Log-point effects are
-    differences in natural logs (0.10 ≈ +10.5 %).
+    :func:`generate` builds one from a preset and keyword arguments and keeps it
+    in ``world.truth.params``; :func:`describe_parameters` lists the fields as a
+    table. Log-point effects are differences in natural logs (0.10 ≈ +10.5 %).
+    The instance is frozen and checked on construction.
+
+    {parameters}
+    Raises
+    ------
+    ValueError
+        If a value is out of its range (a probability outside [0, 1), a
+        negative standard deviation, years out of order, an effect table with
+        an unknown group or outcome); the message lists every bad field.
+
+    See Also
+    --------
+    generate : Draw a world with these parameters.
+    describe_parameters : The same fields as a table.
+
+    Examples
+    --------
+    >>> from kaigai_lib import WorldParams, generate
+    >>> WorldParams().n_firms, WorldParams(n_firms=500).n_firms
+    (6000, 500)
+    >>> world = generate("tiny", seed=0, selection_strength=0.0)
+    >>> world.truth.params.selection_strength, world.truth.params.n_firms
+    (0.0, 1500)
+    >>> WorldParams(exit_rate=2.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid world parameters:
+      - exit_rate=2.0: a probability or share, must lie in [0, 1)
     """
 
     # Scale and time
@@ -340,8 +370,43 @@ class WorldParams:
         _validate(self)
 
 
+def _parameters_section() -> str:
+    # the Parameters section of WorldParams' docstring, from each field's type, default and meaning (one source)
+    lines = ["Parameters", "----------"]
+    for f in dataclasses.fields(WorldParams):
+        kind = {"int": "int", "float": "float", "bool": "bool", "tuple[int, ...]": "tuple of int"}.get(
+            str(f.type), "mapping of str to mapping of str to float")
+        default = "optional" if f.default is dataclasses.MISSING else f"default {f.default}"
+        lines.append(f"{f.name} : {kind}, {default}")
+        lines += ["    " + line for line in textwrap.wrap(f.metadata["doc"], 100)]
+    return "\n    ".join(lines) + "\n\n"
+
+
+WorldParams.__doc__ = (WorldParams.__doc__ or "").replace("{parameters}\n", _parameters_section())
+
+
 def describe_parameters() -> pd.DataFrame:
-    """Every world parameter with its default and meaning, for docs and widgets."""
+    """Every world parameter with its default and meaning, for docs and widgets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field of :class:`WorldParams`: ``parameter``, ``default``
+        and ``meaning``.
+
+    See Also
+    --------
+    WorldParams : The parameters themselves.
+
+    Examples
+    --------
+    >>> from kaigai_lib import describe_parameters
+    >>> table = describe_parameters()
+    >>> table.shape
+    (77, 3)
+    >>> table.set_index("parameter").loc["selection_strength", "meaning"]
+    'Multiplier on every selection slope below (0 = random starts).'
+    """
     rows = []
     defaults = WorldParams()
     for f in dataclasses.fields(WorldParams):
@@ -478,16 +543,23 @@ def effect_path(full_effect: float, build_up_years: int, max_horizon: int = MAX_
 class Truth:
     """Every true parameter and effect of a world, ready to compare estimates with.
 
-    Attributes
+    :func:`generate` attaches one to each world as ``world.truth``; you do not
+    build it yourself.
+
+    Parameters
     ----------
-    params : the :class:`WorldParams` the world was drawn with.
-    production : one row per industry: true ``beta_labour``, ``beta_capital``,
-        the AR(1) ``productivity_persistence`` and whether it is manufacturing.
-    effects : tidy table ``analysis, group, outcome, horizon, effect`` with the
-        true effect in log points for ``analysis`` in {"export", "fdi"},
-        horizons 0–10 (the effect at horizon h is ``log y(1) − log y(0)``
-        h years after the start, for every starter of that group).
-    spillover : true spillover coefficients (``opr_coefficient``: area exports in
+    params : WorldParams
+        The parameters the world was drawn with.
+    production : pandas.DataFrame
+        One row per industry: true ``beta_labour``, ``beta_capital``, the
+        AR(1) ``productivity_persistence`` and whether it is manufacturing.
+    effects : pandas.DataFrame
+        Tidy table ``analysis, group, outcome, horizon, effect`` with the true
+        effect in log points for ``analysis`` in {"export", "fdi"}, horizons
+        0–10 (the effect at horizon h is ``log y(1) − log y(0)`` h years after
+        the start, for every starter of that group).
+    spillover : dict of str to float
+        True spillover coefficients (``opr_coefficient``: area exports in
         million yen per percentage point of the centre firm's overseas
         production ratio; ``di_coefficient``: per DI point), the true
         ``radius_km``, ``n_centres`` (plants of large manufacturers with
@@ -497,10 +569,32 @@ class Truth:
         ``shipments_include_exports`` (1.0 or 0.0) and
         ``export_year_shock_<year>`` for every establishment year (the common
         log shock to establishments' own exports; 0 in the first year).
-    support : tidy table ``group, outcome, horizon, effect``: the true effect
-        (log points) of taking up the support programme on ``exports`` and
+    support : pandas.DataFrame or None, optional
+        Tidy table ``group, outcome, horizon, effect``: the true effect (log
+        points) of taking up the support programme on ``exports`` and
         ``sales``, by size class at ``t−1``, horizons 0–10 (see
-        :func:`support_truth`).
+        ``support_truth``).
+
+    See Also
+    --------
+    World.sample_att : The realised effect among the observed starters.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate
+    >>> truth = generate("tiny", seed=0).truth
+    >>> truth.effects.query("analysis == 'export' and outcome == 'sales' and horizon == 5")
+        analysis     group outcome  horizon  effect
+    16    export  under 50   sales        5    0.15
+    71    export     50-99   sales        5    0.15
+    126   export   100-299   sales        5    0.05
+    181   export      300+   sales        5    0.02
+    >>> truth.effect("export", "sales", "300+", horizon=2), truth.spillover["radius_km"]
+    (0.01, 5.0)
+    >>> truth.production[["industry", "beta_labour", "beta_capital"]].head(2)
+        industry  beta_labour  beta_capital
+    0       food         0.55           0.3
+    1  chemicals         0.45           0.4
     """
 
     params: WorldParams
@@ -510,7 +604,43 @@ class Truth:
     support: pd.DataFrame | None = None  # the support programme's effects: group, outcome, horizon, effect
 
     def effect(self, analysis: str, outcome: str, group: str, horizon: int) -> float:
-        """The true effect (log points) for one analysis, outcome, group and horizon."""
+        """The true effect (log points) for one analysis, outcome, group and horizon.
+
+        Parameters
+        ----------
+        analysis : {"export", "fdi"}
+            The kind of start.
+        outcome : str
+            One of employees, sales, capital_stock, tfp, compensation_per_employee.
+        group : str
+            The starter's group: a size class at ``t − 1`` for exports
+            ("under 50", "50-99", "100-299", "300+"), the sector for FDI
+            ("manufacturing", "non-manufacturing").
+        horizon : int
+            Years after the start; horizons beyond 10 take the effect at 10.
+
+        Returns
+        -------
+        float
+            The effect on the log outcome, ``log y(1) − log y(0)``.
+
+        Raises
+        ------
+        KeyError
+            If no effect matches the analysis, outcome and group; the message lists the valid ones.
+
+        Examples
+        --------
+        >>> from kaigai_lib import generate
+        >>> truth = generate("tiny", seed=0).truth
+        >>> truth.effect("fdi", "employees", "manufacturing", horizon=12) == truth.effect(
+        ...     "fdi", "employees", "manufacturing", horizon=10)
+        True
+        >>> truth.effect("export", "sales", "tiny firms", horizon=1)
+        Traceback (most recent call last):
+        ...
+        KeyError: "No true effect for analysis='export', outcome='sales', group='tiny firms'. ..."
+        """
         rows = self.effects.query("analysis == @analysis and outcome == @outcome and group == @group")
         if rows.empty:
             raise KeyError(
@@ -676,7 +806,59 @@ def _support_columns(s: dict[str, Any], support: dict[str, Any], firms: pd.DataF
 
 @dataclass
 class World:
-    """A generated world: survey-like tables plus what the surveys cannot see."""
+    """A generated world: survey-like tables plus what the surveys cannot see.
+
+    Made by :func:`generate`; the same preset, seed and parameters give the
+    same tables.
+
+    Parameters
+    ----------
+    firms : pandas.DataFrame
+        The firm panel, one row per firm and year, with the schema's columns
+        (like 企業活動基本調査): size, sales, value added, inputs, capital,
+        compensation, ownership, export and FDI status and start years, the
+        support programme's columns.
+    establishments : pandas.DataFrame
+        The plant panel (like 工業統計調査): ``establishment_id``, ``firm_id``,
+        ``year``, ``latitude``, ``longitude``, ``employees``, ``shipments``,
+        ``exports``.
+    foreign_demand : pandas.DataFrame
+        ``year``, ``foreign_demand_di`` (a Tankan-like diffusion index).
+    deflators : pandas.DataFrame
+        ``year``, ``investment_deflator`` (2015 = 100).
+    latent : pandas.DataFrame
+        What no survey records, per firm and year: true productivity
+        ``tfp_true``, the unobserved ``firm_effect``, the true start years
+        and groups, and for each outcome its observed log value and the
+        effect of each start on it (``<outcome>_<analysis>_effect``), so
+        ``y(0)`` is the observed value minus the effect.
+    truth : Truth
+        Every true parameter and effect.
+    preset : str
+        The preset the world was drawn from.
+    seed : int
+        The seed it was drawn with.
+
+    See Also
+    --------
+    generate : Draw a world.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate
+    >>> world = generate("tiny", seed=0)
+    >>> world.firms.shape, world.establishments.shape, (world.preset, world.seed)
+    ((38179, 25), (32000, 8), ('tiny', 0))
+    >>> world.firms[["firm_id", "year", "industry", "employees", "exporter"]].head(3)
+       firm_id  year  industry  employees  exporter
+    0        1  1995  services        107     False
+    1        1  1996  services         99     False
+    2        1  1997  services        103     False
+    >>> world.foreign_demand.head(2)
+       year  foreign_demand_di
+    0  1995               -4.4
+    1  1996                2.4
+    """
 
     firms: pd.DataFrame
     establishments: pd.DataFrame
@@ -693,11 +875,46 @@ class World:
 
         Starters are firms whose start year lies in the panel and that are
         observed both at the base year (start − 1) and ``horizon`` years after
-        the start. ``scale="log"`` gives the mean of ``log y(1) − log y(0)``
-        (equal to the truth table's effect by construction); ``scale="percent"``
-        gives the mean difference of the percent changes from the base year,
-        ``100·(y(1)[t+h] − y(0)[t+h]) / y[t−1]``, which is what a percent-change
-        DiD estimates.
+        the start.
+
+        Parameters
+        ----------
+        analysis : {"export", "fdi"}
+            The kind of start.
+        outcome : str
+            One of employees, sales, capital_stock, tfp, compensation_per_employee.
+        group : str or None, optional
+            Only the starters of this group (size class at ``t − 1`` or
+            sector); None (default) takes every starter.
+        horizon : int, default 5
+            Years after the start.
+        scale : {"log", "percent"}, default "log"
+            "log" gives the mean of ``log y(1) − log y(0)`` (equal to the
+            truth table's effect by construction); "percent" gives the mean
+            difference of the percent changes from the base year,
+            ``100·(y(1)[t+h] − y(0)[t+h]) / y[t−1]``, which is what a
+            percent-change DiD estimates.
+
+        Returns
+        -------
+        float
+            The starters' mean effect.
+
+        Raises
+        ------
+        ValueError
+            If ``analysis``, ``outcome`` or ``scale`` is not one of the listed
+            values, or no starter of the group is observed at ``t − 1`` and
+            ``t + horizon``.
+
+        Examples
+        --------
+        >>> from kaigai_lib import generate
+        >>> world = generate("tiny", seed=0)
+        >>> round(world.sample_att("export", "sales", "50-99", horizon=5), 6)
+        0.15
+        >>> round(world.sample_att("export", "sales", "50-99", horizon=5, scale="percent"), 2)
+        16.46
         """
         if analysis not in ("export", "fdi"):
             raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'")
@@ -745,13 +962,52 @@ def generate(preset: str = "book", seed: int = 0, **params: Any) -> World:
 
     Parameters
     ----------
-    preset : "tiny" (tests, ~1 s), "book" (chapters, a few seconds) or
-        "national" (the real surveys' scale: ~30,000 firms a year over
-        1995–2020 and ~185,000 establishments a year over 2012–2019).
-    seed : any non-negative integer; the same seed and parameters give
+    preset : {"book", "tiny", "national"}, default "book"
+        "tiny" (1,500 firms a year: tests, under a second), "book" (6,000
+        firms: chapters, a few seconds) or "national" (the real surveys'
+        scale: ~30,000 firms a year over 1995–2020 and ~185,000
+        establishments a year over 2012–2019).
+    seed : int, default 0
+        Any non-negative integer; the same seed and parameters give
         byte-identical tables.
-    **params : any field of :class:`WorldParams` (see
-        ``describe_parameters()``), overriding the preset.
+    **params : Any
+        Any field of :class:`WorldParams` (see :func:`describe_parameters`),
+        overriding the preset. An effect table (``export_effects``,
+        ``fdi_effects``, ``support_effects``) may give only some entries; the
+        others keep their defaults.
+
+    Returns
+    -------
+    World
+        The survey-like tables, the latent variables and the truth.
+
+    Raises
+    ------
+    ValueError
+        If the preset is unknown, the seed is not a non-negative whole number,
+        a parameter name is unknown or a value is out of its range.
+
+    See Also
+    --------
+    WorldParams : Every parameter, its meaning and default.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate
+    >>> world = generate("tiny", seed=0)
+    >>> world.firms.groupby("year").size().head(3)
+    year
+    1995    1473
+    1996    1467
+    1997    1461
+    dtype: int64
+    >>> no_selection = generate("tiny", seed=0, selection_strength=0.0)
+    >>> no_selection.truth.params.selection_strength
+    0.0
+    >>> generate("huge")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown preset 'huge': choose one of ['book', 'national', 'tiny'].
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed={seed!r}: must be a non-negative whole number")
