@@ -188,8 +188,9 @@ class MissingColumnsError(KeyError, ValueError):
     >>> isinstance(caught, KeyError), isinstance(caught, ValueError)
     (True, True)
     >>> print(caught)
-    example: column(s) ['sales'] not in the data; it has ['firm_id']. Pass the names your data uses through the
-    column-name arguments, or rename the columns.
+    example: column(s) ['sales'] not in the data; it has ['firm_id']. Rename your columns to these names once
+    (validate(df, table, rename={'your name': 'schema name'})), or pass your names to the function's column
+    arguments (unit=, time=, …) where it has them.
     """
 
     def __str__(self) -> str:
@@ -211,13 +212,15 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> N
     Traceback (most recent call last):
         ...
     kaigai_lib.data.schema.MissingColumnsError: my analysis: column(s) ['sales', 'exports'] not in the data; it has
-    ['firm_id', 'year']. Pass the names your data uses through the column-name arguments, or rename the columns.
+    ['firm_id', 'year']. Rename your columns to these names once (validate(df, table, rename={'your name':
+    'schema name'})), or pass your names to the function's column arguments (unit=, time=, …) where it has them.
     """
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise MissingColumnsError(
-            f"{where}: column(s) {missing} not in the data; it has {list(data.columns)}. Pass the names your "
-            "data uses through the column-name arguments, or rename the columns.")
+            f"{where}: column(s) {missing} not in the data; it has {list(data.columns)}. Rename your columns to "
+            "these names once (validate(df, table, rename={'your name': 'schema name'})), or pass your names to "
+            "the function's column arguments (unit=, time=, …) where it has them.")
 
 
 class SchemaError(ValueError):
