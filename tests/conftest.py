@@ -140,3 +140,14 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+BOOK_FIXTURES = {"built_site", "course_site"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs a built book is a book test, marked or not: `make test-fast` (-m "not book") must never
+    build the book because one test forgot its marker."""
+    for item in items:
+        if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("book") is None:
+            item.add_marker(pytest.mark.book)
