@@ -4,7 +4,8 @@ Run: ``.venv/bin/python benchmarks/did_coverage.py [--replications 200] [--jobs 
 [--first-seed 0] [--designs white_paper robust] [--cells cells.csv]``; with ``--cells`` every
 replication is appended to the file as it ends, and a second run with the same file resumes.
 For national scale: ``--preset national --replications 3 --first-seed 20261201``.
-A design is a matching design ("white_paper", "robust", "robust_no_investment"), optionally with "+adjust"
+A design is a matching design ("white_paper", "robust", "robust_no_investment", "robust_no_intermediates"),
+optionally with "+adjust"
 (a control that starts within the horizon has the estimated effect of its own start subtracted:
 ``later_starts="adjust"``)
 or "+clean" (clean controls: none starts within t+1…t+5 for exports, t+10 for FDI: ``control_pool="clean"``),
@@ -17,8 +18,10 @@ whole pipeline through the public API, ``kaigai_lib.whitepaper.did_design.white_
 once per matching design: Levinsohn–Petrin TFP by industry, the risk set,
 1:1 propensity score matching within start year × industry (× size class for
 exports) — on the white paper's covariates at t−1 (``white_paper``) or also
-on the growth t−2→t−1 of employees and sales, TFP and the log investment rate at t−2 (``robust``;
-``robust_no_investment`` without the investment rate) —,
+on the growth t−2→t−1 of employees and sales, TFP and the log investment rate at t−2 and log intermediate
+inputs at t−1 with industry-specific slopes on them and on log capital (``robust``; ``robust_no_investment``
+without the investment rate, ``robust_no_intermediates`` without the intermediates: the robust design until
+the intermediates were added) —,
 the percent change from t−1 to t+5 of employees, sales, capital stock, TFP
 and compensation per employee, and one regression per outcome × group with
 the white paper's controls and standard errors clustered by firm and pair

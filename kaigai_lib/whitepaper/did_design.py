@@ -167,7 +167,8 @@ class WhitePaperDid:
     lost : per outcome × group × horizon, the matched pairs (``pairs_matched``), those with every
         member observed at ``t − 1`` and ``t + h`` (``pairs_used``) and the difference (``pairs_lost``):
         late cohorts cannot reach long horizons, and firms leave the panel.
-    design : the matching specification ("white_paper", "robust" or "robust_no_investment").
+    design : the matching specification (a key of ``samples.MATCHING_DESIGNS``: "white_paper", "robust",
+        "robust_no_investment" or "robust_no_intermediates").
     control_pool : who may be a control: "all" non-starters (the white paper's) or "clean" ones, which do not
         start within ``t + 1 … t + clean_window`` (:func:`~kaigai_lib.whitepaper.samples.matching_sample`).
     clean_window : the event window of clean controls (None with the "all" pool).
@@ -430,8 +431,11 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     design : "white_paper" (the white paper's covariates at ``t − 1``),
         "robust" (also the growth ``t − 2 → t − 1`` of employees and sales,
         TFP and the log investment rate at ``t − 2``: investment is Olley and
-        Pakes' proxy for productivity; the panel needs ``investment``) or
-        "robust_no_investment" (the same without the investment rate);
+        Pakes' proxy for productivity; the panel needs ``investment``; and
+        log intermediate inputs at ``t − 1`` with industry-specific slopes on
+        them and on log capital: the Levinsohn–Petrin proxy inverted),
+        "robust_no_investment" (the same without the investment rate) or
+        "robust_no_intermediates" (the same without the LP proxy);
         :func:`~kaigai_lib.whitepaper.samples.matching_sample`.
     cluster : standard errors' clusters (:func:`matched_did`; default firm + pair).
     control_pool : "all" (the white paper's: any non-starter at risk in

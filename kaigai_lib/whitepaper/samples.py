@@ -17,8 +17,9 @@ only), all measured in the base year ``t − 1``; outcomes are the changes from
   effect, the unobserved firm effect and true productivity (``true_*`` and
   ``latent_*`` columns: never covariates). Every row left out is counted in ``excluded``.
 * :meth:`MatchingSample.match` runs :func:`kaigai_lib.estimators.matching.propensity_match`
-  with the white paper's specification (or, with ``design="robust"``, also on the pre-period:
-  growth t−2 → t−1, TFP and the investment rate at t−2); :meth:`MatchingSample.effects`
+  with the white paper's specification (or, with ``design="robust"``, also on the pre-period —
+  growth t−2 → t−1, TFP and the investment rate at t−2 — and on the LP proxy, log intermediate inputs at
+  t−1, with industry-specific slopes on it and on log capital); :meth:`MatchingSample.effects`
   sets the naive difference, the matched ATT and the truth side by side.
 * :func:`caliper_sweep` re-matches at a range of calipers and tabulates what
   moves together: matched starters, the worst remaining imbalance, the
@@ -276,12 +277,23 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         Olley and Pakes' (1996) proxy for it — so a firm's investment rate is
         a further reading of its productivity. It is read at ``t − 2``, not
         ``t − 1``: the year before a start, investment may already build the
-        capital the start needs (it does in the synthetic world). Firms not
-        observed at ``t − 2``, or without a positive investment there, are
-        left out of the robust design and counted in ``excluded``; the panel
-        needs an ``investment`` column (設備投資額). "robust_no_investment"
-        is the robust design without the investment rate, for a panel that
-        has no investment.
+        capital the start needs (it does in the synthetic world). Neither
+        reading removes the edge: they are noisy too. The robust design
+        therefore also inverts the Levinsohn–Petrin proxy: intermediate
+        inputs increase with productivity given capital, ``m = h(ω, k)``
+        with industry-specific coefficients, so log intermediate inputs at
+        ``t − 1`` (``log_intermediate_inputs``) with industry-specific
+        slopes on it and on log capital (:data:`PROXY_TERMS`) pin
+        productivity down within an industry without one year's output noise
+        — what the LP first stage does. Firms not observed at ``t − 2``, or
+        without a positive investment there or positive intermediate inputs
+        at ``t − 1``, are left out of the robust design and counted in
+        ``excluded``; the panel needs ``investment`` (設備投資額) and
+        ``intermediate_inputs`` (中間投入額) columns.
+        "robust_no_investment" is the robust design without the investment
+        rate, for a panel that has no investment; "robust_no_intermediates"
+        the robust design without the LP proxy (a panel with TFP given and
+        no intermediate inputs).
     control_pool : "all" (the white paper's: every non-starter at risk in
         ``t`` may be a control, also one that starts in ``t + 1`` or later)
         or "clean": a non-starter whose status is on in any observed year of
