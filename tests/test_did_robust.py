@@ -1,6 +1,8 @@
-"""The robust matching design: the investment rate at t−2 (Olley and Pakes' proxy for productivity) enters the
-score; rows without a positive investment are counted, not dropped silently; a panel without investment is refused
-with the column's name; the reported horizons do not change the design."""
+"""The robust matching design: the investment rate at t−2 (Olley and Pakes' proxy for productivity) and log
+intermediate inputs at t−1 with industry-specific slopes (Levinsohn and Petrin's) enter the score; rows without a
+positive investment or intermediate inputs are counted, not dropped silently; a panel without either column is
+refused with the column's name; the reported horizons do not change the design; the proxy balances TRUE
+productivity, which one year's LP TFP does not."""
 
 from __future__ import annotations
 
@@ -9,12 +11,17 @@ import pandas as pd
 import pytest
 
 from kaigai_lib.data.schema import MissingColumnsError
+from kaigai_lib.estimators import tfp
 from kaigai_lib.whitepaper import did_design
 from kaigai_lib.whitepaper.samples import (
     DESIGN_COVARIATES,
     INVESTMENT_COVARIATE,
     MATCHING_DESIGNS,
     PRE_PERIOD_COVARIATES,
+    PROXY_COVARIATE,
+    PROXY_TERMS,
+    balance_of,
+    design_terms,
     matching_sample,
 )
 from kaigai_lib.world.synthetic import World
@@ -47,7 +54,7 @@ def test_the_investment_rate_at_t_minus_2_enters_the_logit(tiny_world: World,
     # the white paper's design has none of the robust covariates; the one without investment lacks only the rate
     white = matching_sample(tiny_world, "export", horizon=0)
     assert not set(DESIGN_COVARIATES["robust"]) & set(white.covariates)
-    assert set(sample.covariates) - set(white.covariates) == set(DESIGN_COVARIATES["robust"])
+    assert set(sample.covariates) - set(white.covariates) == set(design_terms("robust"))
     assert set(MATCHING_DESIGNS) == set(DESIGN_COVARIATES)
 
 
@@ -140,3 +147,100 @@ def test_the_robust_design_does_not_depend_on_the_horizons_reported(
     pd.testing.assert_frame_equal(several.match.pairs, robust_exports.match.pairs)
     np.testing.assert_array_equal(several.match.data["_logit"], robust_exports.match.data["_logit"])
     pd.testing.assert_frame_equal(several.compare(5), robust_exports.compare(5))
+
+
+# ---------------------------------------------------------------- the LP proxy: log intermediate inputs at t − 1
+
+NO_PROXY = "no positive intermediate inputs at t−1 (robust design)"
+
+
+def _intermediates_at_t_minus_1(firms: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """log intermediate inputs of each row's firm in its base year t − 1, read from the raw panel."""
+    keys = pd.MultiIndex.from_arrays([rows["firm_id"], rows["year"]])
+    return np.log(firms.set_index(["firm_id", "year"]).reindex(keys)["intermediate_inputs"].to_numpy(float))
+
+
+def test_the_lp_proxy_enters_the_logit_with_industry_slopes(tiny_world: World,
+                                                           robust_exports: did_design.WhitePaperDid) -> None:
+    sample, match = robust_exports.sample, robust_exports.match
+    assert PROXY_COVARIATE in DESIGN_COVARIATES["robust"] and set(PROXY_TERMS) <= set(sample.covariates)
+    np.testing.assert_allclose(sample.rows[PROXY_COVARIATE], _intermediates_at_t_minus_1(tiny_world.firms,
+                                                                                         sample.rows))
+    # one slope on log intermediates and one on log capital per industry: the LP inversion ω = h(k, m) by industry
+    params = match.model.params.index
+    n_industries = sample.rows["industry"].nunique()
+    for column in (PROXY_COVARIATE, "log_capital_stock"):
+        slopes = [name for name in params if column in name]
+        assert len(slopes) == n_industries, slopes
+    assert PROXY_COVARIATE in match.balance().index
+    # the design without the proxy is the previous robust design: the same terms but the proxy's
+    without = matching_sample(tiny_world, "export", horizon=0, design="robust_no_intermediates")
+    assert set(sample.covariates) - set(without.covariates) == {PROXY_COVARIATE, *PROXY_TERMS}
+    assert PROXY_COVARIATE not in without.rows.columns
+
+
+def test_the_lp_proxy_balances_true_productivity(robust_exports: did_design.WhitePaperDid) -> None:
+    # matched on the LP proxy, starters keep no edge in TRUE ω at t−1 (latent_tfp, never a covariate) beyond
+    # sampling error: the mean pair gap within 3 of its SE over pairs, the SMD within 2.5 SE (√(2/n))
+    matched = robust_exports.match.matched
+    gaps = matched.pivot_table(index="_pair", columns="_treated", values="latent_tfp").dropna()
+    gap = gaps[1] - gaps[0]
+    assert abs(gap.mean()) < 3 * gap.std(ddof=1) / np.sqrt(len(gap))
+    smd = balance_of(robust_exports.match, ["latent_tfp"]).loc["latent_tfp"]
+    assert abs(smd["smd_after"]) < 2.5 * np.sqrt(2 / robust_exports.match.counts["matched_treated"])
+    # before matching the edge was large (selection is on ω; SE of that SMD ≈ √(1/starters), the controls are many):
+    # the check above has power
+    assert smd["smd_before"] > 5 / np.sqrt(robust_exports.match.counts["treated"])
+
+
+def _with_lp_tfp(world: World) -> pd.DataFrame:
+    """The panel with its LP TFP as a column (so intermediate inputs can be edited without refitting LP)."""
+    sample = matching_sample(world, "export", horizon=0)
+    logged = tfp.log_columns(world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"],
+                             prefix="_log_")
+    return world.firms.assign(tfp_lp=sample.tfp_model.tfp(logged).to_numpy())
+
+
+def test_rows_without_positive_intermediates_are_counted_in_excluded(tiny_world: World) -> None:
+    firms = _with_lp_tfp(tiny_world)
+    rng = np.random.default_rng(1401)
+    hit = rng.random(len(firms))
+    firms.loc[hit < 0.03, "intermediate_inputs"] = 0.0
+    firms.loc[(hit >= 0.03) & (hit < 0.05), "intermediate_inputs"] = -1.0
+    firms.loc[(hit >= 0.05) & (hit < 0.08), "intermediate_inputs"] = np.nan
+    without = matching_sample(firms, "export", horizon=0, design="robust_no_intermediates", tfp_col="tfp_lp")
+    robust = matching_sample(firms, "export", horizon=0, design="robust", tfp_col="tfp_lp")
+    proxy = np.log(firms["intermediate_inputs"].where(firms["intermediate_inputs"] > 0))
+    lost = np.isnan(_intermediates_at_t_minus_1(firms.assign(intermediate_inputs=np.exp(proxy)), without.rows))
+    starters = without.rows["start"].to_numpy() == 1
+    counted = robust.excluded.loc[NO_PROXY]
+    assert counted["all"] == lost.sum() > 0
+    assert counted["starters"] == (lost & starters).sum() > 0
+    assert counted["non-starters"] == (lost & ~starters).sum()
+    kept = without.rows.loc[~lost].reset_index(drop=True)
+    pd.testing.assert_frame_equal(robust.rows[kept.columns], kept)
+    assert robust.rows[PROXY_COVARIATE].notna().all()
+    assert NO_PROXY not in without.excluded.index
+
+
+def test_intermediates_in_other_dtypes_give_the_same_sample(tiny_world: World) -> None:
+    firms = _with_lp_tfp(tiny_world)
+    firms = firms.loc[firms["year"] <= 2008].assign(intermediate_inputs=firms["intermediate_inputs"].round())
+    expected = matching_sample(firms, "export", horizon=0, design="robust", tfp_col="tfp_lp")
+    for column in (firms["intermediate_inputs"].astype("Int64"), firms["intermediate_inputs"].astype("float32")):
+        again = matching_sample(firms.assign(intermediate_inputs=column), "export", horizon=0, design="robust",
+                                tfp_col="tfp_lp")
+        np.testing.assert_allclose(again.rows[PROXY_COVARIATE], expected.rows[PROXY_COVARIATE], rtol=1e-6)
+        pd.testing.assert_frame_equal(again.excluded, expected.excluded)
+    text = firms.assign(intermediate_inputs=firms["intermediate_inputs"].map("{:,.1f}".format))
+    with pytest.raises(ValueError, match=r"column 'intermediate_inputs' has .* not numbers"):
+        matching_sample(text, "export", horizon=0, design="robust", tfp_col="tfp_lp")
+
+
+def test_a_panel_without_intermediates_is_refused_by_name(tiny_world: World) -> None:
+    firms = _with_lp_tfp(tiny_world).drop(columns="intermediate_inputs")
+    for design in ("robust", "robust_no_investment"):
+        with pytest.raises(MissingColumnsError, match=r"no column 'intermediate_inputs' .*robust_no_intermediates"):
+            matching_sample(firms, "fdi", horizon=0, design=design, tfp_col="tfp_lp")
+    without = matching_sample(firms, "fdi", horizon=0, design="robust_no_intermediates", tfp_col="tfp_lp")
+    assert PROXY_COVARIATE not in without.covariates

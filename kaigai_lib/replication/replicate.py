@@ -65,7 +65,8 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     "first_export_start_year": 1998, "first_fdi_start_year": 1996,
     "radius_km": 5.0, "global_firm_capital": 1000.0, "foreign_owned_ratio": 33.3,
     # or "robust": also match on growth t−2→t−1, TFP and the investment rate at t−2 (needs the investment
-    # column; "robust_no_investment" without it: white_paper_did's design)
+    # column; "robust_no_investment" without it) and log intermediate inputs at t−1 by industry: white_paper_did's
+    # design
     "did_design": "white_paper",
     # or "clean": no control starts within the design's window; "adjusted": controls that start later have
     # their own estimated effect subtracted (white_paper_did's control_pool and later_starts)
@@ -125,7 +126,9 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
     "foreign_owned_ratio": Setting("number", 0, 100, "foreign capital ratio above which a firm is foreign-owned, %"),
     "did_design": Setting("choice", 0, 0, "the matching design of the export/FDI DiD: the white paper's score, "
                           "'robust', which also matches on growth t−2→t−1, TFP and the investment rate at t−2 (the "
-                          "firms table needs 'investment'), or 'robust_no_investment' (the same without investment)",
+                          "firms table needs 'investment') and on log intermediate inputs at t−1 with industry "
+                          "slopes (the LP proxy), 'robust_no_investment' (the same without investment) or "
+                          "'robust_no_intermediates' (the same without the LP proxy)",
                           choices=tuple(MATCHING_DESIGNS)),
     "did_controls": Setting("choice", 0, 0, "the controls of the export/FDI DiD: 'all' non-starters (the white "
                             "paper's), 'clean' ones, which do not start within t+1…t+{export} (exports) or t+{fdi} "

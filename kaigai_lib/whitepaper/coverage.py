@@ -27,8 +27,8 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
     changes, regressions — at one ``horizon``; the truth is the realised
     ATT of the starters in each cell (:func:`~kaigai_lib.whitepaper.did_design.true_effects`). Returns one
     row per design × analysis × group × outcome with ``seed``, ``design``
-    (each of ``designs``: "white_paper", "robust", "robust_no_investment", or one with "+clean"
-    for clean controls, e.g. "robust+clean": :func:`design_options`), the estimate, its
+    (each of ``designs``: "white_paper", "robust", "robust_no_investment", "robust_no_intermediates", or
+    one with "+clean" for clean controls, e.g. "robust+clean": :func:`design_options`), the estimate, its
     interval, the truth and ``covered``; a cell with too few firms for a
     regression has NaN estimates and ``covered`` NaN (counted apart, never as a miss).
     """

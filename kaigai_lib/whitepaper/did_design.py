@@ -264,7 +264,8 @@ class WhitePaperDid:
         (``pairs_used``) and the difference (``pairs_lost``): late cohorts
         cannot reach long horizons, and firms leave the panel.
     design : str, default "white_paper"
-        The matching specification ("white_paper", "robust" or "robust_no_investment").
+        The matching specification (a key of ``samples.MATCHING_DESIGNS``: "white_paper", "robust",
+        "robust_no_investment" or "robust_no_intermediates").
     control_pool : str, default "all"
         Who may be a control: "all" non-starters (the white paper's) or
         "clean" ones, which do not start within ``t + 1 … t + clean_window``.
@@ -739,12 +740,15 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         balanced. ``False`` gives that looser reading.
     world : World or None, optional
         The World a firm panel comes from, to attach the truth (implied when ``data`` is a World).
-    design : {"white_paper", "robust", "robust_no_investment"}, default "white_paper"
-        "white_paper" (the white paper's covariates at ``t − 1``), "robust"
-        (also the growth ``t − 2 → t − 1`` of employees and sales, TFP and the
-        log investment rate at ``t − 2``: investment is Olley and Pakes' proxy
-        for productivity; the panel needs ``investment``) or
-        "robust_no_investment" (the same without the investment rate);
+    design : {"white_paper", "robust", "robust_no_investment", "robust_no_intermediates"}, default "white_paper"
+        "white_paper" (the white paper's covariates at ``t − 1``),
+        "robust" (also the growth ``t − 2 → t − 1`` of employees and sales,
+        TFP and the log investment rate at ``t − 2``: investment is Olley and
+        Pakes' proxy for productivity; the panel needs ``investment``; and
+        log intermediate inputs at ``t − 1`` with industry-specific slopes on
+        them and on log capital: the Levinsohn–Petrin proxy inverted),
+        "robust_no_investment" (the same without the investment rate) or
+        "robust_no_intermediates" (the same without the LP proxy);
         :func:`~kaigai_lib.whitepaper.samples.matching_sample`.
     cluster : str or sequence of str or None, optional
         The standard errors' clusters (:func:`~kaigai_lib.estimators.did.matched_did`; default firm + pair).

@@ -17,8 +17,9 @@ only), all measured in the base year ``t − 1``; outcomes are the changes from
   effect, the unobserved firm effect and true productivity (``true_*`` and
   ``latent_*`` columns: never covariates). Every row left out is counted in ``excluded``.
 * :meth:`MatchingSample.match` runs :func:`kaigai_lib.estimators.matching.propensity_match`
-  with the white paper's specification (or, with ``design="robust"``, also on the pre-period:
-  growth t−2 → t−1, TFP and the investment rate at t−2); :meth:`MatchingSample.effects`
+  with the white paper's specification (or, with ``design="robust"``, also on the pre-period —
+  growth t−2 → t−1, TFP and the investment rate at t−2 — and on the LP proxy, log intermediate inputs at
+  t−1, with industry-specific slopes on it and on log capital); :meth:`MatchingSample.effects`
   sets the naive difference, the matched ATT and the truth side by side.
 * :func:`caliper_sweep` re-matches at a range of calipers and tabulates what
   moves together: matched starters, the worst remaining imbalance, the
@@ -52,18 +53,40 @@ MEASURES = ("change", "level")
 STATUS_COLUMNS = {"export": "exporter", "fdi": "fdi"}
 FIRST_START_YEARS = {"export": 1998, "fdi": None}
 # The matching specifications: the white paper's (covariates at t − 1) and a robust one that also matches on
-# the pre-period trend, a second, earlier reading of TFP and — Olley and Pakes' proxy for productivity — the
-# investment rate; "robust_no_investment" is the robust one for a panel without investment.
+# the pre-period trend, a second, earlier reading of TFP, the investment rate (Olley and Pakes' proxy for
+# productivity) and — Levinsohn and Petrin's proxy — log intermediate inputs at t − 1 with the industry's own
+# slopes on them and on log capital: intermediates are an increasing function of productivity given capital, so
+# within an industry (m, k) pin productivity down without the output noise of one year's LP TFP.
+# "robust_no_investment" is the robust one for a panel without investment; "robust_no_intermediates" the robust
+# one without the LP proxy (for a panel with TFP given and no intermediate inputs; the previous robust design).
 MATCHING_DESIGNS = {
     "white_paper": "white paper: employees, sales, capital, TFP at t−1 (+ size / subsidiaries)",
-    "robust": "robust: + growth t−2→t−1 of employees and sales, TFP at t−2, log investment rate I/K at t−2",
-    "robust_no_investment": "robust without investment: + growth t−2→t−1 of employees and sales, TFP at t−2",
+    "robust": "robust: + growth t−2→t−1 of employees and sales, TFP at t−2, log investment rate I/K at t−2, "
+              "log intermediate inputs at t−1 and industry-specific slopes on them and on log capital",
+    "robust_no_investment": "robust without investment: + growth t−2→t−1 of employees and sales, TFP at t−2, "
+                            "log intermediate inputs at t−1 and industry-specific slopes on them and on log capital",
+    "robust_no_intermediates": "robust without intermediates: + growth t−2→t−1 of employees and sales, TFP at "
+                               "t−2, log investment rate I/K at t−2",
 }
 PRE_PERIOD_COVARIATES = ("log_employees_growth_pre", "log_sales_growth_pre", "tfp_lag")
 INVESTMENT_COVARIATE = "log_investment_rate_lag"  # log(investment / capital stock) at t − 2
-# The covariates each design adds to the white paper's
-DESIGN_COVARIATES = {"white_paper": (), "robust": (*PRE_PERIOD_COVARIATES, INVESTMENT_COVARIATE),
-                     "robust_no_investment": PRE_PERIOD_COVARIATES}
+PROXY_COVARIATE = "log_intermediate_inputs"  # log intermediate inputs at t − 1 (the LP proxy)
+# The covariates (columns) each design adds to the white paper's
+DESIGN_COVARIATES = {"white_paper": (), "robust": (*PRE_PERIOD_COVARIATES, INVESTMENT_COVARIATE, PROXY_COVARIATE),
+                     "robust_no_investment": (*PRE_PERIOD_COVARIATES, PROXY_COVARIATE),
+                     "robust_no_intermediates": (*PRE_PERIOD_COVARIATES, INVESTMENT_COVARIATE)}
+# With the proxy, the logit also has its and log capital's slope by industry: the LP inversion ω = h(k, m) has
+# industry-specific coefficients (the white paper's LP is estimated by industry).
+PROXY_TERMS = (f"{PROXY_COVARIATE}:C(industry)", "log_capital_stock:C(industry)")
+
+
+def design_terms(design: str) -> tuple[str, ...]:
+    """The formula terms ``design`` adds to the white paper's logit: its covariates, and with the LP proxy the
+    industry-specific slopes on it and on log capital (:data:`PROXY_TERMS`)."""
+    covariates = DESIGN_COVARIATES[design]
+    return (*covariates, *PROXY_TERMS) if PROXY_COVARIATE in covariates else covariates
+
+
 # Who may be a control for start year t: every firm at risk that does not start in t (the white paper's), or
 # only "clean" ones, which do not start within t + 1 … t + window either (stacked DiD, Cengiz et al. 2019).
 CONTROL_POOLS = {
@@ -392,7 +415,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     world : World or None, optional
         The World ``data`` comes from, to attach true effects (implied when
         ``data`` is a World).
-    design : {"white_paper", "robust", "robust_no_investment"}, default "white_paper"
+    design : {"white_paper", "robust", "robust_no_investment", "robust_no_intermediates"}, default "white_paper"
         "white_paper" (the white paper's covariates, all at ``t − 1``) or
         "robust": also the pre-period growth of log employees and log sales
         (``t − 2 → t − 1``), log TFP at ``t − 2`` (``*_growth_pre``,
@@ -405,12 +428,23 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         Olley and Pakes' (1996) proxy for it — so a firm's investment rate is
         a further reading of its productivity. It is read at ``t − 2``, not
         ``t − 1``: the year before a start, investment may already build the
-        capital the start needs (it does in the synthetic world). Firms not
-        observed at ``t − 2``, or without a positive investment there, are
-        left out of the robust design and counted in ``excluded``; the panel
-        needs an ``investment`` column (設備投資額). "robust_no_investment"
-        is the robust design without the investment rate, for a panel that
-        has no investment.
+        capital the start needs (it does in the synthetic world). Neither
+        reading removes the edge: they are noisy too. The robust design
+        therefore also inverts the Levinsohn–Petrin proxy: intermediate
+        inputs increase with productivity given capital, ``m = h(ω, k)``
+        with industry-specific coefficients, so log intermediate inputs at
+        ``t − 1`` (``log_intermediate_inputs``) with industry-specific
+        slopes on it and on log capital (:data:`PROXY_TERMS`) pin
+        productivity down within an industry without one year's output noise
+        — what the LP first stage does. Firms not observed at ``t − 2``, or
+        without a positive investment there or positive intermediate inputs
+        at ``t − 1``, are left out of the robust design and counted in
+        ``excluded``; the panel needs ``investment`` (設備投資額) and
+        ``intermediate_inputs`` (中間投入額) columns.
+        "robust_no_investment" is the robust design without the investment
+        rate, for a panel that has no investment; "robust_no_intermediates"
+        the robust design without the LP proxy (a panel with TFP given and
+        no intermediate inputs).
     control_pool : {"all", "clean"}, default "all"
         "all" (the white paper's: every non-starter at risk in ``t`` may be a
         control, also one that starts in ``t + 1`` or later) or "clean": a
@@ -511,7 +545,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
 
     covariates = ["log_employees", "log_sales", "log_capital_stock", _term(log_names["tfp"])]
     covariates += [_term(cols["subsidiaries"])] if analysis == "fdi" else ["C(size)"]
-    covariates += list(DESIGN_COVARIATES[design])
+    covariates += list(design_terms(design))
     covariates += ["C(start_year)", f"C({_term(industry_col)})"]
     if world is not None:
         rows = _attach_truth(rows, world, analysis, horizon, outcomes, firm_col, year_col)
@@ -534,6 +568,12 @@ def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], 
             f"column '{cols['investment']}' (設備投資額, investment in tangible fixed assets). Add it under that "
             "name (kaigai_lib.data.schema.validate(df, 'firms', rename={...})), or use "
             "design='robust_no_investment' (the robust design without the investment rate).")
+    if PROXY_COVARIATE in DESIGN_COVARIATES[design] and cols["intermediates"] not in firms.columns:
+        raise MissingColumnsError(
+            f"matching_sample: design={design!r} matches on log intermediate inputs at t−1 (the Levinsohn–Petrin "
+            f"proxy), but the panel has no column '{cols['intermediates']}' (中間投入額). Add it under that name "
+            "(kaigai_lib.data.schema.validate(df, 'firms', rename={...})), or use "
+            "design='robust_no_intermediates' (the robust design without the proxy).")
     needed = [firm_col, year_col, cols["industry"], cols["status"], cols["employees"], cols["sales"],
               cols["capital"]]
     if analysis == "fdi":
@@ -614,10 +654,17 @@ def _outcomes_at_horizon(at_risk: RiskSet, panel: pd.DataFrame, outcomes: tuple[
         reasons = {"not observed at t−2 (robust design)": unobserved}
         if with_investment:
             reasons["no positive investment at t−2 (robust design)"] = no_investment
+        lost_any = unobserved | no_investment
+        if PROXY_COVARIATE in DESIGN_COVARIATES[design]:
+            # the row's own intermediate inputs at t − 1; one without a positive value has no log: counted
+            rows[PROXY_COVARIATE] = _log_of_positive(rows, cols["intermediates"])
+            no_proxy = ~lost_any & rows[PROXY_COVARIATE].isna()
+            reasons["no positive intermediate inputs at t−1 (robust design)"] = no_proxy
+            lost_any = lost_any | no_proxy
         for reason, lost in reasons.items():
             n_start_lost = int(rows.loc[lost, "start"].sum())
             excluded.loc[reason] = [n_start_lost, int(lost.sum()) - n_start_lost, int(lost.sum())]
-        rows = rows.loc[~(unobserved | no_investment)].copy()
+        rows = rows.loc[~lost_any].copy()
     if control_pool == "clean":
         later = _starts_later(rows, panel, firm_col, year_col, status_col, clean_window)
         excluded.loc[f"starts within t+1…t+{clean_window} (clean controls)"] = [0, int(later.sum()),
@@ -650,17 +697,8 @@ def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col
     earlier = panel[[firm_col, year_col, "log_employees", "log_sales", tfp_name]].assign(_observed=True)
     if investment_col is not None:
         # a zero, negative (net disposals) or missing investment has no log rate: left out and counted
-        numbers = pd.to_numeric(panel[investment_col], errors="coerce")
-        text = numbers.isna() & panel[investment_col].notna()
-        if text.any():
-            raise ValueError(f"matching_sample: column '{investment_col}' has {int(text.sum())} value(s) that are "
-                             f"not numbers (index {list(panel.index[text][:5])}, e.g. "
-                             f"{panel.loc[text, investment_col].iloc[0]!r}); convert them to numbers first.")
-        investment = numbers.to_numpy(float)
-        rate = np.full(len(panel), np.nan)
-        positive = investment > 0
-        rate[positive] = np.log(investment[positive]) - panel["log_capital_stock"].to_numpy(float)[positive]
-        earlier[INVESTMENT_COVARIATE] = rate
+        earlier[INVESTMENT_COVARIATE] = (_log_of_positive(panel, investment_col)
+                                         - panel["log_capital_stock"].to_numpy(float))
     earlier = earlier.assign(**{year_col: earlier[year_col] + 1}).rename(
         columns={"log_employees": "_employees_lag", "log_sales": "_sales_lag", tfp_name: "tfp_lag"})
     out = rows.merge(earlier, on=[firm_col, year_col], how="left", validate="one_to_one").set_axis(rows.index)
@@ -671,6 +709,22 @@ def _pre_period(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col
     if investment_col is not None:
         no_investment = ~unobserved & out[INVESTMENT_COVARIATE].isna()
     return out, unobserved, no_investment
+
+
+def _log_of_positive(data: pd.DataFrame, column: str) -> np.ndarray:
+    """log of a column of numbers (any numeric dtype); NaN where it is zero, negative or missing; numbers stored
+    as text are refused, naming the column and the rows."""
+    numbers = pd.to_numeric(data[column], errors="coerce")
+    text = numbers.isna() & data[column].notna()
+    if text.any():
+        raise ValueError(f"matching_sample: column '{column}' has {int(text.sum())} value(s) that are not numbers "
+                         f"(index {list(data.index[text][:5])}, e.g. {data.loc[text, column].iloc[0]!r}); convert "
+                         "them to numbers first.")
+    values = numbers.to_numpy(float, na_value=np.nan)
+    out = np.full(len(values), np.nan)
+    positive = values > 0
+    out[positive] = np.log(values[positive])
+    return out
 
 
 def _starts_later(rows: pd.DataFrame, panel: pd.DataFrame, firm_col: str, year_col: str, status_col: str,
