@@ -82,7 +82,7 @@ PROXY_TERMS = (f"{PROXY_COVARIATE}:C(industry)", "log_capital_stock:C(industry)"
 
 def design_terms(design: str) -> tuple[str, ...]:
     """The formula terms ``design`` adds to the white paper's logit: its covariates, and with the LP proxy the
-    industry-specific slopes on it and on log capital (:data:`PROXY_TERMS`)."""
+    industry-specific slopes on it and on log capital (``PROXY_TERMS``)."""
     covariates = DESIGN_COVARIATES[design]
     return (*covariates, *PROXY_TERMS) if PROXY_COVARIATE in covariates else covariates
 
@@ -434,7 +434,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         inputs increase with productivity given capital, ``m = h(ω, k)``
         with industry-specific coefficients, so log intermediate inputs at
         ``t − 1`` (``log_intermediate_inputs``) with industry-specific
-        slopes on it and on log capital (:data:`PROXY_TERMS`) pin
+        slopes on it and on log capital (``PROXY_TERMS``) pin
         productivity down within an industry without one year's output noise
         — what the LP first stage does. Firms not observed at ``t − 2``, or
         without a positive investment there or positive intermediate inputs
