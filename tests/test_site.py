@@ -42,8 +42,9 @@ SEARCH_TERM = "propensity"
 
 PAGES = _toc_files()
 CHAPTERS = [page for page in PAGES if page.startswith(kaigai_site.CHAPTER_PREFIX)]
-# pages Sphinx makes besides the toc's (index.html only redirects to the root page)
-GENERATED_PAGES = ["genindex", "search"]
+# pages Sphinx makes besides the toc's (index.html only redirects to the root page; py-modindex: the API
+# reference's module index)
+GENERATED_PAGES = ["genindex", "py-modindex", "search"]
 
 
 def _is_notebook(page: str) -> bool:
