@@ -346,13 +346,13 @@ class Catchments:
         r = self.receivers
         counts = np.bincount(src, minlength=n)
         exporting = (r["exports"].to_numpy() > 0)[rec]
-        shipments = r[SHIPMENTS].to_numpy()[rec]
+        amounts = self._control_amounts(rec)
         table = pd.DataFrame({
             "exports": np.bincount(src, weights=r["exports"].to_numpy()[rec], minlength=n),
-            SHIPMENTS: np.bincount(src, weights=shipments, minlength=n),
-            # controls the spillover cannot move: shipments less exports, and never-exporters' shipments
-            DOMESTIC_SHIPMENTS: np.bincount(src, weights=shipments - r["exports"].to_numpy()[rec], minlength=n),
-            NON_EXPORTER_SHIPMENTS: np.bincount(src, weights=shipments * self._never_exports()[rec], minlength=n),
+            # the white paper's shipments and the controls the spillover cannot move: shipments less exports,
+            # and never-exporters' shipments
+            **{control: np.bincount(src, weights=amounts[control], minlength=n)
+               for control in (SHIPMENTS, DOMESTIC_SHIPMENTS, NON_EXPORTER_SHIPMENTS)},
             "employees": np.bincount(src, weights=r["employees"].to_numpy()[rec], minlength=n),
             "n_establishments": counts,
             "n_exporting": np.bincount(src, weights=exporting, minlength=n).astype(np.int64),
@@ -371,14 +371,20 @@ class Catchments:
         The secure room's disclosure checks read who stands behind the control term from it.
         """
         _check_choice("control", control, CONTROLS)
-        p = self._centre_pairs()
-        rec = p["rec"].to_numpy()
+        rec = self._centre_pairs()["rec"].to_numpy()
+        if control == "none":
+            amount = np.zeros(len(rec))
+        else:  # last year's shipments are the same sums a year later
+            amount = self._control_amounts(rec)[SHIPMENTS if control == LAGGED_SHIPMENTS else control]
+        return self.members.assign(firm_id=self.receivers["firm_id"].to_numpy()[rec], amount=amount)
+
+    def _control_amounts(self, rec: np.ndarray) -> dict[str, np.ndarray]:
+        """What each receiver row in ``rec`` adds to an area's shipments, shipments less exports and
+        never-exporters' shipments: one definition for the areas' sums and for the disclosure checks."""
         r = self.receivers
         shipments = r[SHIPMENTS].to_numpy(float)[rec]
-        amounts = {SHIPMENTS: shipments, LAGGED_SHIPMENTS: shipments,
-                   DOMESTIC_SHIPMENTS: shipments - r["exports"].to_numpy(float)[rec],
-                   NON_EXPORTER_SHIPMENTS: shipments * self._never_exports()[rec], "none": np.zeros(len(rec))}
-        return self.members.assign(firm_id=r["firm_id"].to_numpy()[rec], amount=amounts[control])
+        return {SHIPMENTS: shipments, DOMESTIC_SHIPMENTS: shipments - r["exports"].to_numpy(float)[rec],
+                NON_EXPORTER_SHIPMENTS: shipments * self._never_exports()[rec]}
 
     def _never_exports(self) -> np.ndarray:
         """For each receiver row: the establishment has no exports in any year of the table."""
