@@ -57,7 +57,7 @@ from kaigai_lib.data.schema import SCHEMAS, SchemaError, validate
 from kaigai_lib.data.text import UTF16_BOMS, decode_text
 from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
-from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, DESIGN_COVARIATES, INVESTMENT_COVARIATE, MATCHING_DESIGNS
+from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, MATCHING_DESIGNS, missing_design_inputs
 
 TABLES = ("firms", "establishments", "foreign_demand")
 ANALYSIS_DEFAULTS: dict[str, Any] = {
@@ -558,10 +558,10 @@ def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
             problems.append(f"[analysis] {horizon_key} = {horizons}: with {start_key} = {start} the last horizon "
                             f"lies beyond the panel's last year {last}; use {horizon_key} ≤ {last - start}")
     design = str(settings["did_design"])
-    if INVESTMENT_COVARIATE in DESIGN_COVARIATES.get(design, ()) and "investment" not in firms.columns:
-        problems.append(f"[analysis] did_design = \"{design}\" matches on the investment rate at t−2, but the firm "
-                        "file has no 'investment' column (設備投資額): map it in [columns.firms], or set "
-                        "did_design = \"robust_no_investment\"")
+    for column, does, fallback, _ in missing_design_inputs(design, firms.columns):
+        problems.append(f"[analysis] did_design = \"{design}\" {does}, but the firm file has no '{column}' column "
+                        f"({SCHEMAS['firms'].column(column).survey_item}): map it in [columns.firms], or set "
+                        f"did_design = \"{fallback}\"")
     if config.treatment is not None:
         problems += _treatment_fit_problems(config.treatment, firms, first, last)
     return problems

@@ -31,7 +31,7 @@ only), all measured in the base year ``t − 1``; outcomes are the changes from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kaigai_lib.data.schema import MissingColumnsError
+from kaigai_lib.data.schema import FIRMS, MissingColumnsError
 from kaigai_lib.data.schema import require_columns as _require
 from kaigai_lib.data.starts import RiskSet, risk_set, size_class
 from kaigai_lib.estimators import matching, tfp
@@ -78,6 +78,25 @@ DESIGN_COVARIATES = {"white_paper": (), "robust": (*PRE_PERIOD_COVARIATES, INVES
 # With the proxy, the logit also has its and log capital's slope by industry: the LP inversion ω = h(k, m) has
 # industry-specific coefficients (the white paper's LP is estimated by industry).
 PROXY_TERMS = (f"{PROXY_COVARIATE}:C(industry)", "log_capital_stock:C(industry)")
+
+
+# The panel column each added covariate is read from (a key of PANEL_COLUMNS), what the design does with it, and
+# the design that does without it: the one source of the "column missing" messages (here and in replicate).
+DESIGN_INPUTS = {
+    INVESTMENT_COVARIATE: ("investment", "matches on the investment rate at t−2", "robust_no_investment",
+                           "the robust design without the investment rate"),
+    PROXY_COVARIATE: ("intermediates", "matches on log intermediate inputs at t−1 (the Levinsohn–Petrin proxy)",
+                      "robust_no_intermediates", "the robust design without the proxy"),
+}
+
+
+def missing_design_inputs(design: str, columns: Iterable[str]) -> list[tuple[str, str, str, str]]:
+    """For each panel column ``design`` reads that is not among ``columns``: the column, what the design does
+    with it, and the design that does without it (and what that is). Empty for the white paper's design."""
+    present = set(columns)
+    return [(PANEL_COLUMNS[key], does, fallback, fallback_is)
+            for covariate, (key, does, fallback, fallback_is) in DESIGN_INPUTS.items()
+            if covariate in DESIGN_COVARIATES.get(design, ()) and PANEL_COLUMNS[key] not in present]
 
 
 def design_terms(design: str) -> tuple[str, ...]:
@@ -562,18 +581,14 @@ def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], 
                  design: str) -> None:
     """Every column the design needs is there, and there is one row per firm and year."""
     firm_col, year_col = cols["firm"], cols["year"]
-    if INVESTMENT_COVARIATE in DESIGN_COVARIATES[design] and cols["investment"] not in firms.columns:
+    missing = missing_design_inputs(design, firms.columns)
+    if missing:
+        column, does, fallback, fallback_is = missing[0]
         raise MissingColumnsError(
-            f"matching_sample: design={design!r} matches on the investment rate at t−2, but the panel has no "
-            f"column '{cols['investment']}' (設備投資額, investment in tangible fixed assets). Add it under that "
-            "name (kaigai_lib.data.schema.validate(df, 'firms', rename={...})), or use "
-            "design='robust_no_investment' (the robust design without the investment rate).")
-    if PROXY_COVARIATE in DESIGN_COVARIATES[design] and cols["intermediates"] not in firms.columns:
-        raise MissingColumnsError(
-            f"matching_sample: design={design!r} matches on log intermediate inputs at t−1 (the Levinsohn–Petrin "
-            f"proxy), but the panel has no column '{cols['intermediates']}' (中間投入額). Add it under that name "
-            "(kaigai_lib.data.schema.validate(df, 'firms', rename={...})), or use "
-            "design='robust_no_intermediates' (the robust design without the proxy).")
+            f"matching_sample: design={design!r} {does}, but the panel has no column '{column}' "
+            f"({FIRMS.column(column).survey_item}). Add it under that name "
+            f"(kaigai_lib.data.schema.validate(df, 'firms', rename={{...}})), or use design='{fallback}' "
+            f"({fallback_is}).")
     needed = [firm_col, year_col, cols["industry"], cols["status"], cols["employees"], cols["sales"],
               cols["capital"]]
     if analysis == "fdi":
