@@ -57,9 +57,9 @@ def main() -> None:
         own_effect = np.where(part["treated"].to_numpy() == 0, at_h - at_base, 0.0)
         change = part["change_log"].to_numpy() - own_effect
         parts.append(part.assign(change_log=change, change_pct=100 * np.expm1(change)))
-    oracle = did.EventChanges(table=pd.concat(parts), missing=wp.changes.missing, id=firm,
+    oracle = did.EventChanges(table=pd.concat(parts), missing=wp.changes.missing, unit=firm,
                               horizons=wp.changes.horizons, base_missing=wp.changes.base_missing)
-    dropped = did.EventChanges(table=table.loc[~table["pair"].isin(later)], missing=wp.changes.missing, id=firm,
+    dropped = did.EventChanges(table=table.loc[~table["pair"].isin(later)], missing=wp.changes.missing, unit=firm,
                                horizons=wp.changes.horizons, base_missing=wp.changes.base_missing)
     clean = did.white_paper_did(world, args.analysis, control_pool="clean", **options)
     adjust = did.white_paper_did(world, args.analysis, later_starts="adjust", **options)

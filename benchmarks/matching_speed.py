@@ -13,6 +13,7 @@ same task, and the ratio is printed. psmpy is a benchmark-only dependency.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -68,6 +69,7 @@ def psmpy_run(frame: pd.DataFrame) -> float:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     print("propensity_match speed (2-core machine; seconds)")
     print(f"{'rows':>9} {'treated':>8} {'strata':>7} {'total':>8} {'matching':>9} {'matched':>8}")
     cases = [(10_000, None, True), (30_000, None, True), (600_000, None, True), (606_000, 6_000, True)]

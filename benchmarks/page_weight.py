@@ -6,7 +6,7 @@ style sheets, counted once per page), and the site's total size on disk.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -46,4 +46,6 @@ def main(site: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "_build/html")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("site", nargs="?", default="_build/html", help="the built site (default: _build/html)")
+    main(parser.parse_args().site)
