@@ -148,3 +148,92 @@ def test_adjusted_estimate_does_not_depend_on_the_horizons(tiny_world: World) ->
         assert cheap[(row.outcome, row.group, 3)] == pytest.approx(row.estimate, abs=1e-10)
     with pytest.raises(ValueError, match="later_starts='drop'"):
         did_design.white_paper_did(tiny_world, "fdi", later_starts="drop")
+
+
+# --------------------------------------------------------------------------- the adjusted design's errors
+
+
+def _record_bootstrap(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Keep what white_paper_did hands to the bootstrap (complete changes, sample, draws) and what it returns."""
+    seen: dict = {}
+    original = did_design._adjusted_bootstrap
+
+    def recording(raw, sample, scale, draws):
+        out = original(raw, sample, scale, draws)
+        seen.update(raw=raw, sample=sample, scale=scale, draws=draws, out=out)
+        return out
+
+    monkeypatch.setattr(did_design, "_adjusted_bootstrap", recording)
+    return seen
+
+
+def _brute_force(seen: dict, draw: int) -> pd.Series:
+    """The library's own recursion (``_adjust_later_starts``) on the changes with each pair repeated as often as
+    the draw picked it (each copy a pair of its own), then the mean pair difference on the scale."""
+    table = seen["raw"].table
+    parts = []
+    for members, weights in seen["draws"].values():
+        for pair, count in zip(members, weights[draw], strict=True):
+            rows = table.loc[table["pair"] == pair]
+            parts += [rows.assign(pair=f"{pair}#{copy}") for copy in range(int(count))]
+    resampled = did_design._subset(seen["raw"], pd.concat(parts, ignore_index=True))
+    adjusted = did_design._adjust_later_starts(resampled, seen["sample"]).table
+    adjusted = adjusted.loc[adjusted["horizon"] >= 0]
+    column = "change_log" if seen["scale"] == "log" else "change_pct"
+    by_role = adjusted.groupby(["outcome", "group", "horizon", "pair", "treated"])[column].mean().unstack("treated")
+    return (by_role[1] - by_role[0]).groupby(level=["outcome", "group", "horizon"]).mean()
+
+
+@pytest.mark.parametrize(("scale", "ratio"), [("percent", 1), ("log", 2)])
+def test_the_bootstrap_is_the_recursion_on_resampled_pairs(tiny_world: World, monkeypatch: pytest.MonkeyPatch,
+                                                           scale: str, ratio: int) -> None:
+    seen = _record_bootstrap(monkeypatch)
+    wp = did_design.white_paper_did(tiny_world, "fdi", design="robust", later_starts="adjust", horizons=[4],
+                                    pre_horizons=[-2], scale=scale, match_options={"ratio": ratio})
+    draws = seen["out"].set_index(["outcome", "group", "horizon", "draw"])["estimate"]
+    # the arrays' shortcut gives, draw by draw, what the recursion gives on the resampled pairs themselves
+    for draw in (0, 1, 2, 3):
+        expected = _brute_force(seen, draw)
+        got = draws.xs(draw, level="draw").reindex(expected.index)
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=1e-9)
+    members = seen["raw"].table.groupby(["outcome", "horizon", "pair"]).size()
+    assert members.max() == ratio + 1 and members.min() >= 2  # up to `ratio` controls share a pair's weight
+    adjusted_rows = wp.changes.table["adjusted_for_own_start"].sum()
+    assert adjusted_rows > 0  # some controls start within the window: the bootstrap has something to carry
+    # after the start the errors are the draws' spread; before it, the regression's
+    table = wp.result.table.set_index(["outcome", "group", "horizon"])
+    spread = draws.drop(index=0, level="draw").groupby(level=["outcome", "group", "horizon"]).std(ddof=1)
+    after = table.xs(4, level="horizon")
+    np.testing.assert_allclose(after["std_error"], spread.xs(4, level="horizon").reindex(after.index), rtol=1e-12)
+    np.testing.assert_allclose(after["ci_high"] - after["estimate"], 1.959963984540054 * after["std_error"])
+    plain = did_design.matched_did(wp.changes, group="group", controls=wp.controls, scale=scale).table
+    plain = plain.set_index(["outcome", "group", "horizon"])
+    np.testing.assert_allclose(table.xs(-2, level="horizon")["std_error"],
+                               plain.xs(-2, level="horizon")["std_error"], rtol=1e-12)
+    # with pairs of one size the recursion's own estimate is the regression's (fixed effects constant within
+    # pairs); 1:2 matching leaves pairs of 2 and 3 firms, where the regression weighs controls one by one
+    full = draws.xs(0, level="draw").reindex(table.index).dropna()
+    gap = (full - plain["estimate"].reindex(full.index)).abs()
+    if ratio == 1:
+        assert gap.max() < 1e-9
+    else:
+        assert members.nunique() > 1 and gap.max() > 0
+        assert (gap < 0.5 * table["std_error"].reindex(gap.index)).all()  # well inside the sampling error
+    assert "pair bootstrap" in wp.counts().loc["standard errors at t+1 and after", "value"]
+    assert "399 draws" in wp.result.summary()
+
+
+def test_bootstrap_errors_are_seeded_and_do_not_depend_on_the_outcomes_reported(tiny_world: World) -> None:
+    options = {"design": "robust", "later_starts": "adjust", "horizons": [3], "pre_horizons": []}
+    every = did_design.white_paper_did(tiny_world, "fdi", **options).result.table
+    again = did_design.white_paper_did(tiny_world, "fdi", **options).result.table
+    sales = did_design.white_paper_did(tiny_world, "fdi", outcomes=["sales"], **options).result.table
+    pd.testing.assert_frame_equal(every, again)
+    pd.testing.assert_frame_equal(sales.reset_index(drop=True),
+                                  every.loc[every["outcome"] == "sales"].reset_index(drop=True))
+    # the draws' spread is of the regression's size: the same pairs, the same clusters but for firms reused
+    plain = did_design.matched_did(
+        did_design.white_paper_did(tiny_world, "fdi", **options).changes, group="group",
+        controls=list(did_design.WHITE_PAPER_CONTROLS["fdi"])).table
+    ratio = every["std_error"].to_numpy() / plain["std_error"].to_numpy()
+    assert np.all((ratio > 0.75) & (ratio < 1.35)), ratio

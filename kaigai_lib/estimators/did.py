@@ -360,6 +360,16 @@ class DidResult:
     controls: list[str]
     pair_effects: bool
     cluster: list[str] = field(default_factory=list)
+    bootstrap_draws: int | None = None  # set when the errors after the start come from a pair bootstrap
+
+    @property
+    def errors(self) -> str:
+        """How the standard errors were computed, in words."""
+        clustered = f"clustered by {' + '.join(self.cluster) or 'nothing'}"
+        if self.bootstrap_draws:
+            return (f"from a pair bootstrap of the later-start adjustment ({self.bootstrap_draws} draws) at t+1 and "
+                    f"after; before the start, {clustered}")
+        return clustered
 
     @property
     def units(self) -> str:
@@ -374,7 +384,7 @@ class DidResult:
         """The specification and every estimate, as text."""
         lines = [f"fixed effects: {', '.join(self.controls) or 'none'}"
                  + ("; pair effects" if self.pair_effects else ""),
-                 f"standard errors clustered by {' + '.join(self.cluster) or 'nothing'}"]
+                 f"standard errors {self.errors}"]
         table = self.tidy().drop(columns=["scale"]).set_index(["outcome", "group", "horizon"])
         return summary_block(f"Matched difference-in-differences ({self.units})", table, lines=lines)
 
