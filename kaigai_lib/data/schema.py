@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -221,6 +222,24 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> N
             f"{where}: column(s) {missing} not in the data; it has {list(data.columns)}. Rename your columns to "
             "these names once (validate(df, table, rename={'your name': 'schema name'})), or pass your names to "
             "the function's column arguments (unit=, time=, …) where it has them.")
+
+
+def check_frame(data: Any, where: str, what: str = "the data") -> None:
+    """Refuse what no estimator can read correctly: not a DataFrame, no rows, or a column name used twice.
+
+    A repeated name makes ``data[name]`` a DataFrame, so pandas fails deep inside (or one of the two
+    columns is read silently); say which names repeat and how to fix it.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"{where}: {what} must be a pandas DataFrame, got {type(data).__name__}.")
+    repeated = list(pd.unique(data.columns[data.columns.duplicated()]))
+    if repeated:
+        raise ValueError(f"{where}: {what} has column name(s) {repeated[:5]} more than once (e.g. after pd.concat "
+                         "along columns, or a merge of frames that share columns); rename or drop the copies "
+                         "first, e.g. data.loc[:, ~data.columns.duplicated()].")
+    if data.empty:
+        raise ValueError(f"{where}: {what} has no rows ({data.shape[1]} columns); check the filter or the file "
+                         "that produced it.")
 
 
 class SchemaError(ValueError):

@@ -17,6 +17,7 @@ caliper, discarded off common support) are counted in ``summary()``.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import pandas as pd
 import statsmodels.api as sm
 from formulaic import model_matrix
 
+from kaigai_lib.data.schema import check_frame
 from kaigai_lib.estimators.results import Counts, add_truth, normal_inference, order_tidy, summary_block
 
 ORDERS = ("largest", "smallest", "random", "data")
@@ -328,6 +330,15 @@ class MatchResult:
         """
         if outcome not in self.data.columns:
             raise KeyError(f"att(): outcome '{outcome}' is not a column of the data.")
+        values = self.matched[outcome]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise ValueError(f"att(): outcome '{outcome}' is {values.dtype}, not numbers; convert it first "
+                             f"(e.g. pd.to_numeric(data['{outcome}'])).")
+        infinite = np.isinf(values.to_numpy(float, na_value=np.nan))
+        if infinite.any():
+            raise ValueError(f"att(): outcome '{outcome}' is infinite for {int(infinite.sum())} matched rows "
+                             f"(index {list(self.matched.index[infinite][:5])}), e.g. the log of a zero; fix "
+                             "those values before estimating.")
         missing = self.matched[outcome].isna()
         if missing.any():
             raise ValueError(f"att(): outcome '{outcome}' is missing for {int(missing.sum())} matched rows "
@@ -425,6 +436,7 @@ def _same_group_variance(result: MatchResult, y: pd.Series, rows: pd.Index, neig
     out = np.empty(len(rows))
     position = pd.Series(np.arange(len(controls)), index=controls.index)
     logit = controls["_logit"].to_numpy()
+    ranks = _row_ranks(controls)  # equally near neighbours in the order of their content, not of the rows
     values = y.loc[controls.index].to_numpy(float)
     for i, label in enumerate(rows):
         p = position[label]
@@ -433,7 +445,7 @@ def _same_group_variance(result: MatchResult, y: pd.Series, rows: pd.Index, neig
         if len(same) == 0:
             out[i] = 0.0
             continue
-        nearest = same[np.argsort(np.abs(logit[same] - logit[p]), kind="stable")[:neighbours]]
+        nearest = same[np.lexsort((ranks[same], np.abs(logit[same] - logit[p])))[:neighbours]]
         j = len(nearest)
         out[i] = j / (j + 1) * (values[p] - values[nearest].mean()) ** 2
     return out
@@ -457,7 +469,10 @@ def _treatment_indicator(data: pd.DataFrame, treatment: str) -> np.ndarray:
     unique = set(pd.unique(values))
     if not unique <= {0, 1}:
         shown = sorted(map(str, unique))[:6]
-        raise ValueError(f"treatment '{treatment}' must be binary (0/1 or True/False); found values {shown}.")
+        example = shown[-1] if len(shown) == 2 else "<the treated value>"
+        raise ValueError(f"treatment '{treatment}' must be binary (0/1 or True/False); found values {shown}. Code "
+                         f"it as 1 for treated and 0 for controls first, e.g. data.assign({treatment}="
+                         f"data['{treatment}'].eq({example!r})) if {example!r} marks the treated rows.")
     indicator = values.astype(int).to_numpy()
     if indicator.sum() == 0:
         raise ValueError(f"no treated units: '{treatment}' is 0 for every row.")
@@ -505,11 +520,12 @@ def _clean_covariate_types(data: pd.DataFrame, covariates: str | Sequence[str]) 
                 isinstance(covariates, str) and re.search(rf"C\(\s*`?{re.escape(column)}\b", covariates)):
             # (text inside C(...) is meant as categories, whatever it looks like)
             present = values.dropna()
-            text = present.astype(str).str.strip()
+            # full-width digits and signs (１２３, －５) are the same numbers: NFKC gives their ASCII forms
+            text = present.astype(str).map(lambda v: unicodedata.normalize("NFKC", v)).str.strip()
+            text = text.str.replace("−", "-", regex=False)
             numbers = pd.to_numeric(text, errors="coerce")
             if len(present) and numbers.notna().all():
-                changed[column] = pd.to_numeric(values.astype(str).str.strip().where(values.notna()),
-                                                errors="coerce").astype(float)
+                changed[column] = numbers.reindex(values.index).astype(float)
                 notes.append(f"'{column}': numbers stored as text read as numbers")
             elif numbers.notna().any() or text.str.fullmatch(NUMBER_LIKE).any():
                 bad = text[numbers.isna()]
@@ -554,7 +570,22 @@ def _covariate_design(data: pd.DataFrame, covariates: str | Sequence[str]) -> pd
                 "Impute them or drop those rows explicitly (and report how many) before matching.") from error
         raise ValueError(f"cannot build the covariates from {rhs!r}: {error}") from error
     design = pd.DataFrame(design, index=data.index)
-    return design.drop(columns=[c for c in design.columns if c == "Intercept"])
+    design = design.drop(columns=[c for c in design.columns if c == "Intercept"])
+    infinite = ~np.isfinite(design.to_numpy(float))
+    if infinite.any():
+        columns = [str(c) for c, bad in zip(design.columns, infinite.any(axis=0), strict=True) if bad]
+        rows = design.index[infinite.any(axis=1)]
+        raise ValueError(
+            f"covariates have infinite values: {columns} in {len(rows)} row(s) (e.g. index {list(rows[:5])}), "
+            "e.g. the log of a zero or a division by zero. Fix those values (or drop those rows explicitly, "
+            "and report how many) before matching.")
+    constant = [c for c in design.columns if design[c].nunique() <= 1]
+    if constant and len(constant) < design.shape[1]:
+        # the same column as the intercept: it leaves the score unchanged but stalls the optimiser's Hessian
+        warnings.warn(f"propensity_match: covariate(s) {[str(c) for c in constant]} take one value in every "
+                      "row; they cannot predict treatment and are left out of the logit.", UserWarning, stacklevel=3)
+        design = design.drop(columns=constant)
+    return design
 
 
 def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
@@ -619,7 +650,7 @@ class _Available:
 
 def _nearest_links(frame: pd.DataFrame, linear: np.ndarray, strata: np.ndarray, control_rows: np.ndarray,
                    treated_rows: np.ndarray, exact_cols: list[str], replace: bool, caliper_width: float, ratio: int,
-                   units: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+                   units: np.ndarray | None, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """Each treated row's nearest controls on the logit within its exact stratum (and the caliper).
 
     Returns the (treated row, control row) links, a mask of treated rows whose stratum has no control, and
@@ -628,7 +659,7 @@ def _nearest_links(frame: pd.DataFrame, linear: np.ndarray, strata: np.ndarray, 
     # Controls sorted by (stratum, logit); a combined key keeps every search inside the stratum's block.
     spread = 2 * float(np.abs(linear).max()) + 1.0
     c_key = strata[control_rows] * spread + linear[control_rows]
-    order_c = np.argsort(c_key, kind="stable")
+    order_c = np.lexsort((ranks[control_rows], c_key))  # equal scores in _row_ranks order
     control_rows, c_key = control_rows[order_c], c_key[order_c]
     c_strata, c_logit = strata[control_rows], linear[control_rows]
     t_strata, x = strata[treated_rows], linear[treated_rows]
@@ -743,6 +774,7 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
         raise ValueError(f"caliper={caliper!r}: must be > 0 (in SDs of the logit score), or None.")
     if caliper_sd not in CALIPER_SDS:
         raise ValueError(f"caliper_sd={caliper_sd!r}: choose 'all' (SD of the logit over every row) or 'pooled'.")
+    check_frame(data, "propensity_match")
     _check_index(data)
     data, notes = _clean_covariate_types(data, covariates)
     exact_cols = [exact] if isinstance(exact, str) else list(exact or [])
@@ -758,7 +790,9 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
     treated = _treatment_indicator(data, treatment)
     design = _covariate_design(data, covariates)
     fit = _fit_logit(treated, design)
-    linear = np.asarray(fit.fittedvalues, dtype=float)  # logit of the score
+    # the logit of the score, to 12 decimals: the fit on a reordered copy of the rows differs in the last bits
+    # (sums in another order), which must not reorder nearly equal scores
+    linear = np.round(np.asarray(fit.fittedvalues, dtype=float), 12)
     frame = data.copy()
     frame["_treated"] = treated
     frame["_logit"] = linear
@@ -775,10 +809,11 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
               "discarded_treated": int(((treated == 1) & ~keep).sum()),
               "discarded_controls": int(((treated == 0) & ~keep).sum())}
 
-    treated_rows = _treated_order(np.nonzero((treated == 1) & keep)[0], linear, order, random_state)
+    ranks = _row_ranks(data)
+    treated_rows = _treated_order(np.nonzero((treated == 1) & keep)[0], linear, order, random_state, ranks)
     links, no_controls, strata_without = _nearest_links(
         frame, linear, strata, np.nonzero((treated == 0) & keep)[0], treated_rows, exact_cols, replace,
-        caliper_width, ratio, None if unit is None else frame[unit].to_numpy())
+        caliper_width, ratio, None if unit is None else frame[unit].to_numpy(), ranks)
 
     matched_treated = np.unique(links[:, 0]) if len(links) else np.array([], dtype=int)
     counts.update({
@@ -818,14 +853,45 @@ def _common_support(linear: np.ndarray, treated: np.ndarray, strata: np.ndarray,
     return keep
 
 
-def _treated_order(rows: np.ndarray, linear: np.ndarray, order: str, random_state: int) -> np.ndarray:
+def _treated_order(rows: np.ndarray, linear: np.ndarray, order: str, random_state: int,
+                   ranks: np.ndarray) -> np.ndarray:
+    # equal scores (rows with the same covariates) go in the order of _row_ranks, not of the rows
     if order == "largest":
-        return rows[np.argsort(-linear[rows], kind="stable")]
+        return rows[np.lexsort((ranks[rows], -linear[rows]))]
     if order == "smallest":
-        return rows[np.argsort(linear[rows], kind="stable")]
+        return rows[np.lexsort((ranks[rows], linear[rows]))]
     if order == "random":
-        return np.random.default_rng(random_state).permutation(rows)
+        return np.random.default_rng(random_state).permutation(rows[np.argsort(ranks[rows])])
     return rows
+
+
+def _row_ranks(data: pd.DataFrame) -> np.ndarray:
+    """Each row's rank by its content, which breaks ties on the logit (rows with the same covariates).
+
+    Ties broken by row position would make the match depend on the order of the rows (a sorted and a
+    shuffled copy of the same frame would give different pairs), and by index label on how the rows are
+    labelled. The rows are ranked by their values, column by column in the order of the columns' names
+    (numbers compared as numbers whatever their dtype, anything else as text), then by index label for rows
+    that are equal in every column (interchangeable, so their order changes no estimate).
+    """
+    keys = []
+    for column in sorted(data.columns, key=str):
+        values = data[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            key = values.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            key = values.astype(str).to_numpy(dtype=object)
+        keys.append(pd.factorize(key, sort=True)[0])
+    try:
+        labels = np.asarray(data.index.argsort(), dtype=np.int64)
+    except TypeError:  # labels of mixed types: any fixed order of them will do
+        labels = np.argsort(np.array([repr(label) for label in data.index], dtype=object), kind="stable")
+    label_rank = np.empty(len(data), dtype=np.int64)
+    label_rank[labels] = np.arange(len(data))
+    order = np.lexsort([label_rank, *keys[::-1]])  # lexsort's last key is the primary one
+    ranks = np.empty(len(data), dtype=np.int64)
+    ranks[order] = np.arange(len(data))
+    return ranks
 
 
 def _match_with_replacement(treated_rows, positions, starts, ends, c_logit, x, control_rows, caliper_width,
