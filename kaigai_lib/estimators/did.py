@@ -32,6 +32,7 @@ import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Ja
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.data.schema import check_frame
 from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
@@ -244,6 +245,8 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
 
     Returns the outcomes in levels (their logs are taken).
     """
+    check_frame(panel, "event_changes", "the panel")
+    check_frame(matched, "event_changes", "the matched sample")
     for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
@@ -253,6 +256,18 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
     missing_outcomes = [o for o in outcomes if o not in panel.columns]
     if missing_outcomes:
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
+    _check_keys_match(panel, matched, unit, time)
+    for outcome in outcomes:
+        values = panel[outcome]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise ValueError(f"event_changes: outcome '{outcome}' is {values.dtype}, not numbers (e.g. "
+                             f"{list(values.dropna().astype(str).head(3))}); convert it first, e.g. "
+                             f"pd.to_numeric(panel['{outcome}'].str.replace(',', '')) for thousands separators.")
+        infinite = np.isinf(values.to_numpy(float, na_value=np.nan))
+        if infinite.any():
+            raise ValueError(f"event_changes: outcome '{outcome}' is infinite in {int(infinite.sum())} panel "
+                             f"row(s) (index {list(panel.index[infinite][:5])}), e.g. a ratio with a zero "
+                             "denominator; fix those values or set them missing (they are then counted as missing).")
     if panel.duplicated([unit, time]).any():
         raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
@@ -266,6 +281,28 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
                              f"(e.g. index {list(panel.index[bad][:5])}); changes in logs and percent need "
                              "positive levels. Pass it in log_outcomes if it is already a log.")
     return levels
+
+
+def _check_keys_match(panel: pd.DataFrame, matched: pd.DataFrame, unit: str, time: str) -> None:
+    """Years are numbers in both tables, and the unit ids are of one kind (numbers or text) in both: ids read
+    as 101 in one table and "101" in the other match no row, which would look like every unit's data missing."""
+    for table, frame in (("panel", panel), ("matched sample", matched)):
+        years = frame[time]
+        if not pd.api.types.is_numeric_dtype(years) or pd.api.types.is_bool_dtype(years):
+            raise ValueError(f"event_changes: '{time}' in the {table} is {years.dtype}, not numbers (e.g. "
+                             f"{list(years.dropna().astype(str).head(3))}); convert it with "
+                             f"pd.to_numeric(...['{time}']) so that t − 1 and t + h can be computed.")
+        missing = years.isna()
+        if missing.any():
+            raise ValueError(f"event_changes: '{time}' is missing in {int(missing.sum())} row(s) of the {table} "
+                             f"(index {list(frame.index[missing][:5])}); every row needs its year.")
+    kinds = {table: pd.api.types.is_numeric_dtype(frame[unit]) for table, frame in
+             (("panel", panel), ("matched sample", matched))}
+    if len(set(kinds.values())) > 1:
+        numbers, text = ("panel", "matched sample") if kinds["panel"] else ("matched sample", "panel")
+        raise ValueError(f"event_changes: '{unit}' holds numbers in the {numbers} but text in the {text} "
+                         f"({panel[unit].dtype} vs {matched[unit].dtype}), so no unit would find its rows. Read "
+                         "both with the same type, e.g. .astype(str) on both or pd.to_numeric on the text one.")
 
 
 def _check_event_years(units: pd.DataFrame, panel: pd.DataFrame, unit: str, time: str, horizons: list[int],
@@ -537,6 +574,13 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     for name in (*controls, *clusters, *([group] if group else [])):
         if name not in data.columns:
             raise KeyError(f"matched_did: column '{name}' is not in the event changes; add it with keep=[...].")
+        missing = data[name].isna()
+        if missing.any():  # pyfixest and groupby would leave these rows out without a word
+            units = pd.unique(data.loc[missing, changes.unit]).tolist()
+            raise ValueError(f"matched_did: '{name}' (a group, control or cluster) is missing for {len(units)} "
+                             f"unit(s) (e.g. {changes.unit} {units[:5]}); their changes would be left out of every "
+                             f"regression without a count. Fill it (e.g. with an 'unknown' label) in the matched "
+                             "sample before event_changes, or drop those units there and report how many.")
     if pair_effects and not changes.matched:
         raise ValueError("matched_did: pair_effects=True needs a matched sample; these changes are unmatched "
                          "(pair=None).")
