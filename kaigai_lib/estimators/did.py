@@ -32,7 +32,7 @@ import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Ja
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.schema import check_frame
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame
 from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
@@ -208,6 +208,10 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     2         sales        3                -0.073    -0.024
     """
     matched = _matched_frame(matched, treated, pair)
+    check_frame(panel, "event_changes", "the panel")
+    check_frame(matched, "event_changes", "the matched sample")
+    # outcomes as numbers (text read or refused, infinite values refused, each named) before any log is taken
+    panel = panel.assign(**{o: as_numbers(panel[o], o, "event_changes") for o in outcomes if o in panel.columns})
     horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
     levels = _check_event_inputs(panel, matched, outcomes, unit, time, keep, horizons, pre_horizons, log_outcomes)
     units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
@@ -245,8 +249,6 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
 
     Returns the outcomes in levels (their logs are taken).
     """
-    check_frame(panel, "event_changes", "the panel")
-    check_frame(matched, "event_changes", "the matched sample")
     for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
@@ -257,17 +259,6 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
     if missing_outcomes:
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
     _check_keys_match(panel, matched, unit, time)
-    for outcome in outcomes:
-        values = panel[outcome]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise ValueError(f"event_changes: outcome '{outcome}' is {values.dtype}, not numbers (e.g. "
-                             f"{list(values.dropna().astype(str).head(3))}); convert it first, e.g. "
-                             f"pd.to_numeric(panel['{outcome}'].str.replace(',', '')) for thousands separators.")
-        infinite = np.isinf(values.to_numpy(float, na_value=np.nan))
-        if infinite.any():
-            raise ValueError(f"event_changes: outcome '{outcome}' is infinite in {int(infinite.sum())} panel "
-                             f"row(s) (index {list(panel.index[infinite][:5])}), e.g. a ratio with a zero "
-                             "denominator; fix those values or set them missing (they are then counted as missing).")
     if panel.duplicated([unit, time]).any():
         raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
@@ -790,6 +781,31 @@ def _staggered_truth(panel: pd.DataFrame, static_table: pd.DataFrame, window: tu
     return pd.concat([pre, truth], ignore_index=True)
 
 
+def _staggered_inputs(firms: pd.DataFrame, unit: str, time: str, start_year: str, status: str,
+                      outcome: str) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """The event-time panel's columns read from the data (each column's dtype checked and its bad rows named),
+    whether each firm is ever treated, and its start year (NaN: none seen)."""
+    where = "staggered_event_study"
+    values = as_numbers(firms[outcome], outcome, where)
+    bad = ~(values > 0)
+    if bad.any():
+        raise ValueError(f"{where}: '{outcome}' is missing or ≤ 0 in {int(bad.sum())} row(s) (e.g. index "
+                         f"{list(firms.index[bad][:5])}); its log is the outcome, so drop or fix those firm-years "
+                         "first (and report how many).")
+    years = as_years(firms[time], time, where)
+    repeated = firms.duplicated([unit, time], keep=False).to_numpy()
+    if repeated.any():
+        examples = firms.loc[repeated, [unit, time]].head(3).values.tolist()
+        raise ValueError(f"{where}: {int(repeated.sum())} rows share a ({unit}, {time}) key with another row, "
+                         f"e.g. {examples}; keep one row per firm and year.")
+    ever = pd.Series(as_binary(firms[status], status, where, missing=False)).groupby(
+        firms[unit].to_numpy()).transform("max").to_numpy()
+    start = pd.Series(as_numbers(firms[start_year], start_year, where))
+    panel = pd.DataFrame({"firm_id": firms[unit].to_numpy(), "year": years,
+                          "y": np.log(values), "g": start.fillna(0).astype(int).to_numpy()})
+    return panel, ever, start
+
+
 def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,
                           window: tuple[int, int] = (-5, 10),
                           estimators: Sequence[str] = ("twfe", "twfe_dynamic", "saturated"),
@@ -840,17 +856,13 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
         raise ValueError(f"estimators {unknown} unknown; choose from {list(STAGGERED_ESTIMATORS)}.")
     start_year = start_year or f"{analysis}_start_year"
     status = status or {"export": "exporter", "fdi": "fdi"}[analysis]
+    where = "staggered_event_study"
+    check_frame(firms, where)
     for column in (unit, time, start_year, status, outcome):
         if column not in firms.columns:
             raise KeyError(f"staggered_event_study: column '{column}' is not in the data.")
-    values = firms[outcome].astype(float)
-    if (values <= 0).any() or values.isna().any():
-        raise ValueError(f"staggered_event_study: '{outcome}' must be positive and present (logs).")
-    ever = firms.groupby(unit)[status].transform("max").astype(bool)
-    start = firms[start_year].astype("Float64")
-    panel = pd.DataFrame({"firm_id": firms[unit].to_numpy(), "year": firms[time].to_numpy(),
-                          "y": np.log(values.to_numpy()), "g": start.fillna(0).astype(int).to_numpy()})
-    censored = (ever & start.isna()).to_numpy()
+    panel, ever, start = _staggered_inputs(firms, unit, time, start_year, status, outcome)
+    censored = ever & start.isna().to_numpy()
     untreated = (panel["g"] == 0) | (panel["year"] < panel["g"])
     thin = (untreated.groupby(panel["firm_id"]).transform("sum") < 2).to_numpy() & ~censored
     dropped = pd.Series({"treated before entering the panel (start unknown)": int(censored.sum()),
@@ -864,6 +876,10 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
         unknown = panel["effect"].isna() & keep
         if unknown.any():
             examples = panel.loc[unknown, ["firm_id", "year"]].head(5).values.tolist()
+            if pd.api.types.is_numeric_dtype(firms[unit]) != pd.api.types.is_numeric_dtype(world.latent["firm_id"]):
+                raise ValueError(f"{where}: '{unit}' is {firms[unit].dtype} in the data but "
+                                 f"{world.latent['firm_id'].dtype} in world.latent, so no firm finds its truth; "
+                                 f"read the ids as the world writes them (e.g. pd.to_numeric(data['{unit}'])).")
             raise ValueError(f"staggered_event_study: {int(unknown.sum())} firm-year(s) of the data are not in "
                              f"world.latent (e.g. (firm, year) = {examples}): is the data from this world?")
     panel = panel.loc[keep].reset_index(drop=True)

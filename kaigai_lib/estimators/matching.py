@@ -29,7 +29,7 @@ import pandas as pd
 import statsmodels.api as sm
 from formulaic import model_matrix
 
-from kaigai_lib.data.schema import check_frame
+from kaigai_lib.data.schema import as_binary, as_numbers, check_frame
 from kaigai_lib.estimators.results import Counts, add_truth, normal_inference, order_tidy, summary_block
 
 ORDERS = ("largest", "smallest", "random", "data")
@@ -330,16 +330,10 @@ class MatchResult:
         """
         if outcome not in self.data.columns:
             raise KeyError(f"att(): outcome '{outcome}' is not a column of the data.")
-        values = self.matched[outcome]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise ValueError(f"att(): outcome '{outcome}' is {values.dtype}, not numbers; convert it first "
-                             f"(e.g. pd.to_numeric(data['{outcome}'])).")
-        infinite = np.isinf(values.to_numpy(float, na_value=np.nan))
-        if infinite.any():
-            raise ValueError(f"att(): outcome '{outcome}' is infinite for {int(infinite.sum())} matched rows "
-                             f"(index {list(self.matched.index[infinite][:5])}), e.g. the log of a zero; fix "
-                             "those values before estimating.")
-        missing = self.matched[outcome].isna()
+        # numbers of any dtype; text that is all numbers is read (with a warning), anything else is refused
+        y = pd.Series(as_numbers(self.data[outcome], outcome, "att()"), index=self.data.index)
+        values = y.loc[self.matched.index]
+        missing = values.isna()
         if missing.any():
             raise ValueError(f"att(): outcome '{outcome}' is missing for {int(missing.sum())} matched rows "
                              f"(index {list(self.matched.index[missing][:5])}); compute it for every matched "
@@ -347,7 +341,6 @@ class MatchResult:
         from scipy import stats
 
         pairs = self.pairs
-        y = self.data[outcome]
         y_t = y.loc[pairs["treated"]].to_numpy(float)
         y_c = y.loc[pairs["control"]].to_numpy(float)
         per_pair = pd.DataFrame({"pair": pairs["pair"].to_numpy(), "y_t": y_t, "y_c": y_c})
@@ -364,7 +357,7 @@ class MatchResult:
                 if firm not in matched.columns:
                     raise KeyError(f"att(): firm column '{firm}' is not in the data.")
                 groups = np.column_stack([pd.factorize(matched[firm])[0], groups])
-            fit = sm.WLS(matched[outcome].astype(float), exog, weights=matched["_weight"]).fit(
+            fit = sm.WLS(values.to_numpy(), exog, weights=matched["_weight"]).fit(
                 cov_type="cluster", cov_kwds={"groups": groups})
             se = float(fit.bse["_treated"])
             method = ("regression on the matched sample, clustered by pair"
@@ -462,18 +455,7 @@ def _strata_codes(frame: pd.DataFrame, exact: list[str] | None) -> np.ndarray:
 def _treatment_indicator(data: pd.DataFrame, treatment: str) -> np.ndarray:
     if treatment not in data.columns:
         raise KeyError(f"treatment column '{treatment}' is not in the data; available: {list(data.columns)}")
-    values = data[treatment]
-    if values.isna().any():
-        raise ValueError(f"treatment '{treatment}' is missing for {int(values.isna().sum())} rows "
-                         f"(e.g. index {list(data.index[values.isna()][:5])}); it must be 0/1 for every row.")
-    unique = set(pd.unique(values))
-    if not unique <= {0, 1}:
-        shown = sorted(map(str, unique))[:6]
-        example = shown[-1] if len(shown) == 2 else "<the treated value>"
-        raise ValueError(f"treatment '{treatment}' must be binary (0/1 or True/False); found values {shown}. Code "
-                         f"it as 1 for treated and 0 for controls first, e.g. data.assign({treatment}="
-                         f"data['{treatment}'].eq({example!r})) if {example!r} marks the treated rows.")
-    indicator = values.astype(int).to_numpy()
+    indicator = as_binary(data[treatment], treatment, "propensity_match: treatment").astype(int)
     if indicator.sum() == 0:
         raise ValueError(f"no treated units: '{treatment}' is 0 for every row.")
     if indicator.sum() == len(indicator):
