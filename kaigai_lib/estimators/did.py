@@ -208,12 +208,9 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     2         sales        3                -0.073    -0.024
     """
     matched = _matched_frame(matched, treated, pair)
-    check_frame(panel, "event_changes", "the panel")
-    check_frame(matched, "event_changes", "the matched sample")
-    # outcomes as numbers (text read or refused, infinite values refused, each named) before any log is taken
-    panel = panel.assign(**{o: as_numbers(panel[o], o, "event_changes") for o in outcomes if o in panel.columns})
     horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
-    levels = _check_event_inputs(panel, matched, outcomes, unit, time, keep, horizons, pre_horizons, log_outcomes)
+    panel, matched, levels = _check_event_inputs(panel, matched, outcomes, unit, time, keep, horizons, pre_horizons,
+                                                 log_outcomes)
     units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
     units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
     units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
@@ -244,11 +241,14 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
 
 def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str], unit: str, time: str,
                         keep: Sequence[str], horizons: list[int], pre_horizons: list[int],
-                        log_outcomes: Sequence[str]) -> list[str]:
+                        log_outcomes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Columns present, one panel row per unit and time, horizons on the right side of t − 1, positive levels.
 
-    Returns the outcomes in levels (their logs are taken).
+    Returns the panel and the matched sample with their years and outcomes read as numbers (text that is a
+    number read, anything else refused naming the rows), and the outcomes in levels (their logs are taken).
     """
+    check_frame(panel, "event_changes", "the panel")
+    check_frame(matched, "event_changes", "the matched sample")
     for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
@@ -258,7 +258,10 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
     missing_outcomes = [o for o in outcomes if o not in panel.columns]
     if missing_outcomes:
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
-    _check_keys_match(panel, matched, unit, time)
+    _check_unit_kinds(panel, matched, unit)
+    panel = panel.assign(**{time: as_years(panel[time], time, "event_changes: the panel"),
+                            **{o: as_numbers(panel[o], o, "event_changes") for o in outcomes}})
+    matched = matched.assign(**{time: as_years(matched[time], time, "event_changes: the matched sample")})
     if panel.duplicated([unit, time]).any():
         raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
@@ -271,22 +274,12 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
             raise ValueError(f"event_changes: '{outcome}' has {int(bad.sum())} non-positive value(s) "
                              f"(e.g. index {list(panel.index[bad][:5])}); changes in logs and percent need "
                              "positive levels. Pass it in log_outcomes if it is already a log.")
-    return levels
+    return panel, matched, levels
 
 
-def _check_keys_match(panel: pd.DataFrame, matched: pd.DataFrame, unit: str, time: str) -> None:
-    """Years are numbers in both tables, and the unit ids are of one kind (numbers or text) in both: ids read
-    as 101 in one table and "101" in the other match no row, which would look like every unit's data missing."""
-    for table, frame in (("panel", panel), ("matched sample", matched)):
-        years = frame[time]
-        if not pd.api.types.is_numeric_dtype(years) or pd.api.types.is_bool_dtype(years):
-            raise ValueError(f"event_changes: '{time}' in the {table} is {years.dtype}, not numbers (e.g. "
-                             f"{list(years.dropna().astype(str).head(3))}); convert it with "
-                             f"pd.to_numeric(...['{time}']) so that t − 1 and t + h can be computed.")
-        missing = years.isna()
-        if missing.any():
-            raise ValueError(f"event_changes: '{time}' is missing in {int(missing.sum())} row(s) of the {table} "
-                             f"(index {list(frame.index[missing][:5])}); every row needs its year.")
+def _check_unit_kinds(panel: pd.DataFrame, matched: pd.DataFrame, unit: str) -> None:
+    """The unit ids are of one kind (numbers or text) in both tables: ids read as 101 in one table and "101" in
+    the other match no row, which would look like every unit's data missing."""
     kinds = {table: pd.api.types.is_numeric_dtype(frame[unit]) for table, frame in
              (("panel", panel), ("matched sample", matched))}
     if len(set(kinds.values())) > 1:
