@@ -252,7 +252,10 @@ class MatchResult:
             raise ValueError(f"balance(): addl column(s) have missing values (column: rows) {bad}.")
         addl = [c for c in addl if c not in self.covariates]  # already in the table
         treated = self.data["_treated"].to_numpy() == 1
-        design = pd.concat([self.design, self.data[addl].astype(float)], axis=1) if addl else self.design
+        # text that is all numbers is read; other text and infinite values are refused, naming the rows
+        extra = pd.DataFrame({c: as_numbers(_as_dummy_or_number(self.data[c]), c, "balance(): addl") for c in addl},
+                             index=self.data.index)
+        design = pd.concat([self.design, extra], axis=1) if addl else self.design
         rows = []
         matched_index = self.matched.index
         matched_treated = self.matched["_treated"].to_numpy() == 1
@@ -356,6 +359,14 @@ class MatchResult:
             if firm is not None:
                 if firm not in matched.columns:
                     raise KeyError(f"att(): firm column '{firm}' is not in the data.")
+                unknown = matched[firm].isna().to_numpy()
+                if unknown.any():
+                    raise ValueError(f"att(): firm column '{firm}' is missing for {int(unknown.sum())} matched rows "
+                                     f"(index {list(matched.index[unknown][:5])}); every row needs its firm to "
+                                     "cluster by it. Fill it before matching (or pass firm=None: pairs only).")
+                if matched[firm].nunique() < 2:
+                    raise ValueError(f"att(): firm column '{firm}' takes one value in every matched row, so it "
+                                     "makes one cluster and no standard error; is it the firm id?")
                 groups = np.column_stack([pd.factorize(matched[firm])[0], groups])
             fit = sm.WLS(values.to_numpy(), exog, weights=matched["_weight"]).fit(
                 cov_type="cluster", cov_kwds={"groups": groups})
@@ -365,6 +376,16 @@ class MatchResult:
         z = stats.norm.ppf(0.5 + level / 2)
         return ATTResult(outcome, estimate, se, estimate - z * se, estimate + z * se,
                          n_treated=len(by_pair), n_control=int(pairs["control"].nunique()), se_method=method)
+
+
+def _as_dummy_or_number(values: pd.Series) -> pd.Series:
+    """True/false as 1/0 and a categorical of numbers as its numbers: balance reads both (a dummy's balance is
+    the difference in proportions); anything else goes to ``as_numbers`` as it is."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("Float64")
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(values.cat.categories):
+        return values.astype(float)
+    return values
 
 
 def _weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
