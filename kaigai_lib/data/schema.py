@@ -405,6 +405,10 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
         raise TypeError(f"validate() needs a pandas DataFrame, got {type(data).__name__}.")
     df = data.rename(columns=dict(rename)) if rename else data
     problems: list[str] = []
+    repeated = list(pd.unique(df.columns[df.columns.duplicated()]))
+    if repeated:  # df[name] would be a DataFrame: every other check would fail inside pandas
+        raise SchemaError(schema.name, [f"column name(s) {repeated[:5]} appear more than once"
+                                        f"{' after rename' if rename else ''}; keep one column of each name."])
 
     if rename:
         absent = [src for src in rename if src not in data.columns]
