@@ -209,8 +209,8 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     """
     matched = _matched_frame(matched, treated, pair)
     horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
-    panel, matched, levels = _check_event_inputs(panel, matched, outcomes, unit, time, keep, horizons, pre_horizons,
-                                                 log_outcomes)
+    panel, matched, levels = _check_event_inputs(panel, matched, outcomes, (unit, time, treated, pair), keep, horizons,
+                                                 pre_horizons, log_outcomes)
     units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
     units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
     units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
@@ -239,19 +239,28 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                         base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
 
 
-def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str], unit: str, time: str,
-                        keep: Sequence[str], horizons: list[int], pre_horizons: list[int],
+def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str],
+                        keys: tuple[str, str, str, str | None], keep: Sequence[str], horizons: list[int],
+                        pre_horizons: list[int],
                         log_outcomes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Columns present, one panel row per unit and time, horizons on the right side of t − 1, positive levels.
 
     Returns the panel and the matched sample with their years and outcomes read as numbers (text that is a
     number read, anything else refused naming the rows), and the outcomes in levels (their logs are taken).
     """
+    unit, time, treated, pair = keys
     check_frame(panel, "event_changes", "the panel")
     check_frame(matched, "event_changes", "the matched sample")
     for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
+    own = {"treated", "pair", "cohort", "outcome", "horizon", "change_log", "change_pct", "level_log"}
+    clashing = [c for c in keep if c in own | {unit, time, treated, pair}]
+    if clashing:  # a kept column of that name would be overwritten by (or duplicate) the table's own
+        raise ValueError(f"event_changes: keep={list(keep)}: {clashing} name column(s) the changes table writes "
+                         f"itself ({sorted(own)}, the unit and the base year); rename them in the matched sample "
+                         f"first, e.g. matched.rename(columns={{'{clashing[0]}': "
+                         f"'my_{str(clashing[0]).lstrip('_')}'}}).")
     for column in (unit, time):
         if column not in panel.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the panel.")
