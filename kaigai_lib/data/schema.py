@@ -297,13 +297,18 @@ def as_binary(values: pd.Series, column: str, where: str, *, missing: bool | Non
     them as true. ``missing``: the value a missing entry takes, or None to refuse missing entries.
     """
     present = values.dropna()
+    if len(present) and present.map(lambda v: isinstance(v, str)).all():
+        # "0"/"1" as read_csv(dtype=str) leaves them: the numbers they spell (anything else is refused below)
+        numbers = pd.to_numeric(present.map(lambda v: unicodedata.normalize("NFKC", v).strip()), errors="coerce")
+        if numbers.notna().all() and set(numbers) <= {0, 1}:
+            present = numbers
     found = set(pd.unique(present))
     if not found <= {0, 1}:  # True == 1 and False == 0, so booleans pass
         shown = sorted(map(str, found))[:6]
-        example = shown[-1] if len(shown) == 2 else "<the value that means yes>"
+        last = sorted(found, key=str)[-1]
+        example = repr(last.item() if isinstance(last, np.generic) else last) if len(found) == 2 else "..."
         raise ValueError(f"{where}: '{column}' must be binary (0/1 or true/false); found values {shown}. Code it "
-                         "first, "
-                         f"e.g. df['{column}'] = df['{column}'].eq({example!r}) if {example!r} means yes.")
+                         f"first, e.g. df['{column}'] = df['{column}'].eq({example}) if {example} means yes.")
     absent = values.isna().to_numpy()
     if absent.any() and missing is None:
         raise ValueError(f"{where}: '{column}' is missing in {int(absent.sum())} row(s) "

@@ -37,6 +37,8 @@ CALIPER_SDS = ("all", "pooled")
 # Text that reads as a number once formatted: thousands separators, a sign, spaces ("1,234", "-5 000.5")
 NUMBER_LIKE = r"[+\-−]?[\d][\d,.\s']*"
 DISCARDS = ("none", "treated", "control", "both")
+# the columns propensity_match writes into MatchResult.data / .matched (a user's column of that name is replaced)
+INTERNAL_COLUMNS = ("_treated", "_logit", "_score", "_pair", "_weight")
 
 
 # --------------------------------------------------------------------------- results
@@ -875,15 +877,19 @@ def _row_ranks(data: pd.DataFrame) -> np.ndarray:
     shuffled copy of the same frame would give different pairs), and by index label on how the rows are
     labelled. The rows are ranked by their values, column by column in the order of the columns' names
     (numbers compared as numbers whatever their dtype, anything else as text), then by index label for rows
-    that are equal in every column (interchangeable, so their order changes no estimate).
+    that are equal in every column (interchangeable, so their order changes no estimate). Tied rows share their
+    covariates, so only the other columns (ids, outcomes) order them: a constant column, or a copy of one,
+    changes nothing; the columns this module writes (``_treated``, ``_pair`` …) are not read.
     """
     keys = []
-    for column in sorted(data.columns, key=str):
+    for column in sorted((c for c in data.columns if c not in INTERNAL_COLUMNS), key=str):
         values = data[column]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             key = values.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            key = values.astype(str).to_numpy(dtype=object)
+        else:  # numbers stored as text (a CSV read with dtype=str) rank as the numbers they are
+            numbers = pd.to_numeric(values.astype(object).where(values.notna()), errors="coerce")
+            key = (numbers.to_numpy(dtype=float) if numbers.notna().sum() == values.notna().sum()
+                   else values.astype(str).to_numpy(dtype=object))
         keys.append(pd.factorize(key, sort=True)[0])
     try:
         labels = np.asarray(data.index.argsort(), dtype=np.int64)
