@@ -19,13 +19,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib import (SchemaError, build_catchments, event_changes, fit_spillover, levinsohn_petrin, log_columns,
-                        matched_did, naive_difference, propensity_match, risk_set, staggered_event_study, validate,
-                        white_paper_did)
+from kaigai_lib import (
+    SchemaError,
+    build_catchments,
+    event_changes,
+    fit_spillover,
+    levinsohn_petrin,
+    log_columns,
+    matched_did,
+    naive_difference,
+    propensity_match,
+    risk_set,
+    staggered_event_study,
+    validate,
+    white_paper_did,
+)
 from kaigai_lib.estimators.spatial import SpatialInputError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_spatial_inputs import hand_built  # noqa: E402
+from test_spatial_inputs import hand_built
 
 COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
 FULL_WIDTH = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
@@ -308,7 +320,7 @@ def test_staggered_refuses_repeated_keys_and_ids_the_world_does_not_use(short_pa
                                                                           tiny_world) -> None:
     with pytest.raises(ValueError, match=r"rows share a \(firm_id, year\) key"):
         staggered_event_study(pd.concat([short_panel, short_panel.head(2)]), estimators=("twfe",))
-    with pytest.raises(ValueError, match="'firm_id' is str in the data but int64 in world.latent"):
+    with pytest.raises(ValueError, match=r"'firm_id' is \w+ in the data but \w+ in world\.latent"):
         staggered_event_study(short_panel.assign(firm_id=short_panel["firm_id"].astype(str)), estimators=("twfe",),
                               world=tiny_world)
 
