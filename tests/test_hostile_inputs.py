@@ -391,3 +391,21 @@ def test_validate_names_repeated_columns(short_panel: pd.DataFrame) -> None:
         validate(short_panel.assign(x=1.0).rename(columns={"x": "sales"}), "firms")
     with pytest.raises(SchemaError, match="more than once after rename"):
         validate(short_panel.rename(columns={"employees": "emp"}), "firms", rename={"emp": "sales"})
+
+
+def test_one_treated_row_is_refused_saying_why(job_training: pd.DataFrame) -> None:
+    one = pd.concat([job_training.loc[job_training["treat"] == 1].head(1),
+                     job_training.loc[job_training["treat"] == 0].head(300)], ignore_index=True)
+    with pytest.raises(ValueError, match=r"with 1 row\(s\) in the smaller group for 8 covariate column\(s\), too few"):
+        propensity_match(one, "treat", COVARIATES)
+
+
+def test_a_covariate_named_intercept_is_refused_not_dropped(job_training: pd.DataFrame) -> None:
+    # formulaic's constant is called 'Intercept': a covariate of that name was dropped with it, silently
+    renamed = job_training.rename(columns={"age": "Intercept"})
+    with pytest.raises(ValueError, match="a covariate is named 'Intercept'"):
+        propensity_match(renamed, "treat", ["Intercept", *COVARIATES[1:]])
+    # other awkward names (Japanese, spaces, dots) give the same match
+    odd = job_training.rename(columns={"age": "年齢", "re74": "re 74", "re75": "re.75"})
+    np.testing.assert_allclose(att(odd, covariates=["年齢", "educ", "black", "hisp", "marr", "nodegree", "re 74",
+                                                    "re.75"]), att(job_training), rtol=1e-10, atol=0)

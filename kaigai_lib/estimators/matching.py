@@ -556,6 +556,10 @@ def _covariate_design(data: pd.DataFrame, covariates: str | Sequence[str]) -> pd
         if missing:
             raise KeyError(f"covariate column(s) {missing} not in the data; available: {list(data.columns)}")
         rhs = " + ".join(f"`{c}`" for c in covariates)
+    if "Intercept" in _formula_columns(data, rhs):  # its dummy would be taken for the logit's own constant
+        raise ValueError("propensity_match: a covariate is named 'Intercept', the name of the logit's constant "
+                         "term, so it would be dropped without a word; rename it first, e.g. "
+                         "data.rename(columns={'Intercept': 'intercept_value'}).")
     # Stata-style narrow types (int8, float32) overflow or lose precision in terms such as I(age**2)
     narrow = {c: ("float64" if pd.api.types.is_float_dtype(t) else "int64") for c, t in data.dtypes.items()
               if (pd.api.types.is_integer_dtype(t) or pd.api.types.is_float_dtype(t)) and t.itemsize < 8
@@ -603,6 +607,10 @@ def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
     message = ("perfect separation: the covariates predict treatment exactly, so the propensity score is "
                "0 or 1 and treated and control units have no overlap"
                + (f" (treated and controls do not overlap on {separating})" if separating else "")
+               + (f"; with {int(min(treated.sum(), len(treated) - treated.sum()))} row(s) in the smaller group for "
+                  f"{design.shape[1]} covariate column(s), too few to estimate a score (use fewer covariates or "
+                  "pool more start years)"
+                  if min(treated.sum(), len(treated) - treated.sum()) <= design.shape[1] else "")
                + ". Drop or coarsen the separating covariate(s), or restrict the sample to common support.")
     if separating:  # one covariate alone splits the groups: no need to watch the optimiser diverge
         raise ValueError(message)
