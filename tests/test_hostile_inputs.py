@@ -216,6 +216,7 @@ DID_RETYPED = {
                                               m.assign(firm_id=m["firm_id"].astype(str))),
     "outcomes Float64": lambda p, m: (p.astype({"sales": "Float64", "employees": "Int64"}), m),
     "outcome as text": lambda p, m: (p.assign(sales=p["sales"].astype(str)), m),
+    "starter flag as text": lambda p, m: (p, m.assign(_treated=m["_treated"].astype(str))),
     "panel with a MultiIndex and repeated labels": lambda p, m: (p.set_axis([0] * len(p)), m),
 }
 
@@ -238,6 +239,12 @@ DID_ERRORS = {
     "repeated column name": (lambda p, m: (p.assign(x=1.0).rename(columns={"x": "sales"}), m),
                              ["the panel has column name(s) ['sales'] more than once"]),
     "empty panel": (lambda p, m: (p.iloc[:0], m), ["the panel has no rows"]),
+    "starter flag coded yes/no": (lambda p, m: (p, m.assign(_treated=m["_treated"].map({1: "yes", 0: "no"}))),
+                                  ["'_treated' must be binary", ".eq('yes')"]),
+    "pair ids with gaps": (lambda p, m: (p, m.assign(_pair=m["_pair"].where(m["_pair"] % 4 != 0))),
+                           ["'_pair' is missing in", "row(s) of the matched sample"]),
+    "firm ids with gaps": (lambda p, m: (p, m.assign(firm_id=m["firm_id"].where(m["_pair"] % 4 != 0))),
+                           ["'firm_id' is missing in", "row(s) of the matched sample"]),
 }
 
 

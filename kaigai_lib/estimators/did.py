@@ -213,7 +213,8 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                                                  pre_horizons, log_outcomes)
     units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
     units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
-    units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
+    units = units.assign(treated=as_binary(units["treated"], treated, "event_changes: the matched sample").astype(int),
+                         cohort=units[time] + 1).reset_index(drop=True)
     if pair is not None:
         _check_pairs(units)
     _check_event_years(units, panel, unit, time, horizons, pre_horizons)
@@ -267,6 +268,12 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
     missing_outcomes = [o for o in outcomes if o not in panel.columns]
     if missing_outcomes:
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
+    for column in (unit, pair):
+        unknown = matched[column].isna().to_numpy() if column is not None else np.zeros(0, dtype=bool)
+        if unknown.any():  # such a row would find no panel rows (or no partner) and vanish into a count
+            raise ValueError(f"event_changes: '{column}' is missing in {int(unknown.sum())} row(s) of the matched "
+                             f"sample (index {list(matched.index[unknown][:5])}); pass the matched rows as "
+                             "propensity_match returned them, or fill the ids.")
     _check_unit_kinds(panel, matched, unit)
     panel = panel.assign(**{time: as_years(panel[time], time, "event_changes: the panel"),
                             **{o: as_numbers(panel[o], o, "event_changes") for o in outcomes}})
