@@ -20,8 +20,11 @@ estimators (matching, DiD, TFP) take the names of the columns they model
 
 from __future__ import annotations
 
+import unicodedata
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,6 +226,98 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> N
             "the function's column arguments (unit=, time=, …) where it has them.")
 
 
+def check_frame(data: Any, where: str, what: str = "the data") -> None:
+    """Refuse what no estimator can read correctly: not a DataFrame, no rows, or a column name used twice.
+
+    A repeated name makes ``data[name]`` a DataFrame, so pandas fails deep inside (or one of the two
+    columns is read silently); say which names repeat and how to fix it.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"{where}: {what} must be a pandas DataFrame, got {type(data).__name__}.")
+    repeated = list(pd.unique(data.columns[data.columns.duplicated()]))
+    if repeated:
+        raise ValueError(f"{where}: {what} has column name(s) {repeated[:5]} more than once (e.g. after pd.concat "
+                         "along columns, or a merge of frames that share columns); rename or drop the copies "
+                         "first, e.g. data.loc[:, ~data.columns.duplicated()].")
+    if data.empty:
+        raise ValueError(f"{where}: {what} has no rows ({data.shape[1]} columns); check the filter or the file "
+                         "that produced it.")
+
+
+def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
+    """A column as floats for an estimator, or an error naming the column, the rows and the fix.
+
+    Numbers of any dtype (int8, float32, nullable Int64/Float64; missing → NaN) are read as they are. Text that
+    is a number in every row (as ``read_csv(dtype=str)`` leaves it; full-width digits included) is read, with a
+    warning; text that is not (thousands separators, codes for missing values) is refused, as are true/false
+    values and infinite values (a log of zero, a ratio with a zero denominator), which would otherwise turn an
+    estimate into NaN or drop rows inside the fitting library without a count.
+    """
+    if pd.api.types.is_bool_dtype(values):
+        raise ValueError(f"{where}: '{column}' is true/false; it must hold numbers.")
+    if not pd.api.types.is_numeric_dtype(values):
+        present = values.dropna()
+        text = present.astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip().replace("−", "-"))
+        parsed = pd.to_numeric(text, errors="coerce")
+        bad = parsed.isna()
+        if bad.any() or present.map(lambda v: isinstance(v, bool)).any():
+            raise ValueError(
+                f"{where}: '{column}' holds {int(bad.sum())} value(s) that are not numbers ({_rows(bad.index[bad])}, "
+                f"e.g. {list(pd.unique(present[bad].astype(str)))[:3]}). Convert the column first, e.g. "
+                f"pd.to_numeric(df['{column}'].str.replace(',', '')) for thousands separators, after checking "
+                "what the other values mean.")
+        if len(present):
+            warnings.warn(f"{where}: '{column}' holds numbers stored as text; read as numbers. Load it as numbers "
+                          "to silence this (e.g. pd.read_csv(..., thousands=',')).", UserWarning, stacklevel=3)
+        values = parsed.reindex(values.index)
+    out = values.to_numpy(dtype=float, na_value=np.nan)
+    infinite = np.isinf(out)
+    if infinite.any():
+        raise ValueError(f"{where}: '{column}' is infinite in {int(infinite.sum())} row(s) "
+                         f"({_rows(values.index[infinite])}), e.g. a log of zero or a ratio with a zero "
+                         "denominator; fix those values or set them missing.")
+    return out
+
+
+def as_years(values: pd.Series, column: str, where: str) -> np.ndarray:
+    """A year column as whole numbers (int64; text and floats such as 2005.0 read), or an error naming the rows
+    that are missing or not whole years."""
+    years = as_numbers(values, column, where)
+    bad = np.isnan(years) | (years % 1 != 0)
+    if bad.any():
+        raise ValueError(f"{where}: '{column}' is missing or not a whole year in {int(bad.sum())} row(s) "
+                         f"({_rows(values.index[bad])}); every row needs its year.")
+    return years.astype(np.int64)
+
+
+def as_binary(values: pd.Series, column: str, where: str, *, missing: bool | None = None) -> np.ndarray:
+    """A 0/1 or true/false column as booleans, or an error naming the column, its values and the fix.
+
+    Codings such as 1/2 or "yes"/"no" are refused rather than guessed: ``astype(bool)`` would read every one of
+    them as true. ``missing``: the value a missing entry takes, or None to refuse missing entries.
+    """
+    present = values.dropna()
+    if len(present) and present.map(lambda v: isinstance(v, str)).all():
+        # "0"/"1" as read_csv(dtype=str) leaves them: the numbers they spell (anything else is refused below)
+        numbers = pd.to_numeric(present.map(lambda v: unicodedata.normalize("NFKC", v).strip()), errors="coerce")
+        if numbers.notna().all() and set(numbers) <= {0, 1}:
+            present = numbers
+    found = set(pd.unique(present))
+    if not found <= {0, 1}:  # True == 1 and False == 0, so booleans pass
+        shown = sorted(map(str, found))[:6]
+        last = sorted(found, key=str)[-1]
+        example = repr(last.item() if isinstance(last, np.generic) else last) if len(found) == 2 else "..."
+        raise ValueError(f"{where}: '{column}' must be binary (0/1 or true/false); found values {shown}. Code it "
+                         f"first, e.g. df['{column}'] = df['{column}'].eq({example}) if {example} means yes.")
+    absent = values.isna().to_numpy()
+    if absent.any() and missing is None:
+        raise ValueError(f"{where}: '{column}' is missing in {int(absent.sum())} row(s) "
+                         f"({_rows(values.index[absent])}); it must be 0/1 in every row.")
+    out = np.full(len(values), bool(missing))
+    out[~absent] = present.astype(int).to_numpy() == 1
+    return out
+
+
 class SchemaError(ValueError):
     """Raised by :func:`validate`; ``problems`` holds one message per problem.
 
@@ -315,6 +410,10 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
         raise TypeError(f"validate() needs a pandas DataFrame, got {type(data).__name__}.")
     df = data.rename(columns=dict(rename)) if rename else data
     problems: list[str] = []
+    repeated = list(pd.unique(df.columns[df.columns.duplicated()]))
+    if repeated:  # df[name] would be a DataFrame: every other check would fail inside pandas
+        raise SchemaError(schema.name, [f"column name(s) {repeated[:5]} appear more than once"
+                                        f"{' after rename' if rename else ''}; keep one column of each name."])
 
     if rename:
         absent = [src for src in rename if src not in data.columns]

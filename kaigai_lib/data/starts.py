@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.data.schema import as_binary, as_years, check_frame
+
 # The white paper's groups: exports by size class at t − 1 (size_class), FDI by sector (sector).
 EXPORT_GROUPS = ("under 50", "50-99", "100-299", "300+")
 FDI_GROUPS = ("manufacturing", "non-manufacturing")
@@ -99,9 +101,10 @@ def risk_set(firms: pd.DataFrame, status: str, unit: str = "firm_id", time: str 
     for column in (status, unit, time):
         if column not in firms.columns:
             raise KeyError(f"risk_set: column '{column}' not in the data; available: {list(firms.columns)}")
-    values = firms[status]
-    if values.isna().any() or not set(pd.unique(values)) <= {0, 1}:
-        raise ValueError(f"risk_set: '{status}' must be 0/1 (or True/False) in every row.")
+    check_frame(firms, "risk_set")
+    # status 0/1 in every row (codings such as "yes"/"no" refused with the fix); years as whole numbers
+    firms = firms.assign(**{status: as_binary(firms[status], status, "risk_set"),
+                            time: as_years(firms[time], time, "risk_set")})
     if firms.duplicated([unit, time]).any():
         raise ValueError(f"risk_set: duplicate ({unit}, {time}) rows; keep one row per firm and year.")
     panel = firms.sort_values([unit, time])

@@ -32,6 +32,7 @@ import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Ja
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame
 from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
@@ -208,10 +209,12 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     """
     matched = _matched_frame(matched, treated, pair)
     horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
-    levels = _check_event_inputs(panel, matched, outcomes, unit, time, keep, horizons, pre_horizons, log_outcomes)
+    panel, matched, levels = _check_event_inputs(panel, matched, outcomes, (unit, time, treated, pair), keep, horizons,
+                                                 pre_horizons, log_outcomes)
     units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})
     units = units.assign(pair=np.arange(len(units))) if pair is None else units.rename(columns={pair: "pair"})
-    units = units.assign(treated=units["treated"].astype(int), cohort=units[time] + 1).reset_index(drop=True)
+    units = units.assign(treated=as_binary(units["treated"], treated, "event_changes: the matched sample").astype(int),
+                         cohort=units[time] + 1).reset_index(drop=True)
     if pair is not None:
         _check_pairs(units)
     _check_event_years(units, panel, unit, time, horizons, pre_horizons)
@@ -237,22 +240,44 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
                         base_missing=base_missing.reset_index(drop=True), matched=pair is not None)
 
 
-def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str], unit: str, time: str,
-                        keep: Sequence[str], horizons: list[int], pre_horizons: list[int],
-                        log_outcomes: Sequence[str]) -> list[str]:
+def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str],
+                        keys: tuple[str, str, str, str | None], keep: Sequence[str], horizons: list[int],
+                        pre_horizons: list[int],
+                        log_outcomes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Columns present, one panel row per unit and time, horizons on the right side of t − 1, positive levels.
 
-    Returns the outcomes in levels (their logs are taken).
+    Returns the panel and the matched sample with their years and outcomes read as numbers (text that is a
+    number read, anything else refused naming the rows), and the outcomes in levels (their logs are taken).
     """
+    unit, time, treated, pair = keys
+    check_frame(panel, "event_changes", "the panel")
+    check_frame(matched, "event_changes", "the matched sample")
     for column in (unit, time, *keep):
         if column not in matched.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the matched sample.")
+    own = {"treated", "pair", "cohort", "outcome", "horizon", "change_log", "change_pct", "level_log"}
+    clashing = [c for c in keep if c in own | {unit, time, treated, pair}]
+    if clashing:  # a kept column of that name would be overwritten by (or duplicate) the table's own
+        raise ValueError(f"event_changes: keep={list(keep)}: {clashing} name column(s) the changes table writes "
+                         f"itself ({sorted(own)}, the unit and the base year); rename them in the matched sample "
+                         f"first, e.g. matched.rename(columns={{'{clashing[0]}': "
+                         f"'my_{str(clashing[0]).lstrip('_')}'}}).")
     for column in (unit, time):
         if column not in panel.columns:
             raise KeyError(f"event_changes: column '{column}' is not in the panel.")
     missing_outcomes = [o for o in outcomes if o not in panel.columns]
     if missing_outcomes:
         raise KeyError(f"event_changes: outcome(s) {missing_outcomes} not in the panel.")
+    for column in (unit, pair):
+        unknown = matched[column].isna().to_numpy() if column is not None else np.zeros(0, dtype=bool)
+        if unknown.any():  # such a row would find no panel rows (or no partner) and vanish into a count
+            raise ValueError(f"event_changes: '{column}' is missing in {int(unknown.sum())} row(s) of the matched "
+                             f"sample (index {list(matched.index[unknown][:5])}); pass the matched rows as "
+                             "propensity_match returned them, or fill the ids.")
+    _check_unit_kinds(panel, matched, unit)
+    panel = panel.assign(**{time: as_years(panel[time], time, "event_changes: the panel"),
+                            **{o: as_numbers(panel[o], o, "event_changes") for o in outcomes}})
+    matched = matched.assign(**{time: as_years(matched[time], time, "event_changes: the matched sample")})
     if panel.duplicated([unit, time]).any():
         raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
@@ -265,7 +290,19 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
             raise ValueError(f"event_changes: '{outcome}' has {int(bad.sum())} non-positive value(s) "
                              f"(e.g. index {list(panel.index[bad][:5])}); changes in logs and percent need "
                              "positive levels. Pass it in log_outcomes if it is already a log.")
-    return levels
+    return panel, matched, levels
+
+
+def _check_unit_kinds(panel: pd.DataFrame, matched: pd.DataFrame, unit: str) -> None:
+    """The unit ids are of one kind (numbers or text) in both tables: ids read as 101 in one table and "101" in
+    the other match no row, which would look like every unit's data missing."""
+    kinds = {table: pd.api.types.is_numeric_dtype(frame[unit]) for table, frame in
+             (("panel", panel), ("matched sample", matched))}
+    if len(set(kinds.values())) > 1:
+        numbers, text = ("panel", "matched sample") if kinds["panel"] else ("matched sample", "panel")
+        raise ValueError(f"event_changes: '{unit}' holds numbers in the {numbers} but text in the {text} "
+                         f"({panel[unit].dtype} vs {matched[unit].dtype}), so no unit would find its rows. Read "
+                         "both with the same type, e.g. .astype(str) on both or pd.to_numeric on the text one.")
 
 
 def _check_event_years(units: pd.DataFrame, panel: pd.DataFrame, unit: str, time: str, horizons: list[int],
@@ -547,6 +584,13 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     for name in (*controls, *clusters, *([group] if group else [])):
         if name not in data.columns:
             raise KeyError(f"matched_did: column '{name}' is not in the event changes; add it with keep=[...].")
+        missing = data[name].isna()
+        if missing.any():  # pyfixest and groupby would leave these rows out without a word
+            units = pd.unique(data.loc[missing, changes.unit]).tolist()
+            raise ValueError(f"matched_did: '{name}' (a group, control or cluster) is missing for {len(units)} "
+                             f"unit(s) (e.g. {changes.unit} {units[:5]}); their changes would be left out of every "
+                             f"regression without a count. Fill it (e.g. with an 'unknown' label) in the matched "
+                             "sample before event_changes, or drop those units there and report how many.")
     if pair_effects and not changes.matched:
         raise ValueError("matched_did: pair_effects=True needs a matched sample; these changes are unmatched "
                          "(pair=None).")
@@ -756,6 +800,31 @@ def _staggered_truth(panel: pd.DataFrame, static_table: pd.DataFrame, window: tu
     return pd.concat([pre, truth], ignore_index=True)
 
 
+def _staggered_inputs(firms: pd.DataFrame, unit: str, time: str, start_year: str, status: str,
+                      outcome: str) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """The event-time panel's columns read from the data (each column's dtype checked and its bad rows named),
+    whether each firm is ever treated, and its start year (NaN: none seen)."""
+    where = "staggered_event_study"
+    values = as_numbers(firms[outcome], outcome, where)
+    bad = ~(values > 0)
+    if bad.any():
+        raise ValueError(f"{where}: '{outcome}' is missing or ≤ 0 in {int(bad.sum())} row(s) (e.g. index "
+                         f"{list(firms.index[bad][:5])}); its log is the outcome, so drop or fix those firm-years "
+                         "first (and report how many).")
+    years = as_years(firms[time], time, where)
+    repeated = firms.duplicated([unit, time], keep=False).to_numpy()
+    if repeated.any():
+        examples = firms.loc[repeated, [unit, time]].head(3).values.tolist()
+        raise ValueError(f"{where}: {int(repeated.sum())} rows share a ({unit}, {time}) key with another row, "
+                         f"e.g. {examples}; keep one row per firm and year.")
+    ever = pd.Series(as_binary(firms[status], status, where, missing=False)).groupby(
+        firms[unit].to_numpy()).transform("max").to_numpy()
+    start = pd.Series(as_numbers(firms[start_year], start_year, where))
+    panel = pd.DataFrame({"firm_id": firms[unit].to_numpy(), "year": years,
+                          "y": np.log(values), "g": start.fillna(0).astype(int).to_numpy()})
+    return panel, ever, start
+
+
 def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "sales", *,
                           window: tuple[int, int] = (-5, 10),
                           estimators: Sequence[str] = ("twfe", "twfe_dynamic", "saturated"),
@@ -806,17 +875,13 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
         raise ValueError(f"estimators {unknown} unknown; choose from {list(STAGGERED_ESTIMATORS)}.")
     start_year = start_year or f"{analysis}_start_year"
     status = status or {"export": "exporter", "fdi": "fdi"}[analysis]
+    where = "staggered_event_study"
+    check_frame(firms, where)
     for column in (unit, time, start_year, status, outcome):
         if column not in firms.columns:
             raise KeyError(f"staggered_event_study: column '{column}' is not in the data.")
-    values = firms[outcome].astype(float)
-    if (values <= 0).any() or values.isna().any():
-        raise ValueError(f"staggered_event_study: '{outcome}' must be positive and present (logs).")
-    ever = firms.groupby(unit)[status].transform("max").astype(bool)
-    start = firms[start_year].astype("Float64")
-    panel = pd.DataFrame({"firm_id": firms[unit].to_numpy(), "year": firms[time].to_numpy(),
-                          "y": np.log(values.to_numpy()), "g": start.fillna(0).astype(int).to_numpy()})
-    censored = (ever & start.isna()).to_numpy()
+    panel, ever, start = _staggered_inputs(firms, unit, time, start_year, status, outcome)
+    censored = ever & start.isna().to_numpy()
     untreated = (panel["g"] == 0) | (panel["year"] < panel["g"])
     thin = (untreated.groupby(panel["firm_id"]).transform("sum") < 2).to_numpy() & ~censored
     dropped = pd.Series({"treated before entering the panel (start unknown)": int(censored.sum()),
@@ -830,6 +895,10 @@ def staggered_event_study(data: Any, analysis: str = "export", outcome: str = "s
         unknown = panel["effect"].isna() & keep
         if unknown.any():
             examples = panel.loc[unknown, ["firm_id", "year"]].head(5).values.tolist()
+            if pd.api.types.is_numeric_dtype(firms[unit]) != pd.api.types.is_numeric_dtype(world.latent["firm_id"]):
+                raise ValueError(f"{where}: '{unit}' is {firms[unit].dtype} in the data but "
+                                 f"{world.latent['firm_id'].dtype} in world.latent, so no firm finds its truth; "
+                                 f"read the ids as the world writes them (e.g. pd.to_numeric(data['{unit}'])).")
             raise ValueError(f"staggered_event_study: {int(unknown.sum())} firm-year(s) of the data are not in "
                              f"world.latent (e.g. (firm, year) = {examples}): is the data from this world?")
     panel = panel.loc[keep].reset_index(drop=True)

@@ -17,6 +17,7 @@ caliper, discarded off common support) are counted in ``summary()``.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import pandas as pd
 import statsmodels.api as sm
 from formulaic import model_matrix
 
+from kaigai_lib.data.schema import as_binary, as_numbers, check_frame
 from kaigai_lib.estimators.results import Counts, add_truth, normal_inference, order_tidy, summary_block
 
 ORDERS = ("largest", "smallest", "random", "data")
@@ -35,6 +37,8 @@ CALIPER_SDS = ("all", "pooled")
 # Text that reads as a number once formatted: thousands separators, a sign, spaces ("1,234", "-5 000.5")
 NUMBER_LIKE = r"[+\-−]?[\d][\d,.\s']*"
 DISCARDS = ("none", "treated", "control", "both")
+# the columns propensity_match writes into MatchResult.data / .matched (a user's column of that name is replaced)
+INTERNAL_COLUMNS = ("_treated", "_logit", "_score", "_pair", "_weight")
 
 
 # --------------------------------------------------------------------------- results
@@ -250,7 +254,10 @@ class MatchResult:
             raise ValueError(f"balance(): addl column(s) have missing values (column: rows) {bad}.")
         addl = [c for c in addl if c not in self.covariates]  # already in the table
         treated = self.data["_treated"].to_numpy() == 1
-        design = pd.concat([self.design, self.data[addl].astype(float)], axis=1) if addl else self.design
+        # text that is all numbers is read; other text and infinite values are refused, naming the rows
+        extra = pd.DataFrame({c: as_numbers(_as_dummy_or_number(self.data[c]), c, "balance(): addl") for c in addl},
+                             index=self.data.index)
+        design = pd.concat([self.design, extra], axis=1) if addl else self.design
         rows = []
         matched_index = self.matched.index
         matched_treated = self.matched["_treated"].to_numpy() == 1
@@ -328,7 +335,10 @@ class MatchResult:
         """
         if outcome not in self.data.columns:
             raise KeyError(f"att(): outcome '{outcome}' is not a column of the data.")
-        missing = self.matched[outcome].isna()
+        # numbers of any dtype; text that is all numbers is read (with a warning), anything else is refused
+        y = pd.Series(as_numbers(self.data[outcome], outcome, "att()"), index=self.data.index)
+        values = y.loc[self.matched.index]
+        missing = values.isna()
         if missing.any():
             raise ValueError(f"att(): outcome '{outcome}' is missing for {int(missing.sum())} matched rows "
                              f"(index {list(self.matched.index[missing][:5])}); compute it for every matched "
@@ -336,7 +346,6 @@ class MatchResult:
         from scipy import stats
 
         pairs = self.pairs
-        y = self.data[outcome]
         y_t = y.loc[pairs["treated"]].to_numpy(float)
         y_c = y.loc[pairs["control"]].to_numpy(float)
         per_pair = pd.DataFrame({"pair": pairs["pair"].to_numpy(), "y_t": y_t, "y_c": y_c})
@@ -352,8 +361,16 @@ class MatchResult:
             if firm is not None:
                 if firm not in matched.columns:
                     raise KeyError(f"att(): firm column '{firm}' is not in the data.")
+                unknown = matched[firm].isna().to_numpy()
+                if unknown.any():
+                    raise ValueError(f"att(): firm column '{firm}' is missing for {int(unknown.sum())} matched rows "
+                                     f"(index {list(matched.index[unknown][:5])}); every row needs its firm to "
+                                     "cluster by it. Fill it before matching (or pass firm=None: pairs only).")
+                if matched[firm].nunique() < 2:
+                    raise ValueError(f"att(): firm column '{firm}' takes one value in every matched row, so it "
+                                     "makes one cluster and no standard error; is it the firm id?")
                 groups = np.column_stack([pd.factorize(matched[firm])[0], groups])
-            fit = sm.WLS(matched[outcome].astype(float), exog, weights=matched["_weight"]).fit(
+            fit = sm.WLS(values.to_numpy(), exog, weights=matched["_weight"]).fit(
                 cov_type="cluster", cov_kwds={"groups": groups})
             se = float(fit.bse["_treated"])
             method = ("regression on the matched sample, clustered by pair"
@@ -361,6 +378,16 @@ class MatchResult:
         z = stats.norm.ppf(0.5 + level / 2)
         return ATTResult(outcome, estimate, se, estimate - z * se, estimate + z * se,
                          n_treated=len(by_pair), n_control=int(pairs["control"].nunique()), se_method=method)
+
+
+def _as_dummy_or_number(values: pd.Series) -> pd.Series:
+    """True/false as 1/0 and a categorical of numbers as its numbers: balance reads both (a dummy's balance is
+    the difference in proportions); anything else goes to ``as_numbers`` as it is."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("Float64")
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(values.cat.categories):
+        return values.astype(float)
+    return values
 
 
 def _weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -425,6 +452,7 @@ def _same_group_variance(result: MatchResult, y: pd.Series, rows: pd.Index, neig
     out = np.empty(len(rows))
     position = pd.Series(np.arange(len(controls)), index=controls.index)
     logit = controls["_logit"].to_numpy()
+    ranks = _row_ranks(controls)  # equally near neighbours in the order of their content, not of the rows
     values = y.loc[controls.index].to_numpy(float)
     for i, label in enumerate(rows):
         p = position[label]
@@ -433,7 +461,7 @@ def _same_group_variance(result: MatchResult, y: pd.Series, rows: pd.Index, neig
         if len(same) == 0:
             out[i] = 0.0
             continue
-        nearest = same[np.argsort(np.abs(logit[same] - logit[p]), kind="stable")[:neighbours]]
+        nearest = same[np.lexsort((ranks[same], np.abs(logit[same] - logit[p])))[:neighbours]]
         j = len(nearest)
         out[i] = j / (j + 1) * (values[p] - values[nearest].mean()) ** 2
     return out
@@ -450,15 +478,7 @@ def _strata_codes(frame: pd.DataFrame, exact: list[str] | None) -> np.ndarray:
 def _treatment_indicator(data: pd.DataFrame, treatment: str) -> np.ndarray:
     if treatment not in data.columns:
         raise KeyError(f"treatment column '{treatment}' is not in the data; available: {list(data.columns)}")
-    values = data[treatment]
-    if values.isna().any():
-        raise ValueError(f"treatment '{treatment}' is missing for {int(values.isna().sum())} rows "
-                         f"(e.g. index {list(data.index[values.isna()][:5])}); it must be 0/1 for every row.")
-    unique = set(pd.unique(values))
-    if not unique <= {0, 1}:
-        shown = sorted(map(str, unique))[:6]
-        raise ValueError(f"treatment '{treatment}' must be binary (0/1 or True/False); found values {shown}.")
-    indicator = values.astype(int).to_numpy()
+    indicator = as_binary(data[treatment], treatment, "propensity_match: treatment").astype(int)
     if indicator.sum() == 0:
         raise ValueError(f"no treated units: '{treatment}' is 0 for every row.")
     if indicator.sum() == len(indicator):
@@ -505,11 +525,12 @@ def _clean_covariate_types(data: pd.DataFrame, covariates: str | Sequence[str]) 
                 isinstance(covariates, str) and re.search(rf"C\(\s*`?{re.escape(column)}\b", covariates)):
             # (text inside C(...) is meant as categories, whatever it looks like)
             present = values.dropna()
-            text = present.astype(str).str.strip()
+            # full-width digits and signs (１２３, －５) are the same numbers: NFKC gives their ASCII forms
+            text = present.astype(str).map(lambda v: unicodedata.normalize("NFKC", v)).str.strip()
+            text = text.str.replace("−", "-", regex=False)
             numbers = pd.to_numeric(text, errors="coerce")
             if len(present) and numbers.notna().all():
-                changed[column] = pd.to_numeric(values.astype(str).str.strip().where(values.notna()),
-                                                errors="coerce").astype(float)
+                changed[column] = numbers.reindex(values.index).astype(float)
                 notes.append(f"'{column}': numbers stored as text read as numbers")
             elif numbers.notna().any() or text.str.fullmatch(NUMBER_LIKE).any():
                 bad = text[numbers.isna()]
@@ -535,6 +556,10 @@ def _covariate_design(data: pd.DataFrame, covariates: str | Sequence[str]) -> pd
         if missing:
             raise KeyError(f"covariate column(s) {missing} not in the data; available: {list(data.columns)}")
         rhs = " + ".join(f"`{c}`" for c in covariates)
+    if "Intercept" in _formula_columns(data, rhs):  # its dummy would be taken for the logit's own constant
+        raise ValueError("propensity_match: a covariate is named 'Intercept', the name of the logit's constant "
+                         "term, so it would be dropped without a word; rename it first, e.g. "
+                         "data.rename(columns={'Intercept': 'intercept_value'}).")
     # Stata-style narrow types (int8, float32) overflow or lose precision in terms such as I(age**2)
     narrow = {c: ("float64" if pd.api.types.is_float_dtype(t) else "int64") for c, t in data.dtypes.items()
               if (pd.api.types.is_integer_dtype(t) or pd.api.types.is_float_dtype(t)) and t.itemsize < 8
@@ -554,7 +579,22 @@ def _covariate_design(data: pd.DataFrame, covariates: str | Sequence[str]) -> pd
                 "Impute them or drop those rows explicitly (and report how many) before matching.") from error
         raise ValueError(f"cannot build the covariates from {rhs!r}: {error}") from error
     design = pd.DataFrame(design, index=data.index)
-    return design.drop(columns=[c for c in design.columns if c == "Intercept"])
+    design = design.drop(columns=[c for c in design.columns if c == "Intercept"])
+    infinite = ~np.isfinite(design.to_numpy(float))
+    if infinite.any():
+        columns = [str(c) for c, bad in zip(design.columns, infinite.any(axis=0), strict=True) if bad]
+        rows = design.index[infinite.any(axis=1)]
+        raise ValueError(
+            f"covariates have infinite values: {columns} in {len(rows)} row(s) (e.g. index {list(rows[:5])}), "
+            "e.g. the log of a zero or a division by zero. Fix those values (or drop those rows explicitly, "
+            "and report how many) before matching.")
+    constant = [c for c in design.columns if design[c].nunique() <= 1]
+    if constant and len(constant) < design.shape[1]:
+        # the same column as the intercept: it leaves the score unchanged but stalls the optimiser's Hessian
+        warnings.warn(f"propensity_match: covariate(s) {[str(c) for c in constant]} take one value in every "
+                      "row; they cannot predict treatment and are left out of the logit.", UserWarning, stacklevel=3)
+        design = design.drop(columns=constant)
+    return design
 
 
 def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
@@ -567,6 +607,10 @@ def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
     message = ("perfect separation: the covariates predict treatment exactly, so the propensity score is "
                "0 or 1 and treated and control units have no overlap"
                + (f" (treated and controls do not overlap on {separating})" if separating else "")
+               + (f"; with {int(min(treated.sum(), len(treated) - treated.sum()))} row(s) in the smaller group for "
+                  f"{design.shape[1]} covariate column(s), too few to estimate a score (use fewer covariates or "
+                  "pool more start years)"
+                  if min(treated.sum(), len(treated) - treated.sum()) <= design.shape[1] else "")
                + ". Drop or coarsen the separating covariate(s), or restrict the sample to common support.")
     if separating:  # one covariate alone splits the groups: no need to watch the optimiser diverge
         raise ValueError(message)
@@ -619,7 +663,7 @@ class _Available:
 
 def _nearest_links(frame: pd.DataFrame, linear: np.ndarray, strata: np.ndarray, control_rows: np.ndarray,
                    treated_rows: np.ndarray, exact_cols: list[str], replace: bool, caliper_width: float, ratio: int,
-                   units: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+                   units: np.ndarray | None, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """Each treated row's nearest controls on the logit within its exact stratum (and the caliper).
 
     Returns the (treated row, control row) links, a mask of treated rows whose stratum has no control, and
@@ -628,7 +672,7 @@ def _nearest_links(frame: pd.DataFrame, linear: np.ndarray, strata: np.ndarray, 
     # Controls sorted by (stratum, logit); a combined key keeps every search inside the stratum's block.
     spread = 2 * float(np.abs(linear).max()) + 1.0
     c_key = strata[control_rows] * spread + linear[control_rows]
-    order_c = np.argsort(c_key, kind="stable")
+    order_c = np.lexsort((ranks[control_rows], c_key))  # equal scores in _row_ranks order
     control_rows, c_key = control_rows[order_c], c_key[order_c]
     c_strata, c_logit = strata[control_rows], linear[control_rows]
     t_strata, x = strata[treated_rows], linear[treated_rows]
@@ -743,6 +787,7 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
         raise ValueError(f"caliper={caliper!r}: must be > 0 (in SDs of the logit score), or None.")
     if caliper_sd not in CALIPER_SDS:
         raise ValueError(f"caliper_sd={caliper_sd!r}: choose 'all' (SD of the logit over every row) or 'pooled'.")
+    check_frame(data, "propensity_match")
     _check_index(data)
     data, notes = _clean_covariate_types(data, covariates)
     exact_cols = [exact] if isinstance(exact, str) else list(exact or [])
@@ -758,7 +803,9 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
     treated = _treatment_indicator(data, treatment)
     design = _covariate_design(data, covariates)
     fit = _fit_logit(treated, design)
-    linear = np.asarray(fit.fittedvalues, dtype=float)  # logit of the score
+    # the logit of the score, to 12 decimals: the fit on a reordered copy of the rows differs in the last bits
+    # (sums in another order), which must not reorder nearly equal scores
+    linear = np.round(np.asarray(fit.fittedvalues, dtype=float), 12)
     frame = data.copy()
     frame["_treated"] = treated
     frame["_logit"] = linear
@@ -775,10 +822,11 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
               "discarded_treated": int(((treated == 1) & ~keep).sum()),
               "discarded_controls": int(((treated == 0) & ~keep).sum())}
 
-    treated_rows = _treated_order(np.nonzero((treated == 1) & keep)[0], linear, order, random_state)
+    ranks = _row_ranks(data)
+    treated_rows = _treated_order(np.nonzero((treated == 1) & keep)[0], linear, order, random_state, ranks)
     links, no_controls, strata_without = _nearest_links(
         frame, linear, strata, np.nonzero((treated == 0) & keep)[0], treated_rows, exact_cols, replace,
-        caliper_width, ratio, None if unit is None else frame[unit].to_numpy())
+        caliper_width, ratio, None if unit is None else frame[unit].to_numpy(), ranks)
 
     matched_treated = np.unique(links[:, 0]) if len(links) else np.array([], dtype=int)
     counts.update({
@@ -818,14 +866,49 @@ def _common_support(linear: np.ndarray, treated: np.ndarray, strata: np.ndarray,
     return keep
 
 
-def _treated_order(rows: np.ndarray, linear: np.ndarray, order: str, random_state: int) -> np.ndarray:
+def _treated_order(rows: np.ndarray, linear: np.ndarray, order: str, random_state: int,
+                   ranks: np.ndarray) -> np.ndarray:
+    # equal scores (rows with the same covariates) go in the order of _row_ranks, not of the rows
     if order == "largest":
-        return rows[np.argsort(-linear[rows], kind="stable")]
+        return rows[np.lexsort((ranks[rows], -linear[rows]))]
     if order == "smallest":
-        return rows[np.argsort(linear[rows], kind="stable")]
+        return rows[np.lexsort((ranks[rows], linear[rows]))]
     if order == "random":
-        return np.random.default_rng(random_state).permutation(rows)
+        return np.random.default_rng(random_state).permutation(rows[np.argsort(ranks[rows])])
     return rows
+
+
+def _row_ranks(data: pd.DataFrame) -> np.ndarray:
+    """Each row's rank by its content, which breaks ties on the logit (rows with the same covariates).
+
+    Ties broken by row position would make the match depend on the order of the rows (a sorted and a
+    shuffled copy of the same frame would give different pairs), and by index label on how the rows are
+    labelled. The rows are ranked by their values, column by column in the order of the columns' names
+    (numbers compared as numbers whatever their dtype, anything else as text), then by index label for rows
+    that are equal in every column (interchangeable, so their order changes no estimate). Tied rows share their
+    covariates, so only the other columns (ids, outcomes) order them: a constant column, or a copy of one,
+    changes nothing; the columns this module writes (``_treated``, ``_pair`` …) are not read.
+    """
+    keys = []
+    for column in sorted((c for c in data.columns if c not in INTERNAL_COLUMNS), key=str):
+        values = data[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            key = values.to_numpy(dtype=float, na_value=np.nan)
+        else:  # numbers stored as text (a CSV read with dtype=str) rank as the numbers they are
+            numbers = pd.to_numeric(values.astype(object).where(values.notna()), errors="coerce")
+            key = (numbers.to_numpy(dtype=float) if numbers.notna().sum() == values.notna().sum()
+                   else values.astype(str).to_numpy(dtype=object))
+        keys.append(pd.factorize(key, sort=True)[0])
+    try:
+        labels = np.asarray(data.index.argsort(), dtype=np.int64)
+    except TypeError:  # labels of mixed types: any fixed order of them will do
+        labels = np.argsort(np.array([repr(label) for label in data.index], dtype=object), kind="stable")
+    label_rank = np.empty(len(data), dtype=np.int64)
+    label_rank[labels] = np.arange(len(data))
+    order = np.lexsort([label_rank, *keys[::-1]])  # lexsort's last key is the primary one
+    ranks = np.empty(len(data), dtype=np.int64)
+    ranks[order] = np.arange(len(data))
+    return ranks
 
 
 def _match_with_replacement(treated_rows, positions, starts, ends, c_logit, x, control_rows, caliper_width,

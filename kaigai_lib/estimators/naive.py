@@ -36,6 +36,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS, EXPORT_GROUPS, FDI_GROUPS, sector, size_class
 from kaigai_lib.estimators.plots import ANALYSIS_LABELS, OUTCOME_LABELS, new_figure
@@ -359,13 +360,14 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     start_year_col, status_col = ANALYSIS_COLUMNS[analysis]
     firm_col, year_col, employees_col, manufacturing_col = "firm_id", "year", "employees", "manufacturing"
     group_col = group_by
+    check_frame(firms, "naive_difference", "firms")
     _require_columns(firms, [firm_col, year_col, start_year_col, status_col, outcome], "firms")
     if firms.duplicated([firm_col, year_col]).any():
         dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
         raise ValueError(f"firms has duplicate ({firm_col}, {year_col}) keys, e.g. {dup.head(3).values.tolist()}: "
                          "keep one row per firm and year.")
     horizon = int(horizon)
-    years = firms[year_col].to_numpy()
+    years = as_years(firms[year_col], year_col, "naive_difference")
     cohorts = _cohorts(start_year, years, horizon)
 
     labels, known_groups = _group_labels(firms, analysis, group_col, employees_col, manufacturing_col)
@@ -375,10 +377,9 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     panel = pd.DataFrame({
         "firm": firms[firm_col].to_numpy(),
         "year": years.astype(np.int64),
-        "start": pd.to_numeric(firms[start_year_col], errors="coerce").astype("Float64").to_numpy(
-            dtype=float, na_value=np.nan),
-        "treated": firms[status_col].fillna(False).astype(bool).to_numpy(),
-        "y": firms[outcome].to_numpy(dtype=float),
+        "start": as_numbers(firms[start_year_col], start_year_col, "naive_difference"),
+        "treated": as_binary(firms[status_col], status_col, "naive_difference", missing=False),
+        "y": as_numbers(firms[outcome], outcome, "naive_difference"),
         "group": labels,
     })
     chosen, n_unobserved = _starters_and_non_starters(panel, cohorts, horizon, group)

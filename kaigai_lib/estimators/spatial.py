@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,7 +70,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.neighbors import BallTree
 
-from kaigai_lib.data.schema import ESTABLISHMENTS, require_columns
+from kaigai_lib.data.schema import ESTABLISHMENTS, check_frame, require_columns
 from kaigai_lib.estimators.plots import new_figure
 from kaigai_lib.estimators.results import add_truth, order_tidy
 
@@ -146,9 +147,20 @@ def _numeric_column(values: pd.Series, column: str, table: str, index: pd.Index)
     """``values`` as floats; text is read as numbers with a warning naming the column and rows, or refused.
 
     Numbers stored as text (as ``read_csv`` leaves "1,234") are read, thousands
-    separators included, with a ``SpatialInputWarning``; text that is not
-    a number raises. Missing values stay missing (the caller decides).
+    separators and full-width digits included, with a ``SpatialInputWarning``; text that is not
+    a number raises, and so do infinite values (they would end as NaN or a NumPy error in the area sums and
+    the regression). Missing values stay missing (the caller decides).
     """
+    numbers = _parse_numbers(values, column, table, index)
+    infinite = np.isinf(numbers.to_numpy())
+    if infinite.any():
+        raise SpatialInputError(f"{table}: column '{column}' is infinite in {int(infinite.sum())} row(s) (rows "
+                                f"{_rows(index[infinite])}), e.g. a ratio with a zero denominator; fix or blank "
+                                "them first.")
+    return numbers
+
+
+def _parse_numbers(values: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         raise SpatialInputError(f"{table}: column '{column}' is true/false; it must hold numbers.")
     if pd.api.types.is_numeric_dtype(values):
@@ -158,7 +170,8 @@ def _numeric_column(values: pd.Series, column: str, table: str, index: pd.Index)
             return pd.to_numeric(values).astype(float)
         except (TypeError, ValueError):
             pass
-    text = values.astype("string").str.strip()
+    # full-width digits (１，２３４) are the same numbers: NFKC gives their ASCII forms
+    text = values.astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore").str.strip()
     text = text.mask(text == "")
     separated = text.str.fullmatch(_THOUSANDS.pattern).fillna(False).to_numpy(dtype=bool)
     parsed = pd.to_numeric(text.str.replace(",", "", regex=False).where(separated, text), errors="coerce")
@@ -715,6 +728,8 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     drops: list[dict[str, Any]] = []
     # one step each: read and check the plants, place them, link them to their firms, find the centres,
     # split sources from receivers, count what was left out, then find the pairs within the radius
+    check_frame(establishments, "build_catchments", "the establishments table")
+    check_frame(firms, "build_catchments", "the firms table")
     est = _read_establishments(establishments)
     est, origin = _place(est, establishments.index, missing_coordinates, drops)
     firm_year = _read_firms(firms, est, check_industries)
@@ -1073,12 +1088,18 @@ def _truth_values(truth: Any) -> dict[str, float]:
 
 
 def _foreign_demand_by_year(foreign_demand: pd.DataFrame, years: np.ndarray, di_col: str, year_col: str) -> pd.Series:
+    check_frame(foreign_demand, "foreign_demand")
     require_columns(foreign_demand, [year_col, di_col], "foreign_demand")
-    fd = foreign_demand[[year_col, di_col]]
+    index = foreign_demand.index
+    # years and DI read as the plant tables are (text numbers read with a warning, infinite values refused)
+    years_read = _whole_years(_numeric_column(foreign_demand[year_col], year_col, "foreign_demand", index),
+                              year_col, "foreign_demand", index)
+    fd = pd.DataFrame({year_col: years_read.to_numpy(),
+                       di_col: _numeric_column(foreign_demand[di_col], di_col, "foreign_demand", index).to_numpy()})
     dup = fd[year_col].duplicated(keep=False)
     if dup.any():
-        raise SpatialInputError(f"foreign_demand: years {sorted(fd.loc[dup, year_col].unique())} appear more than "
-                                "once; keep one DI value per year.")
+        raise SpatialInputError(f"foreign_demand: years {sorted(fd.loc[dup, year_col].unique().tolist())} appear "
+                                "more than once; keep one DI value per year.")
     series = fd.set_index(year_col)[di_col].astype(float)
     missing = sorted(set(years.tolist()) - set(series.dropna().index.tolist()))
     if missing:

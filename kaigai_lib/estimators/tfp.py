@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
+from kaigai_lib.data.schema import check_frame
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
 
@@ -287,6 +288,7 @@ def _as_list(columns: str | Sequence[str]) -> list[str]:
 
 
 def _prepare(data: pd.DataFrame, columns: list[str], unit: str, time: str, where: str) -> pd.DataFrame:
+    check_frame(data, where)
     _require_columns(data, [*columns, unit, time], where)
     frame = data[[unit, time, *columns]]
     problems = []
@@ -303,7 +305,16 @@ def _prepare(data: pd.DataFrame, columns: list[str], unit: str, time: str, where
                         f"{', '.join(map(str, frame.index[dup][:5]))}; keep one row per firm and year")
     if problems:
         raise ValueError(f"{where}: " + "; ".join(problems) + ".")
-    return frame.sort_values([unit, time]).reset_index(drop=True)
+    # ids stored as text ("101") sort as the numbers they are, so the rows' order — and the sums' rounding —
+    # is the same as with numeric ids
+    return frame.sort_values([unit, time], key=_numeric_if_possible).reset_index(drop=True)
+
+
+def _numeric_if_possible(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values):
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers if numbers.notna().all() else values
 
 
 def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -348,7 +359,13 @@ def _polynomial(columns: list[np.ndarray], order: int) -> np.ndarray:
 
 
 def _grouped(function, data: pd.DataFrame, by: str, **kwargs) -> GroupedProductionResult:
+    check_frame(data, function.__name__)
     _require_columns(data, [by], function.__name__)
+    unknown = data[by].isna().to_numpy()
+    if unknown.any():  # they would belong to no group and be left out without a count
+        raise ValueError(f"{function.__name__}: by='{by}' is missing in {int(unknown.sum())} row(s) (rows "
+                         f"{', '.join(map(str, data.index[unknown][:5]))}); fill it (e.g. an 'unknown' industry, "
+                         "pooled with a similar one) or drop those rows and report how many.")
     results = {}
     groups = sorted(data[by].dropna().unique())
     base_seed = kwargs.get("seed")

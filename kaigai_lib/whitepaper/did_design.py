@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.data.schema import as_years, check_frame
 from kaigai_lib.estimators.did import (
     SCALE_UNITS,
     SCALES,
@@ -1068,9 +1069,11 @@ def _start_years(firms: pd.DataFrame, analysis: str, horizons: tuple[int, ...], 
     """Check the horizons and start years against the panel; return the last start year to match."""
     if not horizons or min(horizons) < 1:
         raise ValueError(f"horizons={list(horizons)}: give years after the start, 1 or more.")
+    check_frame(firms, "white_paper_did")
     if year_col not in firms.columns:
         raise KeyError(f"white_paper_did: column '{year_col}' is not in the data.")
-    first_year, last_year = int(firms[year_col].min()), int(firms[year_col].max())
+    years = as_years(firms[year_col], year_col, "white_paper_did")
+    first_year, last_year = int(years.min()), int(years.max())
     for name, value in (("first_start_year", first_start_year), ("last_start_year", last_start_year)):
         if value is not None and not first_year + 1 <= value <= last_year:
             raise ValueError(f"white_paper_did: {name}={value} is outside the panel: a start year t needs t − 1 "

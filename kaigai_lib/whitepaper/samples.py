@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kaigai_lib.data.schema import FIRMS, MissingColumnsError
+from kaigai_lib.data.schema import FIRMS, MissingColumnsError, as_binary, as_numbers, as_years, check_frame
 from kaigai_lib.data.schema import require_columns as _require
 from kaigai_lib.data.starts import RiskSet, risk_set, size_class
 from kaigai_lib.estimators import matching, tfp
@@ -542,7 +542,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     # the schema's names: one way to name columns (real data are renamed once, see ``data``)
     cols = {**PANEL_COLUMNS, "status": STATUS_COLUMNS[analysis], "tfp": tfp_col}
     firm_col, year_col, industry_col, status_col = cols["firm"], cols["year"], cols["industry"], cols["status"]
-    _check_panel(firms, analysis, outcomes, cols, design)
+    firms = _check_panel(firms, analysis, outcomes, cols, design)
     panel, tfp_model, log_names = _logged_panel(firms, outcomes, cols)
 
     # ---- who is at risk in t, and who starts
@@ -578,8 +578,11 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
 
 
 def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], cols: dict[str, Any],
-                 design: str) -> None:
-    """Every column the design needs is there, and there is one row per firm and year."""
+                 design: str) -> pd.DataFrame:
+    """Every column the design needs is there, and there is one row per firm and year; returns the panel with
+    its years, status and numeric columns read (numbers stored as text read; text that is not a number,
+    infinite values and a status coded other than 0/1 refused, each naming the column and rows)."""
+    check_frame(firms, "matching_sample", "the panel")
     firm_col, year_col = cols["firm"], cols["year"]
     missing = missing_design_inputs(design, firms.columns)
     if missing:
@@ -604,6 +607,13 @@ def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], 
         dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
         raise ValueError(f"matching_sample: duplicate ({firm_col}, {year_col}) keys, e.g. "
                          f"{dup.head(3).values.tolist()}: keep one row per firm and year.")
+    where = "matching_sample"
+    numeric = [c for c in needed if c not in (firm_col, year_col, cols["industry"], cols["status"],
+                                              cols.get("manufacturing"))]
+    read = {year_col: as_years(firms[year_col], year_col, where),
+            cols["status"]: as_binary(firms[cols["status"]], cols["status"], where),
+            **{c: as_numbers(firms[c], c, where) for c in numeric}}
+    return firms.assign(**read)
 
 
 def _logged_panel(firms: pd.DataFrame, outcomes: tuple[str, ...],
