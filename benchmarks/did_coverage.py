@@ -56,18 +56,23 @@ measured before it:
   100–299 0.945 (0.007, −0.01), 300+ 0.954 (0.007, +0.05), FDI manufacturing 0.959 (0.006, −0.21),
   non-manufacturing 0.959 (0.006, −0.05); pooled 0.956; every group × outcome cell 0.920–0.985 (200 intervals,
   binomial SE 0.015). Before the proxy: 0.962, 0.958, 0.929, 0.954, 0.957.
-* ``national``, 10 fresh worlds (``--preset national --replications 10 --first-seed 20261501 --designs
-  white_paper robust robust_no_intermediates``, and ``--designs robust+adjust``), 50 intervals a group, so a
-  binomial SE of 0.02–0.05: one miss moves a group's coverage by 0.02. Robust: exports 50–99 0.98 (z −0.31),
-  100–299 1.00 (−0.29), 300+ 0.96 (−0.46), FDI manufacturing 0.88 (−0.75), non-manufacturing 0.94 (+0.21);
-  pooled 0.952. Without the proxy: 1.00, 1.00, 0.94, 0.88 (−0.73), 0.98; pooled 0.960. White paper: 1.00
-  (−0.27), 0.90 (+0.17), 0.96 (+0.01), 0.84 (−0.66), 0.90 (+0.34); pooled 0.920. Robust with
-  ``later_starts="adjust"``: 0.98, 1.00, 0.94, 0.98 (+0.38), 0.90 (+0.46); pooled 0.960. FDI manufacturing's
-  shortfall on the robust design is capital stock (coverage 0.6, mean z −1.83; employees −0.84, sales −0.89):
-  it is not selection — the proxy removed the matched starters' true-productivity edge (over seeds 20261214–17,
-  +0.80 → −0.01 pp; ``benchmarks/did_capital_bias.py``) — but the controls' own later FDI starts
-  (``bias_decomposition``'s ``controls_pull``: +0.9 pp capital, +0.7 employees, +1.0 sales), which the edge used
-  to offset; ``+adjust`` removes it there (capital z +0.85, coverage 1.0) but leaves non-manufacturing at 0.90.
+* ``national``, 30 fresh worlds (``--preset national --replications 30 --first-seed 20261701 --jobs 2
+  --designs robust robust+adjust white_paper``; 150 intervals a group, binomial SE ≈ 0.02; 19 min on 2 cores),
+  coverage (mean z) for exports 50–99, 100–299, 300+, FDI manufacturing, non-manufacturing:
+  white paper 0.947 (+0.22), 0.893 (+0.29), 0.953 (−0.03), 0.773 (−0.84), 0.887 (+0.18), pooled 0.891;
+  robust 0.967 (−0.10), 0.920 (−0.06), 0.967 (−0.03), 0.793 (−0.83), 0.940 (−0.36), pooled 0.917 — FDI
+  manufacturing's capital stock 0.433 (z −2.01), the controls' own later FDI starts (``bias_decomposition``'s
+  ``controls_pull``); robust with ``later_starts="adjust"`` and its pair-bootstrap errors 0.960 (+0.10), 0.927
+  (+0.16), 0.967 (+0.01), 0.933 (+0.21), 0.927 (−0.12), pooled 0.943, SD of z 1.00–1.11 by group. With the
+  regression's errors (the subtracted effects treated as known) the same estimates covered 0.967, 0.893, 0.947,
+  0.907, 0.913. What is left is capital stock: mean z +0.48 over the adjusted design's groups (coverage 0.933;
+  +0.71 and +0.63 in exports 100–299 and 300+), a positive selection the proxy does not remove. Matching in
+  addition on t−3 readings (capital growth t−3→t−1, I/K and TFP at t−3) or on the log wage at t−2 (a proxy of
+  the unobserved firm effect in the start hazards) left it at +0.39 / +0.41 on the same worlds (not adopted);
+  adding the matching covariates (and export status) as regressors after matching left the FDI mean z as it
+  was (four worlds, seeds 20261751–54: +0.69 → +0.71 adjusted, +0.01 → −0.01 not).
+  Earlier, 10 worlds (seeds 20261501–10): robust 0.98, 1.00, 0.96, 0.88, 0.94; white paper 1.00, 0.90, 0.96,
+  0.84, 0.90.
 * ``kaigai replicate`` on a fresh national world (``benchmarks/replicate_national.py --seed 20261601
   [--config …]``), share of the 175 intervals at t+1 … t+h holding the truth, per group (exports 50–99, 100–299,
   300+ — 25 intervals each —, FDI manufacturing, non-manufacturing — 50 each): white paper 0.771 (0.72, 0.72,
@@ -129,7 +134,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     elapsed = time.perf_counter() - start
     pd.set_option("display.width", 200)
     print(f"{args.replications} replications of the '{args.preset}' world (seeds {seeds.start}–{seeds.stop - 1}), "
-          f"horizon 5, percent scale, SEs clustered by firm + pair; {int(cells['estimate'].notna().sum())} "
+          "horizon 5, percent scale, SEs clustered by firm + pair ('+adjust': a pair bootstrap of the adjustment); "
+          f"{int(cells['estimate'].notna().sum())} "
           f"intervals, {int(cells['estimate'].isna().sum())} cells without an estimate (too few firms)")
     for design, table in per_cell_tables(cells).items():
         print(f"\n== design: {design} — coverage and mean z per group × outcome")
