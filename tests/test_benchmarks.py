@@ -21,6 +21,7 @@ SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py"))
 SMALL_RUNS = {
     "did_later_starters.py": (["--preset", "tiny", "--seed", "3"], ["oracle", "adjust", "z (truth"]),
     "did_capital_bias.py": (["--preset", "tiny", "--seed", "3"], ["capital"]),
+    "did_adjust_errors.py": (["--preset", "tiny", "--seed", "3"], ["bootstrap / regression", "controls adjusted"]),
     "did_capital_gap.py": (["--preset", "tiny", "--seeds", "3"], ["gap_t-1", "t statistic"]),
     "did_coverage.py": (["--replications", "1", "--designs", "robust", "robust+adjust"], ["coverage", "mean z"]),
     "replicate_national.py": (["--preset", "tiny", "--seed", "3"], ["share"]),

@@ -777,8 +777,9 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         The subtracted effects are estimated from the same starters, so at
         ``t + 1`` and after the standard errors come from a pair bootstrap
         of the whole recursion (399 draws, seeded: the same every run); the
-        regression's errors, which treat those effects as known, are some
-        5–10 % too small at ``t + 5 … t + 10`` in a ``national`` world.
+        regression's errors, which treat those effects as known, are 3–11 %
+        smaller at ``t + 5 … t + 10`` in a ``national`` world
+        (``benchmarks/did_adjust_errors.py``).
     **sample_options : Any
         Further options of ``matching_sample`` (``tfp_col``: a log TFP column already in the panel).
 
