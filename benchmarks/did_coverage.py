@@ -67,9 +67,9 @@ measured before it:
   robust 0.967 (−0.10), 0.920 (−0.06), 0.967 (−0.03), 0.793 (−0.83), 0.940 (−0.36), pooled 0.917 — FDI
   manufacturing's capital stock 0.433 (z −2.01), the controls' own later FDI starts (``bias_decomposition``'s
   ``controls_pull``); robust with ``later_starts="adjust"`` and its pair-bootstrap errors 0.960 (+0.10), 0.927
-  (+0.16), 0.967 (+0.01), 0.933 (+0.21), 0.927 (−0.12), pooled 0.943, SD of z 1.00–1.11 by group. With the
-  regression's errors (the subtracted effects treated as known) the same estimates covered 0.967, 0.893, 0.947,
-  0.907, 0.913. What is left is capital stock: mean z +0.48 over the adjusted design's groups (coverage 0.933;
+  (+0.16), 0.967 (+0.01), 0.933 (+0.21), 0.927 (−0.12), pooled 0.943, SD of z 1.00–1.11 by group. The
+  bootstrap errors are 3–13 % wider than the regression's at t+5 … t+10 (``benchmarks/did_adjust_errors.py``).
+  What is left is capital stock: mean z +0.48 over the adjusted design's groups (coverage 0.933;
   +0.71 and +0.63 in exports 100–299 and 300+), a positive selection the proxy does not remove. Matching in
   addition on t−3 readings (capital growth t−3→t−1, I/K and TFP at t−3) or on the log wage at t−2 (a proxy of
   the unobserved firm effect in the start hazards) left it at +0.39 / +0.41 on the same worlds (not adopted);
