@@ -244,6 +244,12 @@ def check_frame(data: Any, where: str, what: str = "the data") -> None:
                          "that produced it.")
 
 
+def number_text(present: pd.Series) -> pd.Series:
+    """Text as ``pd.to_numeric`` reads it: NFKC (full-width digits and signs such as １２３ and －５ become ASCII),
+    stripped, and the minus sign "−" as "-". ``present``: values without missing entries."""
+    return present.astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip().replace("−", "-"))
+
+
 def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
     """A column as floats for an estimator, or an error naming the column, the rows and the fix.
 
@@ -257,8 +263,7 @@ def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
         raise ValueError(f"{where}: '{column}' is true/false; it must hold numbers.")
     if not pd.api.types.is_numeric_dtype(values):
         present = values.dropna()
-        text = present.astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip().replace("−", "-"))
-        parsed = pd.to_numeric(text, errors="coerce")
+        parsed = pd.to_numeric(number_text(present), errors="coerce")
         bad = parsed.isna()
         if bad.any() or present.map(lambda v: isinstance(v, bool)).any():
             raise ValueError(
@@ -299,7 +304,7 @@ def as_binary(values: pd.Series, column: str, where: str, *, missing: bool | Non
     present = values.dropna()
     if len(present) and present.map(lambda v: isinstance(v, str)).all():
         # "0"/"1" as read_csv(dtype=str) leaves them: the numbers they spell (anything else is refused below)
-        numbers = pd.to_numeric(present.map(lambda v: unicodedata.normalize("NFKC", v).strip()), errors="coerce")
+        numbers = pd.to_numeric(number_text(present), errors="coerce")
         if numbers.notna().all() and set(numbers) <= {0, 1}:
             present = numbers
     found = set(pd.unique(present))

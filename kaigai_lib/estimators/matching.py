@@ -17,7 +17,6 @@ caliper, discarded off common support) are counted in ``summary()``.
 from __future__ import annotations
 
 import re
-import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import pandas as pd
 import statsmodels.api as sm
 from formulaic import model_matrix
 
-from kaigai_lib.data.schema import as_binary, as_numbers, check_frame
+from kaigai_lib.data.schema import as_binary, as_numbers, check_frame, number_text
 from kaigai_lib.estimators.results import Counts, add_truth, normal_inference, order_tidy, summary_block
 
 ORDERS = ("largest", "smallest", "random", "data")
@@ -525,9 +524,7 @@ def _clean_covariate_types(data: pd.DataFrame, covariates: str | Sequence[str]) 
                 isinstance(covariates, str) and re.search(rf"C\(\s*`?{re.escape(column)}\b", covariates)):
             # (text inside C(...) is meant as categories, whatever it looks like)
             present = values.dropna()
-            # full-width digits and signs (１２３, －５) are the same numbers: NFKC gives their ASCII forms
-            text = present.astype(str).map(lambda v: unicodedata.normalize("NFKC", v)).str.strip()
-            text = text.str.replace("−", "-", regex=False)
+            text = number_text(present)  # full-width digits and signs (１２３, －５) are the same numbers
             numbers = pd.to_numeric(text, errors="coerce")
             if len(present) and numbers.notna().all():
                 changed[column] = numbers.reindex(values.index).astype(float)
