@@ -71,14 +71,14 @@ def pair_gaps(preset: str, seed: int, design: str) -> pd.DataFrame:
         rows = table.loc[table["horizon"] == 5, ["firm_id", "cohort", "pair", "treated", "group"]].copy()
         firm = rows["firm_id"].to_numpy() - 1  # firm ids are 1, 2, … in the simulator's order
         year = rows["cohort"].to_numpy() - int(s.years[0])
-        features = {"gap_t-1": gap[firm, year - 1],
-                    "omega_t-1": s.omega[firm, year - 1] - s.mu_firm[firm],
-                    "omega_t-2": s.omega[firm, year - 2] - s.mu_firm[firm],
-                    "omega_growth": s.omega[firm, np.minimum(year + 4, last)] - s.omega[firm, year - 1],
-                    "untreated_k_growth": s.k[firm, np.minimum(year + 5, last)] - s.k[firm, year - 1],
-                    "target": s.capital_target[firm], "firm_effect": s.firm_effect[firm]}
-        rows = rows.assign(**{name: 100 * values for name, values in features.items()})
-        rows.loc[:, "firm_effect"] /= 100  # in SD, not log points
+        log_points = {"gap_t-1": gap[firm, year - 1],
+                      "omega_t-1": s.omega[firm, year - 1] - s.mu_firm[firm],
+                      "omega_t-2": s.omega[firm, year - 2] - s.mu_firm[firm],
+                      "omega_growth": s.omega[firm, np.minimum(year + 4, last)] - s.omega[firm, year - 1],
+                      "untreated_k_growth": s.k[firm, np.minimum(year + 5, last)] - s.k[firm, year - 1],
+                      "target": s.capital_target[firm]}
+        rows = rows.assign(**{name: 100 * values for name, values in log_points.items()},
+                           firm_effect=s.firm_effect[firm])  # in SD
         means = rows.groupby(["group", "pair", "treated"])[list(FEATURES)].mean().unstack("treated")
         gaps = pd.DataFrame({name: means[(name, 1)] - means[(name, 0)] for name in FEATURES})
         frames.append(gaps.reset_index().assign(analysis=analysis, seed=seed))

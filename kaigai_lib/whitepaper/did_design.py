@@ -974,7 +974,7 @@ def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
     out = []
     for (outcome, group), cell in table.groupby(["outcome", "group"], sort=True, observed=True):
         members, draws_of_pairs = draws[str(group)]
-        n_pairs, n_h, n_draws = len(members), max(horizons) + 1, len(draws[str(group)][1])
+        n_pairs, n_h, n_draws = len(members), max(horizons) + 1, len(draws_of_pairs)
         p = np.searchsorted(members, cell["pair"].to_numpy())
         h = cell["horizon"].to_numpy().astype(int)
         treated = cell["treated"].to_numpy() == 1
