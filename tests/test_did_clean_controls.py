@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -237,3 +239,51 @@ def test_bootstrap_errors_are_seeded_and_do_not_depend_on_the_outcomes_reported(
         controls=list(did_design.WHITE_PAPER_CONTROLS["fdi"])).table
     ratio = every["std_error"].to_numpy() / plain["std_error"].to_numpy()
     assert np.all((ratio > 0.75) & (ratio < 1.35)), ratio
+
+
+def test_pairs_sharing_a_firm_are_resampled_together() -> None:
+    # pairs 10 and 11 share control firm "a"; starter "b" of pair 12 was the control of pair 13 before its own
+    # start; pair 14 shares nothing; pair 15 (another group) reuses firm "a" but is clustered within its group
+    matched = pd.DataFrame({
+        "_pair": [10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15],
+        "_treated": [1, 0] * 6,
+        "firm": ["x", "a", "y", "a", "b", "c", "z", "b", "u", "v", "w", "a"],
+        "group": ["g1"] * 10 + ["g2"] * 2,
+    })
+    clusters = did_design._pair_clusters(matched, "firm")
+    pairs, cluster = clusters["g1"]
+    assert list(pairs) == [10, 11, 12, 13, 14] and list(cluster) == [0, 0, 1, 1, 2]
+    assert list(clusters["g2"][0]) == [15] and list(clusters["g2"][1]) == [0]
+    draws = did_design._pair_draws(clusters, draws=200)
+    members, weights = draws["g1"]
+    assert list(members) == [10, 11, 12, 13, 14] and weights.shape == (201, 5)
+    assert (weights[0] == 1).all()
+    # a cluster's pairs are drawn as often as each other, clusters as a multinomial over the three clusters
+    assert (weights[:, 0] == weights[:, 1]).all() and (weights[:, 2] == weights[:, 3]).all()
+    assert (weights[1:, [0, 2, 4]].sum(axis=1) == 3).all()
+    assert len(np.unique(weights[1:, [0, 2, 4]], axis=0)) > 5
+    # without shared firms every pair is its own cluster: the plain pair bootstrap, draw for draw
+    lone = {"g": (np.array([3, 7, 9]), np.array([0, 1, 2]))}
+    rng = np.random.default_rng([0, zlib.crc32(b"g")])
+    expected = rng.multinomial(3, np.full(3, 1 / 3), 50)
+    np.testing.assert_array_equal(did_design._pair_draws(lone, draws=50)["g"][1][1:], expected)
+
+
+def test_the_white_paper_did_bootstrap_ties_a_reused_firm(tiny_world: World,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _record_bootstrap(monkeypatch)
+    wp = did_design.white_paper_did(tiny_world, "export", design="robust", later_starts="adjust", horizons=[3],
+                                    pre_horizons=[], outcomes=["sales"])
+    matched = wp.match.matched
+    clusters = did_design._pair_clusters(matched, "firm_id")
+    for group, (members, weights) in seen["draws"].items():
+        pairs, cluster = clusters[group]
+        np.testing.assert_array_equal(members, pairs)
+        shared = pd.Series(cluster).duplicated(keep=False).to_numpy()
+        assert shared.any()  # the tiny world reuses firms across cohorts in every export group
+        for label in np.unique(cluster[shared]):
+            block = weights[:, cluster == label]
+            assert (block == block[:, :1]).all()
+        # and such pairs do share a firm
+        firms = matched.loc[matched["_pair"].isin(pairs[shared])]
+        assert firms["firm_id"].duplicated().any()

@@ -404,8 +404,8 @@ class DidResult:
         """How the standard errors were computed, in words."""
         clustered = f"clustered by {' + '.join(self.cluster) or 'nothing'}"
         if self.bootstrap_draws:
-            return (f"from a pair bootstrap of the later-start adjustment ({self.bootstrap_draws} draws) at t+1 and "
-                    f"after; before the start, {clustered}")
+            return (f"from a pair bootstrap of the later-start adjustment ({self.bootstrap_draws} draws; pairs "
+                    f"sharing a firm drawn together) at t+1 and after; before the start, {clustered}")
         return clustered
 
     @property

@@ -133,8 +133,9 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
     "did_controls": Setting("choice", 0, 0, "the controls of the export/FDI DiD: 'all' non-starters (the white "
                             "paper's), 'clean' ones, which do not start within t+1…t+{export} (exports) or t+{fdi} "
                             "(FDI), or 'adjusted': all, with the estimated effect of a control's own later start "
-                            "subtracted (standard errors after the start from a pair bootstrap of the "
-                            "adjustment)".format(**CLEAN_WINDOWS), choices=tuple(DID_CONTROLS)),
+                            "subtracted (standard errors after the start from a bootstrap of the adjustment "
+                            "over the pairs, those sharing a firm drawn together)".format(**CLEAN_WINDOWS),
+                            choices=tuple(DID_CONTROLS)),
     "spillover_control": Setting("choice", 0, 0, "the spillover model's shipments control: the white paper's "
                                  "'shipments' (they include exports, so it is a bad control), 'domestic_shipments' "
                                  "(less exports), 'non_exporter_shipments', 'lagged_shipments' or 'none'",

@@ -25,6 +25,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from kaigai_lib.data.schema import as_years, check_frame
 from kaigai_lib.estimators.did import (
@@ -775,8 +777,9 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         subtracted (Cellini, Ferreira and Rothstein 2010), so the estimate is
         the effect of starting against never starting within the horizon.
         The subtracted effects are estimated from the same starters, so at
-        ``t + 1`` and after the standard errors come from a pair bootstrap
-        of the whole recursion (399 draws, seeded: the same every run); the
+        ``t + 1`` and after the standard errors come from a bootstrap of the
+        whole recursion over the matched pairs, pairs that share a firm drawn
+        together (399 draws, seeded: the same every run); the
         regression's errors, which treat those effects as known, are 3–11 %
         smaller at ``t + 5 … t + 10`` in a ``national`` world
         (``benchmarks/did_adjust_errors.py``).
@@ -937,23 +940,44 @@ def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
 ADJUSTED_BOOTSTRAP_DRAWS = 399
 
 
-def _pair_draws(pairs: dict[str, np.ndarray], draws: int = ADJUSTED_BOOTSTRAP_DRAWS,
+def _pair_clusters(matched: pd.DataFrame, firm_col: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For each group: its pairs (sorted) and each pair's cluster, the connected component of the graph that joins
+    two pairs when they share a firm (a control in several cohorts, a starter that was a control before its own
+    start). Components are numbered in the order of their first pair, so pairs sharing no firm are their own
+    clusters, numbered as the pairs."""
+    group_of_pair = matched.loc[matched["_treated"] == 1].set_index("_pair")["group"].astype(str)
+    rows = matched.assign(_group=matched["_pair"].map(group_of_pair))
+    out = {}
+    for group, part in rows.groupby("_group", sort=True):
+        pairs, pair_index = np.unique(part["_pair"].to_numpy(), return_inverse=True)
+        firm_index = pd.factorize(part[firm_col])[0]
+        n_pairs = len(pairs)
+        graph = coo_matrix((np.ones(len(part)), (pair_index, n_pairs + firm_index)),
+                           shape=(n_pairs + firm_index.max() + 1,) * 2)
+        labels = connected_components(graph, directed=False)[1][:n_pairs]
+        out[str(group)] = (pairs, pd.factorize(labels)[0])  # factorize numbers them by first appearance
+    return out
+
+
+def _pair_draws(clusters: dict[str, tuple[np.ndarray, np.ndarray]], draws: int = ADJUSTED_BOOTSTRAP_DRAWS,
                 seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each group: its pairs (sorted) and a ``(draws + 1) × pairs`` array of weights, the number of times each
-    pair is drawn; row 0 is the full sample (every weight 1). One set per group, shared by its outcomes and seeded
-    by the group's name, so the errors do not depend on which outcomes or horizons are reported."""
+    pair is drawn; row 0 is the full sample (every weight 1). Clusters of pairs (:func:`_pair_clusters`) are
+    drawn with replacement and a pair takes its cluster's count, so a firm's pairs are resampled together. One
+    set per group, shared by its outcomes and seeded by the group's name, so the errors do not depend on which
+    outcomes or horizons are reported."""
     out = {}
-    for group, members in pairs.items():
+    for group, (members, cluster) in clusters.items():
         rng = np.random.default_rng([seed, zlib.crc32(str(group).encode())])
-        n_pairs = len(members)
-        weights = rng.multinomial(n_pairs, np.full(n_pairs, 1 / n_pairs), draws)
-        out[str(group)] = (np.sort(np.asarray(members)), np.vstack([np.ones(n_pairs), weights]))
+        n_clusters = int(cluster.max()) + 1
+        counts = rng.multinomial(n_clusters, np.full(n_clusters, 1 / n_clusters), draws)
+        out[str(group)] = (np.asarray(members), np.vstack([np.ones(len(members)), counts[:, cluster]]))
     return out
 
 
 def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
                         draws: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
-    """The adjusted estimates on every draw of the pairs (:func:`_pair_draws`): a pair bootstrap of the recursion.
+    """The adjusted estimates on every draw of the pairs (:func:`_pair_draws`): a bootstrap of the recursion over pairs.
 
     The adjusted estimate at ``h`` subtracts effects estimated at earlier
     event years from the same starters, so it is correlated with them; the
@@ -964,9 +988,10 @@ def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
     (log scale: linear in ``τ̂``; percent scale: linear in ``e^{−τ̂}``), all
     draws at once. Returns ``outcome, group, horizon, draw, estimate`` for
     every horizon ≥ 0; draw 0 (the full sample) equals the regression's
-    estimate. Pairs are the resampled clusters: a firm that is a control in
-    several cohorts is not tied across its pairs (the regression's firm
-    clusters are).
+    estimate. The resampled units are clusters of pairs that share a firm
+    (:func:`_pair_clusters`), so a firm that is a control in several cohorts,
+    or a control before its own start, is tied across its pairs, as the
+    regression's firm clusters tie it.
     """
     table = raw.table.loc[raw.table["horizon"] >= 0].copy()
     table["_offset"] = _own_start_offsets(table, raw.unit, sample)
@@ -1024,15 +1049,14 @@ def _adjusted_fit(complete: EventChanges, lost: pd.DataFrame, sample: Any, match
                   reported: list[int], scale: str,
                   fit_options: dict[str, Any]) -> tuple[EventChanges, pd.DataFrame, DidResult]:
     """The later-start adjustment on the complete pairs' changes, the regressions at the reported horizons, and
-    their standard errors after the start from the pair bootstrap of the recursion."""
+    their standard errors after the start from the bootstrap of the recursion over pairs (pairs that share a firm
+    drawn together)."""
     changes = _adjust_later_starts(complete, sample)
     changes = _subset(changes, changes.table.loc[changes.table["horizon"].isin(reported)])
     changes.horizons = sorted(set(reported))
     lost = lost.loc[lost["horizon"].isin(reported)].reset_index(drop=True)
     result = matched_did(changes, scale=scale, **fit_options)
-    starters = matched.loc[matched["_treated"] == 1]
-    pairs = {str(g): part["_pair"].to_numpy() for g, part in starters.groupby("group", observed=True)}
-    draws = _adjusted_bootstrap(complete, sample, scale, _pair_draws(pairs))
+    draws = _adjusted_bootstrap(complete, sample, scale, _pair_draws(_pair_clusters(matched, sample.firm_col)))
     same_size = complete.table.groupby(["outcome", "horizon", "pair"]).size().nunique() == 1
     return changes, lost, _with_bootstrap_errors(result, draws, same_size_pairs=same_size)
 
