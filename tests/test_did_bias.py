@@ -59,3 +59,41 @@ def test_without_selection_on_the_state_the_untreated_gap_is_noise() -> None:
     assert table["selection_z"].abs().max() < 3.3, table[[*KEYS, "selection", "selection_se"]]
     # and the decomposition still holds
     np.testing.assert_allclose(table["error"], table["selection"] - table["controls_pull"], atol=1e-9)
+
+
+def _other_start_by_brute_force(wp: did.WhitePaperDid, world: World, other: str) -> pd.Series:
+    """Each pair's starter minus control effect of the other start on the percent change, read unit by unit."""
+    latent = world.latent.set_index(["firm_id", "year"])
+    table = wp.changes.table
+    rows = []
+    for row in table.itertuples():
+        effect = latent[f"{row.outcome}_{other}_effect"]
+        own = latent[f"{row.outcome}_{wp.analysis}_effect"]
+        end, base = (row.firm_id, row.cohort + row.horizon), (row.firm_id, row.cohort - 1)
+        untreated = row.change_log - (own[end] - own[base])
+        cleared = untreated - (effect[end] - effect[base])
+        rows.append((row.outcome, row.group, row.horizon, row.pair, row.treated,
+                     100 * (np.expm1(untreated) - np.expm1(cleared))))
+    frame = pd.DataFrame(rows, columns=[*KEYS, "pair", "treated", "other"])
+    wide = frame.groupby([*KEYS, "pair", "treated"])["other"].mean().unstack("treated")
+    return (wide[1] - wide[0]).groupby(level=KEYS).mean()
+
+
+@pytest.mark.parametrize(("analysis", "other"), [("export", "fdi"), ("fdi", "export")])
+def test_the_other_start_is_the_part_of_selection_it_explains(tiny_world: World, analysis: str, other: str) -> None:
+    wp = did.white_paper_did(tiny_world, analysis, horizons=[4], pre_horizons=[], design="robust",
+                             outcomes=["sales", "capital_stock"])
+    parts = did.bias_decomposition(wp.changes, tiny_world, analysis).set_index(KEYS)
+    expected = _other_start_by_brute_force(wp, tiny_world, other).reindex(parts.index)
+    np.testing.assert_allclose(parts["other_start"], expected, atol=1e-9)
+    assert (parts["other_start"].abs() > 0).any()  # some starters or controls start the other one within t+4
+
+
+def test_without_effects_of_the_other_start_it_explains_nothing() -> None:
+    no_fdi = {group: dict.fromkeys(("employees", "sales", "capital_stock", "tfp", "compensation_per_employee"), 0.0)
+              for group in ("manufacturing", "non-manufacturing")}
+    world = generate(preset="tiny", seed=3, n_establishments=100, fdi_effects=no_fdi)
+    wp = did.white_paper_did(world, "export", horizons=[5], pre_horizons=[], design="robust",
+                             outcomes=["sales", "capital_stock"])
+    parts = did.bias_decomposition(wp.changes, world, "export")
+    assert len(parts) and (parts["other_start"] == 0).all()

@@ -168,6 +168,14 @@ def bias_decomposition(changes: EventChanges, world: Any, analysis: str) -> pd.D
       truth is not at fault: it drops out);
     * ``controls_pull``: the controls' mean own effect (later starters).
 
+    Part of the selection may come from the *other* start (FDI in an export
+    analysis, exporting in an FDI one) after ``t``: the firm effect that
+    makes a firm start one also makes it start the other, and the truth is
+    the effect of ``analysis`` alone. ``other_start`` is that part: the
+    starters' minus their controls' mean effect of the other start on the
+    change (percentage points; ``selection − other_start`` is the selection
+    on the changes cleared of both effects).
+
     Parameters
     ----------
     changes : EventChanges
@@ -182,8 +190,8 @@ def bias_decomposition(changes: EventChanges, world: Any, analysis: str) -> pd.D
     pandas.DataFrame
         One row per outcome × group × horizon: ``pairs``, ``selection``,
         its ``selection_se`` (over pairs) and ``selection_z``,
-        ``controls_pull``, in percentage points, and ``selection_log`` (log
-        points ×100).
+        ``controls_pull``, ``other_start``, in percentage points, and
+        ``selection_log`` (log points ×100).
 
     Raises
     ------
@@ -211,18 +219,22 @@ def bias_decomposition(changes: EventChanges, world: Any, analysis: str) -> pd.D
     """
     table = changes.table
     tau = _own_true_effects(table, changes.unit, world, analysis)
-    rows = table.assign(untreated_pct=100 * np.expm1(table["change_log"] - tau),
-                        untreated_log=100 * (table["change_log"] - tau),
-                        own_pct=100 * (np.expm1(table["change_log"]) - np.expm1(table["change_log"] - tau)))
+    other = _own_true_effects(table, changes.unit, world, "fdi" if analysis == "export" else "export")
+    untreated = table["change_log"] - tau
+    rows = table.assign(untreated_pct=100 * np.expm1(untreated), untreated_log=100 * untreated,
+                        own_pct=100 * (np.expm1(table["change_log"]) - np.expm1(untreated)),
+                        other_pct=100 * (np.expm1(untreated) - np.expm1(untreated - other)))
     keys = ["outcome", "group", "horizon"]
-    by_pair = rows.groupby([*keys, "pair", "treated"], observed=True)[["untreated_pct", "untreated_log", "own_pct"]]
-    wide = by_pair.mean().unstack("treated").dropna()
+    columns = ["untreated_pct", "untreated_log", "own_pct", "other_pct"]
+    wide = rows.groupby([*keys, "pair", "treated"], observed=True)[columns].mean().unstack("treated").dropna()
     pairs = pd.DataFrame({"selection": wide[("untreated_pct", 1)] - wide[("untreated_pct", 0)],
                           "selection_log": wide[("untreated_log", 1)] - wide[("untreated_log", 0)],
-                          "controls_pull": wide[("own_pct", 0)]})
+                          "controls_pull": wide[("own_pct", 0)],
+                          "other_start": wide[("other_pct", 1)] - wide[("other_pct", 0)]})
     out = pairs.groupby(level=keys, observed=True).agg(
         pairs=("selection", "size"), selection=("selection", "mean"), selection_se=("selection", "sem"),
-        selection_log=("selection_log", "mean"), controls_pull=("controls_pull", "mean"))
+        selection_log=("selection_log", "mean"), controls_pull=("controls_pull", "mean"),
+        other_start=("other_start", "mean"))
     return out.assign(selection_z=out["selection"] / out["selection_se"]).reset_index()
 
 
