@@ -287,3 +287,23 @@ def test_the_white_paper_did_bootstrap_ties_a_reused_firm(tiny_world: World,
         # and such pairs do share a firm
         firms = matched.loc[matched["_pair"].isin(pairs[shared])]
         assert firms["firm_id"].duplicated().any()
+
+
+def test_a_group_that_is_one_cluster_keeps_the_regressions_error(tiny_world: World,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _record_bootstrap(monkeypatch)
+    wp = did_design.white_paper_did(tiny_world, "fdi", design="robust", later_starts="adjust", horizons=[3],
+                                    pre_horizons=[], outcomes=["sales"])
+    plain = did_design.matched_did(wp.changes, group="group", controls=wp.controls, scale=wp.scale)
+    draws = seen["out"].copy()
+    # every draw of the manufacturing cells is the sample, as when all its pairs share firms (one cluster)
+    one = draws["group"] == "manufacturing"
+    full = draws.loc[one & (draws["draw"] == 0)].set_index(["outcome", "horizon"])["estimate"]
+    cells = pd.MultiIndex.from_frame(draws.loc[one, ["outcome", "horizon"]])
+    draws.loc[one, "estimate"] = full.reindex(cells).to_numpy()
+    table = did_design._with_bootstrap_errors(plain, draws, same_size_pairs=True).table.set_index(["group", "horizon"])
+    regression = plain.table.set_index(["group", "horizon"])
+    assert table.loc[("manufacturing", 3), "std_error"] == regression.loc[("manufacturing", 3), "std_error"] > 0
+    assert table.loc[("non-manufacturing", 3), "std_error"] == pytest.approx(
+        wp.result.table.set_index(["group", "horizon"]).loc[("non-manufacturing", 3), "std_error"], rel=1e-12)
+    assert table.loc[("non-manufacturing", 3), "std_error"] != regression.loc[("non-manufacturing", 3), "std_error"]
