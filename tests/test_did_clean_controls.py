@@ -145,9 +145,10 @@ def test_adjusted_estimate_does_not_depend_on_the_horizons(tiny_world: World) ->
     assert sorted(mixed.lost["horizon"].unique()) == [-3, -2, 2, 5, 8]
     # the cheap per-year effect used by the recursion is the regression's own estimate
     plain = did_design.white_paper_did(tiny_world, "fdi", horizons=[3], pre_horizons=[], scale="log")
-    cheap = did_design._mean_pair_differences(plain.changes.table)
+    cheap = did_design._pair_differences(plain.changes.table).set_index(["outcome", "group", "horizon"])
     for row in plain.result.table.itertuples():
-        assert cheap[(row.outcome, row.group, 3)] == pytest.approx(row.estimate, abs=1e-10)
+        assert cheap.loc[(row.outcome, row.group, 3), "effect_log"] == pytest.approx(row.estimate, abs=1e-10)
+        assert cheap.loc[(row.outcome, row.group, 3), "pairs"] == row.n_treated
     with pytest.raises(ValueError, match="later_starts='drop'"):
         did_design.white_paper_did(tiny_world, "fdi", later_starts="drop")
 
@@ -179,7 +180,7 @@ def _brute_force(seen: dict, draw: int) -> pd.Series:
             rows = table.loc[table["pair"] == pair]
             parts += [rows.assign(pair=f"{pair}#{copy}") for copy in range(int(count))]
     resampled = did_design._subset(seen["raw"], pd.concat(parts, ignore_index=True))
-    adjusted = did_design._adjust_later_starts(resampled, seen["sample"]).table
+    adjusted = did_design._adjust_later_starts(resampled, seen["sample"])[0].table
     adjusted = adjusted.loc[adjusted["horizon"] >= 0]
     column = "change_log" if seen["scale"] == "log" else "change_pct"
     by_role = adjusted.groupby(["outcome", "group", "horizon", "pair", "treated"])[column].mean().unstack("treated")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.whitepaper.did_design import white_paper_did
+from kaigai_lib.whitepaper.did_design import white_paper_did, white_paper_did_both
 from kaigai_lib.whitepaper.samples import MATCHING_DESIGNS
 from kaigai_lib.world.synthetic import generate
 
@@ -36,30 +36,38 @@ def coverage_replication(seed: int, *, preset: str = "tiny", horizon: int = 5,
     world = generate(preset=preset, seed=int(seed), **params)
     frames = []
     for design in designs:
-        for analysis in analyses:
-            wp = white_paper_did(world, analysis, horizons=[horizon], pre_horizons=[], scale=scale,
-                                 cluster=cluster, **design_options(design))
-            frames.append(wp.compare(horizon).assign(design=design))
+        options = {"horizons": [horizon], "pre_horizons": [], "scale": scale, "cluster": cluster,
+                   **design_options(design)}
+        if options.pop("other_start"):
+            results = white_paper_did_both(world, analyses=analyses, **options)
+        else:
+            results = {analysis: white_paper_did(world, analysis, **options) for analysis in analyses}
+        frames += [results[analysis].compare(horizon).assign(design=design) for analysis in analyses]
     out = pd.concat(frames, ignore_index=True).assign(seed=int(seed))
     out["covered"] = out["covered"].where(out["estimate"].notna())
     return out
 
 
-def design_options(label: str) -> dict[str, str]:
-    """Options of ``white_paper_did`` for a design label: "robust", "robust+clean" (clean controls) or
-    "robust+adjust" (controls' own later effects subtracted)."""
+def design_options(label: str) -> dict[str, Any]:
+    """Options of ``white_paper_did`` for a design label: "robust", "robust+clean" (clean controls),
+    "robust+adjust" (controls' own later effects subtracted) or "robust+adjust+other" (also the other start's
+    effects subtracted, :func:`~kaigai_lib.whitepaper.did_design.white_paper_did_both`; ``other_start`` True)."""
     design, *extras = label.split("+")
-    options = {"design": design, "control_pool": "all", "later_starts": "keep"}
+    options: dict[str, Any] = {"design": design, "control_pool": "all", "later_starts": "keep",
+                               "other_start": False}
     for extra in extras:
         if extra == "clean":
             options["control_pool"] = "clean"
         elif extra == "adjust":
             options["later_starts"] = "adjust"
+        elif extra == "other" and "adjust" in extras:
+            options["other_start"] = True
         else:
             design = ""
     if design not in MATCHING_DESIGNS:
         raise ValueError(f"design {label!r}: use a matching design {list(MATCHING_DESIGNS)}, optionally with "
-                         "'+clean' (clean controls) or '+adjust' (later starts adjusted), e.g. 'robust+clean'.")
+                         "'+clean' (clean controls) or '+adjust' (later starts adjusted) and then '+other' (the "
+                         "other start's effects subtracted too), e.g. 'robust+clean' or 'robust+adjust+other'.")
     return options
 
 

@@ -289,6 +289,12 @@ class WhitePaperDid:
         The event window of clean controls (None with the "all" pool).
     later_starts : str, default "keep"
         "keep" or "adjust" (controls' own later effects subtracted; :func:`white_paper_did`).
+    effect_path : pandas.DataFrame or None, optional
+        With ``later_starts="adjust"``: the recursion's estimated effects at
+        every event year ``0 … H`` (``outcome, group, event_year,
+        effect_log, pairs``; log points), what ``other_start`` subtracts.
+    other_start : str or None, optional
+        The analysis whose effects were cleared from the changes (``other_start`` of :func:`white_paper_did`).
 
     See Also
     --------
@@ -328,6 +334,8 @@ class WhitePaperDid:
     control_pool: str = "all"
     clean_window: int | None = None
     later_starts: str = "keep"
+    effect_path: pd.DataFrame | None = None
+    other_start: str | None = None
 
     @property
     def scale(self) -> str:
@@ -591,6 +599,11 @@ class WhitePaperDid:
         return summary_block(f"The white paper's matched DiD, {self.analysis} ({SCALE_UNITS[self.scale]})", table,
                              lines=lines)
 
+    def _other_cleared(self) -> int:
+        """The matched firms whose changes were cleared of the other start's effect (:func:`clear_other_start`)."""
+        table = self.changes.table
+        return int(table.loc[table["other_start_cleared"].ne(0), self.changes.unit].nunique())
+
     def counts(self) -> pd.DataFrame:
         """Count what is behind the estimates: pairs, pairs lost per horizon, and the design, scale and clustering used.
 
@@ -614,6 +627,9 @@ class WhitePaperDid:
                 else "all non-starters (also later starters)")
         rows += [("matching design", self.design), ("controls", pool),
                  ("controls that start later", LATER_STARTS[self.later_starts]),
+                 ("the other start's effects", "kept (the white paper's)" if self.other_start is None else
+                  f"subtracted ({self.other_start} effects estimated by group, {self._other_cleared()} "
+                  "matched firms cleared)"),
                  ("scale", f"{self.scale} ({SCALE_UNITS[self.scale]})"),
                  ("standard errors clustered by", " + ".join(self.result.cluster))]
         if self.result.bootstrap_draws:
@@ -694,6 +710,121 @@ def growth_table(results: Iterable[WhitePaperDid], horizon: int = 5,
     return pd.concat([r.growth(horizon, outcomes) for r in results], ignore_index=True)
 
 
+def _check_other_start(other: Any, analysis: str, outcomes: Sequence[str] | None) -> None:
+    """Refuse an ``other_start`` that cannot be subtracted: not a result, the same analysis, no effect path, or
+    outcomes it lacks."""
+    from kaigai_lib.world.synthetic import OUTCOMES
+
+    if not isinstance(other, WhitePaperDid):
+        raise TypeError(f"other_start must be the other analysis's white_paper_did(...) result, not "
+                        f"{type(other).__name__}.")
+    if other.analysis == analysis:
+        raise ValueError(f"other_start is a {other.analysis!r} analysis: it must be the other one "
+                         f"({'fdi' if analysis == 'export' else 'export'!r}).")
+    if other.effect_path is None:
+        raise ValueError(f"other_start: estimate the {other.analysis!r} analysis with later_starts='adjust', "
+                         "which keeps its effects at every event year (effect_path).")
+    missing = sorted(set(outcomes or OUTCOMES) - set(other.effect_path["outcome"]))
+    if missing:
+        raise ValueError(f"other_start has no effects for outcome(s) {missing}: estimate the {other.analysis!r} "
+                         f"analysis with these outcomes too.")
+
+
+def other_starts(firms: pd.DataFrame, analysis: str) -> pd.DataFrame:
+    """Each firm's first observed start of ``analysis`` and its group at ``t − 1``.
+
+    A start is a year whose status (``exporter`` or ``fdi``) is on after an
+    observed year with it off (:func:`~kaigai_lib.data.starts.risk_set`); a
+    firm already on when first observed has no known start and is not
+    listed. The group is the size class (exports) or the sector (FDI) at
+    ``t − 1``, as the analysis's own groups.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``firm_id``, ``other_start`` (the year ``t``) and ``other_group``.
+    """
+    from kaigai_lib.data.starts import risk_set, sector, size_class
+    from kaigai_lib.whitepaper.samples import STATUS_COLUMNS
+
+    status = STATUS_COLUMNS[analysis]
+    needed = [status, "employees" if analysis == "export" else "manufacturing"]
+    missing = [c for c in needed if c not in firms.columns]
+    if missing:
+        raise ValueError(f"other_start: the firm panel has no column(s) {missing}, needed to find the {analysis} "
+                         "starts whose effects are subtracted.")
+    at_risk = risk_set(firms, status).rows
+    starts = at_risk.loc[at_risk["start"] == 1].sort_values("start_year").drop_duplicates("firm_id")
+    group = size_class(starts["employees"]) if analysis == "export" else sector(starts["manufacturing"])
+    return pd.DataFrame({"firm_id": starts["firm_id"].to_numpy(), "other_start": starts["start_year"].to_numpy(),
+                         "other_group": np.asarray(group, dtype=object)}).reset_index(drop=True)
+
+
+def _effect_lookup(path: pd.DataFrame) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, np.ndarray]]:
+    """The effect path as arrays over event years ``0 … K``, per (outcome, group) and pooled per outcome.
+
+    A year without pairs takes the year before's effect (the effects build up and then stay); the pooled path
+    (pairs-weighted mean over groups) serves a firm whose group the other analysis did not estimate."""
+    years = np.arange(int(path["event_year"].max()) + 1)
+    wide = path.pivot_table(index=["outcome", "group"], columns="event_year", values="effect_log")
+    wide = wide.reindex(columns=years).ffill(axis=1).fillna(0.0)
+    by_group = {(str(o), str(g)): row.to_numpy(float) for (o, g), row in wide.iterrows()}
+    weighted = path.assign(_w=path["effect_log"] * path["pairs"]).groupby(["outcome", "event_year"])
+    pooled = (weighted["_w"].sum() / weighted["pairs"].sum()).unstack("event_year")
+    pooled = pooled.reindex(columns=years).ffill(axis=1).fillna(0.0)
+    return by_group, {str(o): row.to_numpy(float) for o, row in pooled.iterrows()}
+
+
+def clear_other_start(changes: EventChanges, firms: pd.DataFrame, other: WhitePaperDid) -> EventChanges:
+    """Subtract from every unit's log change ``t − 1 → t + h`` the other start's estimated effect over it.
+
+    A unit whose first start of the other treatment is in year ``s``
+    (:func:`other_starts`) carries ``τ̂(t + h − s) − τ̂(t − 1 − s)`` of it,
+    with ``τ̂`` the other analysis's effect path (``other.effect_path``) of
+    its group and outcome, 0 before the start and held at its last year
+    ``K`` after it (the effects build up, then stay). Starts before
+    ``t − 1`` count as long as their effect still builds up; the placebo
+    years are cleared the same way. The amount subtracted is kept in
+    ``other_start_cleared`` (log points); ``change_pct`` is recomputed.
+
+    Parameters
+    ----------
+    changes : EventChanges
+        The matched pairs' changes (``white_paper_did``'s, before any regression).
+    firms : pandas.DataFrame
+        The firm panel (status columns ``exporter``, ``fdi``; ``employees``, ``manufacturing``).
+    other : WhitePaperDid
+        The other analysis, estimated with ``later_starts="adjust"``.
+
+    Returns
+    -------
+    EventChanges
+        The same rows, cleared.
+    """
+    by_group, pooled = _effect_lookup(other.effect_path)
+    table = changes.table.copy()
+    keyed = table[[changes.unit]].merge(other_starts(firms, other.analysis), left_on=changes.unit,
+                                        right_on="firm_id", how="left", validate="many_to_one")
+    since_end = (table["cohort"] + table["horizon"] - keyed["other_start"].to_numpy()).to_numpy(float)
+    since_base = (table["cohort"] - 1 - keyed["other_start"].to_numpy()).to_numpy(float)
+    cleared = np.zeros(len(table))
+    started = ~np.isnan(since_end)
+    for (outcome, group), rows in pd.DataFrame({"outcome": table["outcome"].astype(str).to_numpy(),
+                                                "group": keyed["other_group"].to_numpy()})[started].groupby(
+                                                    ["outcome", "group"], sort=False):
+        tau = by_group.get((outcome, group), pooled[outcome])
+        at = rows.index.to_numpy()
+
+        def effect(k: np.ndarray, tau: np.ndarray = tau) -> np.ndarray:
+            return np.where(k < 0, 0.0, tau[np.clip(k, 0, len(tau) - 1).astype(int)])
+
+        cleared[at] = effect(since_end[at]) - effect(since_base[at])
+    table["other_start_cleared"] = cleared
+    table["change_log"] = table["change_log"] - cleared
+    table["change_pct"] = 100 * np.expm1(table["change_log"])
+    return _subset(changes, table)
+
+
 def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[str] | None = None,
                     horizons: Sequence[int] | None = None, pre_horizons: Sequence[int] = PLACEBO_HORIZONS,
                     groups: Sequence[str] | str | None = None, scale: str = "percent", pair_effects: bool = False,
@@ -701,7 +832,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                     match_options: dict[str, Any] | None = None, exact_size: bool = True, world: Any = None,
                     design: str = "white_paper", cluster: str | Sequence[str] | None = None,
                     control_pool: str = "all", clean_window: int | None = None, later_starts: str = "keep",
-                    **sample_options: Any) -> WhitePaperDid:
+                    other_start: WhitePaperDid | None = None, **sample_options: Any) -> WhitePaperDid:
     """The white paper's matched difference-in-differences for exports or FDI, from a World or a firm panel.
 
     Steps: :func:`~kaigai_lib.whitepaper.samples.matching_sample` (firms at risk at
@@ -796,6 +927,18 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         regression's errors, which treat those effects as known, are 3–11 %
         smaller at ``t + 5 … t + 10`` in a ``national`` world
         (``benchmarks/did_adjust_errors.py``).
+    other_start : WhitePaperDid or None, optional
+        The other analysis (FDI for an export one, exports for an FDI one),
+        estimated with ``later_starts="adjust"`` on the same panel: its
+        estimated effects (``effect_path``) are subtracted from the change of
+        every matched firm, starter or control, that starts the other
+        treatment, by the years since that start (:func:`clear_other_start`).
+        The hidden firm effect that makes a firm start one makes it start
+        the other, so starters start the other more often than their
+        controls, while the truth is the effect of ``analysis`` alone. The
+        subtracted effects are treated as known: their own sampling error
+        moves the estimates by a small fraction of their standard errors
+        (``benchmarks/did_other_start.py``).
     **sample_options : Any
         Further options of ``matching_sample`` (``tfp_col``: a log TFP column already in the panel).
 
@@ -842,6 +985,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
     if later_starts not in LATER_STARTS:
         raise ValueError(f"later_starts={later_starts!r}: choose one of {list(LATER_STARTS)}.")
+    if other_start is not None:
+        _check_other_start(other_start, analysis, outcomes)
     if scale not in ("percent", "log"):
         raise ValueError(f"scale={scale!r}: choose 'percent' (the white paper's) or 'log'.")
     if isinstance(data, World):
@@ -879,32 +1024,69 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     changes = event_changes(panel, matched, outcomes, unit=firm_col, time=year_col, horizons=computed,
                             pre_horizons=pre_horizons, log_outcomes=["tfp"], keep=keep)
     changes, lost = _complete_pairs(changes, matched)
+    if other_start is not None:
+        changes = clear_other_start(changes, firms, other_start)
     fit_options = {"group": "group", "controls": controls, "pair_effects": pair_effects, "cluster": cluster}
+    path = None
     if later_starts == "adjust":
-        changes, lost, result = _adjusted_fit(changes, lost, sample, matched, [*pre_horizons, *horizons],
-                                              scale, fit_options)
+        changes, lost, result, path = _adjusted_fit(changes, lost, sample, matched, [*pre_horizons, *horizons],
+                                                    scale, fit_options)
     else:
         result = matched_did(changes, scale=scale, **fit_options)
     truth = true_effects(changes, world, analysis) if world is not None else None
     return WhitePaperDid(analysis=analysis, sample=sample, match=match, changes=changes, result=result,
                          panel=panel, groups=groups, dropped=dropped, controls=controls, truth=truth, world=world,
                          lost=lost, design=design, control_pool=control_pool,
-                         clean_window=sample.settings["clean_window"], later_starts=later_starts)
+                         clean_window=sample.settings["clean_window"], later_starts=later_starts,
+                         effect_path=path, other_start=None if other_start is None else other_start.analysis)
 
 
-def _mean_pair_differences(table: pd.DataFrame) -> dict[tuple[str, str, int], float]:
-    """Mean over pairs of the starter's log change minus its controls' mean, per outcome × group × horizon.
+def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"),
+                         **options: Any) -> dict[str, WhitePaperDid]:
+    """Both analyses, each cleared of the other start's estimated effects (``white_paper_did``'s ``other_start``).
+
+    Each needs the other's effects: FDI is estimated first without them,
+    exports are cleared of that FDI's effects, and FDI is estimated again,
+    cleared of those exports' effects (three runs). ``later_starts`` is
+    "adjust" (the effects at every event year come from its recursion).
+
+    Parameters
+    ----------
+    data : World or pandas.DataFrame
+        As :func:`white_paper_did`.
+    analyses : sequence of str, default ("export", "fdi")
+        The results returned (both are estimated either way).
+    **options : Any
+        Options of :func:`white_paper_did` for both analyses (not ``other_start``).
+
+    Returns
+    -------
+    dict of str to WhitePaperDid
+        Keyed by analysis.
+    """
+    if options.get("later_starts", "adjust") != "adjust" or "other_start" in options:
+        raise ValueError("white_paper_did_both: later_starts is 'adjust' and other_start is set here; pass neither.")
+    options["later_starts"] = "adjust"
+    first_fdi = white_paper_did(data, "fdi", **options)
+    export = white_paper_did(data, "export", other_start=first_fdi, **options)
+    results = {"export": export, "fdi": white_paper_did(data, "fdi", other_start=export, **options)}
+    return {analysis: results[analysis] for analysis in analyses}
+
+
+def _pair_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean over pairs of the starter's log change minus its controls' mean (``effect_log``) and the pairs behind
+    it (``pairs``), per outcome × group × horizon.
 
     With every pair complete and sharing its cohort, industry and size class,
     the starter dummy is balanced within every fixed effect, so this is the
     regression's estimate (:func:`matched_did`, log scale) at a fraction of its cost.
     """
-    keys = ["outcome", "group", "horizon", "pair"]
-    by_role = table.groupby([*keys, "treated"], observed=True)["change_log"].mean().unstack("treated")
+    keys = ["outcome", "group", "horizon"]
+    by_role = table.groupby([*keys, "pair", "treated"], observed=True)["change_log"].mean().unstack("treated")
     if not {0, 1} <= set(by_role.columns):
-        return {}
-    differences = (by_role[1] - by_role[0]).dropna().groupby(level=["outcome", "group", "horizon"]).mean()
-    return {(str(o), str(g), int(h)): float(e) for (o, g, h), e in differences.items()}
+        return pd.DataFrame(columns=[*keys, "effect_log", "pairs"])
+    differences = (by_role[1] - by_role[0]).dropna().groupby(level=keys, observed=True)
+    return pd.DataFrame({"effect_log": differences.mean(), "pairs": differences.size()}).reset_index()
 
 
 def _own_start_offsets(table: pd.DataFrame, unit: str, sample: Any) -> pd.Series:
@@ -922,7 +1104,7 @@ def _own_start_offsets(table: pd.DataFrame, unit: str, sample: Any) -> pd.Series
     return pd.Series(offset.to_numpy(), index=table.index)
 
 
-def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
+def _adjust_later_starts(changes: EventChanges, sample: Any) -> tuple[EventChanges, pd.DataFrame]:
     """Subtract from each control that starts at ``t + j`` (1 ≤ j ≤ h) the estimated effect ``τ̂(h − j)``.
 
     Cellini, Ferreira and Rothstein's (2010) recursion: at event year 0
@@ -931,8 +1113,11 @@ def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
     their own start, ``τ̂(h − j)`` of the same outcome and group, in log
     points, estimated at the earlier years. Nothing about the future enters
     who is a control, so selection on the later start cannot bias it.
+    Returns the adjusted changes and the recursion's effects ``τ̂(0) … τ̂(H)``
+    (``outcome, group, event_year, effect_log, pairs``; log points).
     """
     table = changes.table.copy()
+    path = []
     table["_since_own"] = table["horizon"] - _own_start_offsets(table, changes.unit, sample)  # years since own start
     effects: dict[tuple[str, str, int], float] = {}
     for h in sorted(h for h in changes.horizons if h >= 0):
@@ -944,10 +1129,15 @@ def _adjust_later_starts(changes: EventChanges, sample: Any) -> EventChanges:
             tau = np.array([effects.get((o, g, int(k)), 0.0) for o, g, k in keys])
             table.loc[hit, "change_log"] -= tau
             table.loc[hit, "change_pct"] = 100 * np.expm1(table.loc[hit, "change_log"])
-        effects |= _mean_pair_differences(table.loc[at_h])
+        differences = _pair_differences(table.loc[at_h])
+        effects |= {(str(o), str(g), int(h_)): float(e) for o, g, h_, e in
+                    differences[["outcome", "group", "horizon", "effect_log"]].itertuples(index=False)}
+        path.append(differences)
     table["adjusted_for_own_start"] = table["_since_own"].ge(0) & table["treated"].eq(0) & \
         table["horizon"].ge(0)
-    return _subset(changes, table.drop(columns=["_since_own"]))
+    path_table = pd.concat(path, ignore_index=True).rename(columns={"horizon": "event_year"})
+    path_table = path_table.astype({"outcome": str, "group": str, "event_year": int, "pairs": int})
+    return _subset(changes, table.drop(columns=["_since_own"])), path_table
 
 
 ADJUSTED_BOOTSTRAP_DRAWS = 399
@@ -996,7 +1186,7 @@ def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
     event years from the same starters, so it is correlated with them; the
     regression's standard errors treat them as known. Here every
     ``τ̂(0) … τ̂(h)`` is re-estimated on each draw. With complete pairs the
-    regression's estimate is the mean pair difference (:func:`_mean_pair_differences`),
+    regression's estimate is the mean pair difference (:func:`_pair_differences`),
     so a draw is a weighted mean: the recursion runs on per-pair arrays
     (log scale: linear in ``τ̂``; percent scale: linear in ``e^{−τ̂}``), all
     draws at once. Returns ``outcome, group, horizon, draw, estimate`` for
@@ -1060,18 +1250,18 @@ def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
 
 def _adjusted_fit(complete: EventChanges, lost: pd.DataFrame, sample: Any, matched: pd.DataFrame,
                   reported: list[int], scale: str,
-                  fit_options: dict[str, Any]) -> tuple[EventChanges, pd.DataFrame, DidResult]:
+                  fit_options: dict[str, Any]) -> tuple[EventChanges, pd.DataFrame, DidResult, pd.DataFrame]:
     """The later-start adjustment on the complete pairs' changes, the regressions at the reported horizons, and
     their standard errors after the start from the bootstrap of the recursion over pairs (pairs that share a firm
-    drawn together)."""
-    changes = _adjust_later_starts(complete, sample)
+    drawn together); last, the recursion's effects at every event year (:func:`_adjust_later_starts`)."""
+    changes, path = _adjust_later_starts(complete, sample)
     changes = _subset(changes, changes.table.loc[changes.table["horizon"].isin(reported)])
     changes.horizons = sorted(set(reported))
     lost = lost.loc[lost["horizon"].isin(reported)].reset_index(drop=True)
     result = matched_did(changes, scale=scale, **fit_options)
     draws = _adjusted_bootstrap(complete, sample, scale, _pair_draws(_pair_clusters(matched, sample.firm_col)))
     same_size = complete.table.groupby(["outcome", "horizon", "pair"]).size().nunique() == 1
-    return changes, lost, _with_bootstrap_errors(result, draws, same_size_pairs=same_size)
+    return changes, lost, _with_bootstrap_errors(result, draws, same_size_pairs=same_size), path
 
 
 def _with_bootstrap_errors(result: DidResult, draws: pd.DataFrame, *, same_size_pairs: bool) -> DidResult:
