@@ -7,7 +7,8 @@ For national scale: ``--preset national --replications 3 --first-seed 20261201``
 A design is a matching design ("white_paper", "robust", "robust_no_investment", "robust_no_intermediates"),
 optionally with "+adjust"
 (a control that starts within the horizon has the estimated effect of its own start subtracted:
-``later_starts="adjust"``)
+``later_starts="adjust"``), then "+other" (every matched firm's change also cleared of the estimated effects
+of its start of the other treatment: ``white_paper_did_both``, e.g. ``robust+adjust+other``)
 or "+clean" (clean controls: none starts within t+1…t+5 for exports, t+10 for FDI: ``control_pool="clean"``),
 e.g. ``--designs white_paper robust robust+adjust`` (:func:`kaigai_lib.whitepaper.coverage.design_options`).
 

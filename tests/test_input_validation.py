@@ -135,7 +135,7 @@ def test_the_robust_design_can_be_chosen(tmp_path: Path) -> None:
     config = tmp_path / "replicate.toml"
     config.write_text('[analysis]\ndid_design = "robust"\n', encoding="utf-8")
     assert read_config(config).analysis["did_design"] == "robust"
-    for controls in ("clean", "adjusted"):
+    for controls in ("clean", "adjusted", "adjusted_both"):
         config.write_text(f'[analysis]\ndid_controls = "{controls}"\n', encoding="utf-8")
         assert read_config(config).analysis["did_controls"] == controls
 

@@ -69,7 +69,8 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     # design
     "did_design": "white_paper",
     # or "clean": no control starts within the design's window; "adjusted": controls that start later have
-    # their own estimated effect subtracted (white_paper_did's control_pool and later_starts)
+    # their own estimated effect subtracted (white_paper_did's control_pool and later_starts); "adjusted_both":
+    # also the other start's estimated effects (white_paper_did's other_start)
     "did_controls": "all",
     # the spillover model's area-shipments control and standard errors (fit_spillover's control and cluster)
     "spillover_control": "shipments",
@@ -79,7 +80,8 @@ TFP_DEFAULTS: dict[str, Any] = {"poly_order": 3}
 # [analysis] did_controls → white_paper_did's options
 DID_CONTROLS = {"all": {"control_pool": "all", "later_starts": "keep"},
                 "clean": {"control_pool": "clean", "later_starts": "keep"},
-                "adjusted": {"control_pool": "all", "later_starts": "adjust"}}
+                "adjusted": {"control_pool": "all", "later_starts": "adjust"},
+                "adjusted_both": {"control_pool": "all", "later_starts": "adjust", "other_start": True}}
 
 
 class ReplicationError(ValueError):
@@ -134,7 +136,9 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
                             "paper's), 'clean' ones, which do not start within t+1…t+{export} (exports) or t+{fdi} "
                             "(FDI), or 'adjusted': all, with the estimated effect of a control's own later start "
                             "subtracted (standard errors after the start from a bootstrap of the adjustment "
-                            "over the pairs, those sharing a firm drawn together)".format(**CLEAN_WINDOWS),
+                            "over the pairs, those sharing a firm drawn together), or 'adjusted_both': the same, "
+                            "and every matched firm's change also cleared of the estimated effects of its start of "
+                            "the other treatment (FDI for exports, exporting for FDI)".format(**CLEAN_WINDOWS),
                             choices=tuple(DID_CONTROLS)),
     "spillover_control": Setting("choice", 0, 0, "the spillover model's shipments control: the white paper's "
                                  "'shipments' (they include exports, so it is a bad control), 'domestic_shipments' "
@@ -641,6 +645,7 @@ class Run:
     peak_memory_gb: dict[str, float] = field(default_factory=dict)  # process peak RSS after each stage
 
     others: dict[str, str] = field(default_factory=dict)  # report, log -> what they hold (for the checker)
+    did_results: dict[str, Any] = field(default_factory=dict)  # both DiDs, when each needs the other's effects
 
     def write(self, name: str, table: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
         """Write a protected table; it must carry the protection columns (:func:`apply_checks`)."""
@@ -700,14 +705,25 @@ def stage_tfp(run: Run) -> None:
 
 def stage_did(run: Run, analysis: str) -> pd.DataFrame:
     """Matched DiD for one analysis; returns its protected rows of effects.csv."""
-    from kaigai_lib.whitepaper.did_design import white_paper_did
+    from kaigai_lib.whitepaper.did_design import white_paper_did, white_paper_did_both
+    from kaigai_lib.whitepaper.samples import ANALYSES
 
     settings = run.config.analysis
-    horizons = range(1, int(settings[f"{analysis}_horizons"]) + 1)
-    wp = white_paper_did(run.firms, analysis, horizons=horizons, pre_horizons=list(settings["placebo_horizons"]),
-                         first_start_year=int(settings[f"first_{analysis}_start_year"]), tfp_col="tfp",
-                         world=run.world, design=str(settings["did_design"]),
-                         **DID_CONTROLS[str(settings["did_controls"])])
+
+    def own_options(name: str) -> dict[str, Any]:
+        return {"horizons": range(1, int(settings[f"{name}_horizons"]) + 1),
+                "first_start_year": int(settings[f"first_{name}_start_year"])}
+
+    options = {"pre_horizons": list(settings["placebo_horizons"]), "tfp_col": "tfp", "world": run.world,
+               "design": str(settings["did_design"]), **DID_CONTROLS[str(settings["did_controls"])]}
+    if options.pop("other_start", False):
+        # each analysis needs the other's estimated effects: both are estimated once, at the first DiD stage
+        if analysis not in run.did_results:
+            run.did_results = white_paper_did_both(run.firms, by_analysis={a: own_options(a) for a in ANALYSES},
+                                                   **options)
+        wp = run.did_results[analysis]
+    else:
+        wp = white_paper_did(run.firms, analysis, **own_options(analysis), **options)
     table = wp.result.table.copy()
     table.insert(0, "analysis", analysis)
     checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.unit,

@@ -731,32 +731,56 @@ def _check_other_start(other: Any, analysis: str, outcomes: Sequence[str] | None
 
 
 def other_starts(firms: pd.DataFrame, analysis: str) -> pd.DataFrame:
-    """Each firm's first observed start of ``analysis`` and its group at ``t − 1``.
+    """Each firm's first observed start of ``analysis`` and its group just before it.
 
-    A start is a year whose status (``exporter`` or ``fdi``) is on after an
-    observed year with it off (:func:`~kaigai_lib.data.starts.risk_set`); a
-    firm already on when first observed has no known start and is not
-    listed. The group is the size class (exports) or the sector (FDI) at
-    ``t − 1``, as the analysis's own groups.
+    The start is the first year the status (``exporter`` or ``fdi``) is seen
+    on after a year it was seen off; across a gap in the panel (the firm not
+    observed in between) that is the first year seen on, the survey's own
+    reading. A firm already on when first observed has no known start and is
+    not listed. The group is the size class (exports) or the sector (FDI) in
+    the last year seen off, ``t − 1`` without a gap: the analysis's own groups.
+
+    Parameters
+    ----------
+    firms : pandas.DataFrame
+        The firm panel (``firm_id``, ``year``, the status column, ``employees`` or ``manufacturing``).
+    analysis : {"export", "fdi"}
+        Whose starts.
 
     Returns
     -------
     pandas.DataFrame
         ``firm_id``, ``other_start`` (the year ``t``) and ``other_group``.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or the status is not 0/1 (rows named).
     """
-    from kaigai_lib.data.starts import risk_set, sector, size_class
+    from kaigai_lib.data.starts import sector, size_class
     from kaigai_lib.whitepaper.samples import STATUS_COLUMNS
 
     status = STATUS_COLUMNS[analysis]
-    needed = [status, "employees" if analysis == "export" else "manufacturing"]
+    needed = ["firm_id", "year", status, "employees" if analysis == "export" else "manufacturing"]
     missing = [c for c in needed if c not in firms.columns]
     if missing:
         raise ValueError(f"other_start: the firm panel has no column(s) {missing}, needed to find the {analysis} "
                          "starts whose effects are subtracted.")
-    at_risk = risk_set(firms, status).rows
-    starts = at_risk.loc[at_risk["start"] == 1].sort_values("start_year").drop_duplicates("firm_id")
-    group = size_class(starts["employees"]) if analysis == "export" else sector(starts["manufacturing"])
-    return pd.DataFrame({"firm_id": starts["firm_id"].to_numpy(), "other_start": starts["start_year"].to_numpy(),
+    panel = firms.loc[firms[status].notna(), needed]
+    flag = pd.to_numeric(panel[status].astype(object).replace({True: 1, False: 0}), errors="coerce")
+    bad = ~flag.isin([0, 1])
+    if bad.any():
+        rows = panel.loc[bad, ["firm_id", "year", status]].head(3).to_dict("records")
+        raise ValueError(f"other_start: column {status!r} must be 0/1 or True/False; {int(bad.sum())} rows are "
+                         f"not, e.g. {rows}.")
+    panel = panel.assign(_on=flag.astype(int).to_numpy()).sort_values(["firm_id", "year"], kind="stable")
+    ever_off = panel["_on"].eq(0).groupby(panel["firm_id"], sort=False).cummax()
+    on_after_off = panel.loc[panel["_on"].eq(1) & ever_off].drop_duplicates("firm_id")
+    before = panel.loc[panel["_on"].eq(0)].merge(on_after_off[["firm_id", "year"]].rename(columns={"year": "_s"}),
+                                                 on="firm_id")
+    last_off = before.loc[before["year"] < before["_s"]].drop_duplicates("firm_id", keep="last")
+    group = size_class(last_off["employees"]) if analysis == "export" else sector(last_off["manufacturing"])
+    return pd.DataFrame({"firm_id": last_off["firm_id"].to_numpy(), "other_start": last_off["_s"].to_numpy(),
                          "other_group": np.asarray(group, dtype=object)}).reset_index(drop=True)
 
 
@@ -1041,7 +1065,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                          effect_path=path, other_start=None if other_start is None else other_start.analysis)
 
 
-def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"),
+def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"), *,
+                         by_analysis: dict[str, dict[str, Any]] | None = None,
                          **options: Any) -> dict[str, WhitePaperDid]:
     """Both analyses, each cleared of the other start's estimated effects (``white_paper_did``'s ``other_start``).
 
@@ -1056,6 +1081,8 @@ def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"),
         As :func:`white_paper_did`.
     analyses : sequence of str, default ("export", "fdi")
         The results returned (both are estimated either way).
+    by_analysis : dict or None, optional
+        Options of one analysis only, e.g. ``{"fdi": {"horizons": range(1, 11)}}``.
     **options : Any
         Options of :func:`white_paper_did` for both analyses (not ``other_start``).
 
@@ -1064,12 +1091,20 @@ def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"),
     dict of str to WhitePaperDid
         Keyed by analysis.
     """
-    if options.get("later_starts", "adjust") != "adjust" or "other_start" in options:
+    by_analysis = by_analysis or {}
+    every = [options, *by_analysis.values()]
+    if any(o.get("later_starts", "adjust") != "adjust" or "other_start" in o for o in every):
         raise ValueError("white_paper_did_both: later_starts is 'adjust' and other_start is set here; pass neither.")
-    options["later_starts"] = "adjust"
-    first_fdi = white_paper_did(data, "fdi", **options)
-    export = white_paper_did(data, "export", other_start=first_fdi, **options)
-    results = {"export": export, "fdi": white_paper_did(data, "fdi", other_start=export, **options)}
+    unknown = sorted(set(by_analysis) - {"export", "fdi"})
+    if unknown:
+        raise ValueError(f"white_paper_did_both: by_analysis keys {unknown}: use 'export' and 'fdi'.")
+
+    def run(analysis: str, other: WhitePaperDid | None) -> WhitePaperDid:
+        merged = {**options, **by_analysis.get(analysis, {}), "later_starts": "adjust"}
+        return white_paper_did(data, analysis, other_start=other, **merged)
+
+    export = run("export", run("fdi", None))
+    results = {"export": export, "fdi": run("fdi", export)}
     return {analysis: results[analysis] for analysis in analyses}
 
 
