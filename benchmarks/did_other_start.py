@@ -11,8 +11,10 @@ the export bootstrap's own standard error (log points ×100, robust design, late
 sources are nearly independent (different starters), so the full error is about
 ``sqrt(se² + spread²)``: the last column is that inflation.
 
-Measured (national, seed 20262301, 99 draws): see the closing notes of issue 14 and the docstring of
-``white_paper_did``'s ``other_start``.
+Measured (national, seed 20262301, 99 draws; 100 s): the spread over the FDI draws is 0.6–3.0 % of the export
+bootstrap's standard error (median 1.3 %) in the 75 cells (5 outcomes × 3 groups × t+1 … t+5), so the known-effects
+bootstrap understates the error by at most 0.05 % (median 0.01 %). Tiny seed 3 (20 draws): median 5.3 %, largest
+8.4 %; at most 0.35 %.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def test_bad_pool_or_window_is_named(tiny_world: World) -> None:
     with pytest.raises(ValueError, match="'robust\\+clean'"):
         coverage.design_options("robust+never")
     assert coverage.design_options("white_paper+clean") == {"design": "white_paper", "control_pool": "clean",
-                                                       "later_starts": "keep"}
+                                                       "later_starts": "keep", "other_start": False}
 
 
 def _hand_built_panel(seed: int = 7, n_firms: int = 4000, tau: float = 0.3) -> pd.DataFrame:
