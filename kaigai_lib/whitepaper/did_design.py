@@ -757,6 +757,16 @@ def other_starts(firms: pd.DataFrame, analysis: str) -> pd.DataFrame:
     ------
     ValueError
         If a column is missing or the status is not 0/1 (rows named).
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, other_starts
+    >>> world = generate("tiny", seed=0)
+    >>> other_starts(world.firms, "fdi").head(3)
+       firm_id  other_start        other_group
+    0       10         2003  non-manufacturing
+    1       13         2009  non-manufacturing
+    2       15         2008      manufacturing
     """
     from kaigai_lib.data.starts import sector, size_class
     from kaigai_lib.whitepaper.samples import STATUS_COLUMNS
@@ -824,7 +834,26 @@ def clear_other_start(changes: EventChanges, firms: pd.DataFrame, other: WhitePa
     Returns
     -------
     EventChanges
-        The same rows, cleared.
+        The same rows, cleared. A truth on the percent scale
+        (:func:`true_effects`) is then read on the cleared changes: the
+        starter's percent gain from ``analysis`` without the other start.
+
+    Examples
+    --------
+    An export starter of 1998 that started FDI in 1999 carries FDI's
+    estimated effect one year after its start at ``t + 2``:
+
+    >>> from kaigai_lib import clear_other_start, generate, white_paper_did
+    >>> world = generate("tiny", seed=0)
+    >>> fdi = white_paper_did(world, "fdi", outcomes=["sales"], horizons=[2], pre_horizons=[],
+    ...                       later_starts="adjust")
+    >>> export = white_paper_did(world, "export", outcomes=["sales"], horizons=[2], pre_horizons=[])
+    >>> table = clear_other_start(export.changes, world.firms, fdi).table
+    >>> table.loc[table["firm_id"] == 526, ["treated", "cohort", "horizon", "other_start_cleared"]].round(2)
+       treated  cohort  horizon  other_start_cleared
+    6        1    1998        2                 0.04
+    >>> int((table["other_start_cleared"] != 0).sum())
+    32
     """
     by_group, pooled = _effect_lookup(other.effect_path)
     table = changes.table.copy()
@@ -1092,6 +1121,19 @@ def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"),
     -------
     dict of str to WhitePaperDid
         Keyed by analysis.
+
+    Examples
+    --------
+    >>> from kaigai_lib import generate, white_paper_did_both
+    >>> world = generate("tiny", seed=0)
+    >>> both = white_paper_did_both(world, outcomes=["sales"], horizons=[2], pre_horizons=[])
+    >>> both["export"].counts().loc["the other start's effects", "value"]
+    'subtracted (fdi effects estimated by group, 31 matched firms cleared)'
+    >>> both["export"].tidy()[["group", "estimate", "truth"]].round(2)
+         group  estimate  truth
+    0  100-299      3.28   2.55
+    1     300+     -1.32   0.96
+    2    50-99      5.69   8.07
     """
     by_analysis = by_analysis or {}
     every = [options, *by_analysis.values()]
