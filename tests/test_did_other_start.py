@@ -202,3 +202,11 @@ def test_replicate_clears_both_analyses_with_adjusted_both(tiny_world: World, tm
         want = expected[analysis].result.table.set_index(["outcome", "group", "horizon"])["estimate"]
         assert len(shown) > 10
         np.testing.assert_allclose(shown, want.reindex(shown.index), rtol=1e-10)
+
+
+def test_a_status_coded_otherwise_is_refused_and_text_zeros_and_ones_are_read(tiny_world: World) -> None:
+    firms = tiny_world.firms
+    with pytest.raises(ValueError, match=r"'fdi' must be binary .*'no', 'yes'"):
+        did_design.other_starts(firms.assign(fdi=np.where(firms["fdi"], "yes", "no")), "fdi")
+    as_text = did_design.other_starts(firms.assign(fdi=firms["fdi"].astype(int).astype(str)), "fdi")
+    pd.testing.assert_frame_equal(as_text, did_design.other_starts(firms, "fdi"))

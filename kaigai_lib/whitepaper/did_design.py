@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from kaigai_lib.data.schema import as_years, check_frame
+from kaigai_lib.data.schema import as_binary, as_years, check_frame
 from kaigai_lib.estimators.did import (
     SCALE_UNITS,
     SCALES,
@@ -756,7 +756,7 @@ def other_starts(firms: pd.DataFrame, analysis: str) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        If a column is missing or the status is not 0/1 (rows named).
+        If a column is missing or the status is not 0/1 or true/false (its values named).
 
     Examples
     --------
@@ -778,13 +778,8 @@ def other_starts(firms: pd.DataFrame, analysis: str) -> pd.DataFrame:
         raise ValueError(f"other_start: the firm panel has no column(s) {missing}, needed to find the {analysis} "
                          "starts whose effects are subtracted.")
     panel = firms.loc[firms[status].notna(), needed]
-    flag = pd.to_numeric(panel[status].astype(object).replace({True: 1, False: 0}), errors="coerce")
-    bad = ~flag.isin([0, 1])
-    if bad.any():
-        rows = panel.loc[bad, ["firm_id", "year", status]].head(3).to_dict("records")
-        raise ValueError(f"other_start: column {status!r} must be 0/1 or True/False; {int(bad.sum())} rows are "
-                         f"not, e.g. {rows}.")
-    panel = panel.assign(_on=flag.astype(int).to_numpy()).sort_values(["firm_id", "year"], kind="stable")
+    on = as_binary(panel[status], status, "other_start")  # codings such as "yes"/"no" refused with the fix
+    panel = panel.assign(_on=on.astype(int)).sort_values(["firm_id", "year"], kind="stable")
     ever_off = panel["_on"].eq(0).groupby(panel["firm_id"], sort=False).cummax()
     on_after_off = panel.loc[panel["_on"].eq(1) & ever_off].drop_duplicates("firm_id")
     before = panel.loc[panel["_on"].eq(0)].merge(on_after_off[["firm_id", "year"]].rename(columns={"year": "_s"}),
