@@ -416,3 +416,83 @@ def test_a_covariate_named_intercept_is_refused_not_dropped(job_training: pd.Dat
     odd = job_training.rename(columns={"age": "年齢", "re74": "re 74", "re75": "re.75"})
     np.testing.assert_allclose(att(odd, covariates=["年齢", "educ", "black", "hisp", "marr", "nodegree", "re 74",
                                                     "re.75"]), att(job_training), rtol=1e-10, atol=0)
+
+
+# --------------------------------------------------------------------------- rows without a firm id
+
+def _without_ids(firms: pd.DataFrame, case: str) -> tuple[pd.DataFrame, list]:
+    """``firms`` with some firm ids missing, as each kind of file leaves them; and the row labels hit."""
+    hit = [firms.index[7]]
+    if case == "NaN in numeric ids":
+        ids = firms["firm_id"].astype(float).where(~firms.index.isin(hit))
+    elif case == "None in text ids":
+        ids = firms["firm_id"].astype(str).astype(object).where(~firms.index.isin(hit), None)
+    elif case == "blank text ids":
+        hit = [firms.index[7], firms.index[30]]
+        ids = firms["firm_id"].astype(str).mask(firms.index == hit[0], "").mask(firms.index == hit[1], "  ")
+    else:  # two firms without ids in the same year looked like one repeated key
+        same_year = firms.index[firms["year"] == firms.loc[firms.index[7], "year"]][:2]
+        hit = list(same_year)
+        ids = firms["firm_id"].astype("Int64").mask(firms.index.isin(hit))
+    return firms.assign(firm_id=ids), hit
+
+
+MISSING_ID_CASES = ["NaN in numeric ids", "None in text ids", "blank text ids", "two missing ids in one year"]
+
+
+@pytest.mark.parametrize("case", MISSING_ID_CASES)
+def test_rows_without_a_firm_id_are_refused_naming_them_not_dropped(short_panel: pd.DataFrame, case: str) -> None:
+    # groupby and merges drop a row whose id is missing without a word; two of them used to be called a repeated key
+    firms, hit = _without_ids(short_panel, case)
+    expected = f"'firm_id' is missing in {len(hit)} row(s) (rows {', '.join(map(str, hit))})"
+    lp = {"output": "value_added", "free": "employees", "state": "capital_stock", "proxy": "intermediate_inputs",
+          "unit": "firm_id", "time": "year", "progress": False}
+    runs = {"risk_set": lambda d: risk_set(d, "exporter"),
+            "naive_difference": lambda d: naive_difference(d, outcome="sales", horizon=2),
+            "staggered_event_study": lambda d: staggered_event_study(d, "export", "sales", estimators=("twfe",)),
+            "white_paper_did": lambda d: white_paper_did(d, "export", outcomes=["sales"], horizons=[1],
+                                                         pre_horizons=[]),
+            "levinsohn_petrin": lambda d: levinsohn_petrin(d, **lp)}
+    for name, run in runs.items():
+        with pytest.raises(ValueError) as error:
+            quiet(run, firms)
+        message = str(error.value)
+        assert expected in message, (name, message)
+        assert "every row needs its firm_id" in message and "duplicate" not in message, (name, message)
+    # validate lists every problem: a NaN id under its column's check, a blank one as a missing key
+    with pytest.raises(SchemaError) as error:
+        validate(firms, "firms")
+    message = str(error.value)
+    assert "'firm_id'" in message and f"rows {', '.join(map(str, hit))}" in message, message
+    assert "duplicate" not in message and "share a" not in message, message
+
+
+def test_event_changes_refuses_a_panel_row_without_a_firm_id(exporters) -> None:
+    panel, matched = exporters
+    firms, hit = _without_ids(panel, "NaN in numeric ids")
+    with pytest.raises(ValueError, match=rf"event_changes: the panel: 'firm_id' is missing in 1 row\(s\) "
+                                         rf"\(rows {hit[0]}\)"):
+        event_changes(firms, matched.assign(firm_id=matched["firm_id"].astype(float)), ["sales"], horizons=[1])
+
+
+def test_a_repeated_key_is_still_named_as_one(short_panel: pd.DataFrame) -> None:
+    twice = pd.concat([short_panel, short_panel.iloc[[3]]])
+    for run in (lambda d: risk_set(d, "exporter"), lambda d: naive_difference(d, outcome="sales", horizon=2),
+                lambda d: white_paper_did(d, "export", outcomes=["sales"], horizons=[1], pre_horizons=[])):
+        with pytest.raises(ValueError, match=r"duplicate keys: 2 rows share a \(firm_id, year\) key with another "
+                                             rf"row, e.g. \[\{{'firm_id': {short_panel.loc[3, 'firm_id']}, "):
+            quiet(run, twice)
+
+
+def test_plants_or_firms_without_an_id_are_refused_by_build_catchments(tiny_world) -> None:
+    plants, firms = tiny_world.establishments, tiny_world.firms
+    label = plants.index[11]
+    for column in ("establishment_id", "firm_id"):
+        edited = plants.assign(**{column: plants[column].astype(float).where(plants.index != label)})
+        with pytest.raises(SpatialInputError, match=rf"establishments: '{column}' is missing in 1 row\(s\) "
+                                                    rf"\(rows {label}\)"):
+            quiet(build_catchments, edited, firms)
+    label = firms.index[4]
+    with pytest.raises(SpatialInputError, match=rf"firms: 'firm_id' is missing in 1 row\(s\) \(rows {label}\)"):
+        quiet(build_catchments, plants,
+              firms.assign(firm_id=firms["firm_id"].astype(float).where(firms.index != label)))

@@ -46,7 +46,7 @@ def test_every_problem_is_reported_at_once(tiny_world: World) -> None:
     assert "'capital_stock'" in message and "2 missing value(s)" in message and "rows 5, 6" in message
     assert "must be ≤ 100" in message and "multiply by 100" in message
     assert "'industry'" in message and "should be str" in message
-    assert "share a key (firm_id, year)" in message
+    assert "share a (firm_id, year) key" in message
 
 
 def test_rename_maps_an_analysts_own_column_names(tiny_world: World) -> None:

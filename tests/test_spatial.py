@@ -299,7 +299,7 @@ def test_centre_firm_without_overseas_production_data(tiny_world):
 
 def test_other_bad_inputs(tiny_world, book_catchments):
     est = pd.concat([tiny_world.establishments, tiny_world.establishments.iloc[:2]])
-    with pytest.raises(SpatialInputError, match="4 rows share a key"):
+    with pytest.raises(SpatialInputError, match=r"duplicate keys: 4 rows share a \(establishment_id, year\) key"):
         spatial.build_catchments(est, tiny_world.firms)
     est = tiny_world.establishments.copy()
     est.loc[est.index[:5], "exports"] = np.nan

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import unicodedata
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -487,13 +487,79 @@ def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
 
 
 def _key_problems(df: pd.DataFrame, schema: TableSchema) -> list[str]:
-    """Rows that share the table's key (e.g. firm and year) with another row."""
+    """Rows without a key value, or that share the table's key (e.g. firm and year) with another row."""
     key = [k for k in schema.key if k in df.columns]
     if len(key) != len(schema.key):
         return []
-    dup = df.duplicated(subset=key, keep=False)
-    if not dup.any():
-        return []
-    first = df.loc[dup, key].drop_duplicates().head(3).to_dict("records")
-    return [f"{int(dup.sum())} rows share a key ({', '.join(key)}) with another row, e.g. {first} at "
-            f"{_rows(df.index[dup])}; keep one row per {' and '.join(key)} (aggregate or fix the ids)."]
+    # a key cell that is NaN is already named by its column's check; blank text and repeated keys are not
+    return key_problems(df.loc[df[key].notna().all(axis=1)], key)
+
+
+def _missing_ids(values: pd.Series) -> np.ndarray:
+    """Where an id is missing: NaN, None or NA, and text that is empty or only spaces (a blank cell)."""
+    missing = np.array(values.isna(), dtype=bool)  # a copy: the mask below is or-ed into it
+    if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        blank = values.map(lambda v: isinstance(v, str) and not v.strip())
+        missing |= blank.to_numpy(dtype=bool)
+    return missing
+
+
+def key_problems(data: pd.DataFrame, keys: Sequence[str], *, unique: bool = True) -> list[str]:
+    """What is wrong with the key columns ``keys`` (e.g. firm and year) of ``data``, one message per problem.
+
+    A row whose key is missing (NaN, None, a blank text cell) is named first: pandas drops such rows from every
+    ``groupby`` and merge without a word, and two of them would look like a repeated key. Then rows that share a
+    key with another row (``unique=False``: ids that may repeat, such as a plant's firm, are only checked for
+    missing values). Every message names the rows and the fix; an empty list: the keys are fine.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kaigai_lib.data.schema import key_problems
+    >>> key_problems(pd.DataFrame({"firm_id": ["a", "b"], "year": [2005, 2005]}), ["firm_id", "year"])
+    []
+    >>> print(*key_problems(pd.DataFrame({"firm_id": ["a", " "], "year": [2005, 2005]}), ["firm_id", "year"]))
+    'firm_id' is missing in 1 row(s) (rows 1); every row needs its firm_id: fill it in, or drop those rows (and
+    report how many)
+    """
+    keys = list(keys)
+    problems = []
+    for key in keys:
+        missing = _missing_ids(data[key])
+        if missing.any():
+            problems.append(f"'{key}' is missing in {int(missing.sum())} row(s) ({_rows(data.index[missing])}); "
+                            f"every row needs its {key}: fill it in, or drop those rows (and report how many)")
+    if problems or not unique:  # rows without a key would also be counted as sharing one
+        return problems
+    repeated = data.duplicated(subset=keys, keep=False).to_numpy()
+    if repeated.any():
+        first = data.loc[repeated, keys].drop_duplicates().head(3).to_dict("records")
+        problems.append(f"duplicate keys: {int(repeated.sum())} rows share a ({', '.join(keys)}) key with another "
+                        f"row, e.g. {first} at {_rows(data.index[repeated])}; keep one row per "
+                        f"{' and '.join(keys)} (aggregate or fix the ids)")
+    return problems
+
+
+def check_keys(data: pd.DataFrame, keys: Sequence[str], where: str, what: str = "the data") -> None:
+    """Raise ``ValueError`` if a key column of ``data`` has missing values or two rows share a key
+    (:func:`key_problems`); ``where`` and ``what`` name the function and the table in the message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from kaigai_lib.data.schema import check_keys
+    >>> firms = pd.DataFrame({"firm_id": [1, None, 2, 2], "year": [2005, 2005, 2005, 2005]})
+    >>> check_keys(firms.dropna(), ["firm_id", "year"], "my analysis")
+    Traceback (most recent call last):
+        ...
+    ValueError: my analysis: the data: duplicate keys: 2 rows share a (firm_id, year) key with another row, e.g.
+    [{'firm_id': 2.0, 'year': 2005}] at rows 2, 3; keep one row per firm_id and year (aggregate or fix the ids).
+    >>> check_keys(firms, ["firm_id", "year"], "my analysis")
+    Traceback (most recent call last):
+        ...
+    ValueError: my analysis: the data: 'firm_id' is missing in 1 row(s) (rows 1); every row needs its firm_id: fill
+    it in, or drop those rows (and report how many).
+    """
+    problems = key_problems(data, keys)
+    if problems:
+        raise ValueError(f"{where}: {what}: " + "; ".join(problems) + ".")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.schema import as_binary, as_years, check_frame
+from kaigai_lib.data.schema import as_binary, as_years, check_frame, check_keys
 
 # The white paper's groups: exports by size class at t − 1 (size_class), FDI by sector (sector).
 EXPORT_GROUPS = ("under 50", "50-99", "100-299", "300+")
@@ -105,8 +105,7 @@ def risk_set(firms: pd.DataFrame, status: str, unit: str = "firm_id", time: str 
     # status 0/1 in every row (codings such as "yes"/"no" refused with the fix); years as whole numbers
     firms = firms.assign(**{status: as_binary(firms[status], status, "risk_set"),
                             time: as_years(firms[time], time, "risk_set")})
-    if firms.duplicated([unit, time]).any():
-        raise ValueError(f"risk_set: duplicate ({unit}, {time}) rows; keep one row per firm and year.")
+    check_keys(firms, [unit, time], "risk_set", "firms")
     panel = firms.sort_values([unit, time])
     following = panel[[unit, time, status]].assign(**{time: panel[time] - 1}).rename(columns={status: "_next"})
     untreated = panel.loc[~panel[status].astype(bool)]

@@ -32,7 +32,7 @@ import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Ja
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys
 from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
@@ -278,8 +278,7 @@ def _check_event_inputs(panel: pd.DataFrame, matched: pd.DataFrame, outcomes: Se
     panel = panel.assign(**{time: as_years(panel[time], time, "event_changes: the panel"),
                             **{o: as_numbers(panel[o], o, "event_changes") for o in outcomes}})
     matched = matched.assign(**{time: as_years(matched[time], time, "event_changes: the matched sample")})
-    if panel.duplicated([unit, time]).any():
-        raise ValueError(f"event_changes: the panel has duplicate ({unit}, {time}) rows.")
+    check_keys(panel, [unit, time], "event_changes", "the panel")
     if any(h < 0 for h in horizons) or any(h >= -1 for h in pre_horizons):
         raise ValueError(f"event_changes: horizons must be ≥ 0 (got {horizons}) and pre_horizons ≤ −2 "
                          f"(got {pre_horizons}); t − 1 is the base year.")
@@ -812,11 +811,7 @@ def _staggered_inputs(firms: pd.DataFrame, unit: str, time: str, start_year: str
                          f"{list(firms.index[bad][:5])}); its log is the outcome, so drop or fix those firm-years "
                          "first (and report how many).")
     years = as_years(firms[time], time, where)
-    repeated = firms.duplicated([unit, time], keep=False).to_numpy()
-    if repeated.any():
-        examples = firms.loc[repeated, [unit, time]].head(3).values.tolist()
-        raise ValueError(f"{where}: {int(repeated.sum())} rows share a ({unit}, {time}) key with another row, "
-                         f"e.g. {examples}; keep one row per firm and year.")
+    check_keys(firms, [unit, time], where, "firms")
     ever = pd.Series(as_binary(firms[status], status, where, missing=False)).groupby(
         firms[unit].to_numpy()).transform("max").to_numpy()
     start = pd.Series(as_numbers(firms[start_year], start_year, where))

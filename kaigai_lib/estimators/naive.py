@@ -36,7 +36,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS, EXPORT_GROUPS, FDI_GROUPS, sector, size_class
 from kaigai_lib.estimators.plots import ANALYSIS_LABELS, OUTCOME_LABELS, new_figure
@@ -362,10 +362,7 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     group_col = group_by
     check_frame(firms, "naive_difference", "firms")
     _require_columns(firms, [firm_col, year_col, start_year_col, status_col, outcome], "firms")
-    if firms.duplicated([firm_col, year_col]).any():
-        dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
-        raise ValueError(f"firms has duplicate ({firm_col}, {year_col}) keys, e.g. {dup.head(3).values.tolist()}: "
-                         "keep one row per firm and year.")
+    check_keys(firms, [firm_col, year_col], "naive_difference", "firms")
     horizon = int(horizon)
     years = as_years(firms[year_col], year_col, "naive_difference")
     cohorts = _cohorts(start_year, years, horizon)

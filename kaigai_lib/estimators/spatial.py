@@ -70,7 +70,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.neighbors import BallTree
 
-from kaigai_lib.data.schema import ESTABLISHMENTS, check_frame, require_columns
+from kaigai_lib.data.schema import ESTABLISHMENTS, check_frame, key_problems, require_columns
 from kaigai_lib.estimators.plots import new_figure
 from kaigai_lib.estimators.results import add_truth, order_tidy
 
@@ -764,7 +764,8 @@ def _read_establishments(establishments: pd.DataFrame) -> pd.DataFrame:
     for name in ("year", "latitude", "longitude"):
         est[name] = _numeric_column(est[name], name, "establishments", where)
     est["year"] = _whole_years(est["year"], "year", "establishments", where)
-    _check_keys(est, ["establishment_id", "year"], "establishments", ("establishment_id", "year"))
+    _check_keys(est, ["establishment_id", "year"], "establishments", where)
+    _check_keys(est, ["firm_id"], "establishments", where, unique=False)  # a plant without its firm
     for name in ("exports", SHIPMENTS, "employees"):
         values = _numeric_column(est[name], name, "establishments", where)
         bad = values.isna()
@@ -832,7 +833,7 @@ def _read_firms(firms: pd.DataFrame, est: pd.DataFrame, check_industries: bool) 
     f["year"] = _whole_years(f["year"], "year", "firms", firms.index)
     if check_industries and "industry" in firms.columns:
         _check_industries(firms, "firm_id", "year", "industry")
-    _check_keys(f, ["firm_id", "year"], "firms", ("firm_id", "year"))
+    _check_keys(f, ["firm_id", "year"], "firms", firms.index)
     _check_id_types(est["firm_id"], f["firm_id"], "firm_id")
     f["capital"] = _numeric_column(f["capital"], names["capital"], "firms", firms.index)
     f["opr"] = _numeric_column(f["opr"], names["overseas_ratio"], "firms", firms.index)
@@ -994,13 +995,12 @@ def _check_exports(est: pd.DataFrame, exports_col: str, shipments_col: str, inde
             SpatialInputWarning, stacklevel=3)
 
 
-def _check_keys(table: pd.DataFrame, key: list[str], name: str, shown: tuple[str, ...]) -> None:
-    dup = table.duplicated(subset=key, keep=False)
-    if dup.any():
-        example = table.loc[dup, key].drop_duplicates().head(3).to_dict("records")
-        raise SpatialInputError(
-            f"{name}: {int(dup.sum())} rows share a key ({', '.join(shown)}) with another row, e.g. {example}; "
-            "keep one row per key (aggregate or fix the ids).")
+def _check_keys(table: pd.DataFrame, key: list[str], name: str, index: pd.Index, *, unique: bool = True) -> None:
+    """Rows without a key value or sharing one (:func:`~kaigai_lib.data.schema.key_problems`), named by the
+    caller's row labels ``index``."""
+    problems = key_problems(table.set_axis(index), key, unique=unique)
+    if problems:
+        raise SpatialInputError(f"{name}: " + "; ".join(problems) + ".")
 
 
 def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

@@ -43,7 +43,7 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
-from kaigai_lib.data.schema import check_frame
+from kaigai_lib.data.schema import check_frame, key_problems
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
 
@@ -299,10 +299,7 @@ def _prepare(data: pd.DataFrame, columns: list[str], unit: str, time: str, where
             rows = ", ".join(map(str, frame.index[bad][:5]))
             problems.append(f"'{column}' has {int(bad.sum())} missing or infinite value(s) (rows {rows}); "
                             "infinite values usually come from log(0): see log_columns()")
-    dup = frame.duplicated([unit, time], keep=False)
-    if dup.any():
-        problems.append(f"{int(dup.sum())} rows share a ({unit}, {time}) key, e.g. rows "
-                        f"{', '.join(map(str, frame.index[dup][:5]))}; keep one row per firm and year")
+    problems += key_problems(frame, [unit, time])
     if problems:
         raise ValueError(f"{where}: " + "; ".join(problems) + ".")
     # ids stored as text ("101") sort as the numbers they are, so the rows' order — and the sums' rounding —

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kaigai_lib.data.schema import FIRMS, MissingColumnsError, as_binary, as_numbers, as_years, check_frame
+from kaigai_lib.data.schema import FIRMS, MissingColumnsError, as_binary, as_numbers, as_years, check_frame, check_keys
 from kaigai_lib.data.schema import require_columns as _require
 from kaigai_lib.data.starts import RiskSet, risk_set, size_class
 from kaigai_lib.estimators import matching, tfp
@@ -603,10 +603,7 @@ def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], 
     else:
         needed.append(cols["tfp"])
     _require(firms, needed, "matching_sample")
-    if firms.duplicated([firm_col, year_col]).any():
-        dup = firms.loc[firms.duplicated([firm_col, year_col], keep=False), [firm_col, year_col]]
-        raise ValueError(f"matching_sample: duplicate ({firm_col}, {year_col}) keys, e.g. "
-                         f"{dup.head(3).values.tolist()}: keep one row per firm and year.")
+    check_keys(firms, [firm_col, year_col], "matching_sample", "firms")
     where = "matching_sample"
     numeric = [c for c in needed if c not in (firm_col, year_col, cols["industry"], cols["status"],
                                               cols.get("manufacturing"))]
