@@ -496,3 +496,19 @@ def test_plants_or_firms_without_an_id_are_refused_by_build_catchments(tiny_worl
     with pytest.raises(SpatialInputError, match=rf"firms: 'firm_id' is missing in 1 row\(s\) \(rows {label}\)"):
         quiet(build_catchments, plants,
               firms.assign(firm_id=firms["firm_id"].astype(float).where(firms.index != label)))
+
+
+def test_a_column_named_like_one_the_match_writes_is_refused_if_read_and_warned_of_otherwise(
+        job_training: pd.DataFrame) -> None:
+    # propensity_match writes _treated, _score, _pair, … into its result: a user's column of that name was read
+    # as a covariate and then replaced (balance mixed the two), or silently overwritten
+    data = job_training.assign(_score=job_training["age"])
+    for treatment, covariates in (("treat", ["age", "_score"]), ("treat", "age + I(_score**2)")):
+        with pytest.raises(ValueError, match=r"column\(s\) \['_score'\] are used by the match.*rename them first"):
+            propensity_match(data, treatment, covariates)
+    with pytest.raises(ValueError, match=r"\['_treated'\] are used by the match"):
+        propensity_match(job_training.rename(columns={"treat": "_treated"}), "_treated", ["age"])
+    with pytest.warns(UserWarning, match=r"column\(s\) \['_pair'\] have the names of columns it writes"):
+        result = propensity_match(job_training.assign(_pair="mine"), "treat", ["age", "educ"])
+    clean = propensity_match(job_training, "treat", ["age", "educ"])
+    assert result.matched["_pair"].tolist() == clean.matched["_pair"].tolist()

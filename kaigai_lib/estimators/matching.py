@@ -496,6 +496,21 @@ def _check_index(data: pd.DataFrame) -> None:
             "pd.concat(..., ignore_index=True)).")
 
 
+def _check_internal_names(data: pd.DataFrame, used: Sequence[Any]) -> None:
+    """A column named like one propensity_match writes (``INTERNAL_COLUMNS``) would be overwritten: refused if the
+    match reads it (it would read the wrong values, or replace them), else replaced in the result with a warning."""
+    clashes = [c for c in INTERNAL_COLUMNS if c in data.columns]
+    read = [c for c in clashes if c in set(used)]
+    if read:
+        raise ValueError(f"propensity_match: column(s) {read} are used by the match but have the names of columns "
+                         f"it writes ({list(INTERNAL_COLUMNS)}); rename them first, e.g. "
+                         f"data.rename(columns={{{read[0]!r}: {read[0].lstrip('_')!r}}}).")
+    if clashes:
+        warnings.warn(f"propensity_match: the data's column(s) {clashes} have the names of columns it writes; in "
+                      "MatchResult.data and .matched they hold the match's values, not yours (rename them to keep "
+                      "them).", UserWarning, stacklevel=3)
+
+
 def _formula_columns(data: pd.DataFrame, covariates: str | Sequence[str]) -> list[Any]:
     """The columns of ``data`` that the covariates name (column names, or words of a formula)."""
     if not isinstance(covariates, str):
@@ -796,6 +811,7 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
         if data[column].isna().any():
             raise ValueError(f"'{column}' is missing for {int(data[column].isna().sum())} rows; exact strata and "
                              "units must be known for every row.")
+    _check_internal_names(data, [treatment, *needed, *_formula_columns(data, covariates)])
 
     treated = _treatment_indicator(data, treatment)
     design = _covariate_design(data, covariates)
