@@ -241,3 +241,12 @@ def test_every_shipped_exercise_makes_its_page_in_both_languages(name: str, tmp_
             capsys.readouterr().err
         shown = out.read_text(encoding="utf-8")
         assert "firm-years in" in shown if language == "en" else "の企業・年は" in shown
+
+
+def test_an_out_path_ending_in_a_slash_is_a_folder_not_a_file_name(tmp_path: Path, capsys) -> None:
+    # Path("newdir/") is Path("newdir"): the page was written as a file called newdir
+    out = f"{tmp_path / 'newdir'}/"
+    status = main(["exercises", "page", EXERCISE, "--out", out])
+    error = capsys.readouterr().err
+    assert status != 0 and "is a folder: give a file name such as" in error, error
+    assert "Traceback" not in error and not (tmp_path / "newdir").exists()

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from kaigai_lib.data.outputs import sha256_of
+from kaigai_lib.data.schema import missing_ids
 
 MANIFEST = "disclosure.json"
 RESULTS = "results.json"
@@ -216,7 +217,16 @@ def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float]
     >>> check_cell(["a", "b", "c", "d"], [300.0, 250.0, 250.0, 200.0], rules).passes
     True
     """
-    ids = pd.Series(np.asarray(firm_ids))
+    ids = pd.Series(np.asarray(firm_ids, dtype=object))
+    missing = np.flatnonzero(missing_ids(ids))
+    if len(missing):
+        # a contribution without its firm cannot be counted or summed with the firm's others: groupby would drop it
+        raise ValueError(f"check_cell ({group}): {len(missing)} contribution(s) have no firm id (positions "
+                         f"{missing[:5].tolist()}); every contribution needs its firm to apply the disclosure "
+                         "rules: fill the ids in, or leave those rows out of the published cell too.")
+    if magnitudes is not None and len(np.asarray(magnitudes)) != len(ids):
+        raise ValueError(f"check_cell ({group}): {len(ids)} firm ids but {len(np.asarray(magnitudes))} magnitudes; "
+                         "give one magnitude per contribution.")
     n_firms = int(ids.nunique())
     share, p_ratio = 0.0, np.nan
     if magnitudes is not None and n_firms > 0:

@@ -226,6 +226,11 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], where: str) -> N
             "the function's column arguments (unit=, time=, …) where it has them.")
 
 
+def is_number(value: Any) -> bool:
+    """Whether an argument is a real number (int, float or a NumPy number), not True/False or text."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_frame(data: Any, where: str, what: str = "the data") -> None:
     """Refuse what no estimator can read correctly: not a DataFrame, no rows, or a column name used twice.
 
@@ -495,13 +500,28 @@ def _key_problems(df: pd.DataFrame, schema: TableSchema) -> list[str]:
     return key_problems(df.loc[df[key].notna().all(axis=1)], key)
 
 
-def _missing_ids(values: pd.Series) -> np.ndarray:
+def missing_ids(values: pd.Series) -> np.ndarray:
     """Where an id is missing: NaN, None or NA, and text that is empty or only spaces (a blank cell)."""
     missing = np.array(values.isna(), dtype=bool)  # a copy: the mask below is or-ed into it
     if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         blank = values.map(lambda v: isinstance(v, str) and not v.strip())
         missing |= blank.to_numpy(dtype=bool)
     return missing
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true/false"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "numbers"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _id_kinds(values: pd.Series) -> set[str]:
+    """The kinds of value an id column holds (numbers, text, …); one for any column of a numeric or string dtype."""
+    if values.dtype != object:
+        return set()
+    return {_kind_of(v) for v in values[~missing_ids(values)]}
 
 
 def key_problems(data: pd.DataFrame, keys: Sequence[str], *, unique: bool = True) -> list[str]:
@@ -525,10 +545,18 @@ def key_problems(data: pd.DataFrame, keys: Sequence[str], *, unique: bool = True
     keys = list(keys)
     problems = []
     for key in keys:
-        missing = _missing_ids(data[key])
+        missing = missing_ids(data[key])
         if missing.any():
             problems.append(f"'{key}' is missing in {int(missing.sum())} row(s) ({_rows(data.index[missing])}); "
                             f"every row needs its {key}: fill it in, or drop those rows (and report how many)")
+    for key in keys:
+        kinds = _id_kinds(data[key])
+        if len(kinds) > 1:  # 1 and "1" are two firms to pandas: one firm's rows would be split in two
+            shown = ", ".join(f"{kind}, e.g. {next(v for v in data[key] if _kind_of(v) == kind)!r}"
+                              for kind in sorted(kinds))
+            problems.append(f"'{key}' holds ids of several kinds ({shown}), which pandas keeps apart (1 and '1' "
+                            f"would be two firms); convert the column to one kind first, e.g. "
+                            f"df['{key}'].astype(str) or pd.to_numeric(df['{key}'])")
     if problems or not unique:  # rows without a key would also be counted as sharing one
         return problems
     repeated = data.duplicated(subset=keys, keep=False).to_numpy()

@@ -160,5 +160,8 @@ def sector(manufacturing: pd.Series | np.ndarray) -> np.ndarray:
     >>> sector(pd.Series([True, False])).tolist()
     ['manufacturing', 'non-manufacturing']
     """
-    values = np.asarray(manufacturing, dtype=bool)
-    return np.where(values, "manufacturing", "non-manufacturing").astype(object)
+    # read as 0/1 (text "0"/"1" too); "True"/"False" text, other codings and missing values are refused:
+    # astype(bool) read every non-empty text, and NaN, as manufacturing
+    values = manufacturing if isinstance(manufacturing, pd.Series) else pd.Series(np.asarray(manufacturing))
+    flags = as_binary(values, str(values.name if values.name is not None else "manufacturing"), "sector")
+    return np.where(flags, "manufacturing", "non-manufacturing").astype(object)

@@ -32,7 +32,7 @@ import matplotlib_fontja  # noqa: F401  (registers the IPAex font: the plots' Ja
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys, is_number
 from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
@@ -41,6 +41,46 @@ SCALES = {"log": "change_log", "percent": "change_pct", "level": "level_log"}
 SCALE_UNITS = {"log": "log points", "percent": "percentage points", "level": "log points"}
 
 # --------------------------------------------------------------------------- event-time changes
+
+def as_horizons(values: Any, name: str, where: str) -> list[int]:
+    """Event years (``horizons``, ``pre_horizons``) as whole numbers, or an error naming the argument and the fix.
+
+    ``int(h)`` read 2.7 as 2 and the text "12" as the years 1 and 2; a single number is not a list of years.
+
+    Examples
+    --------
+    >>> from kaigai_lib.estimators.did import as_horizons
+    >>> as_horizons((1, 3.0), "horizons", "my analysis")
+    [1, 3]
+    >>> as_horizons(5, "horizons", "my analysis")
+    Traceback (most recent call last):
+        ...
+    ValueError: my analysis: horizons=5 must be a list of whole numbers of years, e.g. horizons=[5].
+    """
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        example = f"[{values}]" if isinstance(values, (int, np.integer)) else "[1, 3, 5]"
+        raise ValueError(f"{where}: {name}={values!r} must be a list of whole numbers of years, e.g. "
+                         f"{name}={example}.")
+    years = []
+    for h in values:
+        if not is_number(h) or not np.isfinite(h) or float(h) != int(h):
+            raise ValueError(f"{where}: {name} holds {h!r}, which is not a whole number of years; give years "
+                             f"after the start such as {name}=[1, 3, 5].")
+        years.append(int(h))
+    repeated = sorted({h for h in years if years.count(h) > 1})
+    if repeated:
+        raise ValueError(f"{where}: {name} lists {repeated} more than once; give each year once.")
+    return years
+
+
+def as_outcomes(values: Any, where: str) -> list[str]:
+    """Outcome column names as a list, each once: text is one name, not a sequence of letters."""
+    names = [values] if isinstance(values, str) else list(values)
+    repeated = sorted({o for o in names if names.count(o) > 1}, key=str)
+    if repeated:
+        raise ValueError(f"{where}: outcomes lists {repeated} more than once; give each outcome once.")
+    return names
+
 
 @dataclass
 class EventChanges:
@@ -208,7 +248,9 @@ def event_changes(panel: pd.DataFrame, matched: Any, outcomes: Sequence[str], *,
     2         sales        3                -0.073    -0.024
     """
     matched = _matched_frame(matched, treated, pair)
-    horizons, pre_horizons = [int(h) for h in horizons], [int(h) for h in pre_horizons]
+    horizons = as_horizons(horizons, "horizons", "event_changes")
+    pre_horizons = as_horizons(pre_horizons, "pre_horizons", "event_changes")
+    outcomes = as_outcomes(outcomes, "event_changes")
     panel, matched, levels = _check_event_inputs(panel, matched, outcomes, (unit, time, treated, pair), keep, horizons,
                                                  pre_horizons, log_outcomes)
     units = matched[[unit, time, treated, *([pair] if pair else []), *keep]].rename(columns={treated: "treated"})

@@ -28,7 +28,7 @@ import pandas as pd
 import statsmodels.api as sm
 from formulaic import model_matrix
 
-from kaigai_lib.data.schema import as_binary, as_numbers, check_frame, number_text
+from kaigai_lib.data.schema import as_binary, as_numbers, check_frame, is_number, number_text
 from kaigai_lib.estimators.results import Counts, add_truth, normal_inference, order_tidy, summary_block
 
 ORDERS = ("largest", "smallest", "random", "data")
@@ -332,6 +332,8 @@ class MatchResult:
         of the propensity score (Abadie & Imbens 2016); both treat the
         matched sample as given.
         """
+        if not (is_number(level) and 0 < level < 1):
+            raise ValueError(f"att(): level={level!r} must be a probability strictly between 0 and 1, e.g. 0.95.")
         if outcome not in self.data.columns:
             raise KeyError(f"att(): outcome '{outcome}' is not a column of the data.")
         # numbers of any dtype; text that is all numbers is read (with a warning), anything else is refused
@@ -494,6 +496,28 @@ def _check_index(data: pd.DataFrame) -> None:
             f"(e.g. {list(pd.unique(repeated))[:5]}), e.g. from pd.concat without ignore_index=True; pairs are "
             "recorded by index label, so the rows cannot be told apart. Pass data.reset_index(drop=True) (or "
             "pd.concat(..., ignore_index=True)).")
+
+
+def _check_options(covariates: str | Sequence[str], *, caliper: Any, replace: Any, ratio: Any, order: Any,
+                   discard: Any, caliper_sd: Any) -> None:
+    """propensity_match's options, each of the type and in the range it takes: a wrong one is refused, not read
+    (``replace="no"`` is true, a text caliper fails inside NumPy)."""
+    if order not in ORDERS:
+        raise ValueError(f"order={order!r}: choose one of {ORDERS}.")
+    if discard not in DISCARDS:
+        raise ValueError(f"discard={discard!r}: choose one of {DISCARDS}.")
+    if not isinstance(ratio, (int, np.integer)) or ratio < 1:
+        raise ValueError(f"ratio={ratio!r}: must be a whole number ≥ 1.")
+    if not isinstance(replace, (bool, np.bool_)):
+        raise ValueError(f"propensity_match: replace={replace!r} must be True or False (any non-empty text would "
+                         "read as True).")
+    if caliper is not None and not (is_number(caliper) and caliper > 0):
+        raise ValueError(f"caliper={caliper!r}: must be a number > 0 (in SDs of the logit score), or None.")
+    if not (covariates.strip() if isinstance(covariates, str) else list(covariates)):
+        raise ValueError("propensity_match: no covariates: the propensity score needs at least one (column names, or "
+                         "a formula such as 'age + educ').")
+    if caliper_sd not in CALIPER_SDS:
+        raise ValueError(f"caliper_sd={caliper_sd!r}: choose 'all' (SD of the logit over every row) or 'pooled'.")
 
 
 def _check_internal_names(data: pd.DataFrame, used: Sequence[Any]) -> None:
@@ -789,16 +813,8 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
          outcome  estimate  std_error  n_treated  n_control
     0  log_sales     0.024       0.06         19         19
     """
-    if order not in ORDERS:
-        raise ValueError(f"order={order!r}: choose one of {ORDERS}.")
-    if discard not in DISCARDS:
-        raise ValueError(f"discard={discard!r}: choose one of {DISCARDS}.")
-    if not isinstance(ratio, (int, np.integer)) or ratio < 1:
-        raise ValueError(f"ratio={ratio!r}: must be a whole number ≥ 1.")
-    if caliper is not None and not caliper > 0:
-        raise ValueError(f"caliper={caliper!r}: must be > 0 (in SDs of the logit score), or None.")
-    if caliper_sd not in CALIPER_SDS:
-        raise ValueError(f"caliper_sd={caliper_sd!r}: choose 'all' (SD of the logit over every row) or 'pooled'.")
+    _check_options(covariates, caliper=caliper, replace=replace, ratio=ratio, order=order, discard=discard,
+                   caliper_sd=caliper_sd)
     check_frame(data, "propensity_match")
     _check_index(data)
     data, notes = _clean_covariate_types(data, covariates)

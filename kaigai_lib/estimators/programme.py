@@ -31,8 +31,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.data.schema import as_binary, as_years
 from kaigai_lib.data.starts import RiskSet, risk_set, size_class
-from kaigai_lib.estimators.did import DidResult, EventChanges, event_changes, matched_did
+from kaigai_lib.estimators.did import DidResult, EventChanges, as_horizons, as_outcomes, event_changes, matched_did
 from kaigai_lib.estimators.matching import MatchResult, propensity_match
 from kaigai_lib.estimators.results import order_tidy, summary_block
 
@@ -111,9 +112,11 @@ def _status_from_start(firms: pd.DataFrame, treatment: str | None, start_year: s
     if bad.any():
         raise ValueError(f"treatment_did: start-year column '{start_year}' has {int(bad.sum())} value(s) that are "
                          f"not years (e.g. index {list(firms.index[bad][:5])}).")
-    status = (years.notna() & (firms[time] >= years)).astype(int)
+    # the years and the status as the rest of the design reads them (text years; 0/1 codings only, rows named)
+    calendar = as_years(firms[time], time, "treatment_did")
+    status = pd.Series((years.notna() & (calendar >= years)).astype(int), index=firms.index)
     if treatment is not None:
-        differ = status != firms[treatment].astype(int)
+        differ = status != as_binary(firms[treatment], treatment, "treatment_did").astype(int)
         if differ.any():
             raise ValueError(f"treatment_did: '{treatment}' disagrees with '{start_year}' in {int(differ.sum())} "
                              f"row(s) (e.g. {unit} {list(firms.loc[differ, unit].head(5))}): '{treatment}' must be 1 "
@@ -211,6 +214,9 @@ def treatment_did(firms: pd.DataFrame, treatment: str | None = None, *, start_ye
     """
     if scale not in ("log", "percent"):
         raise ValueError(f"treatment_did: scale={scale!r}: choose 'log' or 'percent'.")
+    horizons = as_horizons(horizons, "horizons", "treatment_did")
+    pre_horizons = as_horizons(pre_horizons, "pre_horizons", "treatment_did")
+    outcomes = as_outcomes(outcomes, "treatment_did")
     if treatment is None and start_year is None:
         raise ValueError("treatment_did: give the treatment column, its start-year column, or both.")
     needed = [c for c in (unit, time, treatment, start_year, *outcomes) if c is not None]

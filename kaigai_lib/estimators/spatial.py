@@ -253,11 +253,32 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
         "firm", "year", "capital", "overseas_ratio"))
     require_columns(establishments, [firm_col, year_col], "establishments")
     require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
-    firm_year = firms[[firm_col, year_col, capital_col, overseas_ratio_col]]
-    plants = establishments
+    if year is not None and (isinstance(year, (bool, np.bool_)) or not isinstance(year, (int, np.integer))):
+        raise SpatialInputError(f"global_firm_plants: year={year!r} must be a whole number such as 2015 (or None "
+                                "for every year).")
+    # years, amounts and ids read as build_catchments reads them: text numbers with a warning, bad rows named
+    firm_year = firms[[firm_col, year_col, capital_col, overseas_ratio_col]].copy()
+    for column in (capital_col, overseas_ratio_col):
+        firm_year[column] = _numeric_column(firm_year[column], column, "firms", firms.index)
+    firm_year[year_col] = _whole_years(_numeric_column(firm_year[year_col], year_col, "firms", firms.index),
+                                       year_col, "firms", firms.index)
+    plant_years = _whole_years(_numeric_column(establishments[year_col], year_col, "establishments",
+                                               establishments.index), year_col, "establishments", establishments.index)
+    _check_keys(firm_year, [firm_col, year_col], "firms", firms.index)
+    _check_keys(establishments, [firm_col], "establishments", establishments.index, unique=False)
+    _check_id_types(establishments[firm_col], firm_year[firm_col], firm_col)
+    plants = establishments.assign(**{year_col: plant_years})
     if year is not None:
         firm_year = firm_year.loc[firm_year[year_col] == year]
-        plants = establishments.loc[establishments[year_col] == year]
+        plants = plants.loc[plants[year_col] == year]
+    # a plant's firm-year without either amount cannot be classified: refused, not dropped as "not global"
+    linked = firm_year.merge(plants[[firm_col, year_col]].drop_duplicates(), on=[firm_col, year_col])
+    unknown = linked[[capital_col, overseas_ratio_col]].isna().any(axis=1)
+    if unknown.any():
+        examples = linked.loc[unknown, [firm_col, year_col]].head(3).to_dict("records")
+        raise SpatialInputError(f"firms: {int(unknown.sum())} firm-year(s) with plants have no '{capital_col}' or "
+                                f"'{overseas_ratio_col}' (e.g. {examples}), so whether the firm is global is unknown; "
+                                "fill them in, or drop those firms' plants first (and report how many).")
     global_firms = firm_year.loc[(firm_year[capital_col] >= min_capital)
                                  & (firm_year[overseas_ratio_col] > min_overseas_ratio)]
     return plants.merge(global_firms, on=[firm_col, year_col], how="inner", validate="many_to_one")

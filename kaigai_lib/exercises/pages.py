@@ -97,9 +97,11 @@ def write_exercise_page(exercise: str | Path, out: str | Path, *, course: bool, 
     wrote it (its generator marker), with or without ``force``; never the exercise file itself."""
     from kaigai_lib.data.outputs import check_output_file
 
+    named = str(out)
     out = Path(out)
-    if out.is_dir():
-        raise IsADirectoryError(f"--out {out} is a folder: give a file name such as {out / 'exercise.html'}")
+    # "newdir/" names a folder even when it does not exist yet (Path drops the slash: it would become a file)
+    if out.is_dir() or named.endswith(("/", os.sep)):
+        raise IsADirectoryError(f"--out {named} is a folder: give a file name such as {out / 'exercise.html'}")
     spec = load_exercise(exercise)
     check_output_file(out, inputs=[spec.source, exercise], force=True, written_by_us=PAGE_WRITTEN_BY_US)
     page = exercise_page(spec, course=course, seed=seed, language=language)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kaigai_lib.data.schema import as_binary
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS
 from kaigai_lib.estimators import spatial
@@ -147,7 +148,8 @@ def starter_base_sample(firms: pd.DataFrame, tfp: pd.DataFrame | None = None, *,
             raise ValueError(f"{int(bad.sum())} firm-years have {col} ≤ 0 (e.g. rows {list(panel.index[bad][:5])}); "
                              "logs need positive values: drop or correct them first.")
 
-    at_risk = panel.loc[~panel[status_col].astype(bool) & (panel[year_col] < panel[year_col].max())]
+    on = as_binary(panel[status_col], status_col, "starter_base_sample")
+    at_risk = panel.loc[~on & (panel[year_col] < panel[year_col].max())]
     sample = pd.DataFrame({
         firm_col: at_risk[firm_col],
         year_col: at_risk[year_col],
@@ -403,7 +405,7 @@ def ownership_groups(firms: pd.DataFrame, *, threshold: float = FOREIGN_OWNED_TH
         raise ValueError("; ".join(problems) + ". The ownership group needs both: drop or fill those rows first, "
                          "and report how many.")
     foreign = firms[foreign_ratio_col].astype(float) > threshold
-    fdi = firms[fdi_col].astype(bool)
+    fdi = as_binary(firms[fdi_col], fdi_col, "ownership_groups")
     labels = np.where(foreign, OWNERSHIP_GROUPS[2], np.where(fdi, OWNERSHIP_GROUPS[0], OWNERSHIP_GROUPS[1]))
     return pd.Series(pd.Categorical(labels, categories=OWNERSHIP_GROUPS, ordered=True), index=firms.index,
                      name="ownership")
@@ -419,7 +421,7 @@ def _ownership_sample(firms: pd.DataFrame, values: pd.Series, *, year: int | Non
     if year is not None:
         keep &= firms[year_col] == year
     if manufacturing_only:
-        keep &= firms[manufacturing_col].astype(bool)
+        keep &= as_binary(firms[manufacturing_col], manufacturing_col, "ownership_groups")
     if not keep.any():
         raise ValueError(f"No firms left for year={year!r}, manufacturing_only={manufacturing_only}.")
     data = firms.loc[keep]

@@ -35,6 +35,8 @@ from kaigai_lib.estimators.did import (
     DidResult,
     EventChanges,
     _subset,
+    as_horizons,
+    as_outcomes,
     event_changes,
     matched_did,
 )
@@ -1046,8 +1048,10 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
     else:
         raise TypeError(f"white_paper_did: data must be a World or a firm panel (DataFrame), not "
                         f"{type(data).__name__}.")
-    outcomes = tuple(outcomes or OUTCOMES)
-    horizons = tuple(int(h) for h in (horizons if horizons is not None else WHITE_PAPER_HORIZONS[analysis]))
+    outcomes = tuple(as_outcomes(outcomes or OUTCOMES, "white_paper_did"))
+    horizons = tuple(as_horizons(horizons if horizons is not None else WHITE_PAPER_HORIZONS[analysis], "horizons",
+                                 "white_paper_did"))
+    pre_horizons = tuple(as_horizons(pre_horizons, "pre_horizons", "white_paper_did"))
     firm_col, year_col, industry_col = "firm_id", "year", "industry"  # the schema's names
     last_start_year = _start_years(firms, analysis, horizons, year_col, first_start_year, last_start_year)
 

@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 
 from kaigai_lib.data.schema import FIRMS, MissingColumnsError, as_binary, as_numbers, as_years, check_frame, check_keys
 from kaigai_lib.data.schema import require_columns as _require
-from kaigai_lib.data.starts import RiskSet, risk_set, size_class
+from kaigai_lib.data.starts import RiskSet, risk_set, sector, size_class
 from kaigai_lib.estimators import matching, tfp
 from kaigai_lib.estimators.plots import OUTCOME_LABELS, new_figure
 from kaigai_lib.world.synthetic import MAX_HORIZON, OUTCOMES, World
@@ -610,6 +610,8 @@ def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], 
     read = {year_col: as_years(firms[year_col], year_col, where),
             cols["status"]: as_binary(firms[cols["status"]], cols["status"], where),
             **{c: as_numbers(firms[c], c, where) for c in numeric}}
+    if analysis == "fdi":  # the FDI groups: astype(bool) would read any text, and NaN, as manufacturing
+        read[cols["manufacturing"]] = as_binary(firms[cols["manufacturing"]], cols["manufacturing"], where)
     return firms.assign(**read)
 
 
@@ -708,7 +710,7 @@ def _sample_columns(rows: pd.DataFrame, analysis: str, outcomes: tuple[str, ...]
         rows["size"] = size_class(rows[cols["employees"]])
         rows["group"] = rows["size"].astype(str)
     else:
-        rows["group"] = np.where(rows[cols["manufacturing"]].astype(bool), "manufacturing", "non-manufacturing")
+        rows["group"] = sector(rows[cols["manufacturing"]])
     return rows.reset_index(drop=True)
 
 
