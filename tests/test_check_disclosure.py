@@ -414,3 +414,19 @@ def test_results_json_lists_every_file_with_status_rule_counts_and_sha256(tiny_r
     assert effects["counts"]["rows"] == len(pd.read_csv(tiny_results / "effects.csv"))
     assert all(g.startswith("starters=") and ";controls=" in g for g in effects["counts"]["groups_per_row"])
     assert report["rules"]["p_percent"] == 10.0 and report["settings"]["radius_km"] == 5.0
+
+
+def test_a_run_whose_dominance_rule_summed_fewer_firms_than_the_rooms_fails(copy: Path) -> None:
+    """The tables' dominance_share is the share of the run's ``dominance_n`` largest firms: a run with
+    dominance_n = 1 wrote 0.53 for a cell whose 2 largest firms held 0.93, and the room's check (2 largest ≤ 85 %)
+    passed it. The checker now refuses a folder whose recorded rule sums fewer firms than the room's."""
+    from kaigai_lib import DisclosureRules, check_results
+
+    written_with = json.loads((copy / "results.json").read_text(encoding="utf-8"))["rules"]["dominance_n"]
+    assert not check_results(copy, DisclosureRules(dominance_n=written_with)).problems
+    stricter_room = check_results(copy, DisclosureRules(dominance_n=written_with + 1))
+    expected = (f"results.json: the run's dominance rule summed the {written_with} largest firm(s) and the room's "
+                f"sums the {written_with + 1} largest")
+    assert any(expected in problem for problem in stricter_room.problems), stricter_room.problems
+    # a run that summed more firms than the room's rule wrote shares at least as large: conservative, accepted
+    assert not check_results(copy, DisclosureRules(dominance_n=written_with - 1)).problems

@@ -182,3 +182,12 @@ def test_treatment_did_reads_its_start_year_path_like_the_rest(tiny_world) -> No
     with pytest.raises(ValueError, match=r"treatment_did: 'supported' is missing in 1 row\(s\) \(rows 5\)"):
         treatment_did(firms.assign(supported=firms["supported"].astype("boolean").mask(firms.index == 5)),
                       "supported", start_year="support_start_year", **options)
+
+
+@pytest.mark.parametrize("size", [np.nan, np.inf, -np.inf])
+def test_a_contribution_of_unknown_size_is_refused_not_judged_as_zero(size: float) -> None:
+    # NaN was summed as 0 (the firm that may be the largest counted as contributing nothing); inf made every
+    # share NaN, and NaN > 0.85 is False: the cell passed either way
+    with pytest.raises(ValueError, match=r"1 contribution\(s\) have a missing or infinite magnitude \(positions "
+                                         r"\[0\]\)"):
+        check_cell(["a", "b", "c", "d"], [size, 10.0, 10.0, 10.0], DisclosureRules())

@@ -124,6 +124,10 @@ CONFIG_CASES: dict[str, tuple[bytes | str, str | list[str]]] = {
                                          '[treatment] name = "=cmd|x": a short label'),
     "treatment name with a newline": ('[treatment]\nname = "a\\nb"\ncolumn = "supported"\noutcomes = ["sales"]\n',
                                       "[treatment] name = "),
+    "placebo year twice": ("[analysis]\nplacebo_horizons = [-2, -2, -3]\n",
+                           "[analysis] placebo_horizons = [-2, -2, -3]: lists [-2] more than once"),
+    "treatment outcome twice": ('[treatment]\ncolumn = "supported"\noutcomes = ["sales", "sales"]\n',
+                                "[treatment] outcomes = ['sales', 'sales']: lists ['sales'] more than once"),
     "treatment horizons far too long": ('[treatment]\ncolumn = "supported"\noutcomes = ["sales"]\nhorizons = 100000\n',
                                         "[treatment] horizons = 100000: 100000 is out of range: 1–15"),
 }

@@ -227,6 +227,13 @@ def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float]
     if magnitudes is not None and len(np.asarray(magnitudes)) != len(ids):
         raise ValueError(f"check_cell ({group}): {len(ids)} firm ids but {len(np.asarray(magnitudes))} magnitudes; "
                          "give one magnitude per contribution.")
+    if magnitudes is not None:
+        unknown = np.flatnonzero(~np.isfinite(np.asarray(magnitudes, dtype=float)))
+        if len(unknown):
+            # a missing size was summed as 0 and an infinite one made the shares NaN: either way the cell passed
+            raise ValueError(f"check_cell ({group}): {len(unknown)} contribution(s) have a missing or infinite "
+                             f"magnitude (positions {unknown[:5].tolist()}); the dominance and p % rules need every "
+                             "firm's size: fill them in, or leave those rows out of the published cell too.")
     n_firms = int(ids.nunique())
     share, p_ratio = 0.0, np.nan
     if magnitudes is not None and n_firms > 0:
@@ -721,7 +728,7 @@ def _check_entry(folder: Path, name: str, entry: Mapping[str, Any], files: Mappi
                 report.problems.append(f"{name}: drawn from {source}, which is not a protected table.")
         report.problems += _check_figure(name, path)
     elif kind == "results" and name == RESULTS:
-        report.problems += _check_results_json(folder, files)
+        report.problems += _check_results_json(folder, files, rules)
         report.reviews.append(f"{name}: the output checker report (structure and counts re-checked)")
     elif kind == "other" and name in OTHER_FILES:
         report.reviews.append(f"{name}: {OTHER_FILES[name]}")
@@ -809,9 +816,10 @@ def _plain_setting(value: Any) -> bool:
                                                                          and "\n" not in value)
 
 
-def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]], rules: DisclosureRules) -> list[str]:
     """results.json holds its known keys only, and every file's line is what the checker recomputes from the
-    folder (so no number in it is free to carry data out)."""
+    folder (so no number in it is free to carry data out); and the run's rules measured what the room's rules
+    compare (a dominance share of fewer firms than the room's rule understates the room's share)."""
     try:
         report = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
@@ -824,6 +832,11 @@ def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]]) ->
     except (ValueError, TypeError) as error:
         return [f"{RESULTS}: 'rules' are not disclosure rules ({error})."]
     problems = []
+    if recorded.dominance_n < rules.dominance_n:
+        problems.append(f"{RESULTS}: the run's dominance rule summed the {recorded.dominance_n} largest firm(s) and "
+                        f"the room's sums the {rules.dominance_n} largest, so every dominance_share in the tables "
+                        "understates the share the room's rule limits: run kaigai replicate again with the room's "
+                        f"rules ([disclosure] dominance_n = {rules.dominance_n}).")
     if report["rules_text"] != recorded.describe() or report["limits"] != _LIMITS:
         problems.append(f"{RESULTS}: 'rules_text' or 'limits' is not the text kaigai writes.")
     settings = report["settings"]

@@ -114,6 +114,8 @@ class Setting:
                 return f"must be {what}, not {type(item).__name__} {item!r} ({self.meaning})"
             if not (math.isfinite(item) and self.minimum <= item <= self.maximum):
                 return f"{item!r} is out of range: {self.minimum:g}–{self.maximum:g} ({self.meaning})"
+        if len(set(items)) < len(items):
+            return f"lists {sorted({i for i in items if items.count(i) > 1})} more than once ({self.meaning})"
         return None
 
 
@@ -264,6 +266,9 @@ def parse_treatment(section: Any) -> tuple[dict[str, Any] | None, list[str]]:
         if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
             problems.append(f"[treatment] {key} = {value!r}: must be a non-empty list of column names or labels, "
                             f"e.g. {key} = [\"sales\"]")
+        elif len(set(value)) < len(value):
+            problems.append(f"[treatment] {key} = {_toml(value)}: lists "
+                            f"{sorted({v for v in value if value.count(v) > 1})} more than once; give each once")
     name = settings["name"]
     if isinstance(name, str) and not TREATMENT_NAME.fullmatch(name):
         problems.append(f"[treatment] name = {_toml(name)}: a short label for effects.csv — letters, digits, spaces, "
