@@ -512,7 +512,7 @@ def missing_ids(values: pd.Series) -> np.ndarray:
 def _kind_of(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "true/false"
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if is_number(value):
         return "numbers"
     return "text" if isinstance(value, str) else type(value).__name__
 
