@@ -191,3 +191,17 @@ def test_a_contribution_of_unknown_size_is_refused_not_judged_as_zero(size: floa
     with pytest.raises(ValueError, match=r"1 contribution\(s\) have a missing or infinite magnitude \(positions "
                                          r"\[0\]\)"):
         check_cell(["a", "b", "c", "d"], [size, 10.0, 10.0, 10.0], DisclosureRules())
+
+
+def test_a_logit_that_does_not_converge_is_said_in_words(job_training: pd.DataFrame,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # statsmodels printed its own ConvergenceWarning (a code line) and the match went on without a word of ours
+    import kaigai_lib.estimators.matching as matching
+
+    monkeypatch.setattr(matching, "LOGIT_NEWTON_STEPS", 1)
+    with pytest.warns(UserWarning, match=r"the propensity logit did not converge in 1 Newton steps.*balance\(\)"):
+        propensity_match(job_training, "treat", ["age", "educ", "re74", "re75"])
+    monkeypatch.setattr(matching, "LOGIT_NEWTON_STEPS", 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        propensity_match(job_training, "treat", ["age", "educ", "re74", "re75"])

@@ -633,8 +633,11 @@ def _covariate_design(data: pd.DataFrame, covariates: str | Sequence[str]) -> pd
     return design
 
 
+LOGIT_NEWTON_STEPS = 200  # the propensity logit's iteration limit
+
+
 def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
-    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
     exog = sm.add_constant(design.astype(float), has_constant="add")
     separating = [c for c in design.columns
@@ -659,9 +662,15 @@ def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
         with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("error", PerfectSeparationWarning)
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp() on the way to separation
-            fit = sm.Logit(treated, exog).fit(disp=False, maxiter=200, method="newton")
+            warnings.simplefilter("ignore", ConvergenceWarning)  # said below, in words, with what to check
+            fit = sm.Logit(treated, exog).fit(disp=False, maxiter=LOGIT_NEWTON_STEPS, method="newton")
     except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError) as error:
         raise ValueError(message) from error
+    if not fit.mle_retvals.get("converged", True):
+        warnings.warn(f"propensity_match: the propensity logit did not converge in {LOGIT_NEWTON_STEPS} Newton steps "
+                      "(near-separation or nearly collinear covariates), so the scores and the matches may be off: "
+                      "check match.balance() and match.plot_overlap(), and drop or coarsen covariates that "
+                      "(almost) predict treatment.", UserWarning, stacklevel=4)
     fitted = fit.predict()
     if np.mean((fitted < 1e-10) | (fitted > 1 - 1e-10)) > 0.5:
         raise ValueError(message)
