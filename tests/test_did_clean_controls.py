@@ -302,7 +302,12 @@ def test_a_group_that_is_one_cluster_keeps_the_regressions_error(tiny_world: Wor
     full = draws.loc[one & (draws["draw"] == 0)].set_index(["outcome", "horizon"])["estimate"]
     cells = pd.MultiIndex.from_frame(draws.loc[one, ["outcome", "horizon"]])
     draws.loc[one, "estimate"] = full.reindex(cells).to_numpy()
-    table = did_design._with_bootstrap_errors(plain, draws, same_size_pairs=True).table.set_index(["group", "horizon"])
+    result = did_design._with_bootstrap_errors(plain, draws, same_size_pairs=True)
+    table = result.table.set_index(["group", "horizon"])
+    # and the result says so: the errors' description names the group that kept the regression's
+    assert result.unbootstrapped == ("manufacturing",)
+    assert "group(s) manufacturing: clustered by " in result.errors
+    assert wp.result.unbootstrapped == () and "group(s)" not in wp.result.errors
     regression = plain.table.set_index(["group", "horizon"])
     assert table.loc[("manufacturing", 3), "std_error"] == regression.loc[("manufacturing", 3), "std_error"] > 0
     assert table.loc[("non-manufacturing", 3), "std_error"] == pytest.approx(

@@ -158,6 +158,25 @@ def test_an_unusable_other_start_is_refused_by_name(tiny_world: World) -> None:
         did_design.white_paper_did(tiny_world.firms.drop(columns="fdi"), "export", other_start=adjusted, **options)
 
 
+def test_effects_estimated_on_another_panel_are_refused(tiny_world: World) -> None:
+    """Effects from another world, a subset of firms or an edited status would be subtracted from firms they were
+    not estimated on; the same panel with its rows shuffled and a column added is the same panel."""
+    options = {"horizons": [2], "pre_horizons": [], "outcomes": ["sales"], "later_starts": "adjust"}
+    fdi = did_design.white_paper_did(tiny_world, "fdi", **options)
+    firms = tiny_world.firms
+    other_world = generate("tiny", seed=1)
+    one_starter = firms.loc[firms["fdi"].eq(1), "firm_id"].iloc[0]
+    edited = firms.assign(fdi=firms["fdi"].where(firms["firm_id"].ne(one_starter), 0))
+    subset = firms.loc[firms["firm_id"].ne(one_starter)]
+    for panel, named in ((other_world.firms, "'firm_id'"), (edited, "'fdi'"), (subset, "'firm_id'")):
+        with pytest.raises(ValueError, match=f"another firm panel \\(column\\(s\\) \\[.*{named}"):
+            did_design.white_paper_did(panel, "export", other_start=fdi, **options)
+    same = firms.sample(frac=1.0, random_state=5).assign(note="added")
+    base = did_design.white_paper_did(tiny_world, "export", other_start=fdi, **options).result.table
+    again = did_design.white_paper_did(same, "export", other_start=fdi, **options).result.table
+    pd.testing.assert_frame_equal(again, base)
+
+
 def test_text_ids_and_shuffled_rows_give_the_same_cleared_estimates(tiny_world: World) -> None:
     options = {"horizons": [2], "pre_horizons": [], "outcomes": ["capital_stock"], "later_starts": "adjust"}
     fdi = did_design.white_paper_did(tiny_world, "fdi", **options)

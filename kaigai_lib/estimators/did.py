@@ -439,14 +439,17 @@ class DidResult:
     pair_effects: bool
     cluster: list[str] = field(default_factory=list)
     bootstrap_draws: int | None = None  # set when the errors after the start come from a pair bootstrap
+    unbootstrapped: tuple[str, ...] = ()  # groups that kept the regression's errors (all pairs one cluster)
 
     @property
     def errors(self) -> str:
         """How the standard errors were computed, in words."""
         clustered = f"clustered by {' + '.join(self.cluster) or 'nothing'}"
         if self.bootstrap_draws:
+            kept = (f" (group(s) {', '.join(self.unbootstrapped)}: {clustered}, their pairs all sharing firms, "
+                    "one cluster)" if self.unbootstrapped else "")
             return (f"from a pair bootstrap of the later-start adjustment ({self.bootstrap_draws} draws; pairs "
-                    f"sharing a firm drawn together) at t+1 and after; before the start, {clustered}")
+                    f"sharing a firm drawn together) at t+1 and after{kept}; before the start, {clustered}")
         return clustered
 
     @property

@@ -339,6 +339,7 @@ class WhitePaperDid:
     later_starts: str = "keep"
     effect_path: pd.DataFrame | None = None
     other_start: str | None = None
+    panel_fingerprint: dict[str, int] = field(default_factory=dict)
 
     @property
     def scale(self) -> str:
@@ -602,7 +603,7 @@ class WhitePaperDid:
         return summary_block(f"The white paper's matched DiD, {self.analysis} ({SCALE_UNITS[self.scale]})", table,
                              lines=lines)
 
-    def _other_cleared(self) -> int:
+    def other_cleared_firms(self) -> int:
         """The matched firms whose changes were cleared of the other start's effect (:func:`clear_other_start`)."""
         table = self.changes.table
         return int(table.loc[table["other_start_cleared"].ne(0), self.changes.unit].nunique())
@@ -631,7 +632,7 @@ class WhitePaperDid:
         rows += [("matching design", self.design), ("controls", pool),
                  ("controls that start later", LATER_STARTS[self.later_starts]),
                  ("the other start's effects", "kept (the white paper's)" if self.other_start is None else
-                  f"subtracted ({self.other_start} effects estimated by group, {self._other_cleared()} "
+                  f"subtracted ({self.other_start} effects estimated by group, {self.other_cleared_firms()} "
                   "matched firms cleared)"),
                  ("scale", f"{self.scale} ({SCALE_UNITS[self.scale]})"),
                  ("standard errors clustered by", " + ".join(self.result.cluster))]
@@ -713,9 +714,37 @@ def growth_table(results: Iterable[WhitePaperDid], horizon: int = 5,
     return pd.concat([r.growth(horizon, outcomes) for r in results], ignore_index=True)
 
 
-def _check_other_start(other: Any, analysis: str, outcomes: Sequence[str] | None) -> None:
-    """Refuse an ``other_start`` that cannot be subtracted: not a result, the same analysis, no effect path, or
-    outcomes it lacks."""
+def panel_fingerprint(firms: pd.DataFrame, outcomes: Sequence[str]) -> dict[str, int]:
+    """A hash per column of what the analyses read from the firm panel (keys, both statuses, the groups' columns,
+    the outcomes present as columns), rows in key order: equal for the same panel however its rows or other
+    columns are arranged."""
+    from kaigai_lib.whitepaper.samples import STATUS_COLUMNS
+
+    columns = ["firm_id", "year", *STATUS_COLUMNS.values(), "employees", "manufacturing", "industry", *outcomes]
+    present = [c for c in dict.fromkeys(columns) if c in firms.columns]
+    keys = [c for c in ("firm_id", "year") if c in firms.columns]
+    ordered = firms.sort_values(keys, kind="stable") if keys else firms
+    out = {}
+    for column in present:
+        try:
+            out[column] = int(pd.util.hash_pandas_object(ordered[column], index=False).sum())
+        except TypeError:  # unhashable cells (lists): the column's own check reports them
+            continue
+    return out
+
+
+def _fingerprint_checked(firms: pd.DataFrame, outcomes: Sequence[str], other: Any, analysis: str) -> dict[str, int]:
+    """The panel's fingerprint (:func:`panel_fingerprint`), after checking ``other`` (an ``other_start``) against it."""
+    fingerprint = panel_fingerprint(firms, outcomes)
+    if other is not None:
+        _check_other_start(other, analysis, outcomes, fingerprint)
+    return fingerprint
+
+
+def _check_other_start(other: Any, analysis: str, outcomes: Sequence[str] | None,
+                       fingerprint: dict[str, int] | None = None) -> None:
+    """Refuse an ``other_start`` that cannot be subtracted: not a result, the same analysis, no effect path,
+    outcomes it lacks, or effects estimated on another firm panel (``fingerprint``: :func:`panel_fingerprint`)."""
     from kaigai_lib.world.synthetic import OUTCOMES
 
     if not isinstance(other, WhitePaperDid):
@@ -731,6 +760,13 @@ def _check_other_start(other: Any, analysis: str, outcomes: Sequence[str] | None
     if missing:
         raise ValueError(f"other_start has no effects for outcome(s) {missing}: estimate the {other.analysis!r} "
                          f"analysis with these outcomes too.")
+    shared = set(fingerprint or {}) & set(other.panel_fingerprint)
+    differ = [c for c in (fingerprint or {}) if c in shared and fingerprint[c] != other.panel_fingerprint[c]]
+    if differ or (fingerprint and other.panel_fingerprint and not {"firm_id", "year"} <= shared):
+        raise ValueError(f"other_start: the {other.analysis!r} analysis was estimated on another firm panel "
+                         f"(column(s) {differ or ['firm_id', 'year']} differ from this one's): its effects would be "
+                         "subtracted from firms they were not estimated on. Estimate both analyses on the same "
+                         "panel (white_paper_did_both does).")
 
 
 def other_starts(firms: pd.DataFrame, analysis: str) -> pd.DataFrame:
@@ -1037,8 +1073,6 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         raise ValueError(f"analysis={analysis!r}: choose 'export' or 'fdi'.")
     if later_starts not in LATER_STARTS:
         raise ValueError(f"later_starts={later_starts!r}: choose one of {list(LATER_STARTS)}.")
-    if other_start is not None:
-        _check_other_start(other_start, analysis, outcomes)
     if scale not in ("percent", "log"):
         raise ValueError(f"scale={scale!r}: choose 'percent' (the white paper's) or 'log'.")
     if isinstance(data, World):
@@ -1049,6 +1083,7 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         raise TypeError(f"white_paper_did: data must be a World or a firm panel (DataFrame), not "
                         f"{type(data).__name__}.")
     outcomes = tuple(as_outcomes(outcomes or OUTCOMES, "white_paper_did"))
+    fingerprint = _fingerprint_checked(firms, outcomes, other_start, analysis)
     horizons = tuple(as_horizons(horizons if horizons is not None else WHITE_PAPER_HORIZONS[analysis], "horizons",
                                  "white_paper_did"))
     pre_horizons = tuple(as_horizons(pre_horizons, "pre_horizons", "white_paper_did"))
@@ -1092,7 +1127,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
                          panel=panel, groups=groups, dropped=dropped, controls=controls, truth=truth, world=world,
                          lost=lost, design=design, control_pool=control_pool,
                          clean_window=sample.settings["clean_window"], later_starts=later_starts,
-                         effect_path=path, other_start=None if other_start is None else other_start.analysis)
+                         effect_path=path, other_start=None if other_start is None else other_start.analysis,
+                         panel_fingerprint=fingerprint)
 
 
 def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"), *,
@@ -1364,13 +1400,15 @@ def _with_bootstrap_errors(result: DidResult, draws: pd.DataFrame, *, same_size_
     if same_size_pairs and len(gap) and gap.max() > 1e-6 * max(1.0, float(table.loc[after, "estimate"].abs().max())):
         raise RuntimeError("white_paper_did: the bootstrap's recursion does not reproduce the adjusted estimates "
                            f"(largest gap {gap.max():.3g}); please report this.")
+    unbootstrapped = table.loc[table["horizon"].ge(1) & table["_boot_se"].isna() & table["estimate"].notna(), "group"]
     table.loc[after, "std_error"] = table.loc[after, "_boot_se"]
     inference = normal_inference(table.loc[after, "estimate"], table.loc[after, "std_error"])
     for column in ("p_value", "ci_low", "ci_high"):
         table.loc[after, column] = inference[column]
     return DidResult(table=table.drop(columns=["_recursion", "_boot_se"]), scale=result.scale,
                      controls=result.controls, pair_effects=result.pair_effects, cluster=result.cluster,
-                     bootstrap_draws=ADJUSTED_BOOTSTRAP_DRAWS)
+                     bootstrap_draws=ADJUSTED_BOOTSTRAP_DRAWS,
+                     unbootstrapped=tuple(sorted(map(str, unbootstrapped.unique()))))
 
 
 def _start_years(firms: pd.DataFrame, analysis: str, horizons: tuple[int, ...], year_col: str,
