@@ -714,7 +714,7 @@ def growth_table(results: Iterable[WhitePaperDid], horizon: int = 5,
     return pd.concat([r.growth(horizon, outcomes) for r in results], ignore_index=True)
 
 
-def panel_fingerprint(firms: pd.DataFrame, outcomes: Sequence[str]) -> dict[str, int]:
+def _panel_fingerprint(firms: pd.DataFrame, outcomes: Sequence[str]) -> dict[str, int]:
     """A hash per column of what the analyses read from the firm panel (keys, both statuses, the groups' columns,
     the outcomes present as columns), rows in key order: equal for the same panel however its rows or other
     columns are arranged."""
@@ -734,8 +734,8 @@ def panel_fingerprint(firms: pd.DataFrame, outcomes: Sequence[str]) -> dict[str,
 
 
 def _fingerprint_checked(firms: pd.DataFrame, outcomes: Sequence[str], other: Any, analysis: str) -> dict[str, int]:
-    """The panel's fingerprint (:func:`panel_fingerprint`), after checking ``other`` (an ``other_start``) against it."""
-    fingerprint = panel_fingerprint(firms, outcomes)
+    """The panel's fingerprint (:func:`_panel_fingerprint`), after checking ``other`` (an ``other_start``) against it."""
+    fingerprint = _panel_fingerprint(firms, outcomes)
     if other is not None:
         _check_other_start(other, analysis, outcomes, fingerprint)
     return fingerprint
@@ -744,7 +744,7 @@ def _fingerprint_checked(firms: pd.DataFrame, outcomes: Sequence[str], other: An
 def _check_other_start(other: Any, analysis: str, outcomes: Sequence[str] | None,
                        fingerprint: dict[str, int] | None = None) -> None:
     """Refuse an ``other_start`` that cannot be subtracted: not a result, the same analysis, no effect path,
-    outcomes it lacks, or effects estimated on another firm panel (``fingerprint``: :func:`panel_fingerprint`)."""
+    outcomes it lacks, or effects estimated on another firm panel (``fingerprint``: :func:`_panel_fingerprint`)."""
     from kaigai_lib.world.synthetic import OUTCOMES
 
     if not isinstance(other, WhitePaperDid):
