@@ -298,6 +298,9 @@ class WhitePaperDid:
         effect_log, pairs``; log points), what ``other_start`` subtracts.
     other_start : str or None, optional
         The analysis whose effects were cleared from the changes (``other_start`` of :func:`white_paper_did`).
+    panel_fingerprint : dict of str to int
+        A hash of each firm-panel column the analysis read (keys, statuses, groups, outcomes), rows in key
+        order: an ``other_start`` estimated on a panel whose hashes differ is refused.
 
     See Also
     --------
