@@ -368,6 +368,21 @@ def _check_event_years(units: pd.DataFrame, panel: pd.DataFrame, unit: str, time
                          f"year is {latest} and the panel starts in {first_year}.")
 
 
+def _pair_weights(part: pd.DataFrame, matched: bool) -> tuple[pd.DataFrame, str | None]:
+    """With pairs of several sizes (1:k matching, a caliper or a missing change leaving fewer controls, ties kept
+    with replacement), each control weighs 1/k of its pair, so every pair counts once, as in the matched ATT
+    (``MatchResult.att``); unweighted, a starter with three controls would count three times as much as one
+    with one. Returns the rows with ``_pair_weight`` and its name, or the rows and None when every pair has
+    one control (the weights would all be 1)."""
+    if not matched:
+        return part, None
+    controls = (1 - part["treated"]).groupby(part["pair"]).transform("sum").to_numpy(float)
+    if (controls[part["treated"].to_numpy() == 0] == 1).all():
+        return part, None
+    weight = np.where(part["treated"].to_numpy() == 1, 1.0, 1.0 / np.maximum(controls, 1.0))
+    return part.assign(_pair_weight=weight), "_pair_weight"
+
+
 def _changes_by_horizon(units: pd.DataFrame, logs: pd.DataFrame, base: np.ndarray, outcomes: Sequence[str],
                         all_horizons: list[int], unit: str, time: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every unit's change from t − 1 at every horizon and outcome, and the counts of changes that are missing
@@ -583,6 +598,10 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     ``["cohort", "industry", "size"]``), standard errors clustered by
     ``cluster`` (default below), estimated with pyfixest. ``τ`` is the
     DiD estimate of the ATT at that horizon (negative horizons: placebo).
+    Where pairs have several controls (1:k matching, controls lost to the
+    caliper or the horizon, ties kept with replacement) each control weighs
+    1/k of its pair (weighted least squares), so each pair counts once, as
+    in ``MatchResult.att``.
     ``cluster``: "firm" (the id column), "pair", "firm+pair" (two-way,
     CRV1, as pyfixest's ``vcov={"CRV1": "firm_id+pair"}``) or one or two
     column names. Default: firm + pair for a matched sample — a starter
@@ -665,7 +684,9 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message=".*inplace keyword.*")
             warnings.filterwarnings("ignore", message=".*singleton fixed effect.*")
-            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)}, ssc=_small_sample(part, clusters, fixed))
+            part, weights = _pair_weights(part, changes.matched)
+            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)}, ssc=_small_sample(part, clusters, fixed),
+                           weights=weights)
         tidy = fit.tidy().loc["treated"]
         rows.append([key[0], label, key[1], tidy["Estimate"], tidy["Std. Error"], tidy["Pr(>|t|)"],
                      tidy["2.5%"], tidy["97.5%"], n_treated, n_control])

@@ -732,7 +732,40 @@ def _nearest_links(frame: pd.DataFrame, linear: np.ndarray, strata: np.ndarray, 
     links = (_match_with_replacement if replace else _match_without_replacement)(
         treated_rows, positions, starts, ends, c_logit, x, control_rows, caliper_width, ratio,
         units=None if units is None else units[control_rows])
+    if replace and len(links):
+        links = _with_tied_controls(links, treated_rows, starts, ends, c_logit, x, control_rows)
     return links, no_controls, strata_without
+
+
+def _with_tied_controls(links: np.ndarray, treated_rows: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                        c_logit: np.ndarray, x: np.ndarray, control_rows: np.ndarray) -> np.ndarray:
+    """With replacement, every control as near as a treated row's farthest chosen one joins it (ties averaged,
+    as ``ties = TRUE`` in R's Matching): picking one of several equally near controls by any rule would make
+    the estimate depend on that rule (and a rule that reads the rows' values can pick by the outcome)."""
+    position_of = {row: i for i, row in enumerate(treated_rows)}
+    control_position = np.empty(int(control_rows.max()) + 1, dtype=np.int64)
+    control_position[control_rows] = np.arange(len(control_rows))
+    chosen = pd.DataFrame({"treated": links[:, 0], "control": control_position[links[:, 1]]})
+    chosen["i"] = chosen["treated"].map(position_of).to_numpy()
+    chosen["distance"] = np.abs(c_logit[chosen["control"].to_numpy()] - x[chosen["i"].to_numpy()])
+    by_treated = chosen.groupby("i", sort=True)["distance"]
+    farthest, n_chosen = by_treated.max(), by_treated.size()
+    extra = []
+    for i, radius in farthest.items():
+        # the block is sorted by logit (up to rounding in the sort key): search with a margin, then test exactly
+        block = c_logit[starts[i]:ends[i]]
+        margin = 1e-9 * (1.0 + abs(x[i]) + radius)
+        lo = starts[i] + int(np.searchsorted(block, x[i] - radius - margin, side="left"))
+        hi = starts[i] + int(np.searchsorted(block, x[i] + radius + margin, side="right"))
+        near = np.arange(lo, hi)
+        within = near[np.abs(c_logit[near] - x[i]) <= radius]
+        if len(within) > n_chosen[i]:
+            extra.append(np.column_stack([np.full(len(within), treated_rows[i]), control_rows[within]]))
+    if not extra:
+        return links
+    tied_rows = set(np.concatenate(extra)[:, 0].tolist())
+    kept = links[~np.isin(links[:, 0], list(tied_rows))]
+    return np.concatenate([kept, *extra]).astype(np.int64)
 
 
 def _matched_rows(frame: pd.DataFrame, linear: np.ndarray, links: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -779,7 +812,12 @@ def propensity_match(data: pd.DataFrame, treatment: str, covariates: str | Seque
         MatchIt: the SD of the logit over every row used in the logit) or
         "pooled" (Austin 2011: √((s²_treated + s²_control)/2)).
     replace : bool, optional
-        whether a control may be matched to several treated rows.
+        whether a control may be matched to several treated rows. With
+        replacement, controls exactly as near as a treated row's ``ratio``-th
+        nearest are all kept, each weighted 1/k (R Matching's ``ties = TRUE``);
+        without, equally near controls are taken in a fixed pseudo-random order
+        of their content, unrelated to the size of any value (so neither the
+        rows' order, nor their labels, nor an outcome decides the pick).
     ratio : int, optional
         controls per treated row (1:k).
     order : str, optional
@@ -917,33 +955,45 @@ def _treated_order(rows: np.ndarray, linear: np.ndarray, order: str, random_stat
 
 
 def _row_ranks(data: pd.DataFrame) -> np.ndarray:
-    """Each row's rank by its content, which breaks ties on the logit (rows with the same covariates).
+    """Each row's rank in a fixed pseudo-random order of its content, which breaks ties on the logit (rows with
+    the same covariates).
 
-    Ties broken by row position would make the match depend on the order of the rows (a sorted and a
-    shuffled copy of the same frame would give different pairs), and by index label on how the rows are
-    labelled. The rows are ranked by their values, column by column in the order of the columns' names
-    (numbers compared as numbers whatever their dtype, anything else as text), then by index label for rows
-    that are equal in every column (interchangeable, so their order changes no estimate). Tied rows share their
-    covariates, so only the other columns (ids, outcomes) order them: a constant column, or a copy of one,
-    changes nothing; the columns this module writes (``_treated``, ``_pair`` …) are not read.
+    Ties broken by row position would make the match depend on the order of the rows (a sorted and a shuffled
+    copy of the same frame would give different pairs), and by index label on how the rows are labelled. Tied
+    rows share their covariates, so only their other columns (ids, outcomes) tell them apart; ranking by those
+    values would pick, among equally near controls, the one with the lowest outcome or id — a bias. So the rows
+    are ranked by a hash of their values (numbers hashed as numbers whatever their dtype, anything else as
+    text; constant and repeated columns left out; the columns' names and order not read), which is unrelated
+    to any value's size, then by index label
+    for rows equal in every column (interchangeable, so their order changes no estimate). The columns this
+    module writes (``_treated``, ``_pair`` …) are not read.
     """
-    keys = []
+    columns = {}
     for column in sorted((c for c in data.columns if c not in INTERNAL_COLUMNS), key=str):
         values = data[column]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            key = values.to_numpy(dtype=float, na_value=np.nan)
-        else:  # numbers stored as text (a CSV read with dtype=str) rank as the numbers they are
+            columns[str(column)] = values.to_numpy(dtype=float, na_value=np.nan)
+        else:  # numbers stored as text (a CSV read with dtype=str) hash as the numbers they are
             numbers = pd.to_numeric(values.astype(object).where(values.notna()), errors="coerce")
-            key = (numbers.to_numpy(dtype=float) if numbers.notna().sum() == values.notna().sum()
-                   else values.astype(str).to_numpy(dtype=object))
-        keys.append(pd.factorize(key, sort=True)[0])
+            columns[str(column)] = (numbers.to_numpy(dtype=float) if numbers.notna().sum() == values.notna().sum()
+                                    else values.astype(str).to_numpy(dtype=object))
+    content = pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
+    # a constant column, or a copy of another, tells no rows apart: left out, so adding one changes no pick
+    distinct: list[str] = []
+    for name in content.columns:
+        if content[name].nunique(dropna=False) > 1 and not any(content[name].equals(content[d]) for d in distinct):
+            distinct.append(name)
+    # summed (wrapping) per column, so the key does not depend on the columns' names or order either
+    hashed = np.zeros(len(data), dtype=np.uint64)
+    for name in distinct:
+        hashed += pd.util.hash_pandas_object(content[name], index=False).to_numpy()
     try:
         labels = np.asarray(data.index.argsort(), dtype=np.int64)
     except TypeError:  # labels of mixed types: any fixed order of them will do
         labels = np.argsort(np.array([repr(label) for label in data.index], dtype=object), kind="stable")
     label_rank = np.empty(len(data), dtype=np.int64)
     label_rank[labels] = np.arange(len(data))
-    order = np.lexsort([label_rank, *keys[::-1]])  # lexsort's last key is the primary one
+    order = np.lexsort([label_rank, hashed])  # lexsort's last key is the primary one
     ranks = np.empty(len(data), dtype=np.int64)
     ranks[order] = np.arange(len(data))
     return ranks
