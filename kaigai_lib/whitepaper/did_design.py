@@ -737,7 +737,7 @@ def _panel_fingerprint(firms: pd.DataFrame, outcomes: Sequence[str]) -> dict[str
 
 
 def _fingerprint_checked(firms: pd.DataFrame, outcomes: Sequence[str], other: Any, analysis: str) -> dict[str, int]:
-    """The panel's fingerprint (:func:`_panel_fingerprint`), after checking ``other`` (an ``other_start``) against it."""
+    """The panel's fingerprint (:func:`_panel_fingerprint`), after checking ``other`` (an ``other_start``) on it."""
     fingerprint = _panel_fingerprint(firms, outcomes)
     if other is not None:
         _check_other_start(other, analysis, outcomes, fingerprint)
