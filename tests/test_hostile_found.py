@@ -22,9 +22,11 @@ from kaigai_lib import (
     log_columns,
     matched_did,
     matching_sample,
+    naive_difference,
     propensity_match,
     risk_set,
     sector,
+    staggered_event_study,
     treatment_did,
     white_paper_did,
 )
@@ -269,3 +271,51 @@ def test_matched_did_weighs_each_pair_once_with_several_controls(job_training: p
                     log_outcomes=["earnings"])
     estimate = matched_did(changes, scale="log").tidy()["estimate"].iloc[0]
     assert estimate == pytest.approx(match.att("change").estimate, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- start years recorded once per unit
+
+@pytest.fixture(scope="module")
+def castle() -> pd.DataFrame:
+    """Cheng and Hoekstra's castle-doctrine panel (not from generate()), the start year in every row."""
+    causaldata = pytest.importorskip("causaldata")
+    data = causaldata.castle.load_pandas().data[["sid", "year", "post", "homicide"]].astype(
+        {"sid": "int64", "year": "int64", "post": "int64", "homicide": "float64"})
+    return data.assign(effyear=data["sid"].map(data.loc[data["post"] > 0].groupby("sid")["year"].min()))
+
+
+def _castle_twfe(data: pd.DataFrame) -> pd.DataFrame:
+    study = staggered_event_study(data, "export", "homicide", unit="sid", time="year", start_year="effyear",
+                                  status="post", window=(-5, 5), estimators=("twfe",))
+    return study.tidy()[["estimate", "std_error", "n_obs"]]
+
+
+def test_a_start_year_recorded_only_from_the_start_is_read_for_the_whole_unit(castle: pd.DataFrame) -> None:
+    """Read row by row, a state whose start year is blank before its start looked 'treated before entering the
+    panel' and its untreated years were dropped (TWFE 0.126 on 465 rows against 0.069 on 550)."""
+    clean = _castle_twfe(castle)
+    from_start = castle.assign(effyear=castle["effyear"].where(castle["post"] == 1))
+    pd.testing.assert_frame_equal(_castle_twfe(from_start), clean)
+    firms = castle.rename(columns={"sid": "firm_id", "post": "exporter", "effyear": "export_start_year"})
+    firms = firms.assign(g="all")
+    firms_from_start = firms.assign(export_start_year=firms["export_start_year"].where(firms["exporter"] == 1))
+    naive = [quiet(naive_difference, f, outcome="homicide", horizon=2, group_by="g").difference
+             for f in (firms, firms_from_start)]
+    assert naive[1] == pytest.approx(naive[0], rel=1e-12)
+
+
+def test_start_years_that_differ_within_a_unit_are_refused(castle: pd.DataFrame) -> None:
+    edited = castle.copy()
+    edited.loc[(edited["sid"] == 1) & (edited["year"] == 2007), "effyear"] = 2010
+    with pytest.raises(ValueError, match=r"'effyear' records different start years for 1 unit\(s\) \(1: "
+                                         r"\[2007, 2010\]\); a unit starts once"):
+        _castle_twfe(edited)
+
+
+def test_a_missing_status_is_refused_by_the_naive_difference(castle: pd.DataFrame) -> None:
+    """A blank status was read as 'untreated': already-treated states became non-starters (127 → 142)."""
+    firms = castle.rename(columns={"sid": "firm_id", "post": "exporter", "effyear": "export_start_year"})
+    firms["exporter"] = firms["exporter"].astype("Int64")
+    firms.loc[firms.index[[8, 9]], "exporter"] = pd.NA
+    with pytest.raises(ValueError, match=r"'exporter' is missing in 2 row\(s\)"):
+        naive_difference(firms.assign(g="all"), outcome="homicide", horizon=2, group_by="g")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.schema import as_binary, as_years, check_frame, check_keys
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys
 
 # The white paper's groups: exports by size class at t − 1 (size_class), FDI by sector (sector).
 EXPORT_GROUPS = ("under 50", "50-99", "100-299", "300+")
@@ -165,3 +165,24 @@ def sector(manufacturing: pd.Series | np.ndarray) -> np.ndarray:
     values = manufacturing if isinstance(manufacturing, pd.Series) else pd.Series(np.asarray(manufacturing))
     flags = as_binary(values, str(values.name if values.name is not None else "manufacturing"), "sector")
     return np.where(flags, "manufacturing", "non-manufacturing").astype(object)
+
+
+def unit_start_years(values: pd.Series, units: pd.Series | np.ndarray, column: str, where: str) -> np.ndarray:
+    """Each row's start year: the one start year recorded among its unit's rows, for every row of the unit.
+
+    Surveys often record a start year only from the start on (blank before it), or only once; read row by row,
+    the base year ``t − 1`` would then look like a unit that never starts. A unit whose rows record different
+    start years is refused, naming the units and the years: a unit starts once.
+    """
+    years = pd.Series(np.asarray(as_numbers(values, column, where), dtype=float))
+    by_unit = years.groupby(np.asarray(units), sort=False)
+    distinct = by_unit.transform("nunique").to_numpy()
+    if (distinct > 1).any():
+        rows = pd.DataFrame({"unit": np.asarray(units)[distinct > 1], "year": years.to_numpy()[distinct > 1]})
+        recorded = rows.dropna().groupby("unit", sort=False)["year"].unique()
+        shown = "; ".join(f"{unit}: {sorted(int(y) if float(y).is_integer() else y for y in found)}"
+                          for unit, found in recorded.head(5).items())
+        raise ValueError(f"{where}: '{column}' records different start years for {len(recorded)} unit(s) "
+                         f"({shown}); a unit starts once: give all its rows the same start year (or leave it "
+                         "blank in some), e.g. the first year its status is 1.")
+    return by_unit.transform("first").to_numpy()

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys, is_number
+from kaigai_lib.data.starts import unit_start_years
 from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
 TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value", "ci_low", "ci_high",
@@ -880,7 +881,7 @@ def _staggered_inputs(firms: pd.DataFrame, unit: str, time: str, start_year: str
     check_keys(firms, [unit, time], where, "firms")
     ever = pd.Series(as_binary(firms[status], status, where, missing=False)).groupby(
         firms[unit].to_numpy()).transform("max").to_numpy()
-    start = pd.Series(as_numbers(firms[start_year], start_year, where))
+    start = pd.Series(unit_start_years(firms[start_year], firms[unit].to_numpy(), start_year, where))
     panel = pd.DataFrame({"firm_id": firms[unit].to_numpy(), "year": years,
                           "y": np.log(values), "g": start.fillna(0).astype(int).to_numpy()})
     return panel, ever, start

@@ -38,7 +38,14 @@ from matplotlib.ticker import MaxNLocator
 
 from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys
 from kaigai_lib.data.schema import require_columns as _require_columns
-from kaigai_lib.data.starts import ANALYSIS_COLUMNS, EXPORT_GROUPS, FDI_GROUPS, sector, size_class
+from kaigai_lib.data.starts import (
+    ANALYSIS_COLUMNS,
+    EXPORT_GROUPS,
+    FDI_GROUPS,
+    sector,
+    size_class,
+    unit_start_years,
+)
 from kaigai_lib.estimators.plots import ANALYSIS_LABELS, OUTCOME_LABELS, new_figure
 from kaigai_lib.estimators.results import normal_inference, order_tidy, summary_block
 
@@ -374,8 +381,9 @@ def naive_difference(firms: pd.DataFrame, *, outcome: str, analysis: str = "expo
     panel = pd.DataFrame({
         "firm": firms[firm_col].to_numpy(),
         "year": years.astype(np.int64),
-        "start": as_numbers(firms[start_year_col], start_year_col, "naive_difference"),
-        "treated": as_binary(firms[status_col], status_col, "naive_difference", missing=False),
+        "start": unit_start_years(firms[start_year_col], firms[firm_col].to_numpy(), start_year_col,
+                                  "naive_difference"),
+        "treated": as_binary(firms[status_col], status_col, "naive_difference"),
         "y": as_numbers(firms[outcome], outcome, "naive_difference"),
         "group": labels,
     })

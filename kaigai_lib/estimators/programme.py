@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from kaigai_lib.data.schema import as_binary, as_years
-from kaigai_lib.data.starts import RiskSet, risk_set, size_class
+from kaigai_lib.data.starts import RiskSet, risk_set, size_class, unit_start_years
 from kaigai_lib.estimators.did import DidResult, EventChanges, as_horizons, as_outcomes, event_changes, matched_did
 from kaigai_lib.estimators.matching import MatchResult, propensity_match
 from kaigai_lib.estimators.results import order_tidy, summary_block
@@ -107,11 +107,9 @@ class TreatmentDid:
 def _status_from_start(firms: pd.DataFrame, treatment: str | None, start_year: str, time: str,
                        unit: str) -> pd.Series:
     """The 0/1 status implied by a start-year column; checked against ``treatment`` when both are given."""
-    years = pd.to_numeric(firms[start_year], errors="coerce")
-    bad = firms[start_year].notna() & years.isna()
-    if bad.any():
-        raise ValueError(f"treatment_did: start-year column '{start_year}' has {int(bad.sum())} value(s) that are "
-                         f"not years (e.g. index {list(firms.index[bad][:5])}).")
+    # one start year per unit, whichever of its rows record it (text that is not a year refused, rows named)
+    years = pd.Series(unit_start_years(firms[start_year], firms[unit].to_numpy(), start_year, "treatment_did"),
+                      index=firms.index)
     # the years and the status as the rest of the design reads them (text years; 0/1 codings only, rows named)
     calendar = as_years(firms[time], time, "treatment_did")
     status = pd.Series((years.notna() & (calendar >= years)).astype(int), index=firms.index)

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from kaigai_lib.data.schema import as_binary
 from kaigai_lib.data.schema import require_columns as _require_columns
-from kaigai_lib.data.starts import ANALYSIS_COLUMNS
+from kaigai_lib.data.starts import ANALYSIS_COLUMNS, unit_start_years
 from kaigai_lib.estimators import spatial
 from kaigai_lib.estimators.plots import ANALYSIS_LABELS, OUTCOME_LABELS, new_figure
 
@@ -149,6 +149,9 @@ def starter_base_sample(firms: pd.DataFrame, tfp: pd.DataFrame | None = None, *,
                              "logs need positive values: drop or correct them first.")
 
     on = as_binary(panel[status_col], status_col, "starter_base_sample")
+    # the start year as recorded anywhere among the firm's rows (often only from the start on)
+    panel = panel.assign(**{start_year_col: unit_start_years(panel[start_year_col], panel[firm_col].to_numpy(),
+                                                             start_year_col, "starter_base_sample")})
     at_risk = panel.loc[~on & (panel[year_col] < panel[year_col].max())]
     sample = pd.DataFrame({
         firm_col: at_risk[firm_col],
