@@ -319,3 +319,46 @@ def test_a_missing_status_is_refused_by_the_naive_difference(castle: pd.DataFram
     firms.loc[firms.index[[8, 9]], "exporter"] = pd.NA
     with pytest.raises(ValueError, match=r"'exporter' is missing in 2 row\(s\)"):
         naive_difference(firms.assign(g="all"), outcome="homicide", horizon=2, group_by="g")
+
+
+def test_matched_did_reads_columns_whose_names_are_not_formula_terms(castle: pd.DataFrame) -> None:
+    """A unit, control or cluster named with a space, a hyphen or in Japanese went into pyfixest's formula as
+    it is (KeyError, SyntaxError): the same estimates as under plain names."""
+    starts = castle.loc[castle["post"] > 0].groupby("sid")["year"].min()
+    never = sorted(set(castle["sid"]) - set(starts.index))
+    matched = pd.DataFrame([row for p, (state, start) in enumerate(starts.items()) for row in (
+        {"sid": state, "year": start - 1, "_treated": 1, "_pair": p, "region": "N" if p % 2 else "S"},
+        {"sid": never[p % len(never)], "year": start - 1, "_treated": 0, "_pair": p, "region": "N" if p % 2 else "S"})])
+    plain = matched_did(event_changes(castle, matched, ["homicide"], unit="sid", horizons=[0], pre_horizons=[-2],
+                                      keep=["region"]), controls=["cohort", "region"]).tidy()
+    for unit, region in (("state id", "region code"), ("state-id", "region-code"), ("州", "地域")):
+        changes = event_changes(castle.rename(columns={"sid": unit}),
+                                matched.rename(columns={"sid": unit, "region": region}), ["homicide"], unit=unit,
+                                horizons=[0], pre_horizons=[-2], keep=[region])
+        odd = matched_did(changes, controls=["cohort", region]).tidy()
+        pd.testing.assert_frame_equal(odd, plain)
+
+
+def test_dynamic_event_studies_refuse_a_panel_without_the_year_before_the_start(castle: pd.DataFrame) -> None:
+    every_other_year = castle.loc[castle["year"] % 2 == 0]
+    with pytest.raises(ValueError, match=r"no unit of start cohort\(s\) \[.*\] .* is observed in it \(the panel's "
+                                         r"years are \[2\] apart; a survey every other year\?\)"):
+        staggered_event_study(every_other_year, "export", "homicide", unit="sid", time="year", start_year="effyear",
+                              status="post")
+    static = staggered_event_study(every_other_year, "export", "homicide", unit="sid", time="year",
+                                   start_year="effyear", status="post", estimators=("twfe",)).tidy()
+    assert np.isfinite(static["estimate"]).all()
+
+
+@pytest.mark.parametrize(("start_year", "message"), [
+    ("2006", r"start_year='2006' must be a year or a list of years"),
+    ([2006.5], r"start_year holds \[2006.5\], which are not whole years"),
+])
+def test_naive_difference_reads_start_years_as_whole_years(castle: pd.DataFrame, start_year, message) -> None:
+    firms = castle.rename(columns={"sid": "firm_id", "post": "exporter", "effyear": "export_start_year"})
+    firms = firms.assign(g="all")
+    with pytest.raises(ValueError, match=message):
+        naive_difference(firms, outcome="homicide", horizon=2, group_by="g", start_year=start_year)
+    as_float = quiet(naive_difference, firms, outcome="homicide", horizon=2, group_by="g", start_year=2006.0)
+    as_int = quiet(naive_difference, firms, outcome="homicide", horizon=2, group_by="g", start_year=2006)
+    assert as_float.difference == as_int.difference and as_float.cohorts == (2006,)

@@ -659,7 +659,11 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
         raise ValueError("matched_did: pair_effects=True needs a matched sample; these changes are unmatched "
                          "(pair=None).")
     fixed = [*controls, *(["pair"] if pair_effects else [])]
-    formula = f"{column} ~ treated" + (f" | {' + '.join(fixed)}" if fixed else "")
+    # the formula and cluster strings name columns by safe aliases: a name with a space, a hyphen or a
+    # non-ASCII letter (Japanese survey items) is not a formula term
+    alias = {name: f"_term{i}" for i, name in enumerate(dict.fromkeys([*fixed, *clusters]))}
+    fixed_terms = [alias[name] for name in fixed]
+    formula = f"{column} ~ treated" + (f" | {' + '.join(fixed_terms)}" if fixed else "")
     rows = []
     selected = data.dropna(subset=[column])
     if outcomes is not None:
@@ -686,8 +690,9 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
             warnings.filterwarnings("ignore", message=".*inplace keyword.*")
             warnings.filterwarnings("ignore", message=".*singleton fixed effect.*")
             part, weights = _pair_weights(part, changes.matched)
-            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(clusters)}, ssc=_small_sample(part, clusters, fixed),
-                           weights=weights)
+            part = part.assign(**{safe: part[name] for name, safe in alias.items()})
+            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(alias[name] for name in clusters)},
+                           ssc=_small_sample(part, clusters, fixed), weights=weights)
         tidy = fit.tidy().loc["treated"]
         rows.append([key[0], label, key[1], tidy["Estimate"], tidy["Std. Error"], tidy["Pr(>|t|)"],
                      tidy["2.5%"], tidy["97.5%"], n_treated, n_control])
@@ -819,6 +824,17 @@ def _fit_staggered(panel: pd.DataFrame, estimators: Sequence[str],
 
     lo, hi = window
     static, dynamic = [], []
+    if {"twfe_dynamic", "saturated"} & set(estimators):
+        starters = panel.loc[panel["g"] > 0]
+        lacking = sorted(set(starters["g"]) - set(starters.loc[starters["rel"] == -1, "g"]))
+        if lacking:  # formulaic's raw "not among the provided levels", or a reference year that is not t − 1
+            gaps = sorted({int(gap) for gap in np.diff(np.sort(panel["year"].unique()))})
+            raise ValueError(f"staggered_event_study: the dynamic estimators measure every horizon against the "
+                             f"year before the start, and no unit of start cohort(s) {lacking[:6]}"
+                             f"{' …' if len(lacking) > 6 else ''} ({len(lacking)} in all) is observed in it (the "
+                             f"panel's years are {gaps} apart{'; a survey every other year?' if gaps != [1] else ''}). "
+                             "Estimate the static effect only (estimators=('twfe',)), or use a panel with "
+                             "every year.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for estimator in estimators:

@@ -36,7 +36,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys
+from kaigai_lib.data.schema import as_binary, as_numbers, as_years, check_frame, check_keys, is_number
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.data.starts import (
     ANALYSIS_COLUMNS,
@@ -205,7 +205,16 @@ def _cohorts(start_year: int | Iterable[int] | None, years: np.ndarray, horizon:
         if not possible:
             raise ValueError(f"The panel covers {first}–{last}: too short for a {horizon}-year horizon.")
         return possible
-    wanted = [start_year] if isinstance(start_year, (int, np.integer)) else list(start_year)
+    wanted = [start_year] if is_number(start_year) else start_year
+    if isinstance(wanted, (str, bytes)) or not hasattr(wanted, "__iter__"):
+        raise ValueError(f"naive_difference: start_year={start_year!r} must be a year or a list of years, e.g. "
+                         f"start_year={possible[len(possible) // 2] if possible else 2006}.")
+    wanted = list(wanted)
+    not_years = [s for s in wanted if not is_number(s) or not np.isfinite(s) or float(s) != int(s)]
+    if not_years:
+        raise ValueError(f"naive_difference: start_year holds {not_years[:5]}, which are not whole years; give "
+                         "years as numbers, e.g. start_year=[2005, 2006].")
+    wanted = [int(s) for s in wanted]
     bad = [s for s in wanted if s not in possible]
     if bad:
         raise ValueError(
