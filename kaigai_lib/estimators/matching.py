@@ -977,16 +977,17 @@ def _row_ranks(data: pd.DataFrame) -> np.ndarray:
             numbers = pd.to_numeric(values.astype(object).where(values.notna()), errors="coerce")
             columns[str(column)] = (numbers.to_numpy(dtype=float) if numbers.notna().sum() == values.notna().sum()
                                     else values.astype(str).to_numpy(dtype=object))
-    content = pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
-    # a constant column, or a copy of another, tells no rows apart: left out, so adding one changes no pick
-    distinct: list[str] = []
-    for name in content.columns:
-        if content[name].nunique(dropna=False) > 1 and not any(content[name].equals(content[d]) for d in distinct):
-            distinct.append(name)
-    # summed (wrapping) per column, so the key does not depend on the columns' names or order either
+    # summed (wrapping) per column, so the key does not depend on the columns' names or order; a constant column,
+    # or a copy of another, tells no rows apart: left out, so adding one changes no pick
     hashed = np.zeros(len(data), dtype=np.uint64)
-    for name in distinct:
-        hashed += pd.util.hash_pandas_object(content[name], index=False).to_numpy()
+    position_hash = pd.util.hash_array(np.arange(len(data), dtype=np.int64))
+    seen: set[int] = set()
+    for values in columns.values():
+        column_hash = pd.util.hash_array(values)
+        signature = int((pd.util.hash_array(column_hash) * position_hash).sum())  # which value in which row
+        if len(column_hash) and (column_hash != column_hash[0]).any() and signature not in seen:
+            seen.add(signature)
+            hashed += column_hash
     try:
         labels = np.asarray(data.index.argsort(), dtype=np.int64)
     except TypeError:  # labels of mixed types: any fixed order of them will do
