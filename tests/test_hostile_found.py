@@ -205,3 +205,102 @@ def test_a_logit_that_does_not_converge_is_said_in_words(job_training: pd.DataFr
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         propensity_match(job_training, "treat", ["age", "educ", "re74", "re75"])
+
+
+# --------------------------------------------------------------------------- files read by kaigai replicate
+
+def _replicate_inputs(tiny_world, firms_path, config=None):
+    """The firm file read and validated as ``kaigai replicate`` does (the world's other two tables as they are)."""
+    from kaigai_lib.replication.replicate import Config, read_table, validate_inputs
+
+    config = config or Config()
+    notes: list[str] = []
+    firms = read_table(firms_path, "firms", notes, config.columns.get("firms"))
+    tables = {"firms": firms, "establishments": tiny_world.establishments,
+              "foreign_demand": tiny_world.foreign_demand}
+    return validate_inputs(tables, config), notes
+
+
+def _problems(tiny_world, firms_path, config=None) -> str:
+    from kaigai_lib.replication.replicate import ReplicationError
+
+    with pytest.raises(ReplicationError) as info:
+        _replicate_inputs(tiny_world, firms_path, config)
+    return str(info.value)
+
+
+def _jsic(firms: pd.DataFrame) -> dict:
+    """Two-digit JSIC-like codes for the world's industries, 9 (food) first: "09", "10", …"""
+    return {industry: f"{code:02d}" for code, industry in enumerate(sorted(firms["industry"].unique()), start=9)}
+
+
+# --------------------------------------------------------------------------- industry codes
+
+def test_numeric_industry_codes_with_a_few_text_ones_are_read_as_text_as_written(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms
+    codes = firms["industry"].map(_jsic(firms))
+    # the last rows hold a text code: pandas' chunked reader gave int 9 in the first chunk and "09" after it
+    written = codes.where(firms.index < len(firms) - 3, "X")
+    path = tmp_path / "firms.csv"
+    firms.assign(industry=written).to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        assert pd.read_csv(path)["industry"].map(type).nunique() == 2  # what the tester saw: 9 and "X"
+    checked, _ = _replicate_inputs(tiny_world, path)
+    assert checked["firms"]["industry"].tolist() == written.tolist()  # "09" stays "09", one kind: text
+
+
+def test_a_code_written_with_and_without_its_leading_zero_is_refused(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms
+    codes = firms["industry"].map(_jsic(firms))
+    nine = np.flatnonzero(codes == "09")[:3]
+    codes.iloc[nine] = "9"  # a spreadsheet stripped the zero in three rows
+    path = tmp_path / "firms.csv"
+    firms.assign(industry=codes).to_csv(path, index=False)
+    message = _problems(tiny_world, path)
+    lines = ", ".join(str(i + 2) for i in nine)  # the header is line 1
+    n_09 = int((codes == "09").sum())
+    assert f"'industry' spells 1 label(s) in more than one way" in message
+    assert f"'09' ({n_09:,} row(s): lines" in message and f"'9' (3 row(s): lines {lines})" in message
+    assert "write each label one way in the source file" in message
+
+
+def test_a_parquet_column_of_numeric_industry_codes_is_read_as_text(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms
+    numbers = firms["industry"].map({k: int(v) for k, v in _jsic(firms).items()})
+    path = tmp_path / "firms.parquet"
+    firms.assign(industry=numbers).to_parquet(path)
+    checked, notes = _replicate_inputs(tiny_world, path)
+    assert checked["firms"]["industry"].tolist() == numbers.astype(str).tolist()
+    assert any("column 'industry' holds numbers; read as text codes" in note for note in notes)
+
+
+@pytest.mark.parametrize("estimator", ["ols_production", "fixed_effects_production", "levinsohn_petrin"])
+def test_by_groups_of_two_kinds_are_refused_naming_the_rows(tiny_world, estimator: str) -> None:
+    from kaigai_lib.estimators import tfp
+
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    codes = firms["industry"].map({k: int(v) for k, v in _jsic(firms).items()}).astype(object)
+    codes.iloc[-2:] = "9"  # as a chunked read_csv leaves a column of codes with a text one
+    inputs = {"levinsohn_petrin": ["log_employees", "log_capital_stock", "log_intermediate_inputs"]}.get(
+        estimator, [["log_employees", "log_capital_stock"]])
+    n = len(firms)
+    with pytest.raises(ValueError, match=rf"{estimator}: by='industry' holds labels of several kinds \(numbers, "
+                                         rf"e\.g\. \d+, text, e\.g\. '9'\) — numbers at rows 0, 1, 2, 3, 4 and "
+                                         rf"{n - 7} more; text at rows {n - 2}, {n - 1} —"):
+        getattr(tfp, estimator)(firms.assign(industry=codes), "log_value_added", *inputs, "firm_id", "year",
+                                by="industry")
+
+
+def test_numeric_by_groups_are_estimated_in_numeric_order(tiny_world) -> None:
+    from kaigai_lib.estimators.tfp import ols_production
+
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock"])
+    jsic = {k: int(v) for k, v in _jsic(firms).items()}
+    by_code = ols_production(firms.assign(industry=firms["industry"].map(jsic)), "log_value_added",
+                             ["log_employees", "log_capital_stock"], "firm_id", "year", by="industry")
+    by_name = ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year",
+                             by="industry")
+    assert list(by_code.results) == sorted(jsic.values())  # 9 before 10, not "10" before "9"
+    for name, code in jsic.items():
+        pd.testing.assert_series_equal(by_code[code].coef, by_name[name].coef)

@@ -53,7 +53,7 @@ from kaigai_lib.data.disclosure import (
     suppress_differences,
     write_manifest,
 )
-from kaigai_lib.data.schema import SCHEMAS, SchemaError, validate
+from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
 from kaigai_lib.data.text import UTF16_BOMS, decode_text
 from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
@@ -346,8 +346,17 @@ def _disclosure_type_problems(values: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _scan_csv(path: Path, table: str) -> str:
-    """Read the CSV's raw rows once with the csv module, which pandas does not, and return its encoding.
+@dataclass(frozen=True)
+class CsvScan:
+    """What one pass of the csv module over a file found: its encoding, header and the line each record starts on."""
+
+    encoding: str
+    header: list[str]
+    lines: list[int]
+
+
+def _scan_csv(path: Path, table: str) -> CsvScan:
+    """Read the CSV's raw rows once with the csv module, which pandas does not: its encoding, header and lines.
 
     UTF-8 (with or without BOM) or else Japanese Windows' cp932 (Shift-JIS); anything else is an error saying
     how to convert. A field over the csv field limit (an unclosed quote, usually), a row with more or fewer
@@ -366,18 +375,21 @@ def _scan_csv(path: Path, table: str) -> str:
     for encoding in ("utf-8-sig", "cp932"):
         try:
             with opener(path, "rt", encoding=encoding, newline="") as handle:
-                _scan_rows(csv.reader(handle), path, option)
-            return encoding
+                header, lines = _scan_rows(csv.reader(handle), path, option)
+            return CsvScan(encoding, header, lines)
         except UnicodeDecodeError:
             continue
     raise ReplicationError(f"{option}: {path} is neither UTF-8 nor Shift-JIS (cp932); "
                            + HOW_TO_CONVERT.format(path) + ".")
 
 
-def _scan_rows(reader: Any, path: Path, option: str) -> None:
+def _scan_rows(reader: Any, path: Path, option: str) -> tuple[list[str], list[int]]:
+    """The header and the line each data record starts on (the header is line 1; blank lines are skipped, as
+    pandas skips them), or an error naming the line."""
     import csv
 
     line = 1  # where the record being read starts: a quoted field may span lines
+    lines: list[int] = []
     try:
         header = next(reader, [])
         repeated = sorted({c for c in header if header.count(c) > 1})
@@ -397,17 +409,26 @@ def _scan_rows(reader: Any, path: Path, option: str) -> None:
             if "\x00" in "".join(row):
                 raise ReplicationError(f"{option}: {path} line {line} holds a NUL byte (a binary or damaged file); "
                                        "export the table again as CSV.")
+            if row:
+                lines.append(line)
             line = reader.line_num + 1
     except csv.Error as error:
         hint = ("; a field this long usually means a quote (\") opened there is never closed" if "field larger"
                 in str(error) else "")
         raise ReplicationError(f"{option}: {path} line {line}: {error}{hint} — fix that line.") from None
+    return header, lines
 
 
-def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> pd.DataFrame:
+def read_table(path: str | Path, table: str, notes: list[str] | None = None,
+               columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet file; a missing, empty, unreadable or ragged file is a clear error.
 
-    A CSV in Shift-JIS (cp932) is read as such and a note appended to ``notes``.
+    A CSV in Shift-JIS (cp932) is read as such and a note appended to ``notes``. The schema's text columns
+    (industry; ``columns`` maps the file's names onto the schema's, as the config's [columns.<table>]) are read
+    as text exactly as written: JSIC code "09" stays "09", and a column of codes with a few text ones is not read
+    as numbers in one chunk and text in the next (9 and "9"). A Parquet column of whole-number codes becomes text
+    (9 → "9"), with a note. A CSV's rows are indexed by the file line they start on (index name "line"), so
+    that the validation's messages name lines.
     """
     path = Path(path)
     option = f"--{table.replace('_', '-')}"
@@ -418,16 +439,22 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> 
     if path.stat().st_size == 0:
         raise ReplicationError(f"{option}: {path} is empty.")
     suffix = ("".join(path.suffixes[-2:]) if path.suffix.lower() == ".gz" else path.suffix).lower()
+    file_names = {target: source for source, target in (columns or {}).items()}
+    text_columns = [file_names.get(c.name, c.name) for c in SCHEMAS[table].columns if c.kind == "str"]
     try:
         if suffix in (".parquet", ".pq"):
             data = pd.read_parquet(path)
+            data = _codes_as_text(data, text_columns, option, path, notes)
         elif suffix in (".csv", ".csv.gz"):
-            encoding = _scan_csv(path, table)
-            if encoding == "cp932" and notes is not None:
+            scan = _scan_csv(path, table)
+            if scan.encoding == "cp932" and notes is not None:
                 notes.append(f"{option}: {path} is not UTF-8; read it as Shift-JIS (cp932).")
             with warnings.catch_warnings():  # mixed types in a column are reported by validate_inputs, by name
                 warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-                data = pd.read_csv(path, encoding=encoding, compression="gzip" if suffix.endswith(".gz") else None)
+                data = pd.read_csv(path, encoding=scan.encoding, compression="gzip" if suffix.endswith(".gz") else None,
+                                   dtype={name: str for name in text_columns if name in scan.header})
+            if len(scan.lines) == len(data):
+                data.index = pd.Index(scan.lines, name="line")
         else:
             excel = " In Excel: Save as → 'CSV UTF-8 (comma delimited)'." if suffix in (".xlsx", ".xls") else ""
             raise ReplicationError(f"{option}: {path} is neither CSV (.csv, .csv.gz) nor "
@@ -439,6 +466,23 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> 
                                f"{type(error).__name__}: {error}") from error
     if data.empty:
         raise ReplicationError(f"{option}: {path} has no rows.")
+    return data
+
+
+def _codes_as_text(data: pd.DataFrame, text_columns: list[str], option: str, path: Path,
+                   notes: list[str] | None) -> pd.DataFrame:
+    """Whole-number codes in a text column (JSIC 9, 10, … saved as numbers) as the text they spell, with a note."""
+    for name in text_columns:
+        if name not in data.columns or pd.api.types.is_bool_dtype(data[name]) \
+                or not pd.api.types.is_numeric_dtype(data[name]):
+            continue
+        values = data[name]
+        present = values.dropna()
+        if not (present % 1 == 0).all():
+            continue  # not codes: validate names the column and its dtype
+        data = data.assign(**{name: present.astype("int64").astype(str).reindex(values.index)})
+        if notes is not None:
+            notes.append(f"{option}: {path}: column '{name}' holds numbers; read as text codes (9 → '9').")
     return data
 
 
@@ -498,9 +542,7 @@ def _value_problems(data: pd.DataFrame, table: str) -> list[str]:
 
 
 def _rows(mask: pd.Series) -> str:
-    index = mask.index[mask.to_numpy()]
-    shown = ", ".join(str(i) for i in index[:5])
-    return f"rows {shown}{f' and {len(index) - 5} more' if len(index) > 5 else ''}"
+    return rows_text(mask.index[mask.to_numpy()])
 
 
 def _mapping_problems(data: pd.DataFrame, table: str, mapping: dict[str, str]) -> list[str]:
@@ -551,7 +593,8 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
         problems += _settings_problems(config, firms)
     if problems:
         raise ReplicationError(f"the inputs have {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    return checked
+    # the file lines named the rows in the messages; the stages number them from 0
+    return {name: data.reset_index(drop=True) for name, data in checked.items()}
 
 
 def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
@@ -1017,7 +1060,7 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
         echo(f"kaigai replicate: note: {note}")
     with folder:  # holds the lock on --out from here; any error or signal removes the staging folder
         notes: list[str] = []
-        inputs = {name: read_table(path, name, notes) for name, path in paths.items()}
+        inputs = {name: read_table(path, name, notes, settings.columns.get(name)) for name, path in paths.items()}
         for note in notes:
             echo(f"kaigai replicate: note: {note}")
         inputs = validate_inputs(inputs, settings)
