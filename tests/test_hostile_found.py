@@ -304,3 +304,54 @@ def test_numeric_by_groups_are_estimated_in_numeric_order(tiny_world) -> None:
     assert list(by_code.results) == sorted(jsic.values())  # 9 before 10, not "10" before "9"
     for name, code in jsic.items():
         pd.testing.assert_series_equal(by_code[code].coef, by_name[name].coef)
+
+
+# --------------------------------------------------------------------------- firm ids of two dtypes
+
+ID_DTYPES = ["int32", "uint32", "Int64", "float64", "Float64", "int64[pyarrow]", "double[pyarrow]", "object"]
+
+
+@pytest.fixture(scope="module")
+def catchments_as_generated(tiny_world):
+    from kaigai_lib import build_catchments
+
+    return quiet(build_catchments, tiny_world.establishments, tiny_world.firms)
+
+
+@pytest.mark.parametrize("table", ["firms", "establishments"])
+@pytest.mark.parametrize("dtype", ID_DTYPES)
+def test_firm_ids_of_another_dtype_in_one_file_link_by_value(tiny_world, catchments_as_generated, dtype: str,
+                                                            table: str) -> None:
+    from kaigai_lib import build_catchments
+
+    tables = {"firms": tiny_world.firms, "establishments": tiny_world.establishments}
+    ids = tables[table]["firm_id"]
+    tables[table] = tables[table].assign(firm_id=ids.astype(dtype) if dtype != "object" else ids.astype(object))
+    # pd.merge_asof stopped with a MergeError ("incompatible merge keys ... must be the same type")
+    catchments = quiet(build_catchments, tables["establishments"], tables["firms"])
+    pd.testing.assert_frame_equal(catchments.areas, catchments_as_generated.areas)
+    pd.testing.assert_frame_equal(catchments.pairs, catchments_as_generated.pairs)
+    plants = quiet(global_firm_plants, tables["establishments"], tables["firms"], 2015)
+    expected = quiet(global_firm_plants, tiny_world.establishments, tiny_world.firms, 2015)
+    assert plants["establishment_id"].tolist() == expected["establishment_id"].tolist()
+    assert plants["firm_id"].tolist() == expected["firm_id"].tolist()
+
+
+@pytest.mark.parametrize("table", ["firms", "establishments"])
+def test_firm_ids_as_text_in_one_file_and_numbers_in_the_other_are_refused(tiny_world, catchments_as_generated,
+                                                                          table: str) -> None:
+    from kaigai_lib import build_catchments
+
+    tables = {"firms": tiny_world.firms, "establishments": tiny_world.establishments}
+    tables[table] = tables[table].assign(firm_id=tables[table]["firm_id"].astype(str))
+    expected = (rf"'firm_id' is (int64|str) in establishments but (int64|str) in firms: text in {table} \(e\.g\. "
+                rf"'\d+'; rows 0, 1, 2, 3, 4 and \d+ more\), numbers in the other, so no plant would link to its "
+                rf"firm\. Convert both to the same kind, e\.g\. df\['firm_id'\] = pd\.to_numeric")
+    with pytest.raises(SpatialInputError, match=expected):
+        quiet(build_catchments, tables["establishments"], tables["firms"])
+    with pytest.raises(SpatialInputError, match=expected):
+        global_firm_plants(tables["establishments"], tables["firms"])
+    # text in both: linked as text, the same areas
+    both = {name: frame.assign(firm_id=frame["firm_id"].astype(str)) for name, frame in tables.items()}
+    as_text = quiet(build_catchments, both["establishments"], both["firms"]).areas
+    pd.testing.assert_frame_equal(as_text.drop(columns="firm_id"), catchments_as_generated.areas.drop(columns="firm_id"))
