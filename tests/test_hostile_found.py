@@ -355,3 +355,43 @@ def test_firm_ids_as_text_in_one_file_and_numbers_in_the_other_are_refused(tiny_
     both = {name: frame.assign(firm_id=frame["firm_id"].astype(str)) for name, frame in tables.items()}
     as_text = quiet(build_catchments, both["establishments"], both["firms"]).areas
     pd.testing.assert_frame_equal(as_text.drop(columns="firm_id"), catchments_as_generated.areas.drop(columns="firm_id"))
+
+
+# --------------------------------------------------------------------------- labels that differ only in spaces
+
+@pytest.mark.parametrize("variant", ["食料品 ", "食料品\u3000", " 食料品"])
+def test_an_industry_label_with_a_stray_space_is_refused_not_split_in_two(tiny_world, variant: str) -> None:
+    from kaigai_lib import SchemaError, validate
+    from kaigai_lib.estimators.tfp import ols_production
+
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock"])
+    labels = firms["industry"].replace({"food": "食料品"})
+    food = np.flatnonzero(labels == "食料品")
+    labels.iloc[food[-2:]] = variant  # two cells typed with a trailing or full-width space
+    n_food = len(food) - 2
+    expected = (f"'industry' spells 1 label(s) in more than one way, differing only in spaces, full-width characters "
+                f"or leading zeros ('食料品' ({n_food:,} row(s): rows {food[0]}, {food[1]}, {food[2]} and "
+                f"{n_food - 3} more) vs {variant!r} (2 row(s): rows {food[-2]}, {food[-1]}))")
+    with pytest.raises(SchemaError) as info:
+        validate(firms.assign(industry=labels), "firms")
+    assert expected in str(info.value)
+    with pytest.raises(ValueError, match=r"ols_production: by=") as info:
+        ols_production(firms.assign(industry=labels), "log_value_added", ["log_employees", "log_capital_stock"],
+                       "firm_id", "year", by="industry")
+    assert expected in str(info.value)
+
+
+def test_text_ids_that_differ_only_in_spaces_are_refused_not_two_firms(tiny_world) -> None:
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    ids = "A" + firms["firm_id"].astype(str)
+    first = np.flatnonzero(ids == ids.iloc[0])
+    ids.iloc[first[-1]] = ids.iloc[0] + " "  # the firm's last year typed with a trailing space
+    with pytest.raises(ValueError, match=rf"levinsohn_petrin: 'firm_id' spells 1 label\(s\) in more than one way, "
+                                         rf"differing only in spaces, full-width characters \('{ids.iloc[0]}' "
+                                         rf"\({len(first) - 1} row\(s\): rows 0, 1, 2 and {len(first) - 4} more\) vs "
+                                         rf"'{ids.iloc[0]} ' \(1 row\(s\): rows {first[-1]}\)\)"):
+        levinsohn_petrin(firms.assign(firm_id=ids), "log_value_added", "log_employees", "log_capital_stock",
+                         "log_intermediate_inputs", "firm_id", "year", progress=False)
+    # "007" and "7" may be two firms' ids: leading zeros are kept apart for ids (codes only)
+    zeros = firms.assign(firm_id=firms["firm_id"].astype(str).str.zfill(3))
+    assert len(risk_set(zeros, "exporter").rows) == len(risk_set(firms, "exporter").rows)
