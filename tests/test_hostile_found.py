@@ -395,3 +395,67 @@ def test_text_ids_that_differ_only_in_spaces_are_refused_not_two_firms(tiny_worl
     # "007" and "7" may be two firms' ids: leading zeros are kept apart for ids (codes only)
     zeros = firms.assign(firm_id=firms["firm_id"].astype(str).str.zfill(3))
     assert len(risk_set(zeros, "exporter").rows) == len(risk_set(firms, "exporter").rows)
+
+
+# --------------------------------------------------------------------------- messages that named no rows
+
+def test_decimals_in_a_whole_number_column_are_named_by_row(tiny_world) -> None:
+    from kaigai_lib import SchemaError, validate
+
+    firms = tiny_world.firms.astype({"employees": float, "year": float})
+    firms.loc[[3, 8], "employees"] = 12.5
+    firms.loc[5, "year"] = 2015.5
+    with pytest.raises(SchemaError) as info:
+        validate(firms, "firms")
+    assert ("column 'employees' (常時従業者数, persons) should hold whole numbers but 2 value(s) have decimals "
+            "(12.5) at rows 3, 8; correct them in the source") in str(info.value)
+    assert "column 'year' (調査対象年度, fiscal year) should hold whole years but 1 value(s) have decimals " \
+           "(2015.5) at rows 5" in str(info.value)
+
+
+def test_a_header_with_a_trailing_space_is_named_with_the_config_line_that_maps_it(tiny_world, tmp_path) -> None:
+    from kaigai_lib.replication.replicate import read_config
+
+    path = tmp_path / "firms.csv"
+    tiny_world.firms.rename(columns={"sales": "sales "}).to_csv(path, index=False)
+    message = _problems(tiny_world, path)
+    assert ("missing required column(s) ['sales']. Add them, or map your own names with rename={'your_name': "
+            "'sales'}. The data have 'sales ' for 'sales' (differing in spaces or case): rename={'sales ': 'sales'}, "
+            'or for kaigai replicate the line(s) "sales " = "sales" under [columns.firms] in the config.') in message
+    # the line it gives is a working config
+    config = tmp_path / "replicate.toml"
+    config.write_text('[columns.firms]\n"sales " = "sales"\n', encoding="utf-8")
+    checked, _ = _replicate_inputs(tiny_world, path, read_config(config))
+    assert checked["firms"]["sales"].tolist() == tiny_world.firms["sales"].tolist()
+
+
+def test_a_parquet_file_with_its_key_in_the_index_is_read_with_the_key_as_columns(tiny_world, tmp_path) -> None:
+    from kaigai_lib import SchemaError, validate
+
+    path = tmp_path / "firms.parquet"
+    tiny_world.firms.set_index(["firm_id", "year"]).to_parquet(path)
+    checked, notes = _replicate_inputs(tiny_world, path)
+    assert checked["firms"][["firm_id", "year"]].equals(tiny_world.firms[["firm_id", "year"]])
+    assert any("keeps ['firm_id', 'year'] in its index; read as columns" in note for note in notes)
+    with pytest.raises(SchemaError, match=r"\['firm_id', 'year'\] are in the index, not in the columns .* move them "
+                                          r"back with df\.reset_index\(\)"):
+        validate(pd.read_parquet(path), "firms")
+
+
+# --------------------------------------------------------------------------- file lines, not pandas rows
+
+def test_messages_about_a_csv_name_its_lines_and_only_the_bad_ones(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms.astype({"exporter": object, "industry": object})
+    last = len(firms) - 1
+    firms.loc[last, "exporter"] = "X"  # in pandas' last chunk: that chunk was read as text, the first as booleans
+    firms.loc[2, "industry"] = "food\nand drink"  # a quoted field over two lines: the later rows move down a line
+    firms.loc[5, "employees"] = -1
+    path = tmp_path / "firms.csv"
+    firms.to_csv(path, index=False)
+    message = _problems(tiny_world, path)
+    # the header is line 1, row 0 is line 2, and row 2 spans lines 4–5
+    assert "column 'employees' (常時従業者数, persons) must be > 0 because it is used in logs; 1 value(s) ≤ 0 at " \
+           f"lines {5 + 2 + 1}." in message
+    assert "column 'exporter' (直接輸出額 > 0, flag) should be true/false (or 0/1) but holds 1 other value(s) ('X') " \
+           f"at lines {last + 2 + 1};" in message
+    assert "rows" not in message.replace("row(s)", "")

@@ -437,9 +437,7 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
 
     missing = [c.name for c in schema.columns if c.required and c.name not in df.columns]
     if missing:
-        problems.append(
-            f"missing required column(s) {missing}. Add them, or map your own names with "
-            f"rename={{'your_name': '{missing[0]}'}}.")
+        problems.append(_missing_columns_problem(df, missing, schema.name))
 
     for col in schema.columns:
         if col.name in df.columns and not (required_only and not col.required):
@@ -449,6 +447,26 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
     if problems:
         raise SchemaError(schema.name, problems)
     return df
+
+
+def _missing_columns_problem(df: pd.DataFrame, missing: list[str], table: str) -> str:
+    """Missing columns, with what is probably meant: a header with stray spaces or another case ("sales "), or a
+    key kept in the index (a Parquet file written with firm_id and year as its index)."""
+    message = (f"missing required column(s) {missing}. Add them, or map your own names with "
+               f"rename={{'your_name': '{missing[0]}'}}.")
+    headers = [c for c in df.columns if isinstance(c, str)]
+    near = {name: [c for c in headers if label_form(c, codes=False).lower() == name] for name in missing}
+    near = {name: found[0] for name, found in near.items() if found}
+    if near:
+        pairs = ", ".join(f"{found!r} for {name!r}" for name, found in near.items())
+        lines = "; ".join(f'"{found}" = "{name}"' for name, found in near.items())
+        message += (f" The data have {pairs} (differing in spaces or case): rename={dict(map(reversed, near.items()))}"
+                    f", or for kaigai replicate the line(s) {lines} under [columns.{table}] in the config.")
+    in_index = [name for name in missing if name in [n for n in df.index.names if n is not None]]
+    if in_index:
+        message += (f" {in_index} are in the index, not in the columns (a Parquet file written with them as its "
+                    "index): move them back with df.reset_index() (kaigai replicate does this itself).")
+    return message
 
 
 def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
@@ -461,19 +479,7 @@ def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
         problems.append(f"{where} has {int(nulls.sum())} missing value(s) at {rows_text(df.index[nulls])}; "
                         "fill them from the source or remove those rows explicitly before validating.")
     if not _kind_ok(series, col.kind):
-        text = series.notna() & pd.to_numeric(series, errors="coerce").isna()
-        if col.kind != "str" and text.any():
-            examples = ", ".join(repr(v) for v in series[text].astype(str).unique()[:3])
-            problems.append(f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are "
-                            f"not numbers ({examples}) at {rows_text(df.index[text])}; correct or blank them in "
-                            "the source.")
-        elif col.kind == "str":  # numeric codes (JSIC 9, 10, …): labels are text, kept as written
-            problems.append(f"{where} should be str (text) but has dtype {series.dtype} (codes stored as numbers); convert "
-                            f"it with df['{col.name}'] = df['{col.name}'].astype(str) — kaigai replicate reads "
-                            "this column as text itself.")
-        else:
-            problems.append(f"{where} should be {col.kind} but has dtype {series.dtype}; "
-                            f"convert it, e.g. df['{col.name}'].astype(...).")
+        problems.append(_kind_problem(series, col, where))
         return problems
     if col.kind == "str":  # 9 and "9", or "食料品" and "食料品 ", would be two industries in every groupby
         return problems + [p for p in (kinds_problem(series, col.name, "labels"),
@@ -500,6 +506,53 @@ def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
             problems.append(f"{where} must be ≤ {col.maximum}; {int(bad.sum())} value(s) above at "
                             f"{rows_text(df.index[bad])}{hint}.")
     return problems
+
+
+TRUE_FALSE_TEXT = {"true", "false", "0", "1"}
+
+
+def _true_or_false(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if is_number(value):
+        return value in (0, 1)
+    return isinstance(value, str) and value.strip().lower() in TRUE_FALSE_TEXT
+
+
+def _kind_problem(series: pd.Series, col: Column, where: str) -> str:
+    """Why a column is not of its kind, naming the offending rows (not every row of the column) and the fix."""
+    name = col.name
+    if col.kind == "str":  # numeric codes (JSIC 9, 10, …): labels are text, kept as written
+        return (f"{where} should be str (text) but has dtype {series.dtype} (codes stored as numbers); convert it "
+                f"with df['{name}'] = df['{name}'].astype(str) — kaigai replicate reads this column as text itself.")
+    present = series.dropna()
+    if col.kind == "bool":
+        # a chunked read_csv leaves True/False in one chunk and "True"/"X" in the next: only "X" is wrong
+        bad = ~present.map(_true_or_false).astype(bool)
+        if bad.any():
+            examples = ", ".join(repr(v) for v in pd.unique(present[bad].astype(str))[:3])
+            return (f"{where} should be true/false (or 0/1) but holds {int(bad.sum())} other value(s) ({examples}) "
+                    f"at {rows_text(present.index[bad.to_numpy()])}; correct or blank them in the source.")
+        return (f"{where} should be true/false but holds them as text (dtype {series.dtype}); convert it, e.g. "
+                f"df['{name}'] = df['{name}'].astype(str).str.lower().map({{'true': True, 'false': False, "
+                "'1': True, '0': False}).")
+    if pd.api.types.is_bool_dtype(series):
+        return f"{where} should be {col.kind} (numbers) but holds true/false; check the column and its mapping."
+    numbers = pd.to_numeric(present, errors="coerce")
+    text = numbers.isna().to_numpy()
+    if text.any():
+        examples = ", ".join(repr(v) for v in pd.unique(present[text].astype(str))[:3])
+        return (f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are not numbers "
+                f"({examples}) at {rows_text(present.index[text])}; correct or blank them in the source.")
+    decimals = (numbers % 1 != 0).to_numpy() if col.kind in ("int", "year") else np.zeros(len(numbers), bool)
+    if decimals.any():
+        examples = ", ".join(f"{v:g}" for v in pd.unique(numbers[decimals])[:3])
+        what = "whole years" if col.kind == "year" else "whole numbers"
+        return (f"{where} should hold {what} but {int(decimals.sum())} value(s) have decimals ({examples}) at "
+                f"{rows_text(present.index[decimals])}; correct them in the source (a wrong column mapped here, or "
+                "a unit that needs converting?), then validate again.")
+    return (f"{where} should be {col.kind} but has dtype {series.dtype} (numbers stored as text?); convert it, e.g. "
+            f"df['{name}'] = pd.to_numeric(df['{name}']).")
 
 
 def _key_problems(df: pd.DataFrame, schema: TableSchema) -> list[str]:

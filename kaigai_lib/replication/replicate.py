@@ -444,6 +444,11 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None,
     try:
         if suffix in (".parquet", ".pq"):
             data = pd.read_parquet(path)
+            if any(name is not None for name in data.index.names):  # written with firm_id and year as its index
+                if notes is not None:
+                    notes.append(f"{option}: {path} keeps {[n for n in data.index.names if n is not None]} in its "
+                                 "index; read as columns.")
+                data = data.reset_index()
             data = _codes_as_text(data, text_columns, option, path, notes)
         elif suffix in (".csv", ".csv.gz"):
             scan = _scan_csv(path, table)
