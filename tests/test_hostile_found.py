@@ -215,7 +215,7 @@ def _replicate_inputs(tiny_world, firms_path, config=None):
 
     config = config or Config()
     notes: list[str] = []
-    firms = read_table(firms_path, "firms", notes, config.columns.get("firms"))
+    firms = read_table(firms_path, "firms", notes, config.columns.get("firms"), config.encodings.get("firms"))
     tables = {"firms": firms, "establishments": tiny_world.establishments,
               "foreign_demand": tiny_world.foreign_demand}
     return validate_inputs(tables, config), notes
@@ -260,7 +260,7 @@ def test_a_code_written_with_and_without_its_leading_zero_is_refused(tiny_world,
     message = _problems(tiny_world, path)
     lines = ", ".join(str(i + 2) for i in nine)  # the header is line 1
     n_09 = int((codes == "09").sum())
-    assert f"'industry' spells 1 label(s) in more than one way" in message
+    assert "'industry' spells 1 label(s) in more than one way" in message
     assert f"'09' ({n_09:,} row(s): lines" in message and f"'9' (3 row(s): lines {lines})" in message
     assert "write each label one way in the source file" in message
 
@@ -354,7 +354,8 @@ def test_firm_ids_as_text_in_one_file_and_numbers_in_the_other_are_refused(tiny_
     # text in both: linked as text, the same areas
     both = {name: frame.assign(firm_id=frame["firm_id"].astype(str)) for name, frame in tables.items()}
     as_text = quiet(build_catchments, both["establishments"], both["firms"]).areas
-    pd.testing.assert_frame_equal(as_text.drop(columns="firm_id"), catchments_as_generated.areas.drop(columns="firm_id"))
+    expected_areas = catchments_as_generated.areas.drop(columns="firm_id")
+    pd.testing.assert_frame_equal(as_text.drop(columns="firm_id"), expected_areas)
 
 
 # --------------------------------------------------------------------------- labels that differ only in spaces
@@ -459,3 +460,37 @@ def test_messages_about_a_csv_name_its_lines_and_only_the_bad_ones(tiny_world, t
     assert "column 'exporter' (直接輸出額 > 0, flag) should be true/false (or 0/1) but holds 1 other value(s) ('X') " \
            f"at lines {last + 2 + 1};" in message
     assert "rows" not in message.replace("row(s)", "")
+
+
+# --------------------------------------------------------------------------- EUC-JP
+
+def test_an_euc_jp_csv_is_refused_unless_the_config_names_its_encoding(tiny_world, tmp_path) -> None:
+    from kaigai_lib.replication.replicate import ReplicationError, read_config
+
+    japanese = dict(zip(sorted(tiny_world.firms["industry"].unique()),
+                        ["化学工業", "電気機械", "食料品製造業", "機械", "金属製品", "小売業", "サービス業", "運輸業",
+                         "卸売業"], strict=True))
+    firms = tiny_world.firms.assign(industry=tiny_world.firms["industry"].map(japanese))
+    path = tmp_path / "firms.csv"
+    firms.to_csv(path, index=False, encoding="euc_jp")
+    # it was read as cp932 with only a note: every label garbled into half-width katakana
+    with pytest.raises(ReplicationError) as info:
+        _replicate_inputs(tiny_world, path)
+    assert f"--firms: {path} is valid text in both Shift-JIS (cp932) and EUC-JP, read differently (line 2: " \
+           in str(info.value)
+    assert f"vs EUC-JP {firms.to_csv(index=False).splitlines()[1][:60]!r})" in str(info.value)
+    assert 'Say which in the config: [encoding] firms = "euc_jp" (or "cp932")' in str(info.value)
+    config = tmp_path / "replicate.toml"
+    config.write_text('[encoding]\nfirms = "euc_jp"\n', encoding="utf-8")
+    checked, notes = _replicate_inputs(tiny_world, path, read_config(config))
+    assert checked["firms"]["industry"].tolist() == firms["industry"].tolist()
+    assert notes == [f"--firms: {path} is not UTF-8; read it as EUC-JP."]
+    # a wrong name, or a file the named encoding cannot read, is said
+    config.write_text('[encoding]\nfirms = "latin-9"\nplants = "cp932"\n', encoding="utf-8")
+    with pytest.raises(ReplicationError, match=r'\[encoding\] firms = "latin-9": must be one of "utf-8", "cp932" '
+                                               r'\(Shift-JIS\) or "euc_jp"\n  - \[encoding\] plants: unknown table'):
+        read_config(config)
+    config.write_text('[encoding]\nfirms = "utf-8"\n', encoding="utf-8")
+    with pytest.raises(ReplicationError, match=rf"--firms: {path} is not valid UTF-8 text, as \[encoding\] firms in "
+                                               "the config says"):
+        _replicate_inputs(tiny_world, path, read_config(config))

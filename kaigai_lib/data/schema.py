@@ -272,10 +272,10 @@ def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
         bad = parsed.isna()
         if bad.any() or present.map(lambda v: isinstance(v, bool)).any():
             raise ValueError(
-                f"{where}: '{column}' holds {int(bad.sum())} value(s) that are not numbers ({rows_text(bad.index[bad])}, "
-                f"e.g. {list(pd.unique(present[bad].astype(str)))[:3]}). Convert the column first, e.g. "
-                f"pd.to_numeric(df['{column}'].str.replace(',', '')) for thousands separators, after checking "
-                "what the other values mean.")
+                f"{where}: '{column}' holds {int(bad.sum())} value(s) that are not numbers "
+                f"({rows_text(bad.index[bad])}, e.g. {list(pd.unique(present[bad].astype(str)))[:3]}). Convert the "
+                f"column first, e.g. pd.to_numeric(df['{column}'].str.replace(',', '')) for thousands separators, "
+                "after checking what the other values mean.")
         if len(present):
             warnings.warn(f"{where}: '{column}' holds numbers stored as text; read as numbers. Load it as numbers "
                           "to silence this (e.g. pd.read_csv(..., thousands=',')).", UserWarning, stacklevel=3)

@@ -54,7 +54,14 @@ from kaigai_lib.data.disclosure import (
     write_manifest,
 )
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
-from kaigai_lib.data.text import UTF16_BOMS, decode_text
+from kaigai_lib.data.text import (
+    ENCODING_NAMES,
+    JAPANESE_ENCODINGS,
+    UTF16_BOMS,
+    AmbiguousEncodingError,
+    decode_text,
+    first_difference,
+)
 from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
 from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, MATCHING_DESIGNS, missing_design_inputs
@@ -161,6 +168,7 @@ class Config:
     analysis: dict[str, Any] = field(default_factory=lambda: dict(ANALYSIS_DEFAULTS))
     tfp: dict[str, Any] = field(default_factory=lambda: dict(TFP_DEFAULTS))
     notes: list[str] = field(default_factory=list)  # e.g. "read as cp932": shown to the user and logged
+    encodings: dict[str, str] = field(default_factory=dict)  # [encoding]: a table's CSV encoding, when not detected
     treatment: dict[str, Any] | None = None  # the [treatment] section: any binary treatment (parse_treatment)
 
 
@@ -184,11 +192,18 @@ def read_text_any(path: Path, what: str) -> tuple[str, str | None]:
     try:
         text, encoding = decode_text(raw, utf16=False)
         return text, (None if encoding == "utf-8" else
-                      f"{what} {path} is not UTF-8; read it as Shift-JIS (cp932). To be sure of the reading, "
-                      f"{HOW_TO_CONVERT.format(path)}.")
+                      f"{what} {path} is not UTF-8; read it as {ENCODING_NAMES[encoding]}. To be sure of the "
+                      f"reading, {_how_to_convert(path, encoding)}.")
+    except AmbiguousEncodingError as error:
+        raise ReplicationError(f"{what} {path} {error}; {_how_to_convert(path, 'EUC-JP')} (or -f CP932, whichever "
+                               "reads right).") from None
     except UnicodeDecodeError as error:
-        raise ReplicationError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932) (byte {error.start}); "
-                               + HOW_TO_CONVERT.format(path) + ".") from None
+        raise ReplicationError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932) (byte {error.start}), nor "
+                               "EUC-JP; " + HOW_TO_CONVERT.format(path) + ".") from None
+
+
+def _how_to_convert(path: Path, encoding: str) -> str:
+    return HOW_TO_CONVERT.format(path).replace("CP932", encoding.upper().replace("_", "-"))
 
 
 def read_config(path: str | Path | None) -> Config:
@@ -207,15 +222,16 @@ def read_config(path: str | Path | None) -> Config:
         raise ReplicationError(f"config {path} is not valid TOML: {error}. Strings need quotes, e.g. "
                                'radius_km = 5.0 and jugyoin = "employees".') from error
     problems = []
-    for section in sorted(set(raw) - {"columns", "disclosure", "analysis", "tfp", "treatment"}):
-        problems.append(f"unknown section [{section}] (use columns, disclosure, analysis, tfp, treatment)")
+    for section in sorted(set(raw) - {"columns", "disclosure", "analysis", "tfp", "treatment", "encoding"}):
+        problems.append(f"unknown section [{section}] (use columns, disclosure, analysis, tfp, treatment, encoding)")
     config.treatment, treatment_problems = parse_treatment(raw.get("treatment"))
     problems += treatment_problems
-    for section in ("columns", "disclosure", "analysis", "tfp"):
+    for section in ("columns", "disclosure", "analysis", "tfp", "encoding"):
         if section in raw and not isinstance(raw[section], dict):
             problems.append(f"{section} = {raw.pop(section)!r}: [{section}] must be a section (a table), e.g. "
                             f"[{section}] on its own line followed by key = value lines")
     problems += _read_columns(raw.get("columns", {}), config)
+    problems += _read_encodings(raw.get("encoding", {}), config)
     for section, settings, target in (("analysis", ANALYSIS_SETTINGS, config.analysis),
                                       ("tfp", TFP_SETTINGS, config.tfp)):
         for key, value in raw.get(section, {}).items():
@@ -320,6 +336,25 @@ def _read_columns(columns: dict[str, Any], config: Config) -> list[str]:
     return problems
 
 
+ENCODINGS = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "cp932": "cp932", "shift_jis": "cp932",
+             "euc_jp": "euc_jp"}
+
+
+def _read_encodings(section: dict[str, Any], config: Config) -> list[str]:
+    """[encoding] firms = "euc_jp": the encoding of a table's CSV, for a file whose bytes do not tell."""
+    problems = []
+    for table, name in section.items():
+        key = str(name).lower().replace("-", "_").replace("utf_8", "utf-8")
+        if table not in TABLES:
+            problems.append(f"[encoding] {table}: unknown table (use {', '.join(TABLES)})")
+        elif not isinstance(name, str) or key not in ENCODINGS:
+            problems.append(f"[encoding] {table} = {_toml(name)}: must be one of \"utf-8\", \"cp932\" (Shift-JIS) "
+                            "or \"euc_jp\"")
+        else:
+            config.encodings[table] = ENCODINGS[key]
+    return problems
+
+
 def _disclosure_type_problems(values: dict[str, Any]) -> list[str]:
     """Types of the [disclosure] keys, from DisclosureRules' own defaults (a bool is never a count or share)."""
     import dataclasses
@@ -355,15 +390,16 @@ class CsvScan:
     lines: list[int]
 
 
-def _scan_csv(path: Path, table: str) -> CsvScan:
+def _scan_csv(path: Path, table: str, encoding: str | None = None) -> CsvScan:
     """Read the CSV's raw rows once with the csv module, which pandas does not: its encoding, header and lines.
 
-    UTF-8 (with or without BOM) or else Japanese Windows' cp932 (Shift-JIS); anything else is an error saying
-    how to convert. A field over the csv field limit (an unclosed quote, usually), a row with more or fewer
-    fields than the header, or a repeated column name is refused with its line number, rather than read as
-    something else (pandas fills a short row with blanks and renames a repeated column silently).
+    UTF-8 (with or without BOM), else Japanese Windows' cp932 (Shift-JIS) or EUC-JP, each decoded strictly; a
+    file valid in both Japanese encodings is refused unless the config's [encoding] names one (``encoding``), and
+    anything else is an error saying how to convert. A field over the csv field limit (an unclosed quote, usually),
+    a row with more or fewer fields than the header, or a repeated column name is refused with its line number,
+    rather than read as something else (pandas fills a short row with blanks and renames a repeated column
+    silently).
     """
-    import csv
     import gzip
 
     option = f"--{table.replace('_', '-')}"
@@ -372,15 +408,38 @@ def _scan_csv(path: Path, table: str) -> CsvScan:
         if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
             raise ReplicationError(f"{option}: {path} is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
                                    "or run iconv -f UTF-16 -t UTF-8.")
-    for encoding in ("utf-8-sig", "cp932"):
+    scans = {}
+    if encoding is not None:  # the config's [encoding]: that one only
         try:
-            with opener(path, "rt", encoding=encoding, newline="") as handle:
-                header, lines = _scan_rows(csv.reader(handle), path, option)
-            return CsvScan(encoding, header, lines)
+            return _scan_with(opener, path, option, encoding)
+        except UnicodeDecodeError:
+            raise ReplicationError(f"{option}: {path} is not valid {ENCODING_NAMES[encoding]} text, as [encoding] "
+                                   f"{table} in the config says; correct that line or delete it to let kaigai "
+                                   "detect the encoding.") from None
+    for candidate in ("utf-8-sig", *JAPANESE_ENCODINGS):
+        try:
+            scans[candidate] = _scan_with(opener, path, option, candidate)
         except UnicodeDecodeError:
             continue
-    raise ReplicationError(f"{option}: {path} is neither UTF-8 nor Shift-JIS (cp932); "
+        if candidate == "utf-8-sig":
+            return scans[candidate]
+    if len(scans) == 1:
+        return next(iter(scans.values()))
+    if scans:  # EUC-JP text is mostly valid (garbled) Shift-JIS too: the bytes cannot say which is meant
+        with opener(path, "rb") as handle:
+            ambiguity = first_difference(handle, scans)
+        raise ReplicationError(f"{option}: {path} {ambiguity}. Say which in the config: [encoding] {table} = "
+                               f"\"euc_jp\" (or \"cp932\"), or {_how_to_convert(path, 'EUC-JP')}.")
+    raise ReplicationError(f"{option}: {path} is neither UTF-8 nor Shift-JIS (cp932) nor EUC-JP; "
                            + HOW_TO_CONVERT.format(path) + ".")
+
+
+def _scan_with(opener: Any, path: Path, option: str, encoding: str) -> CsvScan:
+    import csv
+
+    with opener(path, "rt", encoding=encoding, newline="") as handle:
+        header, lines = _scan_rows(csv.reader(handle), path, option)
+    return CsvScan(encoding, header, lines)
 
 
 def _scan_rows(reader: Any, path: Path, option: str) -> tuple[list[str], list[int]]:
@@ -420,10 +479,11 @@ def _scan_rows(reader: Any, path: Path, option: str) -> tuple[list[str], list[in
 
 
 def read_table(path: str | Path, table: str, notes: list[str] | None = None,
-               columns: dict[str, str] | None = None) -> pd.DataFrame:
+               columns: dict[str, str] | None = None, encoding: str | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet file; a missing, empty, unreadable or ragged file is a clear error.
 
-    A CSV in Shift-JIS (cp932) is read as such and a note appended to ``notes``. The schema's text columns
+    A CSV in Shift-JIS (cp932) or EUC-JP is read as such and a note appended to ``notes``; ``encoding`` (the
+    config's [encoding]) names it when the bytes cannot tell. The schema's text columns
     (industry; ``columns`` maps the file's names onto the schema's, as the config's [columns.<table>]) are read
     as text exactly as written: JSIC code "09" stays "09", and a column of codes with a few text ones is not read
     as numbers in one chunk and text in the next (9 and "9"). A Parquet column of whole-number codes becomes text
@@ -451,9 +511,9 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None,
                 data = data.reset_index()
             data = _codes_as_text(data, text_columns, option, path, notes)
         elif suffix in (".csv", ".csv.gz"):
-            scan = _scan_csv(path, table)
-            if scan.encoding == "cp932" and notes is not None:
-                notes.append(f"{option}: {path} is not UTF-8; read it as Shift-JIS (cp932).")
+            scan = _scan_csv(path, table, encoding)
+            if scan.encoding != "utf-8-sig" and notes is not None:
+                notes.append(f"{option}: {path} is not UTF-8; read it as {ENCODING_NAMES[scan.encoding]}.")
             with warnings.catch_warnings():  # mixed types in a column are reported by validate_inputs, by name
                 warnings.simplefilter("ignore", pd.errors.DtypeWarning)
                 data = pd.read_csv(path, encoding=scan.encoding, compression="gzip" if suffix.endswith(".gz") else None,
@@ -1065,7 +1125,8 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
         echo(f"kaigai replicate: note: {note}")
     with folder:  # holds the lock on --out from here; any error or signal removes the staging folder
         notes: list[str] = []
-        inputs = {name: read_table(path, name, notes, settings.columns.get(name)) for name, path in paths.items()}
+        inputs = {name: read_table(path, name, notes, settings.columns.get(name), settings.encodings.get(name))
+                  for name, path in paths.items()}
         for note in notes:
             echo(f"kaigai replicate: note: {note}")
         inputs = validate_inputs(inputs, settings)
