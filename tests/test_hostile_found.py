@@ -494,3 +494,15 @@ def test_an_euc_jp_csv_is_refused_unless_the_config_names_its_encoding(tiny_worl
     with pytest.raises(ReplicationError, match=rf"--firms: {path} is not valid UTF-8 text, as \[encoding\] firms in "
                                                "the config says"):
         _replicate_inputs(tiny_world, path, read_config(config))
+
+
+# --------------------------------------------------------------------------- global_firm_plants' year argument
+
+def test_global_firm_plants_reads_its_year_as_a_number_of_any_type(tiny_world) -> None:
+    plants, firms = tiny_world.establishments, tiny_world.firms
+    expected = global_firm_plants(plants, firms, year=2015)
+    for year in (2015.0, np.int32(2015), np.float64(2015)):
+        pd.testing.assert_frame_equal(global_firm_plants(plants, firms, year=year), expected)
+    for year in (True, 2015.5, np.nan, "2015"):
+        with pytest.raises(SpatialInputError, match=rf"global_firm_plants: year={year!r} must be a whole number"):
+            global_firm_plants(plants, firms, year=year)

@@ -253,17 +253,15 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
         "firm", "year", "capital", "overseas_ratio"))
     require_columns(establishments, [firm_col, year_col], "establishments")
     require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
-    if year is not None and (isinstance(year, (bool, np.bool_)) or not isinstance(year, (int, np.integer))):
+    if year is not None and not (is_number(year) and float(year).is_integer()):
         raise SpatialInputError(f"global_firm_plants: year={year!r} must be a whole number such as 2015 (or None "
                                 "for every year).")
     # years, amounts and ids read as build_catchments reads them: text numbers with a warning, bad rows named
     firm_year = firms[[firm_col, year_col, capital_col, overseas_ratio_col]].copy()
     for column in (capital_col, overseas_ratio_col):
         firm_year[column] = _numeric_column(firm_year[column], column, "firms", firms.index)
-    firm_year[year_col] = _whole_years(_numeric_column(firm_year[year_col], year_col, "firms", firms.index),
-                                       year_col, "firms", firms.index)
-    plant_years = _whole_years(_numeric_column(establishments[year_col], year_col, "establishments",
-                                               establishments.index), year_col, "establishments", establishments.index)
+    firm_year[year_col] = _years(firm_year[year_col], year_col, "firms", firms.index)
+    plant_years = _years(establishments[year_col], year_col, "establishments", establishments.index)
     _check_keys(firm_year, [firm_col, year_col], "firms", firms.index)
     _check_keys(establishments, [firm_col], "establishments", establishments.index, unique=False)
     plant_ids, firm_year[firm_col] = _common_ids(establishments[firm_col], firm_year[firm_col], firm_col,
@@ -785,9 +783,9 @@ def _read_establishments(establishments: pd.DataFrame) -> pd.DataFrame:
     est = establishments[est_cols].reset_index(drop=True)
     est.columns = ["establishment_id", "firm_id", "year", "latitude", "longitude", "exports", SHIPMENTS, "employees"]
     where = establishments.index
-    for name in ("year", "latitude", "longitude"):
+    for name in ("latitude", "longitude"):
         est[name] = _numeric_column(est[name], name, "establishments", where)
-    est["year"] = _whole_years(est["year"], "year", "establishments", where)
+    est["year"] = _years(est["year"], "year", "establishments", where)
     _check_keys(est, ["establishment_id", "year"], "establishments", where)
     _check_keys(est, ["firm_id"], "establishments", where, unique=False)  # a plant without its firm
     for name in ("exports", SHIPMENTS, "employees"):
@@ -853,8 +851,7 @@ def _read_firms(firms: pd.DataFrame, check_industries: bool) -> pd.DataFrame:
     require_columns(firms, columns, "firms")
     f = firms[columns].reset_index(drop=True)
     f.columns = ["firm_id", "year", "capital", "opr"]
-    f["year"] = _numeric_column(f["year"], "year", "firms", firms.index)
-    f["year"] = _whole_years(f["year"], "year", "firms", firms.index)
+    f["year"] = _years(f["year"], "year", "firms", firms.index)
     if check_industries and "industry" in firms.columns:
         _check_industries(firms, "firm_id", "year", "industry")
     _check_keys(f, ["firm_id", "year"], "firms", firms.index)
@@ -966,7 +963,10 @@ def _count_left_out(drops: list[dict[str, Any]], est: pd.DataFrame, sources: pd.
                       "count": unknown_src, "unit": "plant-years"})
 
 
-def _whole_years(years: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
+def _years(values: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
+    """A year column as int64, read as every table's years are: numbers (text with a warning, see
+    :func:`_numeric_column`), each a whole year; a missing or fractional year is an error naming the rows."""
+    years = _numeric_column(values, column, table, index)
     bad = (years.isna() | (years != years.round())).to_numpy()
     if bad.any():
         raise SpatialInputError(f"{table}: column '{column}' is missing or not a whole year in {int(bad.sum())} "
@@ -1142,8 +1142,7 @@ def _foreign_demand_by_year(foreign_demand: pd.DataFrame, years: np.ndarray, di_
     require_columns(foreign_demand, [year_col, di_col], "foreign_demand")
     index = foreign_demand.index
     # years and DI read as the plant tables are (text numbers read with a warning, infinite values refused)
-    years_read = _whole_years(_numeric_column(foreign_demand[year_col], year_col, "foreign_demand", index),
-                              year_col, "foreign_demand", index)
+    years_read = _years(foreign_demand[year_col], year_col, "foreign_demand", index)
     fd = pd.DataFrame({year_col: years_read.to_numpy(),
                        di_col: _numeric_column(foreign_demand[di_col], di_col, "foreign_demand", index).to_numpy()})
     dup = fd[year_col].duplicated(keep=False)
