@@ -302,6 +302,10 @@ def test_numeric_by_groups_are_estimated_in_numeric_order(tiny_world) -> None:
     by_name = ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year",
                              by="industry")
     assert list(by_code.results) == sorted(jsic.values())  # 9 before 10, not "10" before "9"
+    as_text = firms.assign(industry=firms["industry"].map(jsic).astype(str))
+    by_text = ols_production(as_text, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year",
+                             by="industry")
+    assert list(by_text.results) == [str(code) for code in sorted(jsic.values())]  # codes as text: the same order
     for name, code in jsic.items():
         pd.testing.assert_series_equal(by_code[code].coef, by_name[name].coef)
 

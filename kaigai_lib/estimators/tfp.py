@@ -356,8 +356,12 @@ def _polynomial(columns: list[np.ndarray], order: int) -> np.ndarray:
 
 
 def _group_order(group: Any) -> tuple:
-    """A sort key that cannot fail: numbers by value, then everything else by its text."""
-    return (0, float(group), "") if is_number(group) else (1, 0.0, str(group))
+    """A sort key that cannot fail: numbers and codes of digits by value (JSIC "9" before "10"), then everything
+    else by its text."""
+    if is_number(group):
+        return (0, float(group), "")
+    text = str(group)
+    return (0, float(text), text) if text.isdecimal() else (1, 0.0, text)
 
 
 def _grouped(function, data: pd.DataFrame, by: str, **kwargs) -> GroupedProductionResult:
