@@ -416,6 +416,11 @@ def test_decimals_in_a_whole_number_column_are_named_by_row(tiny_world) -> None:
             "(12.5) at rows 3, 8; correct them in the source") in str(info.value)
     assert "column 'year' (調査対象年度, fiscal year) should hold whole years but 1 value(s) have decimals " \
            "(2015.5) at rows 5" in str(info.value)
+    dates = tiny_world.firms.assign(year=pd.to_datetime(tiny_world.firms["year"].astype(str) + "-04-01"))
+    with pytest.raises(SchemaError, match=r"column 'year' \(調査対象年度, fiscal year\) should be year but holds dates "
+                                          r"\(dtype datetime64\[\w+\]\); give the number, e\.g\. df\['year'\] = "
+                                          r"df\['year'\]\.dt\.year"):
+        validate(dates, "firms")
 
 
 def test_a_header_with_a_trailing_space_is_named_with_the_config_line_that_maps_it(tiny_world, tmp_path) -> None:

@@ -538,6 +538,9 @@ def _kind_problem(series: pd.Series, col: Column, where: str) -> str:
                 "'1': True, '0': False}).")
     if pd.api.types.is_bool_dtype(series):
         return f"{where} should be {col.kind} (numbers) but holds true/false; check the column and its mapping."
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return (f"{where} should be {col.kind} but holds dates (dtype {series.dtype}); give the number, e.g. "
+                f"df['{name}'] = df['{name}'].dt.year for a year.")
     numbers = pd.to_numeric(present, errors="coerce")
     text = numbers.isna().to_numpy()
     if text.any():
