@@ -621,8 +621,11 @@ def variant_problem(values: pd.Series, column: str, *, codes: bool) -> str | Non
     """A message if text labels differ only in spaces, width or (``codes``) leading zeros — "食料品 " and "食料品",
     "A1" and "A1\u3000", "09" and "9" — which every groupby keeps apart, splitting one industry or firm in two;
     None if there are none. Labels are kept exactly as written, so the file must say which spelling is right."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None  # no text to spell two ways (and the check would cost a pass over every row)
     present = values[~missing_ids(values)]
-    present = present[present.map(lambda v: isinstance(v, str))]
+    if not pd.api.types.is_string_dtype(present.dtype) or present.dtype == object:
+        present = present[present.map(lambda v: isinstance(v, str))]
     if present.empty:
         return None
     counts = present.value_counts(sort=True)  # the most common spelling first within each label
