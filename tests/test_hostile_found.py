@@ -250,6 +250,19 @@ def test_numeric_industry_codes_with_a_few_text_ones_are_read_as_text_as_written
     assert checked["firms"]["industry"].tolist() == written.tolist()  # "09" stays "09", one kind: text
 
 
+def test_industry_codes_under_the_analysts_own_column_name_are_read_as_text_too(tiny_world, tmp_path) -> None:
+    from kaigai_lib.replication.replicate import read_config
+
+    firms = tiny_world.firms
+    codes = firms["industry"].map(_jsic(firms))
+    path = tmp_path / "firms.csv"
+    firms.drop(columns="industry").assign(sangyo=codes).to_csv(path, index=False)
+    config = tmp_path / "replicate.toml"
+    config.write_text('[columns.firms]\nsangyo = "industry"\n', encoding="utf-8")
+    checked, _ = _replicate_inputs(tiny_world, path, read_config(config))
+    assert checked["firms"]["industry"].tolist() == codes.tolist()  # "09", not 9
+
+
 def test_a_code_written_with_and_without_its_leading_zero_is_refused(tiny_world, tmp_path) -> None:
     firms = tiny_world.firms
     codes = firms["industry"].map(_jsic(firms))
