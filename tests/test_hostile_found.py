@@ -362,3 +362,325 @@ def test_naive_difference_reads_start_years_as_whole_years(castle: pd.DataFrame,
     as_float = quiet(naive_difference, firms, outcome="homicide", horizon=2, group_by="g", start_year=2006.0)
     as_int = quiet(naive_difference, firms, outcome="homicide", horizon=2, group_by="g", start_year=2006)
     assert as_float.difference == as_int.difference and as_float.cohorts == (2006,)
+
+# --------------------------------------------------------------------------- files read by kaigai replicate
+
+def _replicate_inputs(tiny_world, firms_path, config=None):
+    """The firm file read and validated as ``kaigai replicate`` does (the world's other two tables as they are)."""
+    from kaigai_lib.replication.replicate import Config, read_table, validate_inputs
+
+    config = config or Config()
+    notes: list[str] = []
+    firms = read_table(firms_path, "firms", notes, config.columns.get("firms"), config.encodings.get("firms"))
+    tables = {"firms": firms, "establishments": tiny_world.establishments,
+              "foreign_demand": tiny_world.foreign_demand}
+    return validate_inputs(tables, config), notes
+
+
+def _problems(tiny_world, firms_path, config=None) -> str:
+    from kaigai_lib.replication.replicate import ReplicationError
+
+    with pytest.raises(ReplicationError) as info:
+        _replicate_inputs(tiny_world, firms_path, config)
+    return str(info.value)
+
+
+def _jsic(firms: pd.DataFrame) -> dict:
+    """Two-digit JSIC-like codes for the world's industries, 9 (food) first: "09", "10", …"""
+    return {industry: f"{code:02d}" for code, industry in enumerate(sorted(firms["industry"].unique()), start=9)}
+
+
+# --------------------------------------------------------------------------- industry codes
+
+def test_numeric_industry_codes_with_a_few_text_ones_are_read_as_text_as_written(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms
+    codes = firms["industry"].map(_jsic(firms))
+    # the last rows hold a text code: pandas' chunked reader gave int 9 in the first chunk and "09" after it
+    written = codes.where(firms.index < len(firms) - 3, "X")
+    path = tmp_path / "firms.csv"
+    firms.assign(industry=written).to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        assert pd.read_csv(path)["industry"].map(type).nunique() == 2  # what the tester saw: 9 and "X"
+    checked, _ = _replicate_inputs(tiny_world, path)
+    assert checked["firms"]["industry"].tolist() == written.tolist()  # "09" stays "09", one kind: text
+
+
+def test_industry_codes_under_the_analysts_own_column_name_are_read_as_text_too(tiny_world, tmp_path) -> None:
+    from kaigai_lib.replication.replicate import read_config
+
+    firms = tiny_world.firms
+    codes = firms["industry"].map(_jsic(firms))
+    path = tmp_path / "firms.csv"
+    firms.drop(columns="industry").assign(sangyo=codes).to_csv(path, index=False)
+    config = tmp_path / "replicate.toml"
+    config.write_text('[columns.firms]\nsangyo = "industry"\n', encoding="utf-8")
+    checked, _ = _replicate_inputs(tiny_world, path, read_config(config))
+    assert checked["firms"]["industry"].tolist() == codes.tolist()  # "09", not 9
+
+
+def test_a_code_written_with_and_without_its_leading_zero_is_refused(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms
+    codes = firms["industry"].map(_jsic(firms))
+    nine = np.flatnonzero(codes == "09")[:3]
+    codes.iloc[nine] = "9"  # a spreadsheet stripped the zero in three rows
+    path = tmp_path / "firms.csv"
+    firms.assign(industry=codes).to_csv(path, index=False)
+    message = _problems(tiny_world, path)
+    lines = ", ".join(str(i + 2) for i in nine)  # the header is line 1
+    n_09 = int((codes == "09").sum())
+    assert "'industry' spells 1 label(s) in more than one way" in message
+    assert f"'09' ({n_09:,} row(s): lines" in message and f"'9' (3 row(s): lines {lines})" in message
+    assert "write each label one way in the source file" in message
+
+
+def test_a_parquet_column_of_numeric_industry_codes_is_read_as_text(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms
+    numbers = firms["industry"].map({k: int(v) for k, v in _jsic(firms).items()})
+    path = tmp_path / "firms.parquet"
+    firms.assign(industry=numbers).to_parquet(path)
+    checked, notes = _replicate_inputs(tiny_world, path)
+    assert checked["firms"]["industry"].tolist() == numbers.astype(str).tolist()
+    assert any("column 'industry' holds numbers; read as text codes" in note for note in notes)
+
+
+@pytest.mark.parametrize("estimator", ["ols_production", "fixed_effects_production", "levinsohn_petrin"])
+def test_by_groups_of_two_kinds_are_refused_naming_the_rows(tiny_world, estimator: str) -> None:
+    from kaigai_lib.estimators import tfp
+
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    codes = firms["industry"].map({k: int(v) for k, v in _jsic(firms).items()}).astype(object)
+    codes.iloc[-2:] = "9"  # as a chunked read_csv leaves a column of codes with a text one
+    inputs = {"levinsohn_petrin": ["log_employees", "log_capital_stock", "log_intermediate_inputs"]}.get(
+        estimator, [["log_employees", "log_capital_stock"]])
+    n = len(firms)
+    with pytest.raises(ValueError, match=rf"{estimator}: by='industry' holds labels of several kinds \(numbers, "
+                                         rf"e\.g\. \d+, text, e\.g\. '9'\) — numbers at rows 0, 1, 2, 3, 4 and "
+                                         rf"{n - 7} more; text at rows {n - 2}, {n - 1} —"):
+        getattr(tfp, estimator)(firms.assign(industry=codes), "log_value_added", *inputs, "firm_id", "year",
+                                by="industry")
+
+
+def test_numeric_by_groups_are_estimated_in_numeric_order(tiny_world) -> None:
+    from kaigai_lib.estimators.tfp import ols_production
+
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock"])
+    jsic = {k: int(v) for k, v in _jsic(firms).items()}
+    by_code = ols_production(firms.assign(industry=firms["industry"].map(jsic)), "log_value_added",
+                             ["log_employees", "log_capital_stock"], "firm_id", "year", by="industry")
+    by_name = ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year",
+                             by="industry")
+    assert list(by_code.results) == sorted(jsic.values())  # 9 before 10, not "10" before "9"
+    as_text = firms.assign(industry=firms["industry"].map(jsic).astype(str))
+    by_text = ols_production(as_text, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year",
+                             by="industry")
+    assert list(by_text.results) == [str(code) for code in sorted(jsic.values())]  # codes as text: the same order
+    for name, code in jsic.items():
+        pd.testing.assert_series_equal(by_code[code].coef, by_name[name].coef)
+
+
+# --------------------------------------------------------------------------- firm ids of two dtypes
+
+ID_DTYPES = ["int32", "uint32", "Int64", "float64", "Float64", "int64[pyarrow]", "double[pyarrow]", "object"]
+
+
+@pytest.fixture(scope="module")
+def catchments_as_generated(tiny_world):
+    from kaigai_lib import build_catchments
+
+    return quiet(build_catchments, tiny_world.establishments, tiny_world.firms)
+
+
+@pytest.mark.parametrize("table", ["firms", "establishments"])
+@pytest.mark.parametrize("dtype", ID_DTYPES)
+def test_firm_ids_of_another_dtype_in_one_file_link_by_value(tiny_world, catchments_as_generated, dtype: str,
+                                                            table: str) -> None:
+    from kaigai_lib import build_catchments
+
+    tables = {"firms": tiny_world.firms, "establishments": tiny_world.establishments}
+    ids = tables[table]["firm_id"]
+    tables[table] = tables[table].assign(firm_id=ids.astype(dtype) if dtype != "object" else ids.astype(object))
+    # pd.merge_asof stopped with a MergeError ("incompatible merge keys ... must be the same type")
+    catchments = quiet(build_catchments, tables["establishments"], tables["firms"])
+    pd.testing.assert_frame_equal(catchments.areas, catchments_as_generated.areas)
+    pd.testing.assert_frame_equal(catchments.pairs, catchments_as_generated.pairs)
+    plants = quiet(global_firm_plants, tables["establishments"], tables["firms"], 2015)
+    expected = quiet(global_firm_plants, tiny_world.establishments, tiny_world.firms, 2015)
+    assert plants["establishment_id"].tolist() == expected["establishment_id"].tolist()
+    assert plants["firm_id"].tolist() == expected["firm_id"].tolist()
+
+
+@pytest.mark.parametrize("table", ["firms", "establishments"])
+def test_firm_ids_as_text_in_one_file_and_numbers_in_the_other_are_refused(tiny_world, catchments_as_generated,
+                                                                          table: str) -> None:
+    from kaigai_lib import build_catchments
+
+    tables = {"firms": tiny_world.firms, "establishments": tiny_world.establishments}
+    tables[table] = tables[table].assign(firm_id=tables[table]["firm_id"].astype(str))
+    expected = (rf"'firm_id' is (int64|str) in establishments but (int64|str) in firms: text in {table} \(e\.g\. "
+                rf"'\d+'; rows 0, 1, 2, 3, 4 and \d+ more\), numbers in the other, so no plant would link to its "
+                rf"firm\. Convert both to the same kind, e\.g\. df\['firm_id'\] = pd\.to_numeric")
+    with pytest.raises(SpatialInputError, match=expected):
+        quiet(build_catchments, tables["establishments"], tables["firms"])
+    with pytest.raises(SpatialInputError, match=expected):
+        global_firm_plants(tables["establishments"], tables["firms"])
+    # text in both: linked as text, the same areas
+    both = {name: frame.assign(firm_id=frame["firm_id"].astype(str)) for name, frame in tables.items()}
+    as_text = quiet(build_catchments, both["establishments"], both["firms"]).areas
+    expected_areas = catchments_as_generated.areas.drop(columns="firm_id")
+    pd.testing.assert_frame_equal(as_text.drop(columns="firm_id"), expected_areas)
+
+
+# --------------------------------------------------------------------------- labels that differ only in spaces
+
+@pytest.mark.parametrize("variant", ["食料品 ", "食料品\u3000", " 食料品"])
+def test_an_industry_label_with_a_stray_space_is_refused_not_split_in_two(tiny_world, variant: str) -> None:
+    from kaigai_lib import SchemaError, validate
+    from kaigai_lib.estimators.tfp import ols_production
+
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock"])
+    labels = firms["industry"].replace({"food": "食料品"})
+    food = np.flatnonzero(labels == "食料品")
+    labels.iloc[food[-2:]] = variant  # two cells typed with a trailing or full-width space
+    n_food = len(food) - 2
+    expected = (f"'industry' spells 1 label(s) in more than one way, differing only in spaces, full-width characters "
+                f"or leading zeros ('食料品' ({n_food:,} row(s): rows {food[0]}, {food[1]}, {food[2]} and "
+                f"{n_food - 3} more) vs {variant!r} (2 row(s): rows {food[-2]}, {food[-1]}))")
+    with pytest.raises(SchemaError) as info:
+        validate(firms.assign(industry=labels), "firms")
+    assert expected in str(info.value)
+    with pytest.raises(ValueError, match=r"ols_production: by=") as info:
+        ols_production(firms.assign(industry=labels), "log_value_added", ["log_employees", "log_capital_stock"],
+                       "firm_id", "year", by="industry")
+    assert expected in str(info.value)
+
+
+def test_text_ids_that_differ_only_in_spaces_are_refused_not_two_firms(tiny_world) -> None:
+    firms = log_columns(tiny_world.firms, ["value_added", "employees", "capital_stock", "intermediate_inputs"])
+    ids = "A" + firms["firm_id"].astype(str)
+    first = np.flatnonzero(ids == ids.iloc[0])
+    ids.iloc[first[-1]] = ids.iloc[0] + " "  # the firm's last year typed with a trailing space
+    with pytest.raises(ValueError, match=rf"levinsohn_petrin: 'firm_id' spells 1 label\(s\) in more than one way, "
+                                         rf"differing only in spaces, full-width characters \('{ids.iloc[0]}' "
+                                         rf"\({len(first) - 1} row\(s\): rows 0, 1, 2 and {len(first) - 4} more\) vs "
+                                         rf"'{ids.iloc[0]} ' \(1 row\(s\): rows {first[-1]}\)\)"):
+        levinsohn_petrin(firms.assign(firm_id=ids), "log_value_added", "log_employees", "log_capital_stock",
+                         "log_intermediate_inputs", "firm_id", "year", progress=False)
+    # "007" and "7" may be two firms' ids: leading zeros are kept apart for ids (codes only)
+    zeros = firms.assign(firm_id=firms["firm_id"].astype(str).str.zfill(3))
+    assert len(risk_set(zeros, "exporter").rows) == len(risk_set(firms, "exporter").rows)
+
+
+# --------------------------------------------------------------------------- messages that named no rows
+
+def test_decimals_in_a_whole_number_column_are_named_by_row(tiny_world) -> None:
+    from kaigai_lib import SchemaError, validate
+
+    firms = tiny_world.firms.astype({"employees": float, "year": float})
+    firms.loc[[3, 8], "employees"] = 12.5
+    firms.loc[5, "year"] = 2015.5
+    with pytest.raises(SchemaError) as info:
+        validate(firms, "firms")
+    assert ("column 'employees' (常時従業者数, persons) should hold whole numbers but 2 value(s) have decimals "
+            "(12.5) at rows 3, 8; correct them in the source") in str(info.value)
+    assert "column 'year' (調査対象年度, fiscal year) should hold whole years but 1 value(s) have decimals " \
+           "(2015.5) at rows 5" in str(info.value)
+    dates = tiny_world.firms.assign(year=pd.to_datetime(tiny_world.firms["year"].astype(str) + "-04-01"))
+    with pytest.raises(SchemaError, match=r"column 'year' \(調査対象年度, fiscal year\) should be year but holds dates "
+                                          r"\(dtype datetime64\[\w+\]\); give the number, e\.g\. df\['year'\] = "
+                                          r"df\['year'\]\.dt\.year"):
+        validate(dates, "firms")
+
+
+def test_a_header_with_a_trailing_space_is_named_with_the_config_line_that_maps_it(tiny_world, tmp_path) -> None:
+    from kaigai_lib.replication.replicate import read_config
+
+    path = tmp_path / "firms.csv"
+    tiny_world.firms.rename(columns={"sales": "sales "}).to_csv(path, index=False)
+    message = _problems(tiny_world, path)
+    assert ("missing required column(s) ['sales']. Add them, or map your own names with rename={'your_name': "
+            "'sales'}. The data have 'sales ' for 'sales' (differing in spaces or case): rename={'sales ': 'sales'}, "
+            'or for kaigai replicate the line(s) "sales " = "sales" under [columns.firms] in the config.') in message
+    # the line it gives is a working config
+    config = tmp_path / "replicate.toml"
+    config.write_text('[columns.firms]\n"sales " = "sales"\n', encoding="utf-8")
+    checked, _ = _replicate_inputs(tiny_world, path, read_config(config))
+    assert checked["firms"]["sales"].tolist() == tiny_world.firms["sales"].tolist()
+
+
+def test_a_parquet_file_with_its_key_in_the_index_is_read_with_the_key_as_columns(tiny_world, tmp_path) -> None:
+    from kaigai_lib import SchemaError, validate
+
+    path = tmp_path / "firms.parquet"
+    tiny_world.firms.set_index(["firm_id", "year"]).to_parquet(path)
+    checked, notes = _replicate_inputs(tiny_world, path)
+    assert checked["firms"][["firm_id", "year"]].equals(tiny_world.firms[["firm_id", "year"]])
+    assert any("keeps ['firm_id', 'year'] in its index; read as columns" in note for note in notes)
+    with pytest.raises(SchemaError, match=r"\['firm_id', 'year'\] are in the index, not in the columns .* move them "
+                                          r"back with df\.reset_index\(\)"):
+        validate(pd.read_parquet(path), "firms")
+
+
+# --------------------------------------------------------------------------- file lines, not pandas rows
+
+def test_messages_about_a_csv_name_its_lines_and_only_the_bad_ones(tiny_world, tmp_path) -> None:
+    firms = tiny_world.firms.astype({"exporter": object, "industry": object})
+    last = len(firms) - 1
+    firms.loc[last, "exporter"] = "X"  # in pandas' last chunk: that chunk was read as text, the first as booleans
+    firms.loc[2, "industry"] = "food\nand drink"  # a quoted field over two lines: the later rows move down a line
+    firms.loc[5, "employees"] = -1
+    path = tmp_path / "firms.csv"
+    firms.to_csv(path, index=False)
+    message = _problems(tiny_world, path)
+    # the header is line 1, row 0 is line 2, and row 2 spans lines 4–5
+    assert "column 'employees' (常時従業者数, persons) must be > 0 because it is used in logs; 1 value(s) ≤ 0 at " \
+           f"lines {5 + 2 + 1}." in message
+    assert "column 'exporter' (直接輸出額 > 0, flag) should be true/false (or 0/1) but holds 1 other value(s) ('X') " \
+           f"at lines {last + 2 + 1};" in message
+    assert "rows" not in message.replace("row(s)", "")
+
+
+# --------------------------------------------------------------------------- EUC-JP
+
+def test_an_euc_jp_csv_is_refused_unless_the_config_names_its_encoding(tiny_world, tmp_path) -> None:
+    from kaigai_lib.replication.replicate import ReplicationError, read_config
+
+    japanese = dict(zip(sorted(tiny_world.firms["industry"].unique()),
+                        ["化学工業", "電気機械", "食料品製造業", "機械", "金属製品", "小売業", "サービス業", "運輸業",
+                         "卸売業"], strict=True))
+    firms = tiny_world.firms.assign(industry=tiny_world.firms["industry"].map(japanese))
+    path = tmp_path / "firms.csv"
+    firms.to_csv(path, index=False, encoding="euc_jp")
+    # it was read as cp932 with only a note: every label garbled into half-width katakana
+    with pytest.raises(ReplicationError) as info:
+        _replicate_inputs(tiny_world, path)
+    assert f"--firms: {path} is valid text in both Shift-JIS (cp932) and EUC-JP, read differently (line 2: " \
+           in str(info.value)
+    assert f"vs EUC-JP {firms.to_csv(index=False).splitlines()[1][:60]!r})" in str(info.value)
+    assert 'Say which in the config: [encoding] firms = "euc_jp" (or "cp932")' in str(info.value)
+    config = tmp_path / "replicate.toml"
+    config.write_text('[encoding]\nfirms = "euc_jp"\n', encoding="utf-8")
+    checked, notes = _replicate_inputs(tiny_world, path, read_config(config))
+    assert checked["firms"]["industry"].tolist() == firms["industry"].tolist()
+    assert notes == [f"--firms: {path} is not UTF-8; read it as EUC-JP."]
+    # a wrong name, or a file the named encoding cannot read, is said
+    config.write_text('[encoding]\nfirms = "latin-9"\nplants = "cp932"\n', encoding="utf-8")
+    with pytest.raises(ReplicationError, match=r'\[encoding\] firms = "latin-9": must be one of "utf-8", "cp932" '
+                                               r'\(Shift-JIS\) or "euc_jp"\n  - \[encoding\] plants: unknown table'):
+        read_config(config)
+    config.write_text('[encoding]\nfirms = "utf-8"\n', encoding="utf-8")
+    with pytest.raises(ReplicationError, match=rf"--firms: {path} is not valid UTF-8 text, as \[encoding\] firms in "
+                                               "the config says"):
+        _replicate_inputs(tiny_world, path, read_config(config))
+
+
+# --------------------------------------------------------------------------- global_firm_plants' year argument
+
+def test_global_firm_plants_reads_its_year_as_a_number_of_any_type(tiny_world) -> None:
+    plants, firms = tiny_world.establishments, tiny_world.firms
+    expected = global_firm_plants(plants, firms, year=2015)
+    for year in (2015.0, np.int32(2015), np.float64(2015)):
+        pd.testing.assert_frame_equal(global_firm_plants(plants, firms, year=year), expected)
+    for year in (True, 2015.5, np.nan, "2015"):
+        with pytest.raises(SpatialInputError, match=rf"global_firm_plants: year={year!r} must be a whole number"):
+            global_firm_plants(plants, firms, year=year)

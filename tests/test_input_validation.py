@@ -274,7 +274,7 @@ INPUT_CASES: dict[str, tuple[Mutation, str | list[str]]] = {
         lambda frames, folder: {"establishments": _write(folder / "E.CSV.GZ", gzip.compress(
             frames["establishments"].assign(exports=lambda d: d["exports"].where(d.index != 3, -np.inf))
             .to_csv(index=False).encode()))},
-        ["establishments: column 'exports'", "infinite values at rows 3"]),
+        ["establishments: column 'exports'", "infinite values at lines 5"]),
     "Excel serial dates in year": (frame("firms", excel_serials),
                                    ["column 'year'", "must be a year in 1900–2100", "Excel serial dates"]),
     "Excel serial start years": (frame("firms", set_cell("export_start_year", 0, 36526.0)),
@@ -289,7 +289,7 @@ INPUT_CASES: dict[str, tuple[Mutation, str | list[str]]] = {
     "fractional year": (frame("firms", lambda d: set_cell("year", 2, 2001.5)(d.astype({"year": float}))),
                         "column 'year'"),
     "1e300 sales": (frame("firms", set_cell("sales", 7, 1e300)),
-                    ["column 'sales' (million yen (2015 prices)) has 1 value(s) above 1e+10", "rows 7", "unit"]),
+                    ["column 'sales' (million yen (2015 prices)) has 1 value(s) above 1e+10", "lines 9", "unit"]),
     "1e300 in Parquet": (frame("firms", set_cell("capital_stock", 3, 1e300), "parquet"),
                          ["column 'capital_stock'", "above 1e+10"]),
     "inf sales": (frame("firms", set_cell("value_added", 4, np.inf)), ["column 'value_added'", "infinite"]),
@@ -299,7 +299,7 @@ INPUT_CASES: dict[str, tuple[Mutation, str | list[str]]] = {
     "sales in yen, not million yen": (frame("firms", lambda d: d.assign(sales=d["sales"] * 1e6)),
                                       ["column 'sales'", "yen vs million yen"]),
     "endless industry text": (frame("firms", set_cell("industry", 9, "x" * 5000)),
-                              ["column 'industry'", "5,000 characters", "rows 9"]),
+                              ["column 'industry'", "5,000 characters", "lines 11"]),
     "mapping onto an existing column": (
         with_config(frame("firms", lambda d: d.assign(jugyoin=d["employees"])),
                     '[columns.firms]\njugyoin = "employees"\n'),

@@ -90,3 +90,12 @@ def test_a_control_resting_on_one_firm_is_suppressed(inputs: dict, tmp_path: Pat
     assert not default["suppression_reason"].fillna("").str.contains("control firms").any()
     decomposition = pd.read_csv(next(tmp_path.glob("non_exporter_shipments*")) / "spillover_decomposition.csv")
     assert decomposition.loc[decomposition["term"] != "foreign_demand_di", "suppressed"].all()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "Int64", "int64[pyarrow]"])
+def test_the_stage_links_firm_ids_of_another_dtype_by_value(dtype: str, inputs: dict, tmp_path: Path) -> None:
+    # firm_id int64 in the plant CSV but another dtype in the firm file stopped the stage with pandas' MergeError
+    default = _stage(tmp_path, inputs, OFF)
+    retyped = {**inputs, "firms": inputs["firms"].assign(firm_id=inputs["firms"]["firm_id"].astype(dtype))}
+    (tmp_path / dtype).mkdir()
+    pd.testing.assert_frame_equal(_stage(tmp_path / dtype, retyped, OFF), default)

@@ -50,3 +50,27 @@ def test_utf16_is_read_for_exercises_and_refused_by_replicate(tmp_path: Path) ->
         read_text(path, "Exercise file")
     with pytest.raises(ReplicationError, match=r"neither UTF-8 nor Shift-JIS \(cp932\) \(byte 0\)"):
         read_text_any(path, "config")
+
+
+def test_euc_jp_is_read_when_its_bytes_say_so_and_refused_when_they_do_not(tmp_path: Path) -> None:
+    from kaigai_lib.data.text import AmbiguousEncodingError
+
+    # "企" is not valid Shift-JIS in EUC-JP bytes: only EUC-JP reads this file
+    assert decode_text(TEXT.encode("euc_jp")) == (TEXT, "euc_jp")
+    path = tmp_path / "input.txt"
+    path.write_bytes(TEXT.encode("euc_jp"))
+    assert read_text_any(path, "config") == (TEXT, f"config {path} is not UTF-8; read it as EUC-JP. To be sure of "
+                                             f"the reading, save it as UTF-8 (in an editor: Save as… → Encoding "
+                                             f"UTF-8; or iconv -f EUC-JP -t UTF-8 {path} > new).")
+    # "食料品" in EUC-JP is also valid Shift-JIS (half-width katakana): which is meant cannot be told
+    labels = "industry\n食料品\n"
+    with pytest.raises(AmbiguousEncodingError) as info:
+        decode_text(labels.encode("euc_jp"))
+    assert info.value.line == 2 and info.value.readings == {"cp932": labels.encode("euc_jp").decode("cp932")[9:-1],
+                                                            "euc_jp": "食料品"}
+    path.write_bytes(labels.encode("euc_jp"))
+    with pytest.raises(ReplicationError, match=r"is valid text in both Shift-JIS \(cp932\) and EUC-JP, read "
+                                               r"differently \(line 2: .* vs EUC-JP '食料品'\)"):
+        read_text_any(path, "config")
+    with pytest.raises(ValueError, match=r"is valid text in both .* save it as UTF-8"):
+        read_text(path, "Exercise file")

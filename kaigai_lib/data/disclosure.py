@@ -224,11 +224,12 @@ def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float]
         raise ValueError(f"check_cell ({group}): {len(missing)} contribution(s) have no firm id (positions "
                          f"{missing[:5].tolist()}); every contribution needs its firm to apply the disclosure "
                          "rules: fill the ids in, or leave those rows out of the published cell too.")
-    if magnitudes is not None and len(np.asarray(magnitudes)) != len(ids):
-        raise ValueError(f"check_cell ({group}): {len(ids)} firm ids but {len(np.asarray(magnitudes))} magnitudes; "
+    sizes = None if magnitudes is None else np.asarray(magnitudes, dtype=float)
+    if sizes is not None and len(sizes) != len(ids):
+        raise ValueError(f"check_cell ({group}): {len(ids)} firm ids but {len(sizes)} magnitudes; "
                          "give one magnitude per contribution.")
-    if magnitudes is not None:
-        unknown = np.flatnonzero(~np.isfinite(np.asarray(magnitudes, dtype=float)))
+    if sizes is not None:
+        unknown = np.flatnonzero(~np.isfinite(sizes))
         if len(unknown):
             # a missing size was summed as 0 and an infinite one made the shares NaN: either way the cell passed
             raise ValueError(f"check_cell ({group}): {len(unknown)} contribution(s) have a missing or infinite "
@@ -236,8 +237,8 @@ def check_cell(firm_ids: Sequence[Any] | np.ndarray, magnitudes: Sequence[float]
                              "firm's size: fill them in, or leave those rows out of the published cell too.")
     n_firms = int(ids.nunique())
     share, p_ratio = 0.0, np.nan
-    if magnitudes is not None and n_firms > 0:
-        per_firm = pd.Series(np.abs(np.asarray(magnitudes, dtype=float))).groupby(ids.to_numpy()).sum()
+    if sizes is not None and n_firms > 0:
+        per_firm = pd.Series(np.abs(sizes)).groupby(ids.to_numpy()).sum()
         per_firm = per_firm.sort_values(ascending=False)
         total = float(per_firm.sum())
         if total > 0:

@@ -272,10 +272,10 @@ def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
         bad = parsed.isna()
         if bad.any() or present.map(lambda v: isinstance(v, bool)).any():
             raise ValueError(
-                f"{where}: '{column}' holds {int(bad.sum())} value(s) that are not numbers ({_rows(bad.index[bad])}, "
-                f"e.g. {list(pd.unique(present[bad].astype(str)))[:3]}). Convert the column first, e.g. "
-                f"pd.to_numeric(df['{column}'].str.replace(',', '')) for thousands separators, after checking "
-                "what the other values mean.")
+                f"{where}: '{column}' holds {int(bad.sum())} value(s) that are not numbers "
+                f"({rows_text(bad.index[bad])}, e.g. {list(pd.unique(present[bad].astype(str)))[:3]}). Convert the "
+                f"column first, e.g. pd.to_numeric(df['{column}'].str.replace(',', '')) for thousands separators, "
+                "after checking what the other values mean.")
         if len(present):
             warnings.warn(f"{where}: '{column}' holds numbers stored as text; read as numbers. Load it as numbers "
                           "to silence this (e.g. pd.read_csv(..., thousands=',')).", UserWarning, stacklevel=3)
@@ -284,7 +284,7 @@ def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
     infinite = np.isinf(out)
     if infinite.any():
         raise ValueError(f"{where}: '{column}' is infinite in {int(infinite.sum())} row(s) "
-                         f"({_rows(values.index[infinite])}), e.g. a log of zero or a ratio with a zero "
+                         f"({rows_text(values.index[infinite])}), e.g. a log of zero or a ratio with a zero "
                          "denominator; fix those values or set them missing.")
     return out
 
@@ -296,7 +296,7 @@ def as_years(values: pd.Series, column: str, where: str) -> np.ndarray:
     bad = np.isnan(years) | (years % 1 != 0)
     if bad.any():
         raise ValueError(f"{where}: '{column}' is missing or not a whole year in {int(bad.sum())} row(s) "
-                         f"({_rows(values.index[bad])}); every row needs its year.")
+                         f"({rows_text(values.index[bad])}); every row needs its year.")
     return years.astype(np.int64)
 
 
@@ -322,7 +322,7 @@ def as_binary(values: pd.Series, column: str, where: str, *, missing: bool | Non
     absent = values.isna().to_numpy()
     if absent.any() and missing is None:
         raise ValueError(f"{where}: '{column}' is missing in {int(absent.sum())} row(s) "
-                         f"({_rows(values.index[absent])}); it must be 0/1 in every row.")
+                         f"({rows_text(values.index[absent])}); it must be 0/1 in every row.")
     out = np.full(len(values), bool(missing))
     out[~absent] = present.astype(int).to_numpy() == 1
     return out
@@ -355,10 +355,14 @@ class SchemaError(ValueError):
         super().__init__(f"The {table} table has {len(problems)} problem(s):\n{lines}")
 
 
-def _rows(index: pd.Index, limit: int = 5) -> str:
+def rows_text(index: pd.Index, limit: int = 5) -> str:
+    """"rows 3, 7 and 2 more" — or "lines …" when the index holds a file's line numbers (named "line", as
+    ``kaigai replicate``'s reader sets it: the header is line 1)."""
     shown = ", ".join(str(i) for i in index[:limit])
     more = f" and {len(index) - limit} more" if len(index) > limit else ""
-    return f"rows {shown}{more}"
+    return f"{'lines' if index.name == 'line' else 'rows'} {shown}{more}"
+
+
 
 
 def _kind_ok(series: pd.Series, kind: str) -> bool:
@@ -433,9 +437,7 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
 
     missing = [c.name for c in schema.columns if c.required and c.name not in df.columns]
     if missing:
-        problems.append(
-            f"missing required column(s) {missing}. Add them, or map your own names with "
-            f"rename={{'your_name': '{missing[0]}'}}.")
+        problems.append(_missing_columns_problem(df, missing, schema.name))
 
     for col in schema.columns:
         if col.name in df.columns and not (required_only and not col.required):
@@ -447,6 +449,26 @@ def validate(data: pd.DataFrame, table: str | TableSchema = "firms", *,
     return df
 
 
+def _missing_columns_problem(df: pd.DataFrame, missing: list[str], table: str) -> str:
+    """Missing columns, with what is probably meant: a header with stray spaces or another case ("sales "), or a
+    key kept in the index (a Parquet file written with firm_id and year as its index)."""
+    message = (f"missing required column(s) {missing}. Add them, or map your own names with "
+               f"rename={{'your_name': '{missing[0]}'}}.")
+    headers = [c for c in df.columns if isinstance(c, str)]
+    near = {name: [c for c in headers if label_form(c, codes=False).lower() == name] for name in missing}
+    near = {name: found[0] for name, found in near.items() if found}
+    if near:
+        pairs = ", ".join(f"{found!r} for {name!r}" for name, found in near.items())
+        lines = "; ".join(f'"{found}" = "{name}"' for name, found in near.items())
+        message += (f" The data have {pairs} (differing in spaces or case): rename={dict(map(reversed, near.items()))}"
+                    f", or for kaigai replicate the line(s) {lines} under [columns.{table}] in the config.")
+    in_index = [name for name in missing if name in [n for n in df.index.names if n is not None]]
+    if in_index:
+        message += (f" {in_index} are in the index, not in the columns (a Parquet file written with them as its "
+                    "index): move them back with df.reset_index() (kaigai replicate does this itself).")
+    return message
+
+
 def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
     """Missing values, the wrong kind of values, and values outside the column's range, with their rows."""
     problems = []
@@ -454,20 +476,15 @@ def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
     where = f"column '{col.name}' ({col.survey_item}, {col.unit})"
     nulls = series.isna()
     if nulls.any() and not col.nullable:
-        problems.append(f"{where} has {int(nulls.sum())} missing value(s) at {_rows(df.index[nulls])}; "
+        problems.append(f"{where} has {int(nulls.sum())} missing value(s) at {rows_text(df.index[nulls])}; "
                         "fill them from the source or remove those rows explicitly before validating.")
     if not _kind_ok(series, col.kind):
-        text = series.notna() & pd.to_numeric(series, errors="coerce").isna()
-        if col.kind != "str" and text.any():
-            examples = ", ".join(repr(v) for v in series[text].astype(str).unique()[:3])
-            problems.append(f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are "
-                            f"not numbers ({examples}) at {_rows(df.index[text])}; correct or blank them in "
-                            "the source.")
-        else:
-            problems.append(f"{where} should be {col.kind} but has dtype {series.dtype}; "
-                            f"convert it, e.g. df['{col.name}'].astype(...).")
+        problems.append(_kind_problem(series, col, where))
         return problems
-    if col.kind in ("str", "bool"):
+    if col.kind == "str":  # 9 and "9", or "食料品" and "食料品 ", would be two industries in every groupby
+        return problems + [p for p in (kinds_problem(series, col.name, "labels"),
+                                       variant_problem(series, col.name, codes=True)) if p]
+    if col.kind == "bool":
         return problems
     values = pd.to_numeric(series, errors="coerce")
     if col.positive:
@@ -475,20 +492,70 @@ def _column_problems(df: pd.DataFrame, col: Column) -> list[str]:
         if bad.any():
             problems.append(
                 f"{where} must be > 0 because it is used in logs; {int(bad.sum())} value(s) ≤ 0 at "
-                f"{_rows(df.index[bad])}. Check the units, or exclude those firm-years explicitly "
+                f"{rows_text(df.index[bad])}. Check the units, or exclude those firm-years explicitly "
                 "(and report how many).")
     if col.minimum is not None:
         bad = values.notna() & (values < col.minimum)
         if bad.any():
             problems.append(f"{where} must be ≥ {col.minimum}; {int(bad.sum())} value(s) below at "
-                            f"{_rows(df.index[bad])}.")
+                            f"{rows_text(df.index[bad])}.")
     if col.maximum is not None:
         bad = values.notna() & (values > col.maximum)
         if bad.any():
             hint = " (is it a share in [0, 1]? multiply by 100)" if col.unit == "percent" else ""
             problems.append(f"{where} must be ≤ {col.maximum}; {int(bad.sum())} value(s) above at "
-                            f"{_rows(df.index[bad])}{hint}.")
+                            f"{rows_text(df.index[bad])}{hint}.")
     return problems
+
+
+TRUE_FALSE_TEXT = {"true", "false", "0", "1"}
+
+
+def _true_or_false(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if is_number(value):
+        return value in (0, 1)
+    return isinstance(value, str) and value.strip().lower() in TRUE_FALSE_TEXT
+
+
+def _kind_problem(series: pd.Series, col: Column, where: str) -> str:
+    """Why a column is not of its kind, naming the offending rows (not every row of the column) and the fix."""
+    name = col.name
+    if col.kind == "str":  # numeric codes (JSIC 9, 10, …): labels are text, kept as written
+        return (f"{where} should be str (text) but has dtype {series.dtype} (codes stored as numbers); convert it "
+                f"with df['{name}'] = df['{name}'].astype(str) — kaigai replicate reads this column as text itself.")
+    present = series.dropna()
+    if col.kind == "bool":
+        # a chunked read_csv leaves True/False in one chunk and "True"/"X" in the next: only "X" is wrong
+        bad = ~present.map(_true_or_false).astype(bool)
+        if bad.any():
+            examples = ", ".join(repr(v) for v in pd.unique(present[bad].astype(str))[:3])
+            return (f"{where} should be true/false (or 0/1) but holds {int(bad.sum())} other value(s) ({examples}) "
+                    f"at {rows_text(present.index[bad.to_numpy()])}; correct or blank them in the source.")
+        return (f"{where} should be true/false but holds them as text (dtype {series.dtype}); convert it, e.g. "
+                f"df['{name}'] = df['{name}'].astype(str).str.lower().map({{'true': True, 'false': False, "
+                "'1': True, '0': False}).")
+    if pd.api.types.is_bool_dtype(series):
+        return f"{where} should be {col.kind} (numbers) but holds true/false; check the column and its mapping."
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return (f"{where} should be {col.kind} but holds dates (dtype {series.dtype}); give the number, e.g. "
+                f"df['{name}'] = df['{name}'].dt.year for a year.")
+    numbers = pd.to_numeric(present, errors="coerce")
+    text = numbers.isna().to_numpy()
+    if text.any():
+        examples = ", ".join(repr(v) for v in pd.unique(present[text].astype(str))[:3])
+        return (f"{where} should be {col.kind} but holds text: {int(text.sum())} value(s) that are not numbers "
+                f"({examples}) at {rows_text(present.index[text])}; correct or blank them in the source.")
+    decimals = (numbers % 1 != 0).to_numpy() if col.kind in ("int", "year") else np.zeros(len(numbers), bool)
+    if decimals.any():
+        examples = ", ".join(f"{v:g}" for v in pd.unique(numbers[decimals])[:3])
+        what = "whole years" if col.kind == "year" else "whole numbers"
+        return (f"{where} should hold {what} but {int(decimals.sum())} value(s) have decimals ({examples}) at "
+                f"{rows_text(present.index[decimals])}; correct them in the source (a wrong column mapped here, or "
+                "a unit that needs converting?), then validate again.")
+    return (f"{where} should be {col.kind} but has dtype {series.dtype} (numbers stored as text?); convert it, e.g. "
+            f"df['{name}'] = pd.to_numeric(df['{name}']).")
 
 
 def _key_problems(df: pd.DataFrame, schema: TableSchema) -> list[str]:
@@ -524,6 +591,61 @@ def _id_kinds(values: pd.Series) -> set[str]:
     return {_kind_of(v) for v in values[~missing_ids(values)]}
 
 
+def kinds_problem(values: pd.Series, column: str, what: str = "ids") -> str | None:
+    """A message if ``values`` mixes kinds (numbers and text, as a chunked ``read_csv`` leaves a column of codes
+    with a few text ones): pandas keeps 9 and "9" apart, and sorting them fails. None if there is one kind."""
+    kinds = _id_kinds(values)
+    if len(kinds) < 2:
+        return None
+    present = values[~missing_ids(values)]
+    kind_of = present.map(_kind_of)
+    shown = ", ".join(f"{kind}, e.g. {present[kind_of == kind].iloc[0]!r}" for kind in sorted(kinds))
+    where = "; ".join(f"{kind} at {rows_text(present.index[kind_of == kind])}" for kind in sorted(kinds))
+    return (f"'{column}' holds {what} of several kinds ({shown}) — {where} — which pandas keeps apart (1 and '1' "
+            f"would be two {'firms' if what == 'ids' else 'groups'}); convert the column to one kind first, e.g. "
+            f"df['{column}'].astype(str) or pd.to_numeric(df['{column}']) (kaigai replicate reads text columns "
+            "such as industry as text)")
+
+
+def label_form(label: str, *, codes: bool) -> str:
+    """The form two labels share when they mean the same: NFKC (full-width letters, digits and the ideographic
+    space U+3000 become ASCII), surrounding spaces stripped and, for ``codes``, leading zeros of a numeric code
+    dropped ("09" and "9" are the same JSIC code once a spreadsheet has stripped the zero)."""
+    form = unicodedata.normalize("NFKC", label).strip()
+    if codes and form.isdigit():
+        form = form.lstrip("0") or "0"
+    return form
+
+
+def variant_problem(values: pd.Series, column: str, *, codes: bool) -> str | None:
+    """A message if text labels differ only in spaces, width or (``codes``) leading zeros — "食料品 " and "食料品",
+    "A1" and "A1\u3000", "09" and "9" — which every groupby keeps apart, splitting one industry or firm in two;
+    None if there are none. Labels are kept exactly as written, so the file must say which spelling is right."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None  # no text to spell two ways (and the check would cost a pass over every row)
+    present = values[~missing_ids(values)]
+    if not pd.api.types.is_string_dtype(present.dtype) or present.dtype == object:
+        present = present[present.map(lambda v: isinstance(v, str))]
+    if present.empty:
+        return None
+    counts = present.value_counts(sort=True)  # the most common spelling first within each label
+    forms = pd.Series([label_form(v, codes=codes) for v in counts.index], index=counts.index)
+    clashes = list(pd.unique(forms[forms.duplicated(keep=False)]))
+    if not clashes:
+        return None
+
+    def spelling(label: str) -> str:
+        rows = present.index[(present == label).to_numpy()]
+        return f"{label!r} ({int(counts[label]):,} row(s): {rows_text(rows, limit=3)})"
+
+    shown = "; ".join(" vs ".join(spelling(label) for label in forms.index[forms == form]) for form in clashes[:3])
+    more = f"; and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+    return (f"'{column}' spells {len(clashes)} label(s) in more than one way, differing only in spaces, full-width "
+            f"characters{' or leading zeros' if codes else ''} ({shown}{more}), so each would be "
+            "split in two; write each label one way in the source file (e.g. Excel's TRIM() removes spaces; find "
+            "and replace the full-width space U+3000), then run again")
+
+
 def key_problems(data: pd.DataFrame, keys: Sequence[str], *, unique: bool = True) -> list[str]:
     """What is wrong with the key columns ``keys`` (e.g. firm and year) of ``data``, one message per problem.
 
@@ -547,23 +669,18 @@ def key_problems(data: pd.DataFrame, keys: Sequence[str], *, unique: bool = True
     for key in keys:
         missing = missing_ids(data[key])
         if missing.any():
-            problems.append(f"'{key}' is missing in {int(missing.sum())} row(s) ({_rows(data.index[missing])}); "
+            problems.append(f"'{key}' is missing in {int(missing.sum())} row(s) ({rows_text(data.index[missing])}); "
                             f"every row needs its {key}: fill it in, or drop those rows (and report how many)")
     for key in keys:
-        kinds = _id_kinds(data[key])
-        if len(kinds) > 1:  # 1 and "1" are two firms to pandas: one firm's rows would be split in two
-            shown = ", ".join(f"{kind}, e.g. {next(v for v in data[key] if _kind_of(v) == kind)!r}"
-                              for kind in sorted(kinds))
-            problems.append(f"'{key}' holds ids of several kinds ({shown}), which pandas keeps apart (1 and '1' "
-                            f"would be two firms); convert the column to one kind first, e.g. "
-                            f"df['{key}'].astype(str) or pd.to_numeric(df['{key}'])")
+        # 1 and "1", or "A1" and "A1 ", are two firms to pandas: one firm's rows would be split in two
+        problems += [p for p in (kinds_problem(data[key], key), variant_problem(data[key], key, codes=False)) if p]
     if problems or not unique:  # rows without a key would also be counted as sharing one
         return problems
     repeated = data.duplicated(subset=keys, keep=False).to_numpy()
     if repeated.any():
         first = data.loc[repeated, keys].drop_duplicates().head(3).to_dict("records")
         problems.append(f"duplicate keys: {int(repeated.sum())} rows share a ({', '.join(keys)}) key with another "
-                        f"row, e.g. {first} at {_rows(data.index[repeated])}; keep one row per "
+                        f"row, e.g. {first} at {rows_text(data.index[repeated])}; keep one row per "
                         f"{' and '.join(keys)} (aggregate or fix the ids)")
     return problems
 

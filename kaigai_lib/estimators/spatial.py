@@ -70,7 +70,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.neighbors import BallTree
 
-from kaigai_lib.data.schema import ESTABLISHMENTS, check_frame, key_problems, require_columns
+from kaigai_lib.data.schema import ESTABLISHMENTS, check_frame, is_number, key_problems, require_columns
 from kaigai_lib.estimators.plots import new_figure
 from kaigai_lib.estimators.results import add_truth, order_tidy
 
@@ -253,21 +253,20 @@ def global_firm_plants(establishments: pd.DataFrame, firms: pd.DataFrame, year: 
         "firm", "year", "capital", "overseas_ratio"))
     require_columns(establishments, [firm_col, year_col], "establishments")
     require_columns(firms, [firm_col, year_col, capital_col, overseas_ratio_col], "firms")
-    if year is not None and (isinstance(year, (bool, np.bool_)) or not isinstance(year, (int, np.integer))):
+    if year is not None and not (is_number(year) and float(year).is_integer()):
         raise SpatialInputError(f"global_firm_plants: year={year!r} must be a whole number such as 2015 (or None "
                                 "for every year).")
     # years, amounts and ids read as build_catchments reads them: text numbers with a warning, bad rows named
     firm_year = firms[[firm_col, year_col, capital_col, overseas_ratio_col]].copy()
     for column in (capital_col, overseas_ratio_col):
         firm_year[column] = _numeric_column(firm_year[column], column, "firms", firms.index)
-    firm_year[year_col] = _whole_years(_numeric_column(firm_year[year_col], year_col, "firms", firms.index),
-                                       year_col, "firms", firms.index)
-    plant_years = _whole_years(_numeric_column(establishments[year_col], year_col, "establishments",
-                                               establishments.index), year_col, "establishments", establishments.index)
+    firm_year[year_col] = _years(firm_year[year_col], year_col, "firms", firms.index)
+    plant_years = _years(establishments[year_col], year_col, "establishments", establishments.index)
     _check_keys(firm_year, [firm_col, year_col], "firms", firms.index)
     _check_keys(establishments, [firm_col], "establishments", establishments.index, unique=False)
-    _check_id_types(establishments[firm_col], firm_year[firm_col], firm_col)
-    plants = establishments.assign(**{year_col: plant_years})
+    plant_ids, firm_year[firm_col] = _common_ids(establishments[firm_col], firm_year[firm_col], firm_col,
+                                                 establishments.index, firms.index)
+    plants = establishments.assign(**{year_col: plant_years, firm_col: plant_ids})
     if year is not None:
         firm_year = firm_year.loc[firm_year[year_col] == year]
         plants = plants.loc[plants[year_col] == year]
@@ -753,7 +752,9 @@ def build_catchments(establishments: pd.DataFrame, firms: pd.DataFrame, *, radiu
     check_frame(firms, "build_catchments", "the firms table")
     est = _read_establishments(establishments)
     est, origin = _place(est, establishments.index, missing_coordinates, drops)
-    firm_year = _read_firms(firms, est, check_industries)
+    firm_year = _read_firms(firms, check_industries)
+    est["firm_id"], firm_year["firm_id"] = _common_ids(est["firm_id"], firm_year["firm_id"], SCHEMA_NAMES["firm"],
+                                                       origin, firms.index)
     est, fill = _link_firms(est, firm_year)
     large = est["capital_filled"].to_numpy() >= large_firm_capital  # NaN (never in the firm table): a small firm
     is_centre = _centres(est, firm_year, min_capital, min_overseas_ratio, missing_overseas_ratio, drops)
@@ -782,9 +783,9 @@ def _read_establishments(establishments: pd.DataFrame) -> pd.DataFrame:
     est = establishments[est_cols].reset_index(drop=True)
     est.columns = ["establishment_id", "firm_id", "year", "latitude", "longitude", "exports", SHIPMENTS, "employees"]
     where = establishments.index
-    for name in ("year", "latitude", "longitude"):
+    for name in ("latitude", "longitude"):
         est[name] = _numeric_column(est[name], name, "establishments", where)
-    est["year"] = _whole_years(est["year"], "year", "establishments", where)
+    est["year"] = _years(est["year"], "year", "establishments", where)
     _check_keys(est, ["establishment_id", "year"], "establishments", where)
     _check_keys(est, ["firm_id"], "establishments", where, unique=False)  # a plant without its firm
     for name in ("exports", SHIPMENTS, "employees"):
@@ -843,19 +844,17 @@ def _place(est: pd.DataFrame, where: pd.Index, missing_coordinates: str,
     return est.loc[~missing].reset_index(drop=True), where[~missing]
 
 
-def _read_firms(firms: pd.DataFrame, est: pd.DataFrame, check_industries: bool) -> pd.DataFrame:
+def _read_firms(firms: pd.DataFrame, check_industries: bool) -> pd.DataFrame:
     """The firm table's key, paid-in capital and overseas production ratio (``capital``, ``opr``), checked."""
     names = SCHEMA_NAMES
     columns = [names["firm"], names["year"], names["capital"], names["overseas_ratio"]]
     require_columns(firms, columns, "firms")
     f = firms[columns].reset_index(drop=True)
     f.columns = ["firm_id", "year", "capital", "opr"]
-    f["year"] = _numeric_column(f["year"], "year", "firms", firms.index)
-    f["year"] = _whole_years(f["year"], "year", "firms", firms.index)
+    f["year"] = _years(f["year"], "year", "firms", firms.index)
     if check_industries and "industry" in firms.columns:
         _check_industries(firms, "firm_id", "year", "industry")
     _check_keys(f, ["firm_id", "year"], "firms", firms.index)
-    _check_id_types(est["firm_id"], f["firm_id"], "firm_id")
     f["capital"] = _numeric_column(f["capital"], names["capital"], "firms", firms.index)
     f["opr"] = _numeric_column(f["opr"], names["overseas_ratio"], "firms", firms.index)
     return f
@@ -964,7 +963,10 @@ def _count_left_out(drops: list[dict[str, Any]], est: pd.DataFrame, sources: pd.
                       "count": unknown_src, "unit": "plant-years"})
 
 
-def _whole_years(years: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
+def _years(values: pd.Series, column: str, table: str, index: pd.Index) -> pd.Series:
+    """A year column as int64, read as every table's years are: numbers (text with a warning, see
+    :func:`_numeric_column`), each a whole year; a missing or fractional year is an error naming the rows."""
+    years = _numeric_column(values, column, table, index)
     bad = (years.isna() | (years != years.round())).to_numpy()
     if bad.any():
         raise SpatialInputError(f"{table}: column '{column}' is missing or not a whole year in {int(bad.sum())} "
@@ -972,13 +974,40 @@ def _whole_years(years: pd.Series, column: str, table: str, index: pd.Index) -> 
     return years.astype(np.int64)
 
 
-def _check_id_types(est_ids: pd.Series, firm_ids: pd.Series, column: str) -> None:
-    """Numbers never equal text: ids of different kinds would link no plant to its firm."""
-    kinds = {pd.api.types.is_numeric_dtype(est_ids), pd.api.types.is_numeric_dtype(firm_ids)}
-    if len(kinds) == 2:
-        raise SpatialInputError(
-            f"'{column}' is {est_ids.dtype} in establishments but {firm_ids.dtype} in firms: no plant would link "
-            "to its firm. Convert both to the same type (e.g. .astype('int64') or .astype(str)).")
+def _id_numbers(ids: pd.Series) -> pd.Series | None:
+    """Numeric ids by value (int64 when whole, as int64, Int64, uint32, pyarrow ints and whole-number floats all
+    are; float64 otherwise), or None for text ids."""
+    if pd.api.types.is_bool_dtype(ids):
+        return None
+    if not pd.api.types.is_numeric_dtype(ids):
+        if ids.dtype != object or not ids.map(is_number).all():
+            return None
+        ids = pd.to_numeric(ids)
+    if pd.api.types.is_integer_dtype(ids):
+        return ids.astype("int64")
+    values = ids.astype("float64")
+    return values.astype("int64") if bool((values % 1 == 0).all()) else values
+
+
+def _common_ids(est_ids: pd.Series, firm_ids: pd.Series, column: str, est_index: pd.Index,
+                firm_index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """The two tables' firm ids in one dtype, compared by value (5, 5.0, Int64 5 and pyarrow 5 are one firm;
+    pandas' merges refuse or mismatch keys of different dtypes). Numbers never equal text: refused, naming
+    the rows, since no plant would link to its firm. Ids are present (checked before)."""
+    est_numbers, firm_numbers = _id_numbers(est_ids), _id_numbers(firm_ids)
+    if est_numbers is not None and firm_numbers is not None:
+        if est_numbers.dtype != firm_numbers.dtype:  # one table has ids with decimals: compare as floats
+            return est_numbers.astype("float64"), firm_numbers.astype("float64")
+        return est_numbers, firm_numbers
+    if est_numbers is None and firm_numbers is None:
+        return est_ids.astype(str), firm_ids.astype(str)
+    text, table, index = (est_ids, "establishments", est_index) if est_numbers is None else \
+        (firm_ids, "firms", firm_index)
+    raise SpatialInputError(
+        f"'{column}' is {est_ids.dtype} in establishments but {firm_ids.dtype} in firms: text in {table} (e.g. "
+        f"{text.iloc[0]!r}; rows {_rows(index)}), numbers in the other, so no plant would link to its firm. Convert "
+        f"both to the same kind, e.g. df['{column}'] = pd.to_numeric(df['{column}']) in {table} (or .astype(str) "
+        "in both tables).")
 
 
 def _check_industries(firms: pd.DataFrame, firm_col: str, year_col: str, industry_col: str) -> None:
@@ -1113,8 +1142,7 @@ def _foreign_demand_by_year(foreign_demand: pd.DataFrame, years: np.ndarray, di_
     require_columns(foreign_demand, [year_col, di_col], "foreign_demand")
     index = foreign_demand.index
     # years and DI read as the plant tables are (text numbers read with a warning, infinite values refused)
-    years_read = _whole_years(_numeric_column(foreign_demand[year_col], year_col, "foreign_demand", index),
-                              year_col, "foreign_demand", index)
+    years_read = _years(foreign_demand[year_col], year_col, "foreign_demand", index)
     fd = pd.DataFrame({year_col: years_read.to_numpy(),
                        di_col: _numeric_column(foreign_demand[di_col], di_col, "foreign_demand", index).to_numpy()})
     dup = fd[year_col].duplicated(keep=False)

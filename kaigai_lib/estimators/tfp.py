@@ -43,7 +43,7 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
-from kaigai_lib.data.schema import check_frame, key_problems
+from kaigai_lib.data.schema import check_frame, is_number, key_problems, kinds_problem, variant_problem
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
 
@@ -355,6 +355,15 @@ def _polynomial(columns: list[np.ndarray], order: int) -> np.ndarray:
     return np.column_stack(terms)
 
 
+def _group_order(group: Any) -> tuple:
+    """A sort key that cannot fail: numbers and codes of digits by value (JSIC "9" before "10"), then everything
+    else by its text."""
+    if is_number(group):
+        return (0, float(group), "")
+    text = str(group)
+    return (0, float(text), text) if text.isdecimal() else (1, 0.0, text)
+
+
 def _grouped(function, data: pd.DataFrame, by: str, **kwargs) -> GroupedProductionResult:
     check_frame(data, function.__name__)
     _require_columns(data, [by], function.__name__)
@@ -363,8 +372,11 @@ def _grouped(function, data: pd.DataFrame, by: str, **kwargs) -> GroupedProducti
         raise ValueError(f"{function.__name__}: by='{by}' is missing in {int(unknown.sum())} row(s) (rows "
                          f"{', '.join(map(str, data.index[unknown][:5]))}); fill it (e.g. an 'unknown' industry, "
                          "pooled with a similar one) or drop those rows and report how many.")
+    problem = kinds_problem(data[by], by, "labels") or variant_problem(data[by], by, codes=True)
+    if problem:  # 9 and "9", or "food" and "food ", would be estimated as two industries
+        raise ValueError(f"{function.__name__}: by={problem}.")
     results = {}
-    groups = sorted(data[by].dropna().unique())
+    groups = sorted(pd.unique(data[by]), key=_group_order)
     base_seed = kwargs.get("seed")
     for position, group in enumerate(groups):
         rows = data.loc[data[by] == group]

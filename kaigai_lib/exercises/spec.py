@@ -62,7 +62,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from kaigai_lib.data.starts import ANALYSIS_COLUMNS
-from kaigai_lib.data.text import decode_text
+from kaigai_lib.data.text import AmbiguousEncodingError, decode_text
 from kaigai_lib.estimators.plots import new_figure
 from kaigai_lib.teaching.figures import starter_comparison
 from kaigai_lib.teaching.static_widgets import (
@@ -1397,6 +1397,9 @@ def read_text(path: str | Path, what: str) -> str:
         raise FileNotFoundError(f"{what} {path} not found{' (it is a folder)' if path.is_dir() else ''}.")
     try:
         return decode_text(path.read_bytes())[0]
+    except AmbiguousEncodingError as error:
+        raise ValueError(f"{what} {path} {error}: save it as UTF-8 (iconv -f EUC-JP -t utf-8 {path.name} > "
+                         f"{path.stem}-utf8{path.suffix}, or -f CP932, whichever reads right).") from None
     except UnicodeDecodeError:
         pass
     raise ValueError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932): save it as UTF-8 (Excel: 'CSV UTF-8'; "

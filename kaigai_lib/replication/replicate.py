@@ -53,8 +53,15 @@ from kaigai_lib.data.disclosure import (
     suppress_differences,
     write_manifest,
 )
-from kaigai_lib.data.schema import SCHEMAS, SchemaError, validate
-from kaigai_lib.data.text import UTF16_BOMS, decode_text
+from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
+from kaigai_lib.data.text import (
+    ENCODING_NAMES,
+    JAPANESE_ENCODINGS,
+    UTF16_BOMS,
+    AmbiguousEncodingError,
+    decode_text,
+    first_difference,
+)
 from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
 from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, MATCHING_DESIGNS, missing_design_inputs
@@ -161,6 +168,7 @@ class Config:
     analysis: dict[str, Any] = field(default_factory=lambda: dict(ANALYSIS_DEFAULTS))
     tfp: dict[str, Any] = field(default_factory=lambda: dict(TFP_DEFAULTS))
     notes: list[str] = field(default_factory=list)  # e.g. "read as cp932": shown to the user and logged
+    encodings: dict[str, str] = field(default_factory=dict)  # [encoding]: a table's CSV encoding, when not detected
     treatment: dict[str, Any] | None = None  # the [treatment] section: any binary treatment (parse_treatment)
 
 
@@ -184,11 +192,18 @@ def read_text_any(path: Path, what: str) -> tuple[str, str | None]:
     try:
         text, encoding = decode_text(raw, utf16=False)
         return text, (None if encoding == "utf-8" else
-                      f"{what} {path} is not UTF-8; read it as Shift-JIS (cp932). To be sure of the reading, "
-                      f"{HOW_TO_CONVERT.format(path)}.")
+                      f"{what} {path} is not UTF-8; read it as {ENCODING_NAMES[encoding]}. To be sure of the "
+                      f"reading, {_how_to_convert(path, encoding)}.")
+    except AmbiguousEncodingError as error:
+        raise ReplicationError(f"{what} {path} {error}; {_how_to_convert(path, 'EUC-JP')} (or -f CP932, whichever "
+                               "reads right).") from None
     except UnicodeDecodeError as error:
-        raise ReplicationError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932) (byte {error.start}); "
-                               + HOW_TO_CONVERT.format(path) + ".") from None
+        raise ReplicationError(f"{what} {path} is neither UTF-8 nor Shift-JIS (cp932) (byte {error.start}), nor "
+                               "EUC-JP; " + HOW_TO_CONVERT.format(path) + ".") from None
+
+
+def _how_to_convert(path: Path, encoding: str) -> str:
+    return HOW_TO_CONVERT.format(path).replace("CP932", encoding.upper().replace("_", "-"))
 
 
 def read_config(path: str | Path | None) -> Config:
@@ -207,15 +222,16 @@ def read_config(path: str | Path | None) -> Config:
         raise ReplicationError(f"config {path} is not valid TOML: {error}. Strings need quotes, e.g. "
                                'radius_km = 5.0 and jugyoin = "employees".') from error
     problems = []
-    for section in sorted(set(raw) - {"columns", "disclosure", "analysis", "tfp", "treatment"}):
-        problems.append(f"unknown section [{section}] (use columns, disclosure, analysis, tfp, treatment)")
+    for section in sorted(set(raw) - {"columns", "disclosure", "analysis", "tfp", "treatment", "encoding"}):
+        problems.append(f"unknown section [{section}] (use columns, disclosure, analysis, tfp, treatment, encoding)")
     config.treatment, treatment_problems = parse_treatment(raw.get("treatment"))
     problems += treatment_problems
-    for section in ("columns", "disclosure", "analysis", "tfp"):
+    for section in ("columns", "disclosure", "analysis", "tfp", "encoding"):
         if section in raw and not isinstance(raw[section], dict):
             problems.append(f"{section} = {raw.pop(section)!r}: [{section}] must be a section (a table), e.g. "
                             f"[{section}] on its own line followed by key = value lines")
     problems += _read_columns(raw.get("columns", {}), config)
+    problems += _read_encodings(raw.get("encoding", {}), config)
     for section, settings, target in (("analysis", ANALYSIS_SETTINGS, config.analysis),
                                       ("tfp", TFP_SETTINGS, config.tfp)):
         for key, value in raw.get(section, {}).items():
@@ -320,6 +336,25 @@ def _read_columns(columns: dict[str, Any], config: Config) -> list[str]:
     return problems
 
 
+ENCODINGS = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "cp932": "cp932", "shift_jis": "cp932",
+             "euc_jp": "euc_jp"}
+
+
+def _read_encodings(section: dict[str, Any], config: Config) -> list[str]:
+    """[encoding] firms = "euc_jp": the encoding of a table's CSV, for a file whose bytes do not tell."""
+    problems = []
+    for table, name in section.items():
+        key = str(name).lower().replace("-", "_").replace("utf_8", "utf-8")
+        if table not in TABLES:
+            problems.append(f"[encoding] {table}: unknown table (use {', '.join(TABLES)})")
+        elif not isinstance(name, str) or key not in ENCODINGS:
+            problems.append(f"[encoding] {table} = {_toml(name)}: must be one of \"utf-8\", \"cp932\" (Shift-JIS) "
+                            "or \"euc_jp\"")
+        else:
+            config.encodings[table] = ENCODINGS[key]
+    return problems
+
+
 def _disclosure_type_problems(values: dict[str, Any]) -> list[str]:
     """Types of the [disclosure] keys, from DisclosureRules' own defaults (a bool is never a count or share)."""
     import dataclasses
@@ -346,15 +381,25 @@ def _disclosure_type_problems(values: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _scan_csv(path: Path, table: str) -> str:
-    """Read the CSV's raw rows once with the csv module, which pandas does not, and return its encoding.
+@dataclass(frozen=True)
+class CsvScan:
+    """What one pass of the csv module over a file found: its encoding, header and the line each record starts on."""
 
-    UTF-8 (with or without BOM) or else Japanese Windows' cp932 (Shift-JIS); anything else is an error saying
-    how to convert. A field over the csv field limit (an unclosed quote, usually), a row with more or fewer
-    fields than the header, or a repeated column name is refused with its line number, rather than read as
-    something else (pandas fills a short row with blanks and renames a repeated column silently).
+    encoding: str
+    header: list[str]
+    lines: list[int]
+
+
+def _scan_csv(path: Path, table: str, encoding: str | None = None) -> CsvScan:
+    """Read the CSV's raw rows once with the csv module, which pandas does not: its encoding, header and lines.
+
+    UTF-8 (with or without BOM), else Japanese Windows' cp932 (Shift-JIS) or EUC-JP, each decoded strictly; a
+    file valid in both Japanese encodings is refused unless the config's [encoding] names one (``encoding``), and
+    anything else is an error saying how to convert. A field over the csv field limit (an unclosed quote, usually),
+    a row with more or fewer fields than the header, or a repeated column name is refused with its line number,
+    rather than read as something else (pandas fills a short row with blanks and renames a repeated column
+    silently).
     """
-    import csv
     import gzip
 
     option = f"--{table.replace('_', '-')}"
@@ -363,21 +408,47 @@ def _scan_csv(path: Path, table: str) -> str:
         if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
             raise ReplicationError(f"{option}: {path} is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
                                    "or run iconv -f UTF-16 -t UTF-8.")
-    for encoding in ("utf-8-sig", "cp932"):
+    scans = {}
+    if encoding is not None:  # the config's [encoding]: that one only
         try:
-            with opener(path, "rt", encoding=encoding, newline="") as handle:
-                _scan_rows(csv.reader(handle), path, option)
-            return encoding
+            return _scan_with(opener, path, option, encoding)
+        except UnicodeDecodeError:
+            raise ReplicationError(f"{option}: {path} is not valid {ENCODING_NAMES[encoding]} text, as [encoding] "
+                                   f"{table} in the config says; correct that line or delete it to let kaigai "
+                                   "detect the encoding.") from None
+    for candidate in ("utf-8-sig", *JAPANESE_ENCODINGS):
+        try:
+            scans[candidate] = _scan_with(opener, path, option, candidate)
         except UnicodeDecodeError:
             continue
-    raise ReplicationError(f"{option}: {path} is neither UTF-8 nor Shift-JIS (cp932); "
+        if candidate == "utf-8-sig":
+            return scans[candidate]
+    if len(scans) == 1:
+        return next(iter(scans.values()))
+    if scans:  # EUC-JP text is mostly valid (garbled) Shift-JIS too: the bytes cannot say which is meant
+        with opener(path, "rb") as handle:
+            ambiguity = first_difference(handle, scans)
+        raise ReplicationError(f"{option}: {path} {ambiguity}. Say which in the config: [encoding] {table} = "
+                               f"\"euc_jp\" (or \"cp932\"), or {_how_to_convert(path, 'EUC-JP')}.")
+    raise ReplicationError(f"{option}: {path} is neither UTF-8 nor Shift-JIS (cp932) nor EUC-JP; "
                            + HOW_TO_CONVERT.format(path) + ".")
 
 
-def _scan_rows(reader: Any, path: Path, option: str) -> None:
+def _scan_with(opener: Any, path: Path, option: str, encoding: str) -> CsvScan:
+    import csv
+
+    with opener(path, "rt", encoding=encoding, newline="") as handle:
+        header, lines = _scan_rows(csv.reader(handle), path, option)
+    return CsvScan(encoding, header, lines)
+
+
+def _scan_rows(reader: Any, path: Path, option: str) -> tuple[list[str], list[int]]:
+    """The header and the line each data record starts on (the header is line 1; blank lines are skipped, as
+    pandas skips them), or an error naming the line."""
     import csv
 
     line = 1  # where the record being read starts: a quoted field may span lines
+    lines: list[int] = []
     try:
         header = next(reader, [])
         repeated = sorted({c for c in header if header.count(c) > 1})
@@ -397,17 +468,27 @@ def _scan_rows(reader: Any, path: Path, option: str) -> None:
             if "\x00" in "".join(row):
                 raise ReplicationError(f"{option}: {path} line {line} holds a NUL byte (a binary or damaged file); "
                                        "export the table again as CSV.")
+            if row:
+                lines.append(line)
             line = reader.line_num + 1
     except csv.Error as error:
         hint = ("; a field this long usually means a quote (\") opened there is never closed" if "field larger"
                 in str(error) else "")
         raise ReplicationError(f"{option}: {path} line {line}: {error}{hint} — fix that line.") from None
+    return header, lines
 
 
-def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> pd.DataFrame:
+def read_table(path: str | Path, table: str, notes: list[str] | None = None,
+               columns: dict[str, str] | None = None, encoding: str | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet file; a missing, empty, unreadable or ragged file is a clear error.
 
-    A CSV in Shift-JIS (cp932) is read as such and a note appended to ``notes``.
+    A CSV in Shift-JIS (cp932) or EUC-JP is read as such and a note appended to ``notes``; ``encoding`` (the
+    config's [encoding]) names it when the bytes cannot tell. The schema's text columns
+    (industry; ``columns`` maps the file's names onto the schema's, as the config's [columns.<table>]) are read
+    as text exactly as written: JSIC code "09" stays "09", and a column of codes with a few text ones is not read
+    as numbers in one chunk and text in the next (9 and "9"). A Parquet column of whole-number codes becomes text
+    (9 → "9"), with a note. A CSV's rows are indexed by the file line they start on (index name "line"), so
+    that the validation's messages name lines.
     """
     path = Path(path)
     option = f"--{table.replace('_', '-')}"
@@ -418,16 +499,27 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> 
     if path.stat().st_size == 0:
         raise ReplicationError(f"{option}: {path} is empty.")
     suffix = ("".join(path.suffixes[-2:]) if path.suffix.lower() == ".gz" else path.suffix).lower()
+    file_names = {target: source for source, target in (columns or {}).items()}
+    text_columns = [file_names.get(c.name, c.name) for c in SCHEMAS[table].columns if c.kind == "str"]
     try:
         if suffix in (".parquet", ".pq"):
             data = pd.read_parquet(path)
+            if any(name is not None for name in data.index.names):  # written with firm_id and year as its index
+                if notes is not None:
+                    notes.append(f"{option}: {path} keeps {[n for n in data.index.names if n is not None]} in its "
+                                 "index; read as columns.")
+                data = data.reset_index()
+            data = _codes_as_text(data, text_columns, option, path, notes)
         elif suffix in (".csv", ".csv.gz"):
-            encoding = _scan_csv(path, table)
-            if encoding == "cp932" and notes is not None:
-                notes.append(f"{option}: {path} is not UTF-8; read it as Shift-JIS (cp932).")
+            scan = _scan_csv(path, table, encoding)
+            if scan.encoding != "utf-8-sig" and notes is not None:
+                notes.append(f"{option}: {path} is not UTF-8; read it as {ENCODING_NAMES[scan.encoding]}.")
             with warnings.catch_warnings():  # mixed types in a column are reported by validate_inputs, by name
                 warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-                data = pd.read_csv(path, encoding=encoding, compression="gzip" if suffix.endswith(".gz") else None)
+                data = pd.read_csv(path, encoding=scan.encoding, compression="gzip" if suffix.endswith(".gz") else None,
+                                   dtype={name: str for name in text_columns if name in scan.header})
+            if len(scan.lines) == len(data):
+                data.index = pd.Index(scan.lines, name="line")
         else:
             excel = " In Excel: Save as → 'CSV UTF-8 (comma delimited)'." if suffix in (".xlsx", ".xls") else ""
             raise ReplicationError(f"{option}: {path} is neither CSV (.csv, .csv.gz) nor "
@@ -439,6 +531,23 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None) -> 
                                f"{type(error).__name__}: {error}") from error
     if data.empty:
         raise ReplicationError(f"{option}: {path} has no rows.")
+    return data
+
+
+def _codes_as_text(data: pd.DataFrame, text_columns: list[str], option: str, path: Path,
+                   notes: list[str] | None) -> pd.DataFrame:
+    """Whole-number codes in a text column (JSIC 9, 10, … saved as numbers) as the text they spell, with a note."""
+    for name in text_columns:
+        if name not in data.columns or pd.api.types.is_bool_dtype(data[name]) \
+                or not pd.api.types.is_numeric_dtype(data[name]):
+            continue
+        values = data[name]
+        present = values.dropna()
+        if not (present % 1 == 0).all():
+            continue  # not codes: validate names the column and its dtype
+        data = data.assign(**{name: present.astype("int64").astype(str).reindex(values.index)})
+        if notes is not None:
+            notes.append(f"{option}: {path}: column '{name}' holds numbers; read as text codes (9 → '9').")
     return data
 
 
@@ -498,9 +607,7 @@ def _value_problems(data: pd.DataFrame, table: str) -> list[str]:
 
 
 def _rows(mask: pd.Series) -> str:
-    index = mask.index[mask.to_numpy()]
-    shown = ", ".join(str(i) for i in index[:5])
-    return f"rows {shown}{f' and {len(index) - 5} more' if len(index) > 5 else ''}"
+    return rows_text(mask.index[mask.to_numpy()])
 
 
 def _mapping_problems(data: pd.DataFrame, table: str, mapping: dict[str, str]) -> list[str]:
@@ -551,7 +658,8 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
         problems += _settings_problems(config, firms)
     if problems:
         raise ReplicationError(f"the inputs have {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    return checked
+    # the file lines named the rows in the messages; the stages number them from 0
+    return {name: data.reset_index(drop=True) for name, data in checked.items()}
 
 
 def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
@@ -1017,7 +1125,8 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
         echo(f"kaigai replicate: note: {note}")
     with folder:  # holds the lock on --out from here; any error or signal removes the staging folder
         notes: list[str] = []
-        inputs = {name: read_table(path, name, notes) for name, path in paths.items()}
+        inputs = {name: read_table(path, name, notes, settings.columns.get(name), settings.encodings.get(name))
+                  for name, path in paths.items()}
         for note in notes:
             echo(f"kaigai replicate: note: {note}")
         inputs = validate_inputs(inputs, settings)
