@@ -684,3 +684,14 @@ def test_global_firm_plants_reads_its_year_as_a_number_of_any_type(tiny_world) -
     for year in (True, 2015.5, np.nan, "2015"):
         with pytest.raises(SpatialInputError, match=rf"global_firm_plants: year={year!r} must be a whole number"):
             global_firm_plants(plants, firms, year=year)
+
+
+def test_a_year_column_of_dates_is_read_as_the_years_it_names(castle: pd.DataFrame) -> None:
+    """pd.to_datetime("2005") gives 1 January 2005: read as the year (the message spoke of thousands
+    separators); any other day is refused with the .dt.year fix."""
+    dated = castle.assign(year=pd.to_datetime(castle["year"].astype(str)))
+    pd.testing.assert_frame_equal(_castle_twfe(dated), _castle_twfe(castle))
+    dated.loc[dated.index[3], "year"] = pd.Timestamp("2003-07-01")
+    with pytest.raises(ValueError, match=r"'year' holds dates other than 1 January in 1 row\(s\) \(rows 3\); .*"
+                                         r"df\['year'\] = df\['year'\]\.dt\.year"):
+        _castle_twfe(dated)

@@ -291,7 +291,16 @@ def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
 
 def as_years(values: pd.Series, column: str, where: str) -> np.ndarray:
     """A year column as whole numbers (int64; text and floats such as 2005.0 read), or an error naming the rows
-    that are missing or not whole years."""
+    that are missing or not whole years. Dates of 1 January (``pd.to_datetime("2015")``) are the years they
+    name; other dates are refused with the fix (a year of dates would repeat a firm's key)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dates = pd.Series(values)
+        other_day = (dates.dt.month.ne(1) | dates.dt.day.ne(1)) & dates.notna()
+        if other_day.any():
+            raise ValueError(f"{where}: '{column}' holds dates other than 1 January in {int(other_day.sum())} "
+                             f"row(s) ({rows_text(values.index[other_day.to_numpy()])}); it must hold years. If each "
+                             f"row is one year, use df['{column}'] = df['{column}'].dt.year.")
+        values = dates.dt.year.astype("Float64").set_axis(values.index)
     years = as_numbers(values, column, where)
     bad = np.isnan(years) | (years % 1 != 0)
     if bad.any():
