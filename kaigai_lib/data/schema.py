@@ -372,8 +372,6 @@ def rows_text(index: pd.Index, limit: int = 5) -> str:
     return f"{'lines' if index.name == 'line' else 'rows'} {shown}{more}"
 
 
-
-
 def _kind_ok(series: pd.Series, kind: str) -> bool:
     if kind == "str":
         return pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series) \
