@@ -964,26 +964,23 @@ def _row_ranks(data: pd.DataFrame) -> np.ndarray:
     values would pick, among equally near controls, the one with the lowest outcome or id — a bias. So the rows
     are ranked by a hash of their values (numbers hashed as numbers whatever their dtype, anything else as
     text; constant and repeated columns left out; the columns' names and order not read), which is unrelated
-    to any value's size, then by index label
-    for rows equal in every column (interchangeable, so their order changes no estimate). The columns this
-    module writes (``_treated``, ``_pair`` …) are not read.
+    to any value's size, then by index label for rows equal in every column (interchangeable, so their order
+    changes no estimate). The columns this module writes (``_treated``, ``_pair`` …) are not read.
     """
-    columns = {}
-    for column in sorted((c for c in data.columns if c not in INTERNAL_COLUMNS), key=str):
-        values = data[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            columns[str(column)] = values.to_numpy(dtype=float, na_value=np.nan)
-        else:  # numbers stored as text (a CSV read with dtype=str) hash as the numbers they are
-            numbers = pd.to_numeric(values.astype(object).where(values.notna()), errors="coerce")
-            columns[str(column)] = (numbers.to_numpy(dtype=float) if numbers.notna().sum() == values.notna().sum()
-                                    else values.astype(str).to_numpy(dtype=object))
     # summed (wrapping) per column, so the key does not depend on the columns' names or order; a constant column,
     # or a copy of another, tells no rows apart: left out, so adding one changes no pick
     hashed = np.zeros(len(data), dtype=np.uint64)
     position_hash = pd.util.hash_array(np.arange(len(data), dtype=np.int64))
     seen: set[int] = set()
-    for values in columns.values():
-        column_hash = pd.util.hash_array(values)
+    for column in (c for c in data.columns if c not in INTERNAL_COLUMNS):
+        values = data[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            content = values.to_numpy(dtype=float, na_value=np.nan)
+        else:  # numbers stored as text (a CSV read with dtype=str) hash as the numbers they are
+            numbers = pd.to_numeric(values.astype(object).where(values.notna()), errors="coerce")
+            content = (numbers.to_numpy(dtype=float) if numbers.notna().sum() == values.notna().sum()
+                       else values.astype(str).to_numpy(dtype=object))
+        column_hash = pd.util.hash_array(content)
         signature = int((pd.util.hash_array(column_hash) * position_hash).sum())  # which value in which row
         if len(column_hash) and (column_hash != column_hash[0]).any() and signature not in seen:
             seen.add(signature)
