@@ -15,6 +15,9 @@ WEB_STAMP := $(WEB)/node_modules/.kaigai-installed
 # SOLUTIONS=show (default: the public site, solutions in dropdowns) or SOLUTIONS=hide
 # (a course build for trainees: no solution anywhere in the site)
 SOLUTIONS ?= show
+# pyfixest demeans fixed effects in an order that follows Python's hash seed, so standard errors move in
+# their 7th digit from run to run; a fixed seed makes the book and the tests the same bit for bit
+export PYTHONHASHSEED ?= 0
 # KAIGAI_REPOSITORY=owner/name (GitHub) in the environment turns on the Colab buttons and lets the
 # downloadable notebooks install kaigai_lib from that repository; unset, the book builds without them.
 

@@ -80,7 +80,9 @@ def test_step_by_step_equals_the_one_call_design(world, design) -> None:
             fit = pf.feols("change_log ~ treated | cohort + industry + size", data=cell, vcov={"CRV1": "firm_id"})
             one_call = design.result.estimate(outcome, size, horizon)
             assert fit.coef()["treated"] == pytest.approx(one_call["estimate"], abs=1e-10)
-            assert fit.se()["treated"] == pytest.approx(one_call["std_error"], abs=1e-10)
+            # pyfixest demeans the fixed effects in an order that follows Python's hash seed (one run's
+            # SE differed by 2e-7 relatively): equal to its convergence tolerance, not to the last bit
+            assert fit.se()["treated"] == pytest.approx(one_call["std_error"], rel=1e-6)
             compared += 1
     assert compared == 2 * 3 * 3
 
