@@ -690,9 +690,30 @@ def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.D
     except json.JSONDecodeError as error:
         raise ValueError(f"{key_dir / COURSE_FILE}: not valid JSON ({error}); restore it from the run.") from None
     assignment = load_assignment(key_dir / "assignment.yml")  # its exercises are the copies in the key
-    key = pd.read_csv(key_dir / KEY_FILE, dtype={"trainee_id": str, "question": str})
+    key = _read_key_table(key_dir / KEY_FILE)
     roster = pd.read_csv(key_dir / ROSTER_FILE, dtype=str, keep_default_na=False)
     return assignment, key, roster, meta
+
+
+_KEY_NUMBERS = ("seed", "truth", "tolerance", "naive", "points")
+
+
+def _read_key_table(path: Path) -> pd.DataFrame:
+    """key.csv with every text cell as text ("" stays "", "NA" stays "NA": ids and units are never NaN) and the
+    numeric columns as numbers; a truth or tolerance that is not a number refuses the key with its lines."""
+    key = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in _KEY_NUMBERS:
+        if column not in key.columns:
+            continue
+        values = pd.to_numeric(key[column].str.strip().replace("", None), errors="coerce")
+        if column in ("truth", "tolerance"):
+            bad = key.index[values.isna()]
+            if len(bad):
+                raise ValueError(f"{path}: column {column} must hold numbers; line(s) "
+                                 f"{', '.join(str(i + 2) for i in bad[:10])} do not ({key.loc[bad[0], column]!r}). "
+                                 "Restore key.csv as `kaigai course make` wrote it.")
+        key[column] = values
+    return key
 
 
 def add_trainees(key_dir: str | Path, roster_path: str | Path, out: str | Path, *, engine: str = "processes",
@@ -744,6 +765,7 @@ def add_trainees(key_dir: str | Path, roster_path: str | Path, out: str | Path, 
 def diagnose(answer: float, truth: float, tolerance: float, naive: float, unit: str) -> str:
     """Why a wrong answer is wrong: unit slip, naive estimate, sign, or how far out of tolerance."""
     tol = max(tolerance, 1e-12)
+    unit = unit if isinstance(unit, str) and unit else "the one asked"  # a unitless question has unit ""
 
     def near(value: float) -> bool:
         return math.isfinite(value) and abs(answer - value) <= tol
@@ -751,9 +773,9 @@ def diagnose(answer: float, truth: float, tolerance: float, naive: float, unit: 
     if near(naive) and not near(truth):
         return "naive estimate: this is the naive starters-vs-non-starters difference, not the effect"
     if truth != 0 and (near(100 * truth) or near(100 * math.expm1(truth))):
-        return "unit slip: answered in percent where the unit is " + (unit or "the one asked")
+        return "unit slip: answered in percent where the unit is " + unit
     if truth != 0 and (near(truth / 100) or near(math.log1p(truth / 100) if truth > -100 else math.nan)):
-        return "unit slip: answered as a share or in log points where the unit is " + (unit or "the one asked")
+        return "unit slip: answered as a share or in log points where the unit is " + unit
     if truth != 0 and near(-truth):
         return "sign: the size is right but the sign is wrong"
     return f"out of tolerance by {abs(answer - truth) - tolerance:.4g} ({abs(answer - truth) / tol:.1f}× the tolerance)"
@@ -781,6 +803,34 @@ def read_answers(path: str | Path, assignment: Assignment) -> list[dict[str, Any
         raise ValueError(f"Answers file {path}: {len(problems)} bad timestamp(s); nothing was graded:\n  - "
                          + "\n  - ".join(problems[:10]))
     return out
+
+
+def _grade_answer(a: Mapping[str, Any], base: dict[str, Any], assignment: Assignment,
+                  questions: Mapping[str, Question], entries: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
+    """One answer line's row of detail.csv: its status, points and feedback."""
+    if a["question"] not in questions:
+        return {**base, "status": "unknown question", "feedback": f"line {a['line']}: question {a['question']!r} "
+                f"is not in the assignment ({', '.join(questions)})"}
+    entry = entries.get((a["trainee_id"], a["question"]))
+    if entry is None:
+        return {**base, "status": "unknown trainee", "feedback": f"line {a['line']}: trainee {a['trainee_id']!r} "
+                "is not on the roster; check the spelling"}
+    base.update(truth=entry.truth, tolerance=entry.tolerance, unit=entry.unit)
+    value, why = parse_number(a["raw"])
+    late, days, share = assignment.late_share(a["submitted_at"])
+    base.update(late=late, days_late=round(days, 3))
+    if value is None:
+        return {**base, "status": "malformed", "feedback": f"line {a['line']}: {why}"}
+    distance = abs(value - entry.truth)
+    raw_points = _points(questions[a["question"]], distance, entry.tolerance)
+    correct = raw_points == questions[a["question"]].points
+    feedback = ("correct" if correct else
+                diagnose(value, entry.truth, entry.tolerance, entry.naive, entry.unit)
+                + ("; partial credit" if raw_points > 0 else ""))
+    if late:
+        feedback += f"; late by {days:.2f} day(s): {share:.0%} of the points kept"
+    return {**base, "status": "graded", "correct": correct, "points_raw": raw_points, "points": raw_points * share,
+            "feedback": feedback, "_value": value}
 
 
 def _points(question: Question, distance: float, tolerance: float) -> float:
@@ -889,33 +939,12 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
                 "submitted_at": a["submitted_at"].isoformat() if a["submitted_at"] else "", "truth": math.nan,
                 "tolerance": math.nan, "unit": "", "correct": False, "points_raw": 0.0, "late": False,
                 "days_late": 0.0, "points": 0.0, "counted": False}
-        entry = entries.get((a["trainee_id"], a["question"]))
-        if a["question"] not in questions:
-            detail.append({**base, "status": "unknown question", "feedback":
-                           f"line {a['line']}: question {a['question']!r} is not in the assignment "
-                           f"({', '.join(questions)})"})
-            continue
-        if entry is None:
-            detail.append({**base, "status": "unknown trainee", "feedback":
-                           f"line {a['line']}: trainee {a['trainee_id']!r} is not on the roster; check the spelling"})
-            continue
-        base.update(truth=entry.truth, tolerance=entry.tolerance, unit=entry.unit)
-        value, why = parse_number(a["raw"])
-        late, days, share = assignment.late_share(a["submitted_at"])
-        base.update(late=late, days_late=round(days, 3))
-        if value is None:
-            detail.append({**base, "status": "malformed", "feedback": f"line {a['line']}: {why}"})
-            continue
-        distance = abs(value - entry.truth)
-        raw_points = _points(questions[a["question"]], distance, entry.tolerance)
-        correct = raw_points == questions[a["question"]].points
-        feedback = ("correct" if correct else
-                    diagnose(value, entry.truth, entry.tolerance, entry.naive, entry.unit)
-                    + ("; partial credit" if raw_points > 0 else ""))
-        if late:
-            feedback += f"; late by {days:.2f} day(s): {share:.0%} of the points kept"
-        detail.append({**base, "status": "graded", "correct": correct, "points_raw": raw_points,
-                       "points": raw_points * share, "feedback": feedback, "_value": value})
+        try:
+            detail.append(_grade_answer(a, base, assignment, questions, entries))
+        except Exception as error:  # noqa: BLE001 — one answer's failure is reported in its row, never the class's
+            detail.append({**base, "status": "error", "feedback": f"line {a['line']}: this answer could not be "
+                           f"graded ({type(error).__name__}: {error}); grade it by hand and report it to the "
+                           "kaigai maintainers"})
     table = pd.DataFrame(detail, columns=[*DETAIL_COLUMNS, "_value"])
     graded = table["status"] == "graded"
     # which attempt counts: per trainee and question, the last (by time, then line), the best or the first

@@ -1,0 +1,114 @@
+"""What a hostile tester did to the course tools, each kept as a test: NA-like ids, unitless keys, mixed time
+zones, blank question cells, late answers past the policy, path-like question ids, keys replaced by --force.
+
+One small class (``tiny`` world, 300 firms, two trainees) is made once; tests that edit the key copy it first.
+Expected values come from the key (each trainee's truth), never typed in.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kaigai_lib.exercises import classroom
+from kaigai_lib.exercises.classroom import make_course, read_course_key
+from kaigai_lib.replication.cli import main
+
+EFFECT = """\
+id: effect
+question: "The true 5-year effect of exporting on the log sales of firms with 50-99 employees?"
+world:
+  preset: tiny
+  params: {n_firms: 300, n_establishments: 100}
+  trainee_may_change:
+    export_effects.50-99.sales: {min: 0.05, max: 0.30, step: 0.05}
+  vary_per_trainee: [export_effects.50-99.sales]
+quantity: {kind: true_effect, analysis: export, outcome: sales, group: "50-99", horizon: 5}
+tolerance: 0.01
+"""
+WEEK = """\
+id: week1
+title: "Week 1"
+deadline: 2026-12-01T17:00+09:00
+{late}questions:
+  - {{exercise: effect.yml, id: {qid}, points: 4}}
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("hostile")
+    write(root, "effect.yml", EFFECT)
+    write(root, "week1.yml", WEEK.format(late="late_policy: {penalty_per_day: 0.1, accept_days: 2}\n",
+                                         qid="effect"))
+    write(root, "roster.csv", "trainee_id,name,email\ns01,A,\ns02,B,\n")
+    make_course(root / "week1.yml", root / "roster.csv", root / "handouts", root / "key", engine="serial",
+                salt="hostile")
+    return {"root": root, "key": root / "key"}
+
+
+def truths(key_dir: Path) -> dict[tuple[str, str], float]:
+    key = read_course_key(key_dir)[1]
+    return {(r.trainee_id, r.question): float(r.truth) for r in key.itertuples()}
+
+
+def grade(key_dir: Path, rows: list[str], out: Path, capsys: pytest.CaptureFixture[str],
+          header: str = "trainee_id,question,answer,submitted_at") -> tuple[int, pd.DataFrame, str]:
+    answers = out.parent / f"{out.name}_answers.csv"
+    answers.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code = main(["course", "grade", "--key", str(key_dir), "--answers", str(answers), "--out", str(out)])
+    printed = capsys.readouterr()
+    detail = (pd.read_csv(out / "detail.csv", dtype=str, keep_default_na=False) if code == 0 else pd.DataFrame())
+    return code, detail, printed.out + printed.err
+
+
+def copy_key(course: dict[str, Path], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(course["key"], tmp_path / "key"))
+
+
+# 1. a unitless question (empty unit cell) with a unit slip crashed the grading of the whole class
+
+
+def test_a_unit_slip_on_a_unitless_question_is_diagnosed_not_a_crash(course, tmp_path, capsys) -> None:
+    key_dir = copy_key(course, tmp_path)
+    key = pd.read_csv(key_dir / "key.csv", dtype=str, keep_default_na=False)
+    key["unit"] = ""  # as for lp-labour-machinery: no unit
+    key.to_csv(key_dir / "key.csv", index=False, lineterminator="\n")
+    truth = truths(key_dir)
+    code, detail, printed = grade(key_dir, [f"s01,effect,{100 * truth['s01', 'effect']!r},",
+                                            f"s02,effect,{truth['s02', 'effect']!r},"], tmp_path / "g", capsys)
+    assert code == 0, printed
+    feedback = detail.set_index("trainee_id")["feedback"]
+    assert feedback["s01"] == "unit slip: answered in percent where the unit is the one asked"
+    assert feedback["s02"] == "correct" and "Traceback" not in printed
+
+
+def test_one_answers_unexpected_failure_is_reported_in_its_row_and_the_others_are_graded(
+        course, tmp_path, capsys, monkeypatch) -> None:
+    truth = truths(course["key"])
+    original = classroom.diagnose
+
+    def failing(answer: float, *args: object) -> str:
+        if answer == 0.5:
+            raise TypeError("boom")
+        return original(answer, *args)
+
+    monkeypatch.setattr(classroom, "diagnose", failing)
+    code, detail, printed = grade(course["key"], ["s01,effect,0.5,", f"s02,effect,{truth['s02', 'effect']!r},"],
+                                  tmp_path / "g", capsys)
+    assert code == 0
+    rows = detail.set_index("trainee_id")
+    assert rows.loc["s01", "status"] == "error"
+    assert "line 2: this answer could not be graded (TypeError: boom); grade it by hand" in rows.loc["s01", "feedback"]
+    assert "line 2: this answer could not be graded" in printed
+    assert rows.loc["s02", "status"] == "graded" and float(rows.loc["s02", "points"]) == 4.0
