@@ -112,3 +112,55 @@ def test_one_answers_unexpected_failure_is_reported_in_its_row_and_the_others_ar
     assert "line 2: this answer could not be graded (TypeError: boom); grade it by hand" in rows.loc["s01", "feedback"]
     assert "line 2: this answer could not be graded" in printed
     assert rows.loc["s02", "status"] == "graded" and float(rows.loc["s02", "points"]) == 4.0
+
+
+# 4. ids that pandas reads as missing ("NA", "null", "None", "nan") were graded as unknown
+
+NA_IDS = ["NA", "null", "None", "nan"]  # pandas reads each as missing by default
+
+
+def test_na_like_trainee_and_question_ids_are_graded_in_a_course(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid='"NA"'))
+    write(tmp_path, "roster.csv", "trainee_id,name,email\n" + "".join(f"{tid},,\n" for tid in NA_IDS))
+    make_course(tmp_path / "week.yml", tmp_path / "roster.csv", tmp_path / "h", tmp_path / "k", engine="serial",
+                salt="na")
+    truth = truths(tmp_path / "k")
+    assert sorted(truth) == sorted((tid, "NA") for tid in NA_IDS)
+    code, detail, printed = grade(tmp_path / "k", [f"{tid},NA,{truth[tid, 'NA']!r}," for tid in NA_IDS],
+                                  tmp_path / "g", capsys)
+    assert code == 0 and "not on the roster" not in printed and "not in the assignment" not in printed
+    assert detail["status"].tolist() == ["graded"] * len(NA_IDS)
+    book = pd.read_csv(tmp_path / "g" / "gradebook.csv", dtype=str, keep_default_na=False)
+    assert book["trainee_id"].tolist() == NA_IDS and book["NA (4)"].astype(float).tolist() == [4.0] * len(NA_IDS)
+
+
+def test_na_like_exercise_and_trainee_ids_are_graded_by_exercises_grade(tmp_path, capsys) -> None:
+    from kaigai_lib.exercises.spec import read_key
+
+    write(tmp_path, "na.yml", EFFECT.replace("id: effect", 'id: "NA"'))
+    write(tmp_path, "roster.csv", "trainee_id\n" + "".join(f"{tid}\n" for tid in NA_IDS))
+    assert main(["exercises", "make", "--exercise", str(tmp_path / "na.yml"), "--roster",
+                 str(tmp_path / "roster.csv"), "--out", str(tmp_path / "data")]) == 0
+    key = read_key(tmp_path / "data" / "answer_key.csv")
+    assert key["trainee_id"].tolist() == NA_IDS and set(key["exercise_id"]) == {"NA"}
+    answers = tmp_path / "answers.csv"
+    answers.write_text("trainee_id,answer\n" + "".join(f"{r.trainee_id},{r.answer!r}\n" for r in key.itertuples()),
+                       encoding="utf-8")
+    assert main(["exercises", "grade", "--key", str(tmp_path / "data" / "answer_key.csv"), "--answers",
+                 str(answers), "--out", str(tmp_path / "graded.csv")]) == 0
+    assert f"{len(NA_IDS)} correct" in capsys.readouterr().out
+    graded = pd.read_csv(tmp_path / "graded.csv", dtype=str, keep_default_na=False)
+    assert graded["verdict"].tolist() == ["correct"] * len(NA_IDS)
+
+
+@pytest.mark.parametrize("bad", ["", "n/a"])
+def test_empty_and_slashed_ids_are_refused_by_the_roster(tmp_path, capsys, bad) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="effect"))
+    write(tmp_path, "roster.csv", f"trainee_id,name\ns01,A\n{bad},B\n")
+    assert main(["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"),
+                 "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k")]) == 2
+    err = capsys.readouterr().err
+    assert "row 3:" in err and ("empty trainee_id" in err if not bad else "letters, digits" in err)
+    assert not (tmp_path / "h").exists()

@@ -52,10 +52,12 @@ from kaigai_lib.exercises.spec import (
     given_for_handout,
     load_exercise,
     naive_for,
+    numeric_columns,
     parse_number,
     read_csv_rows,
     read_roster_table,
     read_text,
+    read_text_table,
     roster_error,
     trainee_changes,
     trainee_files,
@@ -695,24 +697,13 @@ def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.D
     return assignment, key, roster, meta
 
 
-_KEY_NUMBERS = ("seed", "truth", "tolerance", "naive", "points")
-
-
 def _read_key_table(path: Path) -> pd.DataFrame:
-    """key.csv with every text cell as text ("" stays "", "NA" stays "NA": ids and units are never NaN) and the
-    numeric columns as numbers; a truth or tolerance that is not a number refuses the key with its lines."""
-    key = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for column in _KEY_NUMBERS:
-        if column not in key.columns:
-            continue
-        values = pd.to_numeric(key[column].str.strip().replace("", None), errors="coerce")
-        if column in ("truth", "tolerance"):
-            bad = key.index[values.isna()]
-            if len(bad):
-                raise ValueError(f"{path}: column {column} must hold numbers; line(s) "
-                                 f"{', '.join(str(i + 2) for i in bad[:10])} do not ({key.loc[bad[0], column]!r}). "
-                                 "Restore key.csv as `kaigai course make` wrote it.")
-        key[column] = values
+    """key.csv with every text cell as text (an empty unit stays "", an id "NA" stays "NA") and the numeric
+    columns as numbers; a truth or tolerance that is not a number refuses the key with its lines."""
+    key = read_text_table(read_text(path, "Course key"))
+    numeric_columns(key, ("seed", "truth", "tolerance", "naive", "points"), path,
+                    "Restore key.csv as `kaigai course make` wrote it.", required=("seed", "truth", "tolerance"))
+    key["seed"] = key["seed"].astype("int64")
     return key
 
 

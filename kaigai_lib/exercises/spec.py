@@ -2345,12 +2345,35 @@ GRADES_WRITTEN_BY_US = ("a graded CSV written by 'kaigai exercises grade' (its h
                         f"{','.join(GRADE_COLUMNS)})", _is_grades_file)
 
 
+def read_text_table(text: str) -> pd.DataFrame:
+    """A CSV kaigai wrote, every cell as text: "NA", "null", "None", "nan" and "" stay what they are (pandas would
+    read them as missing, and an id "NA" would match nobody)."""
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+def numeric_columns(table: pd.DataFrame, columns: Iterable[str], path: str | Path, fix: str,
+                    required: Iterable[str] = ()) -> None:
+    """``columns`` of a text table as numbers, in place (an empty cell is NaN); a cell of a ``required`` column
+    that is not a finite number refuses the file with its lines (a header is line 1)."""
+    required = set(required)
+    for column in columns:
+        if column not in table.columns:
+            continue
+        values = pd.to_numeric(table[column].str.strip().replace("", None), errors="coerce").astype(float)
+        bad = table.index[~np.isfinite(values)] if column in required else []
+        if len(bad):
+            raise ValueError(f"{path}: column {column} must hold numbers; line(s) "
+                             f"{', '.join(str(i + 2) for i in bad[:10])} do not ({table.loc[bad[0], column]!r}). "
+                             f"{fix}")
+        table[column] = values
+
+
 def read_key(path: str | Path) -> pd.DataFrame:
     """An answer key written by :func:`make_datasets` (several keys may be concatenated)."""
     path = Path(path)
     text = read_text(path, "Answer key")
     try:  # pandas ≥ 3 reads floats back exactly (round trip): tolerance: 0 accepts exactly the truth
-        key = pd.read_csv(io.StringIO(text), dtype={"trainee_id": str, "exercise_id": str})
+        key = read_text_table(text)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ValueError(f"{path}: not an answer key written by kaigai ({error}).") from None
     missing = [c for c in ("exercise_id", "trainee_id", "answer", "tolerance") if c not in key.columns]
@@ -2358,19 +2381,12 @@ def read_key(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: not an answer key — column(s) {missing} missing (found {list(key.columns)}).")
     if "unit" not in key.columns:
         key["unit"] = ""
-    key["unit"] = key["unit"].fillna("")
     duplicated = key.duplicated(["exercise_id", "trainee_id"], keep=False)
     if duplicated.any():
         pairs = key.loc[duplicated, ["exercise_id", "trainee_id"]].drop_duplicates().values.tolist()
         raise ValueError(f"{path}: the key lists these (exercise, trainee) pairs more than once: {pairs[:5]}.")
-    for column in ("answer", "tolerance"):
-        values = pd.to_numeric(key[column], errors="coerce")
-        bad = key.index[values.isna() | ~np.isfinite(values.astype(float))]
-        if len(bad):
-            raise ValueError(f"{path}: column {column} must hold numbers; line(s) "
-                             f"{', '.join(str(i + 2) for i in bad[:10])} do not ({key.loc[bad[0], column]!r}). "
-                             "Re-make the key with `kaigai exercises make` rather than editing it.")
-        key[column] = values.astype(float)
+    numeric_columns(key, ("answer", "tolerance"), path, "Re-make the key with `kaigai exercises make` rather "
+                    "than editing it.", required=("answer", "tolerance"))
     return key
 
 
