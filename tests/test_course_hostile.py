@@ -164,3 +164,39 @@ def test_empty_and_slashed_ids_are_refused_by_the_roster(tmp_path, capsys, bad) 
     err = capsys.readouterr().err
     assert "row 3:" in err and ("empty trainee_id" in err if not bad else "letters, digits" in err)
     assert not (tmp_path / "h").exists()
+
+
+def points_of(folder: Path) -> dict[str, float]:
+    book = pd.read_csv(folder / "gradebook.csv", dtype=str, keep_default_na=False).set_index("trainee_id")
+    return book["effect (4)"].astype(float).to_dict()
+
+
+# 6. "last" was found by sorting the timestamps as text: mixed time zones sorted wrong
+
+
+def test_the_last_attempt_is_the_latest_instant_whatever_the_time_zones(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])
+    right, wrong = truth["s01", "effect"], truth["s01", "effect"] + 1
+    # 02:00Z is an hour after 10:00+09:00 (01:00Z), though it sorts before it as text
+    code, detail, _ = grade(course["key"], [f"s01,effect,{right!r},2026-11-30T02:00Z",
+                                            f"s01,effect,{wrong!r},2026-11-30T10:00+09:00"], tmp_path / "g", capsys)
+    assert code == 0 and points_of(tmp_path / "g")["s01"] == 4.0
+    assert detail.set_index("line").loc["2", "counted"] == "True"
+    assert "(not counted: the last attempt, line 2, counts)" in detail.set_index("line").loc["3", "feedback"]
+
+
+# 5. a late answer the policy does not accept replaced an accepted one as the "last" attempt
+
+
+def test_an_answer_past_the_late_policy_never_replaces_an_accepted_one(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])
+    rows = [f"s01,effect,{truth['s01', 'effect']!r},2026-12-01T10:00+09:00",   # on time, right
+            f"s01,effect,{truth['s01', 'effect'] + 1!r},2026-12-10T10:00+09:00",  # 8.7 days late: not accepted
+            f"s02,effect,{truth['s02', 'effect']!r},2026-12-10T10:00+09:00"]      # only a refused answer
+    code, detail, _ = grade(course["key"], rows, tmp_path / "g", capsys)
+    assert code == 0 and points_of(tmp_path / "g") == {"s01": 4.0, "s02": 0.0}
+    by_line = detail.set_index("line")
+    assert by_line["counted"].tolist() == ["True", "False", "False"]
+    for line in ("3", "4"):
+        assert "late by 8.71 day(s), past the 2 day(s) the late policy accepts: not accepted" in \
+            by_line.loc[line, "feedback"]

@@ -818,10 +818,14 @@ def _grade_answer(a: Mapping[str, Any], base: dict[str, Any], assignment: Assign
     feedback = ("correct" if correct else
                 diagnose(value, entry.truth, entry.tolerance, entry.naive, entry.unit)
                 + ("; partial credit" if raw_points > 0 else ""))
-    if late:
+    refused = late and days > assignment.accept_days
+    if refused:
+        feedback += (f"; late by {days:.2f} day(s), past the {assignment.accept_days:g} day(s) the late policy "
+                     "accepts: not accepted, so it never replaces an accepted attempt")
+    elif late:
         feedback += f"; late by {days:.2f} day(s): {share:.0%} of the points kept"
     return {**base, "status": "graded", "correct": correct, "points_raw": raw_points, "points": raw_points * share,
-            "feedback": feedback, "_value": value}
+            "feedback": feedback, "_value": value, "_refused": refused}
 
 
 def _points(question: Question, distance: float, tolerance: float) -> float:
@@ -936,18 +940,9 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
             detail.append({**base, "status": "error", "feedback": f"line {a['line']}: this answer could not be "
                            f"graded ({type(error).__name__}: {error}); grade it by hand and report it to the "
                            "kaigai maintainers"})
-    table = pd.DataFrame(detail, columns=[*DETAIL_COLUMNS, "_value"])
-    graded = table["status"] == "graded"
-    # which attempt counts: per trainee and question, the last (by time, then line), the best or the first
-    for (_, _), group in table.loc[graded].groupby(["trainee_id", "question"]):
-        order = group.assign(_t=group["submitted_at"].replace("", None)).sort_values(["_t", "line"],
-                                                                                    na_position="first")
-        pick = {"last": order.index[-1], "first": order.index[0],
-                "best": group["points"].astype(float).idxmax()}[assignment.attempts]
-        table.loc[pick, "counted"] = True
-        for other in group.index.drop(pick):
-            table.loc[other, "feedback"] = (f"{table.loc[other, 'feedback']} (not counted: the "
-                                            f"{assignment.attempts} attempt, line {table.loc[pick, 'line']}, counts)")
+    table = pd.DataFrame(detail, columns=[*DETAIL_COLUMNS, "_value", "_refused"])
+    _pick_attempts(table, assignment.attempts)
+    table = table.drop(columns="_refused")
     values = table.pop("_value")
     gradebook = _gradebook(assignment, roster, table)
     copy_check = _copy_check(table.assign(value=values), key)
@@ -966,6 +961,26 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
         staging.commit()
     return {"gradebook": gradebook, "detail": table, "copy_check": copy_check, "statistics": stats,
             "folder": folder.out}
+
+
+def _pick_attempts(table: pd.DataFrame, attempts: str) -> None:
+    """Mark the attempt that counts per trainee and question, in place: the last (by time in UTC, then by line;
+    answers without a time first), the first, or the best, among the accepted ones (a late answer past the late
+    policy never replaces an accepted one)."""
+    graded = table["status"] == "graded"
+    # compared as instants: "2026-11-30T02:00Z" is later than "2026-11-30T10:00+09:00", which sorts after it as text
+    when = pd.to_datetime(table["submitted_at"].replace("", None), utc=True, format="ISO8601")
+    for (_, _), group in table.loc[graded].groupby(["trainee_id", "question"]):
+        accepted = group.loc[~group["_refused"].astype(bool)]
+        if accepted.empty:
+            continue  # nothing accepted: no attempt counts (each row says why)
+        order = accepted.assign(_t=when[accepted.index]).sort_values(["_t", "line"], na_position="first")
+        pick = {"last": order.index[-1], "first": order.index[0],
+                "best": accepted["points"].astype(float).idxmax()}[attempts]
+        table.loc[pick, "counted"] = True
+        for other in accepted.index.drop(pick):
+            table.loc[other, "feedback"] = (f"{table.loc[other, 'feedback']} (not counted: the "
+                                            f"{attempts} attempt, line {table.loc[pick, 'line']}, counts)")
 
 
 def _gradebook(assignment: Assignment, roster: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
