@@ -200,3 +200,30 @@ def test_an_answer_past_the_late_policy_never_replaces_an_accepted_one(course, t
     for line in ("3", "4"):
         assert "late by 8.71 day(s), past the 2 day(s) the late policy accepts: not accepted" in \
             by_line.loc[line, "feedback"]
+
+
+# 7. a blank question cell was graded as question 1 of several
+
+
+def test_a_blank_question_cell_is_reported_when_the_assignment_has_several(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="a") + "  - {exercise: effect.yml, id: b, points: 1}\n")
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    make_course(tmp_path / "week.yml", tmp_path / "roster.csv", tmp_path / "h", tmp_path / "k", engine="serial",
+                salt="blank")
+    truth = truths(tmp_path / "k")
+    code, detail, printed = grade(tmp_path / "k", [f"s01,,{truth['s01', 'a']!r},", f"s01,b,{truth['s01', 'b']!r},"],
+                                  tmp_path / "g", capsys)
+    assert code == 0
+    message = ("line 2: the question cell is empty and the assignment has 2 questions (a, b); write which one in "
+               "the question column")
+    assert detail["status"].tolist() == ["unknown question", "graded"] and detail["feedback"][0] == message
+    assert message in printed
+    book = pd.read_csv(tmp_path / "g" / "gradebook.csv", dtype=str, keep_default_na=False)
+    assert book[["a (4)", "b (1)"]].astype(float).values.tolist() == [[0.0, 1.0]]
+
+
+def test_a_blank_question_cell_is_the_question_when_there_is_only_one(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])
+    code, detail, _ = grade(course["key"], [f"s01,,{truth['s01', 'effect']!r},"], tmp_path / "g", capsys)
+    assert code == 0 and detail["question"].tolist() == ["effect"] and points_of(tmp_path / "g")["s01"] == 4.0

@@ -788,7 +788,9 @@ def read_answers(path: str | Path, assignment: Assignment) -> list[dict[str, Any
                 problems.append(str(error))
                 continue
         out.append({"line": row.line, "trainee_id": row.cells["trainee_id"],
-                    "question": row.cells.get("question") or assignment.questions[0].id,
+                    # a blank cell means the only question, never the first of several (reported as unknown)
+                    "question": row.cells.get("question") or (assignment.questions[0].id
+                                                              if len(assignment.questions) == 1 else ""),
                     "raw": row.cells["answer"], "submitted_at": submitted})
     if problems:
         raise ValueError(f"Answers file {path}: {len(problems)} bad timestamp(s); nothing was graded:\n  - "
@@ -800,8 +802,10 @@ def _grade_answer(a: Mapping[str, Any], base: dict[str, Any], assignment: Assign
                   questions: Mapping[str, Question], entries: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
     """One answer line's row of detail.csv: its status, points and feedback."""
     if a["question"] not in questions:
-        return {**base, "status": "unknown question", "feedback": f"line {a['line']}: question {a['question']!r} "
-                f"is not in the assignment ({', '.join(questions)})"}
+        said = (f"question {a['question']!r} is not in the assignment" if a["question"] else
+                f"the question cell is empty and the assignment has {len(questions)} questions")
+        return {**base, "status": "unknown question", "feedback": f"line {a['line']}: {said} "
+                f"({', '.join(questions)}); write which one in the question column"}
     entry = entries.get((a["trainee_id"], a["question"]))
     if entry is None:
         return {**base, "status": "unknown trainee", "feedback": f"line {a['line']}: trainee {a['trainee_id']!r} "
