@@ -227,3 +227,49 @@ def test_a_blank_question_cell_is_the_question_when_there_is_only_one(course, tm
     truth = truths(course["key"])
     code, detail, _ = grade(course["key"], [f"s01,,{truth['s01', 'effect']!r},"], tmp_path / "g", capsys)
     assert code == 0 and detail["question"].tolist() == ["effect"] and points_of(tmp_path / "g")["s01"] == 4.0
+
+
+# 2/3. question ids named paths (".." wrote into the hand-outs' root, zips held "s01/../…"), broke answers.csv
+# (a comma) and starter.ipynb (a quote or backslash), or were the name of a file beside them (Errno 21)
+
+
+@pytest.mark.parametrize(("qid", "expected"), [
+    ('".."', "'..' — use letters, digits, '-', '_' and '.' only, starting with a letter or digit"),
+    ('".hidden"', "'.hidden' — use letters"),
+    ('"Q1, part a"', "'Q1, part a' — use letters"),
+    ("'a\\b'", "'a\\\\b' — use letters"),
+    ("'say\"hi'", "'say\"hi' — use letters"),
+    ('"sub/dir"', "'sub/dir' — use letters"),
+    ('"README.md"', "'README.md' is the name of a file beside a folder in every hand-out (README.md)"),
+    ('"Answers.CSV"', "is the name of a file beside a folder in every hand-out (answers.csv)"),
+    ('"starter.ipynb"', "(starter.ipynb); rename the question"),
+    ('"nul.txt"', "is a device name on Windows"),
+    ("7", "must be a text, got 7"),
+])
+def test_question_ids_follow_the_rules_of_trainee_ids(tmp_path, capsys, qid, expected) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid=qid))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    assert main(["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"),
+                 "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k")]) == 2
+    err = capsys.readouterr().err
+    assert "questions[1].id: " in err and expected in err and "Traceback" not in err
+    assert not (tmp_path / "h").exists() and not (tmp_path / "k").exists()
+
+
+def test_question_ids_differing_only_in_case_are_refused(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="part") + "  - {exercise: effect.yml, id: PART}\n")
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    assert main(["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"),
+                 "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k")]) == 2
+    assert "questions[2].id: 'PART' repeats an earlier question (ignoring case" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("exercise_id", "expected"), [
+    ('"../x"', "'../x' — use letters"), ('"a,b"', "'a,b' — use letters"), ("CON", "device name on Windows")])
+def test_exercise_ids_follow_the_same_rules(tmp_path, capsys, exercise_id, expected) -> None:
+    write(tmp_path, "x.yml", EFFECT.replace("id: effect", f"id: {exercise_id}"))
+    assert main(["exercises", "check", str(tmp_path / "x.yml")]) == 2
+    err = capsys.readouterr().err
+    assert "id: " in err and expected in err and "Traceback" not in err

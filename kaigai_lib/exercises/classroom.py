@@ -49,6 +49,7 @@ from kaigai_lib.exercises.spec import (
     Trainee,
     _hash_int,
     _StrictLoader,
+    file_name_problem,
     given_for_handout,
     load_exercise,
     naive_for,
@@ -71,6 +72,7 @@ _QUESTION_KEYS = ("id", "exercise", "points", "partial_credit")
 _LATE_KEYS = ("penalty_per_day", "accept_days")
 KEY_FILE = "key.csv"
 COURSE_FILE = "course.json"
+HANDOUT_FILES = ("README.md", "answers.csv", "starter.ipynb")  # beside the question folders in a hand-out
 ROSTER_FILE = "roster.csv"
 
 
@@ -292,10 +294,15 @@ def _assignment_question(i: int, q: Any, base: Path | None, earlier_ids: set[str
             continue
         bands.append(Band(float(band["within"]), float(band["share"])))
     question_id = q.get("id", spec.id if spec else f"q{i}")
-    if not isinstance(question_id, str) or not question_id or "/" in question_id:
-        problems.append((f"{where}.id", f"must be a short text without '/', got {question_id!r}"))
-    elif question_id in earlier_ids:
-        problems.append((f"{where}.id", f"{question_id!r} repeats an earlier question; give each an id"))
+    # it names a folder in every hand-out, a line of answers.csv and a string in starter.ipynb: the rules of a
+    # trainee id, and not the name of a file beside it (README.md, answers.csv, starter.ipynb)
+    problem = (file_name_problem(question_id, "id", "a folder in every hand-out", "the question", HANDOUT_FILES)
+               if isinstance(question_id, str) and question_id else f"must be a text, got {question_id!r}")
+    if problem is not None:
+        problems.append((f"{where}.id", problem.removeprefix("id ")))
+    elif question_id.casefold() in {x.casefold() for x in earlier_ids}:
+        problems.append((f"{where}.id", f"{question_id!r} repeats an earlier question (ignoring case: Windows "
+                                        "and macOS take them for one folder); give each an id"))
     if spec is None:
         return None
     return Question(str(question_id), spec, float(points), tuple(sorted(bands, key=lambda b: b.within)))
@@ -940,7 +947,7 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
                 "days_late": 0.0, "points": 0.0, "counted": False}
         try:
             detail.append(_grade_answer(a, base, assignment, questions, entries))
-        except Exception as error:  # noqa: BLE001 — one answer's failure is reported in its row, never the class's
+        except Exception as error:
             detail.append({**base, "status": "error", "feedback": f"line {a['line']}: this answer could not be "
                            f"graded ({type(error).__name__}: {error}); grade it by hand and report it to the "
                            "kaigai maintainers"})

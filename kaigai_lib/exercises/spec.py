@@ -608,7 +608,6 @@ _WORLD_KEYS = ("preset", "seed", "params", "trainee_may_change", "vary_per_train
 _QUANTITY_KEYS = ("kind", "analysis", "outcome", "group", "horizon", "scale", "measure", "start_year", "caliper",
                   "coefficient", "industry")
 _RANGE_KEYS = ("min", "max", "step")
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _EFFECT_TABLES = {"export_effects": EXPORT_GROUPS, "fdi_effects": FDI_GROUPS}
 
 
@@ -1014,8 +1013,9 @@ def _parse_top_fields(data: Mapping[str, Any], problem: Problem) -> dict[str, An
         return value.strip()
 
     exercise_id = text("id", required=True)
-    if exercise_id and not _ID_PATTERN.match(exercise_id):
-        problem("id", f"{exercise_id!r}: use letters, digits, '-', '_' and '.' only (it names files and seeds)")
+    why = file_name_problem(exercise_id, "id", "files and seeds", "the exercise") if exercise_id else None
+    if why is not None:
+        problem("id", why.removeprefix("id "))
     question = text("question", required=True)
     title = text("title", required=False) or exercise_id
 
@@ -2083,6 +2083,27 @@ class Trainee:
     row: int = field(default=0, compare=False)  # the roster line, for messages
 
 
+def file_name_problem(name: str, what: str, names: str, renamed: str, reserved: Iterable[str] = ()) -> str | None:
+    """Why ``name`` cannot name a file or folder on every computer a hand-out reaches, or None: at most
+    :data:`TRAINEE_ID_MAX` characters of letters, digits, '-', '_' and '.', starting with a letter or digit
+    (so never '..', a path, a comma or a quote), not a Windows device name (CON, NUL.txt, …), and none of the
+    ``reserved`` names (files beside it; compared ignoring case). ``what`` names the field, ``names`` what the
+    name becomes, ``renamed`` what to rename."""
+    if len(name) > TRAINEE_ID_MAX:
+        return (f"{what} {name[:20]!r}… has {len(name)} characters; use at most {TRAINEE_ID_MAX} (it names "
+                f"{names})")
+    if not _TRAINEE_PATTERN.match(name):
+        return (f"{what} {name!r} — use letters, digits, '-', '_' and '.' only, starting with a letter or digit "
+                f"(it names {names})")
+    if name.split(".")[0].upper() in _WINDOWS_RESERVED:
+        return (f"{what} {name!r} is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9), where "
+                f"{names} cannot be made; rename {renamed}, e.g. s_{name}")
+    clashes = [r for r in reserved if r.casefold() == name.casefold()]
+    if clashes:
+        return f"{what} {name!r} is the name of a file beside {names} ({clashes[0]}); rename {renamed}"
+    return None
+
+
 def trainee_id_problems(rows: Iterable[tuple[int, str]], known: Iterable[str] = ()) -> list[str]:
     """Every reason the roster's ``(row, trainee_id)`` pairs cannot name folders and zips, one line each.
 
@@ -2099,16 +2120,8 @@ def trainee_id_problems(rows: Iterable[tuple[int, str]], known: Iterable[str] = 
     for line, tid in rows:
         if not tid:
             problems.append(f"row {line}: empty trainee_id; give every trainee an id")
-        elif len(tid) > TRAINEE_ID_MAX:
-            problems.append(f"row {line}: trainee_id {tid[:20]!r}… has {len(tid)} characters; use at most "
-                            f"{TRAINEE_ID_MAX} (it names the trainee's folder)")
-        elif not _TRAINEE_PATTERN.match(tid):
-            problems.append(f"row {line}: trainee_id {tid!r} — use letters, digits, '-', '_' and '.' only "
-                            "(it names the trainee's folder)")
-        elif tid.split(".")[0].upper() in _WINDOWS_RESERVED:
-            problems.append(f"row {line}: trainee_id {tid!r} is a device name on Windows (CON, PRN, AUX, NUL, "
-                            "COM1-9, LPT1-9), where its folder cannot be made; rename the trainee, e.g. "
-                            f"s_{tid}")
+        elif (problem := file_name_problem(tid, "trainee_id", "the trainee's folder", "the trainee")) is not None:
+            problems.append(f"row {line}: {problem}")
         elif tid.casefold() in seen:
             problems.append(f"row {line}: trainee_id {tid!r} repeats {seen[tid.casefold()]} (ignoring case: "
                             "Windows and macOS take them for one folder); give each trainee a distinct id")
