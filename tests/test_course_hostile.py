@@ -273,3 +273,20 @@ def test_exercise_ids_follow_the_same_rules(tmp_path, capsys, exercise_id, expec
     assert main(["exercises", "check", str(tmp_path / "x.yml")]) == 2
     err = capsys.readouterr().err
     assert "id: " in err and expected in err and "Traceback" not in err
+
+
+# 11. course grade --out inside a hand-outs folder wrote every truth (detail.csv) where trainees get it
+
+
+@pytest.mark.parametrize("where", ["handouts/grades", "handouts/s01/grades", "handouts", "."])
+def test_grades_inside_the_handouts_are_refused(course, tmp_path, capsys, where) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text("trainee_id,answer\ns01,0.1\n", encoding="utf-8")
+    out = course["root"] / where
+    before = sorted(p.relative_to(course["root"]) for p in course["root"].rglob("*"))
+    assert main(["course", "grade", "--key", str(course["key"]), "--answers", str(answers), "--out", str(out),
+                 "--force"]) == 2
+    err = capsys.readouterr().err
+    assert f"is inside the hand-outs {course['root'] / 'handouts'} (or contains them" in err
+    assert "Write them beside the key" in err and "Traceback" not in err
+    assert sorted(p.relative_to(course["root"]) for p in course["root"].rglob("*")) == before

@@ -448,12 +448,26 @@ def _zip_bytes(files: Mapping[str, bytes], folder: str) -> bytes:
     return buffer.getvalue()
 
 
+def _overlap(a: Path, b: Path) -> bool:
+    """One folder is the other or inside it (after resolving '..' and links)."""
+    a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    return a == b or a in b.parents or b in a.parents
+
+
 def _check_apart(handouts: Path, key: Path) -> None:
     """The key may not be inside the hand-outs (a zip of the class would leak it), nor the other way round."""
-    h, k = Path(os.path.abspath(handouts)), Path(os.path.abspath(key))
-    if h == k or h in k.parents or k in h.parents:
+    if _overlap(handouts, key):
         raise OutputError(f"--key {key} is inside --out {handouts} (or contains it): keep the key in a folder "
                           "trainees never get, e.g. --key key_week3 beside --out handouts_week3.")
+
+
+def _check_grades_apart(out: Path, key_dir: Path, meta: Mapping[str, Any]) -> None:
+    """The grades hold every truth (detail.csv): never inside a hand-outs folder of this course."""
+    for handouts in meta.get("handouts", []):
+        if _overlap(out, Path(handouts)):
+            raise OutputError(f"--out {out} is inside the hand-outs {handouts} (or contains them; "
+                              f"{key_dir / COURSE_FILE} lists them): the grades hold every trainee's truth. Write "
+                              "them beside the key, e.g. --out grades_week3.")
 
 
 def _progress(total: int, estimate: float | None, workers: int, show: bool) -> Any:
@@ -933,7 +947,8 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
     >>> sorted(path.name for path in (root / "grades").iterdir() if not path.name.startswith("."))
     ['answers_vs_truth.png', 'copy_check.csv', 'detail.csv', 'feedback', 'gradebook.csv', 'statistics.csv']
     """
-    assignment, key, roster, _ = read_course_key(key_dir)
+    assignment, key, roster, meta = read_course_key(key_dir)
+    _check_grades_apart(Path(out), Path(key_dir), meta)
     folder = OutputFolder(out, command="course grade", inputs=[answers_path, key_dir], force=force)
     answers = read_answers(answers_path, assignment)
     questions = {q.id: q for q in assignment.questions}
