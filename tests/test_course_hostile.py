@@ -290,3 +290,43 @@ def test_grades_inside_the_handouts_are_refused(course, tmp_path, capsys, where)
     assert f"is inside the hand-outs {course['root'] / 'handouts'} (or contains them" in err
     assert "Write them beside the key" in err and "Traceback" not in err
     assert sorted(p.relative_to(course["root"]) for p in course["root"].rglob("*")) == before
+
+
+# 9. course make --force replaced the key's salt and dropped the late trainees of `course add`
+
+
+def key_bytes(key_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in key_dir.iterdir() if p.is_file()}
+
+
+def test_force_keeps_the_salt_and_refuses_to_orphan_handed_out_trainees(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="effect"))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    make = ["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"), "--out",
+            str(tmp_path / "h"), "--key", str(tmp_path / "k"), "--engine", "serial"]
+    assert main(make) == 0
+    first = key_bytes(tmp_path / "k")
+    assert main([*make, "--force"]) == 0  # remade into the same folders: the same salt, the same worlds
+    assert key_bytes(tmp_path / "k")["key.csv"] == first["key.csv"]
+    assert json_salt(key_bytes(tmp_path / "k")) == json_salt(first)
+    write(tmp_path, "late.csv", "trainee_id\ns01\nlate1\n")
+    assert main(["course", "add", "--key", str(tmp_path / "k"), "--roster", str(tmp_path / "late.csv"), "--out",
+                 str(tmp_path / "h_late"), "--engine", "serial"]) == 0
+    added = key_bytes(tmp_path / "k")
+    capsys.readouterr()
+    for roster, lost in (("roster.csv", "trainee(s) late1 missing from the roster and hand-outs in "),
+                         ("late.csv", "lists hand-outs in ")):
+        make[4] = str(tmp_path / roster)
+        assert main([*make, "--force"]) == 2
+        err = capsys.readouterr().err
+        assert lost in err and str(tmp_path / "h_late") in err and "--replace-key" in err
+        assert key_bytes(tmp_path / "k") == added  # nothing replaced
+    assert main([*make, "--force", "--replace-key"]) == 0
+    assert json_salt(key_bytes(tmp_path / "k")) != json_salt(added)
+
+
+def json_salt(files: dict[str, bytes]) -> str:
+    import json
+
+    return json.loads(files["course.json"])["salt"]

@@ -588,7 +588,8 @@ class CourseMade:
 
 def make_course(assignment_path: str | Path, roster_path: str | Path, out: str | Path, key_dir: str | Path, *,
                 engine: str = "processes", workers: int | None = None, scheduler: str | None = None,
-                force: bool = False, progress: bool = False, salt: str | None = None) -> CourseMade:
+                force: bool = False, progress: bool = False, salt: str | None = None,
+                replace_key: bool = False) -> CourseMade:
     """Make the hand-outs for a roster into ``out`` and the key into ``key_dir`` (apart; all-or-nothing).
 
     Each trainee gets a folder and a zip with their own data set (their own
@@ -617,11 +618,19 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
         A Dask scheduler's address (engine "dask").
     force : bool, default False
         Replace an earlier result of this command in ``out`` and ``key_dir``.
+        The earlier key's salt is kept (the same trainees get the same
+        worlds), and a key that lists late trainees missing from the roster,
+        or hand-outs other than ``out``, is refused unless ``replace_key``.
     progress : bool, default False
         Show a progress bar on standard error.
     salt : str or None, optional
         The course's secret, from which each trainee's seed is derived
-        (default: a fresh random one); give one only to reproduce a class.
+        (default: the replaced key's, else a fresh random one); give one
+        only to reproduce a class.
+    replace_key : bool, default False
+        With ``force``, replace a key whose hand-outs were given out (late
+        trainees, other hand-out folders) with a new one and a new salt:
+        the hand-outs it lists can no longer be graded.
 
     Returns
     -------
@@ -687,7 +696,8 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
     trainees = read_roster_table(roster_path)
     _check_apart(Path(out), Path(key_dir))
     inputs = [assignment_path, roster_path, *(q.exercise.source for q in assignment.questions)]
-    salt = salt or secrets.token_hex(16)
+    earlier = _earlier_salt(Path(key_dir), Path(out), trainees, replace_key) if force else None
+    salt = salt or earlier or secrets.token_hex(16)
     handouts = OutputFolder(out, command="course make", inputs=inputs, force=force)
     keys = OutputFolder(key_dir, command="course key", inputs=inputs, force=force, option="--key")
     with handouts as h_stage, keys as k_stage:
@@ -699,6 +709,26 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
     meta = json.loads((keys.out / COURSE_FILE).read_text(encoding="utf-8"))
     return CourseMade(handouts.out, keys.out, len(trainees), time.perf_counter() - started,
                       meta["same_for_everyone"])
+
+
+def _earlier_salt(key_dir: Path, out: Path, trainees: list[Trainee], replace_key: bool) -> str | None:
+    """The salt of the course key ``--force`` would replace (kept: the same trainees get the same worlds), or
+    None for a new course; a key whose hand-outs this run would orphan is refused unless ``replace_key``."""
+    if not (key_dir / COURSE_FILE).is_file():
+        return None
+    _, _, roster, meta = read_course_key(key_dir)
+    if replace_key:
+        return None  # a new course: a new salt
+    dropped = sorted(set(roster["trainee_id"]) - {t.id for t in trainees})
+    elsewhere = [h for h in meta.get("handouts", []) if os.path.realpath(h) != os.path.realpath(out)]
+    if dropped or elsewhere:
+        lost = ([f"trainee(s) {', '.join(dropped[:10])} missing from the roster"] if dropped else []) + (
+            [f"hand-outs in {', '.join(elsewhere)}"] if elsewhere else [])
+        raise OutputError(f"--key {key_dir} lists {' and '.join(lost)} (`course add`): replacing it would leave "
+                          "their hand-outs ungradable. Add them to the roster and remake into the same --out, use "
+                          "`kaigai course add` for new trainees, or give --replace-key to start a new course "
+                          "(a new salt) knowing those hand-outs can no longer be graded.")
+    return str(meta["salt"])
 
 
 def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.DataFrame, dict[str, Any]]:

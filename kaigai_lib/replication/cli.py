@@ -150,7 +150,7 @@ def _course_make(args: argparse.Namespace) -> int:
 
     made = make_course(args.assignment, args.roster, args.out, args.key, engine=_engine(args),
                        workers=args.workers, scheduler=args.scheduler, force=args.force,
-                       progress=_course_progress())
+                       progress=_course_progress(), replace_key=args.replace_key)
     _course_made(made, "Made hand-outs for")
     return 0
 
@@ -343,7 +343,11 @@ def _add_course_commands(commands: Any) -> None:
     p.add_argument("--roster", required=True, metavar="CSV", help="trainee_id[,name][,email] (UTF-8 or cp932)")
     p.add_argument("--out", required=True, metavar="HANDOUTS", help="new folder for the trainees' hand-outs")
     p.add_argument("--key", required=True, metavar="KEYDIR", help="new folder for the key (not inside HANDOUTS)")
-    p.add_argument("--force", action="store_true", help="replace earlier results of this command")
+    p.add_argument("--force", action="store_true",
+                   help="replace earlier results of this command (the key's salt is kept)")
+    p.add_argument("--replace-key", action="store_true",
+                   help="with --force: replace a key that lists late trainees or other hand-outs, with a new salt "
+                        "(the hand-outs it lists can no longer be graded)")
     _engine_options(p)
     p.set_defaults(func=_course_make)
 
