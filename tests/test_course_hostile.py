@@ -330,3 +330,32 @@ def json_salt(files: dict[str, bytes]) -> str:
     import json
 
     return json.loads(files["course.json"])["salt"]
+
+
+# 10. exercises page --out replaced an existing page without --force, hand-edited ones too, and could swap a
+# course-edition page for the public one (which carries the answer keys)
+
+
+def test_an_existing_page_is_replaced_only_with_force_unedited_and_in_the_same_edition(tmp_path, capsys) -> None:
+    exercise = write(tmp_path, "effect.yml", EFFECT)
+    page = tmp_path / "page.html"
+    run = ["exercises", "page", str(exercise), "--out", str(page)]
+    assert main([*run, "--course"]) == 0
+    written = page.read_bytes()
+    capsys.readouterr()
+    assert main([*run, "--course"]) == 2
+    assert f"--out {page} exists: add --force to replace it" in capsys.readouterr().err
+    assert main([*run]) == 2 and main([*run, "--force"]) == 2  # the public edition over the course one
+    err = capsys.readouterr().err
+    assert f"--out {page} is the course edition and this is the public edition (which carries the answer keys)" in err
+    assert page.read_bytes() == written
+    assert main([*run, "--course", "--force"]) == 0 and page.read_bytes() == written  # unedited, same edition
+    page.write_bytes(written.replace(b"<h1>", b"<p>Due Friday!</p><h1>", 1))  # hand-edited
+    edited = page.read_bytes()
+    assert main([*run, "--course", "--force"]) == 2
+    assert f"--out {page} was edited since kaigai wrote it" in capsys.readouterr().err
+    assert page.read_bytes() == edited
+    public = tmp_path / "public.html"
+    assert main(["exercises", "page", str(exercise), "--out", str(public)]) == 0
+    assert main(["exercises", "page", str(exercise), "--out", str(public), "--course", "--force"]) == 2
+    assert "is the public edition and this is the course edition: it is not replaced" in capsys.readouterr().err
