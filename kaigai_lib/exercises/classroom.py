@@ -862,7 +862,7 @@ def _grade_answer(a: Mapping[str, Any], base: dict[str, Any], assignment: Assign
         return {**base, "status": "unknown trainee", "feedback": f"line {a['line']}: trainee {a['trainee_id']!r} "
                 "is not on the roster; check the spelling"}
     base.update(truth=entry.truth, tolerance=entry.tolerance, unit=entry.unit)
-    value, why = parse_number(a["raw"])
+    value, why = parse_number(a["raw"], entry.unit)
     late, days, share = assignment.late_share(a["submitted_at"])
     base.update(late=late, days_late=round(days, 3))
     if value is None:

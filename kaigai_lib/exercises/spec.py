@@ -1406,15 +1406,34 @@ def read_text(path: str | Path, what: str) -> str:
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
 
 
-def parse_number(raw: str) -> tuple[float | None, str]:
-    """A plain decimal number (``0.15``, ``-1.2e-3``) or ``(None, why not)``.
+COUNT_UNITS = ("firms", "establishments")  # answers that are counts: 1,234 is a thousands separator there
+# 1,234 / 12,345,678.5: commas every three digits, the first group without a leading zero
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?$", re.ASCII)
+
+
+def parse_number(raw: str, unit: str = "") -> tuple[float | None, str]:
+    """A plain decimal number (``0.15``, ``-1.2e-3``) or ``(None, why not)``; ``unit`` is the answer's.
 
     Deliberately stricter than ``float()``: ``1_5`` (Python reads 15), full-width digits ``０.１５``,
-    ``nan``/``inf``, a decimal comma and units are refused, so a typo is never graded as a number.
+    ``nan``/``inf``, a decimal comma and units are refused, so a typo is never graded as a number. A trailing
+    ``%`` is read only where the unit is %. Commas every three digits are thousands separators where the answer
+    is a count (:data:`COUNT_UNITS`) or where no other reading exists (``12,345,678``, ``1,234.5``); ``1,234``
+    for any other answer is refused with both readings. The page's widget.js (``readAnswer``) has the same rules.
     """
     text = raw.strip()
     if not text:
         return None, "no answer given"
+    if text.endswith("%"):
+        if not unit.startswith("%"):
+            return None, (f"answer {raw!r} is in %, but the answer is in {unit or 'the unit asked for'}; leave out "
+                          "the % sign and give it in that unit")
+        text = text[:-1].rstrip()
+    if _THOUSANDS.match(text):
+        if unit in COUNT_UNITS or text.count(",") > 1 or "." in text:
+            text = text.replace(",", "")
+        else:
+            return None, (f"answer {raw!r} reads as {text.replace(',', '')} (a thousands separator) or as "
+                          f"{text.replace(',', '.')} (a decimal comma); write it without the comma")
     if _NUMBER.match(text):
         value = float(text)
         if math.isfinite(value) and abs(value) < 1e100:
@@ -1426,6 +1445,9 @@ def parse_number(raw: str) -> tuple[float | None, str]:
         return None, f"answer {raw!r} has an underscore; write the digits only, e.g. 15 not 1_5"
     if re.fullmatch(r"[+-]?\d+,\d+", text):
         return None, f"answer {raw!r} uses a decimal comma; use a decimal point, e.g. 0.15"
+    if "," in text:
+        return None, (f"answer {raw!r} has a comma that is neither a decimal point nor a thousands separator "
+                      "(1,234,567); write a plain number with a decimal point, e.g. 0.15")
     return None, f"answer {raw!r} is not a number; write a plain number with a decimal point, e.g. 0.15"
 
 
@@ -2454,7 +2476,7 @@ def grade(key: pd.DataFrame, answers_path: str | Path) -> pd.DataFrame:
                                  f"{seen[(exercise_id, trainee_id)]}; only that first answer is graded", entry))
             continue
         seen[(exercise_id, trainee_id)] = line
-        value, why = parse_number(raw)
+        value, why = parse_number(raw, str(entry.unit))
         if value is None:
             graded.append(result(line, exercise_id, trainee_id, raw, "malformed", f"row {line}: {why}", entry))
             continue
