@@ -359,3 +359,37 @@ def test_an_existing_page_is_replaced_only_with_force_unedited_and_in_the_same_e
     assert main(["exercises", "page", str(exercise), "--out", str(public)]) == 0
     assert main(["exercises", "page", str(exercise), "--out", str(public), "--course", "--force"]) == 2
     assert "is the public edition and this is the course edition: it is not replaced" in capsys.readouterr().err
+
+
+# 12. feedback before the deadline ("out of tolerance by 0.39 (40.0× the tolerance)", "sign") gave the truth away
+
+
+def test_feedback_before_the_deadline_says_how_far_not_which_way(course, tmp_path) -> None:
+    import datetime as dt
+
+    truth = truths(course["key"])
+    tol = 0.01
+    answers = tmp_path / "answers.csv"
+    answers.write_text("trainee_id,answer,submitted_at\n"
+                       f"s01,{truth['s01', 'effect'] + 40 * tol!r},2026-11-30T10:00+09:00\n"
+                       f"s01,{truth['s01', 'effect'] + 2 * tol!r},2026-11-30T11:00+09:00\n"
+                       f"s02,{-truth['s02', 'effect']!r},2026-11-30T10:00+09:00\n", encoding="utf-8")
+    deadline = dt.datetime.fromisoformat("2026-12-01T17:00+09:00")
+    early = classroom.grade_course(course["key"], answers, tmp_path / "early", now=deadline - dt.timedelta(hours=1))
+    s01 = (tmp_path / "early" / "feedback" / "s01.md").read_text(encoding="utf-8")
+    s02 = (tmp_path / "early" / "feedback" / "s02.md").read_text(encoding="utf-8")
+    assert "far off: more than 10× the tolerance away (not counted" in s01
+    assert "close: within 3× the tolerance, but not within it" in s01 and "Before the deadline" in s01
+    assert classroom._size_class(2 * abs(truth["s02", "effect"]), tol) in s02
+    for text in (s01, s02):
+        assert "out of tolerance by" not in text and "sign" not in text and "above" not in text
+    # the instructor's detail says everything
+    assert early["detail"]["feedback"].str.startswith("out of tolerance by").sum() == 2
+    assert early["detail"]["feedback"].str.startswith("sign").sum() == 1
+    late = classroom.grade_course(course["key"], answers, tmp_path / "late", now=deadline)
+    after = (tmp_path / "late" / "feedback" / "s02.md").read_text(encoding="utf-8")
+    assert "sign: the size is right but the sign is wrong" in after and "Before the deadline" not in after
+    assert late["gradebook"].equals(early["gradebook"])
+    classroom.grade_course(course["key"], answers, tmp_path / "full", now=deadline - dt.timedelta(hours=1),
+                           full_feedback=True)
+    assert (tmp_path / "full" / "feedback" / "s02.md").read_text(encoding="utf-8") == after

@@ -870,9 +870,8 @@ def _grade_answer(a: Mapping[str, Any], base: dict[str, Any], assignment: Assign
     distance = abs(value - entry.truth)
     raw_points = _points(questions[a["question"]], distance, entry.tolerance)
     correct = raw_points == questions[a["question"]].points
-    feedback = ("correct" if correct else
-                diagnose(value, entry.truth, entry.tolerance, entry.naive, entry.unit)
-                + ("; partial credit" if raw_points > 0 else ""))
+    diagnosis = "correct" if correct else diagnose(value, entry.truth, entry.tolerance, entry.naive, entry.unit)
+    feedback = diagnosis + ("; partial credit" if raw_points > 0 and not correct else "")
     refused = late and days > assignment.accept_days
     if refused:
         feedback += (f"; late by {days:.2f} day(s), past the {assignment.accept_days:g} day(s) the late policy "
@@ -880,7 +879,8 @@ def _grade_answer(a: Mapping[str, Any], base: dict[str, Any], assignment: Assign
     elif late:
         feedback += f"; late by {days:.2f} day(s): {share:.0%} of the points kept"
     return {**base, "status": "graded", "correct": correct, "points_raw": raw_points, "points": raw_points * share,
-            "feedback": feedback, "_value": value, "_refused": refused}
+            "feedback": feedback, "_value": value, "_refused": refused,
+            "_coarse": diagnosis if correct else _size_class(distance, entry.tolerance), "_diagnosis": diagnosis}
 
 
 def _points(question: Question, distance: float, tolerance: float) -> float:
@@ -897,7 +897,8 @@ DETAIL_COLUMNS = ("line", "trainee_id", "question", "answer", "submitted_at", "s
 
 
 def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path, *,
-                 force: bool = False) -> dict[str, pd.DataFrame]:
+                 force: bool = False, full_feedback: bool = False,
+                 now: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
     """Grade a class's answers against the key, into a folder of results.
 
     Writes ``gradebook.csv``, ``detail.csv`` (every answer line, its
@@ -917,6 +918,12 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
         The results' folder: new or empty, and neither the answers nor the key (nor containing them).
     force : bool, default False
         Replace an earlier result of this command in ``out``.
+    full_feedback : bool, default False
+        Give trainees the full diagnosis (unit slip, sign, how far and which
+        way) before the deadline too; by default, before it, their feedback
+        files say only how far a wrong answer is (``detail.csv`` says all).
+    now : datetime or None, optional
+        The grading time compared with the deadline (default: now).
 
     Returns
     -------
@@ -996,9 +1003,17 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
             detail.append({**base, "status": "error", "feedback": f"line {a['line']}: this answer could not be "
                            f"graded ({type(error).__name__}: {error}); grade it by hand and report it to the "
                            "kaigai maintainers"})
-    table = pd.DataFrame(detail, columns=[*DETAIL_COLUMNS, "_value", "_refused"])
+    table = pd.DataFrame(detail, columns=[*DETAIL_COLUMNS, "_value", "_refused", "_coarse", "_diagnosis"])
     _pick_attempts(table, assignment.attempts)
-    table = table.drop(columns="_refused")
+    # before the deadline a trainee's file says how far an answer is, never which way nor why (a sign or unit slip,
+    # or "by 0.39" with several attempts, gives the truth away); detail.csv, for the instructor, says everything
+    before = not full_feedback and (now or dt.datetime.now(dt.UTC)) < assignment.deadline
+    trainee_feedback = table["feedback"].copy()
+    if before:
+        coarse = table["_diagnosis"].notna() & (table["_diagnosis"] != table["_coarse"])
+        trainee_feedback[coarse] = [f.replace(d, c, 1) for f, d, c in zip(
+            table.loc[coarse, "feedback"], table.loc[coarse, "_diagnosis"], table.loc[coarse, "_coarse"], strict=True)]
+    table = table.drop(columns=["_refused", "_coarse", "_diagnosis"])
     values = table.pop("_value")
     gradebook = _gradebook(assignment, roster, table)
     copy_check = _copy_check(table.assign(value=values), key)
@@ -1013,7 +1028,8 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
         for tid in roster["trainee_id"]:
             name = names.loc[tid, "name"] if tid in names.index else ""
             (staging.path / "feedback" / f"{tid}.md").write_text(
-                _feedback(assignment, tid, name, table, gradebook), encoding="utf-8")
+                _feedback(assignment, tid, name, table.assign(feedback=trainee_feedback), gradebook, before),
+                encoding="utf-8")
         staging.commit()
     return {"gradebook": gradebook, "detail": table, "copy_check": copy_check, "statistics": stats,
             "folder": folder.out}
@@ -1110,11 +1126,26 @@ def _figure(table: pd.DataFrame) -> Any:
     return fig
 
 
-def _feedback(assignment: Assignment, tid: str, name: str, table: pd.DataFrame, gradebook: pd.DataFrame) -> str:
+def _size_class(distance: float, tolerance: float) -> str:
+    """How far a wrong answer is, in classes of the tolerance, without its direction: what feedback before the
+    deadline may say (a direction would let a trainee halve the interval attempt by attempt)."""
+    times = distance / max(tolerance, 1e-12)
+    if times <= 3:
+        return "close: within 3× the tolerance, but not within it"
+    if times <= 10:
+        return "off: between 3× and 10× the tolerance away"
+    return "far off: more than 10× the tolerance away"
+
+
+def _feedback(assignment: Assignment, tid: str, name: str, table: pd.DataFrame, gradebook: pd.DataFrame,
+              before_deadline: bool = False) -> str:
     row = gradebook.set_index("trainee_id").loc[tid]
     total = next(c for c in gradebook.columns if c.startswith("total"))
     lines = [f"# {assignment.title} — {name or tid}", "", f"Total: {row[total]:g} of {assignment.total_points:g} "
              "points" + (" (late)" if row["late"] else ""), ""]
+    if before_deadline:
+        lines += [f"Before the deadline ({assignment.deadline.isoformat()}) this feedback says how far a wrong "
+                  "answer is, not which way or why; the full diagnosis comes after it.", ""]
     mine = table.loc[table["trainee_id"] == tid]
     for q in assignment.questions:
         answers = mine.loc[mine["question"] == q.id]

@@ -167,7 +167,7 @@ def _course_add(args: argparse.Namespace) -> int:
 def _course_grade(args: argparse.Namespace) -> int:
     from kaigai_lib.exercises.classroom import grade_course
 
-    result = grade_course(args.key, args.answers, args.out, force=args.force)
+    result = grade_course(args.key, args.answers, args.out, force=args.force, full_feedback=args.full_feedback)
     book, detail = result["gradebook"], result["detail"]
     total = next(c for c in book.columns if c.startswith("total"))
     print(f"Graded {int((detail['status'] == 'graded').sum())} answer(s) of {len(book)} trainee(s): mean "
@@ -364,6 +364,9 @@ def _add_course_commands(commands: Any) -> None:
                    help="trainee_id, question, answer [, submitted_at as 2026-12-01T17:00+09:00]")
     p.add_argument("--out", required=True, metavar="DIR", help="new folder for the grades")
     p.add_argument("--force", action="store_true", help="replace an earlier result of this command")
+    p.add_argument("--full-feedback", action="store_true",
+                   help="give trainees the full diagnosis before the deadline too (by default, before it, their "
+                        "feedback says only how far a wrong answer is, not which way or why)")
     p.set_defaults(func=_course_grade)
 
 
