@@ -122,7 +122,8 @@ def exercise_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         out = folder / f"{edition}.html"
         args = ["exercises", "page", "selection-bias-export-tfp", "--out", str(out)]
         assert main(args + (["--course"] if edition == "course" else [])) == 0
-        assert main(args + (["--course"] if edition == "course" else [])) == 0  # its own file: replaced
+        assert main(args + (["--course"] if edition == "course" else [])) == 2  # exists: --force needed
+        assert main(args + ["--force"] + (["--course"] if edition == "course" else [])) == 0  # its own: replaced
         pages[edition] = out
     return pages
 

@@ -49,13 +49,16 @@ from kaigai_lib.exercises.spec import (
     Trainee,
     _hash_int,
     _StrictLoader,
+    file_name_problem,
     given_for_handout,
     load_exercise,
     naive_for,
+    numeric_columns,
     parse_number,
     read_csv_rows,
     read_roster_table,
     read_text,
+    read_text_table,
     roster_error,
     trainee_changes,
     trainee_files,
@@ -69,6 +72,7 @@ _QUESTION_KEYS = ("id", "exercise", "points", "partial_credit")
 _LATE_KEYS = ("penalty_per_day", "accept_days")
 KEY_FILE = "key.csv"
 COURSE_FILE = "course.json"
+HANDOUT_FILES = ("README.md", "answers.csv", "starter.ipynb")  # beside the question folders in a hand-out
 ROSTER_FILE = "roster.csv"
 
 
@@ -290,10 +294,15 @@ def _assignment_question(i: int, q: Any, base: Path | None, earlier_ids: set[str
             continue
         bands.append(Band(float(band["within"]), float(band["share"])))
     question_id = q.get("id", spec.id if spec else f"q{i}")
-    if not isinstance(question_id, str) or not question_id or "/" in question_id:
-        problems.append((f"{where}.id", f"must be a short text without '/', got {question_id!r}"))
-    elif question_id in earlier_ids:
-        problems.append((f"{where}.id", f"{question_id!r} repeats an earlier question; give each an id"))
+    # it names a folder in every hand-out, a line of answers.csv and a string in starter.ipynb: the rules of a
+    # trainee id, and not the name of a file beside it (README.md, answers.csv, starter.ipynb)
+    problem = (file_name_problem(question_id, "id", "a folder in every hand-out", "the question", HANDOUT_FILES)
+               if isinstance(question_id, str) and question_id else f"must be a text, got {question_id!r}")
+    if problem is not None:
+        problems.append((f"{where}.id", problem.removeprefix("id ")))
+    elif question_id.casefold() in {x.casefold() for x in earlier_ids}:
+        problems.append((f"{where}.id", f"{question_id!r} repeats an earlier question (ignoring case: Windows "
+                                        "and macOS take them for one folder); give each an id"))
     if spec is None:
         return None
     return Question(str(question_id), spec, float(points), tuple(sorted(bands, key=lambda b: b.within)))
@@ -439,12 +448,26 @@ def _zip_bytes(files: Mapping[str, bytes], folder: str) -> bytes:
     return buffer.getvalue()
 
 
+def _overlap(a: Path, b: Path) -> bool:
+    """One folder is the other or inside it (after resolving '..' and links)."""
+    a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    return a == b or a in b.parents or b in a.parents
+
+
 def _check_apart(handouts: Path, key: Path) -> None:
     """The key may not be inside the hand-outs (a zip of the class would leak it), nor the other way round."""
-    h, k = Path(os.path.abspath(handouts)), Path(os.path.abspath(key))
-    if h == k or h in k.parents or k in h.parents:
+    if _overlap(handouts, key):
         raise OutputError(f"--key {key} is inside --out {handouts} (or contains it): keep the key in a folder "
                           "trainees never get, e.g. --key key_week3 beside --out handouts_week3.")
+
+
+def _check_grades_apart(out: Path, key_dir: Path, meta: Mapping[str, Any]) -> None:
+    """The grades hold every truth (detail.csv): never inside a hand-outs folder of this course."""
+    for handouts in meta.get("handouts", []):
+        if _overlap(out, Path(handouts)):
+            raise OutputError(f"--out {out} is inside the hand-outs {handouts} (or contains them; "
+                              f"{key_dir / COURSE_FILE} lists them): the grades hold every trainee's truth. Write "
+                              "them beside the key, e.g. --out grades_week3.")
 
 
 def _progress(total: int, estimate: float | None, workers: int, show: bool) -> Any:
@@ -565,7 +588,8 @@ class CourseMade:
 
 def make_course(assignment_path: str | Path, roster_path: str | Path, out: str | Path, key_dir: str | Path, *,
                 engine: str = "processes", workers: int | None = None, scheduler: str | None = None,
-                force: bool = False, progress: bool = False, salt: str | None = None) -> CourseMade:
+                force: bool = False, progress: bool = False, salt: str | None = None,
+                replace_key: bool = False) -> CourseMade:
     """Make the hand-outs for a roster into ``out`` and the key into ``key_dir`` (apart; all-or-nothing).
 
     Each trainee gets a folder and a zip with their own data set (their own
@@ -594,11 +618,19 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
         A Dask scheduler's address (engine "dask").
     force : bool, default False
         Replace an earlier result of this command in ``out`` and ``key_dir``.
+        The earlier key's salt is kept (the same trainees get the same
+        worlds), and a key that lists late trainees missing from the roster,
+        or hand-outs other than ``out``, is refused unless ``replace_key``.
     progress : bool, default False
         Show a progress bar on standard error.
     salt : str or None, optional
         The course's secret, from which each trainee's seed is derived
-        (default: a fresh random one); give one only to reproduce a class.
+        (default: the replaced key's, else a fresh random one); give one
+        only to reproduce a class.
+    replace_key : bool, default False
+        With ``force``, replace a key whose hand-outs were given out (late
+        trainees, other hand-out folders) with a new one and a new salt:
+        the hand-outs it lists can no longer be graded.
 
     Returns
     -------
@@ -664,7 +696,8 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
     trainees = read_roster_table(roster_path)
     _check_apart(Path(out), Path(key_dir))
     inputs = [assignment_path, roster_path, *(q.exercise.source for q in assignment.questions)]
-    salt = salt or secrets.token_hex(16)
+    earlier = _earlier_salt(Path(key_dir), Path(out), trainees, replace_key) if force else None
+    salt = salt or earlier or secrets.token_hex(16)
     handouts = OutputFolder(out, command="course make", inputs=inputs, force=force)
     keys = OutputFolder(key_dir, command="course key", inputs=inputs, force=force, option="--key")
     with handouts as h_stage, keys as k_stage:
@@ -676,6 +709,26 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
     meta = json.loads((keys.out / COURSE_FILE).read_text(encoding="utf-8"))
     return CourseMade(handouts.out, keys.out, len(trainees), time.perf_counter() - started,
                       meta["same_for_everyone"])
+
+
+def _earlier_salt(key_dir: Path, out: Path, trainees: list[Trainee], replace_key: bool) -> str | None:
+    """The salt of the course key ``--force`` would replace (kept: the same trainees get the same worlds), or
+    None for a new course; a key whose hand-outs this run would orphan is refused unless ``replace_key``."""
+    if not (key_dir / COURSE_FILE).is_file():
+        return None
+    _, _, roster, meta = read_course_key(key_dir)
+    if replace_key:
+        return None  # a new course: a new salt
+    dropped = sorted(set(roster["trainee_id"]) - {t.id for t in trainees})
+    elsewhere = [h for h in meta.get("handouts", []) if os.path.realpath(h) != os.path.realpath(out)]
+    if dropped or elsewhere:
+        lost = ([f"trainee(s) {', '.join(dropped[:10])} missing from the roster"] if dropped else []) + (
+            [f"hand-outs in {', '.join(elsewhere)}"] if elsewhere else [])
+        raise OutputError(f"--key {key_dir} lists {' and '.join(lost)} (`course add`): replacing it would leave "
+                          "their hand-outs ungradable. Add them to the roster and remake into the same --out, use "
+                          "`kaigai course add` for new trainees, or give --replace-key to start a new course "
+                          "(a new salt) knowing those hand-outs can no longer be graded.")
+    return str(meta["salt"])
 
 
 def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -690,9 +743,19 @@ def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.D
     except json.JSONDecodeError as error:
         raise ValueError(f"{key_dir / COURSE_FILE}: not valid JSON ({error}); restore it from the run.") from None
     assignment = load_assignment(key_dir / "assignment.yml")  # its exercises are the copies in the key
-    key = pd.read_csv(key_dir / KEY_FILE, dtype={"trainee_id": str, "question": str})
+    key = _read_key_table(key_dir / KEY_FILE)
     roster = pd.read_csv(key_dir / ROSTER_FILE, dtype=str, keep_default_na=False)
     return assignment, key, roster, meta
+
+
+def _read_key_table(path: Path) -> pd.DataFrame:
+    """key.csv with every text cell as text (an empty unit stays "", an id "NA" stays "NA") and the numeric
+    columns as numbers; a truth or tolerance that is not a number refuses the key with its lines."""
+    key = read_text_table(read_text(path, "Course key"))
+    numeric_columns(key, ("seed", "truth", "tolerance", "naive", "points"), path,
+                    "Restore key.csv as `kaigai course make` wrote it.", required=("seed", "truth", "tolerance"))
+    key["seed"] = key["seed"].astype("int64")
+    return key
 
 
 def add_trainees(key_dir: str | Path, roster_path: str | Path, out: str | Path, *, engine: str = "processes",
@@ -744,6 +807,7 @@ def add_trainees(key_dir: str | Path, roster_path: str | Path, out: str | Path, 
 def diagnose(answer: float, truth: float, tolerance: float, naive: float, unit: str) -> str:
     """Why a wrong answer is wrong: unit slip, naive estimate, sign, or how far out of tolerance."""
     tol = max(tolerance, 1e-12)
+    unit = unit if isinstance(unit, str) and unit else "the one asked"  # a unitless question has unit ""
 
     def near(value: float) -> bool:
         return math.isfinite(value) and abs(answer - value) <= tol
@@ -751,9 +815,9 @@ def diagnose(answer: float, truth: float, tolerance: float, naive: float, unit: 
     if near(naive) and not near(truth):
         return "naive estimate: this is the naive starters-vs-non-starters difference, not the effect"
     if truth != 0 and (near(100 * truth) or near(100 * math.expm1(truth))):
-        return "unit slip: answered in percent where the unit is " + (unit or "the one asked")
+        return "unit slip: answered in percent where the unit is " + unit
     if truth != 0 and (near(truth / 100) or near(math.log1p(truth / 100) if truth > -100 else math.nan)):
-        return "unit slip: answered as a share or in log points where the unit is " + (unit or "the one asked")
+        return "unit slip: answered as a share or in log points where the unit is " + unit
     if truth != 0 and near(-truth):
         return "sign: the size is right but the sign is wrong"
     return f"out of tolerance by {abs(answer - truth) - tolerance:.4g} ({abs(answer - truth) / tol:.1f}× the tolerance)"
@@ -775,12 +839,48 @@ def read_answers(path: str | Path, assignment: Assignment) -> list[dict[str, Any
                 problems.append(str(error))
                 continue
         out.append({"line": row.line, "trainee_id": row.cells["trainee_id"],
-                    "question": row.cells.get("question") or assignment.questions[0].id,
+                    # a blank cell means the only question, never the first of several (reported as unknown)
+                    "question": row.cells.get("question") or (assignment.questions[0].id
+                                                              if len(assignment.questions) == 1 else ""),
                     "raw": row.cells["answer"], "submitted_at": submitted})
     if problems:
         raise ValueError(f"Answers file {path}: {len(problems)} bad timestamp(s); nothing was graded:\n  - "
                          + "\n  - ".join(problems[:10]))
     return out
+
+
+def _grade_answer(a: Mapping[str, Any], base: dict[str, Any], assignment: Assignment,
+                  questions: Mapping[str, Question], entries: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
+    """One answer line's row of detail.csv: its status, points and feedback."""
+    if a["question"] not in questions:
+        said = (f"question {a['question']!r} is not in the assignment" if a["question"] else
+                f"the question cell is empty and the assignment has {len(questions)} questions")
+        return {**base, "status": "unknown question", "feedback": f"line {a['line']}: {said} "
+                f"({', '.join(questions)}); write which one in the question column"}
+    entry = entries.get((a["trainee_id"], a["question"]))
+    if entry is None:
+        return {**base, "status": "unknown trainee", "feedback": f"line {a['line']}: trainee {a['trainee_id']!r} "
+                "is not on the roster; check the spelling"}
+    base.update(truth=entry.truth, tolerance=entry.tolerance, unit=entry.unit)
+    value, why = parse_number(a["raw"], entry.unit)
+    late, days, share = assignment.late_share(a["submitted_at"])
+    base.update(late=late, days_late=round(days, 3))
+    if value is None:
+        return {**base, "status": "malformed", "feedback": f"line {a['line']}: {why}"}
+    distance = abs(value - entry.truth)
+    raw_points = _points(questions[a["question"]], distance, entry.tolerance)
+    correct = raw_points == questions[a["question"]].points
+    diagnosis = "correct" if correct else diagnose(value, entry.truth, entry.tolerance, entry.naive, entry.unit)
+    feedback = diagnosis + ("; partial credit" if raw_points > 0 and not correct else "")
+    refused = late and days > assignment.accept_days
+    if refused:
+        feedback += (f"; late by {days:.2f} day(s), past the {assignment.accept_days:g} day(s) the late policy "
+                     "accepts: not accepted, so it never replaces an accepted attempt")
+    elif late:
+        feedback += f"; late by {days:.2f} day(s): {share:.0%} of the points kept"
+    return {**base, "status": "graded", "correct": correct, "points_raw": raw_points, "points": raw_points * share,
+            "feedback": feedback, "_value": value, "_refused": refused,
+            "_coarse": diagnosis if correct else _size_class(distance, entry.tolerance), "_diagnosis": diagnosis}
 
 
 def _points(question: Question, distance: float, tolerance: float) -> float:
@@ -797,7 +897,8 @@ DETAIL_COLUMNS = ("line", "trainee_id", "question", "answer", "submitted_at", "s
 
 
 def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path, *,
-                 force: bool = False) -> dict[str, pd.DataFrame]:
+                 force: bool = False, full_feedback: bool = False,
+                 now: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
     """Grade a class's answers against the key, into a folder of results.
 
     Writes ``gradebook.csv``, ``detail.csv`` (every answer line, its
@@ -817,6 +918,12 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
         The results' folder: new or empty, and neither the answers nor the key (nor containing them).
     force : bool, default False
         Replace an earlier result of this command in ``out``.
+    full_feedback : bool, default False
+        Give trainees the full diagnosis (unit slip, sign, how far and which
+        way) before the deadline too; by default, before it, their feedback
+        files say only how far a wrong answer is (``detail.csv`` says all).
+    now : datetime or None, optional
+        The grading time compared with the deadline (default: now).
 
     Returns
     -------
@@ -877,7 +984,8 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
     >>> sorted(path.name for path in (root / "grades").iterdir() if not path.name.startswith("."))
     ['answers_vs_truth.png', 'copy_check.csv', 'detail.csv', 'feedback', 'gradebook.csv', 'statistics.csv']
     """
-    assignment, key, roster, _ = read_course_key(key_dir)
+    assignment, key, roster, meta = read_course_key(key_dir)
+    _check_grades_apart(Path(out), Path(key_dir), meta)
     folder = OutputFolder(out, command="course grade", inputs=[answers_path, key_dir], force=force)
     answers = read_answers(answers_path, assignment)
     questions = {q.id: q for q in assignment.questions}
@@ -889,45 +997,23 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
                 "submitted_at": a["submitted_at"].isoformat() if a["submitted_at"] else "", "truth": math.nan,
                 "tolerance": math.nan, "unit": "", "correct": False, "points_raw": 0.0, "late": False,
                 "days_late": 0.0, "points": 0.0, "counted": False}
-        entry = entries.get((a["trainee_id"], a["question"]))
-        if a["question"] not in questions:
-            detail.append({**base, "status": "unknown question", "feedback":
-                           f"line {a['line']}: question {a['question']!r} is not in the assignment "
-                           f"({', '.join(questions)})"})
-            continue
-        if entry is None:
-            detail.append({**base, "status": "unknown trainee", "feedback":
-                           f"line {a['line']}: trainee {a['trainee_id']!r} is not on the roster; check the spelling"})
-            continue
-        base.update(truth=entry.truth, tolerance=entry.tolerance, unit=entry.unit)
-        value, why = parse_number(a["raw"])
-        late, days, share = assignment.late_share(a["submitted_at"])
-        base.update(late=late, days_late=round(days, 3))
-        if value is None:
-            detail.append({**base, "status": "malformed", "feedback": f"line {a['line']}: {why}"})
-            continue
-        distance = abs(value - entry.truth)
-        raw_points = _points(questions[a["question"]], distance, entry.tolerance)
-        correct = raw_points == questions[a["question"]].points
-        feedback = ("correct" if correct else
-                    diagnose(value, entry.truth, entry.tolerance, entry.naive, entry.unit)
-                    + ("; partial credit" if raw_points > 0 else ""))
-        if late:
-            feedback += f"; late by {days:.2f} day(s): {share:.0%} of the points kept"
-        detail.append({**base, "status": "graded", "correct": correct, "points_raw": raw_points,
-                       "points": raw_points * share, "feedback": feedback, "_value": value})
-    table = pd.DataFrame(detail, columns=[*DETAIL_COLUMNS, "_value"])
-    graded = table["status"] == "graded"
-    # which attempt counts: per trainee and question, the last (by time, then line), the best or the first
-    for (_, _), group in table.loc[graded].groupby(["trainee_id", "question"]):
-        order = group.assign(_t=group["submitted_at"].replace("", None)).sort_values(["_t", "line"],
-                                                                                    na_position="first")
-        pick = {"last": order.index[-1], "first": order.index[0],
-                "best": group["points"].astype(float).idxmax()}[assignment.attempts]
-        table.loc[pick, "counted"] = True
-        for other in group.index.drop(pick):
-            table.loc[other, "feedback"] = (f"{table.loc[other, 'feedback']} (not counted: the "
-                                            f"{assignment.attempts} attempt, line {table.loc[pick, 'line']}, counts)")
+        try:
+            detail.append(_grade_answer(a, base, assignment, questions, entries))
+        except Exception as error:
+            detail.append({**base, "status": "error", "feedback": f"line {a['line']}: this answer could not be "
+                           f"graded ({type(error).__name__}: {error}); grade it by hand and report it to the "
+                           "kaigai maintainers"})
+    table = pd.DataFrame(detail, columns=[*DETAIL_COLUMNS, "_value", "_refused", "_coarse", "_diagnosis"])
+    _pick_attempts(table, assignment.attempts)
+    # before the deadline a trainee's file says how far an answer is, never which way nor why (a sign or unit slip,
+    # or "by 0.39" with several attempts, gives the truth away); detail.csv, for the instructor, says everything
+    before = not full_feedback and (now or dt.datetime.now(dt.UTC)) < assignment.deadline
+    trainee_feedback = table["feedback"].copy()
+    if before:
+        coarse = table["_diagnosis"].notna() & (table["_diagnosis"] != table["_coarse"])
+        trainee_feedback[coarse] = [f.replace(d, c, 1) for f, d, c in zip(
+            table.loc[coarse, "feedback"], table.loc[coarse, "_diagnosis"], table.loc[coarse, "_coarse"], strict=True)]
+    table = table.drop(columns=["_refused", "_coarse", "_diagnosis"])
     values = table.pop("_value")
     gradebook = _gradebook(assignment, roster, table)
     copy_check = _copy_check(table.assign(value=values), key)
@@ -942,10 +1028,31 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
         for tid in roster["trainee_id"]:
             name = names.loc[tid, "name"] if tid in names.index else ""
             (staging.path / "feedback" / f"{tid}.md").write_text(
-                _feedback(assignment, tid, name, table, gradebook), encoding="utf-8")
+                _feedback(assignment, tid, name, table.assign(feedback=trainee_feedback), gradebook, before),
+                encoding="utf-8")
         staging.commit()
     return {"gradebook": gradebook, "detail": table, "copy_check": copy_check, "statistics": stats,
             "folder": folder.out}
+
+
+def _pick_attempts(table: pd.DataFrame, attempts: str) -> None:
+    """Mark the attempt that counts per trainee and question, in place: the last (by time in UTC, then by line;
+    answers without a time first), the first, or the best, among the accepted ones (a late answer past the late
+    policy never replaces an accepted one)."""
+    graded = table["status"] == "graded"
+    # compared as instants: "2026-11-30T02:00Z" is later than "2026-11-30T10:00+09:00", which sorts after it as text
+    when = pd.to_datetime(table["submitted_at"].replace("", None), utc=True, format="ISO8601")
+    for (_, _), group in table.loc[graded].groupby(["trainee_id", "question"]):
+        accepted = group.loc[~group["_refused"].astype(bool)]
+        if accepted.empty:
+            continue  # nothing accepted: no attempt counts (each row says why)
+        order = accepted.assign(_t=when[accepted.index]).sort_values(["_t", "line"], na_position="first")
+        pick = {"last": order.index[-1], "first": order.index[0],
+                "best": accepted["points"].astype(float).idxmax()}[attempts]
+        table.loc[pick, "counted"] = True
+        for other in accepted.index.drop(pick):
+            table.loc[other, "feedback"] = (f"{table.loc[other, 'feedback']} (not counted: the "
+                                            f"{attempts} attempt, line {table.loc[pick, 'line']}, counts)")
 
 
 def _gradebook(assignment: Assignment, roster: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -1019,11 +1126,26 @@ def _figure(table: pd.DataFrame) -> Any:
     return fig
 
 
-def _feedback(assignment: Assignment, tid: str, name: str, table: pd.DataFrame, gradebook: pd.DataFrame) -> str:
+def _size_class(distance: float, tolerance: float) -> str:
+    """How far a wrong answer is, in classes of the tolerance, without its direction: what feedback before the
+    deadline may say (a direction would let a trainee halve the interval attempt by attempt)."""
+    times = distance / max(tolerance, 1e-12)
+    if times <= 3:
+        return "close: within 3× the tolerance, but not within it"
+    if times <= 10:
+        return "off: between 3× and 10× the tolerance away"
+    return "far off: more than 10× the tolerance away"
+
+
+def _feedback(assignment: Assignment, tid: str, name: str, table: pd.DataFrame, gradebook: pd.DataFrame,
+              before_deadline: bool = False) -> str:
     row = gradebook.set_index("trainee_id").loc[tid]
     total = next(c for c in gradebook.columns if c.startswith("total"))
     lines = [f"# {assignment.title} — {name or tid}", "", f"Total: {row[total]:g} of {assignment.total_points:g} "
              "points" + (" (late)" if row["late"] else ""), ""]
+    if before_deadline:
+        lines += [f"Before the deadline ({assignment.deadline.isoformat()}) this feedback says how far a wrong "
+                  "answer is, not which way or why; the full diagnosis comes after it.", ""]
     mine = table.loc[table["trainee_id"] == tid]
     for q in assignment.questions:
         answers = mine.loc[mine["question"] == q.id]

@@ -7,8 +7,10 @@ the widget says how to submit instead.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +82,15 @@ def exercise_intro_html(spec: ExerciseSpec, language: str = SOURCE_LANGUAGE) -> 
     return "".join(parts)
 
 
+# A page ends with its edition and a seal (the SHA-256 of everything before the seal): --force replaces only a
+# page kaigai wrote, unedited since, of the same edition (a public page carries the answer keys)
+_SEAL = re.compile(r'<!-- kaigai-edition="(\w+)" kaigai-sha256="([0-9a-f]{64})" -->\n\Z')
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def exercise_page(spec: ExerciseSpec, *, course: bool, seed: int | None = None,
                   language: str = SOURCE_LANGUAGE) -> str:
     """The exercise as one self-contained HTML page in ``language`` (see the module doc)."""
@@ -88,13 +99,36 @@ def exercise_page(spec: ExerciseSpec, *, course: bool, seed: int | None = None,
     title = _own_or_catalog(spec, "title", spec.title, language, t)
     body = (f'<meta name="generator" content="{GENERATOR}" />\n<h1>{html.escape(title)}</h1>\n'
             f"<p><i>{t(HEADER, edition=t(EDITION[course]))}</i></p>\n" + exercise_intro_html(spec, language))
-    return standalone_html(title, body, [widget], course=course, language=language)
+    page = standalone_html(title, body, [widget], course=course, language=language)
+    sealed = f'{page.rstrip(chr(10))}\n<!-- kaigai-edition="{"course" if course else "public"}" kaigai-sha256="'
+    return f'{sealed}{_sha256(sealed)}" -->\n'
+
+
+def _replaceable_page(out: Path, course: bool, force: bool) -> None:
+    """Refuse an existing page unless ``force``, and then unless kaigai wrote it, unedited, in the same edition."""
+    edition = "course" if course else "public"
+    if not force:
+        raise FileExistsError(f"--out {out} exists: add --force to replace it (only a page kaigai wrote, unedited "
+                              "since, of the same edition), or choose another --out.")
+    text = out.read_text(encoding="utf-8", errors="replace")
+    seal = _SEAL.search(text)
+    if seal is None or _sha256(text[:seal.start(2)]) != seal.group(2):
+        raise FileExistsError(f"--out {out} was edited since kaigai wrote it (or by a kaigai that did not seal its "
+                              "pages): it is not replaced. Keep your edits under another name, or delete it "
+                              "yourself, then run again.")
+    if seal.group(1) != edition:
+        other = seal.group(1)
+        raise FileExistsError(f"--out {out} is the {other} edition and this is the {edition} edition"
+                              + (" (which carries the answer keys)" if edition == "public" else "")
+                              + ": it is not replaced. Write it to another --out"
+                              + (", e.g. without --course" if course else ", or add --course") + ".")
 
 
 def write_exercise_page(exercise: str | Path, out: str | Path, *, course: bool, seed: int | None = None,
                         force: bool = False, language: str = SOURCE_LANGUAGE) -> Path:
-    """Write :func:`exercise_page` to ``out`` atomically. An existing file is replaced only if this command
-    wrote it (its generator marker), with or without ``force``; never the exercise file itself."""
+    """Write :func:`exercise_page` to ``out`` atomically. An existing file is replaced only with ``force``, and
+    only if this command wrote it (its generator marker), it is unedited since (its seal) and of the same
+    edition; never the exercise file itself."""
     from kaigai_lib.data.outputs import check_output_file
 
     named = str(out)
@@ -104,6 +138,8 @@ def write_exercise_page(exercise: str | Path, out: str | Path, *, course: bool, 
         raise IsADirectoryError(f"--out {named} is a folder: give a file name such as {out / 'exercise.html'}")
     spec = load_exercise(exercise)
     check_output_file(out, inputs=[spec.source, exercise], force=True, written_by_us=PAGE_WRITTEN_BY_US)
+    if out.exists():
+        _replaceable_page(out, course, force)
     page = exercise_page(spec, course=course, seed=seed, language=language)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:

@@ -608,7 +608,6 @@ _WORLD_KEYS = ("preset", "seed", "params", "trainee_may_change", "vary_per_train
 _QUANTITY_KEYS = ("kind", "analysis", "outcome", "group", "horizon", "scale", "measure", "start_year", "caliper",
                   "coefficient", "industry")
 _RANGE_KEYS = ("min", "max", "step")
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _EFFECT_TABLES = {"export_effects": EXPORT_GROUPS, "fdi_effects": FDI_GROUPS}
 
 
@@ -1014,8 +1013,9 @@ def _parse_top_fields(data: Mapping[str, Any], problem: Problem) -> dict[str, An
         return value.strip()
 
     exercise_id = text("id", required=True)
-    if exercise_id and not _ID_PATTERN.match(exercise_id):
-        problem("id", f"{exercise_id!r}: use letters, digits, '-', '_' and '.' only (it names files and seeds)")
+    why = file_name_problem(exercise_id, "id", "files and seeds", "the exercise") if exercise_id else None
+    if why is not None:
+        problem("id", why.removeprefix("id "))
     question = text("question", required=True)
     title = text("title", required=False) or exercise_id
 
@@ -1409,15 +1409,34 @@ def read_text(path: str | Path, what: str) -> str:
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
 
 
-def parse_number(raw: str) -> tuple[float | None, str]:
-    """A plain decimal number (``0.15``, ``-1.2e-3``) or ``(None, why not)``.
+COUNT_UNITS = ("firms", "establishments")  # answers that are counts: 1,234 is a thousands separator there
+# 1,234 / 12,345,678.5: commas every three digits, the first group without a leading zero
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?$", re.ASCII)
+
+
+def parse_number(raw: str, unit: str = "") -> tuple[float | None, str]:
+    """A plain decimal number (``0.15``, ``-1.2e-3``) or ``(None, why not)``; ``unit`` is the answer's.
 
     Deliberately stricter than ``float()``: ``1_5`` (Python reads 15), full-width digits ``０.１５``,
-    ``nan``/``inf``, a decimal comma and units are refused, so a typo is never graded as a number.
+    ``nan``/``inf``, a decimal comma and units are refused, so a typo is never graded as a number. A trailing
+    ``%`` is read only where the unit is %. Commas every three digits are thousands separators where the answer
+    is a count (:data:`COUNT_UNITS`) or where no other reading exists (``12,345,678``, ``1,234.5``); ``1,234``
+    for any other answer is refused with both readings. The page's widget.js (``readAnswer``) has the same rules.
     """
     text = raw.strip()
     if not text:
         return None, "no answer given"
+    if text.endswith("%"):
+        if not unit.startswith("%"):
+            return None, (f"answer {raw!r} is in %, but the answer is in {unit or 'the unit asked for'}; leave out "
+                          "the % sign and give it in that unit")
+        text = text[:-1].rstrip()
+    if _THOUSANDS.match(text):
+        if unit in COUNT_UNITS or text.count(",") > 1 or "." in text:
+            text = text.replace(",", "")
+        else:
+            return None, (f"answer {raw!r} reads as {text.replace(',', '')} (a thousands separator) or as "
+                          f"{text.replace(',', '.')} (a decimal comma); write it without the comma")
     if _NUMBER.match(text):
         value = float(text)
         if math.isfinite(value) and abs(value) < 1e100:
@@ -1429,6 +1448,9 @@ def parse_number(raw: str) -> tuple[float | None, str]:
         return None, f"answer {raw!r} has an underscore; write the digits only, e.g. 15 not 1_5"
     if re.fullmatch(r"[+-]?\d+,\d+", text):
         return None, f"answer {raw!r} uses a decimal comma; use a decimal point, e.g. 0.15"
+    if "," in text:
+        return None, (f"answer {raw!r} has a comma that is neither a decimal point nor a thousands separator "
+                      "(1,234,567); write a plain number with a decimal point, e.g. 0.15")
     return None, f"answer {raw!r} is not a number; write a plain number with a decimal point, e.g. 0.15"
 
 
@@ -2086,6 +2108,27 @@ class Trainee:
     row: int = field(default=0, compare=False)  # the roster line, for messages
 
 
+def file_name_problem(name: str, what: str, names: str, renamed: str, reserved: Iterable[str] = ()) -> str | None:
+    """Why ``name`` cannot name a file or folder on every computer a hand-out reaches, or None: at most
+    :data:`TRAINEE_ID_MAX` characters of letters, digits, '-', '_' and '.', starting with a letter or digit
+    (so never '..', a path, a comma or a quote), not a Windows device name (CON, NUL.txt, …), and none of the
+    ``reserved`` names (files beside it; compared ignoring case). ``what`` names the field, ``names`` what the
+    name becomes, ``renamed`` what to rename."""
+    if len(name) > TRAINEE_ID_MAX:
+        return (f"{what} {name[:20]!r}… has {len(name)} characters; use at most {TRAINEE_ID_MAX} (it names "
+                f"{names})")
+    if not _TRAINEE_PATTERN.match(name):
+        return (f"{what} {name!r} — use letters, digits, '-', '_' and '.' only, starting with a letter or digit "
+                f"(it names {names})")
+    if name.split(".")[0].upper() in _WINDOWS_RESERVED:
+        return (f"{what} {name!r} is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9), where "
+                f"{names} cannot be made; rename {renamed}, e.g. s_{name}")
+    clashes = [r for r in reserved if r.casefold() == name.casefold()]
+    if clashes:
+        return f"{what} {name!r} is the name of a file beside {names} ({clashes[0]}); rename {renamed}"
+    return None
+
+
 def trainee_id_problems(rows: Iterable[tuple[int, str]], known: Iterable[str] = ()) -> list[str]:
     """Every reason the roster's ``(row, trainee_id)`` pairs cannot name folders and zips, one line each.
 
@@ -2102,16 +2145,8 @@ def trainee_id_problems(rows: Iterable[tuple[int, str]], known: Iterable[str] = 
     for line, tid in rows:
         if not tid:
             problems.append(f"row {line}: empty trainee_id; give every trainee an id")
-        elif len(tid) > TRAINEE_ID_MAX:
-            problems.append(f"row {line}: trainee_id {tid[:20]!r}… has {len(tid)} characters; use at most "
-                            f"{TRAINEE_ID_MAX} (it names the trainee's folder)")
-        elif not _TRAINEE_PATTERN.match(tid):
-            problems.append(f"row {line}: trainee_id {tid!r} — use letters, digits, '-', '_' and '.' only "
-                            "(it names the trainee's folder)")
-        elif tid.split(".")[0].upper() in _WINDOWS_RESERVED:
-            problems.append(f"row {line}: trainee_id {tid!r} is a device name on Windows (CON, PRN, AUX, NUL, "
-                            "COM1-9, LPT1-9), where its folder cannot be made; rename the trainee, e.g. "
-                            f"s_{tid}")
+        elif (problem := file_name_problem(tid, "trainee_id", "the trainee's folder", "the trainee")) is not None:
+            problems.append(f"row {line}: {problem}")
         elif tid.casefold() in seen:
             problems.append(f"row {line}: trainee_id {tid!r} repeats {seen[tid.casefold()]} (ignoring case: "
                             "Windows and macOS take them for one folder); give each trainee a distinct id")
@@ -2348,12 +2383,35 @@ GRADES_WRITTEN_BY_US = ("a graded CSV written by 'kaigai exercises grade' (its h
                         f"{','.join(GRADE_COLUMNS)})", _is_grades_file)
 
 
+def read_text_table(text: str) -> pd.DataFrame:
+    """A CSV kaigai wrote, every cell as text: "NA", "null", "None", "nan" and "" stay what they are (pandas would
+    read them as missing, and an id "NA" would match nobody)."""
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+def numeric_columns(table: pd.DataFrame, columns: Iterable[str], path: str | Path, fix: str,
+                    required: Iterable[str] = ()) -> None:
+    """``columns`` of a text table as numbers, in place (an empty cell is NaN); a cell of a ``required`` column
+    that is not a finite number refuses the file with its lines (a header is line 1)."""
+    required = set(required)
+    for column in columns:
+        if column not in table.columns:
+            continue
+        values = pd.to_numeric(table[column].str.strip().replace("", None), errors="coerce").astype(float)
+        bad = table.index[~np.isfinite(values)] if column in required else []
+        if len(bad):
+            raise ValueError(f"{path}: column {column} must hold numbers; line(s) "
+                             f"{', '.join(str(i + 2) for i in bad[:10])} do not ({table.loc[bad[0], column]!r}). "
+                             f"{fix}")
+        table[column] = values
+
+
 def read_key(path: str | Path) -> pd.DataFrame:
     """An answer key written by :func:`make_datasets` (several keys may be concatenated)."""
     path = Path(path)
     text = read_text(path, "Answer key")
     try:  # pandas ≥ 3 reads floats back exactly (round trip): tolerance: 0 accepts exactly the truth
-        key = pd.read_csv(io.StringIO(text), dtype={"trainee_id": str, "exercise_id": str})
+        key = read_text_table(text)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ValueError(f"{path}: not an answer key written by kaigai ({error}).") from None
     missing = [c for c in ("exercise_id", "trainee_id", "answer", "tolerance") if c not in key.columns]
@@ -2361,19 +2419,12 @@ def read_key(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: not an answer key — column(s) {missing} missing (found {list(key.columns)}).")
     if "unit" not in key.columns:
         key["unit"] = ""
-    key["unit"] = key["unit"].fillna("")
     duplicated = key.duplicated(["exercise_id", "trainee_id"], keep=False)
     if duplicated.any():
         pairs = key.loc[duplicated, ["exercise_id", "trainee_id"]].drop_duplicates().values.tolist()
         raise ValueError(f"{path}: the key lists these (exercise, trainee) pairs more than once: {pairs[:5]}.")
-    for column in ("answer", "tolerance"):
-        values = pd.to_numeric(key[column], errors="coerce")
-        bad = key.index[values.isna() | ~np.isfinite(values.astype(float))]
-        if len(bad):
-            raise ValueError(f"{path}: column {column} must hold numbers; line(s) "
-                             f"{', '.join(str(i + 2) for i in bad[:10])} do not ({key.loc[bad[0], column]!r}). "
-                             "Re-make the key with `kaigai exercises make` rather than editing it.")
-        key[column] = values.astype(float)
+    numeric_columns(key, ("answer", "tolerance"), path, "Re-make the key with `kaigai exercises make` rather "
+                    "than editing it.", required=("answer", "tolerance"))
     return key
 
 
@@ -2428,7 +2479,7 @@ def grade(key: pd.DataFrame, answers_path: str | Path) -> pd.DataFrame:
                                  f"{seen[(exercise_id, trainee_id)]}; only that first answer is graded", entry))
             continue
         seen[(exercise_id, trainee_id)] = line
-        value, why = parse_number(raw)
+        value, why = parse_number(raw, str(entry.unit))
         if value is None:
             graded.append(result(line, exercise_id, trainee_id, raw, "malformed", f"row {line}: {why}", entry))
             continue

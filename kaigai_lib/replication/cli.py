@@ -150,7 +150,7 @@ def _course_make(args: argparse.Namespace) -> int:
 
     made = make_course(args.assignment, args.roster, args.out, args.key, engine=_engine(args),
                        workers=args.workers, scheduler=args.scheduler, force=args.force,
-                       progress=_course_progress())
+                       progress=_course_progress(), replace_key=args.replace_key)
     _course_made(made, "Made hand-outs for")
     return 0
 
@@ -167,7 +167,7 @@ def _course_add(args: argparse.Namespace) -> int:
 def _course_grade(args: argparse.Namespace) -> int:
     from kaigai_lib.exercises.classroom import grade_course
 
-    result = grade_course(args.key, args.answers, args.out, force=args.force)
+    result = grade_course(args.key, args.answers, args.out, force=args.force, full_feedback=args.full_feedback)
     book, detail = result["gradebook"], result["detail"]
     total = next(c for c in book.columns if c.startswith("total"))
     print(f"Graded {int((detail['status'] == 'graded').sum())} answer(s) of {len(book)} trainee(s): mean "
@@ -343,7 +343,11 @@ def _add_course_commands(commands: Any) -> None:
     p.add_argument("--roster", required=True, metavar="CSV", help="trainee_id[,name][,email] (UTF-8 or cp932)")
     p.add_argument("--out", required=True, metavar="HANDOUTS", help="new folder for the trainees' hand-outs")
     p.add_argument("--key", required=True, metavar="KEYDIR", help="new folder for the key (not inside HANDOUTS)")
-    p.add_argument("--force", action="store_true", help="replace earlier results of this command")
+    p.add_argument("--force", action="store_true",
+                   help="replace earlier results of this command (the key's salt is kept)")
+    p.add_argument("--replace-key", action="store_true",
+                   help="with --force: replace a key that lists late trainees or other hand-outs, with a new salt "
+                        "(the hand-outs it lists can no longer be graded)")
     _engine_options(p)
     p.set_defaults(func=_course_make)
 
@@ -360,6 +364,9 @@ def _add_course_commands(commands: Any) -> None:
                    help="trainee_id, question, answer [, submitted_at as 2026-12-01T17:00+09:00]")
     p.add_argument("--out", required=True, metavar="DIR", help="new folder for the grades")
     p.add_argument("--force", action="store_true", help="replace an earlier result of this command")
+    p.add_argument("--full-feedback", action="store_true",
+                   help="give trainees the full diagnosis before the deadline too (by default, before it, their "
+                        "feedback says only how far a wrong answer is, not which way or why)")
     p.set_defaults(func=_course_grade)
 
 

@@ -54,11 +54,50 @@ function settingKey(spec, values) {
   return spec.controls.map((c) => values[c.name]).join("|");
 }
 
-// "0.12", "+0.12", "−0.12" (a Unicode minus), "12 %", "1,234.5": a number, or NaN
-export function parseAnswer(text) {
-  const cleaned = String(text).trim().replace(/\u2212/g, "-").replace(/,/g, "").replace(/%$/, "").trim();
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cleaned)) return NaN;
-  return Number(cleaned);
+// A typed answer: { value } or { value: NaN, why, fields } (a message of the catalog). The rules of
+// kaigai_lib.exercises.spec.parse_number (the tests compare the two), plus a Unicode minus: a trailing "%" only
+// where the unit is %; commas every three digits are thousands separators for a count (unit firms or
+// establishments) or where no other reading exists (12,345,678 / 1,234.5); "1,234" otherwise has two readings and
+// is refused; any other comma ("0,12", "1,2%") is refused, never dropped.
+const COUNT_UNITS = ["firms", "establishments"];
+const THOUSANDS = /^[-+]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?$/;
+const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+
+export function readAnswer(text, unit = "") {
+  let cleaned = String(text).trim().replace(/\u2212/g, "-");
+  const refuse = (why, fields = {}) => ({ value: NaN, why, fields });
+  if (cleaned.endsWith("%")) {
+    if (!unit.startsWith("%")) return refuse("percent", { unit });
+    cleaned = cleaned.slice(0, -1).trim();
+  }
+  if (THOUSANDS.test(cleaned)) {
+    const digits = cleaned.replace(/,/g, "");
+    if (!(COUNT_UNITS.includes(unit) || cleaned.split(",").length > 2 || cleaned.includes("."))) {
+      return refuse("two readings", { answer: cleaned, thousands: digits, decimal: cleaned.replace(",", ".") });
+    }
+    cleaned = digits;
+  }
+  if (NUMBER.test(cleaned)) {
+    const value = Number(cleaned);
+    return Number.isFinite(value) && Math.abs(value) < 1e100 ? { value } : refuse("");
+  }
+  if (/^[-+]?\d+,\d+$/.test(cleaned)) return refuse("decimal comma");
+  if (cleaned.includes(",")) return refuse("comma");
+  return refuse("");
+}
+
+// Why an answer was not read (readAnswer's why), in t's language
+function unreadable(why, fields, t) {
+  const unit = fields.unit ? t(fields.unit) : t("the unit asked for");
+  if (why === "percent") return t("The answer is in {unit}, not in %: leave out the % sign.", { unit });
+  if (why === "two readings") return t("{answer} reads as {thousands} (a thousands separator) or as {decimal} (a decimal comma): write it without the comma.", fields);
+  if (why === "decimal comma") return t("Use a decimal point, not a decimal comma: e.g. 0.15.");
+  return t("A comma here is neither a decimal point nor a thousands separator (1,234,567): write a plain number, e.g. 0.15.");
+}
+
+// the number of an answer, or NaN (see readAnswer)
+export function parseAnswer(text, unit = "") {
+  return readAnswer(text, unit).value;
 }
 
 function withUnit(value, unit) {
@@ -189,7 +228,9 @@ function render({ model, el }) {
             : { correct: false, verdict: "wrong", message: whyNot ? t(whyNot) : t("Not this one: think again.") };
         }
       } else if (key) {
-        result = judge(parseAnswer(answerInput.value), key, check.unit || "", t);
+        const read = readAnswer(answerInput.value, check.unit || "");
+        result = judge(read.value, key, check.unit || "", t);
+        if (read.why) result = { ...result, message: unreadable(read.why, read.fields, t) };  // a comma or % sign
       }
       if (!key) {  // the course edition: no truth in the page
         feedback.replaceChildren(node("p", { class: "kaigai-submit", "data-verdict": "submit" }, t(check.submit)));

@@ -1,0 +1,395 @@
+"""What a hostile tester did to the course tools, each kept as a test: NA-like ids, unitless keys, mixed time
+zones, blank question cells, late answers past the policy, path-like question ids, keys replaced by --force.
+
+One small class (``tiny`` world, 300 firms, two trainees) is made once; tests that edit the key copy it first.
+Expected values come from the key (each trainee's truth), never typed in.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kaigai_lib.exercises import classroom
+from kaigai_lib.exercises.classroom import make_course, read_course_key
+from kaigai_lib.replication.cli import main
+
+EFFECT = """\
+id: effect
+question: "The true 5-year effect of exporting on the log sales of firms with 50-99 employees?"
+world:
+  preset: tiny
+  params: {n_firms: 300, n_establishments: 100}
+  trainee_may_change:
+    export_effects.50-99.sales: {min: 0.05, max: 0.30, step: 0.05}
+  vary_per_trainee: [export_effects.50-99.sales]
+quantity: {kind: true_effect, analysis: export, outcome: sales, group: "50-99", horizon: 5}
+tolerance: 0.01
+"""
+WEEK = """\
+id: week1
+title: "Week 1"
+deadline: 2026-12-01T17:00+09:00
+{late}questions:
+  - {{exercise: effect.yml, id: {qid}, points: 4}}
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("hostile")
+    write(root, "effect.yml", EFFECT)
+    write(root, "week1.yml", WEEK.format(late="late_policy: {penalty_per_day: 0.1, accept_days: 2}\n",
+                                         qid="effect"))
+    write(root, "roster.csv", "trainee_id,name,email\ns01,A,\ns02,B,\n")
+    make_course(root / "week1.yml", root / "roster.csv", root / "handouts", root / "key", engine="serial",
+                salt="hostile")
+    return {"root": root, "key": root / "key"}
+
+
+def truths(key_dir: Path) -> dict[tuple[str, str], float]:
+    key = read_course_key(key_dir)[1]
+    return {(r.trainee_id, r.question): float(r.truth) for r in key.itertuples()}
+
+
+def grade(key_dir: Path, rows: list[str], out: Path, capsys: pytest.CaptureFixture[str],
+          header: str = "trainee_id,question,answer,submitted_at") -> tuple[int, pd.DataFrame, str]:
+    answers = out.parent / f"{out.name}_answers.csv"
+    answers.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code = main(["course", "grade", "--key", str(key_dir), "--answers", str(answers), "--out", str(out)])
+    printed = capsys.readouterr()
+    detail = (pd.read_csv(out / "detail.csv", dtype=str, keep_default_na=False) if code == 0 else pd.DataFrame())
+    return code, detail, printed.out + printed.err
+
+
+def copy_key(course: dict[str, Path], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(course["key"], tmp_path / "key"))
+
+
+# 1. a unitless question (empty unit cell) with a unit slip crashed the grading of the whole class
+
+
+def test_a_unit_slip_on_a_unitless_question_is_diagnosed_not_a_crash(course, tmp_path, capsys) -> None:
+    key_dir = copy_key(course, tmp_path)
+    key = pd.read_csv(key_dir / "key.csv", dtype=str, keep_default_na=False)
+    key["unit"] = ""  # as for lp-labour-machinery: no unit
+    key.to_csv(key_dir / "key.csv", index=False, lineterminator="\n")
+    truth = truths(key_dir)
+    code, detail, printed = grade(key_dir, [f"s01,effect,{100 * truth['s01', 'effect']!r},",
+                                            f"s02,effect,{truth['s02', 'effect']!r},"], tmp_path / "g", capsys)
+    assert code == 0, printed
+    feedback = detail.set_index("trainee_id")["feedback"]
+    assert feedback["s01"] == "unit slip: answered in percent where the unit is the one asked"
+    assert feedback["s02"] == "correct" and "Traceback" not in printed
+
+
+def test_one_answers_unexpected_failure_is_reported_in_its_row_and_the_others_are_graded(
+        course, tmp_path, capsys, monkeypatch) -> None:
+    truth = truths(course["key"])
+    original = classroom.diagnose
+
+    def failing(answer: float, *args: object) -> str:
+        if answer == 0.5:
+            raise TypeError("boom")
+        return original(answer, *args)
+
+    monkeypatch.setattr(classroom, "diagnose", failing)
+    code, detail, printed = grade(course["key"], ["s01,effect,0.5,", f"s02,effect,{truth['s02', 'effect']!r},"],
+                                  tmp_path / "g", capsys)
+    assert code == 0
+    rows = detail.set_index("trainee_id")
+    assert rows.loc["s01", "status"] == "error"
+    assert "line 2: this answer could not be graded (TypeError: boom); grade it by hand" in rows.loc["s01", "feedback"]
+    assert "line 2: this answer could not be graded" in printed
+    assert rows.loc["s02", "status"] == "graded" and float(rows.loc["s02", "points"]) == 4.0
+
+
+# 4. ids that pandas reads as missing ("NA", "null", "None", "nan") were graded as unknown
+
+NA_IDS = ["NA", "null", "None", "nan"]  # pandas reads each as missing by default
+
+
+def test_na_like_trainee_and_question_ids_are_graded_in_a_course(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid='"NA"'))
+    write(tmp_path, "roster.csv", "trainee_id,name,email\n" + "".join(f"{tid},,\n" for tid in NA_IDS))
+    make_course(tmp_path / "week.yml", tmp_path / "roster.csv", tmp_path / "h", tmp_path / "k", engine="serial",
+                salt="na")
+    truth = truths(tmp_path / "k")
+    assert sorted(truth) == sorted((tid, "NA") for tid in NA_IDS)
+    code, detail, printed = grade(tmp_path / "k", [f"{tid},NA,{truth[tid, 'NA']!r}," for tid in NA_IDS],
+                                  tmp_path / "g", capsys)
+    assert code == 0 and "not on the roster" not in printed and "not in the assignment" not in printed
+    assert detail["status"].tolist() == ["graded"] * len(NA_IDS)
+    book = pd.read_csv(tmp_path / "g" / "gradebook.csv", dtype=str, keep_default_na=False)
+    assert book["trainee_id"].tolist() == NA_IDS and book["NA (4)"].astype(float).tolist() == [4.0] * len(NA_IDS)
+
+
+def test_na_like_exercise_and_trainee_ids_are_graded_by_exercises_grade(tmp_path, capsys) -> None:
+    from kaigai_lib.exercises.spec import read_key
+
+    write(tmp_path, "na.yml", EFFECT.replace("id: effect", 'id: "NA"'))
+    write(tmp_path, "roster.csv", "trainee_id\n" + "".join(f"{tid}\n" for tid in NA_IDS))
+    assert main(["exercises", "make", "--exercise", str(tmp_path / "na.yml"), "--roster",
+                 str(tmp_path / "roster.csv"), "--out", str(tmp_path / "data")]) == 0
+    key = read_key(tmp_path / "data" / "answer_key.csv")
+    assert key["trainee_id"].tolist() == NA_IDS and set(key["exercise_id"]) == {"NA"}
+    answers = tmp_path / "answers.csv"
+    answers.write_text("trainee_id,answer\n" + "".join(f"{r.trainee_id},{r.answer!r}\n" for r in key.itertuples()),
+                       encoding="utf-8")
+    assert main(["exercises", "grade", "--key", str(tmp_path / "data" / "answer_key.csv"), "--answers",
+                 str(answers), "--out", str(tmp_path / "graded.csv")]) == 0
+    assert f"{len(NA_IDS)} correct" in capsys.readouterr().out
+    graded = pd.read_csv(tmp_path / "graded.csv", dtype=str, keep_default_na=False)
+    assert graded["verdict"].tolist() == ["correct"] * len(NA_IDS)
+
+
+@pytest.mark.parametrize("bad", ["", "n/a"])
+def test_empty_and_slashed_ids_are_refused_by_the_roster(tmp_path, capsys, bad) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="effect"))
+    write(tmp_path, "roster.csv", f"trainee_id,name\ns01,A\n{bad},B\n")
+    assert main(["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"),
+                 "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k")]) == 2
+    err = capsys.readouterr().err
+    assert "row 3:" in err and ("empty trainee_id" in err if not bad else "letters, digits" in err)
+    assert not (tmp_path / "h").exists()
+
+
+def points_of(folder: Path) -> dict[str, float]:
+    book = pd.read_csv(folder / "gradebook.csv", dtype=str, keep_default_na=False).set_index("trainee_id")
+    return book["effect (4)"].astype(float).to_dict()
+
+
+# 6. "last" was found by sorting the timestamps as text: mixed time zones sorted wrong
+
+
+def test_the_last_attempt_is_the_latest_instant_whatever_the_time_zones(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])
+    right, wrong = truth["s01", "effect"], truth["s01", "effect"] + 1
+    # 02:00Z is an hour after 10:00+09:00 (01:00Z), though it sorts before it as text
+    code, detail, _ = grade(course["key"], [f"s01,effect,{right!r},2026-11-30T02:00Z",
+                                            f"s01,effect,{wrong!r},2026-11-30T10:00+09:00"], tmp_path / "g", capsys)
+    assert code == 0 and points_of(tmp_path / "g")["s01"] == 4.0
+    assert detail.set_index("line").loc["2", "counted"] == "True"
+    assert "(not counted: the last attempt, line 2, counts)" in detail.set_index("line").loc["3", "feedback"]
+
+
+# 5. a late answer the policy does not accept replaced an accepted one as the "last" attempt
+
+
+def test_an_answer_past_the_late_policy_never_replaces_an_accepted_one(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])
+    rows = [f"s01,effect,{truth['s01', 'effect']!r},2026-12-01T10:00+09:00",   # on time, right
+            f"s01,effect,{truth['s01', 'effect'] + 1!r},2026-12-10T10:00+09:00",  # 8.7 days late: not accepted
+            f"s02,effect,{truth['s02', 'effect']!r},2026-12-10T10:00+09:00"]      # only a refused answer
+    code, detail, _ = grade(course["key"], rows, tmp_path / "g", capsys)
+    assert code == 0 and points_of(tmp_path / "g") == {"s01": 4.0, "s02": 0.0}
+    by_line = detail.set_index("line")
+    assert by_line["counted"].tolist() == ["True", "False", "False"]
+    for line in ("3", "4"):
+        assert "late by 8.71 day(s), past the 2 day(s) the late policy accepts: not accepted" in \
+            by_line.loc[line, "feedback"]
+
+
+# 7. a blank question cell was graded as question 1 of several
+
+
+def test_a_blank_question_cell_is_reported_when_the_assignment_has_several(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="a") + "  - {exercise: effect.yml, id: b, points: 1}\n")
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    make_course(tmp_path / "week.yml", tmp_path / "roster.csv", tmp_path / "h", tmp_path / "k", engine="serial",
+                salt="blank")
+    truth = truths(tmp_path / "k")
+    code, detail, printed = grade(tmp_path / "k", [f"s01,,{truth['s01', 'a']!r},", f"s01,b,{truth['s01', 'b']!r},"],
+                                  tmp_path / "g", capsys)
+    assert code == 0
+    message = ("line 2: the question cell is empty and the assignment has 2 questions (a, b); write which one in "
+               "the question column")
+    assert detail["status"].tolist() == ["unknown question", "graded"] and detail["feedback"][0] == message
+    assert message in printed
+    book = pd.read_csv(tmp_path / "g" / "gradebook.csv", dtype=str, keep_default_na=False)
+    assert book[["a (4)", "b (1)"]].astype(float).values.tolist() == [[0.0, 1.0]]
+
+
+def test_a_blank_question_cell_is_the_question_when_there_is_only_one(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])
+    code, detail, _ = grade(course["key"], [f"s01,,{truth['s01', 'effect']!r},"], tmp_path / "g", capsys)
+    assert code == 0 and detail["question"].tolist() == ["effect"] and points_of(tmp_path / "g")["s01"] == 4.0
+
+
+# 2/3. question ids named paths (".." wrote into the hand-outs' root, zips held "s01/../…"), broke answers.csv
+# (a comma) and starter.ipynb (a quote or backslash), or were the name of a file beside them (Errno 21)
+
+
+@pytest.mark.parametrize(("qid", "expected"), [
+    ('".."', "'..' — use letters, digits, '-', '_' and '.' only, starting with a letter or digit"),
+    ('".hidden"', "'.hidden' — use letters"),
+    ('"Q1, part a"', "'Q1, part a' — use letters"),
+    ("'a\\b'", "'a\\\\b' — use letters"),
+    ("'say\"hi'", "'say\"hi' — use letters"),
+    ('"sub/dir"', "'sub/dir' — use letters"),
+    ('"README.md"', "'README.md' is the name of a file beside a folder in every hand-out (README.md)"),
+    ('"Answers.CSV"', "is the name of a file beside a folder in every hand-out (answers.csv)"),
+    ('"starter.ipynb"', "(starter.ipynb); rename the question"),
+    ('"nul.txt"', "is a device name on Windows"),
+    ("7", "must be a text, got 7"),
+])
+def test_question_ids_follow_the_rules_of_trainee_ids(tmp_path, capsys, qid, expected) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid=qid))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    assert main(["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"),
+                 "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k")]) == 2
+    err = capsys.readouterr().err
+    assert "questions[1].id: " in err and expected in err and "Traceback" not in err
+    assert not (tmp_path / "h").exists() and not (tmp_path / "k").exists()
+
+
+def test_question_ids_differing_only_in_case_are_refused(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="part") + "  - {exercise: effect.yml, id: PART}\n")
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    assert main(["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"),
+                 "--out", str(tmp_path / "h"), "--key", str(tmp_path / "k")]) == 2
+    assert "questions[2].id: 'PART' repeats an earlier question (ignoring case" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("exercise_id", "expected"), [
+    ('"../x"', "'../x' — use letters"), ('"a,b"', "'a,b' — use letters"), ("CON", "device name on Windows")])
+def test_exercise_ids_follow_the_same_rules(tmp_path, capsys, exercise_id, expected) -> None:
+    write(tmp_path, "x.yml", EFFECT.replace("id: effect", f"id: {exercise_id}"))
+    assert main(["exercises", "check", str(tmp_path / "x.yml")]) == 2
+    err = capsys.readouterr().err
+    assert "id: " in err and expected in err and "Traceback" not in err
+
+
+# 11. course grade --out inside a hand-outs folder wrote every truth (detail.csv) where trainees get it
+
+
+@pytest.mark.parametrize("where", ["handouts/grades", "handouts/s01/grades", "handouts", "."])
+def test_grades_inside_the_handouts_are_refused(course, tmp_path, capsys, where) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text("trainee_id,answer\ns01,0.1\n", encoding="utf-8")
+    out = course["root"] / where
+    before = sorted(p.relative_to(course["root"]) for p in course["root"].rglob("*"))
+    assert main(["course", "grade", "--key", str(course["key"]), "--answers", str(answers), "--out", str(out),
+                 "--force"]) == 2
+    err = capsys.readouterr().err
+    assert f"is inside the hand-outs {course['root'] / 'handouts'} (or contains them" in err
+    assert "Write them beside the key" in err and "Traceback" not in err
+    assert sorted(p.relative_to(course["root"]) for p in course["root"].rglob("*")) == before
+
+
+# 9. course make --force replaced the key's salt and dropped the late trainees of `course add`
+
+
+def key_bytes(key_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in key_dir.iterdir() if p.is_file()}
+
+
+def test_force_keeps_the_salt_and_refuses_to_orphan_handed_out_trainees(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT)
+    write(tmp_path, "week.yml", WEEK.format(late="", qid="effect"))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\n")
+    make = ["course", "make", str(tmp_path / "week.yml"), "--roster", str(tmp_path / "roster.csv"), "--out",
+            str(tmp_path / "h"), "--key", str(tmp_path / "k"), "--engine", "serial"]
+    assert main(make) == 0
+    first = key_bytes(tmp_path / "k")
+    assert main([*make, "--force"]) == 0  # remade into the same folders: the same salt, the same worlds
+    assert key_bytes(tmp_path / "k")["key.csv"] == first["key.csv"]
+    assert json_salt(key_bytes(tmp_path / "k")) == json_salt(first)
+    write(tmp_path, "late.csv", "trainee_id\ns01\nlate1\n")
+    assert main(["course", "add", "--key", str(tmp_path / "k"), "--roster", str(tmp_path / "late.csv"), "--out",
+                 str(tmp_path / "h_late"), "--engine", "serial"]) == 0
+    added = key_bytes(tmp_path / "k")
+    capsys.readouterr()
+    for roster, lost in (("roster.csv", "trainee(s) late1 missing from the roster and hand-outs in "),
+                         ("late.csv", "lists hand-outs in ")):
+        make[4] = str(tmp_path / roster)
+        assert main([*make, "--force"]) == 2
+        err = capsys.readouterr().err
+        assert lost in err and str(tmp_path / "h_late") in err and "--replace-key" in err
+        assert key_bytes(tmp_path / "k") == added  # nothing replaced
+    assert main([*make, "--force", "--replace-key"]) == 0
+    assert json_salt(key_bytes(tmp_path / "k")) != json_salt(added)
+
+
+def json_salt(files: dict[str, bytes]) -> str:
+    import json
+
+    return json.loads(files["course.json"])["salt"]
+
+
+# 10. exercises page --out replaced an existing page without --force, hand-edited ones too, and could swap a
+# course-edition page for the public one (which carries the answer keys)
+
+
+def test_an_existing_page_is_replaced_only_with_force_unedited_and_in_the_same_edition(tmp_path, capsys) -> None:
+    exercise = write(tmp_path, "effect.yml", EFFECT)
+    page = tmp_path / "page.html"
+    run = ["exercises", "page", str(exercise), "--out", str(page)]
+    assert main([*run, "--course"]) == 0
+    written = page.read_bytes()
+    capsys.readouterr()
+    assert main([*run, "--course"]) == 2
+    assert f"--out {page} exists: add --force to replace it" in capsys.readouterr().err
+    assert main([*run]) == 2 and main([*run, "--force"]) == 2  # the public edition over the course one
+    err = capsys.readouterr().err
+    assert f"--out {page} is the course edition and this is the public edition (which carries the answer keys)" in err
+    assert page.read_bytes() == written
+    assert main([*run, "--course", "--force"]) == 0 and page.read_bytes() == written  # unedited, same edition
+    page.write_bytes(written.replace(b"<h1>", b"<p>Due Friday!</p><h1>", 1))  # hand-edited
+    edited = page.read_bytes()
+    assert main([*run, "--course", "--force"]) == 2
+    assert f"--out {page} was edited since kaigai wrote it" in capsys.readouterr().err
+    assert page.read_bytes() == edited
+    public = tmp_path / "public.html"
+    assert main(["exercises", "page", str(exercise), "--out", str(public)]) == 0
+    assert main(["exercises", "page", str(exercise), "--out", str(public), "--course", "--force"]) == 2
+    assert "is the public edition and this is the course edition: it is not replaced" in capsys.readouterr().err
+
+
+# 12. feedback before the deadline ("out of tolerance by 0.39 (40.0× the tolerance)", "sign") gave the truth away
+
+
+def test_feedback_before_the_deadline_says_how_far_not_which_way(course, tmp_path) -> None:
+    import datetime as dt
+
+    truth = truths(course["key"])
+    tol = 0.01
+    answers = tmp_path / "answers.csv"
+    answers.write_text("trainee_id,answer,submitted_at\n"
+                       f"s01,{truth['s01', 'effect'] + 40 * tol!r},2026-11-30T10:00+09:00\n"
+                       f"s01,{truth['s01', 'effect'] + 2 * tol!r},2026-11-30T11:00+09:00\n"
+                       f"s02,{-truth['s02', 'effect']!r},2026-11-30T10:00+09:00\n", encoding="utf-8")
+    deadline = dt.datetime.fromisoformat("2026-12-01T17:00+09:00")
+    early = classroom.grade_course(course["key"], answers, tmp_path / "early", now=deadline - dt.timedelta(hours=1))
+    s01 = (tmp_path / "early" / "feedback" / "s01.md").read_text(encoding="utf-8")
+    s02 = (tmp_path / "early" / "feedback" / "s02.md").read_text(encoding="utf-8")
+    assert "far off: more than 10× the tolerance away (not counted" in s01
+    assert "close: within 3× the tolerance, but not within it" in s01 and "Before the deadline" in s01
+    assert classroom._size_class(2 * abs(truth["s02", "effect"]), tol) in s02
+    for text in (s01, s02):
+        assert "out of tolerance by" not in text and "sign" not in text and "above" not in text
+    # the instructor's detail says everything
+    assert early["detail"]["feedback"].str.startswith("out of tolerance by").sum() == 2
+    assert early["detail"]["feedback"].str.startswith("sign").sum() == 1
+    late = classroom.grade_course(course["key"], answers, tmp_path / "late", now=deadline)
+    after = (tmp_path / "late" / "feedback" / "s02.md").read_text(encoding="utf-8")
+    assert "sign: the size is right but the sign is wrong" in after and "Before the deadline" not in after
+    assert late["gradebook"].equals(early["gradebook"])
+    classroom.grade_course(course["key"], answers, tmp_path / "full", now=deadline - dt.timedelta(hours=1),
+                           full_feedback=True)
+    assert (tmp_path / "full" / "feedback" / "s02.md").read_text(encoding="utf-8") == after
