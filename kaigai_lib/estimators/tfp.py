@@ -32,6 +32,7 @@ and the test suite checks that they reproduce its published estimates.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,15 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
-from kaigai_lib.data.schema import check_frame, is_number, key_problems, kinds_problem, variant_problem
+from kaigai_lib.data.schema import (
+    as_numbers,
+    as_years,
+    check_frame,
+    is_number,
+    key_problems,
+    kinds_problem,
+    variant_problem,
+)
 from kaigai_lib.data.schema import require_columns as _require_columns
 from kaigai_lib.estimators.results import Z_95, add_truth, normal_inference, order_tidy, summary_block
 
@@ -141,7 +150,9 @@ class ProductionResult:
     def summary(self) -> str:
         """The method, the sample and the coefficients, as text."""
         se_note = (f"firm-block bootstrap, {self.bootstrap} replications" if self.bootstrap
-                   else "not computed" if self.std_error.isna().all() else "analytic, clustered by firm")
+                   else "not computed" if self.std_error.isna().all() else "analytic, clustered by firm (CRV1, "
+                   "G/(G−1)·(N−1)/(N−K)" + (", the firm effects nested in the firm clusters not counted in K, as "
+                                           "Stata's xtreg, fe and reghdfe)" if self.method == "FE" else ")"))
         lines = [f"observations: {self.n_obs:,} ({self.n_firms:,} firms)"
                  + (f"; second stage: {self.n_second_stage:,}" if self.n_second_stage is not None else ""),
                  f"standard errors: {se_note}"]
@@ -156,7 +167,11 @@ class ProductionResult:
     def tfp(self, data: pd.DataFrame) -> pd.Series:
         """Log TFP per row: output minus the estimated contribution of every input."""
         _require_columns(data, [self.output, *self.inputs], "tfp()")
-        return (data[self.output] - data[self.inputs] @ self.coef).rename("log_tfp")
+        # each column read exactly as the estimator read it (text numbers included), so the data that was
+        # fitted can always be scored
+        output = _column_numbers(data, self.output, "tfp()")
+        inputs = np.column_stack([_column_numbers(data, column, "tfp()") for column in self.inputs])
+        return pd.Series(output - inputs @ self.coef.to_numpy(), index=data.index, name="log_tfp")
 
     def plot(self, truth: pd.Series | None = None, ax: plt.Axes | None = None) -> plt.Axes:
         """Coefficients with 95 % intervals, and the true values where known."""
@@ -287,24 +302,99 @@ def _as_list(columns: str | Sequence[str]) -> list[str]:
     return [columns] if isinstance(columns, str) else list(columns)
 
 
-def _prepare(data: pd.DataFrame, columns: list[str], unit: str, time: str, where: str) -> pd.DataFrame:
+def _prepare(data: pd.DataFrame, roles: dict[str, list[str]], unit: str, time: str, where: str) -> pd.DataFrame:
+    """The estimation sample: the columns of every role as floats, ``time`` as whole years, sorted by firm and year.
+
+    ``roles`` maps a role ("output", "free input", …) to its columns. Every column may play one role once (a
+    repeated column is a coefficient that cannot be identified); every number column is read by
+    :func:`_column_numbers` (as ``tfp()`` reads it) and the year by :func:`_read_years`, the same for every
+    estimator; missing and infinite values are named, never dropped.
+    """
     check_frame(data, where)
+    _refuse_repeated_roles({**roles, "unit": [unit], "time": [time]}, where)
+    columns = [column for role_columns in roles.values() for column in role_columns]
     _require_columns(data, [*columns, unit, time], where)
-    frame = data[[unit, time, *columns]]
+    frame = data[[unit, time, *columns]].copy()
     problems = []
     for column in columns:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        try:
+            values = _column_numbers(frame, column, where)
+        except ValueError as error:  # text that is not a number, true/false: listed with the other problems
+            problems.append(str(error).removeprefix(f"{where}: ").rstrip("."))
+            continue
+        bad = ~np.isfinite(values)
         if bad.any():
             rows = ", ".join(map(str, frame.index[bad][:5]))
             problems.append(f"'{column}' has {int(bad.sum())} missing or infinite value(s) (rows {rows}); "
                             "infinite values usually come from log(0): see log_columns()")
-    problems += key_problems(frame, [unit, time])
+        frame[column] = values
+    try:
+        frame[time] = _read_years(frame[time], time, where)
+        problems += key_problems(frame, [unit, time])
+    except ValueError as error:  # a year that is missing or not a year: named once, not again as a missing key
+        problems.append(str(error).removeprefix(f"{where}: ").rstrip("."))
+        problems += key_problems(frame, [unit], unique=False)
     if problems:
         raise ValueError(f"{where}: " + "; ".join(problems) + ".")
     # ids stored as text ("101") sort as the numbers they are, so the rows' order — and the sums' rounding —
     # is the same as with numeric ids
     return frame.sort_values([unit, time], key=_numeric_if_possible).reset_index(drop=True)
+
+
+def _refuse_repeated_roles(roles: dict[str, list[str]], where: str) -> None:
+    """One column in two roles (or twice in one) has no coefficient of its own: name it and its roles."""
+    seen: dict[Any, list[str]] = {}
+    for role, role_columns in roles.items():
+        for column in role_columns:
+            seen.setdefault(column, []).append(role)
+    repeated = {column: listed for column, listed in seen.items() if len(listed) > 1}
+    if repeated:
+        shown = "; ".join(f"'{column}' as {' and as '.join(listed)}" for column, listed in repeated.items())
+        raise ValueError(f"{where}: column(s) given more than once: {shown}. A column can play one role once (one "
+                         "coefficient each, and the proxy must be another variable than the state): list each "
+                         "column once, in the role it has.")
+
+
+def _column_numbers(data: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """One input or output column as floats, as every estimator here and ``tfp()`` read it.
+
+    Numbers of any dtype as they are (missing → NaN, infinite kept, for the caller to name); text that is a number
+    in every row is read with a warning; other text, infinite text and true/false are refused naming the rows
+    (:func:`~kaigai_lib.data.schema.as_numbers`).
+    """
+    values = data[column]
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return as_numbers(values, column, where)
+
+
+def _read_years(values: pd.Series, column: str, where: str) -> np.ndarray:
+    """The year column as whole numbers (int64), one reading for every estimator.
+
+    Whole numbers of any dtype, text digits and categories of either are read as years; dates (datetime64,
+    Period, or date objects) as their calendar year, with a warning saying so; anything else (fractions, words,
+    missing values) is refused naming the column and the rows.
+    """
+    dates = isinstance(values.dtype, pd.PeriodDtype) or pd.api.types.is_datetime64_any_dtype(values)
+    if not dates and values.dtype == object:
+        present = values.dropna()
+        dates = len(present) > 0 and present.map(lambda v: isinstance(v, (dt.date, pd.Period))).all()
+    if dates:
+        years = (values.dt.year if values.dtype != object
+                 else values.map(lambda v: v.year if isinstance(v, (dt.date, pd.Period)) else np.nan))
+        warnings.warn(f"{where}: '{column}' holds dates; each row is read as its calendar year (e.g. "
+                      f"{values.dropna().iloc[0]} → {int(years.dropna().iloc[0])}). If your years are fiscal years "
+                      "that end in another month, convert the column to whole years yourself.", UserWarning,
+                      stacklevel=4)
+        values = years.astype("Float64")
+    elif isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+        # categories and object columns of numbers are read as the numbers they hold (text digits as text)
+        values = pd.Series(values.to_numpy(dtype=object), index=values.index).infer_objects()
+    try:
+        return as_years(values, column, where)
+    except ValueError as error:
+        raise ValueError(f"{str(error).rstrip('.')}. A year must be a whole number (text digits are read, dates "
+                         "as their calendar year).") from None
 
 
 def _numeric_if_possible(values: pd.Series) -> pd.Series:
@@ -330,6 +420,52 @@ def _check_sample(frame: pd.DataFrame, unit: str, where: str, group: Any) -> Non
     if n_firms < MIN_FIRMS:
         raise ValueError(f"{where}: only {n_firms} firm(s){label}; at least {MIN_FIRMS} are needed. "
                          "Pool this industry with a similar one, or leave it out and report it.")
+
+
+RANK_TOLERANCE = 1e-6  # relative: exact copies and constants sit near 1e-15; real inputs, even r = 0.9999, far above
+
+
+def _refuse_unidentified(columns: dict[str, np.ndarray], where: str, group: Any, *,
+                         remove: Any = None, removed: str = "the constant") -> None:
+    """Refuse inputs whose coefficients the data cannot identify, naming them and the fix.
+
+    ``columns``: each input's values; ``remove`` maps a matrix of inputs to what is left of it once the terms that
+    the estimator also fits (``removed``: a constant, year or firm effects, the control function) are taken out
+    (default: its deviations from the mean). An input constant in the sample, one that is nothing but those
+    terms, or inputs that are a linear combination of one another (one variable under two names, shares that sum
+    to one) have no coefficient of their own; the libraries would return zero, split the effect between them or
+    fail deep inside, so the estimate is refused instead.
+    """
+    names = list(columns)
+    matrix = np.column_stack([columns[name] for name in names])
+    centred = matrix - matrix.mean(axis=0)
+    left = remove(matrix) if remove is not None else centred
+    spread, left_spread = np.linalg.norm(centred, axis=0), np.linalg.norm(left, axis=0)
+    problems, fixes = [], []
+    for j, name in enumerate(names):
+        if np.ptp(matrix[:, j]) == 0:
+            problems.append(f"'{name}' is constant ({matrix[0, j]:g} in every row)")
+            fixes.append("leave the constant input out")
+        elif left_spread[j] <= RANK_TOLERANCE * spread[j]:
+            problems.append(f"'{name}' varies only with {removed}, which the estimator also fits")
+            fixes.append(f"leave '{name}' out ({removed} already account for it)")
+    free = [j for j in range(len(names)) if np.ptp(matrix[:, j]) > 0 and left_spread[j] > RANK_TOLERANCE * spread[j]]
+    if len(free) > 1:
+        scaled = left[:, free] / left_spread[free]
+        _, singular, directions = np.linalg.svd(scaled, full_matrices=False)
+        for value, direction in zip(singular, directions, strict=True):
+            if value <= RANK_TOLERANCE * singular[0]:
+                involved = [names[free[j]] for j in np.nonzero(np.abs(direction) > 1e-3)[0]]
+                problems.append(f"{', '.join(map(repr, involved))} are collinear (one is a linear combination of "
+                                f"the others{'' if remove is None else f' and {removed}'}, e.g. one variable "
+                                "under two names)")
+                fixes.append("list only one of the collinear inputs")
+    if problems:
+        if group is not None:
+            fixes.append(f"estimate group {group!r} separately without it, or pool it with a similar group")
+        label = f" in group {group!r}" if group is not None else ""
+        raise ValueError(f"{where}: the coefficients cannot be identified{label}: " + "; ".join(problems)
+                         + ". Fix: " + "; ".join(dict.fromkeys(fixes)) + ".")
 
 
 def _least_squares(design: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -413,8 +549,12 @@ def ols_production(data: pd.DataFrame, output: str, inputs: str | Sequence[str],
         return _grouped(ols_production, data, by, output=output, inputs=inputs, unit=unit, time=time,
                         year_effects=year_effects)
     inputs = _as_list(inputs)
-    frame = _prepare(data, [output, *inputs], unit, time, "ols_production")
+    frame = _prepare(data, {"output": [output], "input": inputs}, unit, time, "ols_production")
     _check_sample(frame, unit, "ols_production", group)
+    years = frame[time].to_numpy()
+    _refuse_unidentified({c: frame[c].to_numpy() for c in inputs}, "ols_production", group,
+                         remove=(lambda x: x - pd.DataFrame(x).groupby(years).transform("mean").to_numpy())
+                         if year_effects else None, removed="the year" if year_effects else "the constant")
     exog = frame[inputs].astype(float)
     if year_effects:
         exog = exog.join(pd.get_dummies(frame[time], prefix="year", drop_first=True, dtype=float))
@@ -429,6 +569,12 @@ def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequ
                              group: Any = None) -> ProductionResult | GroupedProductionResult:
     """Within (firm fixed effects) estimator with ``linearmodels.PanelOLS``, SEs clustered by firm.
 
+    Standard errors: CRV1 clustered by firm with the small-sample factor G/(G−1)·(N−1)/(N−K), where K counts the
+    inputs and the year effects (with the constant) but not the firm effects, which are nested in the firm
+    clusters — the convention of Stata's ``xtreg, fe vce(cluster id)`` and ``reghdfe`` (pyfixest's CRV1 with
+    ``k_fixef="nonnested"``). No row is dropped (firms seen once are kept, as xtreg does). Inputs that do not vary
+    within firms once the effects are removed, or are collinear, are refused naming them.
+
     Examples
     --------
     The within estimator, separately for each industry (``by=``):
@@ -441,10 +587,10 @@ def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequ
     ...                               "year", by="industry")
     >>> fe.tidy()[["industry", "term", "estimate", "std_error"]].head(4).round(3)
          industry               term  estimate  std_error
-    0   chemicals      log_employees     1.352      0.055
-    1   chemicals  log_capital_stock     0.122      0.078
-    2  electrical      log_employees     1.615      0.048
-    3  electrical  log_capital_stock     0.178      0.061
+    0   chemicals      log_employees     1.352      0.053
+    1   chemicals  log_capital_stock     0.122      0.075
+    2  electrical      log_employees     1.615      0.046
+    3  electrical  log_capital_stock     0.178      0.059
     """
     from linearmodels.panel import PanelOLS
 
@@ -452,14 +598,35 @@ def fixed_effects_production(data: pd.DataFrame, output: str, inputs: str | Sequ
         return _grouped(fixed_effects_production, data, by, output=output, inputs=inputs, unit=unit, time=time,
                         year_effects=year_effects)
     inputs = _as_list(inputs)
-    frame = _prepare(data, [output, *inputs], unit, time, "fixed_effects_production")
+    frame = _prepare(data, {"output": [output], "input": inputs}, unit, time, "fixed_effects_production")
     _check_sample(frame, unit, "fixed_effects_production", group)
+    effects = np.column_stack([pd.factorize(frame[unit])[0], pd.factorize(frame[time])[0]][:1 + year_effects])
+    _refuse_unidentified({c: frame[c].to_numpy() for c in inputs}, "fixed_effects_production", group,
+                         remove=lambda x: _within(x, effects),
+                         removed="the firm and year effects" if year_effects else "the firm effects")
     panel = frame.set_index([unit, time])
     model = PanelOLS(panel[output].astype(float), panel[inputs].astype(float), entity_effects=True,
                      time_effects=year_effects, drop_absorbed=True)
-    fit = model.fit(cov_type="clustered", cluster_entity=True)
-    return ProductionResult("FE", fit.params[inputs], fit.std_errors[inputs], output, n_obs=len(frame),
-                            n_firms=frame[unit].nunique(), group=group, details={"fit": fit})
+    # the plain sandwich (no small-sample factor), scaled below by the convention of xtreg, fe and reghdfe
+    fit = model.fit(cov_type="clustered", cluster_entity=True, auto_df=False, count_effects=False, debiased=False)
+    n_obs, n_firms = len(frame), frame[unit].nunique()
+    # K: the inputs and the year effects with the constant; the firm effects, nested in the firm clusters, are
+    # not counted (counting them made the standard errors ~11 % larger on the Chilean panel)
+    n_params = len(inputs) + (frame[time].nunique() if year_effects else 1)
+    factor = n_firms / (n_firms - 1) * (n_obs - 1) / (n_obs - n_params)
+    cov = fit.cov.loc[inputs, inputs] * factor
+    return ProductionResult("FE", fit.params[inputs], np.sqrt(pd.Series(np.diag(cov), index=inputs)), output,
+                            n_obs=n_obs, n_firms=n_firms, group=group,
+                            details={"fit": fit, "cov": cov, "small_sample_factor": factor})
+
+
+def _within(matrix: np.ndarray, effects: np.ndarray) -> np.ndarray:
+    """``matrix`` less its firm (and year) effects: the variation the within estimator uses (pyfixest's demean)."""
+    from pyfixest.estimation import demean
+
+    within, _ = demean(np.ascontiguousarray(matrix, dtype=float), effects.astype(np.uint64),
+                       np.ones(len(matrix)), tol=1e-12, maxiter=100_000)
+    return within
 
 
 # --------------------------------------------------------------------------- Levinsohn–Petrin
@@ -630,11 +797,18 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     if poly_order not in (2, 3) or law_of_motion_order < 1:
         raise ValueError(f"poly_order={poly_order!r} must be 2 or 3; law_of_motion_order must be ≥ 1.")
     where = "levinsohn_petrin" + (f" [{group}]" if group is not None else "")
-    frame = _prepare(data, [output, *free, state, proxy], unit, time, where)
+    frame = _prepare(data, {"output": [output], "free input": free, "state": [state], "proxy": [proxy]},
+                     unit, time, where)
     _check_sample(frame, unit, where, group)
     if frame[proxy].nunique() <= 1:
         raise ValueError(f"{where}: the proxy '{proxy}' is constant, so it carries no information on "
                          "productivity. Use a proxy that varies with productivity (intermediate inputs).")
+    _refuse_unidentified({state: frame[state].to_numpy(), proxy: frame[proxy].to_numpy()}, where, group)
+    control = np.column_stack([np.ones(len(frame)), _polynomial([frame[state].to_numpy(), frame[proxy].to_numpy()],
+                                                                  poly_order)])
+    _refuse_unidentified({c: frame[c].to_numpy() for c in free}, where, group,
+                         remove=lambda x: x - control @ np.linalg.lstsq(control, x, rcond=None)[0],
+                         removed=f"the control function of '{state}' and '{proxy}'")
     panel = _Panel.build(frame, output, free, state, proxy, unit, time)
     estimate = _lp_estimate(panel, poly_order, law_of_motion_order)
     _warn_if_not_monotone(estimate["proxy_derivative"], proxy, where)
@@ -752,8 +926,10 @@ def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence
                         law_of_motion_order=law_of_motion_order, start=start, progress=progress)
     free = _as_list(free)
     where = "ackerberg_caves_frazer" + (f" [{group}]" if group is not None else "")
-    frame = _prepare(data, [output, *free, state, proxy], unit, time, where)
+    frame = _prepare(data, {"output": [output], "free input": free, "state": [state], "proxy": [proxy]},
+                     unit, time, where)
     _check_sample(frame, unit, where, group)
+    _refuse_unidentified({c: frame[c].to_numpy() for c in [*free, state]}, where, group)
     panel = _Panel.build(frame, output, free, state, proxy, unit, time)
     if start is None:
         design = np.column_stack([np.ones(len(panel.y)), panel.free, panel.state])
