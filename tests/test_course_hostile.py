@@ -393,3 +393,25 @@ def test_feedback_before_the_deadline_says_how_far_not_which_way(course, tmp_pat
     classroom.grade_course(course["key"], answers, tmp_path / "full", now=deadline - dt.timedelta(hours=1),
                            full_feedback=True)
     assert (tmp_path / "full" / "feedback" / "s02.md").read_text(encoding="utf-8") == after
+
+
+def test_as_of_grades_as_at_a_given_time_and_refuses_a_time_without_a_zone(course, tmp_path, capsys) -> None:
+    """`course grade --as-of` makes the feedback independent of the clock (the book's example uses it)."""
+    truth = truths(course["key"])
+    answers = tmp_path / "answers.csv"
+    answers.write_text(f"trainee_id,answer,submitted_at\ns02,{-truth['s02', 'effect']!r},2026-11-30T10:00+09:00\n",
+                       encoding="utf-8")
+    grade = ["course", "grade", "--key", str(course["key"]), "--answers", str(answers)]
+    assert main([*grade, "--out", str(tmp_path / "early"), "--as-of", "2026-12-01T16:59+09:00"]) == 0
+    assert main([*grade, "--out", str(tmp_path / "after"), "--as-of", "2026-12-01T08:00Z"]) == 0  # = 17:00 JST
+    early = (tmp_path / "early" / "feedback" / "s02.md").read_text(encoding="utf-8")
+    after = (tmp_path / "after" / "feedback" / "s02.md").read_text(encoding="utf-8")
+    assert "Before the deadline" in early and "sign" not in early
+    assert "sign: the size is right but the sign is wrong" in after and "Before the deadline" not in after
+    capsys.readouterr()
+    for bad, said in (("2026-12-05T09:00", "has no time zone"), ("46000", "spreadsheet serial number"),
+                      ("next friday", "is not a date-time")):
+        assert main([*grade, "--out", str(tmp_path / "bad"), "--as-of", bad]) == 2
+        err = capsys.readouterr().err
+        assert f"--as-of: {bad}" in err.replace("'", "") and said in err and "Traceback" not in err
+        assert not (tmp_path / "bad").exists()

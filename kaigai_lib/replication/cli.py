@@ -165,9 +165,11 @@ def _course_add(args: argparse.Namespace) -> int:
 
 
 def _course_grade(args: argparse.Namespace) -> int:
-    from kaigai_lib.exercises.classroom import grade_course
+    from kaigai_lib.exercises.classroom import grade_course, parse_datetime
 
-    result = grade_course(args.key, args.answers, args.out, force=args.force, full_feedback=args.full_feedback)
+    as_of = parse_datetime(args.as_of, "--as-of") if args.as_of is not None else None
+    result = grade_course(args.key, args.answers, args.out, force=args.force, full_feedback=args.full_feedback,
+                          now=as_of)
     book, detail = result["gradebook"], result["detail"]
     total = next(c for c in book.columns if c.startswith("total"))
     print(f"Graded {int((detail['status'] == 'graded').sum())} answer(s) of {len(book)} trainee(s): mean "
@@ -367,6 +369,9 @@ def _add_course_commands(commands: Any) -> None:
     p.add_argument("--full-feedback", action="store_true",
                    help="give trainees the full diagnosis before the deadline too (by default, before it, their "
                         "feedback says only how far a wrong answer is, not which way or why)")
+    p.add_argument("--as-of", metavar="DATETIME",
+                   help="grade as at this time, e.g. 2026-12-05T09:00+09:00 (default: now); it decides only "
+                        "whether the deadline has passed for the feedback (late answers follow submitted_at)")
     p.set_defaults(func=_course_grade)
 
 
