@@ -175,3 +175,33 @@ def test_fe_clustered_standard_errors_follow_xtreg_fe_and_reghdfe(chilean: pd.Da
         np.testing.assert_allclose(fe.coef[INPUTS], reference.coef()[INPUTS], rtol=1e-8)
         np.testing.assert_allclose(fe.std_error[INPUTS], reference.se()[INPUTS], rtol=1e-6)
     assert "not counted in K, as Stata's xtreg, fe and reghdfe" in fe.summary()
+
+
+FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def test_grouped_tfp_finds_each_rows_group_or_says_why_not() -> None:
+    """`GroupedProductionResult.tfp` compared the labels with ==: scored on codes written another way (text "9"
+    for a fit on 9, "food " for "food"), every row silently got NaN; groups not estimated got NaN unannounced."""
+    from kaigai_lib import generate, log_columns
+
+    firms = log_columns(generate("tiny", seed=3).firms, ["value_added", "employees", "capital_stock"])
+    codes = {name: code for code, name in enumerate(sorted(firms["industry"].unique()), start=8)}
+    firms = firms.assign(code=firms["industry"].map(codes).astype("int64"))
+    fit = tfp.ols_production(firms, "log_value_added", ["log_employees", "log_capital_stock"], "firm_id", "year",
+                             by="code")
+    reference = fit.tfp(firms)
+    assert reference.notna().all()
+    as_float = firms.assign(code=firms["code"].astype("float64"))  # the same numbers: scored alike
+    pd.testing.assert_series_equal(fit.tfp(as_float), reference)
+    for written in (str, lambda c: f"0{c}", lambda c: f"{c} ", lambda c: str(c).translate(FULL_WIDTH_DIGITS)):
+        other = firms.assign(code=firms["code"].map(written).astype(object))
+        with pytest.raises(ValueError, match=r"tfp\(\): 'code' holds .* \(rows .*\) where the fit has \d+: the "
+                                             r"same group written another way"):
+            fit.tfp(other)
+    unseen = firms.assign(code=firms["code"].where(firms["code"] != 8, 99))
+    with pytest.warns(UserWarning, match=rf"tfp\(\): {int((firms['code'] == 8).sum())} row\(s\) of 'code' groups "
+                                         r"that were not estimated \(99; rows .*\) get NaN"):
+        scored = fit.tfp(unseen)
+    assert scored[firms["code"] == 8].isna().all()
+    pd.testing.assert_series_equal(scored[firms["code"] != 8], reference[firms["code"] != 8])

@@ -364,12 +364,17 @@ class SchemaError(ValueError):
         super().__init__(f"The {table} table has {len(problems)} problem(s):\n{lines}")
 
 
-def rows_text(index: pd.Index, limit: int = 5) -> str:
+def listed(values: Sequence[Any], limit: int = 5) -> str:
+    """"3, 7, 9 and 2 more": the first ``limit`` values of a list (ids, rows) for a message."""
+    values = list(values)
+    shown = ", ".join(str(v) for v in values[:limit])
+    return f"{shown} and {len(values) - limit} more" if len(values) > limit else shown
+
+
+def rows_text(index: Sequence[Any], limit: int = 5) -> str:
     """"rows 3, 7 and 2 more" — or "lines …" when the index holds a file's line numbers (named "line", as
     ``kaigai replicate``'s reader sets it: the header is line 1)."""
-    shown = ", ".join(str(i) for i in index[:limit])
-    more = f" and {len(index) - limit} more" if len(index) > limit else ""
-    return f"{'lines' if index.name == 'line' else 'rows'} {shown}{more}"
+    return f"{'lines' if getattr(index, 'name', None) == 'line' else 'rows'} {listed(index, limit)}"
 
 
 def _kind_ok(series: pd.Series, kind: str) -> bool:

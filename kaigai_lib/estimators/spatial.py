@@ -70,7 +70,15 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.neighbors import BallTree
 
-from kaigai_lib.data.schema import ESTABLISHMENTS, check_frame, is_number, key_problems, require_columns
+from kaigai_lib.data.schema import (
+    ESTABLISHMENTS,
+    check_frame,
+    is_number,
+    key_problems,
+    listed,
+    require_columns,
+    rows_text,
+)
 from kaigai_lib.estimators.plots import new_figure
 from kaigai_lib.estimators.results import add_truth, order_tidy
 
@@ -154,8 +162,8 @@ def _numeric_column(values: pd.Series, column: str, table: str, index: pd.Index)
     numbers = _parse_numbers(values, column, table, index)
     infinite = np.isinf(numbers.to_numpy())
     if infinite.any():
-        raise SpatialInputError(f"{table}: column '{column}' is infinite in {int(infinite.sum())} row(s) (rows "
-                                f"{_rows(index[infinite])}), e.g. a ratio with a zero denominator; fix or blank "
+        raise SpatialInputError(f"{table}: column '{column}' is infinite in {int(infinite.sum())} row(s) ("
+                                f"{rows_text(index[infinite])}), e.g. a ratio with a zero denominator; fix or blank "
                                 "them first.")
     return numbers
 
@@ -179,23 +187,17 @@ def _parse_numbers(values: pd.Series, column: str, table: str, index: pd.Index) 
     if bad.any():
         examples = ", ".join(repr(v) for v in text[bad].unique()[:3])
         raise SpatialInputError(
-            f"{table}: column '{column}' holds {int(bad.sum())} value(s) that are not numbers (rows "
-            f"{_rows(index[bad])}, e.g. {examples}); fix or blank them before building catchments.")
+            f"{table}: column '{column}' holds {int(bad.sum())} value(s) that are not numbers ("
+            f"{rows_text(index[bad])}, e.g. {examples}); fix or blank them before building catchments.")
     as_text = text.notna().to_numpy()
     if as_text.any():
         detail = (f", {int(separated.sum())} of them with thousands separators (e.g. {text[separated].iloc[0]!r})"
                   if separated.any() else "")
         warnings.warn(
-            f"{table}: column '{column}' holds numbers stored as text in {int(as_text.sum())} row(s) (rows "
-            f"{_rows(index[as_text])}){detail}; read as numbers. Load it as numbers to silence this (e.g. "
+            f"{table}: column '{column}' holds numbers stored as text in {int(as_text.sum())} row(s) ("
+            f"{rows_text(index[as_text])}){detail}; read as numbers. Load it as numbers to silence this (e.g. "
             "pd.read_csv(..., thousands=',')).", SpatialInputWarning, stacklevel=3)
     return parsed.astype(float)
-
-
-def _rows(index: Sequence[Any], limit: int = 5) -> str:
-    shown = ", ".join(str(i) for i in list(index)[:limit])
-    more = f" and {len(index) - limit} more" if len(index) > limit else ""
-    return f"{shown}{more}"
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
@@ -794,13 +796,13 @@ def _read_establishments(establishments: pd.DataFrame) -> pd.DataFrame:
         if bad.any():
             raise SpatialInputError(
                 f"establishments: column '{name}' has {int(bad.sum())} missing or non-numeric value(s) "
-                f"(rows {_rows(where[bad.to_numpy()])}); the area sums need every value: fill them "
+                f"({rows_text(where[bad.to_numpy()])}); the area sums need every value: fill them "
                 f"(0 for establishments that do not export) or drop those rows first and report how many.")
         negative = (values < 0).to_numpy()
         if negative.any():
             raise SpatialInputError(
-                f"establishments: column '{name}' is negative in {int(negative.sum())} row(s) (rows "
-                f"{_rows(where[negative])}); amounts and counts cannot be below 0: fix them (a code for "
+                f"establishments: column '{name}' is negative in {int(negative.sum())} row(s) ("
+                f"{rows_text(where[negative])}); amounts and counts cannot be below 0: fix them (a code for "
                 "'missing' read as a number?) or drop those rows first and report how many.")
         est[name] = values
     _check_exports(est, "exports", SHIPMENTS, where)
@@ -828,7 +830,7 @@ def _place(est: pd.DataFrame, where: pd.Index, missing_coordinates: str,
         raise SpatialInputError(
             f"establishments: {int(outside.sum())} row(s) ({n_est} establishment(s)) have 'latitude'/'longitude' "
             f"outside Japan's range (latitude {LATITUDE_RANGE[0]:g}–{LATITUDE_RANGE[1]:g}, longitude "
-            f"{LONGITUDE_RANGE[0]:g}–{LONGITUDE_RANGE[1]:g}), rows {_rows(where[outside])}.{hint}")
+            f"{LONGITUDE_RANGE[0]:g}–{LONGITUDE_RANGE[1]:g}), {rows_text(where[outside])}.{hint}")
     est["latitude"], est["longitude"] = lat, lon
     if not missing.any():
         return est, where
@@ -837,7 +839,7 @@ def _place(est: pd.DataFrame, where: pd.Index, missing_coordinates: str,
             "'longitude'")
     if missing_coordinates == "raise":
         raise SpatialInputError(
-            f"establishments: {what} (rows {_rows(where[missing])}). Geocode them from the "
+            f"establishments: {what} ({rows_text(where[missing])}). Geocode them from the "
             "address, or pass missing_coordinates='drop' to leave them out (they are counted in drops).")
     drops.append({"kind": "dropped", "step": "establishment-years without coordinates", "count":
                   int(missing.sum()), "unit": f"establishment-years ({n_est} establishments)"})
@@ -890,7 +892,7 @@ def _centres(est: pd.DataFrame, f: pd.DataFrame, min_capital: float, min_oversea
         n_plants = est.loc[no_ratio, "establishment_id"].nunique()
         what = (f"{len(bad_firms)} firm-year(s) of {bad_firms['firm_id'].nunique()} firm(s) with '{capital_col}' ≥ "
                 f"{min_capital:g} and plants in the establishment table have no '{overseas_ratio_col}' (firm ids "
-                f"{_rows(bad_firms['firm_id'].unique())}); their {int(no_ratio.sum())} plant-year(s) ({n_plants} "
+                f"{listed(bad_firms['firm_id'].unique())}); their {int(no_ratio.sum())} plant-year(s) ({n_plants} "
                 "plant(s)) may or may not be centres")
         if missing_overseas_ratio == "raise":
             raise SpatialInputError(
@@ -936,7 +938,7 @@ def _sources_and_receivers(est: pd.DataFrame, is_centre: np.ndarray, large: np.n
     if len(receivers) and not (receivers["exports"] > 0).any():
         raise SpatialInputError(
             f"establishments: column 'exports' is 0 in every one of the {len(receivers):,} establishment-years "
-            f"that can receive a spillover (rows {_rows(origin[receiver])}): there is no export to explain, and the "
+            f"that can receive a spillover ({rows_text(origin[receiver])}): there is no export to explain, and the "
             "model would report 0 ± 0. Check that the column holds "
             "direct exports (直接輸出額) and was not lost on loading.")
     return sources, receivers, ever
@@ -970,7 +972,7 @@ def _years(values: pd.Series, column: str, table: str, index: pd.Index) -> pd.Se
     bad = (years.isna() | (years != years.round())).to_numpy()
     if bad.any():
         raise SpatialInputError(f"{table}: column '{column}' is missing or not a whole year in {int(bad.sum())} "
-                                f"row(s) (rows {_rows(index[bad])}); fix or drop them first.")
+                                f"row(s) ({rows_text(index[bad])}); fix or drop them first.")
     return years.astype(np.int64)
 
 
@@ -1005,7 +1007,7 @@ def _common_ids(est_ids: pd.Series, firm_ids: pd.Series, column: str, est_index:
         (firm_ids, "firms", firm_index)
     raise SpatialInputError(
         f"'{column}' is {est_ids.dtype} in establishments but {firm_ids.dtype} in firms: text in {table} (e.g. "
-        f"{text.iloc[0]!r}; rows {_rows(index)}), numbers in the other, so no plant would link to its firm. Convert "
+        f"{text.iloc[0]!r}; {rows_text(index)}), numbers in the other, so no plant would link to its firm. Convert "
         f"both to the same kind, e.g. df['{column}'] = pd.to_numeric(df['{column}']) in {table} (or .astype(str) "
         "in both tables).")
 
@@ -1021,15 +1023,15 @@ def _check_industries(firms: pd.DataFrame, firm_col: str, year_col: str, industr
                             & firms.set_index([firm_col, year_col]).index.isin(clash.index)).to_numpy()]
         raise SpatialInputError(
             f"firms: {len(ids)} '{firm_col}' value(s) stand for firms of different '{industry_col}' in the same "
-            f"year (ids {_rows(ids)}; rows {_rows(rows)}): ids reused across industries. Make them unique "
+            f"year (ids {listed(ids)}; {rows_text(rows)}): ids reused across industries. Make them unique "
             "(e.g. combine the industry code and the id) in both tables.")
     per_firm = codes.groupby(firm_col)[industry_col].nunique()
     moved = per_firm.index[per_firm > 1]
     if len(moved):
         rows = firms.index[firms[firm_col].isin(moved).to_numpy()]
         warnings.warn(
-            f"firms: {len(moved)} '{firm_col}' value(s) change '{industry_col}' between years (ids {_rows(moved)}; "
-            f"rows {_rows(rows)}). If ids are numbered within industries, one id is several firms and their "
+            f"firms: {len(moved)} '{firm_col}' value(s) change '{industry_col}' between years (ids {listed(moved)}; "
+            f"{rows_text(rows)}). If ids are numbered within industries, one id is several firms and their "
             "plants get the wrong capital and overseas production ratio: make the ids unique; if the firms "
             "changed industry, ignore this.", SpatialInputWarning, stacklevel=3)
 
@@ -1039,8 +1041,8 @@ def _check_exports(est: pd.DataFrame, exports_col: str, shipments_col: str, inde
     above = (est["exports"] > est[SHIPMENTS] * (1 + 1e-9) + 0.05).to_numpy()  # 0.05: rounding to 0.1
     if above.any():
         warnings.warn(
-            f"establishments: '{exports_col}' exceeds '{shipments_col}' in {int(above.sum())} row(s) (rows "
-            f"{_rows(index[above])}). In 工業統計調査 shipments (製造品出荷額等) include direct exports; check the "
+            f"establishments: '{exports_col}' exceeds '{shipments_col}' in {int(above.sum())} row(s) ("
+            f"{rows_text(index[above])}). In 工業統計調査 shipments (製造品出荷額等) include direct exports; check the "
             f"units, or — if your shipments exclude exports — do not use control='{DOMESTIC_SHIPMENTS}'.",
             SpatialInputWarning, stacklevel=3)
 

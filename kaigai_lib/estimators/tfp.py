@@ -51,6 +51,9 @@ from kaigai_lib.data.schema import (
     is_number,
     key_problems,
     kinds_problem,
+    label_form,
+    listed,
+    rows_text,
     variant_problem,
 )
 from kaigai_lib.data.schema import require_columns as _require_columns
@@ -249,8 +252,23 @@ class GroupedProductionResult:
         return ax
 
     def tfp(self, data: pd.DataFrame) -> pd.Series:
-        """Log TFP per row, each row with its own group's coefficients (NaN for groups not estimated)."""
+        """Log TFP per row, each row with its own group's coefficients (NaN, with a warning naming the rows, for
+        groups not estimated; a label written another way than in the fit — 9 and "9", "food " — is refused)."""
         _require_columns(data, [self.by], "tfp()")
+        values = data[self.by]
+        unknown = values.notna().to_numpy() & ~values.isin(list(self.results)).to_numpy()
+        if unknown.any():
+            fitted = {_label_key(g): g.item() if isinstance(g, np.generic) else g for g in self.results}
+            for label in pd.unique(values[unknown]):
+                if _label_key(label) in fitted:  # the same group written another way: equality would miss it
+                    rows = data.index[(values == label).to_numpy()]
+                    raise ValueError(
+                        f"tfp(): '{self.by}' holds {label!r} ({rows_text(rows)}) where the fit has "
+                        f"{fitted[_label_key(label)]!r}: the same group written another way (type, spaces, "
+                        f"full-width characters or leading zeros). Write '{self.by}' as in the data of the fit.")
+            warnings.warn(f"tfp(): {int(unknown.sum())} row(s) of '{self.by}' groups that were not estimated "
+                          f"({listed(pd.unique(values[unknown]))}; {rows_text(data.index[unknown])}) get NaN.",
+                          stacklevel=2)
         out = pd.Series(np.nan, index=data.index, name="log_tfp")
         for group, result in self.results.items():
             rows = data[self.by] == group
@@ -498,6 +516,13 @@ def _group_order(group: Any) -> tuple:
         return (0, float(group), "")
     text = str(group)
     return (0, float(text), text) if text.isdecimal() else (1, 0.0, text)
+
+
+def _label_key(label: Any) -> str:
+    """A label as text in the form its spelling variants share (9, 9.0, "9", "09", "９", "food " → one form)."""
+    if is_number(label) and float(label).is_integer():
+        label = int(label)
+    return label_form(str(label), codes=True)
 
 
 def _grouped(function, data: pd.DataFrame, by: str, **kwargs) -> GroupedProductionResult:
