@@ -758,6 +758,7 @@ class Run:
     peak_memory_gb: dict[str, float] = field(default_factory=dict)  # process peak RSS after each stage
 
     others: dict[str, str] = field(default_factory=dict)  # report, log -> what they hold (for the checker)
+    notes: list[str] = field(default_factory=list)  # shown on the terminal at the end (e.g. cells not estimated)
     did_results: dict[str, Any] = field(default_factory=dict)  # both DiDs, when each needs the other's effects
 
     def write(self, name: str, table: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
@@ -839,8 +840,10 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
         wp = white_paper_did(run.firms, analysis, **own_options(analysis), **options)
     table = wp.result.table.copy()
     table.insert(0, "analysis", analysis)
-    checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.unit,
-                         "change_pct" if wp.scale == "percent" else "change_log", run.config.disclosure)
+    checks = _did_checks(table, wp.changes.table.assign(_group=wp.changes.table["group"]), wp.changes.unit,
+                         "change_pct" if wp.scale == "percent" else "change_log", run.config.disclosure,
+                         _fixed_effects(wp.result))
+    _log_skipped(run, analysis, wp.result)
     # a group and its subgroup (e.g. "all" beside size classes) of one outcome × horizon may not differ by
     # fewer than min_firms starters or controls
     checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
@@ -859,16 +862,38 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
 
 
 def _did_checks(table: pd.DataFrame, changes: pd.DataFrame, unit: str, column: str,
-                rules: DisclosureRules) -> list[CellCheck]:
-    """One check per DiD cell (outcome × group × horizon): its starters and its controls must each pass."""
+                rules: DisclosureRules, fixed: list[str]) -> list[CellCheck]:
+    """One check per DiD cell (outcome × group × horizon): its starters and its controls must each pass.
+
+    A cell's groups are the rows its regression used (``regression_rows``): a row alone in its level of a fixed
+    effect is dropped by the regression, so counting it would let a cell of two starters pass a rule of three."""
+    from kaigai_lib.estimators.did import regression_rows
+
     checks = []
     for row in table.itertuples():
         cell = changes.loc[(changes["outcome"] == row.outcome) & (changes["horizon"] == row.horizon)
-                           & (changes["_group"].astype(str) == str(row.group))]
+                           & (changes["_group"].astype(str) == str(row.group)) & changes[column].notna()]
+        cell = regression_rows(cell, fixed)
         treated, control = cell.loc[cell["treated"] == 1], cell.loc[cell["treated"] == 0]
         checks.append(_pair_check((treated[unit].to_numpy(), treated[column].to_numpy()),
                                   (control[unit].to_numpy(), control[column].to_numpy()), rules))
     return checks
+
+
+def _fixed_effects(result: Any) -> list[str]:
+    """The fixed effects of a DidResult's regressions, as columns of its changes table."""
+    return [*result.controls, *(["pair"] if result.pair_effects else [])]
+
+
+def _log_skipped(run: Run, analysis: str, result: Any) -> None:
+    """The cells matched_did could not estimate (blank in effects.csv, not suppressed): each with its reason
+    in run.log, and a count on the terminal."""
+    for cell in result.skipped.itertuples():
+        run.log.info("%s: not estimated (blank in effects.csv): %s × %s × h=%d: %s", analysis, cell.outcome,
+                     cell.group, cell.horizon, cell.reason)
+    if len(result.skipped):
+        run.notes.append(f"{analysis}: {len(result.skipped)} cell(s) could not be estimated and are blank in "
+                         "effects.csv (not suppressed); run.log names each and says why.")
 
 
 def stage_treatment(run: Run) -> pd.DataFrame:
@@ -895,8 +920,9 @@ def stage_treatment(run: Run) -> pd.DataFrame:
     table = design.tidy()
     table = table[[c for c in [*DID_TABLE_COLUMNS, "truth"] if c in table.columns]]
     table.insert(0, "analysis", settings["name"])
-    checks = _did_checks(table, design.changes.table.rename(columns={"size": "_group"}), design.changes.unit,
-                         "change_log", run.config.disclosure)
+    checks = _did_checks(table, design.changes.table.assign(_group=design.changes.table["size"]), design.changes.unit,
+                         "change_log", run.config.disclosure, _fixed_effects(design.result))
+    _log_skipped(run, settings["name"], design.result)
     checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
                                   table["group"].astype(str).tolist(), run.config.disclosure)
     table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
@@ -1150,6 +1176,8 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
             handler.close()
         folder.commit()
     total = sum(run.timings.values())
+    for note in run.notes:
+        echo(f"kaigai replicate: note: {note}")
     echo(f"kaigai replicate: wrote {len(run.tables)} tables and {len(run.figures)} figure files to {out}/ "
          f"in {total:.0f} s ({', '.join(f'{k}: {v:.0f} s' for k, v in run.timings.items())}).")
     run.out = folder.out
