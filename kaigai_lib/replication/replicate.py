@@ -41,6 +41,11 @@ import pandas as pd
 
 from kaigai_lib.data.disclosure import (
     EFFECT_COLUMNS,
+    ID_TOKEN,
+    NEUTRAL_COLUMN,
+    NEUTRAL_COLUMN_RULE,
+    NEUTRAL_NAME,
+    NEUTRAL_NAME_RULE,
     OTHER_FILES,
     OUTPUT_TABLES,
     PROTECTION_COLUMNS,
@@ -54,6 +59,7 @@ from kaigai_lib.data.disclosure import (
     write_manifest,
 )
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
+from kaigai_lib.data.starts import EXPORT_GROUPS
 from kaigai_lib.data.text import (
     ENCODING_NAMES,
     JAPANESE_ENCODINGS,
@@ -285,17 +291,38 @@ def parse_treatment(section: Any) -> tuple[dict[str, Any] | None, list[str]]:
         elif len(set(value)) < len(value):
             problems.append(f"[treatment] {key} = {_toml(value)}: lists "
                             f"{sorted({v for v in value if value.count(v) > 1})} more than once; give each once")
-    name = settings["name"]
-    if isinstance(name, str) and not TREATMENT_NAME.fullmatch(name):
-        problems.append(f"[treatment] name = {_toml(name)}: a short label for effects.csv — letters, digits, spaces, "
-                        "'.', '-' or '_', starting with a letter or digit, at most 40 characters (e.g. \"support\")")
+    problems += _label_problems(settings)
     for key, setting in TREATMENT_SETTINGS.items():
         if settings[key] is not None and (problem := setting.problem(settings[key])) is not None:
             problems.append(f"[treatment] {key} = {_toml(settings[key])}: {problem}")
     return settings, problems
 
 
-TREATMENT_NAME = re.compile(r"[^\W_][\w .\-]{0,39}")
+def _label_problems(settings: dict[str, Any]) -> list[str]:
+    """The [treatment] values that become labels of the outputs (effects.csv, report.html, run.log) must be
+    neutral, so that no firm's name, id or figure leaves the room in a label (disclosure.OUTPUT_LABELS says why
+    per value): the name and the outcome names follow a pattern without digits or ids (check-disclosure
+    re-checks it and lists them for the output checker), the groups are kaigai's own size classes."""
+    problems = []
+    name = settings["name"]
+    if isinstance(name, str) and not NEUTRAL_NAME.fullmatch(name):
+        problems.append(f"[treatment] name = {_toml(name)}: a short neutral label for effects.csv — "
+                        f"{NEUTRAL_NAME_RULE} (e.g. \"support\"); it leaves the room with the results, so it may "
+                        "not name a firm or carry an id or a figure")
+    outcomes = settings["outcomes"] if isinstance(settings["outcomes"], list) else []
+    for i, outcome in enumerate(outcomes):
+        if isinstance(outcome, str) and (not NEUTRAL_COLUMN.fullmatch(outcome) or ID_TOKEN.search(outcome)):
+            problems.append(f"[treatment] outcomes[{i}] = {_toml(outcome)}: the outcome's name is a label of "
+                            f"effects.csv, so it must be {NEUTRAL_COLUMN_RULE}; rename the column in the firm "
+                            "file (e.g. rd_spending) and list that name")
+    groups = settings["groups"] if isinstance(settings["groups"], list) else []
+    odd = [g for g in groups if isinstance(g, str) and g not in EXPORT_GROUPS]
+    if odd:
+        problems.append(f"[treatment] groups = {_toml(groups)}: {odd} are not size classes; the groups are kaigai's "
+                        f"size classes at t − 1 from employees: {', '.join(map(repr, EXPORT_GROUPS))}")
+    return problems
+
+
 TREATMENT_SETTINGS: dict[str, Setting] = {
     "horizons": Setting("int", 1, 15, "the last year after the start"),
     "placebo_horizons": Setting("int list", -15, -2, "placebo years before the start; −1 is the base year"),
@@ -658,8 +685,9 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
         problems += _settings_problems(config, firms)
     if problems:
         raise ReplicationError(f"the inputs have {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    # the file lines named the rows in the messages; the stages number them from 0
-    return {name: data.reset_index(drop=True) for name, data in checked.items()}
+    # the rows keep their index: a CSV's file lines (index "line"), a Parquet file's rows from 0, so that an
+    # estimator's message at a stage names the rows as the validation's messages do (_numbering)
+    return checked
 
 
 def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
@@ -1211,7 +1239,7 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
         except ReplicationError:
             raise
         except (ValueError, KeyError) as error:
-            raise ReplicationError(f"stage '{stage}': {error}") from error
+            raise ReplicationError(f"stage '{stage}': {error}{_numbering(run.inputs, str(error))}") from error
         run.timings[stage] = time.perf_counter() - started
         run.peak_memory_gb[stage] = _peak_rss_gb()
         run.log.info("stage %s done in %.1f s (peak memory so far %.2f GB)", stage, run.timings[stage],
@@ -1223,6 +1251,19 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
     problems = publish_disclosure(run)
     if problems:
         raise ReplicationError("disclosure check failed on the results:\n  - " + "\n  - ".join(problems))
+
+
+def _numbering(inputs: dict[str, pd.DataFrame], message: str) -> str:
+    """What the row numbers in a stage's error mean: the estimators name the rows by their index, which is the
+    file line of a CSV (as in the validation's messages) and the row from 0 of a Parquet file."""
+    if not re.search(r"\b(rows?|index|lines?)\b", message):
+        return ""
+    lines = {name: data.index.name == "line" for name, data in inputs.items()}
+    if all(lines.values()):
+        return " (row and index numbers are the input files' lines; the header is line 1)"
+    return " (row and index numbers are " + "; ".join(
+        f"--{name.replace('_', '-')}: {'the file lines (header = line 1)' if line else 'rows counted from 0'}"
+        for name, line in lines.items()) + ")"
 
 
 def _effects_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
