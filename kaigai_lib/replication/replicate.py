@@ -673,6 +673,7 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
             checked.pop(name, None)
     if "firms" in checked:
         firms = checked["firms"]
+        problems += _data_label_problems(firms, config)
         if firms["industry"].nunique() < 2:
             problems.append(f"firms: only one industry ({firms['industry'].iloc[0]!r}); the analyses compare "
                             "and control for industries — check the industry column and its mapping.")
@@ -688,6 +689,30 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
     # the rows keep their index: a CSV's file lines (index "line"), a Parquet file's rows from 0, so that an
     # estimator's message at a stage names the rows as the validation's messages do (_numbering)
     return checked
+
+
+def _data_label_problems(firms: pd.DataFrame, config: Config) -> list[str]:
+    """Labels from the firm file that become labels of the outputs: an industry label with an identifier-like
+    token (F000123, a 法人番号) would leave the room in production.csv, and a firm file's own 'size' column would
+    give the [treatment] groups their labels (disclosure.OUTPUT_LABELS: industry labels are otherwise free, and
+    listed by check-disclosure for the output checker; the groups are kaigai's size classes)."""
+    problems = []
+    industry = firms["industry"].astype(str)
+    odd = industry.map(lambda label: ID_TOKEN.search(label) is not None)
+    if odd.any():
+        problems.append(f"firms: column 'industry' holds {industry[odd].nunique()} label(s) with an identifier-like "
+                        f"token (e.g. {industry[odd].iloc[0]!r}) at {_rows(odd)}; industry labels are printed in "
+                        "production.csv and leave the room with it: use industry codes or names (JSIC codes have "
+                        "at most four digits), never a firm's id or number.")
+    if config.treatment is not None and "size" in firms.columns:
+        sizes = firms["size"].astype(str).where(firms["size"].notna())
+        odd = sizes.notna() & ~sizes.isin(EXPORT_GROUPS)
+        if odd.any():
+            problems.append(f"firms: column 'size' holds label(s) other than kaigai's size classes "
+                            f"({', '.join(map(repr, EXPORT_GROUPS))}), e.g. {sizes[odd].iloc[0]!r} at {_rows(odd)}; "
+                            "the [treatment] groups are reported under these labels in effects.csv. Drop or rename "
+                            "the column: kaigai then computes the size classes from employees.")
+    return problems
 
 
 def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
@@ -1193,8 +1218,13 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         log.addHandler(handler)
         try:
+            # run.log leaves the room: a note names its file by the option, never by the path typed (a folder
+            # can be named after a firm, e.g. /secure/Toyota_Motor_F000123/firms.csv)
+            named = {f"--{name.replace('_', '-')}": path for name, path in paths.items()}
+            if config is not None:
+                named["--config"] = Path(config)
             for note in [*settings.notes, *notes]:
-                log.info("note: %s", note)
+                log.info("note: %s", _without_paths(note, named))
             run = Run(inputs=inputs, config=settings, out=staging, log=log, world=world)
             if run.world is not None:
                 log.info("inputs written by kaigai generate: truth attached")
@@ -1210,6 +1240,15 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
          f"in {total:.0f} s ({', '.join(f'{k}: {v:.0f} s' for k, v in run.timings.items())}).")
     run.out = folder.out
     return run
+
+
+def _without_paths(note: str, paths: dict[str, Path]) -> str:
+    """``note`` with each input's path (as typed, and absolute) replaced by the option that named it."""
+    spellings = [(str(spelling), option) for option, path in paths.items()
+                 for spelling in {path, path.absolute(), path.resolve()}]
+    for spelling, option in sorted(spellings, key=lambda pair: -len(pair[0])):  # the longest first
+        note = note.replace(spelling, f"the {option} file")
+    return note
 
 
 def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
