@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.outputs import sha256_of
+from kaigai_lib.data.outputs import STAGING_MARKER, sha256_of
 from kaigai_lib.data.schema import SCHEMAS, missing_ids
 from kaigai_lib.data.starts import EXPORT_GROUPS, FDI_GROUPS
 
@@ -772,7 +772,7 @@ def _check_marker(folder: Path, listed: Iterable[str]) -> list[str]:
     return problems
 
 
-def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> FolderCheck:
+def check_results(folder: str | Path, rules: DisclosureRules | None = None, *, staging: bool = False) -> FolderCheck:
     """Re-check a results folder against ``rules`` (the secure room's; default :class:`DisclosureRules`).
 
     The rules recorded in the folder are never used. Fails on: any entry not in the manifest (any name, case,
@@ -782,7 +782,8 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     The manifest's declarations are never trusted (a forger can rewrite it and its hashes): a table's columns
     must be in ``OUTPUT_TABLES``, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
     metadata of its own), only ``OTHER_FILES`` and ``results.json`` may be free text, and every line of
-    ``results.json`` must be what the checker recomputes from the folder.
+    ``results.json`` must be what the checker recomputes from the folder. A folder that still holds the staging
+    marker of an unfinished run fails (``staging=True``: kaigai replicate checking its own staging folder).
 
     Examples
     --------
@@ -805,7 +806,7 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
         report.cannot_check = str(error)
         return report
     report.files = len(files)
-    report.problems += _unlisted_entries(folder, files)
+    report.problems += _unlisted_entries(folder, files, staging)
     for name, entry in files.items():
         path = folder / name
         if path.is_symlink() or not path.is_file():
@@ -818,11 +819,15 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     return report
 
 
-def _unlisted_entries(folder: Path, files: Mapping[str, Any]) -> list[str]:
+def _unlisted_entries(folder: Path, files: Mapping[str, Any], staging: bool) -> list[str]:
     """Entries of the folder the manifest does not list (links and sub-folders included), and the marker."""
     problems = []
     for relative, path in _entries(folder):
-        if relative == MANIFEST:
+        if relative == MANIFEST or (staging and relative == STAGING_MARKER):
+            continue
+        if relative == STAGING_MARKER:
+            problems.append(f"{relative}: the folder is an unfinished kaigai run (stopped before its results were "
+                            "moved into place); its files were never complete: run kaigai replicate again.")
             continue
         if relative == OUTPUT_MARKER:
             problems += _check_marker(folder, files)
@@ -998,7 +1003,7 @@ def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]], ru
     return problems
 
 
-def check_folder(folder: str | Path, rules: DisclosureRules | None = None) -> list[str]:
+def check_folder(folder: str | Path, rules: DisclosureRules | None = None, *, staging: bool = False) -> list[str]:
     """Every problem :func:`check_results` finds (empty: the folder passes), with "cannot check" first."""
-    report = check_results(folder, rules)
+    report = check_results(folder, rules, staging=staging)
     return [report.cannot_check] if report.cannot_check else report.problems

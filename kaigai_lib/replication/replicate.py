@@ -1323,7 +1323,7 @@ def publish_disclosure(run: Run) -> list[str]:
     settings = {**run.config.analysis, **{f"tfp.{k}": v for k, v in run.config.tfp.items()}}
     write_manifest(run.out, run.config.disclosure, run.tables, run.figures,
                    {name: what for name, what in OTHER_FILES.items() if (run.out / name).exists()}, settings)
-    return check_folder(run.out, run.config.disclosure)
+    return check_folder(run.out, run.config.disclosure, staging=True)  # the run's own staging folder
 
 
 def _growth_figure(run: Run, effects: pd.DataFrame) -> None:
