@@ -323,10 +323,14 @@ def test_a_killed_runs_staging_folder_says_it_is_unfinished(world5: Path, tmp_pa
 def test_the_next_run_deletes_only_what_a_run_left(tmp_path: Path) -> None:
     # a folder with a staging name that kaigai did not make (no marker), and a parked earlier result that
     # someone added a file to: neither is deleted
+    with OutputFolder(tmp_path / "out", command="replicate") as folder:  # the earlier result
+        (folder.path / "effects.csv").write_text("estimate\n0.0\n")
+        folder.commit()
     mine = tmp_path / ".out.kaigai-staging-mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("my notes")
     parked = tmp_path / ".out.kaigai-old-abc"
+    parked.mkdir()
     with OutputFolder(parked / "previous", command="replicate") as folder:
         (folder.path / "effects.csv").write_text("estimate\n1.0\n")
         folder.commit()
@@ -336,13 +340,14 @@ def test_the_next_run_deletes_only_what_a_run_left(tmp_path: Path) -> None:
         (folder.path / "effects.csv").write_text("estimate\n2.0\n")
         folder.commit()
     os.rename(tmp_path / "done", tmp_path / ".out.kaigai-staging-moved")
-    with OutputFolder(tmp_path / "out", command="replicate") as folder:
+    with OutputFolder(tmp_path / "out", command="replicate", force=True) as folder:
         (folder.path / "effects.csv").write_text("estimate\n3.0\n")
         folder.commit()
     assert (mine / "notes.txt").read_text() == "my notes"
     assert (parked / "previous" / "mine.txt").read_text() == "added"
     assert not (tmp_path / ".out.kaigai-staging-moved").exists()
     assert read_marker(tmp_path / "out") is not None and STAGING_MARKER not in os.listdir(tmp_path / "out")
+    assert (tmp_path / "out" / "effects.csv").read_text() == "estimate\n3.0\n"
 
 
 def test_check_disclosure_refuses_an_unfinished_folder(tiny_results: Path, tmp_path: Path,
@@ -374,5 +379,7 @@ def test_stage_errors_name_the_files_lines_like_the_validation(world5: Path, tmp
     assert result.returncode == USER_ERROR, result.stderr[-2000:]
     line = int(base[0]) + 2  # the CSV's header is line 1
     assert f"e.g. index [{line}]" in result.stderr, result.stderr[-2000:]
-    assert "(row and index numbers are the input files' lines; the header is line 1)" in result.stderr
+    # the firm file is a CSV, the others Parquet: each input's numbering is said
+    assert ("(row and index numbers are --firms: the file lines (header = line 1); --establishments: rows counted "
+            "from 0; --foreign-demand: rows counted from 0)") in result.stderr
     assert "Traceback" not in result.stderr
