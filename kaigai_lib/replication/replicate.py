@@ -962,13 +962,22 @@ def stage_treatment(run: Run) -> pd.DataFrame:
     if absent:
         raise ReplicationError(f"[treatment]: column(s) not in the firm file: {', '.join(absent)}. Add them to the "
                                "firm file, or map your names with [columns.firms].")
-    design = treatment_did(firms, settings["column"], start_year=settings["start_year_column"],
-                           outcomes=settings["outcomes"], covariates=settings["covariates"] or DEFAULT_COVARIATES,
-                           exact=settings["exact"], groups=settings["groups"],
-                           horizons=range(1, int(settings["horizons"]) + 1),
-                           pre_horizons=settings["placebo_horizons"], sample=settings["sample"],
-                           first_start_year=settings["first_start_year"],
-                           last_start_year=settings["last_start_year"], truth=_treatment_truth(run, settings))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        design = treatment_did(firms, settings["column"], start_year=settings["start_year_column"],
+                               outcomes=settings["outcomes"],
+                               covariates=settings["covariates"] or DEFAULT_COVARIATES,
+                               exact=settings["exact"], groups=settings["groups"],
+                               horizons=range(1, int(settings["horizons"]) + 1),
+                               pre_horizons=settings["placebo_horizons"], sample=settings["sample"],
+                               first_start_year=settings["first_start_year"],
+                               last_start_year=settings["last_start_year"], truth=_treatment_truth(run, settings))
+    for caught_warning in caught:
+        if issubclass(caught_warning.category, UserWarning):  # the design's counts: a note, not a traceback-like line
+            run.log.info("%s: %s", settings["name"], caught_warning.message)
+            run.notes.append(f"{settings['name']}: {caught_warning.message}")
+        else:
+            warnings.warn(caught_warning.message, caught_warning.category, stacklevel=2)
     # effects.csv keeps the DiD table's columns and order (no n_obs, no bias)
     table = design.tidy()
     table = table[[c for c in [*DID_TABLE_COLUMNS, "truth"] if c in table.columns]]
