@@ -29,7 +29,9 @@ def test_dominance_rule() -> None:
 
 
 def _small_and_dominated_table() -> tuple[pd.DataFrame, dict]:
-    table = pd.DataFrame({"group": ["big", "small", "dominated"], "estimate": [0.1, 0.2, 0.3],
+    # effects.csv's groups are kaigai's own labels (the checker refuses any other): a big, a small and a
+    # dominated cell
+    table = pd.DataFrame({"group": ["300+", "50-99", "100-299"], "estimate": [0.1, 0.2, 0.3],
                           "ci_low": [0.0, 0.1, 0.2]})
     rng = np.random.default_rng(0)
     cells = {0: (np.arange(50), rng.uniform(1, 2, 50)),

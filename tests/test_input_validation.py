@@ -121,7 +121,7 @@ CONFIG_CASES: dict[str, tuple[bytes | str, str | list[str]]] = {
                                 "[analysis] did_controls = \"never\": must be one of 'all', 'clean', 'adjusted'"),
     "did_controls not text": ("[analysis]\ndid_controls = 5\n", "[analysis] did_controls = 5"),
     "treatment name that is a formula": ('[treatment]\nname = "=cmd|x"\ncolumn = "supported"\noutcomes = ["sales"]\n',
-                                         '[treatment] name = "=cmd|x": a short label'),
+                                         '[treatment] name = "=cmd|x": a short neutral label'),
     "treatment name with a newline": ('[treatment]\nname = "a\\nb"\ncolumn = "supported"\noutcomes = ["sales"]\n',
                                       "[treatment] name = "),
     "placebo year twice": ("[analysis]\nplacebo_horizons = [-2, -2, -3]\n",

@@ -8,6 +8,7 @@ mid-run, and start two runs into the same ``--out``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from kaigai_lib.data.outputs import (
     OUTPUT_MARKER,
+    STAGING_MARKER,
     Interrupted,
     OutputError,
     OutputFolder,
@@ -340,6 +342,9 @@ def test_a_killed_run_is_tidied_by_the_next_one(tmp_path: Path) -> None:
     # what SIGKILL leaves: a staging folder, and (killed between the two moves) the earlier result parked
     (tmp_path / ".out.kaigai-staging-abc123").mkdir()
     (tmp_path / ".out.kaigai-staging-abc123" / "effects.csv").write_text("half")
+    # the marker every staging folder holds until its final move (a folder without it is never deleted)
+    (tmp_path / ".out.kaigai-staging-abc123" / STAGING_MARKER).write_text(
+        json.dumps({"written_by": "kaigai", "state": "unfinished"}))
     (tmp_path / ".out.kaigai-old-def456").mkdir()
     os.rename(out, tmp_path / ".out.kaigai-old-def456" / "previous")
     (tmp_path / ".out.kaigai-lock").write_text("pid 1")

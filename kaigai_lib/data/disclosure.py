@@ -57,8 +57,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.outputs import sha256_of
-from kaigai_lib.data.schema import missing_ids
+from kaigai_lib.data.outputs import STAGING_MARKER, sha256_of
+from kaigai_lib.data.schema import SCHEMAS, missing_ids
+from kaigai_lib.data.starts import EXPORT_GROUPS, FDI_GROUPS
 
 MANIFEST = "disclosure.json"
 RESULTS = "results.json"
@@ -100,6 +101,133 @@ OUTPUT_TABLES: dict[str, TableSchema] = {
     "spillover_decomposition.csv": TableSchema(("term",), ("mean_change", "coefficient", "contribution",
                                                            "true_contribution")),
 }
+
+# --------------------------------------------------------------------------- labels in the outputs
+#
+# Every label a table carries (an analysis, a group, an outcome, an industry) is a free-text channel out of the
+# secure room: a firm's name written as a label leaves with the table. Each label column's labels are either
+# kaigai's own (a fixed vocabulary below: anything else is an edited file and fails) or come from the config or
+# the data (``LabelRule.source``). Those are decided per value:
+#
+# * restricted at config validation **and** re-checked here — the ``[treatment] name`` (NEUTRAL_NAME: lowercase
+#   letters and '_', no digits, which carry ids, years and amounts such as F000123 or 2403.1) and the
+#   ``[treatment] outcomes`` (NEUTRAL_COLUMN: a lowercase column name without an id-like token). A config key is
+#   typed by the analyst for this run, so a rule costs nothing; a firm's name can still be spelt in letters,
+#   so every such label is also listed for the output checker to read (``label_reviews``);
+# * flagged, not restricted — the firm file's **industry** labels (production.csv): real files hold JSIC codes
+#   ("09", "E091") or names ("食料品製造業") in many forms, and no pattern tells an industry's name from a firm's;
+#   each industry's coefficients rest on ≥ 20 firms (the LP minimum) and on the disclosure rules, and the labels
+#   are listed for the output checker. Only an id-like token (F000123, a 13-digit 法人番号) fails outright;
+# * fixed — the [treatment] groups (kaigai's size classes, checked at config validation) and every other label.
+
+# an identifier-like token inside a label: letters then five or more digits (F000123), or five or more digits
+# (a 法人番号, a firm number); JSIC codes ("09", "E0911") have at most four
+ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,4}[-_]?[0-9]{5,}|[0-9]{5,})(?![0-9])")
+NEUTRAL_NAME = re.compile(r"[a-z][a-z_]{0,23}")
+NEUTRAL_NAME_RULE = "lowercase letters and '_', starting with a letter, at most 24 characters, no digits"
+NEUTRAL_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,39}")
+NEUTRAL_COLUMN_RULE = ("a column name of lowercase letters, digits and '_', starting with a letter, at most 40 "
+                       "characters, without an id-like token (F000123, five or more digits)")
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """The labels one column of an output table may hold: kaigai's own (``known``), and — where the config or
+    the data can supply others — where they come from and the rule they follow (None: any, but reviewed)."""
+
+    known: frozenset[str]
+    source: str | None = None  # None: kaigai writes every label of this column itself
+    pattern: re.Pattern[str] | None = None
+    rule: str = ""
+
+    def problem(self, label: str) -> str | None:
+        """Why ``label`` may not leave (None: it is kaigai's own, or a label from ``source`` within its rule)."""
+        if label in self.known:
+            return None
+        if self.source is None:
+            return "kaigai never writes it there (an edited file?)"
+        if self.pattern is not None and not self.pattern.fullmatch(label):
+            return f"it comes from {self.source}, whose rule is: {self.rule}"
+        if ID_TOKEN.search(label):
+            return f"it comes from {self.source} and holds an identifier-like token ({ID_TOKEN.search(label)[0]})"
+        return None
+
+
+# the white paper's DiD outcomes (whitepaper.samples: the firm file's amounts, and TFP and pay per employee
+# computed by kaigai replicate)
+DID_OUTCOMES = ("sales", "employees", "capital_stock", "tfp", "compensation_per_employee")
+# the spillover model's regressors and Figure II-2-4-4's terms (estimators.spatial.TERM_LABELS' keys; a test
+# keeps the two equal)
+SPILLOVER_TERMS = ("overseas_production_ratio", "foreign_demand_di", "shipments", "domestic_shipments",
+                   "non_exporter_shipments", "lagged_shipments")
+_FIRM_AMOUNTS = frozenset(c.name for c in SCHEMAS["firms"].columns if c.kind in ("int", "float")
+                          and c.unit not in ("id",))
+OUTPUT_LABELS: dict[str, dict[str, LabelRule]] = {
+    "effects.csv": {
+        "analysis": LabelRule(frozenset({"export", "fdi"}), "the config's [treatment] name", NEUTRAL_NAME,
+                              NEUTRAL_NAME_RULE),
+        "group": LabelRule(frozenset({*EXPORT_GROUPS, *FDI_GROUPS, "all"})),
+        "outcome": LabelRule(frozenset({*DID_OUTCOMES, *_FIRM_AMOUNTS}),
+                             "the config's [treatment] outcomes (column names of the firm file)", NEUTRAL_COLUMN,
+                             NEUTRAL_COLUMN_RULE),
+    },
+    "production.csv": {
+        "industry": LabelRule(frozenset(), "the firm file's industry column"),
+        "input": LabelRule(frozenset({"log_employees", "log_capital_stock"})),
+    },
+    "distributions.csv": {
+        "variable": LabelRule(frozenset({"tfp_relative", "compensation_per_employee"})),
+        "group": LabelRule(frozenset({"Foreign-owned", "Japanese, with FDI", "Japanese, without FDI"})),
+    },
+    "spillover.csv": {"regressor": LabelRule(frozenset(SPILLOVER_TERMS))},
+    "spillover_decomposition.csv": {"term": LabelRule(frozenset({*SPILLOVER_TERMS, "year_effects", "other",
+                                                                  "total"}))},
+}
+# label columns that hold whole numbers (event years relative to the start)
+WHOLE_LABELS = {"effects.csv": {"horizon": (-15, 15)}}
+
+
+def label_problems(name: str, table: pd.DataFrame) -> list[str]:
+    """Labels of an output table that may not leave: outside kaigai's vocabulary, or from the config or the data
+    but breaking their rule (:data:`OUTPUT_LABELS`), or event years that are not whole numbers in range."""
+    problems = []
+    for column, rule in OUTPUT_LABELS.get(name, {}).items():
+        if column not in table.columns:
+            continue
+        bad = {}
+        for label in pd.unique(table[column].astype(str)):
+            why = rule.problem(label)
+            if why is not None:
+                bad.setdefault(why, []).append(label)
+        for why, labels in bad.items():
+            problems.append(f"{name}: column '{column}' holds {len(labels)} label(s) that may not leave "
+                            f"({', '.join(map(repr, labels[:3]))}): {why}. Run kaigai replicate again with "
+                            "neutral labels.")
+    for column, (low, high) in WHOLE_LABELS.get(name, {}).items():
+        if column in table.columns:
+            number = pd.to_numeric(table[column].astype(str).str.strip(), errors="coerce")
+            odd = ~(number.notna() & (number == number.round()) & number.between(low, high))
+            if odd.any():
+                problems.append(f"{name}: column '{column}' must hold whole numbers {low}…{high} (lines "
+                                f"{_lines(odd)}).")
+    return problems
+
+
+def label_reviews(name: str, table: pd.DataFrame) -> list[str]:
+    """The labels of an output table that came from the config or the data (not kaigai's own), for the output
+    checker to read: a rule can keep digits and ids out of a label, not a firm's name spelt in letters."""
+    reviews = []
+    for column, rule in OUTPUT_LABELS.get(name, {}).items():
+        if rule.source is None or column not in table.columns:
+            continue
+        labels = [label for label in pd.unique(table[column].astype(str)) if label not in rule.known]
+        if labels:
+            shown = ", ".join(map(repr, labels[:20])) + (f" and {len(labels) - 20} more" if len(labels) > 20 else "")
+            reviews.append(f"{name}: '{column}' labels from {rule.source}: {shown} — check that none names a "
+                           "firm, a person or a place")
+    return reviews
+
+
 # the free-text files `kaigai replicate` writes, with what they hold (for the output checker to read)
 OTHER_FILES = {"report.html": "the figures and the protected effects table on one page",
                "run.log": "stage times, peak memory and aggregate counts (no microdata values)"}
@@ -470,6 +598,7 @@ def _check_table(name: str, table: pd.DataFrame, entry: Mapping[str, Any], rules
     if absent:
         problems.append(f"{name}: lacks column(s) {absent}.")
         return problems
+    problems += label_problems(name, table)
     labels = [c for c in table.columns if c not in (*PROTECTION_COLUMNS, *values, *_count_columns(table.columns))]
     for column in labels:
         if column not in identifiers and looks_like_identifier_values(table[column]):
@@ -643,7 +772,7 @@ def _check_marker(folder: Path, listed: Iterable[str]) -> list[str]:
     return problems
 
 
-def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> FolderCheck:
+def check_results(folder: str | Path, rules: DisclosureRules | None = None, *, staging: bool = False) -> FolderCheck:
     """Re-check a results folder against ``rules`` (the secure room's; default :class:`DisclosureRules`).
 
     The rules recorded in the folder are never used. Fails on: any entry not in the manifest (any name, case,
@@ -653,7 +782,8 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     The manifest's declarations are never trusted (a forger can rewrite it and its hashes): a table's columns
     must be in ``OUTPUT_TABLES``, a figure must be a PNG or SVG as matplotlib writes it (no text chunks or
     metadata of its own), only ``OTHER_FILES`` and ``results.json`` may be free text, and every line of
-    ``results.json`` must be what the checker recomputes from the folder.
+    ``results.json`` must be what the checker recomputes from the folder. A folder that still holds the staging
+    marker of an unfinished run fails (``staging=True``: kaigai replicate checking its own staging folder).
 
     Examples
     --------
@@ -676,7 +806,7 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
         report.cannot_check = str(error)
         return report
     report.files = len(files)
-    report.problems += _unlisted_entries(folder, files)
+    report.problems += _unlisted_entries(folder, files, staging)
     for name, entry in files.items():
         path = folder / name
         if path.is_symlink() or not path.is_file():
@@ -689,11 +819,15 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None) -> F
     return report
 
 
-def _unlisted_entries(folder: Path, files: Mapping[str, Any]) -> list[str]:
+def _unlisted_entries(folder: Path, files: Mapping[str, Any], staging: bool) -> list[str]:
     """Entries of the folder the manifest does not list (links and sub-folders included), and the marker."""
     problems = []
     for relative, path in _entries(folder):
-        if relative == MANIFEST:
+        if relative == MANIFEST or (staging and relative == STAGING_MARKER):
+            continue
+        if relative == STAGING_MARKER:
+            problems.append(f"{relative}: the folder is an unfinished kaigai run (stopped before its results were "
+                            "moved into place); its files were never complete: run kaigai replicate again.")
             continue
         if relative == OUTPUT_MARKER:
             problems += _check_marker(folder, files)
@@ -719,6 +853,7 @@ def _check_entry(folder: Path, name: str, entry: Mapping[str, Any], files: Mappi
             report.problems.append(f"{name}: not a readable CSV ({type(error).__name__}).")
             return
         report.problems += _check_table(name, table, entry, rules)
+        report.reviews += label_reviews(name, table)
     elif kind == "figure":
         sources = entry.get("sources")
         if not isinstance(sources, list) or not sources:
@@ -868,7 +1003,7 @@ def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]], ru
     return problems
 
 
-def check_folder(folder: str | Path, rules: DisclosureRules | None = None) -> list[str]:
+def check_folder(folder: str | Path, rules: DisclosureRules | None = None, *, staging: bool = False) -> list[str]:
     """Every problem :func:`check_results` finds (empty: the folder passes), with "cannot check" first."""
-    report = check_results(folder, rules)
+    report = check_results(folder, rules, staging=staging)
     return [report.cannot_check] if report.cannot_check else report.problems

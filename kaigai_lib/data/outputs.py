@@ -13,7 +13,10 @@ Rules (DESIGN.md, "Never lose a file"):
   and the clean-up themselves run with those signals held, so they are never cut in half; a signal that
   was ignored when the command started, e.g. SIGHUP under ``nohup``, stays ignored);
 - one run at a time per ``--out`` (a lock beside it); a second run is refused with a clear message. What a
-  killed run (SIGKILL) left beside ``--out`` is tidied by the next run under the lock.
+  killed run (SIGKILL, or a native library's abort) left beside ``--out`` is tidied by the next run under the
+  lock: a staging folder only while it holds its :data:`STAGING_MARKER` (it says the folder is unfinished and
+  never disclosure-checked), a parked earlier result only if it is still kaigai's, unchanged and with nothing
+  added; anything else is left where it is.
 
 Usage::
 
@@ -40,6 +43,10 @@ from types import FrameType
 from typing import Any
 
 OUTPUT_MARKER = ".kaigai-output.json"
+# written into a staging folder when it is made, removed just before the final move: a folder beside --out that
+# still holds it is an unfinished run's (killed, or aborted by a native library), which the next run may remove;
+# a folder without it was not made by kaigai (or is a finished result) and is never deleted
+STAGING_MARKER = ".kaigai-unfinished.json"
 
 
 class OutputError(ValueError):
@@ -114,6 +121,23 @@ def foreign_entries(folder: Path) -> list[str]:
     marker = read_marker(folder)
     listed = set(marker["files"]) if marker else set()
     return [entry for entry in _files_under(folder) if entry != OUTPUT_MARKER and entry not in listed]
+
+
+def _unfinished(folder: Path) -> bool:
+    """True if ``folder`` holds kaigai's :data:`STAGING_MARKER`: a staging folder its run never finished."""
+    marker = folder / STAGING_MARKER
+    if not marker.is_file() or marker.is_symlink():
+        return False
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and data.get("written_by") == "kaigai" and data.get("state") == "unfinished"
+
+
+def _own_result(folder: Path) -> bool:
+    """True if ``folder`` is a finished kaigai result exactly as written: its marker, nothing added or changed."""
+    return read_marker(folder) is not None and not foreign_entries(folder) and not edited_entries(folder)
 
 
 def _is_relative_to(path: Path, other: Path) -> bool:
@@ -335,6 +359,12 @@ class OutputFolder:
                 self.out = check_output_path(self.requested, command=self.command, inputs=self.inputs,
                                              force=self.force, option=self.option)
                 self.path = Path(tempfile.mkdtemp(prefix=self._prefix("staging"), dir=self.out.parent))
+                (self.path / STAGING_MARKER).write_text(json.dumps(
+                    {"written_by": "kaigai", "command": self.command, "state": "unfinished", "pid": os.getpid(),
+                     "started": _dt.datetime.now().isoformat(timespec="seconds"),
+                     "note": "an unfinished kaigai run: its files are incomplete and were never disclosure-checked; "
+                             f"the next 'kaigai {self.command}' into {self.out.name} removes this folder"},
+                    indent=2) + "\n", encoding="utf-8")
         except BaseException:
             self._lock.release()
             self._signals.__exit__(None, None, None)
@@ -354,14 +384,21 @@ class OutputFolder:
         for leftover in sorted(self.out.parent.iterdir()):
             if not leftover.name.startswith(kinds) or leftover.is_symlink() or not leftover.is_dir():
                 continue
+            if leftover.name.startswith(self._prefix("staging")):
+                if _unfinished(leftover) or _own_result(leftover):  # killed before, or during, the final move
+                    shutil.rmtree(leftover, ignore_errors=True)
+                continue
             parked = leftover / "previous"
-            if leftover.name.startswith(self._prefix("old")) and parked.is_dir() and not self.out.exists():
-                os.rename(parked, self.out)
-            shutil.rmtree(leftover, ignore_errors=True)
+            if parked.is_dir() and not parked.is_symlink() and not self.out.exists():
+                os.rename(parked, self.out)  # the run died between the two moves: the earlier result goes back
+            elif parked.is_dir() and not _own_result(parked):
+                continue  # changed since it was parked: not ours to delete
+            if not any(entry != parked for entry in leftover.iterdir()):
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def commit(self, extra: dict[str, Any] | None = None) -> Path:
         """Write the marker (every file with its sha256) and move the staging folder onto ``out``."""
-        files = [entry for entry in _files_under(self.path) if entry != OUTPUT_MARKER]
+        files = [entry for entry in _files_under(self.path) if entry not in (OUTPUT_MARKER, STAGING_MARKER)]
         marker = {"written_by": "kaigai", "command": self.command,
                   "created": _dt.datetime.now().isoformat(timespec="seconds"), "files": files,
                   "sha256": {f: sha256_of(self.path / f) for f in files if not f.endswith("/")}, **(extra or {})}
@@ -370,6 +407,8 @@ class OutputFolder:
         self.path.chmod(0o755)  # mkdtemp makes it private; results are an ordinary folder
         with signals_deferred():
             old = self._park_previous()
+            # from here the folder is a finished result (its output marker lists every file; _own_result)
+            (self.path / STAGING_MARKER).unlink(missing_ok=True)
             os.rename(self.path, self.out)
             self.path = self.out
             self.committed = True

@@ -40,6 +40,7 @@ TIDY_COLUMNS = ["outcome", "group", "horizon", "estimate", "std_error", "p_value
                 "n_treated", "n_control", "scale"]
 SCALES = {"log": "change_log", "percent": "change_pct", "level": "level_log"}
 SCALE_UNITS = {"log": "log points", "percent": "percentage points", "level": "log points"}
+SKIPPED_COLUMNS = ["outcome", "group", "horizon", "n_treated", "n_control", "reason"]
 
 # --------------------------------------------------------------------------- event-time changes
 
@@ -456,6 +457,8 @@ class DidResult:
     cluster: list[str] = field(default_factory=list)
     bootstrap_draws: int | None = None  # set when the errors after the start come from a pair bootstrap
     unbootstrapped: tuple[str, ...] = ()  # groups that kept the regression's errors (all pairs one cluster)
+    # the cells left blank (NaN) and why: outcome, group, horizon, n_treated, n_control, reason
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
 
     @property
     def errors(self) -> str:
@@ -482,6 +485,8 @@ class DidResult:
         lines = [f"fixed effects: {', '.join(self.controls) or 'none'}"
                  + ("; pair effects" if self.pair_effects else ""),
                  f"standard errors {self.errors}"]
+        lines += [f"not estimated: {row.outcome} × {row.group} × h={row.horizon}: {row.reason}"
+                  for row in self.skipped.itertuples()]
         table = self.tidy().drop(columns=["scale"]).set_index(["outcome", "group", "horizon"])
         return summary_block(f"Matched difference-in-differences ({self.units})", table, lines=lines)
 
@@ -616,7 +621,15 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     ``scale``: "percent" (the white paper's percent change from ``t − 1``),
     "log" (log points) or "level" (the log level at ``t + h``: no
     difference, i.e. matching alone). ``n_treated``/``n_control`` count the
-    rows used; a cell with fewer than two of either gets NaN, not an error.
+    rows used: a missing change is not used, nor is a row whose level of a
+    fixed effect has no other row in the cell (a singleton, which pyfixest
+    would drop: it says nothing about ``τ``). A cell that cannot be
+    estimated gets NaN, not an error, and its reason in ``DidResult.skipped``:
+    fewer than two starters or controls used, a single cluster, a change
+    that does not vary, or a starter dummy absorbed by the fixed effects.
+    No such cell reaches pyfixest (a cell of singletons only made its Rust
+    demeaning abort the process). An infinite change (a log outcome holding
+    log 0) is an error naming the cell and the units.
 
     Examples
     --------
@@ -638,7 +651,6 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
     >>> print(result.summary().splitlines()[0])
     Matched difference-in-differences (log points)
     """
-    import pyfixest as pf
 
     column = _scale_column(scale)
     if not isinstance(changes, EventChanges):
@@ -675,30 +687,97 @@ def matched_did(changes: EventChanges, *, group: str | None = None, controls: Se
                              f"{changes.horizons}.")
         selected = selected.loc[selected["horizon"].isin(horizons)]
     keys = ["outcome", "horizon", *([group] if group else [])]
+    skipped = []
     for key, part in selected.groupby(keys, sort=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
+        label = key[2] if group else "all"
+        _refuse_infinite(part, column, changes.unit, f"{key[0]} × {label} × h={key[1]}")
+        part = regression_rows(part, fixed)
         n_treated = int(part["treated"].sum())
         n_control = int((1 - part["treated"]).sum())
-        label = key[2] if group else "all"
-        if n_treated < 2 or n_control < 2:
+        tidy, reason = None, _unusable_cell(part, column, clusters, n_treated, n_control)
+        if reason is None:
+            tidy, reason = _fit_cell(part, formula, alias, clusters, fixed, changes.matched)
+        if tidy is None:
+            skipped.append([key[0], label, key[1], n_treated, n_control, reason])
             rows.append([key[0], label, key[1], np.nan, np.nan, np.nan, np.nan, np.nan, n_treated, n_control])
             continue
-        with warnings.catch_warnings():
-            # pyfixest's own pandas deprecation notices and its note on singleton pairs are not the user's
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            warnings.filterwarnings("ignore", message=".*inplace keyword.*")
-            warnings.filterwarnings("ignore", message=".*singleton fixed effect.*")
-            part, weights = _pair_weights(part, changes.matched)
-            part = part.assign(**{safe: part[name] for name, safe in alias.items()})
-            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(alias[name] for name in clusters)},
-                           ssc=_small_sample(part, clusters, fixed), weights=weights)
-        tidy = fit.tidy().loc["treated"]
         rows.append([key[0], label, key[1], tidy["Estimate"], tidy["Std. Error"], tidy["Pr(>|t|)"],
                      tidy["2.5%"], tidy["97.5%"], n_treated, n_control])
     table = pd.DataFrame(rows, columns=TIDY_COLUMNS[:-1]).assign(scale=scale)
     return DidResult(table=table, scale=scale, controls=list(controls), pair_effects=pair_effects,
-                     cluster=clusters)
+                     cluster=clusters, skipped=pd.DataFrame(skipped, columns=SKIPPED_COLUMNS))
+
+
+def _fit_cell(part: pd.DataFrame, formula: str, alias: dict[str, str], clusters: list[str], fixed: list[str],
+              matched: bool) -> tuple[pd.Series | None, str | None]:
+    """One cell's regression with pyfixest: the starter dummy's row of its tidy table, or None and the reason
+    it has no estimate (collinear with the fixed effects, or no residual degrees of freedom)."""
+    import pyfixest as pf
+
+    with warnings.catch_warnings():
+        # pyfixest's own pandas deprecation notices are not the user's
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        # no residual degrees of freedom divides by zero: such a cell is reported by its reason below
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        part, weights = _pair_weights(part, matched)
+        part = part.assign(**{safe: part[name] for name, safe in alias.items()})
+        try:
+            fit = pf.feols(formula, part, vcov={"CRV1": "+".join(alias[name] for name in clusters)},
+                           ssc=_small_sample(part, clusters, fixed), weights=weights)
+        except ValueError as error:  # pyfixest's "All variables are collinear"
+            if "collinear" not in str(error):
+                raise
+            return None, "the starter dummy is absorbed by the fixed effects (collinear)"
+        tidy = fit.tidy().loc["treated"]
+    if not (np.isfinite(tidy["Estimate"]) and np.isfinite(tidy["Std. Error"]) and tidy["Std. Error"] > 0):
+        return None, "no residual degrees of freedom: the fixed effects fit the rows exactly (no standard error)"
+    return tidy, None
+
+
+def _refuse_infinite(part: pd.DataFrame, column: str, unit: str, cell: str) -> None:
+    """An infinite change comes from a log outcome holding log 0 (or an infinite level): pyfixest would drop
+    the row with a warning only, so it is an error naming the cell and the units."""
+    infinite = np.isinf(part[column].to_numpy(float))
+    if infinite.any():
+        units = pd.unique(part.loc[infinite, unit]).tolist()
+        raise ValueError(f"matched_did: cell {cell}: '{column}' is infinite for {int(infinite.sum())} row(s) "
+                         f"(e.g. {unit} {units[:5]}): a log outcome holds log 0 (−inf) or a level is infinite. "
+                         "Set those values to missing (they are then counted as missing), or fix them in the "
+                         "data.")
+
+
+def regression_rows(part: pd.DataFrame, fixed: Sequence[str]) -> pd.DataFrame:
+    """The rows of one cell that a regression with the fixed effects ``fixed`` uses: those left once every row
+    alone in its level of a fixed effect is dropped, repeatedly (what pyfixest's ``fixef_rm="singleton"`` does).
+    Such a row is fitted exactly by its own effect and says nothing about τ. Dropped here, they are not counted
+    among the rows used (nor by the disclosure check of the cell), and pyfixest never receives a cell of
+    singletons only (its demeaning aborts the process on an empty sample)."""
+    while fixed and len(part):
+        alone = np.zeros(len(part), dtype=bool)
+        for name in fixed:
+            alone |= (part.groupby(name, observed=True)[name].transform("size") == 1).to_numpy()
+        if not alone.any():
+            break
+        part = part.loc[~alone]
+    return part
+
+
+def _unusable_cell(part: pd.DataFrame, column: str, clusters: Sequence[str], n_treated: int,
+                   n_control: int) -> str | None:
+    """Why a cell's regression cannot be run (None: it can): each of these reaches pyfixest as a failure
+    (an empty sample after its singleton removal aborts the process; one cluster divides by zero)."""
+    if n_treated < 2 or n_control < 2:
+        return (f"fewer than 2 starters or controls with a usable change ({n_treated} starter(s), {n_control} "
+                "control(s); rows alone in their level of a fixed effect are not usable)")
+    one = [name for name in clusters if part[name].nunique() < 2]
+    if one:
+        return f"a single cluster of {' and '.join(one)}: no clustered standard error"
+    if np.ptp(part[column].to_numpy(float)) == 0:
+        return "the change is the same for every row: nothing to estimate"
+    return None
 
 
 # --------------------------------------------------------------------------- staggered adoption (pyfixest)

@@ -41,6 +41,11 @@ import pandas as pd
 
 from kaigai_lib.data.disclosure import (
     EFFECT_COLUMNS,
+    ID_TOKEN,
+    NEUTRAL_COLUMN,
+    NEUTRAL_COLUMN_RULE,
+    NEUTRAL_NAME,
+    NEUTRAL_NAME_RULE,
     OTHER_FILES,
     OUTPUT_TABLES,
     PROTECTION_COLUMNS,
@@ -54,6 +59,7 @@ from kaigai_lib.data.disclosure import (
     write_manifest,
 )
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
+from kaigai_lib.data.starts import EXPORT_GROUPS
 from kaigai_lib.data.text import (
     ENCODING_NAMES,
     JAPANESE_ENCODINGS,
@@ -285,17 +291,38 @@ def parse_treatment(section: Any) -> tuple[dict[str, Any] | None, list[str]]:
         elif len(set(value)) < len(value):
             problems.append(f"[treatment] {key} = {_toml(value)}: lists "
                             f"{sorted({v for v in value if value.count(v) > 1})} more than once; give each once")
-    name = settings["name"]
-    if isinstance(name, str) and not TREATMENT_NAME.fullmatch(name):
-        problems.append(f"[treatment] name = {_toml(name)}: a short label for effects.csv — letters, digits, spaces, "
-                        "'.', '-' or '_', starting with a letter or digit, at most 40 characters (e.g. \"support\")")
+    problems += _label_problems(settings)
     for key, setting in TREATMENT_SETTINGS.items():
         if settings[key] is not None and (problem := setting.problem(settings[key])) is not None:
             problems.append(f"[treatment] {key} = {_toml(settings[key])}: {problem}")
     return settings, problems
 
 
-TREATMENT_NAME = re.compile(r"[^\W_][\w .\-]{0,39}")
+def _label_problems(settings: dict[str, Any]) -> list[str]:
+    """The [treatment] values that become labels of the outputs (effects.csv, report.html, run.log) must be
+    neutral, so that no firm's name, id or figure leaves the room in a label (disclosure.OUTPUT_LABELS says why
+    per value): the name and the outcome names follow a pattern without digits or ids (check-disclosure
+    re-checks it and lists them for the output checker), the groups are kaigai's own size classes."""
+    problems = []
+    name = settings["name"]
+    if isinstance(name, str) and not NEUTRAL_NAME.fullmatch(name):
+        problems.append(f"[treatment] name = {_toml(name)}: a short neutral label for effects.csv — "
+                        f"{NEUTRAL_NAME_RULE} (e.g. \"support\"); it leaves the room with the results, so it may "
+                        "not name a firm or carry an id or a figure")
+    outcomes = settings["outcomes"] if isinstance(settings["outcomes"], list) else []
+    for i, outcome in enumerate(outcomes):
+        if isinstance(outcome, str) and (not NEUTRAL_COLUMN.fullmatch(outcome) or ID_TOKEN.search(outcome)):
+            problems.append(f"[treatment] outcomes[{i}] = {_toml(outcome)}: the outcome's name is a label of "
+                            f"effects.csv, so it must be {NEUTRAL_COLUMN_RULE}; rename the column in the firm "
+                            "file (e.g. rd_spending) and list that name")
+    groups = settings["groups"] if isinstance(settings["groups"], list) else []
+    odd = [g for g in groups if isinstance(g, str) and g not in EXPORT_GROUPS]
+    if odd:
+        problems.append(f"[treatment] groups = {_toml(groups)}: {odd} are not size classes; the groups are kaigai's "
+                        f"size classes at t − 1 from employees: {', '.join(map(repr, EXPORT_GROUPS))}")
+    return problems
+
+
 TREATMENT_SETTINGS: dict[str, Setting] = {
     "horizons": Setting("int", 1, 15, "the last year after the start"),
     "placebo_horizons": Setting("int list", -15, -2, "placebo years before the start; −1 is the base year"),
@@ -646,6 +673,7 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
             checked.pop(name, None)
     if "firms" in checked:
         firms = checked["firms"]
+        problems += _data_label_problems(firms, config)
         if firms["industry"].nunique() < 2:
             problems.append(f"firms: only one industry ({firms['industry'].iloc[0]!r}); the analyses compare "
                             "and control for industries — check the industry column and its mapping.")
@@ -658,8 +686,33 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
         problems += _settings_problems(config, firms)
     if problems:
         raise ReplicationError(f"the inputs have {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    # the file lines named the rows in the messages; the stages number them from 0
-    return {name: data.reset_index(drop=True) for name, data in checked.items()}
+    # the rows keep their index: a CSV's file lines (index "line"), a Parquet file's rows from 0, so that an
+    # estimator's message at a stage names the rows as the validation's messages do (_numbering)
+    return checked
+
+
+def _data_label_problems(firms: pd.DataFrame, config: Config) -> list[str]:
+    """Labels from the firm file that become labels of the outputs: an industry label with an identifier-like
+    token (F000123, a 法人番号) would leave the room in production.csv, and a firm file's own 'size' column would
+    give the [treatment] groups their labels (disclosure.OUTPUT_LABELS: industry labels are otherwise free, and
+    listed by check-disclosure for the output checker; the groups are kaigai's size classes)."""
+    problems = []
+    industry = firms["industry"].astype(str)
+    odd = industry.map(lambda label: ID_TOKEN.search(label) is not None)
+    if odd.any():
+        problems.append(f"firms: column 'industry' holds {industry[odd].nunique()} label(s) with an identifier-like "
+                        f"token (e.g. {industry[odd].iloc[0]!r}) at {_rows(odd)}; industry labels are printed in "
+                        "production.csv and leave the room with it: use industry codes or names (JSIC codes have "
+                        "at most four digits), never a firm's id or number.")
+    if config.treatment is not None and "size" in firms.columns:
+        sizes = firms["size"].astype(str).where(firms["size"].notna())
+        odd = sizes.notna() & ~sizes.isin(EXPORT_GROUPS)
+        if odd.any():
+            problems.append(f"firms: column 'size' holds label(s) other than kaigai's size classes "
+                            f"({', '.join(map(repr, EXPORT_GROUPS))}), e.g. {sizes[odd].iloc[0]!r} at {_rows(odd)}; "
+                            "the [treatment] groups are reported under these labels in effects.csv. Drop or rename "
+                            "the column: kaigai then computes the size classes from employees.")
+    return problems
 
 
 def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
@@ -758,6 +811,7 @@ class Run:
     peak_memory_gb: dict[str, float] = field(default_factory=dict)  # process peak RSS after each stage
 
     others: dict[str, str] = field(default_factory=dict)  # report, log -> what they hold (for the checker)
+    notes: list[str] = field(default_factory=list)  # shown on the terminal at the end (e.g. cells not estimated)
     did_results: dict[str, Any] = field(default_factory=dict)  # both DiDs, when each needs the other's effects
 
     def write(self, name: str, table: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
@@ -839,8 +893,10 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
         wp = white_paper_did(run.firms, analysis, **own_options(analysis), **options)
     table = wp.result.table.copy()
     table.insert(0, "analysis", analysis)
-    checks = _did_checks(table, wp.changes.table.rename(columns={"group": "_group"}), wp.changes.unit,
-                         "change_pct" if wp.scale == "percent" else "change_log", run.config.disclosure)
+    checks = _did_checks(table, wp.changes.table.assign(_group=wp.changes.table["group"]), wp.changes.unit,
+                         "change_pct" if wp.scale == "percent" else "change_log", run.config.disclosure,
+                         _fixed_effects(wp.result))
+    _log_skipped(run, analysis, wp.result)
     # a group and its subgroup (e.g. "all" beside size classes) of one outcome × horizon may not differ by
     # fewer than min_firms starters or controls
     checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
@@ -859,16 +915,38 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
 
 
 def _did_checks(table: pd.DataFrame, changes: pd.DataFrame, unit: str, column: str,
-                rules: DisclosureRules) -> list[CellCheck]:
-    """One check per DiD cell (outcome × group × horizon): its starters and its controls must each pass."""
+                rules: DisclosureRules, fixed: list[str]) -> list[CellCheck]:
+    """One check per DiD cell (outcome × group × horizon): its starters and its controls must each pass.
+
+    A cell's groups are the rows its regression used (``regression_rows``): a row alone in its level of a fixed
+    effect is dropped by the regression, so counting it would let a cell of two starters pass a rule of three."""
+    from kaigai_lib.estimators.did import regression_rows
+
     checks = []
     for row in table.itertuples():
         cell = changes.loc[(changes["outcome"] == row.outcome) & (changes["horizon"] == row.horizon)
-                           & (changes["_group"].astype(str) == str(row.group))]
+                           & (changes["_group"].astype(str) == str(row.group)) & changes[column].notna()]
+        cell = regression_rows(cell, fixed)
         treated, control = cell.loc[cell["treated"] == 1], cell.loc[cell["treated"] == 0]
         checks.append(_pair_check((treated[unit].to_numpy(), treated[column].to_numpy()),
                                   (control[unit].to_numpy(), control[column].to_numpy()), rules))
     return checks
+
+
+def _fixed_effects(result: Any) -> list[str]:
+    """The fixed effects of a DidResult's regressions, as columns of its changes table."""
+    return [*result.controls, *(["pair"] if result.pair_effects else [])]
+
+
+def _log_skipped(run: Run, analysis: str, result: Any) -> None:
+    """The cells matched_did could not estimate (blank in effects.csv, not suppressed): each with its reason
+    in run.log, and a count on the terminal."""
+    for cell in result.skipped.itertuples():
+        run.log.info("%s: not estimated (blank in effects.csv): %s × %s × h=%d: %s", analysis, cell.outcome,
+                     cell.group, cell.horizon, cell.reason)
+    if len(result.skipped):
+        run.notes.append(f"{analysis}: {len(result.skipped)} cell(s) could not be estimated and are blank in "
+                         "effects.csv (not suppressed); run.log names each and says why.")
 
 
 def stage_treatment(run: Run) -> pd.DataFrame:
@@ -884,19 +962,29 @@ def stage_treatment(run: Run) -> pd.DataFrame:
     if absent:
         raise ReplicationError(f"[treatment]: column(s) not in the firm file: {', '.join(absent)}. Add them to the "
                                "firm file, or map your names with [columns.firms].")
-    design = treatment_did(firms, settings["column"], start_year=settings["start_year_column"],
-                           outcomes=settings["outcomes"], covariates=settings["covariates"] or DEFAULT_COVARIATES,
-                           exact=settings["exact"], groups=settings["groups"],
-                           horizons=range(1, int(settings["horizons"]) + 1),
-                           pre_horizons=settings["placebo_horizons"], sample=settings["sample"],
-                           first_start_year=settings["first_start_year"],
-                           last_start_year=settings["last_start_year"], truth=_treatment_truth(run, settings))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        design = treatment_did(firms, settings["column"], start_year=settings["start_year_column"],
+                               outcomes=settings["outcomes"],
+                               covariates=settings["covariates"] or DEFAULT_COVARIATES,
+                               exact=settings["exact"], groups=settings["groups"],
+                               horizons=range(1, int(settings["horizons"]) + 1),
+                               pre_horizons=settings["placebo_horizons"], sample=settings["sample"],
+                               first_start_year=settings["first_start_year"],
+                               last_start_year=settings["last_start_year"], truth=_treatment_truth(run, settings))
+    for caught_warning in caught:
+        if issubclass(caught_warning.category, UserWarning):  # the design's counts: a note, not a traceback-like line
+            run.log.info("%s: %s", settings["name"], caught_warning.message)
+            run.notes.append(f"{settings['name']}: {caught_warning.message}")
+        else:
+            warnings.warn(caught_warning.message, caught_warning.category, stacklevel=2)
     # effects.csv keeps the DiD table's columns and order (no n_obs, no bias)
     table = design.tidy()
     table = table[[c for c in [*DID_TABLE_COLUMNS, "truth"] if c in table.columns]]
     table.insert(0, "analysis", settings["name"])
-    checks = _did_checks(table, design.changes.table.rename(columns={"size": "_group"}), design.changes.unit,
-                         "change_log", run.config.disclosure)
+    checks = _did_checks(table, design.changes.table.assign(_group=design.changes.table["size"]), design.changes.unit,
+                         "change_log", run.config.disclosure, _fixed_effects(design.result))
+    _log_skipped(run, settings["name"], design.result)
     checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
                                   table["group"].astype(str).tolist(), run.config.disclosure)
     table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
@@ -1139,8 +1227,13 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         log.addHandler(handler)
         try:
+            # run.log leaves the room: a note names its file by the option, never by the path typed (a folder
+            # can be named after a firm, e.g. /secure/Toyota_Motor_F000123/firms.csv)
+            named = {f"--{name.replace('_', '-')}": path for name, path in paths.items()}
+            if config is not None:
+                named["--config"] = Path(config)
             for note in [*settings.notes, *notes]:
-                log.info("note: %s", note)
+                log.info("note: %s", _without_paths(note, named))
             run = Run(inputs=inputs, config=settings, out=staging, log=log, world=world)
             if run.world is not None:
                 log.info("inputs written by kaigai generate: truth attached")
@@ -1150,10 +1243,21 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
             handler.close()
         folder.commit()
     total = sum(run.timings.values())
+    for note in run.notes:
+        echo(f"kaigai replicate: note: {note}")
     echo(f"kaigai replicate: wrote {len(run.tables)} tables and {len(run.figures)} figure files to {out}/ "
          f"in {total:.0f} s ({', '.join(f'{k}: {v:.0f} s' for k, v in run.timings.items())}).")
     run.out = folder.out
     return run
+
+
+def _without_paths(note: str, paths: dict[str, Path]) -> str:
+    """``note`` with each input's path (as typed, and absolute) replaced by the option that named it."""
+    spellings = [(str(spelling), option) for option, path in paths.items()
+                 for spelling in {path, path.absolute(), path.resolve()}]
+    for spelling, option in sorted(spellings, key=lambda pair: -len(pair[0])):  # the longest first
+        note = note.replace(spelling, f"the {option} file")
+    return note
 
 
 def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
@@ -1183,7 +1287,7 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
         except ReplicationError:
             raise
         except (ValueError, KeyError) as error:
-            raise ReplicationError(f"stage '{stage}': {error}") from error
+            raise ReplicationError(f"stage '{stage}': {error}{_numbering(run.inputs, str(error))}") from error
         run.timings[stage] = time.perf_counter() - started
         run.peak_memory_gb[stage] = _peak_rss_gb()
         run.log.info("stage %s done in %.1f s (peak memory so far %.2f GB)", stage, run.timings[stage],
@@ -1195,6 +1299,19 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
     problems = publish_disclosure(run)
     if problems:
         raise ReplicationError("disclosure check failed on the results:\n  - " + "\n  - ".join(problems))
+
+
+def _numbering(inputs: dict[str, pd.DataFrame], message: str) -> str:
+    """What the row numbers in a stage's error mean: the estimators name the rows by their index, which is the
+    file line of a CSV (as in the validation's messages) and the row from 0 of a Parquet file."""
+    if not re.search(r"\b(rows?|index|lines?)\b", message):
+        return ""
+    lines = {name: data.index.name == "line" for name, data in inputs.items()}
+    if all(lines.values()):
+        return " (row and index numbers are the input files' lines; the header is line 1)"
+    return " (row and index numbers are " + "; ".join(
+        f"--{name.replace('_', '-')}: {'the file lines (header = line 1)' if line else 'rows counted from 0'}"
+        for name, line in lines.items()) + ")"
 
 
 def _effects_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -1215,7 +1332,7 @@ def publish_disclosure(run: Run) -> list[str]:
     settings = {**run.config.analysis, **{f"tfp.{k}": v for k, v in run.config.tfp.items()}}
     write_manifest(run.out, run.config.disclosure, run.tables, run.figures,
                    {name: what for name, what in OTHER_FILES.items() if (run.out / name).exists()}, settings)
-    return check_folder(run.out, run.config.disclosure)
+    return check_folder(run.out, run.config.disclosure, staging=True)  # the run's own staging folder
 
 
 def _growth_figure(run: Run, effects: pd.DataFrame) -> None:
