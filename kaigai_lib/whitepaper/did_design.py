@@ -17,6 +17,7 @@ non-starters) and matching + DiD side by side.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -1408,10 +1409,10 @@ def _with_bootstrap_errors(result: DidResult, draws: pd.DataFrame, *, same_size_
     inference = normal_inference(table.loc[after, "estimate"], table.loc[after, "std_error"])
     for column in ("p_value", "ci_low", "ci_high"):
         table.loc[after, column] = inference[column]
-    return DidResult(table=table.drop(columns=["_recursion", "_boot_se"]), scale=result.scale,
-                     controls=result.controls, pair_effects=result.pair_effects, cluster=result.cluster,
-                     bootstrap_draws=ADJUSTED_BOOTSTRAP_DRAWS,
-                     unbootstrapped=tuple(sorted(map(str, unbootstrapped.unique()))))
+    # replace(): every other field of the regression's result (e.g. the cells it skipped, with their reasons) is kept
+    return dataclasses.replace(result, table=table.drop(columns=["_recursion", "_boot_se"]),
+                               bootstrap_draws=ADJUSTED_BOOTSTRAP_DRAWS,
+                               unbootstrapped=tuple(sorted(map(str, unbootstrapped.unique()))))
 
 
 def _start_years(firms: pd.DataFrame, analysis: str, horizons: tuple[int, ...], year_col: str,
