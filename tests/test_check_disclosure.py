@@ -364,7 +364,7 @@ def copy(tiny_results: Path, tmp_path: Path) -> Path:
 def test_the_untouched_folder_passes_and_a_valid_marker_is_accepted(copy: Path,
                                                                      capsys: pytest.CaptureFixture) -> None:
     assert main(["check-disclosure", str(copy)]) == 0
-    _marker(copy, elapsed_seconds=12.5)
+    _marker(copy)  # exactly the keys kaigai writes (an extra key fails: test_check_disclosure_hostile.py)
     assert main(["check-disclosure", str(copy)]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "passes disclosure control against the default rules" in out and "review by the output checker" in out
