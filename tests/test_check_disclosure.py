@@ -547,7 +547,8 @@ def _first_shown_count(name: str, column: str, value: str) -> Callable[[Path], N
 
 HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     # 1. the marker holds exactly kaigai's keys
-    "marker with 2,000 rows as extra keys (13a)": (_marker_rows, "key 'r0' is not one kaigai writes"),
+    "marker with 2,000 rows as extra keys (13a)": (
+        _marker_rows, "key(s) 'r0', 'r1', 'r10', 'r100', 'r1000' and 1995 more are not ones kaigai writes"),
     "marker timestamp carrying digits": (lambda folder: _marker(folder, created="2026-11-30T03:00:00.31234567"),
                                          "'created' must be a timestamp to the second"),
     # 2. figures hold only what matplotlib writes, under kaigai's names and sources
@@ -571,13 +572,13 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     # 3. JSON side channels
     "results.json invented settings (resealed)": (
         _json_edit("results.json", lambda r: r["settings"].update({"toyota.sales": 31234567}), reseal=True),
-        "setting 'toyota.sales' is not one kaigai replicate records"),
+        "setting(s) 'toyota.sales' are not ones kaigai replicate records"),
     "disclosure.json extra top-level key": (
         _json_edit(MANIFEST, lambda m: m.update(analyst_notes=[SECRET] * 1000), reseal=False),
-        "disclosure.json: key 'analyst_notes' is not one kaigai writes"),
+        "disclosure.json: key(s) 'analyst_notes' are not ones kaigai writes"),
     "disclosure.json extra key in an entry": (
         _json_edit(MANIFEST, lambda m: m["files"]["effects.csv"].update(note=SECRET), reseal=False),
-        "the entry of effects.csv has key 'note'"),
+        "the entry of effects.csv has key(s) 'note'"),
     "disclosure.json rules with a comment": (
         _json_edit(MANIFEST, lambda m: m["rules_when_written"].update(comment=SECRET), reseal=False),
         "'rules_when_written' are not disclosure rules"),

@@ -968,8 +968,9 @@ def _svg_comment_problems(name: str, comments: Mapping[Any, list[str]]) -> list[
 
 def _check_marker_keys(marker: Mapping[str, Any]) -> list[str]:
     """The marker holds exactly the keys OutputFolder.commit writes for kaigai replicate, each of its kind."""
-    problems = [f"{OUTPUT_MARKER}: key {key[:40]!r} is not one kaigai writes (only {', '.join(sorted(_MARKER_KEYS))}); "
-                "remove it, or run kaigai replicate again." for key in sorted(set(marker) - _MARKER_KEYS)]
+    extra = set(marker) - _MARKER_KEYS
+    problems = [f"{OUTPUT_MARKER}: key(s) {_some_keys(extra)} are not ones kaigai writes (only "
+                f"{', '.join(sorted(_MARKER_KEYS))}); remove them, or run kaigai replicate again."] if extra else []
     missing = sorted(_MARKER_KEYS - set(marker))
     if missing:
         problems.append(f"{OUTPUT_MARKER}: lacks key(s) {missing}.")
@@ -991,17 +992,18 @@ def _check_json_keys(folder: Path) -> list[str]:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return []  # reported by _load_manifest
-    problems += [f"{MANIFEST}: key {key[:40]!r} is not one kaigai writes (only {', '.join(sorted(_MANIFEST_KEYS))})."
-                 for key in sorted(set(manifest) - _MANIFEST_KEYS)]
+    if set(manifest) - _MANIFEST_KEYS:
+        problems.append(f"{MANIFEST}: key(s) {_some_keys(set(manifest) - _MANIFEST_KEYS)} are not ones kaigai writes "
+                        f"(only {', '.join(sorted(_MANIFEST_KEYS))}).")
     try:
         DisclosureRules.from_mapping(manifest.get("rules_when_written"))
     except (ValueError, TypeError) as error:
         problems.append(f"{MANIFEST}: 'rules_when_written' are not disclosure rules ({str(error)[:120]}).")
     for name, entry in manifest.get("files", {}).items():
         allowed = _ENTRY_KEYS.get(entry.get("kind"), set())
-        problems += [f"{MANIFEST}: the entry of {name} has key {key[:40]!r}, which kaigai does not write for a "
-                     f"{entry.get('kind')!s:.20} (only {', '.join(sorted(allowed))})."
-                     for key in sorted(set(entry) - allowed) if allowed]
+        if allowed and set(entry) - allowed:
+            problems.append(f"{MANIFEST}: the entry of {name} has key(s) {_some_keys(set(entry) - allowed)}, which "
+                            f"kaigai does not write for a {entry['kind']} (only {', '.join(sorted(allowed))}).")
         if entry.get("kind") == "other" and entry.get("holds") != OTHER_FILES.get(name):
             problems.append(f"{MANIFEST}: the entry of {name} says it holds {str(entry.get('holds'))[:60]!r}; "
                             "kaigai writes its own description.")
@@ -1016,10 +1018,16 @@ def _check_json_keys(folder: Path) -> list[str]:
         settings = json.loads((folder / RESULTS).read_text(encoding="utf-8")).get("settings")
     except (OSError, UnicodeDecodeError, ValueError, AttributeError):
         return problems  # reported by the results.json check
-    if isinstance(settings, dict):
-        problems += [f"{RESULTS}: setting {key[:40]!r} is not one kaigai replicate records (only "
-                     f"{', '.join(sorted(RESULT_SETTINGS))})." for key in sorted(set(settings) - RESULT_SETTINGS)]
+    if isinstance(settings, dict) and set(settings) - RESULT_SETTINGS:
+        problems.append(f"{RESULTS}: setting(s) {_some_keys(set(settings) - RESULT_SETTINGS)} are not ones kaigai "
+                        f"replicate records (only {', '.join(sorted(RESULT_SETTINGS))}).")
     return problems
+
+
+def _some_keys(keys: Iterable[Any]) -> str:
+    """The first few keys, each cut short (a key can be as long as a row of microdata), and how many more."""
+    names = sorted(str(key) for key in keys)
+    return ", ".join(repr(name[:40]) for name in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _refuse_unknown_settings(settings: Mapping[str, Any] | None) -> None:
