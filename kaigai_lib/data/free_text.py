@@ -82,18 +82,22 @@ def log_line(log: logging.Logger, key: str, *values: Any) -> None:
 def read_log(text: str) -> tuple[list[str], list[str], dict[str, float]]:
     """``run.log`` against :data:`RUN_LOG`: (problems naming each line that is not kaigai's, the notes to read,
     the stage times in seconds)."""
-    problems, notes, timings = [], [], {}
+    foreign, notes, timings = [], [], {}
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     for number, line in enumerate(lines, start=1):
         key, match = next(((k, m) for k, p in _PATTERNS.items() if (m := p.fullmatch(line))), (None, None))
         if match is None:
-            problems.append(f"run.log: line {number} is not a line kaigai writes ({line[:80]!r}).")
+            foreign.append((number, line))
         elif key == "note":
             notes.append(f"run.log: line {number}: {match[1][:200]}")
         elif key == "stage":
             timings[match[1]] = float(match[2])
+    problems = [f"run.log: line {number} is not a line kaigai writes ({line[:80]!r})." for number, line in foreign[:5]]
+    if len(foreign) > 5:
+        problems.append(f"run.log: {len(foreign) - 5} more line(s) are not lines kaigai writes (lines "
+                        f"{foreign[5][0]}–{foreign[-1][0]}).")
     return problems, notes, timings
 
 
