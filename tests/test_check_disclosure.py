@@ -599,6 +599,9 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     "report.html with an edited estimate (resealed)": (
         _resealed(lambda folder: (folder / "report.html").write_text((folder / "report.html").read_text(
             encoding="utf-8").replace("<td>", "<td>9876543", 1), encoding="utf-8")), "report.html: differs"),
+    "disclosure.json entry whose kind is a list": (
+        _json_edit(MANIFEST, lambda m: m["files"]["run.log"].update(kind=["other"]), reseal=False),
+        "run.log: unknown kind ['other'] in the manifest"),
     # 6. count columns against the rules and the groups
     "n_treated = 1 on a shown row (groups unchanged)": (_first_shown_count("effects.csv", "n_treated", "1"),
                                                        "'n_treated' below the minimum count of 3"),
@@ -669,21 +672,22 @@ def test_settings_and_figures_known_to_the_checker_are_replicates_own(tmp_path: 
     assert not (tmp_path / "results.json").exists()
 
 
-@pytest.mark.parametrize("special", ["fifo", "dev_zero"])
-def test_a_fifo_or_device_in_place_of_a_table_is_reported_never_opened(special: str, copy: Path) -> None:
+@pytest.mark.parametrize(("name", "special"), [("effects.csv", "fifo"), ("effects.csv", "dev_zero"),
+                                               ("results.json", "fifo")])
+def test_a_fifo_or_device_in_place_of_a_file_is_reported_never_opened(name: str, special: str, copy: Path) -> None:
     """Repro 11: the check ends at once, naming the entry, instead of hanging on a FIFO or reading /dev/zero."""
     import subprocess
     import sys
 
-    (copy / "effects.csv").unlink()
+    (copy / name).unlink()
     if special == "fifo":
-        os.mkfifo(copy / "effects.csv")
+        os.mkfifo(copy / name)
     else:
-        (copy / "effects.csv").symlink_to("/dev/zero")
+        (copy / name).symlink_to("/dev/zero")
     done = subprocess.run([sys.executable, "-m", "kaigai_lib", "check-disclosure", str(copy)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 1, done.stderr
-    assert "effects.csv: listed in the manifest, but a link, FIFO, device or folder, not a plain file; it was not " \
+    assert f"{name}: listed in the manifest, but a link, FIFO, device or folder, not a plain file; it was not " \
            "opened" in done.stderr
     assert "Traceback" not in done.stderr
 

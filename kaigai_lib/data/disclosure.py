@@ -1000,7 +1000,7 @@ def _check_json_keys(folder: Path) -> list[str]:
     except (ValueError, TypeError) as error:
         problems.append(f"{MANIFEST}: 'rules_when_written' are not disclosure rules ({str(error)[:120]}).")
     for name, entry in manifest.get("files", {}).items():
-        allowed = _ENTRY_KEYS.get(entry.get("kind"), set())
+        allowed = _ENTRY_KEYS.get(entry["kind"], set()) if isinstance(entry.get("kind"), str) else set()
         if allowed and set(entry) - allowed:
             problems.append(f"{MANIFEST}: the entry of {name} has key(s) {_some_keys(set(entry) - allowed)}, which "
                             f"kaigai does not write for a {entry['kind']} (only {', '.join(sorted(allowed))}).")
@@ -1015,6 +1015,7 @@ def _check_json_keys(folder: Path) -> list[str]:
                 problems.append(f"{MANIFEST}: the entry of {name} declares columns, values or counts other than "
                                 "the table's own.")
     try:
+        _require_regular(folder / RESULTS)
         settings = json.loads((folder / RESULTS).read_text(encoding="utf-8")).get("settings")
     except (OSError, UnicodeDecodeError, ValueError, AttributeError):
         return problems  # reported by the results.json check
@@ -1096,6 +1097,7 @@ def _check_free_text(folder: Path, name: str, files: Mapping[str, Any], report: 
         report.reviews += notes
         return
     try:
+        _require_regular(folder / RESULTS)
         rules = DisclosureRules.from_mapping(json.loads((folder / RESULTS).read_text(encoding="utf-8"))["rules"])
         _require_regular(folder / "effects.csv")
         page = render_report(rules.describe(), timings, [f for f in files if f.endswith(".png")],
