@@ -364,7 +364,7 @@ def copy(tiny_results: Path, tmp_path: Path) -> Path:
 def test_the_untouched_folder_passes_and_a_valid_marker_is_accepted(copy: Path,
                                                                      capsys: pytest.CaptureFixture) -> None:
     assert main(["check-disclosure", str(copy)]) == 0
-    _marker(copy, elapsed_seconds=12.5)
+    _marker(copy)  # exactly the keys kaigai writes (an extra key fails: test_check_disclosure_hostile.py)
     assert main(["check-disclosure", str(copy)]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "passes disclosure control against the default rules" in out and "review by the output checker" in out
@@ -430,3 +430,279 @@ def test_a_run_whose_dominance_rule_summed_fewer_firms_than_the_rooms_fails(copy
     assert any(expected in problem for problem in stricter_room.problems), stricter_room.problems
     # a run that summed more firms than the room's rule wrote shares at least as large: conservative, accepted
     assert not check_results(copy, DisclosureRules(dominance_n=written_with - 1)).problems
+
+
+# ---- hostile review 10: what a forger could still smuggle out after resealing every hash and results.json line
+# (the forger's tool recomputes results.json exactly as the checker does, so only the new checks can catch these)
+
+def _reseal_with_results(folder: Path) -> None:
+    """The forger's full reseal: manifest hashes and columns, every results.json line recomputed with the
+    checker's own helpers, and the marker."""
+    from kaigai_lib.data import disclosure
+
+    manifest = _manifest(folder)
+    report = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    rules = disclosure.DisclosureRules.from_mapping(report["rules"])
+    lines = []
+    for name, entry in manifest["files"].items():
+        if name == "results.json" or not (folder / name).is_file():
+            continue
+        if entry["kind"] == "table":
+            entry["columns"] = pd.read_csv(folder / name, nrows=0).columns.tolist()
+            entry["counts"] = disclosure._count_columns(entry["columns"])
+        entry["sha256"] = sha256_of(folder / name)
+        lines.append(disclosure._result_of(folder, name, {**entry, "holds": disclosure.OTHER_FILES.get(name, "")},
+                                           rules))
+    report["files"] = json.loads(json.dumps(lines, ensure_ascii=False, default=str))
+    (folder / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str),
+                                         encoding="utf-8")
+    manifest["files"]["results.json"]["sha256"] = sha256_of(folder / "results.json")
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    _marker(folder)
+
+
+SECRET = "Toyota Motor: sales 31,234,567"
+EFFECTS_SVG = "fig_II-2-4-1_effects.svg"
+
+
+def _resealed(change: Callable[[Path], None]) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        change(folder)
+        _reseal_with_results(folder)
+    return mutate
+
+
+def _marker_rows(folder: Path) -> None:
+    """Repro 13a: microdata rows as extra keys of the marker, nothing else touched (no hash to forge)."""
+    marker = json.loads((folder / OUTPUT_MARKER).read_text(encoding="utf-8"))
+    marker.update({f"r{i}": f"F{100000 + i},2019,{9876543 + i}" for i in range(2000)})
+    (folder / OUTPUT_MARKER).write_text(json.dumps(marker), encoding="utf-8")
+
+
+def _png_chunk(kind: bytes) -> Callable[[Path], None]:
+    def change(folder: Path) -> None:
+        path = folder / "fig_II-2-4-1_effects.png"
+        data, body = path.read_bytes(), SECRET.encode()
+        chunk = len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+        at = data.index(b"IDAT") - 4
+        path.write_bytes(data[:at] + chunk + data[at:])
+    return _resealed(change)
+
+
+def _svg_edit(old: str, new: str, *, count: int = 1) -> Callable[[Path], None]:
+    def change(folder: Path) -> None:
+        text = (folder / EFFECTS_SVG).read_text(encoding="utf-8")
+        assert old in text
+        (folder / EFFECTS_SVG).write_text(text.replace(old, new, count), encoding="utf-8")
+    return _resealed(change)
+
+
+def _svg_add(element: str) -> Callable[[Path], None]:
+    return _svg_edit("</svg>", element + "\n</svg>")
+
+
+def _json_edit(name: str, change: Callable[[dict], None], *, reseal: bool) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        change(data)
+        (folder / name).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        if reseal:
+            _reseal_with_results(folder)
+    return mutate
+
+
+def _extra_figure(folder: Path) -> None:
+    shutil.copy(folder / "fig_II-2-4-1_effects.png", folder / "extra_firms.png")
+    manifest = _manifest(folder)
+    manifest["files"]["extra_firms.png"] = {"kind": "figure", "sources": ["effects.csv"], "sha256": ""}
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    _reseal_with_results(folder)
+
+
+def _figure_from_other_sources(folder: Path) -> None:
+    manifest = _manifest(folder)
+    manifest["files"]["fig_II-2-4-1_effects.png"]["sources"] = ["production.csv"]
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    _reseal_with_results(folder)
+
+
+def _append_text(name: str, text: str) -> Callable[[Path], None]:
+    return _resealed(lambda folder: (folder / name).write_text(
+        (folder / name).read_text(encoding="utf-8") + text, encoding="utf-8"))
+
+
+def _report_hidden(folder: Path) -> None:
+    path = folder / "report.html"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "</body>", f"<div style='display:none'>{SECRET}</div><!-- kigyo_bango 0001234 --></body>"), encoding="utf-8")
+
+
+def _first_shown_count(name: str, column: str, value: str) -> Callable[[Path], None]:
+    def change(folder: Path) -> None:
+        table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        table.loc[table.index[table["suppressed"] == "False"][0], column] = value
+        table.to_csv(folder / name, index=False)
+    return _resealed(change)
+
+
+HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
+    # 1. the marker holds exactly kaigai's keys
+    "marker with 2,000 rows as extra keys (13a)": (
+        _marker_rows, "key(s) 'r0', 'r1', 'r10', 'r100', 'r1000' and 1995 more are not ones kaigai writes"),
+    "marker timestamp carrying digits": (lambda folder: _marker(folder, created="2026-11-30T03:00:00.31234567"),
+                                         "'created' must be a timestamp to the second"),
+    # 2. figures hold only what matplotlib writes, under kaigai's names and sources
+    "PNG eXIf chunk": (_png_chunk(b"eXIf"), "PNG chunk(s) ['eXIf'] are not what matplotlib writes"),
+    "PNG private chunk": (_png_chunk(b"prVt"), "PNG chunk(s) ['prVt']"),
+    "PNG second tEXt chunk": (_png_chunk(b"tEXt"), "is not what matplotlib writes"),
+    "SVG comment outside a text group": (_svg_add(f"<!-- {SECRET} -->"), "SVG comment 'Toyota Motor"),
+    "SVG comment of a text group rewritten": (_svg_edit("<!-- sales -->", f"<!-- {SECRET} -->"),
+                                              "is not the text drawn there"),
+    "SVG comment with as many characters as glyphs": (_svg_edit("<!-- sales -->", "<!-- 31234 -->"),
+                                                      "is drawn with another glyph elsewhere"),
+    "SVG foreignObject": (_svg_add(f'<foreignObject width="1" height="1"><div xmlns="http://www.w3.org/1999/xhtml">'
+                                   f'{SECRET}</div></foreignObject>'), "SVG element <foreignObject>"),
+    "SVG data- attribute": (_svg_add(f'<g data-note="{SECRET}"></g>'), "attribute data-note="),
+    "SVG id carrying text": (_svg_add('<g id="Toyota_sales_31234567"></g>'), "attribute id='Toyota_sales_31234567'"),
+    "SVG style with content": (_svg_add(f"<style>/* {SECRET} */</style>"), "SVG <style> holds text"),
+    "SVG script": (_svg_add(f"<script>var s = '{SECRET}';</script>"), "SVG element <script>"),
+    "SVG link": (_svg_add(f'<a href="https://example.org/?{SECRET}"><path d="M0 0"/></a>'), "SVG element <a>"),
+    "a figure the run never writes": (_extra_figure, "extra_firms.png: not a figure kaigai replicate writes"),
+    "a figure declared from other tables": (_figure_from_other_sources, "drawn from effects.csv, but the manifest"),
+    # 3. JSON side channels
+    "results.json invented settings (resealed)": (
+        _json_edit("results.json", lambda r: r["settings"].update({"toyota.sales": 31234567}), reseal=True),
+        "setting(s) 'toyota.sales' are not ones kaigai replicate records"),
+    "disclosure.json extra top-level key": (
+        _json_edit(MANIFEST, lambda m: m.update(analyst_notes=[SECRET] * 1000), reseal=False),
+        "disclosure.json: key(s) 'analyst_notes' are not ones kaigai writes"),
+    "disclosure.json extra key in an entry": (
+        _json_edit(MANIFEST, lambda m: m["files"]["effects.csv"].update(note=SECRET), reseal=False),
+        "the entry of effects.csv has key(s) 'note'"),
+    "disclosure.json rules with a comment": (
+        _json_edit(MANIFEST, lambda m: m["rules_when_written"].update(comment=SECRET), reseal=False),
+        "'rules_when_written' are not disclosure rules"),
+    "disclosure.json free-text description": (
+        _json_edit(MANIFEST, lambda m: m["files"]["run.log"].update(holds=SECRET), reseal=False),
+        "the entry of run.log says it holds"),
+    "disclosure.json declaring extra columns": (
+        _json_edit(MANIFEST, lambda m: m["files"]["effects.csv"]["values"].append(SECRET), reseal=False),
+        "the entry of effects.csv declares columns, values or counts other than the table's own"),
+    # 4. free text: run.log lines and report.html
+    "run.log with firm rows appended (resealed)": (_append_text("run.log", "F000123,2019,manufacturing,9876543\n"),
+                                                   "is not a line kaigai writes ('F000123,2019"),
+    "run.log line of kaigai's with a name in a slot": (
+        _append_text("run.log", "2026-11-30 03:00:00,000 spillovers: 5 centres, overlap share 0.100; control Toyota "
+                                "Motor, standard errors entity\n"), "is not a line kaigai writes"),
+    "report.html hidden element and comment (resealed)": (_resealed(_report_hidden),
+                                                          "report.html: differs from the page kaigai renders"),
+    "report.html with an edited estimate (resealed)": (
+        _resealed(lambda folder: (folder / "report.html").write_text((folder / "report.html").read_text(
+            encoding="utf-8").replace("<td>", "<td>9876543", 1), encoding="utf-8")), "report.html: differs"),
+    "disclosure.json entry whose kind is a list": (
+        _json_edit(MANIFEST, lambda m: m["files"]["run.log"].update(kind=["other"]), reseal=False),
+        "run.log: unknown kind ['other'] in the manifest"),
+    # 6. count columns against the rules and the groups
+    "n_treated = 1 on a shown row (groups unchanged)": (_first_shown_count("effects.csv", "n_treated", "1"),
+                                                       "'n_treated' below the minimum count of 3"),
+    "n_control below its group of controls": (_first_shown_count("effects.csv", "n_control", "4"),
+                                              "'n_control' below the number of controls in 'groups'"),
+    "n_obs = 2 on a shown coefficient": (_first_shown_count("production.csv", "n_obs", "2"),
+                                         "'n_obs' not above the residual degrees of freedom"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_smuggled_content_is_refused_naming_it(case: str, copy: Path, capsys: pytest.CaptureFixture) -> None:
+    mutate, message = HOSTILE[case]
+    mutate(copy)
+    code = main(["check-disclosure", str(copy)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_the_full_reseal_alone_passes_and_figures_are_listed_for_a_human(copy: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """The hostile cases fail for what they add: the forger's full reseal of the untouched folder passes, and
+    every figure is listed for a human to look at (a program cannot read a table drawn in pixels)."""
+    _reseal_with_results(copy)
+    assert main(["check-disclosure", str(copy)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    figures = sorted(p.name for p in copy.iterdir() if p.suffix in (".png", ".svg"))
+    assert len(figures) == 6
+    for figure in figures:
+        assert f"review by the output checker: {figure}: a figure: a human must look at it" in out, out
+    report = json.loads((copy / "results.json").read_text(encoding="utf-8"))
+    assert {line["status"] for line in report["files"] if line["kind"] == "figure"} == {"review"}
+
+
+def test_every_run_log_line_of_a_real_run_is_a_template_and_the_report_renders_again(tiny_results: Path) -> None:
+    from kaigai_lib.data.disclosure import OUTPUT_FIGURES, check_results
+    from kaigai_lib.data.free_text import RUN_LOG, read_log
+
+    problems, notes, timings = read_log((tiny_results / "run.log").read_text(encoding="utf-8"))
+    assert problems == [] and notes == []
+    assert len(timings) == 5  # one line per stage
+    assert check_results(tiny_results).problems == []
+    figures = {p.name for p in tiny_results.iterdir() if p.suffix in (".png", ".svg")}
+    assert figures == {f"{stem}{suffix}" for stem in OUTPUT_FIGURES for suffix in (".png", ".svg")}
+    assert "note" in RUN_LOG
+
+
+def test_log_line_refuses_a_value_outside_its_slot() -> None:
+    import logging
+
+    from kaigai_lib.data.free_text import log_line
+
+    log = logging.getLogger("kaigai.test.log_line")
+    with pytest.raises(ValueError, match="is not a key"):
+        log_line(log, "spillovers", 5, 0.1, "Toyota Motor", "entity")
+
+
+def test_settings_and_figures_known_to_the_checker_are_replicates_own(tmp_path: Path) -> None:
+    """One list each: results.json may record only replicate's settings (write_manifest refuses others)."""
+    from kaigai_lib.data.disclosure import RESULT_SETTINGS, DisclosureRules, write_manifest
+    from kaigai_lib.replication.replicate import ANALYSIS_DEFAULTS, TFP_DEFAULTS
+
+    assert {*ANALYSIS_DEFAULTS, *(f"tfp.{key}" for key in TFP_DEFAULTS)} == RESULT_SETTINGS
+    with pytest.raises(ValueError, match=r"not in disclosure\.RESULT_SETTINGS"):
+        write_manifest(tmp_path, DisclosureRules(), {}, settings={"toyota.sales": 31234567})
+    assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize(("name", "special"), [("effects.csv", "fifo"), ("effects.csv", "dev_zero"),
+                                               ("results.json", "fifo")])
+def test_a_fifo_or_device_in_place_of_a_file_is_reported_never_opened(name: str, special: str, copy: Path) -> None:
+    """Repro 11: the check ends at once, naming the entry, instead of hanging on a FIFO or reading /dev/zero."""
+    import subprocess
+    import sys
+
+    (copy / name).unlink()
+    if special == "fifo":
+        os.mkfifo(copy / name)
+    else:
+        (copy / name).symlink_to("/dev/zero")
+    done = subprocess.run([sys.executable, "-m", "kaigai_lib", "check-disclosure", str(copy)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert f"{name}: listed in the manifest, but a link, FIFO, device or folder, not a plain file; it was not " \
+           "opened" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_read_only_command_stopped_by_sigterm_does_not_talk_about_staging_folders(
+        copy: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from kaigai_lib.data import disclosure
+    from kaigai_lib.data.outputs import Interrupted
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(disclosure, "check_results", stopped)
+    assert main(["check-disclosure", str(copy)]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "stopped by SIGTERM; this command only reads" in err and "staging" not in err

@@ -48,6 +48,7 @@ import json
 import math
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -498,6 +499,7 @@ def write_manifest(folder: str | Path, rules: DisclosureRules, files: Mapping[st
     the sample, recorded so an output checker can compare releases. Every file is listed with its sha256.
     """
     folder = Path(folder)
+    _refuse_unknown_settings(settings)
     figures, others = dict(figures or {}), dict(others or {})
     entries: dict[str, dict[str, Any]] = {}
     results = []
@@ -525,6 +527,7 @@ def write_manifest(folder: str | Path, rules: DisclosureRules, files: Mapping[st
 
 def _result_of(folder: Path, name: str, entry: Mapping[str, Any], rules: DisclosureRules) -> dict[str, Any]:
     """One file's line in results.json: status, the rule applied and the counts behind it."""
+    _require_regular(folder / name)
     result: dict[str, Any] = {"file": name, "sha256": entry["sha256"], "kind": entry["kind"]}
     if entry["kind"] == "table":
         table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
@@ -536,7 +539,7 @@ def _result_of(folder: Path, name: str, entry: Mapping[str, Any], rules: Disclos
                               "fewest_firms_in_a_shown_row": None if counts.empty else int(counts.min()),
                               "groups_per_row": table.get("groups", pd.Series(dtype=str)).tolist()})
     elif entry["kind"] == "figure":
-        result.update(status="pass", rule="drawn from the shown rows of protected tables only",
+        result.update(status="review", rule="drawn from the shown rows of protected tables only; a human looks",
                       sources=list(entry["sources"]))
     else:
         result.update(status="review", rule=f"free text for the output checker to read: {entry['holds']}")
@@ -646,6 +649,7 @@ def _check_table(name: str, table: pd.DataFrame, entry: Mapping[str, Any], rules
         (~shown & (table[values].astype(str).apply(lambda s: s.str.strip()) != "").any(axis=1),
          "suppressed but values still present"),
     )
+    problems += _check_count_columns(name, table, rules)
     for mask, what in checks:
         if mask.any():
             problems.append(f"{name}: {int(mask.sum())} row(s) {what} (lines {_lines(mask)}).")
@@ -749,6 +753,7 @@ def _check_marker(folder: Path, listed: Iterable[str]) -> list[str]:
         if not plain:
             problems.append(f"{OUTPUT_MARKER}: key '{key}' holds more than a plain value (lists, objects and long "
                             "text could carry data out).")
+    problems += _check_marker_keys(marker)
     if marker.get("written_by") != "kaigai" or not isinstance(marker.get("command"), str) \
             or not re.fullmatch(r"[a-z\- ]{1,40}", marker.get("command", "")):
         problems.append(f"{OUTPUT_MARKER}: 'written_by' must be kaigai and 'command' a kaigai command.")
@@ -807,10 +812,11 @@ def check_results(folder: str | Path, rules: DisclosureRules | None = None, *, s
         return report
     report.files = len(files)
     report.problems += _unlisted_entries(folder, files, staging)
+    report.problems += _check_json_keys(folder)
     for name, entry in files.items():
         path = folder / name
-        if path.is_symlink() or not path.is_file():
-            report.problems.append(f"{name}: listed in the manifest but missing.")
+        if not _is_regular(path):
+            report.problems.append(_missing_or_special(name, path))
             continue
         if sha256_of(path) != entry["sha256"]:
             report.problems.append(f"{name}: sha256 differs from the manifest: the file was changed after it was "
@@ -863,11 +869,13 @@ def _check_entry(folder: Path, name: str, entry: Mapping[str, Any], files: Mappi
                     or files.get(source, {}).get("kind") != "table":
                 report.problems.append(f"{name}: drawn from {source}, which is not a protected table.")
         report.problems += _check_figure(name, path)
+        _check_figure_content(name, path, entry, report)
     elif kind == "results" and name == RESULTS:
         report.problems += _check_results_json(folder, files, rules)
         report.reviews.append(f"{name}: the output checker report (structure and counts re-checked)")
     elif kind == "other" and name in OTHER_FILES:
         report.reviews.append(f"{name}: {OTHER_FILES[name]}")
+        _check_free_text(folder, name, files, report)
     elif kind in ("other", "results"):
         report.problems.append(f"{name}: declared {kind!r}, but only kaigai replicate's own "
                                f"{', '.join([*OTHER_FILES, RESULTS])} may be; no other file can be checked.")
@@ -940,6 +948,301 @@ def _check_svg(name: str, data: bytes) -> list[str]:
         if any(True for _ in root.iter(f"{_SVG}{tag}")):
             problems.append(f"{name}: SVG has <{tag}> elements; kaigai's figures draw text as paths.")
     return problems
+
+
+# --------------------------------------------------------------------------- what a forger could hide (hostile)
+
+# every figure kaigai replicate writes (each as .png and .svg) with the tables it is drawn from: Run.save_figure
+# refuses any other, so the two cannot drift
+OUTPUT_FIGURES: dict[str, tuple[str, ...]] = {
+    "fig_II-2-4-1_effects": ("effects.csv",),
+    "fig_II-2-4-2_3_distributions": ("distributions.csv",),
+    "fig_II-2-4-4_spillover_decomposition": ("spillover.csv", "spillover_decomposition.csv"),
+}
+# the settings results.json records: replicate's [analysis] keys, and its [tfp] keys as tfp.KEY (write_manifest
+# refuses any other, so the two cannot drift)
+RESULT_SETTINGS = frozenset({
+    "export_horizons", "fdi_horizons", "placebo_horizons", "first_export_start_year", "first_fdi_start_year",
+    "radius_km", "global_firm_capital", "foreign_owned_ratio", "did_design", "did_controls", "spillover_control",
+    "spillover_cluster", "tfp.poly_order"})
+# the keys of disclosure.json and of each of its entries, by kind (what write_manifest writes)
+_MANIFEST_KEYS = {"rules_when_written", "files"}
+_ENTRY_KEYS = {"table": {"kind", "columns", "values", "counts", "sha256"}, "figure": {"kind", "sources", "sha256"},
+               "other": {"kind", "holds", "sha256"}, "results": {"kind", "sha256"}}
+# the count columns of the tables, each with the group of firms it counts rows of: on a shown row a count meets
+# the rules and is at least its group's number of firms (a group of k firms has at least k rows)
+COUNT_GROUPS: dict[str, dict[str, str]] = {"effects.csv": {"n_treated": "starters", "n_control": "controls"},
+                                           "production.csv": {"n_obs": "firms"}}
+# what matplotlib (Agg) writes into kaigai's PNG figures
+_PNG_CHUNKS = (b"IHDR", b"pHYs", b"tEXt", b"IDAT", b"IEND")
+_XLINK = "{http://www.w3.org/1999/xlink}href"
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?"
+_ARTIST_ID = (r"(?:figure|axes|patch|line2d|text|xtick|ytick|matplotlib\.axis|legend|LineCollection|PathCollection"
+              r"|PolyCollection|FillBetweenPolyCollection|PatchCollection)_[0-9]{1,6}")
+_GLYPH_ID = (r"(?:IPAexGothic|IPAexMincho|DejaVuSans(?:-Bold|-Oblique|-BoldOblique)?|DejaVuSansMono|STIXGeneral)"
+             r"-[0-9a-f]{1,5}")  # a glyph: the font's PostScript name and the glyph's index
+_DEF_ID = r"[mp][0-9a-f]{10}"  # matplotlib's markers and clip paths (hashes)
+_STYLE = (r"(?:(?:fill|fill-opacity|fill-rule|stroke|stroke-width|stroke-opacity|stroke-linecap|stroke-linejoin"
+          r"|stroke-dasharray|stroke-dashoffset|stroke-miterlimit|opacity): [#0-9a-z.,% \-]{1,40}(?:; |;?$))+")
+_TRANSFORM = rf"(?:(?:translate|rotate|scale|matrix)\((?:{_NUMBER}[ ,]?){{1,6}}\) ?)+"
+# the elements and attributes matplotlib's SVG backend writes for kaigai's figures, each attribute's values
+_SVG_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "svg": {"width": rf"{_NUMBER}pt", "height": rf"{_NUMBER}pt", "viewBox": rf"(?:{_NUMBER} ?){{4}}", "version": "1.1"},
+    "metadata": {}, "defs": {}, "style": {"type": "text/css"},
+    "g": {"id": _ARTIST_ID, "clip-path": rf"url\(#{_DEF_ID}\)", "transform": _TRANSFORM, "style": _STYLE},
+    "path": {"id": rf"{_DEF_ID}|{_GLYPH_ID}", "d": r"[MLQCZz0-9.e\- \n]*", "clip-path": rf"url\(#{_DEF_ID}\)",
+             "transform": _TRANSFORM, "style": _STYLE},
+    "use": {_XLINK: rf"#(?:{_DEF_ID}|{_GLYPH_ID})", "x": _NUMBER, "y": _NUMBER, "transform": _TRANSFORM,
+            "style": _STYLE},
+    "clipPath": {"id": _DEF_ID},
+    "rect": {"x": _NUMBER, "y": _NUMBER, "width": _NUMBER, "height": _NUMBER, "style": _STYLE},
+}
+_SVG_STYLE_TEXT = "*{stroke-linejoin: round; stroke-linecap: butt}"
+_RDF_RESOURCE = {f"{_RDF}resource": "http://purl.org/dc/dcmitype/StillImage"}
+FIGURE_REVIEW = ("a figure: a human must look at it before it leaves (pixels and shapes can draw a table; the "
+                 "checker verified its file holds nothing but what matplotlib writes)")
+
+
+def _check_figure_content(name: str, path: Path, entry: Mapping[str, Any], report: FolderCheck) -> None:
+    """A figure kaigai replicate writes (its name and its source tables), holding only what matplotlib writes
+    (PNG chunks; SVG elements, attributes and comments), listed for a human to look at."""
+    stem, suffix = name[:-4], name[-4:]
+    if stem not in OUTPUT_FIGURES or suffix not in FIGURE_SUFFIXES:
+        report.problems.append(f"{name}: not a figure kaigai replicate writes "
+                               f"({', '.join(f'{s}.png/.svg' for s in OUTPUT_FIGURES)}).")
+        return
+    if entry.get("sources") != list(OUTPUT_FIGURES[stem]):
+        report.problems.append(f"{name}: drawn from {', '.join(OUTPUT_FIGURES[stem])}, but the manifest says "
+                               f"{str(entry.get('sources'))[:80]}.")
+    data = path.read_bytes()
+    report.problems += _png_chunk_problems(name, data) if suffix == ".png" else _svg_problems(name, data)
+    report.reviews.append(f"{name}: {FIGURE_REVIEW}")
+
+
+def _png_chunk_problems(name: str, data: bytes) -> list[str]:
+    kinds, position = [], len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        kinds.append(data[position + 4:position + 8])
+        position += 12 + int.from_bytes(data[position:position + 4], "big")
+    odd = sorted({kind.decode("latin-1") for kind in kinds if kind not in _PNG_CHUNKS})
+    problems = [f"{name}: PNG chunk(s) {odd} are not what matplotlib writes (only "
+                f"{', '.join(k.decode() for k in _PNG_CHUNKS)})."] if odd else []
+    if kinds[:1] != [b"IHDR"] or kinds.count(b"tEXt") > 1 or kinds.count(b"pHYs") > 1:
+        problems.append(f"{name}: PNG chunks are not in matplotlib's order (IHDR first, one pHYs, one tEXt).")
+    return problems
+
+
+def _svg_problems(name: str, data: bytes) -> list[str]:
+    """Every element, attribute, text and comment of an SVG is one matplotlib writes for kaigai's figures; a
+    comment names the text drawn in its group, so it must have one glyph per character, the same glyph for the
+    same character throughout the file."""
+    import html as html_text
+    import xml.etree.ElementTree as ElementTree
+
+    if b"<!ENTITY" in data or b"<![CDATA[" in data or data.count(b"<?") != 1:
+        return [f"{name}: SVG holds XML entities, CDATA or processing instructions; matplotlib writes none."]
+    try:
+        root = ElementTree.fromstring(data, parser=ElementTree.XMLParser(
+            target=ElementTree.TreeBuilder(insert_comments=True)))
+    except ElementTree.ParseError as error:
+        return [f"{name}: not an SVG image (not XML: {error})."]
+    problems: list[str] = []
+    parents = {child: parent for parent in root.iter() for child in parent}
+    metadata = {element for m in root.iter(f"{_SVG}metadata") for element in m.iter()}
+    comments: dict[Any, list[str]] = {}
+    for element in root.iter():
+        if element.tag is ElementTree.Comment:
+            group = parents.get(element)
+            if group is None or group.tag != f"{_SVG}g" or not re.fullmatch(r"text_[0-9]{1,6}", group.get("id", "")):
+                problems.append(f"{name}: SVG comment {element.text.strip()[:40]!r} outside a text group; "
+                                "matplotlib comments only the text it draws.")
+            else:
+                comments.setdefault(group, []).append(html_text.unescape(element.text.strip()))
+            continue
+        if (element.tail or "").strip():
+            problems.append(f"{name}: SVG text {element.tail.strip()[:40]!r} between elements.")
+        if element in metadata and element.tag != f"{_SVG}metadata":
+            extra = {k: v for k, v in element.attrib.items() if _RDF_RESOURCE.get(k) != v}
+            if extra:
+                problems.append(f"{name}: SVG <metadata> attribute(s) {sorted(extra)[:3]} that matplotlib does not "
+                                "write.")
+            continue
+        tag = element.tag.removeprefix(_SVG)
+        allowed = _SVG_ATTRIBUTES.get(tag)
+        if allowed is None:
+            problems.append(f"{name}: SVG element <{tag[:40]}>, which matplotlib does not write for kaigai's figures.")
+            continue
+        text = (element.text or "").strip()
+        if text and not (tag == "style" and text == _SVG_STYLE_TEXT):
+            problems.append(f"{name}: SVG <{tag}> holds text {text[:40]!r}; matplotlib's holds none (or its own "
+                            "style).")
+        for attribute, value in element.attrib.items():
+            pattern = allowed.get(attribute)
+            if pattern is None or not re.fullmatch(pattern, value):
+                problems.append(f"{name}: SVG <{tag}> attribute {attribute.rsplit('}', 1)[-1][:40]}="
+                                f"{value[:40]!r} is not one matplotlib writes.")
+    return problems + _svg_comment_problems(name, comments)
+
+
+def _svg_comment_problems(name: str, comments: Mapping[Any, list[str]]) -> list[str]:
+    problems, glyph_of, char_of = [], {}, {}
+    for group, texts in comments.items():
+        text = "".join(texts)
+        glyphs = [use.get(_XLINK, "") for use in group.iter(f"{_SVG}use")]
+        if len(glyphs) != len(text):
+            problems.append(f"{name}: SVG comment {text[:40]!r} in {group.get('id')} is not the text drawn there "
+                            f"({len(text)} characters, {len(glyphs)} glyphs).")
+            continue
+        for char, glyph in zip(text, glyphs, strict=True):
+            if glyph_of.setdefault(char, glyph) != glyph or char_of.setdefault(glyph, char) != char:
+                problems.append(f"{name}: SVG comment {text[:40]!r} in {group.get('id')} is not the text drawn "
+                                f"there ({char!r} is drawn with another glyph elsewhere).")
+                break
+    return problems
+
+
+def _check_marker_keys(marker: Mapping[str, Any]) -> list[str]:
+    """The marker holds exactly the keys OutputFolder.commit writes for kaigai replicate, each of its kind."""
+    extra = set(marker) - _MARKER_KEYS
+    problems = [f"{OUTPUT_MARKER}: key(s) {_some_keys(extra)} are not ones kaigai writes (only "
+                f"{', '.join(sorted(_MARKER_KEYS))}); remove them, or run kaigai replicate again."] if extra else []
+    missing = sorted(_MARKER_KEYS - set(marker))
+    if missing:
+        problems.append(f"{OUTPUT_MARKER}: lacks key(s) {missing}.")
+    if marker.get("command") != "replicate":
+        problems.append(f"{OUTPUT_MARKER}: 'command' must be replicate (results of kaigai replicate only).")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", str(marker.get("created"))):
+        problems.append(f"{OUTPUT_MARKER}: 'created' must be a timestamp to the second (YYYY-MM-DDTHH:MM:SS).")
+    files = marker.get("files")
+    if isinstance(files, list) and any(not isinstance(f, str) or len(f) > 255 for f in files):
+        problems.append(f"{OUTPUT_MARKER}: 'files' must hold file names (text, at most 255 characters).")
+    return problems
+
+
+def _check_json_keys(folder: Path) -> list[str]:
+    """disclosure.json holds only the keys write_manifest writes (top level and per entry, by kind), its rules
+    are disclosure rules and its free text kaigai's; results.json's settings are the ones replicate records."""
+    problems = []
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []  # reported by _load_manifest
+    if set(manifest) - _MANIFEST_KEYS:
+        problems.append(f"{MANIFEST}: key(s) {_some_keys(set(manifest) - _MANIFEST_KEYS)} are not ones kaigai writes "
+                        f"(only {', '.join(sorted(_MANIFEST_KEYS))}).")
+    try:
+        DisclosureRules.from_mapping(manifest.get("rules_when_written"))
+    except (ValueError, TypeError) as error:
+        problems.append(f"{MANIFEST}: 'rules_when_written' are not disclosure rules ({str(error)[:120]}).")
+    for name, entry in manifest.get("files", {}).items():
+        allowed = _ENTRY_KEYS.get(entry["kind"], set()) if isinstance(entry.get("kind"), str) else set()
+        if allowed and set(entry) - allowed:
+            problems.append(f"{MANIFEST}: the entry of {name} has key(s) {_some_keys(set(entry) - allowed)}, which "
+                            f"kaigai does not write for a {entry['kind']} (only {', '.join(sorted(allowed))}).")
+        if entry.get("kind") == "other" and entry.get("holds") != OTHER_FILES.get(name):
+            problems.append(f"{MANIFEST}: the entry of {name} says it holds {str(entry.get('holds'))[:60]!r}; "
+                            "kaigai writes its own description.")
+        if entry.get("kind") == "table" and name in OUTPUT_TABLES and _is_regular(folder / name):
+            header = pd.read_csv(folder / name, nrows=0, dtype=str).columns.tolist()
+            values = [c for c in OUTPUT_TABLES[name].values if c in header]
+            if [entry.get("columns"), entry.get("values"), entry.get("counts")] != [header, values,
+                                                                                     _count_columns(header)]:
+                problems.append(f"{MANIFEST}: the entry of {name} declares columns, values or counts other than "
+                                "the table's own.")
+    try:
+        _require_regular(folder / RESULTS)
+        settings = json.loads((folder / RESULTS).read_text(encoding="utf-8")).get("settings")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return problems  # reported by the results.json check
+    if isinstance(settings, dict) and set(settings) - RESULT_SETTINGS:
+        problems.append(f"{RESULTS}: setting(s) {_some_keys(set(settings) - RESULT_SETTINGS)} are not ones kaigai "
+                        f"replicate records (only {', '.join(sorted(RESULT_SETTINGS))}).")
+    return problems
+
+
+def _some_keys(keys: Iterable[Any]) -> str:
+    """The first few keys, each cut short (a key can be as long as a row of microdata), and how many more."""
+    names = sorted(str(key) for key in keys)
+    return ", ".join(repr(name[:40]) for name in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _refuse_unknown_settings(settings: Mapping[str, Any] | None) -> None:
+    unknown = sorted(set(settings or {}) - RESULT_SETTINGS)
+    if unknown:
+        raise ValueError(f"internal: settings {unknown} are not in disclosure.RESULT_SETTINGS; results.json not "
+                         "written.")
+
+
+def _is_regular(path: Path) -> bool:
+    """A plain file (never a link, FIFO, device or folder): only those are opened."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _require_regular(path: Path) -> None:
+    if not _is_regular(path):
+        raise OSError(f"{path.name}: not a regular file; not opened.")
+
+
+def _missing_or_special(name: str, path: Path) -> str:
+    if path.is_symlink() or path.exists():
+        return (f"{name}: listed in the manifest, but a link, FIFO, device or folder, not a plain file; it was "
+                "not opened.")
+    return f"{name}: listed in the manifest but missing."
+
+
+def _check_count_columns(name: str, table: pd.DataFrame, rules: DisclosureRules) -> list[str]:
+    """On shown rows, each count column meets the minimum count and is at least its group's firms
+    (``groups``); a coefficient's count of observations exceeds its residual degrees of freedom."""
+    problems = []
+    shown = table["suppressed"].astype(str).str.strip() != "True"
+    groups = table["groups"].astype(str).map(_parse_groups)
+    residual_df = pd.to_numeric(table["residual_df"], errors="coerce")
+    coefficient = table["rule"].astype(str).str.strip() == "coefficient"
+    for column, group in COUNT_GROUPS.get(name, {}).items():
+        if column not in table:
+            continue
+        count = pd.to_numeric(table[column], errors="coerce")
+        firms = groups.map(lambda g, group=group: (g or {}).get(group, float("nan")))
+        for mask, what in (
+                (shown & (count < rules.min_firms), f"'{column}' below the minimum count of {rules.min_firms}"),
+                (shown & (count < firms), f"'{column}' below the number of {group} in 'groups' (a group of firms "
+                                          "has at least as many rows)"),
+                (shown & coefficient & residual_df.notna() & (count <= residual_df),
+                 f"'{column}' not above the residual degrees of freedom")):
+            if mask.any():
+                problems.append(f"{name}: {int(mask.sum())} shown row(s) with {what} (lines {_lines(mask)}).")
+    return problems
+
+
+def _check_free_text(folder: Path, name: str, files: Mapping[str, Any], report: FolderCheck) -> None:
+    """run.log: every line one kaigai writes (notes listed for review); report.html: byte for byte the page
+    kaigai renders from the folder's checked files (rules, run.log's stage times, figures, effects.csv)."""
+    from kaigai_lib.data.free_text import read_log, render_report
+
+    log = folder / "run.log"
+    if not _is_regular(log):
+        report.problems.append(f"{name}: cannot be checked without a plain run.log.")
+        return
+    problems, notes, timings = read_log(log.read_text(encoding="utf-8", errors="replace"))
+    if name == "run.log":
+        report.problems += problems
+        report.reviews += notes
+        return
+    try:
+        _require_regular(folder / RESULTS)
+        rules = DisclosureRules.from_mapping(json.loads((folder / RESULTS).read_text(encoding="utf-8"))["rules"])
+        _require_regular(folder / "effects.csv")
+        page = render_report(rules.describe(), timings, [f for f in files if f.endswith(".png")],
+                             folder / "effects.csv")
+    except Exception as error:  # any file it is rendered from that cannot be read: the report cannot pass
+        report.problems.append(f"{name}: cannot be rendered again from the folder ({type(error).__name__}).")
+        return
+    if (folder / name).read_bytes() != page.encode("utf-8"):
+        report.problems.append(f"{name}: differs from the page kaigai renders from the folder's checked files "
+                               "(hidden elements, comments or edited numbers); run kaigai replicate again.")
 
 
 _RESULTS_KEYS = {"rules", "rules_text", "settings", "files", "limits"}

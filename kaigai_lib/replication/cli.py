@@ -257,8 +257,9 @@ def _check_disclosure(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"  - {problem}", file=sys.stderr)
         return CHECK_PROBLEMS
-    print(f"{folder}: every table and figure passes disclosure control against {source} ({report.files} files; "
-          "rules written in the folder are not used).")
+    print(f"{folder}: every table passes disclosure control against {source} ({report.files} files; "
+          "rules written in the folder are not used). The figures and the free text pass every check a program "
+          "can make, but a human must look at each item below before it leaves the secure room:")
     for review in report.reviews:
         print(f"  review by the output checker: {review}")
     return 0
@@ -402,12 +403,17 @@ def _add_data_commands(commands: Any) -> None:
     p.set_defaults(func=_check_disclosure)
 
 
-def _stopped(signum: int) -> int:
-    """One line for a run stopped by a signal; the exit status is the shell's 128 + signal number."""
+def _stopped(signum: int, args: argparse.Namespace | None = None) -> int:
+    """One line for a run stopped by a signal; the exit status is the shell's 128 + signal number. A command
+    that only reads says so (it has no staging folder to talk about)."""
     import signal
 
     name = signal.Signals(signum).name
     how = "Ctrl-C" if signum == signal.SIGINT else name
+    if getattr(args, "func", None) in (_check_disclosure, _exercises_list, _exercises_check):
+        print(f"kaigai: stopped by {how}; this command only reads, so nothing was written or changed.",
+              file=sys.stderr)
+        return 128 + signum
     print(f"kaigai: stopped by {how}; nothing half-written was left (the staging folder is removed and --out is "
           "as before, or complete if the signal came during the final move).", file=sys.stderr)
     return 128 + signum
@@ -434,9 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with signals_as_exceptions():
             return args.func(args)
     except KeyboardInterrupt:
-        return _stopped(signal.SIGINT)
+        return _stopped(signal.SIGINT, args)
     except Interrupted as stop:
-        return _stopped(stop.signum)
+        return _stopped(stop.signum, args)
     except MemoryError:
         print("kaigai: error: out of memory; close other programs, or run on a machine with more memory "
               "(the national-scale run needs about 8 GB).", file=sys.stderr)

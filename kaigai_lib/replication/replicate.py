@@ -23,7 +23,6 @@ by ``kaigai generate`` (a ``kaigai_world.json`` beside the firm file) get a
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -47,6 +46,7 @@ from kaigai_lib.data.disclosure import (
     NEUTRAL_NAME,
     NEUTRAL_NAME_RULE,
     OTHER_FILES,
+    OUTPUT_FIGURES,
     OUTPUT_TABLES,
     PROTECTION_COLUMNS,
     CellCheck,
@@ -58,6 +58,7 @@ from kaigai_lib.data.disclosure import (
     suppress_differences,
     write_manifest,
 )
+from kaigai_lib.data.free_text import LOG_FORMAT, STAGE_NAMES, TREATMENT_STAGE, log_line, render_report
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
 from kaigai_lib.data.starts import EXPORT_GROUPS
 from kaigai_lib.data.text import (
@@ -831,6 +832,8 @@ class Run:
     def save_figure(self, figure: Any, stem: str, sources: list[str]) -> None:
         import matplotlib.pyplot as plt
 
+        if OUTPUT_FIGURES.get(stem) != tuple(sources):  # the checker knows every figure and its sources
+            raise ReplicationError(f"internal: figure {stem} from {sources} is not in disclosure.OUTPUT_FIGURES.")
         for suffix in ("png", "svg"):
             figure.savefig(self.out / f"{stem}.{suffix}", dpi=120, bbox_inches="tight")
             self.figures[f"{stem}.{suffix}"] = sources
@@ -867,7 +870,7 @@ def stage_tfp(run: Run) -> None:
                           for i, x in zip(table["industry"], table["input"], strict=True)]
     values = ["coef", "std_error", "z", "ci_low", "ci_high"]
     run.write("production.csv", apply_checks(table, checks, values), values)
-    run.log.info("TFP: LP by industry for %d industries", table["industry"].nunique())
+    log_line(run.log, "tfp", table["industry"].nunique())
 
 
 def stage_did(run: Run, analysis: str) -> pd.DataFrame:
@@ -908,9 +911,8 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
         table = table.merge(truth[[*keys, "truth"]], on=keys, how="left")
         table.loc[table["horizon"] < 0, "truth"] = table.loc[table["horizon"] < 0, "truth"].fillna(0.0)
     table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
-    run.log.info("%s: %s matching design, %s controls; %d matched starters; %d cells, %d suppressed", analysis,
-                 wp.design, settings["did_controls"], int(wp.match.counts["matched_treated"]), len(table),
-                 int(table["suppressed"].sum()))
+    log_line(run.log, "did", analysis, wp.design, settings["did_controls"], int(wp.match.counts["matched_treated"]),
+             len(table), int(table["suppressed"].sum()))
     return table
 
 
@@ -942,8 +944,7 @@ def _log_skipped(run: Run, analysis: str, result: Any) -> None:
     """The cells matched_did could not estimate (blank in effects.csv, not suppressed): each with its reason
     in run.log, and a count on the terminal."""
     for cell in result.skipped.itertuples():
-        run.log.info("%s: not estimated (blank in effects.csv): %s × %s × h=%d: %s", analysis, cell.outcome,
-                     cell.group, cell.horizon, cell.reason)
+        log_line(run.log, "skipped", analysis, cell.outcome, cell.group, cell.horizon, cell.reason)
     if len(result.skipped):
         run.notes.append(f"{analysis}: {len(result.skipped)} cell(s) could not be estimated and are blank in "
                          "effects.csv (not suppressed); run.log names each and says why.")
@@ -974,7 +975,7 @@ def stage_treatment(run: Run) -> pd.DataFrame:
                                last_start_year=settings["last_start_year"], truth=_treatment_truth(run, settings))
     for caught_warning in caught:
         if issubclass(caught_warning.category, UserWarning):  # the design's counts: a note, not a traceback-like line
-            run.log.info("%s: %s", settings["name"], caught_warning.message)
+            log_line(run.log, "note", f"{settings['name']}: {caught_warning.message}")
             run.notes.append(f"{settings['name']}: {caught_warning.message}")
         else:
             warnings.warn(caught_warning.message, caught_warning.category, stacklevel=2)
@@ -988,9 +989,8 @@ def stage_treatment(run: Run) -> pd.DataFrame:
     checks = suppress_differences(checks, list(zip(table["outcome"], table["horizon"], strict=True)),
                                   table["group"].astype(str).tolist(), run.config.disclosure)
     table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
-    run.log.info("%s: %d starters matched of %d; %d cells, %d suppressed (log points)", settings["name"],
-                 int(design.match.counts["matched_treated"]), int(design.match.counts["treated"]), len(table),
-                 int(table["suppressed"].sum()))
+    log_line(run.log, "treatment", settings["name"], int(design.match.counts["matched_treated"]),
+             int(design.match.counts["treated"]), len(table), int(table["suppressed"].sum()))
     return table
 
 
@@ -1111,8 +1111,7 @@ def stage_spatial(run: Run) -> pd.DataFrame:
         figure_table.attrs.update(decomposition.attrs)
         run.save_figure(spatial.plot_decomposition(figure_table), "fig_II-2-4-4_spillover_decomposition",
                         ["spillover.csv", "spillover_decomposition.csv"])
-    run.log.info("spillovers: %d centres, overlap share %.3f; control %s, standard errors %s", len(catchments.centres),
-                 catchments.overlap_share, spatial.CONTROL_LABELS[control], spatial.CLUSTER_LABELS[cluster])
+    log_line(run.log, "spillovers", len(catchments.centres), catchments.overlap_share, control, cluster)
     return protected
 
 
@@ -1175,20 +1174,11 @@ def _world_for(firms_path: Path, firms: pd.DataFrame) -> Any:
     return world
 
 
-def _report(run: Run, effects: pd.DataFrame) -> None:
-    parts = ["<html><head><meta charset='utf-8'><title>kaigai replication report</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
-             "</head><body>", "<h1>kaigai replication report</h1>",
-             f"<p>Disclosure rules: {html.escape(run.config.disclosure.describe())}. Suppressed cells are "
-             "blank; results.json lists every file with its status, rule and counts.</p>",
-             "<h2>Stage times</h2>", pd.Series(run.timings, name="seconds").round(1).to_frame().to_html()]
-    for figure in sorted(f for f in run.figures if f.endswith(".png")):
-        parts.append(f"<h2>{figure[:-4]}</h2><img src='{figure}' style='max-width:100%'>")
-    shown = effects.query("horizon == 5") if "horizon" in effects else effects
-    parts += ["<h2>Effects at horizon 5 (effects.csv has every horizon)</h2>", shown.to_html(index=False),
-              "</body></html>"]
-    (run.out / "report.html").write_text("\n".join(parts), encoding="utf-8")
+def _report(run: Run) -> None:
+    """report.html from the written effects.csv (free_text.render_report: check-disclosure renders it again
+    from the folder and compares)."""
+    page = render_report(run.config.disclosure.describe(), run.timings, run.figures, run.out / "effects.csv")
+    (run.out / "report.html").write_text(page, encoding="utf-8")
 
 
 def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str | Path, out: str | Path,
@@ -1224,7 +1214,7 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
         log.setLevel(logging.INFO)
         log.propagate = False  # the run's log goes to run.log; the terminal shows the progress bar
         handler = logging.FileHandler(staging / "run.log", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
         log.addHandler(handler)
         try:
             # run.log leaves the room: a note names its file by the option, never by the path typed (a folder
@@ -1233,10 +1223,10 @@ def replicate(firms: str | Path, establishments: str | Path, foreign_demand: str
             if config is not None:
                 named["--config"] = Path(config)
             for note in [*settings.notes, *notes]:
-                log.info("note: %s", _without_paths(note, named))
+                log_line(log, "note", _without_paths(note, named))
             run = Run(inputs=inputs, config=settings, out=staging, log=log, world=world)
             if run.world is not None:
-                log.info("inputs written by kaigai generate: truth attached")
+                log_line(log, "world")
             _run_stages(run, tqdm, progress)
         finally:
             log.removeHandler(handler)
@@ -1262,10 +1252,9 @@ def _without_paths(note: str, paths: dict[str, Path]) -> str:
 
 def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
     """The five stages, then effects.csv, the figure, the report and the disclosure manifest (checked)."""
-    stages = ["TFP (Levinsohn–Petrin)", "exports: matching + DiD", "FDI: matching + DiD",
-              "TFP and wage distributions", "spatial spillovers"]
+    stages = list(STAGE_NAMES)  # run.log's templates know them (free_text.RUN_LOG)
     if run.config.treatment is not None:
-        stages.insert(3, f"treatment '{run.config.treatment['name']}': matching + DiD")
+        stages.insert(3, TREATMENT_STAGE.format(run.config.treatment["name"]))
     effects_parts = []
     bar = tqdm(stages, desc="kaigai replicate", disable=not progress, leave=False)
     for stage in bar:
@@ -1290,12 +1279,11 @@ def _run_stages(run: Run, tqdm: Any, progress: bool) -> None:
             raise ReplicationError(f"stage '{stage}': {error}{_numbering(run.inputs, str(error))}") from error
         run.timings[stage] = time.perf_counter() - started
         run.peak_memory_gb[stage] = _peak_rss_gb()
-        run.log.info("stage %s done in %.1f s (peak memory so far %.2f GB)", stage, run.timings[stage],
-                     run.peak_memory_gb[stage])
+        log_line(run.log, "stage", stage, run.timings[stage], run.peak_memory_gb[stage])
     effects = _effects_table(effects_parts)
     run.write("effects.csv", effects, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
     _growth_figure(run, effects)
-    _report(run, effects)
+    _report(run)
     problems = publish_disclosure(run)
     if problems:
         raise ReplicationError("disclosure check failed on the results:\n  - " + "\n  - ".join(problems))
