@@ -415,3 +415,120 @@ def test_as_of_grades_as_at_a_given_time_and_refuses_a_time_without_a_zone(cours
         err = capsys.readouterr().err
         assert f"--as-of: {bad}" in err.replace("'", "") and said in err and "Traceback" not in err
         assert not (tmp_path / "bad").exists()
+
+
+# 13. a signal between the hand-outs' move and the key's left hand-outs without a key (the salt lost); a SIGKILL
+# during `course add` left the key only in a hidden folder, and grade / add said "not a course key folder"
+
+# runs a kaigai command in a child that sends itself a signal at its Nth call of os.rename or os.chmod
+SIGNAL_AT = """
+import os, signal, sys
+from kaigai_lib.replication.cli import main
+call, when, signum = sys.argv[1], int(sys.argv[2]), getattr(signal, sys.argv[3])
+real, seen = getattr(os, call), 0
+def hooked(*args, **kwargs):
+    global seen
+    seen += 1
+    if seen == when:
+        os.kill(os.getpid(), signum)  # SIGKILL dies here; SIGTERM is delivered now or when signals are let through
+    return real(*args, **kwargs)
+setattr(os, call, hooked)
+sys.exit(main(sys.argv[4:]))
+"""
+
+
+def signal_at(call: str, when: int, signum: str, argv: list[str], cwd: Path) -> int:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", SIGNAL_AT, call, str(when), signum, *argv], cwd=cwd,
+                          capture_output=True, text=True, check=False).returncode
+
+
+@pytest.fixture(scope="module")
+def small_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("signals")
+    write(root, "effect.yml", EFFECT.replace("n_firms: 300", "n_firms: 150"))
+    write(root, "week.yml", WEEK.format(late="", qid="effect"))
+    write(root, "roster.csv", "trainee_id\ns01\ns02\n")
+    write(root, "late.csv", "trainee_id\ns01\ns02\nlate1\n")
+    return root
+
+
+def handed_out(root: Path) -> set[str]:
+    """Trainees with a hand-out in any folder of the course (folders beginning with "h")."""
+    return {p.name for h in root.glob("h*") if h.is_dir() for p in h.iterdir() if p.is_dir()}
+
+
+def course_state(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[set[str], set[str]]:
+    """(trainees with a hand-out, trainees in the key) after grading, which puts back what a killed run left."""
+    (root / "answers.csv").write_text("trainee_id,answer\ns01,0.1\n", encoding="utf-8")
+    shutil.rmtree(root / "g", ignore_errors=True)
+    code = main(["course", "grade", "--key", str(root / "k"), "--answers", str(root / "answers.csv"),
+                 "--out", str(root / "g")])
+    err = capsys.readouterr().err
+    if not (root / "h").exists():  # nothing made: then there is no key either, and grade says so
+        assert code == 2 and "not a course key folder" in err
+        return set(), set()
+    assert code == 0, err
+    key = read_course_key(root / "k")[1]
+    return handed_out(root), set(key["trainee_id"])
+
+
+@pytest.mark.parametrize(("call", "when", "signum"), [
+    ("chmod", 2, "SIGTERM"),  # after the hand-outs are sealed, before any move: neither is left
+    ("rename", 2, "SIGKILL"),  # killed before the hand-outs' move: the next command removes the ready key
+    ("rename", 3, "SIGKILL"),  # killed after the hand-outs' move: the next command moves the key in
+])
+def test_course_make_leaves_hand_outs_and_key_together_or_neither(small_course, tmp_path, capsys, call, when,
+                                                                   signum, monkeypatch) -> None:
+    root = Path(shutil.copytree(small_course, tmp_path / "c"))
+    monkeypatch.chdir(root)
+    make = ["course", "make", "week.yml", "--roster", "roster.csv", "--out", "h", "--key", "k", "--engine", "serial"]
+    code = signal_at(call, when, signum, make, root)
+    assert code in (143, -9), code
+    trainees, in_key = course_state(root, capsys)
+    assert trainees == in_key and trainees in (set(), {"s01", "s02"})
+    if trainees:  # the key's salt is the hand-outs' one: a remake with --force gives the same data
+        data = (root / "h" / "s01" / "effect" / "firms.csv.gz").read_bytes()
+        assert main([*make, "--force"]) == 0
+        assert (root / "h" / "s01" / "effect" / "firms.csv.gz").read_bytes() == data
+    assert not [p.name for p in root.iterdir() if ".kaigai-" in p.name and not p.name.endswith("-lock")
+                and not p.name.startswith(".h.")]  # the key's leftovers are tidied (the hand-outs' by their next run)
+
+
+@pytest.mark.parametrize("when", [3, 4])  # the late hand-outs moved in; the old key parked
+def test_a_course_add_killed_mid_way_is_finished_or_undone_by_the_next_command(small_course, tmp_path, capsys,
+                                                                                when, monkeypatch) -> None:
+    root = Path(shutil.copytree(small_course, tmp_path / "c"))
+    monkeypatch.chdir(root)
+    assert main(["course", "make", "week.yml", "--roster", "roster.csv", "--out", "h", "--key", "k",
+                 "--engine", "serial"]) == 0
+    add = ["course", "add", "--key", "k", "--roster", "late.csv", "--out", "h_late", "--engine", "serial"]
+    assert signal_at("rename", when, "SIGKILL", add, root) == -9
+    trainees, in_key = course_state(root, capsys)
+    assert trainees == in_key == {"s01", "s02", "late1"}
+    again = main([*add[:-4], "--out", "h_late2", "--engine", "serial"])
+    assert again == 2  # added once: the key lists them
+
+
+def test_a_failed_key_move_puts_the_earlier_hand_outs_back(small_course, tmp_path, monkeypatch) -> None:
+    import os
+
+    root = Path(shutil.copytree(small_course, tmp_path / "c"))
+    made = make_course(root / "week.yml", root / "roster.csv", root / "h", root / "k", engine="serial")
+    before = {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "h").rglob("*") if p.is_file()}
+    real = os.rename
+
+    def refuse_the_key(src: object, dst: object) -> None:
+        if Path(dst) == made.key and ".kaigai-ready-" in str(src):  # the new key's move, not the old one's return
+            raise PermissionError(13, "Permission denied", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", refuse_the_key)
+    with pytest.raises(PermissionError):
+        make_course(root / "week.yml", root / "roster.csv", root / "h", root / "k", engine="serial", force=True,
+                    replace_key=True)  # a new salt: new hand-outs, had they gone in
+    monkeypatch.undo()
+    assert {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "h").rglob("*") if p.is_file()} == before
+    assert not [p.name for p in root.iterdir() if ".kaigai-" in p.name and not p.name.endswith("-lock")]
