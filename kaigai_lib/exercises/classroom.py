@@ -60,6 +60,7 @@ from kaigai_lib.exercises.spec import (
     read_text,
     read_text_table,
     roster_error,
+    spreadsheet_safe,
     trainee_changes,
     trainee_files,
     trainee_id_problems,
@@ -1031,10 +1032,10 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
     copy_check = _copy_check(table.assign(value=values), key)
     stats = _statistics(assignment, table.assign(value=values), key)
     with folder as staging:
-        gradebook.to_csv(staging.path / "gradebook.csv", index=False, lineterminator="\n")
-        table.to_csv(staging.path / "detail.csv", index=False, lineterminator="\n")
-        copy_check.to_csv(staging.path / "copy_check.csv", index=False, lineterminator="\n")
-        stats.to_csv(staging.path / "statistics.csv", index=False, lineterminator="\n")
+        # opened in a spreadsheet: a trainee's text (answer, ids) is never run as a formula
+        for name, frame in (("gradebook", gradebook), ("detail", table), ("copy_check", copy_check),
+                            ("statistics", stats)):
+            spreadsheet_safe(frame).to_csv(staging.path / f"{name}.csv", index=False, lineterminator="\n")
         _figure(table.assign(value=values)).savefig(staging.path / "answers_vs_truth.png", dpi=90)
         (staging.path / "feedback").mkdir()
         for tid in roster["trainee_id"]:

@@ -2373,6 +2373,37 @@ GRADE_COLUMNS = ("row", "exercise_id", "trainee_id", "answer", "truth", "toleran
                  "message")
 
 
+# a cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @ and a tab or carriage return first
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` to write as CSV for a spreadsheet: a text cell that starts with = + - @, a tab or a
+    carriage return (after spaces) gets a leading apostrophe, so Excel, LibreOffice and Google Sheets show it as
+    text instead of running it (a trainee's answer ``=HYPERLINK(...)``). A number written as text (``-0.12``) and
+    numeric columns are left as they are, so they still read as numbers.
+
+    >>> spreadsheet_safe(pd.DataFrame({"answer": ["=1+1", "-0.12", "@SUM(A1)", "0.3"], "truth": [-0.1] * 4}))
+          answer  truth
+    0      '=1+1   -0.1
+    1      -0.12   -0.1
+    2  '@SUM(A1)   -0.1
+    3        0.3   -0.1
+    """
+    def safe(cell: Any) -> Any:
+        if isinstance(cell, str) and cell.lstrip(" ").startswith(_FORMULA_START) \
+                and not _PLAIN_NUMBER.fullmatch(cell.strip(" ")):
+            return "'" + cell
+        return cell
+
+    safe_table = table.copy()
+    for column in safe_table.columns:
+        if pd.api.types.is_object_dtype(safe_table[column]) or pd.api.types.is_string_dtype(safe_table[column]):
+            safe_table[column] = safe_table[column].map(safe)
+    return safe_table
+
+
 def _is_grades_file(path: Path) -> bool:
     from kaigai_lib.data.outputs import first_line
 

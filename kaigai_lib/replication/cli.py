@@ -102,7 +102,7 @@ def _exercises_make(args: argparse.Namespace) -> int:
 
 def _exercises_grade(args: argparse.Namespace) -> int:
     from kaigai_lib.data.outputs import check_output_file, write_file_atomically
-    from kaigai_lib.exercises.spec import GRADES_WRITTEN_BY_US, grade, grade_summary, read_key
+    from kaigai_lib.exercises.spec import GRADES_WRITTEN_BY_US, grade, grade_summary, read_key, spreadsheet_safe
 
     answers = Path(args.answers)
     out = Path(args.out) if args.out else answers.with_name(f"{answers.stem}_graded.csv")
@@ -111,7 +111,8 @@ def _exercises_grade(args: argparse.Namespace) -> int:
     check_output_file(out, **options)
     key = read_key(args.key)
     grades = grade(key, args.answers)
-    write_file_atomically(out, lambda tmp: grades.to_csv(tmp, index=False, lineterminator="\n"), **options)
+    write_file_atomically(out, lambda tmp: spreadsheet_safe(grades).to_csv(tmp, index=False, lineterminator="\n"),
+                          **options)
     print(grade_summary(grades))
     print(f"Grades: {out}")
     return 0
