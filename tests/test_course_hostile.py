@@ -142,12 +142,12 @@ def test_na_like_exercise_and_trainee_ids_are_graded_by_exercises_grade(tmp_path
     write(tmp_path, "roster.csv", "trainee_id\n" + "".join(f"{tid}\n" for tid in NA_IDS))
     assert main(["exercises", "make", "--exercise", str(tmp_path / "na.yml"), "--roster",
                  str(tmp_path / "roster.csv"), "--out", str(tmp_path / "data")]) == 0
-    key = read_key(tmp_path / "data" / "answer_key.csv")
+    key = read_key(tmp_path / "data_key.csv")
     assert key["trainee_id"].tolist() == NA_IDS and set(key["exercise_id"]) == {"NA"}
     answers = tmp_path / "answers.csv"
     answers.write_text("trainee_id,answer\n" + "".join(f"{r.trainee_id},{r.answer!r}\n" for r in key.itertuples()),
                        encoding="utf-8")
-    assert main(["exercises", "grade", "--key", str(tmp_path / "data" / "answer_key.csv"), "--answers",
+    assert main(["exercises", "grade", "--key", str(tmp_path / "data_key.csv"), "--answers",
                  str(answers), "--out", str(tmp_path / "graded.csv")]) == 0
     assert f"{len(NA_IDS)} correct" in capsys.readouterr().out
     graded = pd.read_csv(tmp_path / "graded.csv", dtype=str, keep_default_na=False)
@@ -586,3 +586,25 @@ def test_exercises_grade_writes_no_spreadsheet_formula(tmp_path, capsys) -> None
     assert formula_cells([tmp_path / "graded.csv"]) == []
     graded = pd.read_csv(tmp_path / "graded.csv", dtype=str, keep_default_na=False)
     assert graded["answer"].tolist()[:4] == [f"'{text}" for text in INJECTIONS[:4]]
+
+
+# 15. exercises make wrote the key into the class folder by default (class/answer_key.csv): handing out the class
+# folder, or a zip of it, handed out the key
+
+
+def test_exercises_make_keeps_the_key_out_of_the_class_folder(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT.replace("n_firms: 300", "n_firms: 150"))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\ns02\n")
+    make = ["exercises", "make", "--exercise", str(tmp_path / "effect.yml"), "--roster", str(tmp_path / "roster.csv")]
+    for key in ("class/answer_key.csv", "class/s01/key.csv", "class/../class/k.csv"):
+        assert main([*make, "--out", str(tmp_path / "class"), "--key", str(tmp_path / key)]) == 2
+        assert "is inside --out" in capsys.readouterr().err and not (tmp_path / "class").exists()
+    assert main([*make, "--out", str(tmp_path / "class")]) == 0
+    assert f"Answer key: {tmp_path / 'class_key.csv'}" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "class").iterdir() if not p.name.startswith(".")) == ["s01", "s02"]
+    assert not [p for p in (tmp_path / "class").rglob("*") if "key" in p.name]
+    from kaigai_lib.exercises.spec import read_key
+
+    assert read_key(tmp_path / "class_key.csv")["trainee_id"].tolist() == ["s01", "s02"]
+    assert main([*make, "--out", str(tmp_path / "class")]) == 2  # both exist: --force replaces both
+    assert main([*make, "--out", str(tmp_path / "class"), "--force"]) == 0

@@ -67,12 +67,12 @@ def _exercises_check(args: argparse.Namespace) -> int:
 
 
 def _exercises_make(args: argparse.Namespace) -> int:
-    from kaigai_lib.exercises.spec import load_exercise, make_datasets, read_roster
+    from kaigai_lib.exercises.spec import default_key_path, load_exercise, make_datasets, read_roster
 
     spec = load_exercise(args.exercise)
     trainees = read_roster(args.roster)
     out = Path(args.out)
-    key_path = Path(args.key) if args.key else out / "answer_key.csv"
+    key_path = Path(args.key) if args.key else default_key_path(out)
     started = time.perf_counter()
     done = 0
 
@@ -302,7 +302,8 @@ def _add_exercises_commands(commands: Any) -> None:
     p.add_argument("--exercise", required=True, metavar="FILE", help="exercise file or shipped name")
     p.add_argument("--roster", required=True, metavar="CSV", help="CSV with a trainee_id column")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the trainees' data sets")
-    p.add_argument("--key", metavar="CSV", help="the answer key, outside DIR (default DIR/answer_key.csv)")
+    p.add_argument("--key", metavar="CSV", help="the answer key, outside DIR (default DIR_key.csv beside DIR; "
+                   "inside DIR it is refused)")
     p.add_argument("--force", action="store_true",
                    help="replace an earlier class and key written by this command (nothing else)")
     p.set_defaults(func=_exercises_make)
