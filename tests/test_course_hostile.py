@@ -608,3 +608,11 @@ def test_exercises_make_keeps_the_key_out_of_the_class_folder(tmp_path, capsys) 
     assert read_key(tmp_path / "class_key.csv")["trainee_id"].tolist() == ["s01", "s02"]
     assert main([*make, "--out", str(tmp_path / "class")]) == 2  # both exist: --force replaces both
     assert main([*make, "--out", str(tmp_path / "class"), "--force"]) == 0
+
+
+def test_a_result_parked_by_a_killed_run_is_named_by_check_disclosure(tmp_path, capsys) -> None:
+    parked = tmp_path / ".results.kaigai-old-x1y2" / "previous"
+    parked.mkdir(parents=True)  # what `replicate --force` leaves when killed between its two moves
+    assert main(["check-disclosure", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was checked" in err and f"mv '{parked}' '{tmp_path / 'results'}'" in err

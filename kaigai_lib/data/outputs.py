@@ -560,6 +560,20 @@ def recover_output(out: str | os.PathLike[str], *, option: str = "--out") -> lis
     return notes
 
 
+def parked_result_note(out: str | os.PathLike[str]) -> str:
+    """If ``out`` is missing because a killed run parked it beside itself, a sentence saying where it is and how to
+    put it back (for commands that only read ``out``); "" otherwise."""
+    out = Path(os.path.abspath(out))
+    if out.exists() or not out.parent.is_dir():
+        return ""
+    parked = sorted(old / "previous" for old in out.parent.glob(f".{glob.escape(out.name)}.kaigai-old-*")
+                    if (old / "previous").is_dir() and not (old / "previous").is_symlink())
+    if not parked:
+        return ""
+    return (f"A kaigai run was killed while replacing {out}: the earlier result is parked in {parked[-1]}. The next "
+            f"kaigai run writing to {out} puts it back, or move it back yourself: mv '{parked[-1]}' '{out}'.")
+
+
 def check_output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = (),
                       force: bool = False, option: str = "--out",
                       written_by_us: tuple[str, Any] | None = None) -> Path:

@@ -40,7 +40,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.outputs import OutputError, OutputFolder, commit_together, recover_output
+from kaigai_lib.data.outputs import (
+    OutputError,
+    OutputFolder,
+    commit_together,
+    parked_result_note,
+    recover_output,
+)
 from kaigai_lib.exercises.parallel import run_all
 from kaigai_lib.exercises.spec import (
     EFFECT_KINDS,
@@ -749,7 +755,8 @@ def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.D
     missing = [f for f in (KEY_FILE, COURSE_FILE, ROSTER_FILE, "assignment.yml") if not (key_dir / f).is_file()]
     if not key_dir.is_dir() or missing:
         raise ValueError(f"--key {key_dir} is not a course key folder (missing {missing or 'the folder'}); give "
-                         "the --key folder of `kaigai course make`." + "".join(f" {note}" for note in notes))
+                         "the --key folder of `kaigai course make`." + "".join(
+                             f" {note}" for note in [*notes, parked_result_note(key_dir)] if note))
     try:
         meta = json.loads((key_dir / COURSE_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:

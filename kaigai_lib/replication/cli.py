@@ -234,12 +234,13 @@ CHECK_PROBLEMS = 1  # check-disclosure: the folder was checked and fails
 def _check_disclosure(args: argparse.Namespace) -> int:
     """Exit 0: passes; 1: problems (listed); 2: could not check (no folder, unreadable manifest or config)."""
     from kaigai_lib.data.disclosure import DisclosureRules, check_results
+    from kaigai_lib.data.outputs import parked_result_note
     from kaigai_lib.replication.replicate import ReplicationError, read_config
 
     folder = Path(args.folder)
     if not folder.is_dir() or folder.is_symlink():
         raise UserError(f"{folder} is not a folder (give the results folder written by kaigai replicate); "
-                        "nothing was checked.")
+                        f"nothing was checked. {parked_result_note(folder)}".rstrip())
     try:  # the secure room's rules: the config given here, or the defaults — never rules found in the folder
         rules = read_config(args.config).disclosure if args.config else DisclosureRules()
     except ReplicationError as error:
