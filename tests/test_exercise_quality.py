@@ -86,7 +86,7 @@ def test_selection_bias_is_answerable_from_the_hand_out(tmp_path: Path) -> None:
         tables: [firms]
         """))
     key = make_datasets(spec, ["t1", "t2"], tmp_path / "class")
-    for row in read_key(tmp_path / "class" / "answer_key.csv").itertuples():
+    for row in read_key(tmp_path / "class_key.csv").itertuples():
         readme = (tmp_path / "class" / row.trainee_id / "README.md").read_text(encoding="utf-8")
         att = float(re.search(r"\(ATT\) is (-?[\d.]+)", readme).group(1))
         firms = pd.read_csv(tmp_path / "class" / row.trainee_id / "firms.csv.gz")

@@ -305,7 +305,7 @@ def handout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                       encoding="utf-8")
     out = root / "class"
     assert main(["exercises", "make", "--exercise", str(exercise), "--roster", str(roster), "--out", str(out)]) == 0
-    return {"root": root, "exercise": exercise, "roster": roster, "out": out, "key": out / "answer_key.csv"}
+    return {"root": root, "exercise": exercise, "roster": roster, "out": out, "key": root / "class_key.csv"}
 
 
 def test_thirty_trainees_get_thirty_different_data_sets_and_a_key(handout: dict[str, Path]) -> None:

@@ -31,9 +31,11 @@ import contextlib
 import datetime as _dt
 import errno
 import fcntl
+import glob
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -371,6 +373,13 @@ class OutputFolder:
             raise
         return self
 
+    @classmethod
+    def _beside(cls, out: Path) -> OutputFolder:
+        """An OutputFolder that knows only ``out``, for :func:`recover_output` (it tidies, it writes nothing)."""
+        folder = cls.__new__(cls)
+        folder.out = out
+        return folder
+
     def _prefix(self, kind: str) -> str:
         return f".{self.out.name}.kaigai-{kind}-"
 
@@ -380,6 +389,7 @@ class OutputFolder:
         A staging folder is an unfinished result and goes; an earlier result parked for replacement goes back
         to ``out`` if ``out`` is missing (the run died between the two moves), and goes otherwise.
         """
+        _finish_pair(self.out)  # a key whose hand-outs are in place goes in too (commit_together)
         kinds = (self._prefix("old"), self._prefix("staging"))
         for leftover in sorted(self.out.parent.iterdir()):
             if not leftover.name.startswith(kinds) or leftover.is_symlink() or not leftover.is_dir():
@@ -398,6 +408,16 @@ class OutputFolder:
 
     def commit(self, extra: dict[str, Any] | None = None) -> Path:
         """Write the marker (every file with its sha256) and move the staging folder onto ``out``."""
+        self._seal(extra)
+        with signals_deferred():
+            old = self._park_previous()
+            self._move_into_place()
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        return self.out
+
+    def _seal(self, extra: dict[str, Any] | None) -> None:
+        """Write the marker: every file with its sha256, and ``extra``."""
         files = [entry for entry in _files_under(self.path) if entry not in (OUTPUT_MARKER, STAGING_MARKER)]
         marker = {"written_by": "kaigai", "command": self.command,
                   "created": _dt.datetime.now().isoformat(timespec="seconds"), "files": files,
@@ -405,16 +425,14 @@ class OutputFolder:
         (self.path / OUTPUT_MARKER).write_text(json.dumps(marker, indent=2, ensure_ascii=False) + "\n",
                                                encoding="utf-8")
         self.path.chmod(0o755)  # mkdtemp makes it private; results are an ordinary folder
-        with signals_deferred():
-            old = self._park_previous()
-            # from here the folder is a finished result (its output marker lists every file; _own_result)
-            (self.path / STAGING_MARKER).unlink(missing_ok=True)
-            os.rename(self.path, self.out)
-            self.path = self.out
-            self.committed = True
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        return self.out
+
+    def _move_into_place(self) -> None:
+        """The final move (signals held by the caller): the sealed staging folder becomes ``out``; from here it is
+        a finished result (its output marker lists every file; _own_result), no longer an unfinished staging."""
+        (self.path / STAGING_MARKER).unlink(missing_ok=True)
+        os.rename(self.path, self.out)
+        self.path = self.out
+        self.committed = True
 
     def _park_previous(self) -> Path | None:
         """Move an earlier result out of the way (to a folder beside ``out``); refuse if someone added or
@@ -456,6 +474,144 @@ class OutputFolder:
         finally:
             if self._signals is not None:
                 self._signals.__exit__(None, None, None)
+
+
+PAIR_FIELD = "committed_with"  # in both markers of a commit_together: the token that ties the two folders
+
+
+def commit_together(first: OutputFolder, second: OutputFolder, *, first_extra: dict[str, Any] | None = None,
+                    second_extra: dict[str, Any] | None = None) -> None:
+    """Move two staging folders into place as one, both or neither (hand-outs and their key).
+
+    Both are sealed first. Then, with Ctrl-C, SIGTERM and SIGHUP held: ``second`` is renamed to a "ready" folder
+    beside its ``out``, ``first`` moves into place (the pair's commit point), then ``second``; if ``second``'s
+    move fails, ``first``'s earlier result is put back. A SIGKILL cannot be held: both markers carry one token,
+    and the next kaigai command on ``second.out`` (the next run into it, or :func:`recover_output`) moves the
+    ready folder in if ``first`` is in place with that token, and removes it if ``first`` is not.
+    """
+    token = secrets.token_hex(16)
+    first._seal({**(first_extra or {}), PAIR_FIELD: {"token": token}})
+    second._seal({**(second_extra or {}), PAIR_FIELD: {"token": token, "partner": str(first.out)}})
+    with signals_deferred():
+        ready = second.out.parent / f"{second._prefix('ready')}{token[:8]}"
+        os.rename(second.path, ready)
+        second.path = ready
+        first_old = first._park_previous()
+        first._move_into_place()  # the commit point: from here a killed run is finished by the next command
+        second_old = None
+        try:
+            second_old = second._park_previous()
+            second._move_into_place()
+        except BaseException:
+            _roll_back(first, first_old)
+            if second_old is not None and not second.out.exists():
+                _put_back(second_old, second.out)
+            raise
+        for old in (first_old, second_old):
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _roll_back(folder: OutputFolder, old: Path | None) -> None:
+    """Undo ``folder``'s final move: its new result becomes a staging folder again (removed when the ``with``
+    ends), and its earlier result, parked in ``old``, goes back."""
+    undone = folder.out.parent / f"{folder._prefix('staging')}{secrets.token_hex(4)}"
+    os.rename(folder.out, undone)
+    folder.path, folder.committed = undone, False
+    if old is not None:
+        _put_back(old, folder.out)
+
+
+def _put_back(old: Path, out: Path) -> None:
+    """An earlier result parked in ``old`` (by ``_park_previous``) goes back to ``out``."""
+    os.rename(old / "previous", out)
+    old.rmdir()
+
+
+def _finish_pair(out: Path) -> list[str]:
+    """Finish or undo what a killed :func:`commit_together` left beside ``out`` (its second folder, "ready"),
+    under ``out``'s lock; return what was done, or why a ready folder was left where it is."""
+    notes = []
+    for ready in sorted(out.parent.glob(f".{glob.escape(out.name)}.kaigai-ready-*")):
+        marker = read_marker(ready) if ready.is_dir() and not ready.is_symlink() else None
+        pair = marker.get(PAIR_FIELD) if marker else None
+        if not isinstance(pair, dict) or not isinstance(pair.get("partner"), str):
+            continue  # not one kaigai sealed: never touched
+        partner = Path(pair["partner"])
+        committed = _carries_token(partner, pair["token"])
+        if committed and (out.exists() or out.is_symlink()) and (foreign_entries(out) or edited_entries(out)
+                                                                or read_marker(out) is None):
+            notes.append(f"{out} holds files kaigai did not write, so the finished result a killed run left in "
+                         f"{ready} was not moved in: move those files out and run again, or move {ready} to "
+                         "a folder of your choice.")
+        elif committed:
+            if out.exists() or out.is_symlink():  # the earlier result: parked, then tidied like any parked one
+                os.rename(out, Path(tempfile.mkdtemp(prefix=f".{out.name}.kaigai-old-", dir=out.parent)) / "previous")
+            os.rename(ready, out)
+            (out / STAGING_MARKER).unlink(missing_ok=True)  # finished now, as _move_into_place would have left it
+            notes.append(f"{out}: a kaigai run was killed after moving {partner} into place and before moving this "
+                         f"folder; it was finished now (from {ready.name}).")
+        elif partner.exists() or _sealed_staging_beside(partner, pair["token"]):
+            shutil.rmtree(ready, ignore_errors=True)
+            notes.append(f"{out}: a kaigai run was killed before moving {partner} into place; its unfinished "
+                         f"{ready.name} was removed ({out} is as before).")
+        else:
+            notes.append(f"{out}: a kaigai run was killed while moving this folder and {partner} into place, and "
+                         f"{partner} is not there: if you moved it, move {ready} to {out}; otherwise delete "
+                         f"{ready}.")
+    return notes
+
+
+def _carries_token(folder: Path, token: str) -> bool:
+    marker = read_marker(folder) if folder.is_dir() and not folder.is_symlink() else None
+    return marker is not None and marker.get(PAIR_FIELD) == {"token": token}
+
+
+def _sealed_staging_beside(folder: Path, token: str) -> bool:
+    """A staging folder of ``folder`` sealed with ``token`` is still there: it never moved into place."""
+    return any(_carries_token(staging, token)
+               for staging in folder.parent.glob(f".{glob.escape(folder.name)}.kaigai-staging-*"))
+
+
+def recover_output(out: str | os.PathLike[str], *, option: str = "--out") -> list[str]:
+    """Before reading a kaigai result: put back what a killed run (SIGKILL, power loss) left beside ``out`` — an
+    earlier result parked while being replaced, the second half of a :func:`commit_together` — as the next run
+    into ``out`` would; return what was done (empty if nothing was left). A live run's folders are not touched.
+    """
+    out = Path(os.path.abspath(out))
+    prefix = f".{out.name}.kaigai-"
+    if not out.parent.is_dir() or not any(entry.name.startswith(prefix) and entry.name != f"{prefix}lock"
+                                          for entry in out.parent.iterdir()):
+        return []
+    lock = _Lock(out.parent / f"{prefix}lock", f"{option} {out}")
+    try:
+        lock.acquire()
+    except OutputError:
+        return []  # a run is writing it now: what is beside it is that run's
+    try:
+        with signals_deferred():
+            was_there = out.exists()
+            notes = _finish_pair(out)
+            OutputFolder._beside(out)._recover()
+            if not was_there and out.exists() and not any(note.startswith(f"{out}:") for note in notes):
+                notes.append(f"{out}: a kaigai run was killed while replacing it; the earlier result was put back.")
+    finally:
+        lock.release()
+    return notes
+
+
+def parked_result_note(out: str | os.PathLike[str]) -> str:
+    """If ``out`` is missing because a killed run parked it beside itself, a sentence saying where it is and how to
+    put it back (for commands that only read ``out``); "" otherwise."""
+    out = Path(os.path.abspath(out))
+    if out.exists() or not out.parent.is_dir():
+        return ""
+    parked = sorted(old / "previous" for old in out.parent.glob(f".{glob.escape(out.name)}.kaigai-old-*")
+                    if (old / "previous").is_dir() and not (old / "previous").is_symlink())
+    if not parked:
+        return ""
+    return (f"A kaigai run was killed while replacing {out}: the earlier result is parked in {parked[-1]}. The next "
+            f"kaigai run writing to {out} puts it back, or move it back yourself: mv '{parked[-1]}' '{out}'.")
 
 
 def check_output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = (),

@@ -40,7 +40,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.outputs import OutputError, OutputFolder
+from kaigai_lib.data.outputs import (
+    OutputError,
+    OutputFolder,
+    commit_together,
+    parked_result_note,
+    recover_output,
+)
 from kaigai_lib.exercises.parallel import run_all
 from kaigai_lib.exercises.spec import (
     EFFECT_KINDS,
@@ -60,6 +66,7 @@ from kaigai_lib.exercises.spec import (
     read_text,
     read_text_table,
     roster_error,
+    spreadsheet_safe,
     trainee_changes,
     trainee_files,
     trainee_id_problems,
@@ -695,6 +702,7 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
     assignment = load_assignment(assignment_path)
     trainees = read_roster_table(roster_path)
     _check_apart(Path(out), Path(key_dir))
+    recover_key(key_dir)  # a key a killed run left parked keeps its salt under --force
     inputs = [assignment_path, roster_path, *(q.exercise.source for q in assignment.questions)]
     earlier = _earlier_salt(Path(key_dir), Path(out), trainees, replace_key) if force else None
     salt = salt or earlier or secrets.token_hex(16)
@@ -704,8 +712,8 @@ def make_course(assignment_path: str | Path, roster_path: str | Path, out: str |
         key = _build_class(assignment, trainees, salt, h_stage.path, engine=engine, workers=workers,
                            scheduler=scheduler, progress=progress)
         _write_key(k_stage.path, assignment, key, _roster_frame(trainees), salt, handouts.out)
-        h_stage.commit({"assignment": assignment.id})
-        k_stage.commit()  # the hand-outs first: a key never exists without its data
+        # one move for both: a signal or an error leaves neither, a SIGKILL is finished by the next command
+        commit_together(h_stage, k_stage, first_extra={"assignment": assignment.id})
     meta = json.loads((keys.out / COURSE_FILE).read_text(encoding="utf-8"))
     return CourseMade(handouts.out, keys.out, len(trainees), time.perf_counter() - started,
                       meta["same_for_everyone"])
@@ -731,17 +739,30 @@ def _earlier_salt(key_dir: Path, out: Path, trainees: list[Trainee], replace_key
     return str(meta["salt"])
 
 
+def recover_key(key_dir: str | Path, option: str = "--key") -> list[str]:
+    """Put back a key a killed run (SIGKILL, power loss) left beside ``key_dir`` (parked while being replaced, or
+    not yet moved in after its hand-outs were), saying so on standard error; return what was said."""
+    notes = recover_output(key_dir, option=option)
+    for note in notes:
+        print(f"kaigai: {note}", file=sys.stderr)
+    return notes
+
+
 def read_course_key(key_dir: str | Path) -> tuple[Assignment, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """The assignment, key, roster and metadata of a key folder written by :func:`make_course`."""
     key_dir = Path(key_dir)
+    notes = recover_key(key_dir)
     missing = [f for f in (KEY_FILE, COURSE_FILE, ROSTER_FILE, "assignment.yml") if not (key_dir / f).is_file()]
     if not key_dir.is_dir() or missing:
         raise ValueError(f"--key {key_dir} is not a course key folder (missing {missing or 'the folder'}); give "
-                         "the --key folder of `kaigai course make`.")
+                         "the --key folder of `kaigai course make`." + "".join(
+                             f" {note}" for note in [*notes, parked_result_note(key_dir)] if note))
     try:
         meta = json.loads((key_dir / COURSE_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"{key_dir / COURSE_FILE}: not valid JSON ({error}); restore it from the run.") from None
+    for handouts in meta.get("handouts", []):  # hand-outs a killed run left parked go back too: they are handed out
+        recover_key(handouts, option="--out")
     assignment = load_assignment(key_dir / "assignment.yml")  # its exercises are the copies in the key
     key = _read_key_table(key_dir / KEY_FILE)
     roster = pd.read_csv(key_dir / ROSTER_FILE, dtype=str, keep_default_na=False)
@@ -794,8 +815,7 @@ def add_trainees(key_dir: str | Path, roster_path: str | Path, out: str | Path, 
         meta["handouts"] = [*meta.get("handouts", []), str(handouts.out)]
         (k_stage.path / COURSE_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                                                 encoding="utf-8")
-        h_stage.commit({"assignment": assignment.id})
-        k_stage.commit()
+        commit_together(h_stage, k_stage, first_extra={"assignment": assignment.id})
     return CourseMade(handouts.out, keys.out, len(new), time.perf_counter() - started,
                       meta.get("same_for_everyone", []))
 
@@ -1019,10 +1039,10 @@ def grade_course(key_dir: str | Path, answers_path: str | Path, out: str | Path,
     copy_check = _copy_check(table.assign(value=values), key)
     stats = _statistics(assignment, table.assign(value=values), key)
     with folder as staging:
-        gradebook.to_csv(staging.path / "gradebook.csv", index=False, lineterminator="\n")
-        table.to_csv(staging.path / "detail.csv", index=False, lineterminator="\n")
-        copy_check.to_csv(staging.path / "copy_check.csv", index=False, lineterminator="\n")
-        stats.to_csv(staging.path / "statistics.csv", index=False, lineterminator="\n")
+        # opened in a spreadsheet: a trainee's text (answer, ids) is never run as a formula
+        for name, frame in (("gradebook", gradebook), ("detail", table), ("copy_check", copy_check),
+                            ("statistics", stats)):
+            spreadsheet_safe(frame).to_csv(staging.path / f"{name}.csv", index=False, lineterminator="\n")
         _figure(table.assign(value=values)).savefig(staging.path / "answers_vs_truth.png", dpi=90)
         (staging.path / "feedback").mkdir()
         for tid in roster["trainee_id"]:

@@ -2257,16 +2257,22 @@ def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Pat
     Each trainee gets their own seed (:func:`trainee_seed`) and, for the
     parameters in ``vary_per_trainee``, their own values. Only survey-like
     tables (``spec.tables``) and a README are written for trainees; the
-    seed, parameters and answer go to the key only (default
-    ``out/answer_key.csv``; elsewhere inside ``out`` it is refused, as is an input, and ``force`` replaces
-    only a file with a key's header). ``inputs``: files read besides the exercise (the roster).
+    seed, parameters and answer go to the key only (default ``<out>_key.csv`` beside ``out``,
+    :func:`default_key_path`; inside ``out`` it is refused, as is an input, and ``force`` replaces only a file
+    with a key's header). ``inputs``: files read besides the exercise (the roster).
 
     All or nothing: the class is written into a staging folder that becomes ``out`` in one rename
     (:class:`~kaigai_lib.data.outputs.OutputFolder`); Ctrl-C, SIGTERM or an error leaves neither a half class nor
-    a key. A key outside ``out`` is written after the class is in place, so there is never a key without data.
+    a key. The key is written right after the class is in place, with those signals held.
     The truth is stored at full precision (``tolerance: 0`` then accepts exactly the truth).
     """
-    from kaigai_lib.data.outputs import OutputError, OutputFolder, check_output_file, write_file_atomically
+    from kaigai_lib.data.outputs import (
+        OutputError,
+        OutputFolder,
+        check_output_file,
+        signals_deferred,
+        write_file_atomically,
+    )
 
     trainee_ids = list(trainee_ids)
     seeds = {tid: trainee_seed(spec, tid) for tid in trainee_ids}
@@ -2274,18 +2280,12 @@ def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Pat
         raise ValueError("Two trainees got the same seed; rename one trainee id or change world.seed.")
     inputs = [*([spec.source] if Path(spec.source).exists() else []), *inputs]
     folder_out = OutputFolder(out, command="exercises make", inputs=inputs, force=force)
-    key_inside = key_path is None or _is_inside(Path(key_path), folder_out.out)
-    if key_path is not None and key_inside and _key_relative(key_path, folder_out.out) != Path(DEFAULT_KEY):
-        # anywhere else inside --out (a trainee's folder above all) the key would be handed out
+    key_path = default_key_path(out) if key_path is None else key_path
+    if _is_inside(Path(key_path), folder_out.out):  # a zip or copy of the class would hand the key out
         raise OutputError(f"--key {key_path} is inside --out {out}, where trainees' hand-outs go: keep the key "
-                          f"outside it, e.g. --key {Path(out).name}_key.csv beside --out {out} (or leave out "
-                          f"--key for {Path(out) / DEFAULT_KEY}).")
-    if key_inside:
-        clash = [tid for tid in trainee_ids if tid.casefold() == DEFAULT_KEY.casefold()]
-        if clash:
-            raise ValueError(f"trainee_id {clash[0]!r} is the name of the answer key in --out; rename the trainee.")
-    else:  # refused now, not after the class is written: an input, a link, a file kaigai did not write
-        check_output_file(key_path, inputs=inputs, force=force, option="--key", written_by_us=KEY_WRITTEN_BY_US)
+                          f"outside it, e.g. --key {default_key_path(out)} (the default) beside --out {out}.")
+    # refused now, not after the class is written: an input, a link, a file kaigai did not write
+    check_output_file(key_path, inputs=inputs, force=force, option="--key", written_by_us=KEY_WRITTEN_BY_US)
     rows = []
     with folder_out as staging:
         for tid in trainee_ids:
@@ -2309,16 +2309,22 @@ def make_datasets(spec: ExerciseSpec, trainee_ids: Iterable[str], out: str | Pat
             if progress:
                 progress(tid)
         key = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
-        if key_inside:
-            write_key(key, staging.path / DEFAULT_KEY)
-        staging.commit()
-    if not key_inside:
-        write_file_atomically(key_path, lambda tmp: write_key(key, tmp), inputs=inputs, force=force,
-                              option="--key", written_by_us=KEY_WRITTEN_BY_US)
+        with signals_deferred():  # a signal waits until the class and its key are both in place
+            staging.commit()
+            write_file_atomically(key_path, lambda tmp: write_key(key, tmp), inputs=inputs, force=force,
+                                  option="--key", written_by_us=KEY_WRITTEN_BY_US)
     return key
 
 
-DEFAULT_KEY = "answer_key.csv"  # the key's name in --out when no --key is given
+def default_key_path(out: str | Path) -> Path:
+    """Where ``exercises make`` writes the answer key without ``--key``: ``<out>_key.csv`` beside ``out``, never
+    inside it (the class folder is what trainees get).
+
+    >>> default_key_path("week3/class").as_posix()
+    'week3/class_key.csv'
+    """
+    out = Path(out)
+    return out.with_name(f"{out.name}_key.csv")
 
 
 def _is_key_file(path: Path) -> bool:
@@ -2371,6 +2377,37 @@ def write_key(key: pd.DataFrame, path: str | Path) -> None:
 
 GRADE_COLUMNS = ("row", "exercise_id", "trainee_id", "answer", "truth", "tolerance", "unit", "correct", "verdict",
                  "message")
+
+
+# a cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @ and a tab or carriage return first
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` to write as CSV for a spreadsheet: a text cell that starts with = + - @, a tab or a
+    carriage return (after spaces) gets a leading apostrophe, so Excel, LibreOffice and Google Sheets show it as
+    text instead of running it (a trainee's answer ``=HYPERLINK(...)``). A number written as text (``-0.12``) and
+    numeric columns are left as they are, so they still read as numbers.
+
+    >>> spreadsheet_safe(pd.DataFrame({"answer": ["=1+1", "-0.12", "@SUM(A1)", "0.3"], "truth": [-0.1] * 4}))
+          answer  truth
+    0      '=1+1   -0.1
+    1      -0.12   -0.1
+    2  '@SUM(A1)   -0.1
+    3        0.3   -0.1
+    """
+    def safe(cell: Any) -> Any:
+        if isinstance(cell, str) and cell.lstrip(" ").startswith(_FORMULA_START) \
+                and not _PLAIN_NUMBER.fullmatch(cell.strip(" ")):
+            return "'" + cell
+        return cell
+
+    safe_table = table.copy()
+    for column in safe_table.columns:
+        if pd.api.types.is_object_dtype(safe_table[column]) or pd.api.types.is_string_dtype(safe_table[column]):
+            safe_table[column] = safe_table[column].map(safe)
+    return safe_table
 
 
 def _is_grades_file(path: Path) -> bool:

@@ -67,12 +67,12 @@ def _exercises_check(args: argparse.Namespace) -> int:
 
 
 def _exercises_make(args: argparse.Namespace) -> int:
-    from kaigai_lib.exercises.spec import load_exercise, make_datasets, read_roster
+    from kaigai_lib.exercises.spec import default_key_path, load_exercise, make_datasets, read_roster
 
     spec = load_exercise(args.exercise)
     trainees = read_roster(args.roster)
     out = Path(args.out)
-    key_path = Path(args.key) if args.key else out / "answer_key.csv"
+    key_path = Path(args.key) if args.key else default_key_path(out)
     started = time.perf_counter()
     done = 0
 
@@ -102,7 +102,7 @@ def _exercises_make(args: argparse.Namespace) -> int:
 
 def _exercises_grade(args: argparse.Namespace) -> int:
     from kaigai_lib.data.outputs import check_output_file, write_file_atomically
-    from kaigai_lib.exercises.spec import GRADES_WRITTEN_BY_US, grade, grade_summary, read_key
+    from kaigai_lib.exercises.spec import GRADES_WRITTEN_BY_US, grade, grade_summary, read_key, spreadsheet_safe
 
     answers = Path(args.answers)
     out = Path(args.out) if args.out else answers.with_name(f"{answers.stem}_graded.csv")
@@ -111,7 +111,8 @@ def _exercises_grade(args: argparse.Namespace) -> int:
     check_output_file(out, **options)
     key = read_key(args.key)
     grades = grade(key, args.answers)
-    write_file_atomically(out, lambda tmp: grades.to_csv(tmp, index=False, lineterminator="\n"), **options)
+    write_file_atomically(out, lambda tmp: spreadsheet_safe(grades).to_csv(tmp, index=False, lineterminator="\n"),
+                          **options)
     print(grade_summary(grades))
     print(f"Grades: {out}")
     return 0
@@ -233,12 +234,13 @@ CHECK_PROBLEMS = 1  # check-disclosure: the folder was checked and fails
 def _check_disclosure(args: argparse.Namespace) -> int:
     """Exit 0: passes; 1: problems (listed); 2: could not check (no folder, unreadable manifest or config)."""
     from kaigai_lib.data.disclosure import DisclosureRules, check_results
+    from kaigai_lib.data.outputs import parked_result_note
     from kaigai_lib.replication.replicate import ReplicationError, read_config
 
     folder = Path(args.folder)
     if not folder.is_dir() or folder.is_symlink():
         raise UserError(f"{folder} is not a folder (give the results folder written by kaigai replicate); "
-                        "nothing was checked.")
+                        f"nothing was checked. {parked_result_note(folder)}".rstrip())
     try:  # the secure room's rules: the config given here, or the defaults — never rules found in the folder
         rules = read_config(args.config).disclosure if args.config else DisclosureRules()
     except ReplicationError as error:
@@ -302,7 +304,8 @@ def _add_exercises_commands(commands: Any) -> None:
     p.add_argument("--exercise", required=True, metavar="FILE", help="exercise file or shipped name")
     p.add_argument("--roster", required=True, metavar="CSV", help="CSV with a trainee_id column")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the trainees' data sets")
-    p.add_argument("--key", metavar="CSV", help="the answer key, outside DIR (default DIR/answer_key.csv)")
+    p.add_argument("--key", metavar="CSV", help="the answer key, outside DIR (default DIR_key.csv beside DIR; "
+                   "inside DIR it is refused)")
     p.add_argument("--force", action="store_true",
                    help="replace an earlier class and key written by this command (nothing else)")
     p.set_defaults(func=_exercises_make)
