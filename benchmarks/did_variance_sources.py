@@ -1,0 +1,190 @@
+"""Where the extra variance of exports 100–299's matched DiD comes from (issue 14): experiments on national worlds.
+
+Run: ``.venv/bin/python benchmarks/did_variance_sources.py --seeds 20262502 … [--cells cells.csv]
+[--variants lp omega]``; with ``--cells`` each world's rows are appended as it ends and a second run with the
+same file resumes (``--summary-only`` prints the figures of a file without running anything).
+
+For each seed, one ``national`` world (generated once) and the design ``robust+adjust+other``
+(:func:`~kaigai_lib.whitepaper.did_design.white_paper_did_both`, ``design="robust"``, percent scale, t+5) run
+in up to two variants:
+
+* ``lp``: the library's pipeline (Levinsohn–Petrin TFP estimated by industry, used to match and as an outcome);
+* ``omega``: the same with the world's true log TFP (``world.latent["tfp_true"]``, ω plus the treatments'
+  effects) as ``tfp_col``: no generated regressor (experiment b).
+
+Per world × variant × group × outcome it keeps the estimate, its (pair-bootstrap) standard error and the truth
+(the realised ATT of the cell's starters), and from the matched pairs themselves the pair residual
+``r_i`` = the starter's untreated change (its change minus its own true effect, percent scale) − its control's
+(adjusted) change, whose mean is the estimate's error. From the ``r_i`` it prints:
+
+* ``se_iid``: SD(r)/√n, and the ratios to it of CRV1 standard errors of the mean of ``r`` clustered by start
+  year (cohort), industry and cohort × industry (experiment a: a shared component within those cells makes
+  the ratio exceed 1 on average over worlds);
+* the pairs near a size-class boundary (starter's employees at t−1 within 20 % of 100 or 300) and those whose
+  class changed by t+5 (experiment c): their share and their mean residual against the others', in SEs;
+* across worlds: coverage, mean z and SD of z per variant × group × outcome, and SD of the error over worlds
+  divided by the mean bootstrap SE; and the paired difference of the ``lp`` and ``omega`` errors in SEs.
+
+Measured: see the end of this docstring (filled in from the runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kaigai_lib import generate
+from kaigai_lib.whitepaper import did_design as did
+
+HORIZON = 5
+BOUNDARIES = (100, 300)
+
+
+def _crv1_se(residual: np.ndarray, cluster: np.ndarray) -> float:
+    """CRV1 standard error of the mean of ``residual`` with clusters ``cluster`` (G/(G−1) small-sample factor)."""
+    centred = residual - residual.mean()
+    sums = pd.Series(centred).groupby(cluster).sum().to_numpy()
+    n_clusters = len(sums)
+    if n_clusters < 2:
+        return float("nan")
+    return float(np.sqrt(n_clusters / (n_clusters - 1) * (sums ** 2).sum()) / len(residual))
+
+
+def pair_residuals(wp: did.WhitePaperDid, world, analysis: str) -> pd.DataFrame:
+    """One row per pair × outcome at t+5: the starter's untreated change − its controls' mean change (percent)."""
+    table = wp.changes.table
+    table = table.loc[table["horizon"] == HORIZON]
+    starters = did.starter_truth(did._subset(wp.changes, table), world, analysis)
+    starters = starters.assign(untreated=starters["change_pct"] - starters["true_pct"])
+    controls = table.loc[table["treated"] == 0].groupby(["outcome", "pair"], observed=True)["change_pct"].mean()
+    out = starters.set_index(["outcome", "pair"])[["firm_id", "group", "industry", "cohort", "untreated",
+                                                  "change_pct"]]
+    out["control"] = controls.reindex(out.index).to_numpy()
+    out = out.dropna(subset=["control"]).reset_index()
+    out["residual"] = out["untreated"] - out["control"]
+    out["difference"] = out["change_pct"] - out["control"]
+    return out
+
+
+def _size_columns(pairs: pd.DataFrame, firms: pd.DataFrame) -> pd.DataFrame:
+    """The starter's employees at t−1 and t+5, near a class boundary (within 20 %) and class change."""
+    employees = firms.set_index(["firm_id", "year"])["employees"]
+    before = employees.reindex(pd.MultiIndex.from_arrays([pairs["firm_id"], pairs["cohort"] - 1])).to_numpy()
+    after = employees.reindex(pd.MultiIndex.from_arrays([pairs["firm_id"], pairs["cohort"] + HORIZON])).to_numpy()
+    near = np.zeros(len(pairs), dtype=bool)
+    for bound in BOUNDARIES:
+        near |= (before >= bound / 1.2) & (before < bound * 1.2)
+    return pairs.assign(near_boundary=near,
+                        class_changed=np.digitize(before, BOUNDARIES) != np.digitize(after, BOUNDARIES))
+
+
+def cell_diagnostics(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per group × outcome: the residuals' error, iid and clustered SEs, and the boundary pairs' contrast."""
+    rows = []
+    for (group, outcome), cell in pairs.groupby(["group", "outcome"], observed=True):
+        r = cell["residual"].to_numpy(float)
+        n = len(r)
+        se_iid = r.std(ddof=1) / np.sqrt(n)
+        cohort_industry = cell["cohort"].astype(str) + "|" + cell["industry"].astype(str)
+        near = cell["near_boundary"].to_numpy()
+        changed = cell["class_changed"].to_numpy()
+
+        def contrast(mask: np.ndarray) -> float:
+            if mask.sum() < 5 or (~mask).sum() < 5:
+                return float("nan")
+            gap = r[mask].mean() - r[~mask].mean()
+            return float(gap / np.sqrt(r[mask].var(ddof=1) / mask.sum() + r[~mask].var(ddof=1) / (~mask).sum()))
+
+        rows.append({"group": group, "outcome": outcome, "pairs": n, "error_r": r.mean(), "se_iid": se_iid,
+                     "se_pair_difference": cell["difference"].std(ddof=1) / np.sqrt(n),
+                     "ratio_cohort": _crv1_se(r, cell["cohort"].to_numpy()) / se_iid,
+                     "ratio_industry": _crv1_se(r, cell["industry"].astype(str).to_numpy()) / se_iid,
+                     "ratio_cohort_industry": _crv1_se(r, cohort_industry.to_numpy()) / se_iid,
+                     "share_near": near.mean(), "t_near": contrast(near),
+                     "share_changed": changed.mean(), "t_changed": contrast(changed)})
+    return pd.DataFrame(rows)
+
+
+def world_rows(seed: int, variants: list[str], preset: str = "national") -> pd.DataFrame:
+    """Every variant's cells and diagnostics on one national world."""
+    world = generate(preset=preset, seed=seed, n_establishments=100)
+    true_tfp = world.latent.set_index(["firm_id", "year"])["tfp_true"]
+    frames = []
+    for variant in variants:
+        options = {"design": "robust", "horizons": [HORIZON], "pre_horizons": [], "scale": "percent"}
+        if variant == "omega":
+            keys = pd.MultiIndex.from_frame(world.firms[["firm_id", "year"]])
+            firms = world.firms.assign(tfp_omega=true_tfp.reindex(keys).to_numpy())
+            results = did.white_paper_did_both(firms, world=world, tfp_col="tfp_omega", **options)
+        else:
+            results = did.white_paper_did_both(world, **options)
+        for analysis, wp in results.items():
+            cells = wp.compare(HORIZON)[["group", "outcome", "estimate", "std_error", "truth", "covered"]]
+            pairs = _size_columns(pair_residuals(wp, world, analysis), world.firms)
+            merged = cells.merge(cell_diagnostics(pairs), on=["group", "outcome"], how="left")
+            frames.append(merged.assign(analysis=analysis, variant=variant, seed=seed))
+    return pd.concat(frames, ignore_index=True)
+
+
+def summary(cells: pd.DataFrame) -> None:
+    """Print the across-world figures."""
+    data = cells.assign(z=(cells["estimate"] - cells["truth"]) / cells["std_error"],
+                        error=cells["estimate"] - cells["truth"])
+    keys = ["variant", "analysis", "group"]
+    print(f"{data['seed'].nunique()} worlds (seeds {data['seed'].min()}–{data['seed'].max()})")
+    print("\n== coverage, mean z, SD z, SD(error)/mean SE, pooled over outcomes")
+    pooled = data.groupby(keys).agg(coverage=("covered", "mean"), mean_z=("z", "mean"), sd_z=("z", "std"))
+    print(pooled.round(3).to_string())
+    print("\n== per outcome: coverage, mean z, SD z, SD(error)/mean SE; SE ratios and boundary contrasts (means)")
+    per = data.groupby([*keys, "outcome"]).agg(
+        coverage=("covered", "mean"), mean_z=("z", "mean"), sd_z=("z", "std"),
+        sd_err_over_se=("error", "std"), mean_se=("std_error", "mean"),
+        boot_over_iid=("std_error", "mean"), se_iid=("se_iid", "mean"),
+        r_cohort=("ratio_cohort", "mean"), r_industry=("ratio_industry", "mean"),
+        r_cohort_industry=("ratio_cohort_industry", "mean"), t_near=("t_near", "mean"),
+        share_near=("share_near", "mean"), t_changed=("t_changed", "mean"), share_changed=("share_changed", "mean"))
+    per["sd_err_over_se"] /= per["mean_se"]
+    per["boot_over_iid"] = per["mean_se"] / per["se_iid"]
+    print(per.drop(columns=["mean_se", "se_iid"]).round(3).to_string())
+    check = (data["error"] - data["error_r"]).abs().max()
+    print(f"\nlargest |error − mean pair residual| = {check:.2e} (pairs with several controls make it non-zero)")
+    if {"lp", "omega"} <= set(data["variant"]):
+        wide = data.pivot_table(index=["seed", "analysis", "group", "outcome"], columns="variant",
+                                values=["error", "std_error"])
+        shift = (wide[("error", "lp")] - wide[("error", "omega")]) / wide[("std_error", "lp")]
+        print("\n== (error with LP TFP − error with true TFP) / SE: mean and SD over worlds")
+        print(shift.groupby(level=["analysis", "group", "outcome"]).agg(["mean", "std"]).round(3).to_string())
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[20262502])
+    parser.add_argument("--variants", nargs="+", default=["lp", "omega"], choices=["lp", "omega"])
+    parser.add_argument("--preset", default="national")
+    parser.add_argument("--cells", help="append every world's rows to this CSV (a rerun resumes)")
+    parser.add_argument("--summary-only", action="store_true", help="print the figures of --cells and stop")
+    args = parser.parse_args(argv)
+    path = Path(args.cells) if args.cells else None
+    done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame(columns=["seed"])
+    frames = [done] if len(done) else []
+    start = time.perf_counter()
+    if not args.summary_only:
+        for seed in (s for s in args.seeds if s not in set(done["seed"])):
+            rows = world_rows(seed, args.variants, args.preset)
+            frames.append(rows)
+            if path is not None:
+                rows.to_csv(path, mode="a", header=not path.exists(), index=False)
+            print(f"seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
+    cells = pd.concat(frames, ignore_index=True)
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", 30)
+    summary(cells)
+    return cells
+
+
+if __name__ == "__main__":
+    main()
