@@ -60,10 +60,11 @@ def pair_residuals(wp: did.WhitePaperDid, world, analysis: str) -> pd.DataFrame:
     table = table.loc[table["horizon"] == HORIZON]
     starters = did.starter_truth(did._subset(wp.changes, table), world, analysis)
     starters = starters.assign(untreated=starters["change_pct"] - starters["true_pct"])
-    controls = table.loc[table["treated"] == 0].groupby(["outcome", "pair"], observed=True)["change_pct"].mean()
+    by_pair = table.loc[table["treated"] == 0].groupby(["outcome", "pair"], observed=True)
     out = starters.set_index(["outcome", "pair"])[["firm_id", "group", "industry", "cohort", "untreated",
                                                   "change_pct"]]
-    out["control"] = controls.reindex(out.index).to_numpy()
+    out["control"] = by_pair["change_pct"].mean().reindex(out.index).to_numpy()
+    out["control_id"] = by_pair["firm_id"].first().reindex(out.index).to_numpy()
     out = out.dropna(subset=["control"]).reset_index()
     out["residual"] = out["untreated"] - out["control"]
     out["difference"] = out["change_pct"] - out["control"]
@@ -80,6 +81,25 @@ def _size_columns(pairs: pd.DataFrame, firms: pd.DataFrame) -> pd.DataFrame:
         near |= (before >= bound / 1.2) & (before < bound * 1.2)
     return pairs.assign(near_boundary=near,
                         class_changed=np.digitize(before, BOUNDARIES) != np.digitize(after, BOUNDARIES))
+
+
+IMBALANCES = ("omega_t-1", "omega_t-2", "firm_effect", "tfp_used_t-1")
+
+
+def _imbalances(pairs: pd.DataFrame, world, panel: pd.DataFrame) -> pd.DataFrame:
+    """Starter − control differences at t−1 / t−2 of what the matching cannot see or sees with error: true log
+    TFP ω (``world.latent``), the unobserved firm effect, and the TFP the pipeline used (LP or true)."""
+    latent = world.latent.set_index(["firm_id", "year"])
+    used = panel.set_index(["firm_id", "year"])["tfp"]
+
+    def at(series: pd.Series, firm: pd.Series, lag: int) -> np.ndarray:
+        return series.reindex(pd.MultiIndex.from_arrays([firm, pairs["cohort"] - lag])).to_numpy(float)
+
+    out = {}
+    for name, series, lag in (("omega_t-1", latent["tfp_true"], 1), ("omega_t-2", latent["tfp_true"], 2),
+                              ("firm_effect", latent["firm_effect"], 1), ("tfp_used_t-1", used, 1)):
+        out[name] = at(series, pairs["firm_id"], lag) - at(series, pairs["control_id"], lag)
+    return pairs.assign(**out)
 
 
 def cell_diagnostics(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -104,12 +124,19 @@ def cell_diagnostics(pairs: pd.DataFrame) -> pd.DataFrame:
                      "ratio_cohort": _crv1_se(r, cell["cohort"].to_numpy()) / se_iid,
                      "ratio_industry": _crv1_se(r, cell["industry"].astype(str).to_numpy()) / se_iid,
                      "ratio_cohort_industry": _crv1_se(r, cohort_industry.to_numpy()) / se_iid,
+                     # the largest single pair's share of the error, in SEs (heavy tails show here)
+                     "top_pair_in_se": float(np.abs(r - r.mean()).max() / n / se_iid),
+                     "kurtosis": float(pd.Series(r).kurt()),
+                     **{f"imb_{name}": float(np.nanmean(cell[name])) for name in IMBALANCES},
+                     **{f"t_{name}": float(np.nanmean(cell[name]) / np.nanstd(cell[name], ddof=1)
+                                           * np.sqrt(cell[name].notna().sum())) for name in IMBALANCES},
                      "share_near": near.mean(), "t_near": contrast(near),
                      "share_changed": changed.mean(), "t_changed": contrast(changed)})
     return pd.DataFrame(rows)
 
 
-def world_rows(seed: int, variants: list[str], preset: str = "national") -> pd.DataFrame:
+def world_rows(seed: int, variants: list[str], preset: str = "national",
+               pairs_dir: Path | None = None) -> pd.DataFrame:
     """Every variant's cells and diagnostics on one national world."""
     world = generate(preset=preset, seed=seed, n_establishments=100)
     true_tfp = world.latent.set_index(["firm_id", "year"])["tfp_true"]
@@ -124,7 +151,9 @@ def world_rows(seed: int, variants: list[str], preset: str = "national") -> pd.D
             results = did.white_paper_did_both(world, **options)
         for analysis, wp in results.items():
             cells = wp.compare(HORIZON)[["group", "outcome", "estimate", "std_error", "truth", "covered"]]
-            pairs = _size_columns(pair_residuals(wp, world, analysis), world.firms)
+            pairs = _imbalances(_size_columns(pair_residuals(wp, world, analysis), world.firms), world, wp.panel)
+            if pairs_dir is not None:
+                pairs.to_parquet(pairs_dir / f"pairs_{seed}_{variant}_{analysis}.parquet")
             merged = cells.merge(cell_diagnostics(pairs), on=["group", "outcome"], how="left")
             frames.append(merged.assign(analysis=analysis, variant=variant, seed=seed))
     return pd.concat(frames, ignore_index=True)
@@ -145,11 +174,21 @@ def summary(cells: pd.DataFrame) -> None:
         sd_err_over_se=("error", "std"), mean_se=("std_error", "mean"),
         boot_over_iid=("std_error", "mean"), se_iid=("se_iid", "mean"),
         r_cohort=("ratio_cohort", "mean"), r_industry=("ratio_industry", "mean"),
-        r_cohort_industry=("ratio_cohort_industry", "mean"), t_near=("t_near", "mean"),
+        r_cohort_industry=("ratio_cohort_industry", "mean"), top_pair=("top_pair_in_se", "mean"),
+        kurtosis=("kurtosis", "mean"), t_near=("t_near", "mean"),
         share_near=("share_near", "mean"), t_changed=("t_changed", "mean"), share_changed=("share_changed", "mean"))
     per["sd_err_over_se"] /= per["mean_se"]
     per["boot_over_iid"] = per["mean_se"] / per["se_iid"]
     print(per.drop(columns=["mean_se", "se_iid"]).round(3).to_string())
+    print("\n== imbalance t statistics at t−1 (starter − control over pairs; SD over worlds ≈ 1 if the pairs' imbalances"
+          " are independent) and their correlation with z over worlds")
+    imbalance = {}
+    for name in IMBALANCES:
+        column = f"t_{name}"
+        imbalance[f"sd_{column}"] = data.groupby([*keys, "outcome"])[column].std()
+        imbalance[f"corr_z_{column}"] = data.groupby([*keys, "outcome"])[[column, "z"]].corr().xs(
+            column, level=-1)["z"]
+    print(pd.DataFrame(imbalance).round(3).to_string())
     check = (data["error"] - data["error_r"]).abs().max()
     print(f"\nlargest |error − mean pair residual| = {check:.2e} (pairs with several controls make it non-zero)")
     if {"lp", "omega"} <= set(data["variant"]):
@@ -166,6 +205,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--variants", nargs="+", default=["lp", "omega"], choices=["lp", "omega"])
     parser.add_argument("--preset", default="national")
     parser.add_argument("--cells", help="append every world's rows to this CSV (a rerun resumes)")
+    parser.add_argument("--pairs-dir", help="also write each world's pair residuals to parquet files here")
     parser.add_argument("--summary-only", action="store_true", help="print the figures of --cells and stop")
     args = parser.parse_args(argv)
     path = Path(args.cells) if args.cells else None
@@ -174,7 +214,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     start = time.perf_counter()
     if not args.summary_only:
         for seed in (s for s in args.seeds if s not in set(done["seed"])):
-            rows = world_rows(seed, args.variants, args.preset)
+            rows = world_rows(seed, args.variants, args.preset,
+                              Path(args.pairs_dir) if args.pairs_dir else None)
             frames.append(rows)
             if path is not None:
                 rows.to_csv(path, mode="a", header=not path.exists(), index=False)
