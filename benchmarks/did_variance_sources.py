@@ -83,6 +83,26 @@ def _size_columns(pairs: pd.DataFrame, firms: pd.DataFrame) -> pd.DataFrame:
                         class_changed=np.digitize(before, BOUNDARIES) != np.digitize(after, BOUNDARIES))
 
 
+def _untreated_changes(pairs: pd.DataFrame, world) -> pd.DataFrame:
+    """Each pair's difference of untreated changes from the world's latent table (``u``: starter − control, percent,
+    t−1 → t+5, every treatment effect removed exactly), and ``cleared`` = ``residual − u``: what the later-start
+    and other-start adjustments (estimated effects subtracted) and, for TFP, the LP measurement left in the
+    residual."""
+    latent = world.latent.set_index(["firm_id", "year"])
+    u = np.full(len(pairs), np.nan)
+    for outcome, part in pairs.groupby("outcome", sort=False):
+        untreated = (latent[f"{outcome}_observed"] - latent[f"{outcome}_export_effect"]
+                     - latent[f"{outcome}_fdi_effect"])
+
+        def change(firm: pd.Series, rows: pd.DataFrame = part, series: pd.Series = untreated) -> np.ndarray:
+            after = series.reindex(pd.MultiIndex.from_arrays([firm, rows["cohort"] + HORIZON])).to_numpy(float)
+            before = series.reindex(pd.MultiIndex.from_arrays([firm, rows["cohort"] - 1])).to_numpy(float)
+            return 100 * np.expm1(after - before)
+
+        u[pairs.index.get_indexer(part.index)] = change(part["firm_id"]) - change(part["control_id"])
+    return pairs.assign(u=u, cleared=pairs["residual"] - u)
+
+
 IMBALANCES = ("omega_t-1", "omega_t-2", "firm_effect", "tfp_used_t-1")
 
 
@@ -119,7 +139,10 @@ def cell_diagnostics(pairs: pd.DataFrame) -> pd.DataFrame:
             gap = r[mask].mean() - r[~mask].mean()
             return float(gap / np.sqrt(r[mask].var(ddof=1) / mask.sum() + r[~mask].var(ddof=1) / (~mask).sum()))
 
+        u = cell["u"].to_numpy(float)
         rows.append({"group": group, "outcome": outcome, "pairs": n, "error_r": r.mean(), "se_iid": se_iid,
+                     "error_u": float(np.nanmean(u)), "se_u": float(np.nanstd(u, ddof=1) / np.sqrt(n)),
+                     "error_cleared": float(np.nanmean(cell["cleared"])),
                      "se_pair_difference": cell["difference"].std(ddof=1) / np.sqrt(n),
                      "ratio_cohort": _crv1_se(r, cell["cohort"].to_numpy()) / se_iid,
                      "ratio_industry": _crv1_se(r, cell["industry"].astype(str).to_numpy()) / se_iid,
@@ -152,6 +175,7 @@ def world_rows(seed: int, variants: list[str], preset: str = "national",
         for analysis, wp in results.items():
             cells = wp.compare(HORIZON)[["group", "outcome", "estimate", "std_error", "truth", "covered"]]
             pairs = _imbalances(_size_columns(pair_residuals(wp, world, analysis), world.firms), world, wp.panel)
+            pairs = _untreated_changes(pairs.reset_index(drop=True), world)
             if pairs_dir is not None:
                 pairs.to_parquet(pairs_dir / f"pairs_{seed}_{variant}_{analysis}.parquet")
             merged = cells.merge(cell_diagnostics(pairs), on=["group", "outcome"], how="left")
@@ -215,6 +239,12 @@ def summary(cells: pd.DataFrame) -> None:
     per["sd_err_over_se"] /= per["mean_se"]
     per["boot_over_iid"] = per["mean_se"] / per["se_iid"]
     print(per.drop(columns=["mean_se", "se_iid"]).round(3).to_string())
+    print("\n== the error split: u (untreated changes, exact) + cleared (adjustments, LP); in units of the SE, over worlds")
+    split = data.assign(z_u=data["error_u"] / data["std_error"], z_cleared=data["error_cleared"] / data["std_error"],
+                        se_ratio_u=data["se_u"] / data["std_error"])
+    print(split.groupby([*keys, "outcome"]).agg(
+        mean_z_u=("z_u", "mean"), sd_z_u=("z_u", "std"), mean_z_cleared=("z_cleared", "mean"),
+        sd_z_cleared=("z_cleared", "std"), se_u_over_se=("se_ratio_u", "mean")).round(3).to_string())
     print("\n== imbalance t statistics at t−1 (starter − control over pairs; SD over worlds ≈ 1 if the pairs' imbalances"
           " are independent) and their correlation with z over worlds")
     imbalance = {}
