@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import kaigai_lib.world.synthetic as synthetic
+from did_capital_gap import _simulator_state
 from kaigai_lib import generate
 from kaigai_lib.whitepaper import did_design as did
 
@@ -103,6 +105,38 @@ def _untreated_changes(pairs: pd.DataFrame, world) -> pd.DataFrame:
     return pairs.assign(u=u, cleared=pairs["residual"] - u)
 
 
+STATES = ("omega_dev", "capital_gap", "labour_shock", "sales_noise", "wage_noise", "output_noise")
+
+
+def _state_gaps(pairs: pd.DataFrame, state) -> pd.DataFrame:
+    """Starter − control at t−1 of the simulator's state (what drives each outcome's change after t−1): ω minus the
+    firm's mean, log capital minus its target, the labour shock ν, and the yearly noises of sales, pay and value
+    added (each reverts: last year's noise enters this change with a minus sign)."""
+    p = state.p
+    trend = np.where(state.manufacturing, p.manufacturing_capital_trend, p.non_manufacturing_capital_trend)
+    values = {
+        "omega_dev": state.omega - state.mu_firm[:, None],
+        "capital_gap": state.k - (state.capital_target[:, None] + trend[:, None] * state.calendar[None, :]),
+        "labour_shock": state.labour - (state.l_ref + p.labour_productivity_response
+                                        * (state.omega - state.mu_industry[:, None])
+                                        + p.labour_capital_elasticity * (state.k - state.K_REF)),
+        "sales_noise": state.sales_noise, "wage_noise": state.wage_noise, "output_noise": state.eps}
+    year = pairs["cohort"].to_numpy() - 1 - int(state.years[0])
+    starter, control = pairs["firm_id"].to_numpy() - 1, pairs["control_id"].to_numpy().astype(int) - 1
+    return pairs.assign(**{f"gap_{name}": 100 * (v[starter, year] - v[control, year]) for name, v in values.items()})
+
+
+def _explained_by_state(cell: pd.DataFrame) -> float:
+    """The part of the cell's mean untreated difference that the state gaps at t−1 explain (OLS of ``u`` on them
+    over the pairs, times their means)."""
+    columns = [f"gap_{name}" for name in STATES]
+    x = np.column_stack([np.ones(len(cell)), cell[columns].to_numpy(float)])
+    y = cell["u"].to_numpy(float)
+    ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
+    coef = np.linalg.lstsq(x[ok], y[ok], rcond=None)[0]
+    return float(x[ok, 1:].mean(axis=0) @ coef[1:])
+
+
 IMBALANCES = ("omega_t-1", "omega_t-2", "firm_effect", "tfp_used_t-1")
 
 
@@ -140,7 +174,13 @@ def cell_diagnostics(pairs: pd.DataFrame) -> pd.DataFrame:
             return float(gap / np.sqrt(r[mask].var(ddof=1) / mask.sum() + r[~mask].var(ddof=1) / (~mask).sum()))
 
         u = cell["u"].to_numpy(float)
-        rows.append({"group": group, "outcome": outcome, "pairs": n, "error_r": r.mean(), "se_iid": se_iid,
+        states = {}
+        if "gap_omega_dev" in cell:
+            states["error_explained"] = _explained_by_state(cell)
+            for name in STATES:
+                gap = cell[f"gap_{name}"]
+                states[f"t_gap_{name}"] = float(gap.mean() / gap.std(ddof=1) * np.sqrt(gap.notna().sum()))
+        rows.append({"group": group, "outcome": outcome, "pairs": n, "error_r": r.mean(), "se_iid": se_iid, **states,
                      "error_u": float(np.nanmean(u)), "se_u": float(np.nanstd(u, ddof=1) / np.sqrt(n)),
                      "error_cleared": float(np.nanmean(cell["cleared"])),
                      "se_pair_difference": cell["difference"].std(ddof=1) / np.sqrt(n),
@@ -161,7 +201,7 @@ def cell_diagnostics(pairs: pd.DataFrame) -> pd.DataFrame:
 def world_rows(seed: int, variants: list[str], preset: str = "national",
                pairs_dir: Path | None = None) -> pd.DataFrame:
     """Every variant's cells and diagnostics on one national world."""
-    world = generate(preset=preset, seed=seed, n_establishments=100)
+    world, state = _simulator_state(preset, seed)
     true_tfp = world.latent.set_index(["firm_id", "year"])["tfp_true"]
     frames = []
     for variant in variants:
@@ -175,7 +215,7 @@ def world_rows(seed: int, variants: list[str], preset: str = "national",
         for analysis, wp in results.items():
             cells = wp.compare(HORIZON)[["group", "outcome", "estimate", "std_error", "truth", "covered"]]
             pairs = _imbalances(_size_columns(pair_residuals(wp, world, analysis), world.firms), world, wp.panel)
-            pairs = _untreated_changes(pairs.reset_index(drop=True), world)
+            pairs = _state_gaps(_untreated_changes(pairs.reset_index(drop=True), world), state)
             if pairs_dir is not None:
                 pairs.to_parquet(pairs_dir / f"pairs_{seed}_{variant}_{analysis}.parquet")
             merged = cells.merge(cell_diagnostics(pairs), on=["group", "outcome"], how="left")
@@ -245,6 +285,14 @@ def summary(cells: pd.DataFrame) -> None:
     print(split.groupby([*keys, "outcome"]).agg(
         mean_z_u=("z_u", "mean"), sd_z_u=("z_u", "std"), mean_z_cleared=("z_cleared", "mean"),
         sd_z_cleared=("z_cleared", "std"), se_u_over_se=("se_ratio_u", "mean")).round(3).to_string())
+    if "error_explained" in data:
+        print("\n== u = explained by the state gaps at t−1 + the rest, in SEs; SD over worlds of each state gap's t")
+        state = data.assign(z_explained=data["error_explained"] / data["std_error"],
+                            z_rest=(data["error_u"] - data["error_explained"]) / data["std_error"])
+        agg = {"sd_z_explained": ("z_explained", "std"), "sd_z_rest": ("z_rest", "std"),
+               "mean_z_explained": ("z_explained", "mean"), "mean_z_rest": ("z_rest", "mean"),
+               **{f"sd_t_{name}": (f"t_gap_{name}", "std") for name in STATES}}
+        print(state.groupby([*keys, "outcome"]).agg(**agg).round(3).to_string())
     print("\n== imbalance t statistics at t−1 (starter − control over pairs; SD over worlds ≈ 1 if the pairs' imbalances"
           " are independent) and their correlation with z over worlds")
     imbalance = {}
