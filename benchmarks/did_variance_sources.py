@@ -36,9 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-import kaigai_lib.world.synthetic as synthetic
 from did_capital_gap import _simulator_state
+
 from kaigai_lib import generate
 from kaigai_lib.whitepaper import did_design as did
 
@@ -167,7 +166,7 @@ def cell_diagnostics(pairs: pd.DataFrame) -> pd.DataFrame:
         near = cell["near_boundary"].to_numpy()
         changed = cell["class_changed"].to_numpy()
 
-        def contrast(mask: np.ndarray) -> float:
+        def contrast(mask: np.ndarray, r: np.ndarray = r) -> float:
             if mask.sum() < 5 or (~mask).sum() < 5:
                 return float("nan")
             gap = r[mask].mean() - r[~mask].mean()
@@ -279,7 +278,7 @@ def summary(cells: pd.DataFrame) -> None:
     per["sd_err_over_se"] /= per["mean_se"]
     per["boot_over_iid"] = per["mean_se"] / per["se_iid"]
     print(per.drop(columns=["mean_se", "se_iid"]).round(3).to_string())
-    print("\n== the error split: u (untreated changes, exact) + cleared (adjustments, LP); in units of the SE, over worlds")
+    print("\n== the error split: u (untreated changes, exact) + cleared (adjustments, LP); in SEs, over worlds")
     split = data.assign(z_u=data["error_u"] / data["std_error"], z_cleared=data["error_cleared"] / data["std_error"],
                         se_ratio_u=data["se_u"] / data["std_error"])
     print(split.groupby([*keys, "outcome"]).agg(
@@ -293,8 +292,8 @@ def summary(cells: pd.DataFrame) -> None:
                "mean_z_explained": ("z_explained", "mean"), "mean_z_rest": ("z_rest", "mean"),
                **{f"sd_t_{name}": (f"t_gap_{name}", "std") for name in STATES}}
         print(state.groupby([*keys, "outcome"]).agg(**agg).round(3).to_string())
-    print("\n== imbalance t statistics at t−1 (starter − control over pairs; SD over worlds ≈ 1 if the pairs' imbalances"
-          " are independent) and their correlation with z over worlds")
+    print("\n== imbalance t statistics at t−1 (starter − control over pairs; SD over worlds ≈ 1 if the pairs'"
+          " imbalances are independent) and their correlation with z over worlds")
     imbalance = {}
     for name in IMBALANCES:
         column = f"t_{name}"
