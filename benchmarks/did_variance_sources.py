@@ -38,7 +38,6 @@ import numpy as np
 import pandas as pd
 from did_capital_gap import _simulator_state
 
-from kaigai_lib import generate
 from kaigai_lib.whitepaper import did_design as did
 
 HORIZON = 5
@@ -222,41 +221,6 @@ def world_rows(seed: int, variants: list[str], preset: str = "national",
     return pd.concat(frames, ignore_index=True)
 
 
-class _PerturbedLogit:
-    """A fitted logit whose linear predictor uses coefficients drawn from the fit's sampling distribution."""
-
-    def __init__(self, fit: object, rng: np.random.Generator, scale: float) -> None:
-        self._fit = fit
-        draw = rng.multivariate_normal(np.zeros(len(fit.params)), np.asarray(fit.cov_params()) * scale ** 2)
-        self.fittedvalues = np.asarray(fit.model.exog @ (np.asarray(fit.params) + draw))
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._fit, name)
-
-
-def score_draws(seed: int, draws: int, scale: float = 1.0, preset: str = "national") -> pd.DataFrame:
-    """Experiment (e): the export DiD (robust, later starts adjusted) rerun with the propensity logit's
-    coefficients redrawn from their estimated sampling distribution (× ``scale``), the rest unchanged: the spread
-    of the estimates over draws is the part of the error that comes from the estimated score, shared by every
-    pair of a group, which a bootstrap over pairs cannot see. Draw 0 is the fit itself."""
-    from kaigai_lib.estimators import matching
-
-    world = generate(preset=preset, seed=seed, n_establishments=100)
-    original = matching._fit_logit
-    rng = np.random.default_rng([seed, draws])
-    frames = []
-    try:
-        for draw in range(draws + 1):
-            if draw:
-                matching._fit_logit = lambda treated, design: _PerturbedLogit(original(treated, design), rng, scale)
-            wp = did.white_paper_did(world, "export", design="robust", later_starts="adjust", horizons=[HORIZON],
-                                     pre_horizons=[])
-            frames.append(wp.compare(HORIZON).assign(draw=draw))
-    finally:
-        matching._fit_logit = original
-    return pd.concat(frames, ignore_index=True).assign(seed=seed, scale=scale)
-
-
 def summary(cells: pd.DataFrame) -> None:
     """Print the across-world figures."""
     data = cells.assign(z=(cells["estimate"] - cells["truth"]) / cells["std_error"],
@@ -314,27 +278,14 @@ def summary(cells: pd.DataFrame) -> None:
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[20262502])
-    parser.add_argument("--variants", nargs="+", default=["lp", "omega"], choices=["lp", "omega"])
+    parser.add_argument("--variants", nargs="+", default=["lp"], choices=["lp", "omega"])
     parser.add_argument("--preset", default="national")
     parser.add_argument("--cells", help="append every world's rows to this CSV (a rerun resumes)")
     parser.add_argument("--pairs-dir", help="also write each world's pair residuals to parquet files here")
-    parser.add_argument("--score-draws", type=int, default=0,
-                        help="run experiment (e) instead: this many redraws of the propensity logit per seed")
-    parser.add_argument("--score-scale", type=float, default=1.0, help="scale of the redrawn coefficients' SDs")
     parser.add_argument("--summary-only", action="store_true", help="print the figures of --cells and stop")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 30)
-    if args.score_draws:
-        runs = pd.concat([score_draws(seed, args.score_draws, args.score_scale, args.preset) for seed in args.seeds])
-        if args.cells:
-            runs.to_csv(args.cells, index=False)
-        spread = runs.loc[runs["draw"] > 0].groupby(["seed", "group", "outcome"]).agg(
-            sd_over_draws=("estimate", "std"), mean_se=("std_error", "mean"))
-        spread["sd_over_se"] = spread["sd_over_draws"] / spread["mean_se"]
-        print(f"(e) {args.score_draws} redraws of the propensity logit (scale {args.score_scale}), export DiD at t+5")
-        print(spread.round(3).to_string())
-        return runs
     path = Path(args.cells) if args.cells else None
     done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame(columns=["seed"])
     frames = [done] if len(done) else []
@@ -348,8 +299,6 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 rows.to_csv(path, mode="a", header=not path.exists(), index=False)
             print(f"seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
     cells = pd.concat(frames, ignore_index=True)
-    pd.set_option("display.width", 250)
-    pd.set_option("display.max_columns", 30)
     summary(cells)
     return cells
 
