@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from did_capital_gap import _simulator_state
 
+from kaigai_lib import generate
 from kaigai_lib.whitepaper import did_design as did
 
 HORIZON = 5
@@ -221,6 +222,45 @@ def world_rows(seed: int, variants: list[str], preset: str = "national",
     return pd.concat(frames, ignore_index=True)
 
 
+def later_start_split(seeds: list[int], pairs_dir: Path, preset: str = "national",
+                      group: str = "100-299") -> pd.DataFrame:
+    """Experiment (f), on the pair files of ``--pairs-dir``: the export pairs of ``group`` split by which member
+    starts something within t+1 … t+5 (the starter FDI, the control exports or FDI). Those starts follow rising
+    productivity (the hazards read ω at the year before), so they select on the shocks after t, which no
+    matching on t−1 can balance; the adjustments subtract the starts' effects, not that selection. Returns,
+    per outcome and kind of pair, the pairs and the mean untreated difference ``u``, in SEs of the group's mean."""
+    frames = []
+    for seed in seeds:
+        pairs = pd.read_parquet(pairs_dir / f"pairs_{seed}_lp_export.parquet")
+        pairs = pairs.loc[pairs["group"] == group]
+        latent = generate(preset=preset, seed=seed, n_establishments=100).latent
+        starts = latent.groupby("firm_id")[["export_start_year_true", "fdi_start_year_true"]].first()
+
+        def within(firm: pd.Series, column: str, rows: pd.DataFrame = pairs,
+                   table: pd.DataFrame = starts) -> np.ndarray:
+            year = table[column].reindex(firm.to_numpy()).to_numpy(float)
+            return (year > rows["cohort"].to_numpy()) & (year <= rows["cohort"].to_numpy() + HORIZON)
+
+        frames.append(pairs.assign(seed=seed, starter_fdi=within(pairs["firm_id"], "fdi_start_year_true"),
+                                   control_exports=within(pairs["control_id"], "export_start_year_true"),
+                                   control_fdi=within(pairs["control_id"], "fdi_start_year_true")))
+    data = pd.concat(frames, ignore_index=True)
+    data["kind"] = np.select([data["starter_fdi"] & ~(data["control_exports"] | data["control_fdi"]),
+                              ~data["starter_fdi"] & (data["control_exports"] | data["control_fdi"]),
+                              ~data["starter_fdi"] & ~(data["control_exports"] | data["control_fdi"])],
+                             ["starter starts FDI", "control starts exports or FDI", "neither"], "both")
+    rows = []
+    for outcome, cell in data.groupby("outcome"):
+        # the SE of one world's group mean: the pairs' SD over the root of a world's pairs
+        se_world = cell["u"].std() / np.sqrt(len(cell) / len(seeds))
+        for kind, part in cell.groupby("kind"):
+            rows.append({"outcome": outcome, "kind": kind, "share": len(part) / len(cell),
+                         "mean_u": part["u"].mean(),
+                         "contribution_in_se": part["u"].sum() / len(cell) / se_world,
+                         "t_over_pairs": part["u"].mean() / part["u"].std() * np.sqrt(len(part))})
+    return pd.DataFrame(rows)
+
+
 def summary(cells: pd.DataFrame) -> None:
     """Print the across-world figures."""
     data = cells.assign(z=(cells["estimate"] - cells["truth"]) / cells["std_error"],
@@ -282,10 +322,18 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--preset", default="national")
     parser.add_argument("--cells", help="append every world's rows to this CSV (a rerun resumes)")
     parser.add_argument("--pairs-dir", help="also write each world's pair residuals to parquet files here")
+    parser.add_argument("--later-starts", action="store_true",
+                        help="run experiment (f) on the pair files of --pairs-dir for --seeds instead")
     parser.add_argument("--summary-only", action="store_true", help="print the figures of --cells and stop")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 30)
+    if args.later_starts:
+        split = later_start_split(args.seeds, Path(args.pairs_dir), args.preset)
+        print(f"(f) exports 100–299, {len(args.seeds)} worlds: pairs by later starts within t+1…t+{HORIZON}; u in "
+              "percentage points; contribution = that kind's share of a world's mean error, in SEs")
+        print(split.round(3).to_string(index=False))
+        return split
     path = Path(args.cells) if args.cells else None
     done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame(columns=["seed"])
     frames = [done] if len(done) else []
