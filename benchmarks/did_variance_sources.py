@@ -22,54 +22,57 @@ estimate, its pair-bootstrap SE and the truth (the realised ATT), and from the m
   part of mean u a pair-level OLS of u on those gaps explains (d);
 * (f) the pairs split by later starts within t+1…t+5 (starter's FDI; control's exports or FDI).
 
-Measured. Fresh national worlds, seeds 20262502–27 (26 worlds, ``--seeds $(seq 20262502 20262527) --cells …
---pairs-dir …``, 36 min on one core beside other work), coverage / mean z / SD z, five outcomes pooled:
-exports 50–99 0.900 / +0.11 / 1.09, **100–299 0.923 / +0.25 / 1.03**, 300+ 0.962 / −0.15 / 1.06, FDI
-manufacturing 0.915 / +0.20 / 1.08, non-manufacturing 0.977 / −0.05 / 0.98. The extra spread of 100–299 does not
-come back on fresh worlds (SD z by outcome 0.90–1.07; world-bootstrap 95 % CI of the pooled SD 0.79–1.28).
-Pooled with the hundred earlier worlds (seeds 20262001–50, 20262401–50; same design): 126 worlds, 100–299
-coverage 0.913, mean z +0.29, SD z 1.09 (CI 0.96–1.22, so not distinguishable from 1); other groups SD z
-0.97–0.99. With N(mean z, 1) per outcome, 100–299's coverage would be 0.938 (capital 0.916: the capital-target
-gap); with the observed SDs 0.916 (observed 0.913): about half the shortfall is the bias, half the spread.
+Measured. Fresh national worlds, seeds 20262502–45 (44 worlds; ``--seeds $(seq 20262502 20262545) --cells …
+--pairs-dir …``, ≈ 1 min a world on one core beside other work), coverage / mean z / SD z, outcomes pooled:
+exports 50–99 0.914 / +0.11 / 1.08, **100–299 0.941 / +0.24 / 0.98**, 300+ 0.959 / +0.03 / 0.98, FDI
+manufacturing 0.927 / +0.14 / 1.04, non-manufacturing 0.973 / +0.01 / 1.00. The extra spread of 100–299 does not
+come back on fresh worlds (SD z by outcome 0.83–1.05; world-bootstrap 95 % CI of the pooled SD 0.82–1.14).
+Pooled with the hundred earlier worlds (seeds 20262001–50, 20262401–50; same design): 144 worlds, 100–299
+coverage 0.919, mean z +0.28, SD z 1.07 (CI 0.96–1.18: not distinguishable from 1); the other groups' SD z
+0.96–1.00. With N(mean z, 1) per outcome 100–299's coverage would be 0.939 (capital 0.91: the capital-target gap);
+with the observed SDs 0.922 (observed 0.919).
 
-Where 100–299's error is (26 fresh worlds, means over worlds, in SEs):
+Where 100–299's error is (44 fresh worlds, in SEs):
 
-* in the untreated paths: z_u mean +0.22, SD 0.97; ``cleared`` SD 0.17 (0.05–0.10 for the four outcomes other
-  than TFP in every group; TFP 0.28–0.35 in every group: the LP measurement, the same in all groups). The
-  pair bootstrap's SE is 1.06× the iid SE of r (1.05–1.12 in every group), and the iid SE of u is 0.89–0.96× it.
-* (a) no cohort or industry component: CRV1/iid SE ratio by start year 0.98, industry 0.95, start year ×
-  industry 0.99 (every group 0.87–1.04). An extra cluster by start year × industry would change nothing.
+* in the untreated paths: z_u mean +0.23, SD 0.92; ``cleared`` SD 0.18 (0.05–0.09 for the four outcomes other
+  than TFP in every group; TFP 0.31–0.39 in every group: the LP measurement, alike in all groups). The pair
+  bootstrap's SE is 1.06× the iid SE of r (1.06–1.11 in every group), and the iid SE of u 0.89–0.95× it.
+* (a) no cohort or industry component: CRV1/iid SE ratio by start year 0.99, industry 0.95, start year ×
+  industry 1.00 (every group 0.89–1.03). An extra cluster by start year × industry would change nothing.
 * (b) the generated regressor adds noise to TFP only (above) and no shared imbalance: the t statistic of the
-  true-ω gap at t−1 has SD 0.69 over worlds (0.78–0.98 elsewhere; 1 if pairs were independent; matching makes
-  it smaller), mean −0.06. The ``omega`` variant on two worlds (20262502–03) moved 100–299's sales z from
-  +1.25 / +1.00 to +0.31 / +1.94: no systematic change.
-* (c) pairs near a class boundary (30 % of 100–299's) have the same residual as the others (contrast t 0.00 on
-  average); the largest single pair is 0.09 SE of the error (no outliers; mean excess kurtosis of r ≤ 1.1).
-* (d) the state gaps at t−1 explain +0.27 SE of capital's mean z_u (the capital gap, t −0.52 on average),
-  +0.13 employees, +0.11 sales, ≈ 0 TFP and pay; the firm effect is +15.5 t above the controls' (it only shifts
-  pay's level and the hazards). Nothing in the simulator is shared by firms in a year (ω innovations, labour,
-  investment, sales and pay noise are independent by firm-year, checked on 20262413: year means of ξ within
-  their SE); the only common series (foreign demand, deflator, OPR) do not enter the firm outcomes used.
-* (f) pairs whose control starts exports or FDI within t+1…t+5 (15.5 %) have a lower u (sales −9.0 pp, t −22
-  over the pooled pairs; −1.7 SE of a world's error), pairs whose starter starts FDI (5.2 %) a higher one (sales
-  +13.0 pp, +0.8 SE), and the rest +1.0 pp (+1.0 SE): later starts follow rising productivity, so they select on
-  the shocks after t; these parts cancel but for the net bias (0.0 to +0.4 SE by outcome), as they must,
-  since future shocks are independent of who is matched. They are not a world-level component.
+  true-ω gap at t−1 has SD 0.74 over worlds (0.73–1.02 in the other groups; 1 if pairs were independent), mean
+  +0.07. The ``omega`` variant on two worlds (20262502–03) moved 100–299's sales z from +1.25 / +1.00 to
+  +0.31 / +1.94: no systematic change.
+* (c) pairs near a class boundary (30 % of 100–299's) have the same residual as the others (contrast t +0.03
+  on average); the largest single pair is 0.09 SE of the error (no outliers; mean excess kurtosis of r 0.57).
+* (d) the state gaps at t−1 explain capital's mean z_u (+0.46 of +0.45: the capital gap, t −0.73 on average),
+  +0.19 of employees' +0.30, +0.11 of sales' +0.20, none of TFP's +0.17 or pay's +0.01; the firm effect is
+  t +15.6 above the controls' (it shifts only pay's level and the hazards). Nothing in the simulator is shared by
+  firms in a year (ω innovations, labour, investment, sales and pay noise are independent by firm-year; on
+  20262413 the year means of ξ are within their SE); the common series (foreign demand, deflator, OPR) do not
+  enter the outcomes used.
+* (f) 26 of the worlds (``--later-starts --seeds $(seq 20262502 20262527) --pairs-dir …``): pairs whose control
+  starts exports or FDI within t+1…t+5 (15.5 %) have a lower u (sales −9.0 pp, t −22 over the pooled pairs;
+  −1.7 SE of a world's error), pairs whose starter starts FDI (5.2 %) a higher one (sales +13.0 pp, +0.8 SE), the
+  rest +1.0 pp (+1.0 SE): later starts follow rising productivity, so they select on the shocks after t. These
+  parts cancel but for the net bias (0.0 to +0.4 SE by outcome), as they must, since the shocks after t do not
+  depend on who is matched; they are not a world-level component.
 * The four extreme worlds of the earlier hundred (|z| ≥ 3.5 in some outcome; seeds 20262043, 20262413, 20262434,
   20262025; ``--seeds 20262043 20262413``): the shift is in u (z_u −3.8 / +3.4 for pay / sales), spread over every
-  start year and industry and over pairs that share no firm, and the state gaps at t−1 explain none of it
-  (at most 1.0 of the 3–4 SE); in 20262413 the matched starters' ω innovations in t…t+5 sum to z +2.6 and the
-  controls' to −2.7. The earlier hundred had four worlds with |z − mean z| ≥ 3 in some outcome of 100–299 where
-  independent pairs predict one (P 0.018, with the outcomes' correlations; other groups 0–2); the 26 fresh
-  worlds had none (largest |z| 2.85).
+  start year and industry and over pairs that share no firm, and the state gaps at t−1 explain at most 1.0 of the
+  3–4 SE; in 20262413 the matched starters' ω innovations in t…t+5 sum to z +2.6 and the controls' to −2.7. The
+  earlier hundred had four worlds with |z − mean z| ≥ 3 in some outcome of 100–299 where independent pairs
+  predict one (P 0.018 with the outcomes' correlations; other groups 0–2); the 44 fresh worlds had none (largest
+  |z| 2.85).
 
-Reading: within a world the pairs are independent and the pair bootstrap's SE is right (it is 5–12 % above the
-iid SE of the residuals in every group); no cohort, industry, boundary, outlier, LP or shared-score component
-was found, and the earlier 1.10 SD of z in 100–299 is within the sampling error of a hundred worlds (1.03 on
-26 fresh ones). What lowers 100–299's coverage reproducibly is its mean z (+0.25 / +0.29), which shows first in
-100–299 because its SE is the smallest of the export groups (≈ 2,200 pairs): capital's +0.5 (the capital-target
-gap, ``did_capital_gap.py``) and +0.1 to +0.3 in the others, of which the state gaps at t−1 explain about half for
-employees and sales. No option was added: no SE change is supported by these figures.
+Reading: within a world the pairs are independent and the pair bootstrap's SE is right (6–11 % above the iid SE
+of the residuals in every group); no cohort, industry, boundary, outlier, LP or shared-score component was
+found, and the earlier SD of z of 1.10 in 100–299 is within the sampling error of a hundred worlds (0.98 on 44
+fresh ones; 1.07 over all 144). What lowers 100–299's coverage reproducibly is its mean z (+0.24 / +0.28), which
+shows first there because its SE is the smallest of the export groups (≈ 2,200 pairs): capital's +0.5 (the
+capital-target gap, ``did_capital_gap.py``, fully explained by the gap at t−1) and +0.0 to +0.3 in the others, of
+which the state gaps at t−1 explain about half for employees and sales. No library option was added: no SE change
+is supported by these figures.
 """
 
 from __future__ import annotations
