@@ -151,3 +151,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("book") is None:
             item.add_marker(pytest.mark.book)
+
+
+@pytest.fixture(scope="module")
+def chilean() -> pd.DataFrame:
+    """The Chilean plant panel of R's prodest (shared/reference-data), or a skip naming where it was looked for."""
+    from kaigai_lib.data.reference_data import load_prodest_chilean
+
+    try:
+        return load_prodest_chilean()
+    except FileNotFoundError as missing:
+        pytest.skip(f"external check skipped: {missing}")

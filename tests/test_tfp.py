@@ -14,21 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.data.reference_data import PRODEST_PUBLISHED, PRODEST_SPEC, load_prodest_chilean
+from kaigai_lib.data.reference_data import PRODEST_PUBLISHED, PRODEST_SPEC
 from kaigai_lib.estimators import tfp
 from kaigai_lib.world.synthetic import World, generate
 
 LOGGED = ["value_added", "employees", "capital_stock", "intermediate_inputs"]
 SPEC = {"output": "log_value_added", "free": "log_employees", "state": "log_capital_stock",
         "proxy": "log_intermediate_inputs", "unit": "firm_id", "time": "year"}
-
-
-@pytest.fixture(scope="module")
-def chilean() -> pd.DataFrame:
-    try:
-        return load_prodest_chilean()
-    except FileNotFoundError as missing:
-        pytest.skip(f"external check skipped: {missing}")
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kaigai_lib.data.reference_data import load_prodest_chilean
 from kaigai_lib.estimators import tfp
 
 FREE = ["log_lab1", "log_lab2"]
 INPUTS = [*FREE, "log_k"]
 LP = {"state": "log_k", "proxy": "log_materials", "unit": "id", "time": "year", "poly_order": 2, "progress": False}
-
-
-@pytest.fixture(scope="module")
-def chilean() -> pd.DataFrame:
-    try:
-        return load_prodest_chilean()
-    except FileNotFoundError as missing:
-        pytest.skip(f"external check skipped: {missing}")
 
 
 def _quiet(function, *args, **kwargs):
