@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kaigai_lib.data.free_text import NEUTRAL_COLUMN, NEUTRAL_NAME, read_log, render_report
 from kaigai_lib.data.outputs import STAGING_MARKER, sha256_of
 from kaigai_lib.data.schema import SCHEMAS, missing_ids
 from kaigai_lib.data.starts import EXPORT_GROUPS, FDI_GROUPS
@@ -124,9 +125,7 @@ OUTPUT_TABLES: dict[str, TableSchema] = {
 # an identifier-like token inside a label: letters then five or more digits (F000123), or five or more digits
 # (a 法人番号, a firm number); JSIC codes ("09", "E0911") have at most four
 ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,4}[-_]?[0-9]{5,}|[0-9]{5,})(?![0-9])")
-NEUTRAL_NAME = re.compile(r"[a-z][a-z_]{0,23}")
 NEUTRAL_NAME_RULE = "lowercase letters and '_', starting with a letter, at most 24 characters, no digits"
-NEUTRAL_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 NEUTRAL_COLUMN_RULE = ("a column name of lowercase letters, digits and '_', starting with a letter, at most 40 "
                        "characters, without an id-like token (F000123, five or more digits)")
 
@@ -1220,7 +1219,6 @@ def _check_count_columns(name: str, table: pd.DataFrame, rules: DisclosureRules)
 def _check_free_text(folder: Path, name: str, files: Mapping[str, Any], report: FolderCheck) -> None:
     """run.log: every line one kaigai writes (notes listed for review); report.html: byte for byte the page
     kaigai renders from the folder's checked files (rules, run.log's stage times, figures, effects.csv)."""
-    from kaigai_lib.data.free_text import read_log, render_report
 
     log = folder / "run.log"
     if not _is_regular(log):

@@ -22,14 +22,15 @@ from typing import Any
 
 import pandas as pd
 
-from kaigai_lib.data.disclosure import NEUTRAL_COLUMN, NEUTRAL_NAME
 from kaigai_lib.data.starts import EXPORT_GROUPS, FDI_GROUPS
 
 # the stages of kaigai replicate, in order (the [treatment] stage, when configured, comes fourth)
 STAGE_NAMES = ("TFP (Levinsohn–Petrin)", "exports: matching + DiD", "FDI: matching + DiD",
                "TFP and wage distributions", "spatial spillovers")
 TREATMENT_STAGE = "treatment '{}': matching + DiD"
-# a [treatment] name and outcome as replicate's config validation allows them (disclosure.NEUTRAL_NAME/COLUMN)
+# a [treatment] name and outcome as replicate's config validation allows them (the disclosure check's rules)
+NEUTRAL_NAME = re.compile(r"[a-z][a-z_]{0,23}")
+NEUTRAL_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _TREATMENT_NAME = NEUTRAL_NAME.pattern
 
 # what each kind of slot may hold (a printf conversion, the pattern a value must fit)
