@@ -104,18 +104,22 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(entries)
 
 
-def read_marker(folder: Path) -> dict[str, Any] | None:
-    """The marker kaigai left in ``folder``, or None if there is none or it is not kaigai's."""
-    marker = folder / OUTPUT_MARKER
-    if not marker.is_file() or marker.is_symlink():
+def _kaigai_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object kaigai wrote (``written_by`` kaigai) at ``path``, or None: absent, a link, unreadable or
+    someone else's."""
+    if not path.is_file() or path.is_symlink():
         return None
     try:
-        data = json.loads(marker.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not isinstance(data, dict) or data.get("written_by") != "kaigai" or not isinstance(data.get("files"), list):
-        return None
-    return data
+    return data if isinstance(data, dict) and data.get("written_by") == "kaigai" else None
+
+
+def read_marker(folder: Path) -> dict[str, Any] | None:
+    """The marker kaigai left in ``folder``, or None if there is none or it is not kaigai's."""
+    data = _kaigai_json(folder / OUTPUT_MARKER)
+    return data if data is not None and isinstance(data.get("files"), list) else None
 
 
 def foreign_entries(folder: Path) -> list[str]:
@@ -127,14 +131,8 @@ def foreign_entries(folder: Path) -> list[str]:
 
 def _unfinished(folder: Path) -> bool:
     """True if ``folder`` holds kaigai's :data:`STAGING_MARKER`: a staging folder its run never finished."""
-    marker = folder / STAGING_MARKER
-    if not marker.is_file() or marker.is_symlink():
-        return False
-    try:
-        data = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(data, dict) and data.get("written_by") == "kaigai" and data.get("state") == "unfinished"
+    data = _kaigai_json(folder / STAGING_MARKER)
+    return data is not None and data.get("state") == "unfinished"
 
 
 def _own_result(folder: Path) -> bool:
