@@ -344,7 +344,7 @@ TAMPERING: dict[str, tuple[Callable[[Path], None], int, str]] = {
     "undeclared column": (_edit_table("effects.csv", _add_column("note", lambda n: ["x"] * n), declare=False), 1,
                           "column(s) ['note'] not declared in the manifest"),
     "marker smuggling a list": (lambda folder: _marker(folder, extra=[1234.5, 17]), 1,
-                                "key 'extra' holds more than a plain value"),
+                                "key(s) 'extra' are not ones kaigai writes"),
     "marker with a wrong sha256": (_marker_with_wrong_hash, 1, "sha256 of effects.csv differs from the file"),
     "marker listing an unknown file": (lambda folder: _marker(folder, files=["secret.csv"], sha256={}), 1,
                                        "lists files that are not in the disclosure manifest"),

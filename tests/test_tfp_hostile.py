@@ -196,3 +196,39 @@ def test_grouped_tfp_finds_each_rows_group_or_says_why_not() -> None:
         scored = fit.tfp(unseen)
     assert scored[firms["code"] == 8].isna().all()
     pd.testing.assert_series_equal(scored[firms["code"] != 8], reference[firms["code"] != 8])
+
+
+# --------------------------------------------------------------------------- bootstrap draws without identification
+
+def test_bootstrap_draws_whose_first_stage_is_unidentified_are_left_out_and_named() -> None:
+    # a second free input that varies in one firm only: the sample identifies its coefficient, but a firm-block
+    # resample without that firm (≈ e⁻¹ of the draws) does not; lstsq's minimum-norm answer went into the SE
+    from kaigai_lib import generate
+
+    logged = tfp.log_columns(generate("tiny", seed=0).firms,
+                             ["value_added", "employees", "capital_stock", "intermediate_inputs"], prefix="l_")
+    part = logged.loc[logged["industry"] == logged["industry"].value_counts().index[0]].copy()
+    only = part["firm_id"].iloc[0]
+    noise = np.random.default_rng(1).normal(0.0, 1.0, len(part))
+    part["l_second"] = np.where(part["firm_id"] == only, noise, 0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = tfp.levinsohn_petrin(part, "l_value_added", ["l_employees", "l_second"], "l_capital_stock",
+                                      "l_intermediate_inputs", "firm_id", "year", bootstrap=20, seed=0,
+                                      progress=False)
+    left_out = result.details["bootstrap_unidentified"]
+    draws = result.details["bootstrap_draws"]
+    assert 3 <= left_out <= 12  # Binomial(20, 0.37): 7 with this seed
+    assert draws.shape == (20 - left_out, 3) and np.isfinite(draws).all()
+    messages = [str(w.message) for w in caught if issubclass(w.category, tfp.OptimizerWarning)]
+    assert any(f"{left_out} of 20 draws left out ({left_out} whose first stage could not identify" in m
+               and f"use the other {20 - left_out}" in m for m in messages), messages
+    # the SE is the kept draws' spread
+    np.testing.assert_allclose(result.std_error.to_numpy(), draws.std(axis=0, ddof=1))
+    # a sample every resample identifies warns of nothing and keeps every draw
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        full = tfp.levinsohn_petrin(part, "l_value_added", ["l_employees"], "l_capital_stock",
+                                    "l_intermediate_inputs", "firm_id", "year", bootstrap=5, seed=0, progress=False)
+    assert full.details["bootstrap_unidentified"] == 0 and full.details["bootstrap_draws"].shape == (5, 2)
+    assert not [w for w in caught if "draws left out" in str(w.message)]

@@ -454,6 +454,18 @@ def _refuse_unidentified(columns: dict[str, np.ndarray], where: str, group: Any,
     to one) have no coefficient of their own; the libraries would return zero, split the effect between them or
     fail deep inside, so the estimate is refused instead.
     """
+    problems, fixes = _identification_problems(columns, remove, removed)
+    if problems:
+        if group is not None:
+            fixes.append(f"estimate group {group!r} separately without it, or pool it with a similar group")
+        label = f" in group {group!r}" if group is not None else ""
+        raise ValueError(f"{where}: the coefficients cannot be identified{label}: " + "; ".join(problems)
+                         + ". Fix: " + "; ".join(dict.fromkeys(fixes)) + ".")
+
+
+def _identification_problems(columns: dict[str, np.ndarray], remove: Any = None,
+                             removed: str = "the constant") -> tuple[list[str], list[str]]:
+    """What :func:`_refuse_unidentified` refuses (the problems and their fixes; both empty if none)."""
     names = list(columns)
     matrix = np.column_stack([columns[name] for name in names])
     centred = matrix - matrix.mean(axis=0)
@@ -478,17 +490,13 @@ def _refuse_unidentified(columns: dict[str, np.ndarray], where: str, group: Any,
                                 f"the others{'' if remove is None else f' and {removed}'}, e.g. one variable "
                                 "under two names)")
                 fixes.append("list only one of the collinear inputs")
-    if problems:
-        if group is not None:
-            fixes.append(f"estimate group {group!r} separately without it, or pool it with a similar group")
-        label = f" in group {group!r}" if group is not None else ""
-        raise ValueError(f"{where}: the coefficients cannot be identified{label}: " + "; ".join(problems)
-                         + ". Fix: " + "; ".join(dict.fromkeys(fixes)) + ".")
+    return problems, fixes
 
 
 def _least_squares(design: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """OLS coefficients by the normal equations (fast; designs here are well conditioned),
-    falling back to an SVD solve when the cross-product matrix is singular."""
+    """OLS coefficients by the normal equations (fast; designs here are well conditioned), falling back to an
+    SVD solve when the cross-product matrix is singular: then only the fitted values mean anything (LP's
+    coefficients on the free inputs are checked apart, ``identified`` in :func:`_lp_estimate`)."""
     try:
         return np.linalg.solve(design.T @ design, design.T @ target)
     except np.linalg.LinAlgError:
@@ -698,6 +706,13 @@ def _lp_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int) -> di
     poly = _polynomial([panel.state, panel.proxy], poly_order)
     design = np.column_stack([np.ones(len(panel.y)), panel.free, poly])
     first = _least_squares(design, panel.y)
+    # in a bootstrap resample the inputs may be collinear with the control function (the sample itself was
+    # checked by _refuse_unidentified): then β_free is not identified and the draw is left out
+    control = np.column_stack([np.ones(len(panel.y)), poly])
+    problems, _ = _identification_problems(
+        {str(j): panel.free[:, j] for j in range(n_free)},
+        remove=lambda x: x - control @ np.linalg.lstsq(control, x, rcond=None)[0])
+    identified = not problems
     beta_free = first[1:1 + n_free]
     phi = design @ first - panel.free @ beta_free  # φ(k, m) = β_k·k + ω, up to a constant
     net_output = panel.y - panel.free @ beta_free
@@ -724,7 +739,7 @@ def _lp_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int) -> di
     start = float(first[1 + n_free])
     outcome = optimize.minimize_scalar(lambda b: sum_of_squares(np.array([b])), bracket=(start, start + 0.05),
                                        method="brent", options={"xtol": 1e-10})
-    return {"beta_free": beta_free, "beta_state": float(outcome.x), "first_stage": first,
+    return {"beta_free": beta_free, "beta_state": float(outcome.x), "first_stage": first, "identified": identified,
             "n_second_stage": int(has_lag.sum()), "optimizer": outcome,
             "proxy_derivative": _proxy_derivative(first[1 + n_free:], panel.state, panel.proxy, poly_order)}
 
@@ -840,12 +855,14 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     _warn_if_not_converged(estimate["optimizer"], where)
 
     coef = pd.Series([*estimate["beta_free"], estimate["beta_state"]], index=[*free, state])
-    draws, failures = _bootstrap(lambda p: _lp_estimate(p, poly_order, law_of_motion_order), panel, bootstrap,
+    draws, left_out = _bootstrap(lambda p: _lp_estimate(p, poly_order, law_of_motion_order), panel, bootstrap,
                                  seed, progress, f"LP bootstrap{f' [{group}]' if group is not None else ''}")
-    se = pd.Series(draws.std(axis=0, ddof=1) if bootstrap > 1 else np.nan, index=coef.index)
+    se = pd.Series(draws.std(axis=0, ddof=1) if len(draws) > 1 else np.nan, index=coef.index)
     return ProductionResult("LP", coef, se, output, n_obs=len(frame), n_firms=int(panel.ids.max() + 1),
                             n_second_stage=estimate["n_second_stage"], bootstrap=bootstrap, group=group,
-                            details={**estimate, "bootstrap_draws": draws, "bootstrap_not_converged": failures})
+                            details={**estimate, "bootstrap_draws": draws,
+                                     "bootstrap_not_converged": left_out["not_converged"],
+                                     "bootstrap_unidentified": left_out["unidentified"]})
 
 
 def _warn_if_not_monotone(derivative: np.ndarray, proxy: str, where: str) -> None:
@@ -859,17 +876,34 @@ def _warn_if_not_monotone(derivative: np.ndarray, proxy: str, where: str) -> Non
 
 
 def _bootstrap(estimator, panel: _Panel, replications: int, seed: Any, progress: bool,
-               label: str) -> tuple[np.ndarray, int]:
-    """Replicated estimates (one row per draw) and how many draws' optimiser did not converge."""
+               label: str) -> tuple[np.ndarray, dict[str, int]]:
+    """Replicated estimates (one row per usable draw) and how many draws were left out: a resample whose first
+    stage cannot identify the free inputs' coefficients (a minimum-norm solve would return an arbitrary split)
+    or whose optimiser did not converge (not a minimum) says nothing about the estimator's spread; a warning
+    names the counts, and the SE uses the other draws."""
+    width = panel.free.shape[1] + 1
+    left_out = {"unidentified": 0, "not_converged": 0}
     if replications <= 0:
-        return np.empty((0, panel.free.shape[1] + 1)), 0
+        return np.empty((0, width)), left_out
     rng = np.random.default_rng(seed)
-    draws, failures = [], 0
+    draws = []
     for _ in tqdm(range(replications), desc=label, disable=not progress, leave=False):
         result = estimator(panel.resample(rng))
-        failures += not getattr(result["optimizer"], "success", True)
-        draws.append([*np.atleast_1d(result["beta_free"]), result["beta_state"]])
-    return np.asarray(draws), failures
+        if not result.get("identified", True):
+            left_out["unidentified"] += 1
+        elif not getattr(result["optimizer"], "success", True):
+            left_out["not_converged"] += 1
+        else:
+            draws.append([*np.atleast_1d(result["beta_free"]), result["beta_state"]])
+    if any(left_out.values()):
+        reasons = [f"{n} {why}" for n, why in ((left_out["unidentified"], "whose first stage could not identify "
+                                                "the free inputs' coefficients (collinear in the resample)"),
+                                               (left_out["not_converged"], "whose optimiser did not converge"))
+                   if n]
+        warnings.warn(f"{label}: {sum(left_out.values())} of {replications} draws left out ({'; '.join(reasons)}); "
+                      f"the standard errors use the other {len(draws)}. Check the group's size and inputs, or "
+                      "pool it with a similar group.", OptimizerWarning, stacklevel=3)
+    return np.asarray(draws).reshape(-1, width), left_out
 
 
 # --------------------------------------------------------------------------- Ackerberg–Caves–Frazer
@@ -963,11 +997,13 @@ def ackerberg_caves_frazer(data: pd.DataFrame, output: str, free: str | Sequence
     estimate = _acf_estimate(panel, poly_order, law_of_motion_order, start)
     _warn_if_not_converged(estimate["optimizer"], where)
     coef = pd.Series([*estimate["beta_free"], estimate["beta_state"]], index=[*free, state])
-    draws, failures = _bootstrap(lambda p: _acf_estimate(p, poly_order, law_of_motion_order, coef.to_numpy()),
+    draws, left_out = _bootstrap(lambda p: _acf_estimate(p, poly_order, law_of_motion_order, coef.to_numpy()),
                                  panel, bootstrap, seed, progress,
                                  f"ACF bootstrap{f' [{group}]' if group is not None else ''}")
-    se = pd.Series(draws.std(axis=0, ddof=1) if bootstrap > 1 else np.nan, index=coef.index)
+    se = pd.Series(draws.std(axis=0, ddof=1) if len(draws) > 1 else np.nan, index=coef.index)
     return ProductionResult("ACF", coef, se, output, n_obs=len(frame), n_firms=int(panel.ids.max() + 1),
                             n_second_stage=estimate["n_second_stage"], bootstrap=bootstrap, group=group,
-                            details={**estimate, "bootstrap_draws": draws, "bootstrap_not_converged": failures,
+                            details={**estimate, "bootstrap_draws": draws,
+                                     "bootstrap_not_converged": left_out["not_converged"],
+                                     "bootstrap_unidentified": left_out["unidentified"],
                                      "start": start})
