@@ -386,3 +386,24 @@ def test_stage_errors_name_the_files_lines_like_the_validation(world5: Path, tmp
     assert ("(row and index numbers are --firms: the file lines (header = line 1); --establishments: rows counted "
             "from 0; --foreign-demand: rows counted from 0)") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_inputs_in_a_world_a_killed_generate_parked_say_where_it_is(world5: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # `kaigai generate --force` killed between its two moves leaves the earlier world parked beside itself:
+    # replicate said only "does not exist", and the analyst regenerated (or looked for a deleted world)
+    world = tmp_path / "world"
+    shutil.copytree(world5, world)
+    parked = tmp_path / ".world.kaigai-old-a1b2c3"
+    parked.mkdir()
+    os.rename(world, parked / "previous")
+    for extra in ([], ["--config", str(tmp_path / "world" / "config.toml")]):
+        assert main([*argv(world, tmp_path / "out"), *extra]) == USER_ERROR
+        message = capsys.readouterr().err
+        assert f"{world / 'firms.parquet'} does not exist" in message or "config" in message
+        assert f"the earlier result is parked in {parked / 'previous'}" in message
+        assert f"mv '{parked / 'previous'}' '{world}'" in message
+    assert not (tmp_path / "out").exists() and (parked / "previous" / "firms.parquet").is_file()
+    # a path that simply does not exist gets no such note
+    assert main(argv(tmp_path / "elsewhere", tmp_path / "out")) == USER_ERROR
+    assert "parked" not in capsys.readouterr().err

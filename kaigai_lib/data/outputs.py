@@ -612,6 +612,20 @@ def parked_result_note(out: str | os.PathLike[str]) -> str:
             f"kaigai run writing to {out} puts it back, or move it back yourself: mv '{parked[-1]}' '{out}'.")
 
 
+def parked_input_note(path: str | os.PathLike[str]) -> str:
+    """For an input file that does not exist: :func:`parked_result_note` of the first folder above it (or of the
+    path itself) that a killed run parked (``kaigai generate --force`` killed while replacing the world leaves
+    ``world/firms.parquet`` missing); "" if none was."""
+    path = Path(os.path.abspath(path))
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return ""
+        note = parked_result_note(candidate)
+        if note:
+            return note
+    return ""
+
+
 def check_output_file(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = (),
                       force: bool = False, option: str = "--out",
                       written_by_us: tuple[str, Any] | None = None) -> Path:

@@ -59,6 +59,7 @@ from kaigai_lib.data.disclosure import (
     write_manifest,
 )
 from kaigai_lib.data.free_text import LOG_FORMAT, STAGE_NAMES, TREATMENT_STAGE, log_line, render_report
+from kaigai_lib.data.outputs import parked_input_note
 from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
 from kaigai_lib.data.starts import EXPORT_GROUPS
 from kaigai_lib.data.text import (
@@ -188,7 +189,7 @@ def read_text_any(path: Path, what: str) -> tuple[str, str | None]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as error:
-        raise ReplicationError(f"{what} {path} not found.") from error
+        raise ReplicationError(f"{what} {path} not found. {parked_input_note(path)}".rstrip()) from error
     except IsADirectoryError as error:
         raise ReplicationError(f"{what} {path} is a folder; give the file.") from error
     except OSError as error:
@@ -521,7 +522,7 @@ def read_table(path: str | Path, table: str, notes: list[str] | None = None,
     path = Path(path)
     option = f"--{table.replace('_', '-')}"
     if not path.exists():
-        raise ReplicationError(f"{option}: {path} does not exist.")
+        raise ReplicationError(f"{option}: {path} does not exist. {parked_input_note(path)}".rstrip())
     if path.is_dir():
         raise ReplicationError(f"{option}: {path} is a folder; give the {table} file inside it.")
     if path.stat().st_size == 0:
