@@ -24,6 +24,8 @@ SMALL_RUNS = {
     "did_adjust_errors.py": (["--preset", "tiny", "--seed", "3"], ["bootstrap / regression", "controls adjusted"]),
     "did_capital_gap.py": (["--preset", "tiny", "--seeds", "3"], ["gap_t-1", "t statistic"]),
     "did_variance_sources.py": (["--preset", "tiny", "--seeds", "3"], ["error split", "state gaps", "coverage"]),
+    "did_design_variants.py": (["--preset", "tiny", "--seeds", "3", "--variants", "robust", "gap"],
+                               ["coverage", "change of mean z against robust"]),
     "did_other_start.py": (["--preset", "tiny", "--seed", "3", "--draws", "3"], ["ratio spread / se"]),
     "did_coverage.py": (["--replications", "1", "--designs", "robust", "robust+adjust", "robust+adjust+other"],
                         ["coverage", "mean z"]),
