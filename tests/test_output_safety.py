@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -248,8 +248,32 @@ def test_failure_inside_leaves_out_and_its_parent_as_they_were(tmp_path: Path) -
     assert snapshot(tmp_path) == before
 
 
+STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def _stoppable() -> None:
+    """The stopping signals at their default disposition. A test run under ``nohup`` (SIGHUP ignored) or started
+    in the background by a shell without job control (SIGINT ignored) inherits ignored signals, which kaigai
+    rightly leaves ignored (``test_a_signal_ignored_by_the_user_stays_ignored``): the tests that send them
+    start from the defaults a user's terminal gives."""
+    for signum in STOPPING_SIGNALS:
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+
+
+@pytest.fixture
+def stoppable() -> Iterator[None]:
+    previous = {signum: signal.getsignal(signum) for signum in STOPPING_SIGNALS}
+    _stoppable()
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_clean_up_like_ctrl_c(signum: int, tmp_path: Path) -> None:
+def test_sigterm_and_sighup_clean_up_like_ctrl_c(signum: int, tmp_path: Path, stoppable: None) -> None:
     out = earlier_result(tmp_path / "out")
     before, handler = snapshot(tmp_path), signal.getsignal(signum)
     with pytest.raises(Interrupted) as stop, OutputFolder(out, command="replicate", force=True) as folder:
@@ -261,7 +285,7 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(signum: int, tmp_path: Path) ->
     assert signal.getsignal(signum) is handler  # handlers restored
 
 
-def test_ctrl_c_cleans_up(tmp_path: Path) -> None:
+def test_ctrl_c_cleans_up(tmp_path: Path, stoppable: None) -> None:
     before = snapshot(tmp_path)
     with pytest.raises(KeyboardInterrupt), OutputFolder(tmp_path / "new", command="generate") as folder:
         (folder.path / "firms.csv").write_text("half")
@@ -402,7 +426,14 @@ def _start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("KAIGAI_DEBUG", None)
     return subprocess.Popen([sys.executable, "-m", "kaigai_lib", *argv], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_child_stoppable)
+
+
+def _child_stoppable() -> None:
+    """In the child before exec: SIGHUP and SIGTERM at their defaults, SIGINT too (Python then turns it into
+    KeyboardInterrupt), whatever the test run inherited (:func:`_stoppable`)."""
+    for signum in STOPPING_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def _wait_for(condition: object, process: subprocess.Popen[str], what: str, timeout: float = 120) -> None:
