@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -493,6 +493,12 @@ def _identification_problems(columns: dict[str, np.ndarray], remove: Any = None,
     return problems, fixes
 
 
+def _partial_out(control: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """What is left of a matrix of inputs once ``control`` (the constant and the LP control function) is
+    regressed out: the ``remove`` of :func:`_identification_problems` for LP's free inputs."""
+    return lambda x: x - control @ np.linalg.lstsq(control, x, rcond=None)[0]
+
+
 def _least_squares(design: np.ndarray, target: np.ndarray) -> np.ndarray:
     """OLS coefficients by the normal equations (fast; designs here are well conditioned), falling back to an
     SVD solve when the cross-product matrix is singular: then only the fitted values mean anything (LP's
@@ -708,10 +714,8 @@ def _lp_estimate(panel: _Panel, poly_order: int, law_of_motion_order: int) -> di
     first = _least_squares(design, panel.y)
     # in a bootstrap resample the inputs may be collinear with the control function (the sample itself was
     # checked by _refuse_unidentified): then β_free is not identified and the draw is left out
-    control = np.column_stack([np.ones(len(panel.y)), poly])
-    problems, _ = _identification_problems(
-        {str(j): panel.free[:, j] for j in range(n_free)},
-        remove=lambda x: x - control @ np.linalg.lstsq(control, x, rcond=None)[0])
+    problems, _ = _identification_problems({str(j): panel.free[:, j] for j in range(n_free)},
+                                           remove=_partial_out(np.column_stack([np.ones(len(panel.y)), poly])))
     identified = not problems
     beta_free = first[1:1 + n_free]
     phi = design @ first - panel.free @ beta_free  # φ(k, m) = β_k·k + ω, up to a constant
@@ -847,7 +851,7 @@ def levinsohn_petrin(data: pd.DataFrame, output: str, free: str | Sequence[str],
     control = np.column_stack([np.ones(len(frame)), _polynomial([frame[state].to_numpy(), frame[proxy].to_numpy()],
                                                                   poly_order)])
     _refuse_unidentified({c: frame[c].to_numpy() for c in free}, where, group,
-                         remove=lambda x: x - control @ np.linalg.lstsq(control, x, rcond=None)[0],
+                         remove=_partial_out(control),
                          removed=f"the control function of '{state}' and '{proxy}'")
     panel = _Panel.build(frame, output, free, state, proxy, unit, time)
     estimate = _lp_estimate(panel, poly_order, law_of_motion_order)
