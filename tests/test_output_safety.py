@@ -251,20 +251,16 @@ def test_failure_inside_leaves_out_and_its_parent_as_they_were(tmp_path: Path) -
 STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
-def _stoppable() -> None:
+@pytest.fixture
+def stoppable() -> Iterator[None]:
     """The stopping signals at their default disposition. A test run under ``nohup`` (SIGHUP ignored) or started
     in the background by a shell without job control (SIGINT ignored) inherits ignored signals, which kaigai
     rightly leaves ignored (``test_a_signal_ignored_by_the_user_stays_ignored``): the tests that send them
     start from the defaults a user's terminal gives."""
-    for signum in STOPPING_SIGNALS:
-        if signal.getsignal(signum) is signal.SIG_IGN:
-            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
-
-
-@pytest.fixture
-def stoppable() -> Iterator[None]:
     previous = {signum: signal.getsignal(signum) for signum in STOPPING_SIGNALS}
-    _stoppable()
+    for signum in STOPPING_SIGNALS:
+        if previous[signum] is signal.SIG_IGN:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
     try:
         yield
     finally:
@@ -431,7 +427,7 @@ def _start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
 
 def _child_stoppable() -> None:
     """In the child before exec: SIGHUP and SIGTERM at their defaults, SIGINT too (Python then turns it into
-    KeyboardInterrupt), whatever the test run inherited (:func:`_stoppable`)."""
+    KeyboardInterrupt), whatever the test run inherited (the ``stoppable`` fixture)."""
     for signum in STOPPING_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
 

@@ -397,10 +397,12 @@ def test_inputs_in_a_world_a_killed_generate_parked_say_where_it_is(world5: Path
     parked = tmp_path / ".world.kaigai-old-a1b2c3"
     parked.mkdir()
     os.rename(world, parked / "previous")
-    for extra in ([], ["--config", str(tmp_path / "world" / "config.toml")]):
+    config = world / "config.toml"
+    for extra, missing in (([], f"{world / 'firms.parquet'} does not exist"),
+                           (["--config", str(config)], f"config {config} not found")):
         assert main([*argv(world, tmp_path / "out"), *extra]) == USER_ERROR
         message = capsys.readouterr().err
-        assert f"{world / 'firms.parquet'} does not exist" in message or "config" in message
+        assert missing in message
         assert f"the earlier result is parked in {parked / 'previous'}" in message
         assert f"mv '{parked / 'previous'}' '{world}'" in message
     assert not (tmp_path / "out").exists() and (parked / "previous" / "firms.parquet").is_file()
