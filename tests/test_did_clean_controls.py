@@ -313,3 +313,76 @@ def test_a_group_that_is_one_cluster_keeps_the_regressions_error(tiny_world: Wor
     assert table.loc[("non-manufacturing", 3), "std_error"] == pytest.approx(
         wp.result.table.set_index(["group", "horizon"]).loc[("non-manufacturing", 3), "std_error"], rel=1e-12)
     assert table.loc[("non-manufacturing", 3), "std_error"] != regression.loc[("non-manufacturing", 3), "std_error"]
+
+
+def _sector_switching_panel(seed: int = 11, n_firms: int = 5000) -> tuple[pd.DataFrame, dict[bool, float]]:
+    """A panel whose firms change sector from year to year (the FDI groups) and whose FDI effect on log sales
+    depends on the sector at the start (read at t − 1, as the groups are): 0.6 in manufacturing, 0 outside.
+
+    Starts are at random, so matching leaves no selection; a control that starts later is, about half the time,
+    in the other sector at its own start than its pair's at t − 1.
+    """
+    rng = np.random.default_rng(seed)
+    years = np.arange(2000, 2016)
+    n_years = len(years)
+    firm = np.repeat(np.arange(1, n_firms + 1), n_years)
+    year = np.tile(years, n_firms)
+    manufacturing = rng.random((n_firms, n_years)) < 0.5
+    start = 2001 + rng.geometric(0.05, n_firms) - 1
+    effects = {True: 0.6, False: 0.0}
+    sector_before = manufacturing[np.arange(n_firms), np.clip(start - 1 - years[0], 0, n_years - 1)]
+    tau = np.where(sector_before, effects[True], effects[False])
+    started = year >= np.repeat(start, n_years)
+    level = np.repeat(rng.normal(5, 1, n_firms), n_years)
+    log_sales = level + 0.02 * (year - 2000) + np.repeat(tau, n_years) * started + rng.normal(0, 0.05, len(year))
+    panel = pd.DataFrame({
+        "firm_id": firm, "year": year, "industry": np.repeat(rng.choice(["a", "b"], n_firms), n_years),
+        "manufacturing": manufacturing.ravel(), "fdi": started.astype(int), "sales": np.exp(log_sales),
+        "employees": np.exp(rng.normal(4, 0.5, len(year))), "capital_stock": np.exp(rng.normal(6, 0.5, len(year))),
+        "domestic_subsidiaries": rng.poisson(1, len(year)), "tfp": rng.normal(0, 0.3, len(year)),
+    })
+    return panel, effects
+
+
+def test_a_later_start_is_cleared_of_the_effect_of_its_own_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    firms, effects = _sector_switching_panel()
+    options = {"outcomes": ["sales"], "horizons": [4], "pre_horizons": [], "scale": "log", "tfp_col": "tfp",
+               "groups": "all", "later_starts": "adjust"}
+    seen = _record_bootstrap(monkeypatch)
+    wp = did_design.white_paper_did(firms, "fdi", **options)
+    table = wp.result.table.set_index("group")
+    truth = {"manufacturing": effects[True], "non-manufacturing": effects[False]}
+    # each control that starts later is tied to the group of its own start, read from the firm's sector at
+    # its own start year − 1 (in this panel, the other sector about half the time)
+    changes = wp.changes.table
+    controls = changes.loc[changes["adjusted_for_own_start"]]
+    own = did_design._own_starts(controls, wp.changes.unit, wp.sample)
+    sector = firms.set_index(["firm_id", "year"])["manufacturing"]
+    own_year = (controls["cohort"] + own["offset"] - 1).astype(int)
+    expected = np.where(sector.reindex(list(zip(controls["firm_id"], own_year, strict=True))).to_numpy(),
+                        "manufacturing", "non-manufacturing")
+    np.testing.assert_array_equal(own["own_group"].to_numpy(), expected)
+    moved = (own["own_group"] != controls["group"].astype(str)).mean()
+    assert 0.35 < moved < 0.65
+    later = wp.later_starters(4)
+    assert (later["in_another_group"] > 0.35 * later["later_starters"]).all()
+    assert (later["in_another_group"] < 0.65 * later["later_starters"]).all()
+    for group, tau in truth.items():
+        # 3 standard errors: a two-sided 0.3 % chance for each group under the reasoning
+        assert abs(table.loc[group, "estimate"] - tau) < 3 * table.loc[group, "std_error"], table
+    # the bootstrap's arrays clear each control of its own group's draw, as the recursion does on resampled pairs
+    draws = seen["out"].set_index(["outcome", "group", "horizon", "draw"])["estimate"]
+    for draw in (0, 1, 2):
+        expected_draw = _brute_force(seen, draw)
+        got = draws.xs(draw, level="draw").reindex(expected_draw.index)
+        np.testing.assert_allclose(got.to_numpy(), expected_draw.to_numpy(), rtol=1e-9, atol=1e-9)
+    # clearing each control of its pair's group instead (the rule before) misses by many standard errors
+    original = did_design._own_starts
+
+    def pair_group(table: pd.DataFrame, unit: str, sample: object) -> pd.DataFrame:
+        return original(table, unit, sample).assign(own_group=table["group"].astype(str).to_numpy())
+
+    monkeypatch.setattr(did_design, "_own_starts", pair_group)
+    before = did_design.white_paper_did(firms, "fdi", **options).result.table.set_index("group")
+    for group, tau in truth.items():
+        assert abs(before.loc[group, "estimate"] - tau) > 5 * before.loc[group, "std_error"], before

@@ -473,7 +473,9 @@ class WhitePaperDid:
         effect enters the control group's change and pulls the DiD towards
         zero, unless ``later_starts="adjust"`` subtracts it (clean controls
         leave them out). ``share`` is their share of the controls at ``t + h``;
-        with a world, ``effect_<outcome>`` is the average true effect (log
+        ``in_another_group`` counts those whose own start falls in another
+        group than their pair's (another size class or sector by then: the
+        adjustment subtracts that group's effect); with a world, ``effect_<outcome>`` is the average true effect (log
         points) the controls carry at ``t + h`` — the size of that pull.
 
         Parameters
@@ -484,21 +486,23 @@ class WhitePaperDid:
         Returns
         -------
         pandas.DataFrame
-            Indexed by group: ``controls``, ``later_starters``, ``share`` and,
-            with a world, ``effect_<outcome>``.
+            Indexed by group: ``controls``, ``later_starters``,
+            ``in_another_group``, ``share`` and, with a world,
+            ``effect_<outcome>``.
         """
         firm = self.changes.unit
-        rows = self.sample.rows
-        starts = rows.loc[rows["start"] == 1, [self.sample.firm_col, "start_year"]].rename(
-            columns={self.sample.firm_col: firm})
         table = self.changes.table
         controls = table.loc[(table["treated"] == 0) & (table["horizon"] == horizon)]
-        units = controls.drop_duplicates("pair")[[firm, "pair", "cohort", "group"]]
-        later = units.merge(starts, on=firm, how="left")
-        later["later"] = later["start_year"].gt(later["cohort"]) & later["start_year"].le(later["cohort"] + horizon)
-        flag = later.groupby("pair")["later"].any()
-        units = units.assign(later=units["pair"].map(flag).to_numpy())
-        out = units.groupby("group", observed=True).agg(controls=("pair", "size"), later_starters=("later", "sum"))
+        units = controls.drop_duplicates([firm, "pair"])
+        own = _own_starts(units, firm, self.sample)
+        flags = pd.DataFrame({"pair": units["pair"].to_numpy(), "group": units["group"].to_numpy(),
+                              "later": own["offset"].between(1, horizon).to_numpy()})
+        flags["in_another_group"] = flags["later"] & (own["own_group"].to_numpy() !=
+                                                      units["group"].astype(str).to_numpy())
+        per_pair = flags.groupby("pair").agg(group=("group", "first"), later=("later", "any"),
+                                             in_another_group=("in_another_group", "any"))
+        out = per_pair.groupby("group", observed=True).agg(
+            controls=("later", "size"), later_starters=("later", "sum"), in_another_group=("in_another_group", "sum"))
         out["share"] = out["later_starters"] / out["controls"]
         if self.world is not None:
             latent = self.world.latent.set_index(["firm_id", "year"])
@@ -1010,6 +1014,9 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         effect in its change) or "adjust": that effect is estimated and
         subtracted (Cellini, Ferreira and Rothstein 2010), so the estimate is
         the effect of starting against never starting within the horizon.
+        The effect subtracted is that of the group the control's own start
+        falls in (its size class or sector then; its pair's group if that
+        group has no pairs here).
         The subtracted effects are estimated from the same starters, so at
         ``t + 1`` and after the standard errors come from a bootstrap of the
         whole recursion over the matched pairs, pairs that share a firm drawn
@@ -1207,19 +1214,28 @@ def _pair_differences(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"effect_log": differences.mean(), "pairs": differences.size()}).reset_index()
 
 
-def _own_start_offsets(table: pd.DataFrame, unit: str, sample: Any) -> pd.Series:
-    """For each control row, ``j``: the years from its cohort's start year to its own first later start (NaN if none).
+def _own_starts(table: pd.DataFrame, unit: str, sample: Any) -> pd.DataFrame:
+    """For each control row: ``offset``, the years from its cohort's start year to its own first later start (NaN
+    if none), and ``own_group``, the group that start falls in (its size class, or sector, at its own start).
 
     Read from the risk set (``sample.rows``), so only starts seen while the
-    firm was at risk count: the same whatever the horizons reported.
+    firm was at risk count: the same whatever the horizons reported. A start
+    whose group has no pairs in ``table`` keeps the control's pair group (its
+    effect is not estimated here), as do rows without a later start.
     """
-    starts = sample.rows.loc[sample.rows["start"] == 1, [sample.firm_col, "start_year"]]
+    starts = sample.rows.loc[sample.rows["start"] == 1, [sample.firm_col, "start_year", "group"]]
+    starts = starts.rename(columns={sample.firm_col: unit, "start_year": "own_start", "group": "own_group"})
     controls = table.loc[table["treated"] == 0, [unit, "cohort"]].drop_duplicates()
-    own = controls.merge(starts.rename(columns={sample.firm_col: unit, "start_year": "own_start"}), on=unit)
-    own = own.loc[own["own_start"] > own["cohort"]].groupby([unit, "cohort"], as_index=False)["own_start"].min()
+    own = controls.merge(starts.astype({"own_group": str}), on=unit)
+    own = own.loc[own["own_start"] > own["cohort"]].sort_values([unit, "cohort", "own_start"], kind="stable")
+    own = own.drop_duplicates([unit, "cohort"])  # the first later start
     keyed = table[[unit, "cohort"]].merge(own, on=[unit, "cohort"], how="left")
-    offset = (keyed["own_start"] - keyed["cohort"]).where(table["treated"].to_numpy() == 0)
-    return pd.Series(offset.to_numpy(), index=table.index)
+    is_control = table["treated"].to_numpy() == 0
+    pair_group = table["group"].astype(str).to_numpy()
+    own_group = keyed["own_group"].to_numpy(dtype=object)
+    estimated = pd.Series(own_group).isin(set(pair_group)).to_numpy()
+    return pd.DataFrame({"offset": (keyed["own_start"] - keyed["cohort"]).where(is_control).to_numpy(),
+                         "own_group": np.where(is_control & estimated, own_group, pair_group)}, index=table.index)
 
 
 def _adjust_later_starts(changes: EventChanges, sample: Any) -> tuple[EventChanges, pd.DataFrame]:
@@ -1228,22 +1244,26 @@ def _adjust_later_starts(changes: EventChanges, sample: Any) -> tuple[EventChang
     Cellini, Ferreira and Rothstein's (2010) recursion: at event year 0
     no control has started, so ``τ̂(0)`` is the plain DiD; at each later
     year ``h`` the controls' changes are first cleared of the effect of
-    their own start, ``τ̂(h − j)`` of the same outcome and group, in log
-    points, estimated at the earlier years. Nothing about the future enters
-    who is a control, so selection on the later start cannot bias it.
+    their own start, ``τ̂(h − j)`` of the same outcome, in log points,
+    estimated at the earlier years for the group of *that* start (a control
+    of a 100–299 pair that starts with 300 employees is cleared of the 300+
+    effect; :func:`_own_starts`). Every group's effects at the earlier years
+    are estimated before any group's at ``h``. Nothing about the future
+    enters who is a control, so selection on the later start cannot bias it.
     Returns the adjusted changes and the recursion's effects ``τ̂(0) … τ̂(H)``
     (``outcome, group, event_year, effect_log, pairs``; log points).
     """
     table = changes.table.copy()
     path = []
-    table["_since_own"] = table["horizon"] - _own_start_offsets(table, changes.unit, sample)  # years since own start
+    own = _own_starts(table, changes.unit, sample)
+    table["_since_own"] = table["horizon"] - own["offset"]  # years since own start
     effects: dict[tuple[str, str, int], float] = {}
     for h in sorted(h for h in changes.horizons if h >= 0):
         at_h = table["horizon"] == h
         since = table["_since_own"].where(at_h & (table["treated"] == 0))
         hit = since.ge(0) & since.lt(h)
         if hit.any():
-            keys = zip(table.loc[hit, "outcome"], table.loc[hit, "group"], since[hit], strict=True)
+            keys = zip(table.loc[hit, "outcome"], own.loc[hit, "own_group"], since[hit], strict=True)
             tau = np.array([effects.get((o, g, int(k)), 0.0) for o, g, k in keys])
             table.loc[hit, "change_log"] -= tau
             table.loc[hit, "change_pct"] = 100 * np.expm1(table.loc[hit, "change_log"])
@@ -1296,6 +1316,53 @@ def _pair_draws(clusters: dict[str, tuple[np.ndarray, np.ndarray]], draws: int =
     return out
 
 
+@dataclass
+class _CellArrays:
+    """One outcome × group of the adjusted bootstrap as per-pair arrays (pairs × event years [× own year × group])."""
+
+    weights: np.ndarray  # draws × pairs: how often each draw picks each pair
+    present: np.ndarray  # the pair has its starter and a control at the event year
+    starter_log: np.ndarray
+    starter_pct: np.ndarray
+    control_log: np.ndarray  # the controls' mean log change, before any subtraction
+    control_exp: np.ndarray  # the controls' mean e^change among those with nothing to subtract
+    hit_share: np.ndarray  # pairs × event year × own event year k × own group: weight of controls cleared of τ̂(k)
+    hit_exp: np.ndarray  # … and that weight × e^change
+
+
+def _cell_arrays(cell: pd.DataFrame, members: np.ndarray, weights: np.ndarray, n_h: int,
+                 group_index: dict[str, int]) -> _CellArrays:
+    """Per-pair arrays of one outcome × group for :func:`_adjusted_bootstrap`."""
+    n_pairs = len(members)
+    p = np.searchsorted(members, cell["pair"].to_numpy())
+    h = cell["horizon"].to_numpy().astype(int)
+    treated = cell["treated"].to_numpy() == 1
+    # the controls of a pair at h share its weight 1/n; k = event year of a control's own effect (−1: none)
+    n_controls = np.zeros((n_pairs, n_h))
+    np.add.at(n_controls, (p[~treated], h[~treated]), 1.0)
+    share = np.where(treated, 0.0, 1.0 / np.maximum(n_controls[p, h], 1.0))
+    k = h - cell["_offset"].to_numpy()
+    k = np.where(~treated & (k >= 0) & (k < h), k, -1).astype(int)
+    own = cell["_own_group"].map(group_index).to_numpy()
+    log_change = cell["change_log"].to_numpy()
+    present = np.zeros((n_pairs, n_h), dtype=bool)
+    present[p[treated], h[treated]] = True
+    present &= n_controls > 0
+    starter_log, starter_pct = np.zeros((n_pairs, n_h)), np.zeros((n_pairs, n_h))
+    starter_log[p[treated], h[treated]] = log_change[treated]
+    starter_pct[p[treated], h[treated]] = 100 * np.expm1(log_change[treated])
+    control_log, control_exp = np.zeros((n_pairs, n_h)), np.zeros((n_pairs, n_h))
+    unadjusted = ~treated & (k < 0)
+    np.add.at(control_log, (p[~treated], h[~treated]), share[~treated] * log_change[~treated])
+    np.add.at(control_exp, (p[unadjusted], h[unadjusted]), share[unadjusted] * np.exp(log_change[unadjusted]))
+    shape = (n_pairs, n_h, n_h, len(group_index))
+    hit_share, hit_exp = np.zeros(shape), np.zeros(shape)
+    hit = ~treated & (k >= 0)
+    np.add.at(hit_share, (p[hit], h[hit], k[hit], own[hit]), share[hit])
+    np.add.at(hit_exp, (p[hit], h[hit], k[hit], own[hit]), share[hit] * np.exp(log_change[hit]))
+    return _CellArrays(weights, present, starter_log, starter_pct, control_log, control_exp, hit_share, hit_exp)
+
+
 def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
                         draws: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """The adjusted estimates on every draw of the pairs (:func:`_pair_draws`): a bootstrap of the recursion over pairs.
@@ -1307,7 +1374,10 @@ def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
     regression's estimate is the mean pair difference (:func:`_pair_differences`),
     so a draw is a weighted mean: the recursion runs on per-pair arrays
     (log scale: linear in ``τ̂``; percent scale: linear in ``e^{−τ̂}``), all
-    draws at once. Returns ``outcome, group, horizon, draw, estimate`` for
+    draws at once. A control is cleared of the effect of its own start's
+    group (:func:`_own_starts`), so the groups run together, event year by
+    event year, draw ``b`` of each group beside draw ``b`` of the others.
+    Returns ``outcome, group, horizon, draw, estimate`` for
     every horizon ≥ 0; draw 0 (the full sample) equals the regression's
     estimate. The resampled units are clusters of pairs that share a firm
     (:func:`_pair_clusters`), so a firm that is a control in several cohorts,
@@ -1315,54 +1385,38 @@ def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
     regression's firm clusters tie it.
     """
     table = raw.table.loc[raw.table["horizon"] >= 0].copy()
-    table["_offset"] = _own_start_offsets(table, raw.unit, sample)
+    own = _own_starts(table, raw.unit, sample)
+    table["_offset"], table["_own_group"] = own["offset"], own["own_group"]
     horizons = sorted(table["horizon"].unique())
+    n_h = max(horizons) + 1
+    group_index = {g: i for i, g in enumerate(sorted(table["group"].astype(str).unique()))}
     out = []
-    for (outcome, group), cell in table.groupby(["outcome", "group"], sort=True, observed=True):
-        members, draws_of_pairs = draws[str(group)]
-        n_pairs, n_h, n_draws = len(members), max(horizons) + 1, len(draws_of_pairs)
-        p = np.searchsorted(members, cell["pair"].to_numpy())
-        h = cell["horizon"].to_numpy().astype(int)
-        treated = cell["treated"].to_numpy() == 1
-        # the controls of a pair at h share its weight 1/n; k = event year of a control's own effect (−1: none)
-        n_controls = np.zeros((n_pairs, n_h))
-        np.add.at(n_controls, (p[~treated], h[~treated]), 1.0)
-        share = np.where(treated, 0.0, 1.0 / np.maximum(n_controls[p, h], 1.0))
-        k = h - cell["_offset"].to_numpy()
-        k = np.where(~treated & (k >= 0) & (k < h), k, -1).astype(int)
-        log_change = cell["change_log"].to_numpy()
-        present = np.zeros((n_pairs, n_h), dtype=bool)
-        present[p[treated], h[treated]] = True
-        present &= n_controls > 0
-        starter_log, starter_pct = np.zeros((n_pairs, n_h)), np.zeros((n_pairs, n_h))
-        starter_log[p[treated], h[treated]] = log_change[treated]
-        starter_pct[p[treated], h[treated]] = 100 * np.expm1(log_change[treated])
-        control_log, control_exp = np.zeros((n_pairs, n_h)), np.zeros((n_pairs, n_h))
-        unadjusted = ~treated & (k < 0)
-        np.add.at(control_log, (p[~treated], h[~treated]), share[~treated] * log_change[~treated])
-        np.add.at(control_exp, (p[unadjusted], h[unadjusted]), share[unadjusted] * np.exp(log_change[unadjusted]))
-        hit_share, hit_exp = np.zeros((n_pairs, n_h, n_h)), np.zeros((n_pairs, n_h, n_h))
-        hit = ~treated & (k >= 0)
-        np.add.at(hit_share, (p[hit], h[hit], k[hit]), share[hit])
-        np.add.at(hit_exp, (p[hit], h[hit], k[hit]), share[hit] * np.exp(log_change[hit]))
-        tau = np.zeros((n_draws, n_h))
-        estimate = np.full((n_draws, n_h), np.nan)
+    for outcome, rows in table.groupby("outcome", sort=True, observed=True):
+        cells = {str(group): _cell_arrays(cell, *draws[str(group)], n_h, group_index)
+                 for group, cell in rows.groupby("group", sort=True, observed=True)}
+        n_draws = len(next(iter(draws.values()))[1])
+        tau = np.zeros((len(group_index), n_draws, n_h))  # a group without pairs subtracts nothing
+        estimate = {group: np.full((n_draws, n_h), np.nan) for group in cells}
         with np.errstate(invalid="ignore", divide="ignore"):
             for e in horizons:
-                w = draws_of_pairs * present[:, e]  # draws × pairs: the pairs complete at e
-                total = w.sum(axis=1)
-                subtracted = np.einsum("bp,pk,bk->b", w, hit_share[:, e, :e], tau[:, :e])
-                tau[:, e] = (w @ (starter_log[:, e] - control_log[:, e]) + subtracted) / total
-                if scale == "log":
-                    estimate[:, e] = tau[:, e]
-                else:
-                    controls = w @ control_exp[:, e] + np.einsum("bp,pk,bk->b", w, hit_exp[:, e, :e],
-                                                                  np.exp(-tau[:, :e]))
-                    estimate[:, e] = (w @ starter_pct[:, e] - 100 * controls) / total + 100
-                tau[:, e] = np.nan_to_num(tau[:, e])  # a year without pairs subtracts nothing, as the recursion
-        for e in horizons:
-            out.append(pd.DataFrame({"outcome": outcome, "group": group, "horizon": e,
-                                     "draw": np.arange(n_draws), "estimate": estimate[:, e]}))
+                tau_e = {}
+                for group, a in cells.items():
+                    w = a.weights * a.present[:, e]  # draws × pairs: the pairs complete at e
+                    total = w.sum(axis=1)
+                    subtracted = np.einsum("bp,pkg,gbk->b", w, a.hit_share[:, e, :e], tau[:, :, :e])
+                    tau_e[group] = (w @ (a.starter_log[:, e] - a.control_log[:, e]) + subtracted) / total
+                    if scale == "log":
+                        estimate[group][:, e] = tau_e[group]
+                    else:
+                        controls = w @ a.control_exp[:, e] + np.einsum("bp,pkg,gbk->b", w, a.hit_exp[:, e, :e],
+                                                                        np.exp(-tau[:, :, :e]))
+                        estimate[group][:, e] = (w @ a.starter_pct[:, e] - 100 * controls) / total + 100
+                for group, value in tau_e.items():  # a year without pairs subtracts nothing, as the recursion
+                    tau[group_index[group], :, e] = np.nan_to_num(value)
+        for group in cells:
+            for e in horizons:
+                out.append(pd.DataFrame({"outcome": outcome, "group": group, "horizon": e,
+                                         "draw": np.arange(n_draws), "estimate": estimate[group][:, e]}))
     return pd.concat(out, ignore_index=True)
 
 
