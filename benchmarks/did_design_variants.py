@@ -7,9 +7,9 @@ a rerun with the same file resumes; ``--summary-only`` prints the figures of a f
 
 For each seed, one world and the design ``robust+adjust+other``
 (:func:`~kaigai_lib.whitepaper.did_design.white_paper_did_both`, ``design="robust"``, percent scale, t+5), once per
-variant: the robust design's logit plus the variant's terms, read at the base year ``t − 1`` unless named
-otherwise. LP TFP is estimated once per world (the pipeline's own ``levinsohn_petrin`` by industry) and passed as
-``tfp_col``, so the variants differ only in the score. Variants:
+variant: the robust design's logit plus the variant's columns (``extra_covariates``), read at the base year
+``t − 1`` unless named otherwise. LP TFP is estimated once per world (the pipeline's own ``levinsohn_petrin``
+by industry) and passed as ``tfp_col``, so the variants differ only in the score. Variants:
 
 * ``robust``: the library's robust design, nothing added;
 * ``gap``: *oracle* — the simulator's log capital minus its long-run target at ``t − 1`` (not in any data);
@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +68,7 @@ EXTRA_TERMS = {
     "khist": ("log_capital_history",),
     "paid": ("log_paid_in_capital",),
     "pay": ("log_pay_now",),
-    "m2": ("log_m_lag", "log_k_lag", "log_m_lag:C(industry)", "log_k_lag:C(industry)"),
+    "m2": ("log_m_lag_by_industry", "log_k_lag_by_industry"),  # stems: one column per industry (see below)
 }
 
 
@@ -95,16 +94,16 @@ def variant_columns(firms: pd.DataFrame, state) -> pd.DataFrame:
         log_capital_history=np.nan_to_num((by_firm.cumsum().to_numpy() - log_k) / earlier_years, nan=0.0),
         log_paid_in_capital=np.log(f["paid_in_capital"].to_numpy(float)),
         log_pay_now=np.log(f["compensation"].to_numpy(float) / f["employees"].to_numpy(float)),
-        log_m_lag=np.nan_to_num(_lagged(f, np.log(f["intermediate_inputs"].to_numpy(float)))),
-        log_k_lag=np.nan_to_num(_lagged(f, log_k)))
+        **_by_industry(f, "log_m_lag_by_industry", np.nan_to_num(_lagged(f, np.log(f["intermediate_inputs"]
+                                                                                  .to_numpy(float))))),
+        **_by_industry(f, "log_k_lag_by_industry", np.nan_to_num(_lagged(f, log_k))))
 
 
-def _with_terms(extra: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
-    original = samples.design_terms
-
-    def terms(design: str) -> tuple[str, ...]:
-        return (*original(design), *extra)
-    return terms
+def _by_industry(firms: pd.DataFrame, stem: str, values: np.ndarray) -> dict[str, np.ndarray]:
+    """``values`` times each industry's dummy, one column per industry (``stem:<industry>``): a slope per industry,
+    the span of the formula's ``x:C(industry)``, as columns that ``extra_covariates`` takes."""
+    industry = firms["industry"].astype(str).to_numpy()
+    return {f"{stem}:{name}": np.where(industry == name, values, 0.0) for name in sorted(set(industry))}
 
 
 def world_rows(seed: int, variants: list[str], preset: str) -> pd.DataFrame:
@@ -116,17 +115,14 @@ def world_rows(seed: int, variants: list[str], preset: str) -> pd.DataFrame:
     panel, _, _ = samples._logged_panel(checked, tuple(samples.OUTCOMES), cols)
     firms["tfp_lp"] = panel["tfp"].to_numpy()
     frames = []
-    original = samples.design_terms
-    try:
-        for variant in variants:
-            samples.design_terms = _with_terms(EXTRA_TERMS[variant])  # the logit's terms, read by matching_sample
-            results = did.white_paper_did_both(firms, world=world, tfp_col="tfp_lp", design="robust",
-                                               horizons=[HORIZON], pre_horizons=[], scale="percent")
-            for analysis, wp in results.items():
-                cells = wp.compare(HORIZON)[["group", "outcome", "estimate", "std_error", "truth", "covered"]]
-                frames.append(cells.assign(analysis=analysis, variant=variant, seed=seed))
-    finally:
-        samples.design_terms = original
+    for variant in variants:
+        extra = [c for stem in EXTRA_TERMS[variant] for c in firms.columns if c == stem or c.startswith(f"{stem}:")]
+        results = did.white_paper_did_both(firms, world=world, tfp_col="tfp_lp", design="robust",
+                                           horizons=[HORIZON], pre_horizons=[], scale="percent",
+                                           extra_covariates=extra)
+        for analysis, wp in results.items():
+            cells = wp.compare(HORIZON)[["group", "outcome", "estimate", "std_error", "truth", "covered"]]
+            frames.append(cells.assign(analysis=analysis, variant=variant, seed=seed))
     return pd.concat(frames, ignore_index=True)
 
 

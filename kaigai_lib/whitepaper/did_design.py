@@ -637,7 +637,9 @@ class WhitePaperDid:
                      for h, n in by_horizon.items()]
         pool = (f"clean: no start within t+1…t+{self.clean_window}" if self.control_pool == "clean"
                 else "all non-starters (also later starters)")
-        rows += [("matching design", self.design), ("controls", pool),
+        extra = self.sample.settings.get("extra_covariates", ())
+        design = f"{self.design} + {', '.join(extra)} at t−1" if extra else self.design
+        rows += [("matching design", design), ("controls", pool),
                  ("controls that start later", LATER_STARTS[self.later_starts]),
                  ("the other start's effects", "kept (the white paper's)" if self.other_start is None else
                   f"subtracted ({self.other_start} effects estimated by group, {self.other_cleared_firms()} "
@@ -1039,7 +1041,8 @@ def white_paper_did(data: Any, analysis: str = "export", *, outcomes: Sequence[s
         standard error in a ``national`` world (``benchmarks/did_other_start.py``).
         :func:`white_paper_did_both` estimates both analyses this way.
     **sample_options : Any
-        Further options of ``matching_sample`` (``tfp_col``: a log TFP column already in the panel).
+        Further options of ``matching_sample`` (``tfp_col``: a log TFP column already in the panel;
+        ``extra_covariates``: further columns of the panel at ``t − 1`` in the score).
 
     Returns
     -------

@@ -403,7 +403,8 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                     outcomes: Sequence[str] = OUTCOMES, first_start_year: int | None = None,
                     last_start_year: int | None = None, tfp_col: str | None = None,
                     world: World | None = None, design: str = "white_paper",
-                    control_pool: str = "all", clean_window: int | None = None) -> MatchingSample:
+                    control_pool: str = "all", clean_window: int | None = None,
+                    extra_covariates: Sequence[str] = ()) -> MatchingSample:
     """The white paper's matching sample: firms at risk of starting, at ``t − 1``, with outcomes at ``t + h``.
 
     Parameters
@@ -475,6 +476,18 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         ``CLEAN_WINDOWS[analysis]`` (5 for exports, 10 for FDI: the longest
         horizon of the white paper's design). Keep it fixed across the
         horizons you report: the matched sample must not depend on them.
+    extra_covariates : sequence of str, default ()
+        Further columns of the panel, read at ``t − 1`` as numbers and added
+        to the logit as they are (take logs before if you want them), after
+        the design's covariates: a reading of your own data that you believe
+        bears on both the start and the untreated trend. Rows without a value
+        are left out and counted in ``excluded``. A key, the status, or a
+        column the score already reads is refused. Beware of a variable that
+        moves from year to year and differs between starters and controls for
+        a lasting reason (pay, say): matching on its level at ``t − 1`` pairs
+        starters with controls that are there by a passing shock, whose value
+        then falls back — regression to the mean biases the DiD of that
+        variable (Daw and Hatfield 2018; the DiD chapter).
 
     Returns
     -------
@@ -542,7 +555,8 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     # the schema's names: one way to name columns (real data are renamed once, see ``data``)
     cols = {**PANEL_COLUMNS, "status": STATUS_COLUMNS[analysis], "tfp": tfp_col}
     firm_col, year_col, industry_col, status_col = cols["firm"], cols["year"], cols["industry"], cols["status"]
-    firms = _check_panel(firms, analysis, outcomes, cols, design)
+    extra = _extra_covariates(extra_covariates, design, analysis, cols)
+    firms = _check_panel(firms, analysis, outcomes, cols, design, extra)
     panel, tfp_model, log_names = _logged_panel(firms, outcomes, cols)
 
     # ---- who is at risk in t, and who starts
@@ -558,6 +572,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     rows, excluded = _outcomes_at_horizon(at_risk, panel, outcomes, log_names, horizon, design, cols,
                                           control_pool, clean_window)
     rows = _sample_columns(rows, analysis, outcomes, log_names, cols)
+    rows = _without_missing_extra(rows, extra, excluded)
     if rows["start"].sum() == 0:
         raise ValueError(f"matching_sample: no {analysis} starters in {first}–{last} observed at t−1, t and "
                          f"t+{horizon}.")
@@ -565,6 +580,7 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     covariates = ["log_employees", "log_sales", "log_capital_stock", _term(log_names["tfp"])]
     covariates += [_term(cols["subsidiaries"])] if analysis == "fdi" else ["C(size)"]
     covariates += list(design_terms(design))
+    covariates += [_term(name) for name in extra]
     covariates += ["C(start_year)", f"C({_term(industry_col)})"]
     if world is not None:
         rows = _attach_truth(rows, world, analysis, horizon, outcomes, firm_col, year_col)
@@ -574,11 +590,56 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                           settings={"first_start_year": first, "last_start_year": last, "status_col": status_col,
                                     "year_col": year_col, "industry_col": industry_col, "design": design,
                                     "control_pool": control_pool,
-                                    "clean_window": clean_window if control_pool == "clean" else None})
+                                    "clean_window": clean_window if control_pool == "clean" else None,
+                                    "extra_covariates": extra})
+
+
+# Columns the score reads already or that kaigai writes into the rows: not extra covariates
+_SCORE_COLUMNS = ("log_employees", "log_sales", "log_capital_stock", "tfp", "size", "group", "start", "start_year",
+                  "starts_within_horizon")
+
+
+def _extra_covariates(extra: Any, design: str, analysis: str, cols: dict[str, Any]) -> tuple[str, ...]:
+    """``extra_covariates`` checked: names (one name may be given alone), none repeated, none a key, the status or
+    a column the score reads already."""
+    # a set has no order (nor a stable one across runs), so the score's terms would move: refused with the rest
+    ordered = (list, tuple, pd.Index, pd.Series, np.ndarray)
+    names = (extra,) if isinstance(extra, str) else tuple(extra) if isinstance(extra, ordered) else extra
+    if not isinstance(names, tuple) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ValueError(f"extra_covariates={extra!r}: give a list of column names of the panel, e.g. "
+                         "extra_covariates=['log_paid_in_capital'].")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"extra_covariates: {repeated} given more than once; give each column once.")
+    reserved = {cols["firm"], cols["year"], cols["industry"], cols["status"], cols["tfp"], *_SCORE_COLUMNS,
+                *DESIGN_COVARIATES[design]}
+    if analysis == "fdi":
+        reserved.add(cols["subsidiaries"])
+    private = [n for n in names if n.startswith("_")]
+    if private:
+        raise ValueError(f"extra_covariates: {private}: names starting with '_' are kaigai's own working columns; "
+                         "rename the column in the panel.")
+    taken = [n for n in names if n in reserved]
+    if taken:
+        raise ValueError(f"extra_covariates: {taken} is a key, the status or a column the score reads already "
+                         f"(design={design!r}); give other columns of the panel.")
+    return tuple(names)
+
+
+def _without_missing_extra(rows: pd.DataFrame, extra: tuple[str, ...], excluded: pd.DataFrame) -> pd.DataFrame:
+    """The rows with every extra covariate at ``t − 1``; those without one are left out and counted in ``excluded``
+    (one line per column, a row counted under the first it lacks)."""
+    lost_any = pd.Series(False, index=rows.index)
+    for name in extra:
+        lost = rows[name].isna() & ~lost_any
+        n_start = int(rows.loc[lost, "start"].sum())
+        excluded.loc[f"no {name} at t−1 (extra covariate)"] = [n_start, int(lost.sum()) - n_start, int(lost.sum())]
+        lost_any |= lost
+    return rows.loc[~lost_any].reset_index(drop=True) if extra else rows
 
 
 def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], cols: dict[str, Any],
-                 design: str) -> pd.DataFrame:
+                 design: str, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every column the design needs is there, and there is one row per firm and year; returns the panel with
     its years, status and numeric columns read (numbers stored as text read; text that is not a number,
     infinite values and a status coded other than 0/1 refused, each naming the column and rows)."""
@@ -602,6 +663,7 @@ def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], 
         needed += [cols["value_added"], cols["intermediates"]]
     else:
         needed.append(cols["tfp"])
+    needed += [name for name in extra if name not in needed]
     _require(firms, needed, "matching_sample")
     check_keys(firms, [firm_col, year_col], "matching_sample", "firms")
     where = "matching_sample"
