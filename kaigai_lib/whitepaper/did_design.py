@@ -1181,7 +1181,7 @@ def white_paper_did_both(data: Any, analyses: Sequence[str] = ("export", "fdi"),
     >>> both["export"].tidy()[["group", "estimate", "truth"]].round(2)
          group  estimate  truth
     0  100-299      3.28   2.55
-    1     300+     -1.32   0.96
+    1     300+     -1.37   0.96
     2    50-99      5.69   8.07
     """
     by_analysis = by_analysis or {}
@@ -1223,8 +1223,9 @@ def _own_starts(table: pd.DataFrame, unit: str, sample: Any) -> pd.DataFrame:
 
     Read from the risk set (``sample.rows``), so only starts seen while the
     firm was at risk count: the same whatever the horizons reported. A start
-    whose group has no pairs in ``table`` keeps the control's pair group (its
-    effect is not estimated here), as do rows without a later start.
+    whose group has no pairs in ``table`` after the start keeps the control's
+    pair group (its effect is not estimated here), as do rows without a later
+    start.
     """
     starts = sample.rows.loc[sample.rows["start"] == 1, [sample.firm_col, "start_year", "group"]]
     starts = starts.rename(columns={sample.firm_col: unit, "start_year": "own_start", "group": "own_group"})
@@ -1236,7 +1237,7 @@ def _own_starts(table: pd.DataFrame, unit: str, sample: Any) -> pd.DataFrame:
     is_control = table["treated"].to_numpy() == 0
     pair_group = table["group"].astype(str).to_numpy()
     own_group = keyed["own_group"].to_numpy(dtype=object)
-    estimated = pd.Series(own_group).isin(set(pair_group)).to_numpy()
+    estimated = pd.Series(own_group).isin(set(pair_group[table["horizon"].to_numpy() >= 0])).to_numpy()
     return pd.DataFrame({"offset": (keyed["own_start"] - keyed["cohort"]).where(is_control).to_numpy(),
                          "own_group": np.where(is_control & estimated, own_group, pair_group)}, index=table.index)
 
