@@ -42,7 +42,8 @@ def test_white_paper_did_passes_extra_covariates_and_says_so(tiny_world: World) 
     wp = did_design.white_paper_did(firms, "fdi", design="robust", horizons=[3], pre_horizons=[],
                                     extra_covariates="oracle_firm_effect")  # one name alone is one column
     assert wp.sample.settings["extra_covariates"] == ("oracle_firm_effect",)
-    assert wp.counts().loc["matching design", "value"] == "robust + oracle_firm_effect at t−1"
+    assert wp.counts().loc["matching design", "value"] == "robust + extra covariates ['oracle_firm_effect'] at t−1"
+    assert wp.counts().loc["rows without oracle_firm_effect at t−1 (left out)", "value"] == 0
     both = did_design.white_paper_did_both(firms, design="robust", horizons=[3], pre_horizons=[],
                                            extra_covariates=["oracle_firm_effect"])
     assert all(r.sample.settings["extra_covariates"] == ("oracle_firm_effect",) for r in both.values())
@@ -79,11 +80,18 @@ def test_a_column_name_that_is_not_an_identifier_works(tiny_world: World) -> Non
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["log_sales"], r"\['log_sales'\] is a key, the status or a column the score reads already"),
+    (["log_sales"], r"\['log_sales'\] is a name kaigai gives a column of its own"),
     (["firm_id"], r"\['firm_id'\] is a key"),
     (["exporter"], r"\['exporter'\] is a key"),
-    (["tfp_lag"], r"design='robust'"),
+    (["tfp_lag"], r"\['tfp_lag'\] is a name kaigai gives"),
+    (["tfp"], r"\['tfp'\] is a name kaigai gives"),
     (["_pair"], r"starting with '_'"),
+    (["a`b"], r"backtick"),
+    (["C"], r"\['C'\] is a name kaigai gives a column of its own"),
+    (["Intercept"], r"\['Intercept'\] is a name kaigai gives"),
+    (["sales_change"], r"\['sales_change'\] is a name kaigai gives a column of its own .* would overwrite yours"),
+    (["true_tfp"], r"\['true_tfp'\] is a name kaigai gives"),
+    (["employees"], r"\['employees'\] is a key, the status or a column the score reads"),
     (["paid_in_capital", "paid_in_capital"], r"\['paid_in_capital'\] given more than once"),
     ([1], r"give a list of column names"),
     ("", r"give a list of column names"),
@@ -106,3 +114,54 @@ def test_a_missing_or_unreadable_extra_column_is_named(tiny_world: World) -> Non
     infinite.loc[infinite.index[3], "paid_in_capital"] = np.inf
     with pytest.raises(ValueError, match=r"paid_in_capital.*row"):
         samples.matching_sample(infinite, "export", horizon=2, extra_covariates=["paid_in_capital"])
+
+
+def test_every_column_kaigai_writes_into_the_sample_is_refused_as_an_extra_covariate(tiny_world: World) -> None:
+    # whatever kaigai adds to the rows (outcomes' changes, logs, the truth, the design's readings) would overwrite
+    # an analyst's column of that name, and the score would use kaigai's values: every such name is refused
+    for analysis in ("export", "fdi"):
+        sample = samples.matching_sample(tiny_world, analysis, horizon=2, design="robust")
+        written = sorted(set(sample.rows.columns) - set(tiny_world.firms.columns))
+        assert len(written) > 30
+        for name in written:
+            firms = tiny_world.firms.assign(**{name: 1.0})
+            with pytest.raises(ValueError, match="extra_covariates: "):
+                samples.matching_sample(firms, analysis, horizon=2, design="robust", extra_covariates=[name])
+    fdi = tiny_world.firms.assign(manufacturing=tiny_world.firms["manufacturing"].astype(int))
+    with pytest.raises(ValueError, match=r"\['manufacturing'\] is a key"):  # the FDI groups
+        samples.matching_sample(fdi, "fdi", horizon=2, extra_covariates=["manufacturing"])
+
+
+def _log_paid(world: World, **columns: object) -> pd.DataFrame:
+    return world.firms.assign(log_paid=np.log(world.firms["paid_in_capital"]), **columns)
+
+
+def test_extra_columns_the_logit_cannot_use_are_named(tiny_world: World) -> None:
+    firms = _log_paid(tiny_world)
+    copy = firms.assign(x=np.log(firms["sales"]))  # the score's log_sales under another name
+    with pytest.raises(ValueError, match=r"collinear — \['x'\] is a linear combination"):
+        samples.matching_sample(copy, "export", horizon=2, extra_covariates=["x"]).match()
+    with pytest.raises(ValueError, match=r"extra covariate 'x' has no value at t−1 in any of the \d+ rows"):
+        samples.matching_sample(firms.assign(x=np.nan), "export", horizon=2, extra_covariates=["x"])
+    for scaled in (firms["log_paid"] * 1e-6, firms["log_paid"].where(firms.index != 5, 1e300)):
+        with pytest.raises(ValueError, match=r"extra covariate 'x' enters the logit as it is, and its scale"):
+            samples.matching_sample(firms.assign(x=scaled), "export", horizon=2, extra_covariates=["x"])
+    # within those scales the unit does not matter: the same pairs for log paid-in capital × 1,000 or ÷ 1,000
+    pairs = [samples.matching_sample(firms.assign(x=firms["log_paid"] * k), "export", horizon=2,
+                                     extra_covariates=["x"]).match().pairs for k in (1.0, 1e3, 1e-3)]
+    pd.testing.assert_frame_equal(pairs[0], pairs[1])
+    pd.testing.assert_frame_equal(pairs[0], pairs[2])
+    with pytest.raises(ValueError, match=r"'x' holds complex numbers"):
+        samples.matching_sample(firms.assign(x=firms["log_paid"] + 1j), "export", horizon=2, extra_covariates=["x"])
+    text = firms.assign(manufacturing=np.where(firms["manufacturing"], "yes", "maybe"))
+    with pytest.raises(ValueError, match=r"'manufacturing' holds \d+ value\(s\) that are not numbers"):
+        samples.matching_sample(text, "export", horizon=2, extra_covariates=["manufacturing"])
+
+
+def test_counts_say_how_many_rows_an_extra_covariate_left_out(tiny_world: World) -> None:
+    firms = _log_paid(tiny_world)
+    firms.loc[firms.index % 20 == 0, "log_paid"] = np.nan
+    wp = did_design.white_paper_did(firms, "fdi", horizons=[2], pre_horizons=[], extra_covariates=["log_paid"])
+    lost = int(wp.sample.excluded.loc["no log_paid at t−1 (extra covariate)", "all"])
+    assert lost > 100
+    assert wp.counts().loc["rows without log_paid at t−1 (left out)", "value"] == lost

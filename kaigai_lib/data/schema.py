@@ -266,6 +266,8 @@ def as_numbers(values: pd.Series, column: str, where: str) -> np.ndarray:
     """
     if pd.api.types.is_bool_dtype(values):
         raise ValueError(f"{where}: '{column}' is true/false; it must hold numbers.")
+    if pd.api.types.is_complex_dtype(values):
+        raise ValueError(f"{where}: '{column}' holds complex numbers; it must hold real numbers.")
     if not pd.api.types.is_numeric_dtype(values):
         present = values.dropna()
         parsed = pd.to_numeric(number_text(present), errors="coerce")

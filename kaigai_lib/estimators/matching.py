@@ -664,7 +664,14 @@ def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp() on the way to separation
             warnings.simplefilter("ignore", ConvergenceWarning)  # said below, in words, with what to check
             fit = sm.Logit(treated, exog).fit(disp=False, maxiter=LOGIT_NEWTON_STEPS, method="newton")
-    except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError) as error:
+    except np.linalg.LinAlgError as error:
+        redundant = _collinear_columns(exog)
+        if redundant:
+            raise ValueError(f"propensity_match: the covariates are collinear — {redundant} is a linear combination "
+                             "of the covariates before it (a copy of one under another name, or a dummy set "
+                             "with its sum); drop it.") from error
+        raise ValueError(message) from error
+    except (PerfectSeparationError, PerfectSeparationWarning) as error:
         raise ValueError(message) from error
     if not fit.mle_retvals.get("converged", True):
         warnings.warn(f"propensity_match: the propensity logit did not converge in {LOGIT_NEWTON_STEPS} Newton steps "
@@ -675,6 +682,21 @@ def _fit_logit(treated: np.ndarray, design: pd.DataFrame) -> Any:
     if np.mean((fitted < 1e-10) | (fitted > 1 - 1e-10)) > 0.5:
         raise ValueError(message)
     return fit
+
+
+def _collinear_columns(exog: pd.DataFrame) -> list[str]:
+    """The columns of ``exog`` that add nothing to the rank of those before them (scaled to unit length first)."""
+    values = exog.to_numpy(float)
+    norms = np.linalg.norm(values, axis=0)
+    values = values / np.where(norms > 0, norms, 1.0)
+    kept: list[int] = []
+    redundant = []
+    for j, name in enumerate(exog.columns):
+        if np.linalg.matrix_rank(values[:, [*kept, j]]) > len(kept):
+            kept.append(j)
+        else:
+            redundant.append(str(name))
+    return redundant
 
 
 # --------------------------------------------------------------------------- matching

@@ -638,7 +638,10 @@ class WhitePaperDid:
         pool = (f"clean: no start within t+1…t+{self.clean_window}" if self.control_pool == "clean"
                 else "all non-starters (also later starters)")
         extra = self.sample.settings.get("extra_covariates", ())
-        design = f"{self.design} + {', '.join(extra)} at t−1" if extra else self.design
+        design = f"{self.design} + extra covariates {list(extra)} at t−1" if extra else self.design
+        excluded = self.sample.excluded["all"]
+        rows += [(f"rows without {name} at t−1 (left out)", int(excluded.loc[f"no {name} at t−1 (extra covariate)"]))
+                 for name in extra]
         rows += [("matching design", design), ("controls", pool),
                  ("controls that start later", LATER_STARTS[self.later_starts]),
                  ("the other start's effects", "kept (the white paper's)" if self.other_start is None else

@@ -481,8 +481,12 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         to the logit as they are (take logs before if you want them), after
         the design's covariates: a reading of your own data that you believe
         bears on both the start and the untreated trend. Rows without a value
-        are left out and counted in ``excluded``. A key, the status, or a
-        column the score already reads is refused. Beware of a variable that
+        are left out and counted in ``excluded``. A key, the status, a column
+        the score already reads, a name kaigai gives a column of its own in
+        the sample (``sales_change``, ``true_sales``, …) and a column whose
+        scale the logit cannot weigh (SD below ``EXTRA_SD_MIN``, values
+        beyond ``EXTRA_ABS_MAX``: change its unit) are refused, naming it.
+        Beware of a variable that
         moves from year to year and differs between starters and controls for
         a lasting reason (pay, say): matching on its level at ``t − 1`` pairs
         starters with controls that are there by a passing shock, whose value
@@ -594,9 +598,18 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
                                     "extra_covariates": extra})
 
 
-# Columns the score reads already or that kaigai writes into the rows: not extra covariates
-_SCORE_COLUMNS = ("log_employees", "log_sales", "log_capital_stock", "tfp", "size", "group", "start", "start_year",
-                  "starts_within_horizon")
+# Columns the score reads already or that kaigai writes into the rows (it would overwrite the analyst's column
+# of that name without a word), and the formula's own names: not extra covariates
+_WRITTEN_COLUMNS = frozenset({
+    "log_employees", "log_sales", "log_capital_stock", "log_compensation_per_employee", "tfp", "size", "group",
+    "start", "start_year", "starts_within_horizon", "latent_firm_effect", "latent_tfp",
+    *(f"{outcome}_{part}" for outcome in OUTCOMES for part in ("base", "level", "change")),
+    *(f"true_{outcome}" for outcome in OUTCOMES),
+    *(name for covariates in DESIGN_COVARIATES.values() for name in covariates),
+    "C", "Intercept",
+})
+# An extra covariate enters the logit as it is: beyond these scales the fit fails or ignores it without a word
+EXTRA_SD_MIN, EXTRA_ABS_MAX = 1e-4, 1e100
 
 
 def _extra_covariates(extra: Any, design: str, analysis: str, cols: dict[str, Any]) -> tuple[str, ...]:
@@ -611,18 +624,23 @@ def _extra_covariates(extra: Any, design: str, analysis: str, cols: dict[str, An
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"extra_covariates: {repeated} given more than once; give each column once.")
-    reserved = {cols["firm"], cols["year"], cols["industry"], cols["status"], cols["tfp"], *_SCORE_COLUMNS,
-                *DESIGN_COVARIATES[design]}
-    if analysis == "fdi":
-        reserved.add(cols["subsidiaries"])
-    private = [n for n in names if n.startswith("_")]
+    reserved = {cols["firm"], cols["year"], cols["industry"], cols["status"], cols["tfp"], cols["employees"],
+                cols["sales"], cols["capital"]}
+    if analysis == "fdi":  # the FDI score reads the subsidiaries; the sector is the FDI groups
+        reserved |= {cols["subsidiaries"], cols["manufacturing"]}
+    private = [n for n in names if n.startswith("_") or "`" in n]
     if private:
-        raise ValueError(f"extra_covariates: {private}: names starting with '_' are kaigai's own working columns; "
-                         "rename the column in the panel.")
+        raise ValueError(f"extra_covariates: {private}: names starting with '_' are kaigai's own working columns, "
+                         "and a backtick cannot be quoted in the score's formula; rename the column in the panel.")
     taken = [n for n in names if n in reserved]
     if taken:
         raise ValueError(f"extra_covariates: {taken} is a key, the status or a column the score reads already "
                          f"(design={design!r}); give other columns of the panel.")
+    written = [n for n in names if n in _WRITTEN_COLUMNS]
+    if written:
+        raise ValueError(f"extra_covariates: {written} is a name kaigai gives a column of its own in the sample "
+                         "(an outcome's change, a log, the truth, a formula name) and would overwrite yours; "
+                         "rename the column in the panel.")
     return tuple(names)
 
 
@@ -631,11 +649,24 @@ def _without_missing_extra(rows: pd.DataFrame, extra: tuple[str, ...], excluded:
     (one line per column, a row counted under the first it lacks)."""
     lost_any = pd.Series(False, index=rows.index)
     for name in extra:
+        if rows[name].isna().all():
+            raise ValueError(f"matching_sample: extra covariate '{name}' has no value at t−1 in any of the "
+                             f"{len(rows)} rows at risk; fill it in, or leave it out of extra_covariates.")
         lost = rows[name].isna() & ~lost_any
         n_start = int(rows.loc[lost, "start"].sum())
         excluded.loc[f"no {name} at t−1 (extra covariate)"] = [n_start, int(lost.sum()) - n_start, int(lost.sum())]
         lost_any |= lost
-    return rows.loc[~lost_any].reset_index(drop=True) if extra else rows
+    kept = rows.loc[~lost_any].reset_index(drop=True) if extra else rows
+    for name in extra:
+        values = kept[name].to_numpy(float)
+        with np.errstate(over="ignore"):  # values near 1e300 overflow the variance: refused below all the same
+            spread, largest = float(np.std(values)), float(np.max(np.abs(values))) if len(values) else 0.0
+        if largest > EXTRA_ABS_MAX or 0 < spread < EXTRA_SD_MIN:
+            raise ValueError(f"matching_sample: extra covariate '{name}' enters the logit as it is, and its scale "
+                             f"(SD {spread:.3g}, largest absolute value {largest:.3g}) is beyond what the fit can "
+                             f"weigh (SD at least {EXTRA_SD_MIN:g}, values at most {EXTRA_ABS_MAX:g}): change its "
+                             "unit or take its log.")
+    return kept
 
 
 def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], cols: dict[str, Any],
@@ -669,6 +700,7 @@ def _check_panel(firms: pd.DataFrame, analysis: str, outcomes: tuple[str, ...], 
     where = "matching_sample"
     numeric = [c for c in needed if c not in (firm_col, year_col, cols["industry"], cols["status"],
                                               cols.get("manufacturing"))]
+    numeric += [c for c in extra if c not in numeric]  # an extra covariate is a number, whatever its name
     read = {year_col: as_years(firms[year_col], year_col, where),
             cols["status"]: as_binary(firms[cols["status"]], cols["status"], where),
             **{c: as_numbers(firms[c], c, where) for c in numeric}}
