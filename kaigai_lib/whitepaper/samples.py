@@ -613,8 +613,8 @@ EXTRA_SD_MIN, EXTRA_ABS_MAX = 1e-4, 1e100
 
 
 def _extra_covariates(extra: Any, design: str, analysis: str, cols: dict[str, Any]) -> tuple[str, ...]:
-    """``extra_covariates`` checked: names (one name may be given alone), none repeated, none a key, the status or
-    a column the score reads already."""
+    """``extra_covariates`` checked: names (one name may be given alone), none repeated, none a key, the status, a
+    column the score reads already or a name kaigai writes into the sample."""
     # a set has no order (nor a stable one across runs), so the score's terms would move: refused with the rest
     ordered = (list, tuple, pd.Index, pd.Series, np.ndarray)
     names = (extra,) if isinstance(extra, str) else tuple(extra) if isinstance(extra, ordered) else extra
@@ -657,10 +657,10 @@ def _without_missing_extra(rows: pd.DataFrame, extra: tuple[str, ...], excluded:
         excluded.loc[f"no {name} at t−1 (extra covariate)"] = [n_start, int(lost.sum()) - n_start, int(lost.sum())]
         lost_any |= lost
     kept = rows.loc[~lost_any].reset_index(drop=True) if extra else rows
-    for name in extra:
+    for name in extra if len(kept) else ():  # no row left: the caller says there is no starter
         values = kept[name].to_numpy(float)
         with np.errstate(over="ignore"):  # values near 1e300 overflow the variance: refused below all the same
-            spread, largest = float(np.std(values)), float(np.max(np.abs(values))) if len(values) else 0.0
+            spread, largest = float(np.std(values)), float(np.max(np.abs(values)))
         if largest > EXTRA_ABS_MAX or 0 < spread < EXTRA_SD_MIN:
             raise ValueError(f"matching_sample: extra covariate '{name}' enters the logit as it is, and its scale "
                              f"(SD {spread:.3g}, largest absolute value {largest:.3g}) is beyond what the fit can "
