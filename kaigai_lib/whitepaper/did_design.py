@@ -637,11 +637,12 @@ class WhitePaperDid:
                      for h, n in by_horizon.items()]
         pool = (f"clean: no start within t+1…t+{self.clean_window}" if self.control_pool == "clean"
                 else "all non-starters (also later starters)")
+        from kaigai_lib.whitepaper.samples import _extra_reason
+
         extra = self.sample.settings.get("extra_covariates", ())
         design = f"{self.design} + extra covariates {list(extra)} at t−1" if extra else self.design
         excluded = self.sample.excluded["all"]
-        rows += [(f"rows without {name} at t−1 (left out)", int(excluded.loc[f"no {name} at t−1 (extra covariate)"]))
-                 for name in extra]
+        rows += [(f"rows without {name} at t−1 (left out)", int(excluded.loc[_extra_reason(name)])) for name in extra]
         rows += [("matching design", design), ("controls", pool),
                  ("controls that start later", LATER_STARTS[self.later_starts]),
                  ("the other start's effects", "kept (the white paper's)" if self.other_start is None else
@@ -1401,7 +1402,7 @@ def _adjusted_bootstrap(raw: EventChanges, sample: Any, scale: str,
     for outcome, rows in table.groupby("outcome", sort=True, observed=True):
         cells = {str(group): _cell_arrays(cell, *draws[str(group)], n_h, group_index)
                  for group, cell in rows.groupby("group", sort=True, observed=True)}
-        n_draws = len(next(iter(draws.values()))[1])
+        n_draws = len(next(iter(cells.values())).weights)
         tau = np.zeros((len(group_index), n_draws, n_h))  # a group without pairs subtracts nothing
         estimate = {group: np.full((n_draws, n_h), np.nan) for group in cells}
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -644,6 +644,17 @@ def _extra_covariates(extra: Any, design: str, analysis: str, cols: dict[str, An
     return tuple(names)
 
 
+def _extra_reason(name: str) -> str:
+    """The line of ``MatchingSample.excluded`` that counts the rows without extra covariate ``name``."""
+    return f"no {name} at t−1 (extra covariate)"
+
+
+def _count_left_out(excluded: pd.DataFrame, reason: str, rows: pd.DataFrame, lost: pd.Series) -> None:
+    """Add the line ``reason`` to ``excluded``: the starters, non-starters and all rows of ``rows`` where ``lost``."""
+    n_start = int(rows.loc[lost, "start"].sum())
+    excluded.loc[reason] = [n_start, int(lost.sum()) - n_start, int(lost.sum())]
+
+
 def _without_missing_extra(rows: pd.DataFrame, extra: tuple[str, ...], excluded: pd.DataFrame) -> pd.DataFrame:
     """The rows with every extra covariate at ``t − 1``; those without one are left out and counted in ``excluded``
     (one line per column, a row counted under the first it lacks)."""
@@ -653,8 +664,7 @@ def _without_missing_extra(rows: pd.DataFrame, extra: tuple[str, ...], excluded:
             raise ValueError(f"matching_sample: extra covariate '{name}' has no value at t−1 in any of the "
                              f"{len(rows)} rows at risk; fill it in, or leave it out of extra_covariates.")
         lost = rows[name].isna() & ~lost_any
-        n_start = int(rows.loc[lost, "start"].sum())
-        excluded.loc[f"no {name} at t−1 (extra covariate)"] = [n_start, int(lost.sum()) - n_start, int(lost.sum())]
+        _count_left_out(excluded, _extra_reason(name), rows, lost)
         lost_any |= lost
     kept = rows.loc[~lost_any].reset_index(drop=True) if extra else rows
     for name in extra if len(kept) else ():  # no row left: the caller says there is no starter
@@ -780,8 +790,7 @@ def _outcomes_at_horizon(at_risk: RiskSet, panel: pd.DataFrame, outcomes: tuple[
             reasons["no positive intermediate inputs at t−1 (robust design)"] = no_proxy
             lost_any = lost_any | no_proxy
         for reason, lost in reasons.items():
-            n_start_lost = int(rows.loc[lost, "start"].sum())
-            excluded.loc[reason] = [n_start_lost, int(lost.sum()) - n_start_lost, int(lost.sum())]
+            _count_left_out(excluded, reason, rows, lost)
         rows = rows.loc[~lost_any].copy()
     if control_pool == "clean":
         later = _starts_later(rows, panel, firm_col, year_col, status_col, clean_window)
