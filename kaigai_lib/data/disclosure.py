@@ -861,6 +861,7 @@ def _check_entry(folder: Path, name: str, entry: Mapping[str, Any], files: Mappi
     elif kind == "results" and name == RESULTS:
         report.problems += _check_results_json(folder, files, rules)
         report.reviews.append(f"{name}: the output checker report (structure and counts re-checked)")
+        report.reviews += _settings_reviews(folder)
     elif kind == "other" and name in OTHER_FILES:
         report.reviews.append(f"{name}: {OTHER_FILES[name]}")
         _check_free_text(folder, name, files, report)
@@ -952,7 +953,11 @@ OUTPUT_FIGURES: dict[str, tuple[str, ...]] = {
 RESULT_SETTINGS = frozenset({
     "export_horizons", "fdi_horizons", "placebo_horizons", "first_export_start_year", "first_fdi_start_year",
     "radius_km", "global_firm_capital", "foreign_owned_ratio", "did_design", "did_controls", "spillover_control",
-    "spillover_cluster", "tfp.poly_order"})
+    "spillover_cluster", "tfp.poly_order", "did_extra_covariates"})
+# the settings whose value is a list of the firm file's column names (replicate's did_extra_covariates): held to
+# the neutral-column rule, at most MAX_COLUMN_LIST of them, and listed for the output checker to read
+COLUMN_LIST_SETTINGS = frozenset({"did_extra_covariates"})
+MAX_COLUMN_LIST = 50
 # the keys of disclosure.json and of each of its entries, by kind (what write_manifest writes)
 _MANIFEST_KEYS = {"rules_when_written", "files"}
 _ENTRY_KEYS = {"table": {"kind", "columns", "values", "counts", "sha256"}, "figure": {"kind", "sources", "sha256"},
@@ -1235,6 +1240,27 @@ def _check_free_text(folder: Path, name: str, files: Mapping[str, Any], report: 
 _RESULTS_KEYS = {"rules", "rules_text", "settings", "files", "limits"}
 
 
+def neutral_columns(value: Any) -> bool:
+    """Whether ``value`` is a list of at most :data:`MAX_COLUMN_LIST` column names that may leave the room
+    (:data:`NEUTRAL_COLUMN`, no id-like token)."""
+    return isinstance(value, list) and len(value) <= MAX_COLUMN_LIST and all(
+        isinstance(name, str) and NEUTRAL_COLUMN.fullmatch(name) and not ID_TOKEN.search(name) for name in value)
+
+
+def _settings_reviews(folder: Path) -> list[str]:
+    """The column names results.json's settings carry from the config, for the output checker to read (a rule
+    keeps ids and figures out of a name, not a firm's name spelt in letters)."""
+    try:
+        settings = json.loads((folder / RESULTS).read_text(encoding="utf-8")).get("settings")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return []  # reported by the results.json check
+    if not isinstance(settings, dict):
+        return []
+    return [f"{RESULTS}: settings.{key} names columns of the firm file: {', '.join(map(str, settings[key]))} — "
+            "check that none names a firm" for key in sorted(COLUMN_LIST_SETTINGS)
+            if isinstance(settings.get(key), list) and settings[key]]
+
+
 def _plain_setting(value: Any) -> bool:
     if isinstance(value, list):
         return len(value) <= 20 and all(_real(v) for v in value)
@@ -1266,9 +1292,11 @@ def _check_results_json(folder: Path, files: Mapping[str, Mapping[str, Any]], ru
     if report["rules_text"] != recorded.describe() or report["limits"] != _LIMITS:
         problems.append(f"{RESULTS}: 'rules_text' or 'limits' is not the text kaigai writes.")
     settings = report["settings"]
-    if not (isinstance(settings, dict) and all(re.fullmatch(r"[a-z_.]{1,40}", str(k)) and _plain_setting(v)
-                                               for k, v in settings.items())):
-        problems.append(f"{RESULTS}: 'settings' must map setting names to plain values.")
+    if not (isinstance(settings, dict) and all(re.fullmatch(r"[a-z_.]{1,40}", str(k))
+                                               and (neutral_columns(v) if k in COLUMN_LIST_SETTINGS
+                                                    else _plain_setting(v)) for k, v in settings.items())):
+        problems.append(f"{RESULTS}: 'settings' must map setting names to plain values (a column list: at most "
+                        f"{MAX_COLUMN_LIST} names, each {NEUTRAL_COLUMN_RULE}).")
     lines = report["files"]
     expected: dict[str, Any] = {}
     for name, entry in files.items():

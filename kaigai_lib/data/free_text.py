@@ -45,6 +45,8 @@ SLOTS: dict[str, tuple[str, str]] = {
                               re.escape(TREATMENT_STAGE).replace(r"\{\}", _TREATMENT_NAME)])),
     "note": ("%s", r"[^\n\r]{1,400}"),  # free text: listed for the output checker to read
     "column": ("%s", NEUTRAL_COLUMN.pattern),  # an outcome: a schema column or a [treatment] outcome
+    # the config's did_extra_covariates: column names of the firm file (listed for the output checker to read)
+    "columns": ("%s", rf"{NEUTRAL_COLUMN.pattern}(?:, {NEUTRAL_COLUMN.pattern}){{0,49}}"),
     "group": ("%s", "|".join(map(re.escape, [*EXPORT_GROUPS, *FDI_GROUPS]))),
     "horizon": ("%d", r"-?[0-9]{1,2}"),
 }
@@ -55,6 +57,8 @@ RUN_LOG: dict[str, tuple[str, tuple[str, ...]]] = {
     "tfp": ("TFP: LP by industry for {} industries", ("count",)),
     "did": ("{}: {} matching design, {} controls; {} matched starters; {} cells, {} suppressed",
             ("key", "key", "key", "count", "count", "count")),
+    "did_extra": ("{}: extra covariates at t−1 in the score: {}; {} firm-years at risk left out without them",
+                  ("key", "columns", "count")),
     "treatment": ("{}: {} starters matched of {}; {} cells, {} suppressed (log points)",
                   ("name", "count", "count", "count", "count")),
     "spillovers": ("spillovers: {} centres, overlap share {}; control {}, standard errors {}",
@@ -103,6 +107,9 @@ def read_log(text: str) -> tuple[list[str], list[str], dict[str, float]]:
             foreign.append((number, line))
         elif "note" in RUN_LOG[key][1]:  # its free text is for the output checker to read
             notes.append(f"run.log: line {number}: {match[RUN_LOG[key][1].index('note') + 1][:200]}")
+        elif "columns" in RUN_LOG[key][1]:  # column names from the config: read them too
+            notes.append(f"run.log: line {number}: column names of the firm file: "
+                         f"{match[RUN_LOG[key][1].index('columns') + 1]}")
         elif key == "stage":
             timings[match[1]] = float(match[2])
     problems = [f"run.log: line {number} is not a line kaigai writes ({line[:80]!r})." for number, line in foreign[:5]]

@@ -23,6 +23,7 @@ by ``kaigai generate`` (a ``kaigai_world.json`` beside the firm file) get a
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -41,6 +42,7 @@ import pandas as pd
 from kaigai_lib.data.disclosure import (
     EFFECT_COLUMNS,
     ID_TOKEN,
+    MAX_COLUMN_LIST,
     NEUTRAL_COLUMN,
     NEUTRAL_COLUMN_RULE,
     NEUTRAL_NAME,
@@ -60,7 +62,7 @@ from kaigai_lib.data.disclosure import (
 )
 from kaigai_lib.data.free_text import LOG_FORMAT, STAGE_NAMES, TREATMENT_STAGE, log_line, render_report
 from kaigai_lib.data.outputs import parked_input_note
-from kaigai_lib.data.schema import SCHEMAS, SchemaError, rows_text, validate
+from kaigai_lib.data.schema import SCHEMAS, SchemaError, as_numbers, rows_text, validate
 from kaigai_lib.data.starts import EXPORT_GROUPS
 from kaigai_lib.data.text import (
     ENCODING_NAMES,
@@ -72,7 +74,12 @@ from kaigai_lib.data.text import (
 )
 from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
-from kaigai_lib.whitepaper.samples import CLEAN_WINDOWS, MATCHING_DESIGNS, missing_design_inputs
+from kaigai_lib.whitepaper.samples import (
+    CLEAN_WINDOWS,
+    MATCHING_DESIGNS,
+    extra_covariates_problem,
+    missing_design_inputs,
+)
 
 TABLES = ("firms", "establishments", "foreign_demand")
 ANALYSIS_DEFAULTS: dict[str, Any] = {
@@ -87,6 +94,9 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     # their own estimated effect subtracted (white_paper_did's control_pool and later_starts); "adjusted_both":
     # also the other start's estimated effects (white_paper_did's other_start)
     "did_controls": "all",
+    # the analyst's own columns of the firm file, read at t−1, added to the DiD's propensity score (white_paper_did's
+    # extra_covariates); their names are written in run.log
+    "did_extra_covariates": [],
     # the spillover model's area-shipments control and standard errors (fit_spillover's control and cluster)
     "spillover_control": "shipments",
     "spillover_cluster": "entity",
@@ -107,7 +117,7 @@ class ReplicationError(ValueError):
 class Setting:
     """One ``[analysis]``/``[tfp]`` key of replicate.toml: its type, range and meaning (for the messages)."""
 
-    kind: str  # "int", "number", "int list" or "choice"
+    kind: str  # "int", "number", "int list", "choice" or "column list"
     minimum: float
     maximum: float
     meaning: str
@@ -119,6 +129,8 @@ class Setting:
             if value in self.choices:
                 return None
             return f"must be one of {', '.join(map(repr, self.choices))} ({self.meaning})"
+        if self.kind == "column list":
+            return _column_list_problem(value, self.meaning)
         items = value if self.kind == "int list" else [value]
         if self.kind == "int list" and (not isinstance(value, list) or not value):
             return f"must be a list of whole numbers, e.g. [-3, -2] ({self.meaning})"
@@ -132,6 +144,23 @@ class Setting:
         if len(set(items)) < len(items):
             return f"lists {sorted({i for i in items if items.count(i) > 1})} more than once ({self.meaning})"
         return None
+
+
+def _column_list_problem(value: Any, meaning: str) -> str | None:
+    """Why ``value`` is not a list of column names that may be written in run.log (it leaves the room with the
+    results), or None; an empty list is the default."""
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return f"must be a list of column names of the firm file, e.g. [\"log_paid_in_capital\"] ({meaning})"
+    odd = [name for name in value if not NEUTRAL_COLUMN.fullmatch(name) or ID_TOKEN.search(name)]
+    if odd:
+        return (f"{odd} cannot be written in run.log, which leaves the room with the results: each name must be "
+                f"{NEUTRAL_COLUMN_RULE}; rename the column in the firm file (e.g. log_paid_in_capital) and list that "
+                "name")
+    if len(set(value)) < len(value):
+        return f"lists {sorted({n for n in value if value.count(n) > 1})} more than once; give each once"
+    if len(value) > MAX_COLUMN_LIST:
+        return f"lists {len(value)} columns; at most {MAX_COLUMN_LIST} ({meaning})"
+    return None
 
 
 ANALYSIS_SETTINGS: dict[str, Setting] = {
@@ -157,6 +186,10 @@ ANALYSIS_SETTINGS: dict[str, Setting] = {
                             "and every matched firm's change also cleared of the estimated effects of its start of "
                             "the other treatment (FDI for exports, exporting for FDI)".format(**CLEAN_WINDOWS),
                             choices=tuple(DID_CONTROLS)),
+    "did_extra_covariates": Setting("column list", 0, 0, "numeric columns of the firm file, read at t−1 and added "
+                                    "to the export and FDI DiD's propensity score, e.g. a reading of your own "
+                                    "that predicts the start; firm-years without a value are left out of the "
+                                    "matching, and run.log counts them"),
     "spillover_control": Setting("choice", 0, 0, "the spillover model's shipments control: the white paper's "
                                  "'shipments' (they include exports, so it is a bad control), 'domestic_shipments' "
                                  "(less exports), 'non_exporter_shipments', 'lagged_shipments' or 'none'",
@@ -173,7 +206,7 @@ TFP_SETTINGS: dict[str, Setting] = {"poly_order": Setting("int", 2, 3, "order of
 class Config:
     columns: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in TABLES})
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
-    analysis: dict[str, Any] = field(default_factory=lambda: dict(ANALYSIS_DEFAULTS))
+    analysis: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(ANALYSIS_DEFAULTS))  # lists not shared
     tfp: dict[str, Any] = field(default_factory=lambda: dict(TFP_DEFAULTS))
     notes: list[str] = field(default_factory=list)  # e.g. "read as cp932": shown to the user and logged
     encodings: dict[str, str] = field(default_factory=dict)  # [encoding]: a table's CSV encoding, when not detected
@@ -736,8 +769,43 @@ def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
         problems.append(f"[analysis] did_design = \"{design}\" {does}, but the firm file has no '{column}' column "
                         f"({SCHEMAS['firms'].column(column).survey_item}): map it in [columns.firms], or set "
                         f"did_design = \"{fallback}\"")
+    problems += _extra_covariate_problems(settings, firms)
     if config.treatment is not None:
         problems += _treatment_fit_problems(config.treatment, firms, first, last)
+    return problems
+
+
+def _extra_covariate_problems(settings: dict[str, Any], firms: pd.DataFrame) -> list[str]:
+    """The [analysis] did_extra_covariates must be columns of the firm file holding numbers, which the score may
+    take (not a key, the status or a column it reads already: the library's own rule, for each analysis)."""
+    names = list(settings["did_extra_covariates"])
+    if not names:
+        return []
+    key = f"[analysis] did_extra_covariates = {_toml(names)}"
+    refused: dict[str, list[str]] = {}  # why → the analyses that refuse, one name at a time
+    for name in names:
+        for analysis, label in (("export", "exports"), ("fdi", "FDI")):
+            why = extra_covariates_problem([name], str(settings["did_design"]), analysis, tfp_col="tfp")
+            if why is not None:
+                refused.setdefault(why.removeprefix("extra_covariates: "), []).append(label)
+    problems = [f"{key}: {why} (for {' and '.join(labels)})" for why, labels in refused.items()]
+    names = [name for name in names if not any(f"'{name}'" in why for why in refused)]
+    absent = [name for name in names if name not in firms.columns]
+    if absent:
+        problems.append(f"{key}: {absent} not in the firm file; give columns of the firm file as they are named "
+                        "after [columns.firms] (the schema's names for mapped columns, the file's own otherwise)")
+    for name in names:
+        if name in absent:
+            continue
+        try:
+            with warnings.catch_warnings():  # numbers stored as text are read, as the stage will
+                warnings.simplefilter("ignore", UserWarning)
+                values = as_numbers(firms[name], name, f"{key}: the firm file")
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        if np.isnan(values).all():
+            problems.append(f"{key}: '{name}' is empty in every row of the firm file; fill it in or leave it out")
     return problems
 
 
@@ -886,7 +954,8 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
                 "first_start_year": int(settings[f"first_{name}_start_year"])}
 
     options = {"pre_horizons": list(settings["placebo_horizons"]), "tfp_col": "tfp", "world": run.world,
-               "design": str(settings["did_design"]), **DID_CONTROLS[str(settings["did_controls"])]}
+               "design": str(settings["did_design"]), **DID_CONTROLS[str(settings["did_controls"])],
+               "extra_covariates": tuple(settings["did_extra_covariates"])}
     if options.pop("other_start", False):
         # each analysis needs the other's estimated effects: both are estimated once, at the first DiD stage
         if analysis not in run.did_results:
@@ -914,7 +983,25 @@ def stage_did(run: Run, analysis: str) -> pd.DataFrame:
     table = apply_checks(table, checks, ["estimate", "std_error", "p_value", "ci_low", "ci_high"])
     log_line(run.log, "did", analysis, wp.design, settings["did_controls"], int(wp.match.counts["matched_treated"]),
              len(table), int(table["suppressed"].sum()))
+    _log_extra_covariates(run, analysis, wp.sample)
     return table
+
+
+def _log_extra_covariates(run: Run, analysis: str, sample: Any) -> None:
+    """The analyst's columns in the score, in run.log, with the firm-years at risk left out for lack of a value
+    (counted on the terminal too: no row is dropped without a word)."""
+    from kaigai_lib.whitepaper.samples import _extra_reason
+
+    extra = list(sample.settings.get("extra_covariates", ()))
+    if not extra:
+        return
+    left_out = {name: int(sample.excluded.loc[_extra_reason(name), "all"]) for name in extra}
+    log_line(run.log, "did_extra", analysis, ", ".join(extra), sum(left_out.values()))
+    lost = {name: n for name, n in left_out.items() if n}
+    if lost:
+        run.notes.append(f"{analysis}: {sum(lost.values()):,} firm-year(s) at risk left out of the matching for lack "
+                         "of an extra covariate at t−1 (" + ", ".join(f"{name}: {n:,}" for name, n in lost.items())
+                         + "); run.log counts them.")
 
 
 def _did_checks(table: pd.DataFrame, changes: pd.DataFrame, unit: str, column: str,

@@ -644,6 +644,19 @@ def _extra_covariates(extra: Any, design: str, analysis: str, cols: dict[str, An
     return tuple(names)
 
 
+def extra_covariates_problem(names: Sequence[str], design: str, analysis: str, *,
+                             tfp_col: str | None = None) -> str | None:
+    """Why :func:`matching_sample` would refuse ``extra_covariates=names`` by their names alone (a key, the status,
+    a column the score reads already, a name kaigai writes into the sample), or None: for a caller that checks
+    its settings before any data are read (``kaigai replicate``)."""
+    cols = {**PANEL_COLUMNS, "status": STATUS_COLUMNS[analysis], "tfp": tfp_col}
+    try:
+        _extra_covariates(names, design, analysis, cols)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def _extra_reason(name: str) -> str:
     """The line of ``MatchingSample.excluded`` that counts the rows without extra covariate ``name``."""
     return f"no {name} at t−1 (extra covariate)"
