@@ -91,6 +91,8 @@ def test_a_column_name_that_is_not_an_identifier_works(tiny_world: World) -> Non
     (["Intercept"], r"\['Intercept'\] is a name kaigai gives"),
     (["sales_change"], r"\['sales_change'\] is a name kaigai gives a column of its own .* would overwrite yours"),
     (["true_tfp"], r"\['true_tfp'\] is a name kaigai gives"),
+    (["export_start_year"], r"\['export_start_year'\] holds the year a firm starts.* tells the future"),
+    (["fdi_start_year"], r"\['fdi_start_year'\] holds the year a firm starts"),
     (["employees"], r"\['employees'\] is a key, the status or a column the score reads"),
     (["paid_in_capital", "paid_in_capital"], r"\['paid_in_capital'\] given more than once"),
     ([1], r"give a list of column names"),
@@ -156,6 +158,21 @@ def test_extra_columns_the_logit_cannot_use_are_named(tiny_world: World) -> None
     text = firms.assign(manufacturing=np.where(firms["manufacturing"], "yes", "maybe"))
     with pytest.raises(ValueError, match=r"'manufacturing' holds \d+ value\(s\) that are not numbers"):
         samples.matching_sample(text, "export", horizon=2, extra_covariates=["manufacturing"])
+
+
+def test_a_constant_column_or_one_no_starter_has_is_refused_by_name(tiny_world: World) -> None:
+    # a column with one value cannot enter the score (the logit would drop it, and the result still say it was
+    # used); a column that every starter lacks at t−1 leaves no starter, which is said as such, naming it
+    firms = _log_paid(tiny_world)
+    for constant in (3.0, 0.0):
+        with pytest.raises(ValueError, match=r"extra covariate 'x' takes one value .* in every one of the \d+ rows"):
+            samples.matching_sample(firms.assign(x=constant), "export", horizon=2, extra_covariates=["x"])
+    starts = firms["export_start_year"].astype("Float64")
+    base_year = (starts - 1 == firms["year"]).fillna(False).to_numpy(bool)
+    lacking = firms.assign(x=firms["log_paid"].where(~base_year))
+    with pytest.raises(ValueError, match=r"none of the \d+ export starters at risk has a value of every extra "
+                                         r"covariate at t−1 \(x\)"):
+        samples.matching_sample(lacking, "export", horizon=2, extra_covariates=["x"])
 
 
 def test_counts_say_how_many_rows_an_extra_covariate_left_out(tiny_world: World) -> None:

@@ -21,7 +21,15 @@ import pytest
 from kaigai_lib.data.disclosure import check_folder, check_results
 from kaigai_lib.data.free_text import LOG_FORMAT, read_log
 from kaigai_lib.replication.cli import USER_ERROR, main
-from kaigai_lib.replication.replicate import Config, ReplicationError, Run, _settings_problems, read_config, stage_did
+from kaigai_lib.replication.replicate import (
+    Config,
+    ReplicationError,
+    Run,
+    _settings_problems,
+    read_config,
+    read_extra_covariates,
+    stage_did,
+)
 from kaigai_lib.whitepaper import did_design
 from kaigai_lib.world.synthetic import World
 
@@ -108,6 +116,9 @@ def test_no_line_and_no_note_without_the_setting(tiny_world: World, tmp_path: Pa
     ('["a", "a"]', "more than once"),
     ("[]", None),
     ("[" + ", ".join(f'"c{i}"' for i in range(51)) + "]", "at most 50"),
+    ('["hojin1234567890123"]', "cannot be written in run.log"),  # an id after a long word
+    ('["n1234_5678_9012_3"]', "cannot be written in run.log"),  # an id split by '_'
+    ('["sales_2015"]', None),  # a year is four digits
 ])
 def test_the_setting_is_checked_when_the_config_is_read(tmp_path: Path, value: str, expected: str | None) -> None:
     path = _config(tmp_path, f"{KEY} = {value}\n")
@@ -116,6 +127,13 @@ def test_the_setting_is_checked_when_the_config_is_read(tmp_path: Path, value: s
         return
     with pytest.raises(ReplicationError, match=rf"\[analysis\] {KEY} = .*{expected}"):
         read_config(path)
+
+
+def test_a_long_list_gives_a_short_message(tmp_path: Path) -> None:
+    names = ", ".join(f'"c{i}"' for i in range(10_000))
+    with pytest.raises(ReplicationError, match="lists 10,000 columns; at most 50") as caught:
+        read_config(_config(tmp_path, f"{KEY} = [{names}]\n"))
+    assert len(str(caught.value)) < 1_000
 
 
 def _problems(firms: pd.DataFrame, names: list[str], design: str = "robust") -> list[str]:
@@ -150,6 +168,30 @@ def test_columns_are_checked_against_the_firm_file_before_any_stage(tiny_world: 
     assert "complex" in _problems(firms.assign(z=firms["sales"] * 1j), ["z"])[0]
     assert "infinite" in _problems(firms.assign(x=firms["sales"].where(firms.index % 7 > 0, np.inf)), ["x"])[0]
     assert "empty in every row" in _problems(firms.assign(x=np.nan), ["x"])[0]
+    # one value everywhere, or a scale the logit cannot weigh: refused before the TFP stage runs
+    assert "takes one value (3) in every row" in _problems(firms.assign(x=3.0), ["x"])[0]
+    assert "beyond what the fit can weigh" in _problems(firms.assign(x=firms["sales"] * 1e150), ["x"])[0]
+    # columns the TFP stage writes into the firm table would replace the analyst's: refused, not overwritten
+    for name in ("compensation_per_employee", "log_value_added", "log_intermediate_inputs"):
+        [written] = _problems(firms.assign(**{name: 1.0}), [name])
+        assert "kaigai replicate computes itself" in written or "kaigai gives a column of its own" in written, written
+    # the year a firm starts tells the future
+    assert "holds the year a firm starts" in _problems(firms, ["export_start_year"])[0]
+    # one refusal does not hide another column's problem
+    taken, absent = _problems(firms, ["sales", "white_paper"])
+    assert "'sales'" in taken and "['white_paper'] not in the firm file" in absent
+
+
+def test_numbers_stored_as_text_are_read_once_with_a_note(tiny_world: World) -> None:
+    firms = _with_paid_in_capital(tiny_world)
+    text = firms.assign(log_paid_in_capital=firms["log_paid_in_capital"].map("{:.6f}".format).str.translate(
+        str.maketrans("0123456789.", "０１２３４５６７８９．")))  # full-width digits, as a Japanese CSV may hold
+    config = Config()
+    config.analysis[KEY] = ["log_paid_in_capital"]
+    read = read_extra_covariates(config, text)
+    np.testing.assert_allclose(read["log_paid_in_capital"], firms["log_paid_in_capital"], atol=1e-6)
+    assert config.notes == ["firms: 'log_paid_in_capital' (did_extra_covariates) holds numbers stored as text; read "
+                            "as numbers"]
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +230,20 @@ def test_replicate_end_to_end_passes_the_output_checker(generated: Path, tmp_pat
     report["settings"][KEY] = ["f_2403118"]
     (edited / "results.json").write_text(json.dumps(report), encoding="utf-8")
     assert any("'settings' must map setting names to plain values" in p for p in check_folder(edited))
+    # run.log's lines must say what results.json says, once per DiD, with kaigai's own analyses
+    line = next(x for x in log.splitlines() if "extra covariates at t−1" in x and "export:" in x)
+    edits = {"another name": log.replace(line, line.replace("log_paid_in_capital", "other_reading")),
+             "a line added": log.replace(line, f"{line}\n{line}"),
+             "a line deleted": log.replace(f"{line}\n", ""),
+             "a firm's name as the analysis": log.replace(line, line.replace("export:", "tanaka_seisakusho:")),
+             "an id as a name": log.replace(line, line.replace("log_paid_in_capital", "x_2403118"))}
+    for what, text in edits.items():
+        shutil.rmtree(edited)
+        shutil.copytree(out, edited)
+        (edited / "run.log").write_text(text, encoding="utf-8")
+        found = check_folder(edited)
+        assert any("run.log: its lines of extra covariates" in p or "is not a line kaigai writes" in p
+                   for p in found), (what, found)
     # a name the output checker would refuse never reaches a stage, and --out is not created
     bad = _config(tmp_path, f'{KEY} = ["Firm0012345"]\n')
     assert main(["replicate", *inputs, "--config", str(bad), "--out", str(tmp_path / "never")]) == USER_ERROR

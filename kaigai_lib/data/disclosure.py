@@ -58,7 +58,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kaigai_lib.data.free_text import NEUTRAL_COLUMN, NEUTRAL_NAME, read_log, render_report
+from kaigai_lib.data.free_text import (
+    MAX_COLUMN_LIST,
+    NEUTRAL_COLUMN,
+    NEUTRAL_NAME,
+    logged_extra_covariates,
+    read_log,
+    render_report,
+)
 from kaigai_lib.data.outputs import STAGING_MARKER, sha256_of
 from kaigai_lib.data.schema import SCHEMAS, missing_ids
 from kaigai_lib.data.starts import EXPORT_GROUPS, FDI_GROUPS
@@ -127,7 +134,7 @@ OUTPUT_TABLES: dict[str, TableSchema] = {
 ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,4}[-_]?[0-9]{5,}|[0-9]{5,})(?![0-9])")
 NEUTRAL_NAME_RULE = "lowercase letters and '_', starting with a letter, at most 24 characters, no digits"
 NEUTRAL_COLUMN_RULE = ("a column name of lowercase letters, digits and '_', starting with a letter, at most 40 "
-                       "characters, without an id-like token (F000123, five or more digits)")
+                       "characters, with at most four digits in all (an id or an amount has more)")
 
 
 @dataclass(frozen=True)
@@ -957,7 +964,6 @@ RESULT_SETTINGS = frozenset({
 # the settings whose value is a list of the firm file's column names (replicate's did_extra_covariates): held to
 # the neutral-column rule, at most MAX_COLUMN_LIST of them, and listed for the output checker to read
 COLUMN_LIST_SETTINGS = frozenset({"did_extra_covariates"})
-MAX_COLUMN_LIST = 50
 # the keys of disclosure.json and of each of its entries, by kind (what write_manifest writes)
 _MANIFEST_KEYS = {"rules_when_written", "files"}
 _ENTRY_KEYS = {"table": {"kind", "columns", "values", "counts", "sha256"}, "figure": {"kind", "sources", "sha256"},
@@ -1218,9 +1224,10 @@ def _check_free_text(folder: Path, name: str, files: Mapping[str, Any], report: 
     if not _is_regular(log):
         report.problems.append(f"{name}: cannot be checked without a plain run.log.")
         return
-    problems, notes, timings = read_log(log.read_text(encoding="utf-8", errors="replace"))
+    text = log.read_text(encoding="utf-8", errors="replace")
+    problems, notes, timings = read_log(text)
     if name == "run.log":
-        report.problems += problems
+        report.problems += problems + _extra_covariate_log_problems(folder, text)
         report.reviews += notes
         return
     try:
@@ -1240,11 +1247,29 @@ def _check_free_text(folder: Path, name: str, files: Mapping[str, Any], report: 
 _RESULTS_KEYS = {"rules", "rules_text", "settings", "files", "limits"}
 
 
+def _extra_covariate_log_problems(folder: Path, text: str) -> list[str]:
+    """run.log's lines of extra covariates say what results.json's settings say: one line per DiD of the log
+    (its analysis and design line), naming exactly the setting's columns, in order; none without the setting."""
+    try:
+        settings = json.loads((folder / RESULTS).read_text(encoding="utf-8")).get("settings")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return []  # reported by the results.json check
+    names = settings.get("did_extra_covariates", []) if isinstance(settings, dict) else []
+    names = names if isinstance(names, list) else []
+    logged, analyses = logged_extra_covariates(text)
+    expected = [(analysis, names) for analysis in analyses] if names else []
+    if logged != expected:
+        return [f"run.log: its lines of extra covariates ({len(logged)}) do not say what results.json's "
+                f"settings.did_extra_covariates says for the log's {len(analyses)} DiD(s) "
+                "(the same columns, once per DiD); run kaigai replicate again."]
+    return []
+
+
 def neutral_columns(value: Any) -> bool:
     """Whether ``value`` is a list of at most :data:`MAX_COLUMN_LIST` column names that may leave the room
     (:data:`NEUTRAL_COLUMN`, no id-like token)."""
     return isinstance(value, list) and len(value) <= MAX_COLUMN_LIST and all(
-        isinstance(name, str) and NEUTRAL_COLUMN.fullmatch(name) and not ID_TOKEN.search(name) for name in value)
+        isinstance(name, str) and NEUTRAL_COLUMN.fullmatch(name) for name in value)
 
 
 def _settings_reviews(folder: Path) -> list[str]:

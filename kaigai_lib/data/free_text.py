@@ -30,23 +30,28 @@ STAGE_NAMES = ("TFP (Levinsohn–Petrin)", "exports: matching + DiD", "FDI: matc
 TREATMENT_STAGE = "treatment '{}': matching + DiD"
 # a [treatment] name and outcome as replicate's config validation allows them (the disclosure check's rules)
 NEUTRAL_NAME = re.compile(r"[a-z][a-z_]{0,23}")
-NEUTRAL_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# a column name with at most four digits in all (a year, a JSIC code): more could carry an id or an amount, however
+# split (n1234_5678); the look-ahead stays inside the name, so the pattern can sit inside a longer line
+NEUTRAL_COLUMN = re.compile(r"(?![a-z_]*(?:[0-9][a-z_]*){5})[a-z][a-z0-9_]{0,39}(?![a-z0-9_])")
 _TREATMENT_NAME = NEUTRAL_NAME.pattern
 
+# the most column names a setting of the config may list (replicate's did_extra_covariates)
+MAX_COLUMN_LIST = 50
 # what each kind of slot may hold (a printf conversion, the pattern a value must fit)
 SLOTS: dict[str, tuple[str, str]] = {
     "count": ("%d", r"[0-9]{1,12}"),
     "seconds": ("%.1f", r"[0-9]{1,9}\.[0-9]"),
     "gigabytes": ("%.2f", r"[0-9]{1,6}\.[0-9]{2}"),
     "share": ("%.3f", r"[0-9]\.[0-9]{3}"),
-    "key": ("%s", r"[a-z][a-z_]{0,39}"),  # kaigai's own setting values: export, white_paper, shipments, entity, …
+    "key": ("%s", r"[a-z][a-z_]{0,39}"),  # kaigai's own setting values: white_paper, shipments, entity, …
+    "analysis": ("%s", r"export|fdi"),
     "name": ("%s", _TREATMENT_NAME),
     "stage": ("%s", "|".join([*map(re.escape, STAGE_NAMES),
                               re.escape(TREATMENT_STAGE).replace(r"\{\}", _TREATMENT_NAME)])),
     "note": ("%s", r"[^\n\r]{1,400}"),  # free text: listed for the output checker to read
     "column": ("%s", NEUTRAL_COLUMN.pattern),  # an outcome: a schema column or a [treatment] outcome
     # the config's did_extra_covariates: column names of the firm file (listed for the output checker to read)
-    "columns": ("%s", rf"{NEUTRAL_COLUMN.pattern}(?:, {NEUTRAL_COLUMN.pattern}){{0,49}}"),
+    "columns": ("%s", rf"{NEUTRAL_COLUMN.pattern}(?:, {NEUTRAL_COLUMN.pattern}){{0,{MAX_COLUMN_LIST - 1}}}"),
     "group": ("%s", "|".join(map(re.escape, [*EXPORT_GROUPS, *FDI_GROUPS]))),
     "horizon": ("%d", r"-?[0-9]{1,2}"),
 }
@@ -56,9 +61,9 @@ RUN_LOG: dict[str, tuple[str, tuple[str, ...]]] = {
     "world": ("inputs written by kaigai generate: truth attached", ()),
     "tfp": ("TFP: LP by industry for {} industries", ("count",)),
     "did": ("{}: {} matching design, {} controls; {} matched starters; {} cells, {} suppressed",
-            ("key", "key", "key", "count", "count", "count")),
+            ("analysis", "key", "key", "count", "count", "count")),
     "did_extra": ("{}: extra covariates at t−1 in the score: {}; {} firm-years at risk left out without them",
-                  ("key", "columns", "count")),
+                  ("analysis", "columns", "count")),
     "treatment": ("{}: {} starters matched of {}; {} cells, {} suppressed (log points)",
                   ("name", "count", "count", "count", "count")),
     "spillovers": ("spillovers: {} centres, overlap share {}; control {}, standard errors {}",
@@ -117,6 +122,18 @@ def read_log(text: str) -> tuple[list[str], list[str], dict[str, float]]:
         problems.append(f"run.log: {len(foreign) - 5} more line(s) are not lines kaigai writes (lines "
                         f"{foreign[5][0]}–{foreign[-1][0]}).")
     return problems, notes, timings
+
+
+def logged_extra_covariates(text: str) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """From a run.log's text: each line of extra covariates as (analysis, its column names), and the analyses of
+    its DiD lines, in the log's order (the output checker compares them with results.json's settings)."""
+    extra, analyses = [], []
+    for line in text.split("\n"):
+        if (match := _PATTERNS["did_extra"].fullmatch(line)) is not None:
+            extra.append((match[1], match[2].split(", ")))
+        elif (match := _PATTERNS["did"].fullmatch(line)) is not None:
+            analyses.append(match[1])
+    return extra, analyses
 
 
 def render_report(rules_text: str, timings: Mapping[str, float], figures: Iterable[str], effects_csv: Path) -> str:

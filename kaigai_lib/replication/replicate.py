@@ -76,6 +76,8 @@ from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
 from kaigai_lib.whitepaper.samples import (
     CLEAN_WINDOWS,
+    EXTRA_ABS_MAX,
+    EXTRA_SD_MIN,
     MATCHING_DESIGNS,
     extra_covariates_problem,
     missing_design_inputs,
@@ -151,16 +153,22 @@ def _column_list_problem(value: Any, meaning: str) -> str | None:
     results), or None; an empty list is the default."""
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         return f"must be a list of column names of the firm file, e.g. [\"log_paid_in_capital\"] ({meaning})"
-    odd = [name for name in value if not NEUTRAL_COLUMN.fullmatch(name) or ID_TOKEN.search(name)]
+    if len(value) > MAX_COLUMN_LIST:
+        return f"lists {len(value):,} columns; at most {MAX_COLUMN_LIST} ({meaning})"
+    odd = [name for name in value if not NEUTRAL_COLUMN.fullmatch(name)]
     if odd:
-        return (f"{odd} cannot be written in run.log, which leaves the room with the results: each name must be "
-                f"{NEUTRAL_COLUMN_RULE}; rename the column in the firm file (e.g. log_paid_in_capital) and list that "
-                "name")
+        return (f"{_some(odd)} cannot be written in run.log, which leaves the room with the results: each name must "
+                f"be {NEUTRAL_COLUMN_RULE}; rename the column in the firm file (e.g. log_paid_in_capital) and list "
+                "that name")
     if len(set(value)) < len(value):
         return f"lists {sorted({n for n in value if value.count(n) > 1})} more than once; give each once"
-    if len(value) > MAX_COLUMN_LIST:
-        return f"lists {len(value)} columns; at most {MAX_COLUMN_LIST} ({meaning})"
     return None
+
+
+def _some(names: list[str]) -> str:
+    """The first few names of a list (each cut short), and how many more: a message never echoes a whole list."""
+    shown = ", ".join(repr(name[:60]) for name in names[:5])
+    return f"[{shown}{f' and {len(names) - 5:,} more' if len(names) > 5 else ''}]"
 
 
 ANALYSIS_SETTINGS: dict[str, Setting] = {
@@ -367,7 +375,9 @@ TREATMENT_SETTINGS: dict[str, Setting] = {
 
 
 def _toml(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str | bool) else repr(value)
+    """A config value as the user wrote it, cut short (a list can be thousands of items long)."""
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str | bool) else repr(value)
+    return text if len(text) <= 200 else f"{text[:200]}… ({len(text):,} characters)"
 
 
 def _read_columns(columns: dict[str, Any], config: Config) -> list[str]:
@@ -721,6 +731,8 @@ def validate_inputs(tables: dict[str, pd.DataFrame], config: Config) -> dict[str
         problems += _settings_problems(config, firms)
     if problems:
         raise ReplicationError(f"the inputs have {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    if "firms" in checked:
+        checked["firms"] = read_extra_covariates(config, checked["firms"])
     # the rows keep their index: a CSV's file lines (index "line"), a Parquet file's rows from 0, so that an
     # estimator's message at a stage names the rows as the validation's messages do (_numbering)
     return checked
@@ -775,38 +787,84 @@ def _settings_problems(config: Config, firms: pd.DataFrame) -> list[str]:
     return problems
 
 
+# the columns stage_tfp writes into the firm table before the DiD stages read it (an analyst's column of one of
+# these names would be overwritten without a word): its logs, TFP and pay per employee
+TFP_STAGE_LOGS = ("value_added", "employees", "capital_stock", "intermediate_inputs")
+TFP_STAGE_COLUMNS = frozenset({*(f"log_{name}" for name in TFP_STAGE_LOGS), "tfp", "compensation_per_employee"})
+
+
 def _extra_covariate_problems(settings: dict[str, Any], firms: pd.DataFrame) -> list[str]:
-    """The [analysis] did_extra_covariates must be columns of the firm file holding numbers, which the score may
-    take (not a key, the status or a column it reads already: the library's own rule, for each analysis)."""
+    """The [analysis] did_extra_covariates must be columns of the firm file holding numbers on a scale the logit
+    can weigh, which the score may take: not a key, the status, a start year or a column it reads already (the
+    library's own rule, for each analysis), nor a column the TFP stage writes."""
     names = list(settings["did_extra_covariates"])
     if not names:
         return []
     key = f"[analysis] did_extra_covariates = {_toml(names)}"
     refused: dict[str, list[str]] = {}  # why → the analyses that refuse, one name at a time
+    usable = []
     for name in names:
+        whys = []
         for analysis, label in (("export", "exports"), ("fdi", "FDI")):
             why = extra_covariates_problem([name], str(settings["did_design"]), analysis, tfp_col="tfp")
             if why is not None:
                 refused.setdefault(why.removeprefix("extra_covariates: "), []).append(label)
+                whys.append(why)
+        if not whys:
+            usable.append(name)
     problems = [f"{key}: {why} (for {' and '.join(labels)})" for why, labels in refused.items()]
-    names = [name for name in names if not any(f"'{name}'" in why for why in refused)]
-    absent = [name for name in names if name not in firms.columns]
+    written = [name for name in usable if name in TFP_STAGE_COLUMNS]
+    if written:
+        problems.append(f"{key}: {written} is a column kaigai replicate computes itself (the TFP stage writes "
+                        f"{', '.join(sorted(TFP_STAGE_COLUMNS))}) and would replace yours; rename the column in the "
+                        "firm file")
+    usable = [name for name in usable if name not in TFP_STAGE_COLUMNS]
+    absent = [name for name in usable if name not in firms.columns]
     if absent:
-        problems.append(f"{key}: {absent} not in the firm file; give columns of the firm file as they are named "
-                        "after [columns.firms] (the schema's names for mapped columns, the file's own otherwise)")
-    for name in names:
+        problems.append(f"{key}: {_some(absent)} not in the firm file; give columns of the firm file as they are "
+                        "named after [columns.firms] (the schema's names for mapped columns, the file's own "
+                        "otherwise)")
+    for name in usable:
         if name in absent:
             continue
         try:
-            with warnings.catch_warnings():  # numbers stored as text are read, as the stage will
-                warnings.simplefilter("ignore", UserWarning)
-                values = as_numbers(firms[name], name, f"{key}: the firm file")
+            values = _extra_covariate_values(firms, name, key)
         except ValueError as error:
             problems.append(str(error))
             continue
-        if np.isnan(values).all():
+        present = values[~np.isnan(values)]
+        if not len(present):
             problems.append(f"{key}: '{name}' is empty in every row of the firm file; fill it in or leave it out")
+            continue
+        with np.errstate(over="ignore"):  # values near 1e300 overflow the variance: refused all the same
+            spread, largest = float(np.std(present)), float(np.max(np.abs(present)))
+        if spread == 0:
+            problems.append(f"{key}: '{name}' takes one value ({present[0]:g}) in every row of the firm file, so it "
+                            "cannot tell starters from controls; leave it out")
+        elif largest > EXTRA_ABS_MAX or spread < EXTRA_SD_MIN:
+            problems.append(f"{key}: '{name}' enters the logit as it is, and its scale (SD {spread:.3g}, largest "
+                            f"absolute value {largest:.3g}) is beyond what the fit can weigh (SD at least "
+                            f"{EXTRA_SD_MIN:g}, values at most {EXTRA_ABS_MAX:g}); change its unit or take its log")
     return problems
+
+
+def _extra_covariate_values(firms: pd.DataFrame, name: str, key: str) -> np.ndarray:
+    """An extra covariate as floats (numbers stored as text are read, without the library's warning: replicate
+    says it once, in a note); a ValueError names the column and rows otherwise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return as_numbers(firms[name], name, f"{key}: the firm file")
+
+
+def read_extra_covariates(config: Config, firms: pd.DataFrame) -> pd.DataFrame:
+    """The firm table with its did_extra_covariates as numbers (checked by :func:`_extra_covariate_problems`),
+    noting each that was stored as text, so no stage warns about it."""
+    names = list(config.analysis["did_extra_covariates"])
+    key = f"[analysis] did_extra_covariates = {_toml(names)}"
+    as_text = [name for name in names if not pd.api.types.is_numeric_dtype(firms[name])]
+    for name in as_text:
+        config.notes.append(f"firms: '{name}' (did_extra_covariates) holds numbers stored as text; read as numbers")
+    return firms.assign(**{name: _extra_covariate_values(firms, name, key) for name in names}) if names else firms
 
 
 def _treatment_fit_problems(settings: dict[str, Any], firms: pd.DataFrame, first: int, last: int) -> list[str]:
@@ -912,8 +970,7 @@ class Run:
 def stage_tfp(run: Run) -> None:
     from kaigai_lib.estimators import tfp
 
-    firms = tfp.log_columns(run.inputs["firms"], ["value_added", "employees", "capital_stock",
-                                                  "intermediate_inputs"])
+    firms = tfp.log_columns(run.inputs["firms"], list(TFP_STAGE_LOGS))
     result = tfp.levinsohn_petrin(firms, "log_value_added", "log_employees", "log_capital_stock",
                                   "log_intermediate_inputs", "firm_id", "year", by="industry",
                                   poly_order=int(run.config.tfp["poly_order"]), progress=False)

@@ -481,11 +481,13 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
         to the logit as they are (take logs before if you want them), after
         the design's covariates: a reading of your own data that you believe
         bears on both the start and the untreated trend. Rows without a value
-        are left out and counted in ``excluded``. A key, the status, a column
-        the score already reads, a name kaigai gives a column of its own in
-        the sample (``sales_change``, ``true_sales``, …) and a column whose
-        scale the logit cannot weigh (SD below ``EXTRA_SD_MIN``, values
-        beyond ``EXTRA_ABS_MAX``: change its unit) are refused, naming it.
+        are left out and counted in ``excluded``. A key, the status, a start
+        year (``START_YEAR_COLUMNS``: it tells the future), a column the score
+        already reads, a name kaigai gives a column of its own in the sample
+        (``sales_change``, ``true_sales``, …), a column with one value in
+        every row at risk and a column whose scale the logit cannot weigh (SD
+        below ``EXTRA_SD_MIN``, values beyond ``EXTRA_ABS_MAX``: change its
+        unit) are refused, naming it.
         Beware of a variable that
         moves from year to year and differs between starters and controls for
         a lasting reason (pay, say): matching on its level at ``t − 1`` pairs
@@ -576,7 +578,12 @@ def matching_sample(data: pd.DataFrame | World, analysis: str = "export", *, hor
     rows, excluded = _outcomes_at_horizon(at_risk, panel, outcomes, log_names, horizon, design, cols,
                                           control_pool, clean_window)
     rows = _sample_columns(rows, analysis, outcomes, log_names, cols)
+    starters_at_risk = int(rows["start"].sum())
     rows = _without_missing_extra(rows, extra, excluded)
+    if starters_at_risk and rows["start"].sum() == 0:
+        raise ValueError(f"matching_sample: none of the {starters_at_risk} {analysis} starters at risk has a value "
+                         f"of every extra covariate at t−1 ({', '.join(extra)}); fill them in, or leave them out "
+                         "of extra_covariates.")
     if rows["start"].sum() == 0:
         raise ValueError(f"matching_sample: no {analysis} starters in {first}–{last} observed at t−1, t and "
                          f"t+{horizon}.")
@@ -608,6 +615,8 @@ _WRITTEN_COLUMNS = frozenset({
     *(name for covariates in DESIGN_COVARIATES.values() for name in covariates),
     "C", "Intercept",
 })
+# The schema's start years (exporting, FDI, support): a firm's row at t−1 holds the year it starts later
+START_YEAR_COLUMNS = frozenset({"export_start_year", "fdi_start_year", "support_start_year"})
 # An extra covariate enters the logit as it is: beyond these scales the fit fails or ignores it without a word
 EXTRA_SD_MIN, EXTRA_ABS_MAX = 1e-4, 1e100
 
@@ -636,6 +645,10 @@ def _extra_covariates(extra: Any, design: str, analysis: str, cols: dict[str, An
     if taken:
         raise ValueError(f"extra_covariates: {taken} is a key, the status or a column the score reads already "
                          f"(design={design!r}); give other columns of the panel.")
+    timing = [n for n in names if n in START_YEAR_COLUMNS]
+    if timing:
+        raise ValueError(f"extra_covariates: {timing} holds the year a firm starts, known only once it has started "
+                         "(at t−1 it tells the future); give readings of the firm at t−1.")
     written = [n for n in names if n in _WRITTEN_COLUMNS]
     if written:
         raise ValueError(f"extra_covariates: {written} is a name kaigai gives a column of its own in the sample "
@@ -684,7 +697,11 @@ def _without_missing_extra(rows: pd.DataFrame, extra: tuple[str, ...], excluded:
         values = kept[name].to_numpy(float)
         with np.errstate(over="ignore"):  # values near 1e300 overflow the variance: refused below all the same
             spread, largest = float(np.std(values)), float(np.max(np.abs(values)))
-        if largest > EXTRA_ABS_MAX or 0 < spread < EXTRA_SD_MIN:
+        if spread == 0:
+            raise ValueError(f"matching_sample: extra covariate '{name}' takes one value ({values[0]:g}) in every "
+                             f"one of the {len(kept)} rows at risk, so it cannot tell starters from controls; leave "
+                             "it out of extra_covariates.")
+        if largest > EXTRA_ABS_MAX or spread < EXTRA_SD_MIN:
             raise ValueError(f"matching_sample: extra covariate '{name}' enters the logit as it is, and its scale "
                              f"(SD {spread:.3g}, largest absolute value {largest:.3g}) is beyond what the fit can "
                              f"weigh (SD at least {EXTRA_SD_MIN:g}, values at most {EXTRA_ABS_MAX:g}): change its "
