@@ -153,10 +153,12 @@ class LabelRule:
             return None
         if self.source is None:
             return "kaigai never writes it there (an edited file?)"
+        token = ID_TOKEN.search(label)
         if self.pattern is not None and not self.pattern.fullmatch(label):
-            return f"it comes from {self.source}, whose rule is: {self.rule}"
-        if ID_TOKEN.search(label):
-            return f"it comes from {self.source} and holds an identifier-like token ({ID_TOKEN.search(label)[0]})"
+            held = f"; it holds an identifier-like token ({token[0]})" if token else ""
+            return f"it comes from {self.source}, whose rule is: {self.rule}{held}"
+        if token:
+            return f"it comes from {self.source} and holds an identifier-like token ({token[0]})"
         return None
 
 
@@ -1251,6 +1253,7 @@ def _extra_covariate_log_problems(folder: Path, text: str) -> list[str]:
     """run.log's lines of extra covariates say what results.json's settings say: one line per DiD of the log
     (its analysis and design line), naming exactly the setting's columns, in order; none without the setting."""
     try:
+        _require_regular(folder / RESULTS)  # a FIFO in its place is never opened
         settings = json.loads((folder / RESULTS).read_text(encoding="utf-8")).get("settings")
     except (OSError, UnicodeDecodeError, ValueError, AttributeError):
         return []  # reported by the results.json check
@@ -1276,6 +1279,7 @@ def _settings_reviews(folder: Path) -> list[str]:
     """The column names results.json's settings carry from the config, for the output checker to read (a rule
     keeps ids and figures out of a name, not a firm's name spelt in letters)."""
     try:
+        _require_regular(folder / RESULTS)  # a FIFO in its place is never opened
         settings = json.loads((folder / RESULTS).read_text(encoding="utf-8")).get("settings")
     except (OSError, UnicodeDecodeError, ValueError, AttributeError):
         return []  # reported by the results.json check
