@@ -1270,7 +1270,7 @@ def _extra_covariate_log_problems(folder: Path, text: str) -> list[str]:
 
 def neutral_columns(value: Any) -> bool:
     """Whether ``value`` is a list of at most :data:`MAX_COLUMN_LIST` column names that may leave the room
-    (:data:`NEUTRAL_COLUMN`, no id-like token)."""
+    (:data:`NEUTRAL_COLUMN`: lowercase, at most four digits, so no id or amount)."""
     return isinstance(value, list) and len(value) <= MAX_COLUMN_LIST and all(
         isinstance(name, str) and NEUTRAL_COLUMN.fullmatch(name) for name in value)
 
