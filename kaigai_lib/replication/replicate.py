@@ -76,10 +76,9 @@ from kaigai_lib.estimators.spatial import CLUSTERS as SPILLOVER_CLUSTERS
 from kaigai_lib.estimators.spatial import CONTROLS as SPILLOVER_CONTROLS
 from kaigai_lib.whitepaper.samples import (
     CLEAN_WINDOWS,
-    EXTRA_ABS_MAX,
-    EXTRA_SD_MIN,
     MATCHING_DESIGNS,
     extra_covariates_problem,
+    extra_scale_problem,
     missing_design_inputs,
 )
 
@@ -836,15 +835,9 @@ def _extra_covariate_problems(settings: dict[str, Any], firms: pd.DataFrame) -> 
         if not len(present):
             problems.append(f"{key}: '{name}' is empty in every row of the firm file; fill it in or leave it out")
             continue
-        with np.errstate(over="ignore"):  # values near 1e300 overflow the variance: refused all the same
-            spread, largest = float(np.std(present)), float(np.max(np.abs(present)))
-        if spread == 0:
-            problems.append(f"{key}: '{name}' takes one value ({present[0]:g}) in every row of the firm file, so it "
-                            "cannot tell starters from controls; leave it out")
-        elif largest > EXTRA_ABS_MAX or spread < EXTRA_SD_MIN:
-            problems.append(f"{key}: '{name}' enters the logit as it is, and its scale (SD {spread:.3g}, largest "
-                            f"absolute value {largest:.3g}) is beyond what the fit can weigh (SD at least "
-                            f"{EXTRA_SD_MIN:g}, values at most {EXTRA_ABS_MAX:g}); change its unit or take its log")
+        problem = extra_scale_problem(name, present, "every row of the firm file")
+        if problem is not None:
+            problems.append(f"{key}: {problem}")
     return problems
 
 

@@ -670,6 +670,21 @@ def extra_covariates_problem(names: Sequence[str], design: str, analysis: str, *
     return None
 
 
+def extra_scale_problem(name: str, values: np.ndarray, rows: str) -> str | None:
+    """Why extra covariate ``name`` (its non-missing ``values``, read in ``rows``) cannot enter the logit as it is:
+    one value everywhere, or a scale beyond ``EXTRA_SD_MIN`` … ``EXTRA_ABS_MAX``; None if it can."""
+    with np.errstate(over="ignore"):  # values near 1e300 overflow the variance: refused all the same
+        spread, largest = float(np.std(values)), float(np.max(np.abs(values)))
+    if spread == 0:
+        return (f"extra covariate '{name}' takes one value ({values[0]:g}) in {rows}, so it cannot tell starters "
+                "from controls; leave it out of extra_covariates")
+    if largest > EXTRA_ABS_MAX or spread < EXTRA_SD_MIN:
+        return (f"extra covariate '{name}' enters the logit as it is, and its scale (SD {spread:.3g}, largest "
+                f"absolute value {largest:.3g}) is beyond what the fit can weigh (SD at least {EXTRA_SD_MIN:g}, "
+                f"values at most {EXTRA_ABS_MAX:g}): change its unit or take its log")
+    return None
+
+
 def _extra_reason(name: str) -> str:
     """The line of ``MatchingSample.excluded`` that counts the rows without extra covariate ``name``."""
     return f"no {name} at t−1 (extra covariate)"
@@ -694,18 +709,9 @@ def _without_missing_extra(rows: pd.DataFrame, extra: tuple[str, ...], excluded:
         lost_any |= lost
     kept = rows.loc[~lost_any].reset_index(drop=True) if extra else rows
     for name in extra if len(kept) else ():  # no row left: the caller says there is no starter
-        values = kept[name].to_numpy(float)
-        with np.errstate(over="ignore"):  # values near 1e300 overflow the variance: refused below all the same
-            spread, largest = float(np.std(values)), float(np.max(np.abs(values)))
-        if spread == 0:
-            raise ValueError(f"matching_sample: extra covariate '{name}' takes one value ({values[0]:g}) in every "
-                             f"one of the {len(kept)} rows at risk, so it cannot tell starters from controls; leave "
-                             "it out of extra_covariates.")
-        if largest > EXTRA_ABS_MAX or spread < EXTRA_SD_MIN:
-            raise ValueError(f"matching_sample: extra covariate '{name}' enters the logit as it is, and its scale "
-                             f"(SD {spread:.3g}, largest absolute value {largest:.3g}) is beyond what the fit can "
-                             f"weigh (SD at least {EXTRA_SD_MIN:g}, values at most {EXTRA_ABS_MAX:g}): change its "
-                             "unit or take its log.")
+        problem = extra_scale_problem(name, kept[name].to_numpy(float), f"every one of the {len(kept)} rows at risk")
+        if problem is not None:
+            raise ValueError(f"matching_sample: {problem}.")
     return kept
 
 
